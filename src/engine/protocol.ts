@@ -1,0 +1,84 @@
+/**
+ * Messages between the UI (main thread) and the engine worker. Plain structured-clone data:
+ * no tensors, no class instances. Each request carries an id; the worker answers with
+ * events of the same id and exactly one `done` or `error`.
+ */
+import type { RequestTrace } from './trace';
+
+export type PackageSource =
+  | { kind: 'url'; url: string }                      // a package folder URL (same-origin path or absolute)
+  | { kind: 'files'; files: { path: string; file: Blob }[] }; // a folder a person picked
+
+export interface MethodSettings {
+  /** Registry name: none | sparsevlm | sparsevlm-v1 | sparsevlm-v2 | fastv | pdrop | divprune */
+  method: string;
+  /** 192 | 128 | 96 | 64 where the method has tables. */
+  budget?: number;
+  /** The method's own parameters (λ, scale, bias, τ, θ, K, R, raters, recycling, variants). */
+  params?: Record<string, number | boolean | string>;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  topP: number;
+  seed: number;
+}
+
+export interface AdapterInfo {
+  backend: 'webgpu' | 'wasm';
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  software: boolean;
+  shaderF16: boolean;
+  timestampQuery: boolean;
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  dtype: string;
+  numLayers: number;
+  hiddenSize: number;
+  visualTokens: number;
+  gridSize: [number, number];
+  imageSize: number;
+  synthetic: boolean;
+  bytes: number;
+}
+
+export interface LoadProgress {
+  phase: 'download' | 'verify' | 'session' | 'warmup';
+  file?: string;
+  loadedBytes: number;
+  totalBytes: number;
+  filesDone: number;
+  filesTotal: number;
+}
+
+export type ToWorker =
+  | { type: 'init'; id: number; preferBackend?: 'webgpu' | 'wasm' }
+  | { type: 'load'; id: number; source: PackageSource }
+  | {
+      type: 'generate'; id: number;
+      /** Encoded image bytes (PNG/JPEG/…) as the person gave them. */
+      image: { bytes: ArrayBuffer; mime: string; name: string };
+      question: string;
+      settings: MethodSettings;
+      options: GenerateOptions;
+    }
+  | { type: 'cancel'; id: number /* id of the generate to stop */ };
+
+export type EngineErrorWhere = 'model' | 'input' | 'answer' | 'gpu';
+
+export type FromWorker =
+  | { type: 'ready'; id: number; adapter: AdapterInfo }
+  | { type: 'progress'; id: number; progress: LoadProgress }
+  | { type: 'loaded'; id: number; model: ModelInfo }
+  | { type: 'token'; id: number; tokenId: number; text: string; elapsedMs: number }
+  | { type: 'done'; id: number; text: string; trace: RequestTrace }
+  | { type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string };
