@@ -1,0 +1,150 @@
+/**
+ * What became of every image patch by a given layer, read from a RequestTrace alone.
+ *
+ * Token identity (trace.ts): a visual token is a patch index 0..Vp−1 or a negative merged id.
+ * A stage at layer s decides after layer s ran; layers > s see its output, which is
+ * [kept (sequence order) | merged tokens made at this stage]. A stage before layer 0
+ * (DivPrune) has s = −1. "At layer L" means the visual tokens entering layer L.
+ */
+import type { RequestTrace, StageTrace } from '../../engine/trace';
+
+export type FateState = 'kept' | 'merged' | 'dropped';
+
+export interface PatchFate {
+  patch: number;
+  state: FateState;
+  /** The token carrying this patch at the layer: the patch itself, a merged id, or null when dropped. */
+  token: number | null;
+  /** Score of that token (or, if dropped, its last score) and its rank (1 = highest) among the stage's tokens. */
+  score: number | null;
+  rank: number | null;
+  /** The stage layer that computed `score`. */
+  scoreLayer: number | null;
+  /** Layer of the stage that merged or dropped it (state merged/dropped), else null. */
+  atLayer: number | null;
+  /** What happens to it after this layer, when a later stage drops or merges it. */
+  later: { state: 'merged' | 'dropped'; atLayer: number; token: number | null } | null;
+}
+
+/** Visual tokens after a stage: kept, then this stage's merged tokens not already listed. */
+export function stageOutput(stage: StageTrace): number[] {
+  const out = stage.kept.slice();
+  const present = new Set(out);
+  for (const m of stage.merges) if (!present.has(m.id)) out.push(m.id);
+  return out;
+}
+
+/** Number of patches Vp: the earliest stage's input (the vision tower's tokens), else layer 0's count. */
+export function patchCount(trace: RequestTrace): number {
+  const first = orderedStages(trace)[0];
+  return first ? first.visualIn : trace.visualPerLayer[0] ?? trace.layout.visualCount;
+}
+
+/** Stages in layer order. */
+function orderedStages(trace: RequestTrace): StageTrace[] {
+  return trace.stages.slice().sort((a, b) => a.layer - b.layer);
+}
+
+/** The visual tokens entering `layer`, in sequence order (original coordinates). */
+export function tokensAtLayer(trace: RequestTrace, layer: number): number[] {
+  let tokens = Array.from({ length: patchCount(trace) }, (_, i) => i);
+  for (const stage of orderedStages(trace)) if (stage.layer < layer) tokens = stageOutput(stage);
+  return tokens;
+}
+
+interface Walk {
+  /** token id → patches it carries (merged ids expand through earlier merges). */
+  members: Map<number, number[]>;
+}
+
+function expand(walk: Walk, token: number): number[] {
+  return token >= 0 ? [token] : walk.members.get(token) ?? [];
+}
+
+/** Rank (1 = highest) of each position in `scores`; ties share the better rank. */
+function ranks(scores: number[]): number[] {
+  const sorted = scores.slice().sort((a, b) => b - a);
+  const firstAt = new Map<number, number>();
+  sorted.forEach((s, i) => { if (!firstAt.has(s)) firstAt.set(s, i); });
+  return scores.map((s) => firstAt.get(s)! + 1);
+}
+
+/** One PatchFate per patch 0..Vp−1 at `layer`. */
+export function patchFates(trace: RequestTrace, layer: number): PatchFate[] {
+  const count = patchCount(trace);
+  const walk: Walk = { members: new Map() };
+  const fates: PatchFate[] = Array.from({ length: count }, (_, patch) => ({
+    patch, state: 'kept', token: patch, score: null, rank: null, scoreLayer: null, atLayer: null, later: null,
+  }));
+  let tokens = Array.from({ length: count }, (_, i) => i);
+  let scoredAlive = false; // have the tokens alive at `layer` been scored by a stage ≥ layer?
+
+  for (const stage of orderedStages(trace)) {
+    const applied = stage.layer < layer;
+    // Scores belong to the stage's input tokens, in sequence order.
+    // Applied stages leave each patch its last score (a dropped patch keeps the one that
+    // dropped it); the first stage at or after `layer` scores exactly the tokens alive there.
+    if (stage.scores.length === tokens.length && (applied || !scoredAlive)) {
+      const rankOf = ranks(stage.scores);
+      tokens.forEach((token, i) => {
+        for (const p of expand(walk, token)) {
+          fates[p].score = stage.scores[i]; fates[p].rank = rankOf[i]; fates[p].scoreLayer = stage.layer;
+        }
+      });
+      if (!applied) scoredAlive = true;
+    }
+    for (const m of stage.merges) {
+      const patches = [...new Set(m.members.flatMap((t) => expand(walk, t)))];
+      walk.members.set(m.id, patches);
+    }
+    const out = stageOutput(stage);
+    const alive = new Set(out);
+    const mergedInto = new Map<number, number>();
+    for (const m of stage.merges) for (const t of m.members) mergedInto.set(t, m.id);
+    for (const token of tokens) {
+      if (alive.has(token)) continue;
+      const into = mergedInto.get(token);
+      const fateState: 'merged' | 'dropped' = into !== undefined && alive.has(into) ? 'merged' : 'dropped';
+      for (const p of expand(walk, token)) {
+        const f = fates[p];
+        if (applied) {
+          f.state = fateState; f.atLayer = stage.layer;
+          f.token = fateState === 'merged' ? into! : null;
+        } else if (f.later === null) {
+          f.later = { state: fateState, atLayer: stage.layer, token: fateState === 'merged' ? into! : null };
+        }
+      }
+    }
+    // A patch merged earlier rides along with its merged token: update the carrier id.
+    if (applied) for (const id of out) if (id < 0) for (const p of expand(walk, id)) {
+      if (fates[p].state !== 'dropped') { fates[p].state = 'merged'; fates[p].token = id; }
+    }
+    tokens = out;
+  }
+  return fates;
+}
+
+/** Merged groups alive at `layer`: merged id → patches, in order of first appearance. */
+export function mergedGroupsAtLayer(trace: RequestTrace, layer: number): { id: number; patches: number[] }[] {
+  const groups = new Map<number, number[]>();
+  for (const f of patchFates(trace, layer)) {
+    if (f.state !== 'merged' || f.token === null) continue;
+    const list = groups.get(f.token) ?? [];
+    list.push(f.patch);
+    groups.set(f.token, list);
+  }
+  return [...groups].map(([id, patches]) => ({ id, patches }));
+}
+
+/** One-line description of a fate, for tooltips and the keyboard readout. */
+export function describeFate(f: PatchFate): string {
+  const score = f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} at layer ${f.scoreLayer})`;
+  let what: string;
+  if (f.state === 'kept') what = 'kept';
+  else if (f.state === 'merged') what = `merged into token ${f.token} at layer ${f.atLayer}`;
+  else what = `dropped at layer ${f.atLayer}`;
+  const later = f.later === null ? ''
+    : f.later.state === 'dropped' ? ` · later dropped at layer ${f.later.atLayer}`
+      : ` · later merged into token ${f.later.token} at layer ${f.later.atLayer}`;
+  return `patch ${f.patch}: ${what}${score}${later}`;
+}
