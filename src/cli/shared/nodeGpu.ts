@@ -1,0 +1,91 @@
+/**
+ * Node setup shared by the CLIs and the GPU tests: find a Vulkan driver Dawn can use, create
+ * Dawn's `navigator.gpu`, and patch the one Dawn incompatibility onnxruntime-web trips on.
+ * Must run before `onnxruntime-web/webgpu` is imported (ORT reads `navigator.gpu` at init).
+ *
+ * ENVIRONMENT.md: Debian's lavapipe gives Dawn no adapter; Chromium's SwiftShader ICD does.
+ */
+import { existsSync } from 'node:fs';
+
+/** Software Vulkan drivers we know give Dawn a working adapter, most preferred first. */
+export const SOFTWARE_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json'];
+
+export interface NodeGpuResult {
+  /** Null when no adapter could be had; `reason` then says why in one sentence. */
+  gpu: GPU | null;
+  adapter: GPUAdapter | null;
+  /** The ICD file we pointed Vulkan at, when we chose one. */
+  icd: string | null;
+  reason: string;
+}
+
+let cached: Promise<NodeGpuResult> | null = null;
+
+/**
+ * Dawn rejects writeBuffer from views over SharedArrayBuffer ("Invalid argument"), and ORT's
+ * wasm heap is shared when threads are on: copy such views into plain memory first.
+ */
+function patchWriteBuffer(): void {
+  const proto = (globalThis as { GPUQueue?: { prototype: GPUQueue } }).GPUQueue?.prototype;
+  if (!proto || (proto as unknown as { __sabPatched?: boolean }).__sabPatched) return;
+  const original = proto.writeBuffer;
+  proto.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number) {
+    let src = data as ArrayBufferView | ArrayBuffer;
+    if (ArrayBuffer.isView(src) && typeof SharedArrayBuffer !== 'undefined' && src.buffer instanceof SharedArrayBuffer) {
+      const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+      const el = (src as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+      const copy = new Uint8Array(bytes); // plain ArrayBuffer
+      // dataOffset/size are in elements of the original view's type; keep that meaning.
+      src = el === 1 ? copy : new (src.constructor as new (b: ArrayBuffer) => ArrayBufferView)(copy.buffer);
+    } else if (typeof SharedArrayBuffer !== 'undefined' && src instanceof SharedArrayBuffer) {
+      src = new Uint8Array(new Uint8Array(src)).buffer;
+    }
+    return original.call(this, buffer, offset, src as BufferSource, dataOffset, size);
+  } as GPUQueue['writeBuffer'];
+  (proto as unknown as { __sabPatched?: boolean }).__sabPatched = true;
+}
+
+/**
+ * Create Dawn's GPU once per process. If the environment names no ICD and a known software
+ * driver exists, point Vulkan at it (a hardware driver, when present, is found by the loader
+ * without help; we only set the variable when it is unset).
+ */
+export function setupNodeGpu(): Promise<NodeGpuResult> {
+  cached ??= (async () => {
+    let icd: string | null = null;
+    if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
+      icd = SOFTWARE_ICDS.find((p) => existsSync(p)) ?? null;
+      // Try hardware first: only fall to the software ICD if the loader finds no adapter.
+    }
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    let webgpu: typeof import('webgpu');
+    try {
+      webgpu = await import('webgpu');
+    } catch (e) {
+      return { gpu: null, adapter: null, icd, reason: `the 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message}` };
+    }
+    Object.assign(globalThis, webgpu.globals);
+    patchWriteBuffer();
+    const tryCreate = async (): Promise<{ gpu: GPU; adapter: GPUAdapter | null }> => {
+      const gpu = webgpu.create([]) as GPU;
+      let adapter: GPUAdapter | null = null;
+      try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
+      return { gpu, adapter };
+    };
+    let { gpu, adapter } = await tryCreate();
+    if (!adapter && icd) {
+      // Vulkan reads VK_ICD_FILENAMES when Dawn creates its instance, so a second instance sees it.
+      process.env.VK_ICD_FILENAMES = icd;
+      ({ gpu, adapter } = await tryCreate());
+    } else {
+      icd = process.env.VK_ICD_FILENAMES ?? null;
+    }
+    if (!adapter) {
+      const where = icd ? `even with the software driver ${icd}` : `and no software Vulkan driver was found (looked for ${SOFTWARE_ICDS.join(', ')})`;
+      return { gpu: null, adapter: null, icd, reason: `Vulkan offers Dawn no WebGPU adapter ${where}` };
+    }
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    return { gpu, adapter, icd, reason: icd ? `using the software Vulkan driver ${icd}` : 'using the system Vulkan driver' };
+  })();
+  return cached;
+}

@@ -1,0 +1,157 @@
+/**
+ * Load a model package: manifest → every listed file read and checked (bytes, sha256) →
+ * one ORT session per graph → each session run once on a tiny input (warm-up: the WebGPU EP
+ * compiles shaders on first run, so that cost lands here and not on the first question).
+ */
+import { EngineError } from './errors';
+import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from './manifest';
+import { sessionOptions, type OrtRuntime, type OrtSession } from './ortEnv';
+import type { LoadProgress } from './protocol';
+import type { PackageReader } from './source';
+
+export interface Sessions {
+  vision: OrtSession;
+  embed: OrtSession;
+  layers: OrtSession[];
+  head: OrtSession;
+}
+
+export interface LoadedPackage {
+  manifest: Manifest;
+  sessions: Sessions;
+  /** Small text files the inputs need (tokenizer.json, tokenizer_config.json, preprocessor_config.json, config.json). */
+  texts: Map<string, string>;
+  bytes: number;
+  label: string;
+}
+
+/** Layer outputs we keep on the GPU; logits come to the CPU for sampling. */
+export const LAYER_GPU_OUTPUTS = ['hidden_out', 'present_key', 'present_value', 'query'];
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Read one listed file and check it against the manifest. */
+async function readVerified(reader: PackageReader, f: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
+  const bytes = await reader.read(f.path, onBytes);
+  const bad = bytes.byteLength !== f.bytes
+    ? { code: 'size-mismatch' as const, msg: `has ${bytes.byteLength} bytes but the manifest says ${f.bytes}` }
+    : (await sha256Hex(bytes)) !== f.sha256.toLowerCase()
+      ? { code: 'sha256-mismatch' as const, msg: 'does not match its sha256 in the manifest' }
+      : null;
+  if (bad) {
+    await reader.evict?.(f.path); // a corrupt cached copy must not stick
+    throw new EngineError('model', bad.code, `The package file ${f.path} ${bad.msg}; the package is damaged or was changed.`,
+      { file: f.path, expectedBytes: f.bytes, gotBytes: bytes.byteLength, expectedSha256: f.sha256 });
+  }
+  return bytes;
+}
+
+const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+
+export async function loadPackage(
+  rt: OrtRuntime,
+  reader: PackageReader,
+  onProgress: (p: LoadProgress) => void = () => {},
+): Promise<LoadedPackage> {
+  let manifestText: string;
+  try {
+    manifestText = new TextDecoder().decode(await reader.read('manifest.json'));
+  } catch (e) {
+    if (e instanceof EngineError && e.code === 'file-missing') {
+      throw new EngineError('model', 'manifest-missing', `No manifest.json in ${reader.label}: this is not a model package.`, { where: reader.label });
+    }
+    throw e;
+  }
+  const manifest = parseManifest(manifestText);
+  const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
+  const filesTotal = manifest.files.length;
+  let loadedBytes = 0;
+  let filesDone = 0;
+  const report = (phase: LoadProgress['phase'], file?: string, extra = 0) =>
+    onProgress({ phase, file, loadedBytes: loadedBytes + extra, totalBytes, filesDone, filesTotal });
+
+  const fetchFile = async (f: ManifestFile): Promise<Uint8Array> => {
+    report('download', f.path);
+    const bytes = await readVerified(reader, f, (n) => report('download', f.path, n));
+    loadedBytes += f.bytes;
+    filesDone += 1;
+    report('verify', f.path);
+    return bytes;
+  };
+
+  const g = manifest.graphs;
+  const graphPaths = new Set([g.vision, g.embed, g.head, ...g.layers]);
+  const dataPaths = new Set([...graphPaths].flatMap((p) => externalDataOf(manifest, p).map((f) => f.path)));
+  const texts = new Map<string, string>();
+  for (const f of manifest.files) {
+    if (graphPaths.has(f.path) || dataPaths.has(f.path)) continue;
+    const bytes = await fetchFile(f);
+    if (/\.(json|jinja|txt)$/.test(f.path)) texts.set(f.path, new TextDecoder().decode(bytes));
+  }
+
+  // One graph at a time: read, verify, create the session, drop the bytes (peak memory = one layer).
+  const created: OrtSession[] = [];
+  const createSession = async (path: string, gpuOutputs: string[]): Promise<OrtSession> => {
+    const graphFile = manifest.files.find((f) => f.path === path)!;
+    const model = await fetchFile(graphFile);
+    const external = [];
+    for (const d of externalDataOf(manifest, path)) {
+      // The protobuf records the data file relative to the graph (ARCHITECTURE.md).
+      external.push({ path: basename(d.path), data: await fetchFile(d) });
+    }
+    report('session', path);
+    try {
+      const s = await rt.ort.InferenceSession.create(model, sessionOptions(rt, gpuOutputs, external));
+      created.push(s);
+      return s;
+    } catch (e) {
+      throw new EngineError('model', 'session-failed', `onnxruntime could not open ${path}: ${(e as Error).message.split('\n')[0]}`, { file: path });
+    }
+  };
+  try {
+    const vision = await createSession(g.vision, ['visual_embeds']);
+    const embed = await createSession(g.embed, ['embeds']);
+    const layers: OrtSession[] = [];
+    for (const p of g.layers) layers.push(await createSession(p, LAYER_GPU_OUTPUTS));
+    const head = await createSession(g.head, []);
+    const sessions = { vision, embed, layers, head };
+    await warmUp(rt, manifest, sessions, (file) => report('warmup', file));
+    return { manifest, sessions, texts, bytes: totalBytes, label: reader.label };
+  } catch (e) {
+    await Promise.all(created.map((s) => s.release().catch(() => {})));
+    throw e;
+  }
+}
+
+/** Run every graph once on the smallest inputs it accepts; outputs are disposed at once. */
+async function warmUp(rt: OrtRuntime, m: Manifest, s: Sessions, report: (file: string) => void): Promise<void> {
+  const { Tensor } = rt.ort;
+  const act = m.activationDtype === 'float16' ? 'float16' : 'float32';
+  const zerosAct = (dims: number[]) => new Tensor(act, act === 'float16' ? new Uint16Array(dims.reduce((a, b) => a * b, 1)) : new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+  const dispose = (out: Record<string, { dispose(): void }>) => { for (const t of Object.values(out)) t.dispose(); };
+  const size = m.vision.imageSize;
+  report(m.graphs.vision);
+  dispose(await s.vision.run({ pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }));
+  report(m.graphs.embed);
+  dispose(await s.embed.run({ input_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]) }));
+  const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = m.text;
+  for (const [i, layer] of s.layers.entries()) {
+    report(m.graphs.layers[i]);
+    dispose(await layer.run({
+      hidden: zerosAct([1, 1, D]),
+      position_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]),
+      past_key: zerosAct([1, Hkv, 0, hd]),
+      past_value: zerosAct([1, Hkv, 0, hd]),
+    }));
+  }
+  report(m.graphs.head);
+  dispose(await s.head.run({ hidden: zerosAct([1, 1, D]) }));
+}
+
+export async function releasePackage(p: LoadedPackage): Promise<void> {
+  const all = [p.sessions.vision, p.sessions.embed, ...p.sessions.layers, p.sessions.head];
+  await Promise.all(all.map((s) => s.release().catch(() => {})));
+}

@@ -1,0 +1,114 @@
+/**
+ * The one place that sets up onnxruntime-web, in the browser worker and in Node on Dawn.
+ *
+ * We import `onnxruntime-web/webgpu` (the native WebGPU EP; its build also carries the wasm
+ * CPU EP, so the fallback needs no second ORT in the bundle — ENVIRONMENT.md). In Node,
+ * `navigator.gpu` must exist before the import: the CLI calls `setupNodeGpu()` first
+ * (src/cli/shared/nodeGpu.ts); that is why the import here is dynamic.
+ *
+ * ORT owns the GPUDevice; we borrow it (`ort.env.webgpu.device`) after the first WebGPU
+ * session exists (browser-anchors.md §1.3: a device of our own is not shared with ORT).
+ */
+import type { AdapterInfo } from './protocol';
+
+export type Ort = typeof import('onnxruntime-web/webgpu');
+export type OrtTensor = import('onnxruntime-web/webgpu').Tensor;
+export type OrtSession = import('onnxruntime-web/webgpu').InferenceSession;
+
+export interface OrtRuntime {
+  ort: Ort;
+  backend: 'webgpu' | 'wasm';
+  adapter: AdapterInfo;
+  /** Why we are on wasm, when we are (one sentence), else null. */
+  fallbackReason: string | null;
+  /** ORT's device; null on wasm, and on WebGPU until the first session was created. */
+  device(): GPUDevice | null;
+}
+
+export interface OrtInitOptions {
+  preferBackend?: 'webgpu' | 'wasm';
+  /** Where ORT's .wasm/.mjs live, when the bundler did not place them beside ORT. */
+  wasmPaths?: string;
+  /** Set by the Node setup when no adapter exists, to say why. */
+  noGpuReason?: string;
+}
+
+const wasmAdapter = (): AdapterInfo => ({
+  backend: 'wasm', vendor: '', architecture: 'wasm', description: 'onnxruntime-web wasm (CPU)',
+  isFallbackAdapter: false, software: true, shaderF16: false, timestampQuery: false,
+  maxBufferSize: 0, maxStorageBufferBindingSize: 0,
+});
+
+function describeAdapter(a: GPUAdapter): AdapterInfo {
+  const info = (a as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const arch = info?.architecture ?? '';
+  const isFallback = Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  return {
+    backend: 'webgpu',
+    vendor: info?.vendor ?? '',
+    architecture: arch,
+    description: info?.description ?? '',
+    isFallbackAdapter: isFallback,
+    software: isFallback || /swiftshader|llvmpipe|lavapipe/i.test(`${arch} ${info?.description ?? ''}`),
+    shaderF16: a.features.has('shader-f16'),
+    timestampQuery: a.features.has('timestamp-query'),
+    maxBufferSize: a.limits.maxBufferSize,
+    maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
+  };
+}
+
+let runtime: Promise<OrtRuntime> | null = null;
+
+/** Initialise once per realm (worker or Node process); later calls return the same runtime. */
+export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
+  runtime ??= (async () => {
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    let adapter: GPUAdapter | null = null;
+    let fallbackReason: string | null = null;
+    if (opts.preferBackend === 'wasm') fallbackReason = 'the wasm backend was asked for';
+    else if (!gpu) fallbackReason = opts.noGpuReason ?? 'this environment has no WebGPU (navigator.gpu is missing)';
+    else {
+      try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
+      if (!adapter) fallbackReason = opts.noGpuReason ?? 'WebGPU offers no adapter here';
+    }
+    const ort = await import('onnxruntime-web/webgpu');
+    if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+    // Node: no COOP/COEP question, but threads put ORT's heap in a SharedArrayBuffer, which
+    // costs a copy on every upload through Dawn; one thread keeps uploads plain.
+    if (typeof process !== 'undefined' && process.versions?.node) ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'error';
+    const backend = adapter ? 'webgpu' : 'wasm';
+    return {
+      ort,
+      backend,
+      adapter: adapter ? describeAdapter(adapter) : wasmAdapter(),
+      fallbackReason,
+      device() {
+        if (backend !== 'webgpu') return null;
+        // The getter throws or returns a promise before the first session on some builds.
+        try {
+          const d = (ort.env.webgpu as { device?: unknown }).device;
+          return d && typeof (d as GPUDevice).createBuffer === 'function' ? (d as GPUDevice) : null;
+        } catch { return null; }
+      },
+    };
+  })();
+  return runtime;
+}
+
+/** Session options for one graph: gpu-buffer for the named outputs on WebGPU. */
+export function sessionOptions(
+  rt: OrtRuntime,
+  gpuOutputs: string[],
+  externalData?: { path: string; data: Uint8Array }[],
+): import('onnxruntime-web/webgpu').InferenceSession.SessionOptions {
+  const onGpu = rt.backend === 'webgpu';
+  return {
+    executionProviders: [onGpu ? 'webgpu' : 'wasm'],
+    graphOptimizationLevel: 'all',
+    ...(onGpu && gpuOutputs.length
+      ? { preferredOutputLocation: Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const])) }
+      : {}),
+    ...(externalData?.length ? { externalData } : {}),
+  };
+}
