@@ -67,10 +67,16 @@ export interface PrunePlan {
 
 export interface PruneMethod {
   readonly name: string;
+  /** Resolved parameters (defaults filled in), for RequestTrace.params. */
+  readonly params?: Readonly<Record<string, number | boolean | string>>;
   /** How new tokens are positioned in decode: each layer's own cache length, or the unpruned length + step. */
   readonly decodePositions: 'per-layer-cache-length' | 'unpruned-length';
   /** Before layer 0 (raters; DivPrune prunes here). */
   begin(ctx: RequestContext): Promise<PrunePlan | null>;
   /** After a layer ran in prefill; null when this layer does not prune. */
   afterLayer(ctx: LayerContext): Promise<PrunePlan | null>;
+  /** The raters chosen in `begin` of the current request (text-relative), when the method has raters. */
+  raterSelection?(): { relevance: number[]; raters: number[] } | null;
+  /** Visual tokens entering each layer when the schedule does not depend on the input; else null. */
+  planVisualCounts?(dims: ModelDims): number[] | null;
 }
