@@ -6,8 +6,8 @@
  *
  * Budget → R (our mapping, research notes §4.1): without `--R`, keep the count whose
  * equal-tokens figure (the same after-layer mean as SparseVLM's budgets) is nearest the budget,
- * ((K−1)·V + (N−K+1)·keep)/N ≈ budget: at K = 2, 32 layers, 576 tokens, "64" keeps 48
- * (R ≈ 0.917), "192" keeps 180. With `--R`, keep = round((1 − R)·V).
+ * ((K−1)·V + (N−K+1)·keep)/N ≈ budget: at K = 2, 32 layers, 576 tokens, "64" keeps 47
+ * (R ≈ 0.918), "192" keeps 180. With `--R`, keep = round((1 − R)·V).
  */
 import type { LayerContext, ModelDims, PrunePlan, PruneMethod, RequestContext } from '../method';
 import type { ParamValue } from '../params';
