@@ -1,0 +1,54 @@
+/**
+ * Decode: one token through every layer against that layer's own cache. The position of the
+ * new token is the layer's cache length (methods that renumber) or the unpruned prompt length
+ * plus the step ('unpruned-length', methods that keep original positions).
+ */
+import { cancelled } from './errors';
+import type { LayerCache } from './prefill';
+import type { LoadedPackage } from './loader';
+import type { Ort, OrtTensor } from './ortEnv';
+import type { TensorOps } from './ops';
+import type { PruneMethod } from '../prune/method';
+
+export interface DecodeArgs {
+  ort: Ort;
+  pkg: LoadedPackage;
+  ops: TensorOps;
+  method: PruneMethod;
+  caches: LayerCache[];
+  /** Prompt length before any pruning. */
+  unprunedLength: number;
+  signal?: AbortSignal;
+  track: (t: OrtTensor) => OrtTensor;
+  untrack: (t: OrtTensor) => void;
+}
+
+/** Run token `tokenId` (the `step`-th generated, 0-based) through all layers and the head; returns logits (Vocab). */
+export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): Promise<Float32Array> {
+  const { ort, pkg, track, untrack } = a;
+  const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
+  const s = pkg.sessions;
+  if (a.signal?.aborted) throw cancelled(`decode step ${step}`);
+  let hidden = track((await s.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(tokenId)), [1, 1]) })).embeds);
+  for (const [l, layer] of s.layers.entries()) {
+    if (a.signal?.aborted) { dispose(hidden); throw cancelled(`decode step ${step}, layer ${l}`); }
+    const cache = a.caches[l];
+    const position = a.method.decodePositions === 'unpruned-length' ? a.unprunedLength + step : cache.length;
+    const out = await layer.run({
+      hidden,
+      position_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(position)), [1, 1]),
+      past_key: cache.key,
+      past_value: cache.value,
+    });
+    dispose(hidden);
+    dispose(cache.key);
+    dispose(cache.value);
+    out.query.dispose();
+    hidden = track(out.hidden_out);
+    a.caches[l] = { key: track(out.present_key), value: track(out.present_value), length: cache.length + 1 };
+  }
+  const logitsT = (await s.head.run({ hidden })).logits;
+  const logits = (await logitsT.getData(true)) as Float32Array;
+  dispose(hidden);
+  return logits;
+}

@@ -1,0 +1,178 @@
+/**
+ * The engine behind one API, in the browser worker and in Node: init ORT, load a package,
+ * answer questions one at a time (requests are serialised: ORT sessions must not run
+ * concurrently — browser-anchors.md §1.3).
+ */
+import { CpuPruneBackend } from '../prune/cpuBackend';
+import { costFigures } from '../prune/flops';
+import type { ModelDims, PruneMethod } from '../prune/method';
+import { createMethod, UnknownMethodError } from '../prune/registry';
+import { cpuBridge, gpuBridge, GpuViewsOnly, type BackendBridge } from './bridge';
+import { decodeStep } from './decode';
+import { asEngineError, EngineError } from './errors';
+import { InputPipeline } from './inputs';
+import { loadPackage, releasePackage, type LoadedPackage } from './loader';
+import { CpuTensorOps, GpuTensorOps, type TensorOps } from './ops';
+import { initOrt, type OrtInitOptions, type OrtRuntime, type OrtTensor } from './ortEnv';
+import { prefill } from './prefill';
+import type { AdapterInfo, GenerateOptions, LoadProgress, MethodSettings, ModelInfo } from './protocol';
+import { sampleToken, seededRandom, topK } from './sampling';
+import type { PackageReader } from './source';
+import type { RequestTrace } from './trace';
+
+export interface GenerateRequest {
+  image: { bytes: Uint8Array; name: string };
+  question: string;
+  settings: MethodSettings;
+  options: GenerateOptions;
+  signal?: AbortSignal;
+  onToken?: (tokenId: number, text: string, elapsedMs: number) => void;
+}
+
+export interface GenerateResult {
+  text: string;
+  inputIds: number[];
+  tokenIds: number[];
+  firstStepTopLogits: { id: number; value: number }[];
+  trace: RequestTrace;
+}
+
+export class Engine {
+  private pkg: LoadedPackage | null = null;
+  private inputs: InputPipeline | null = null;
+  private bridge: BackendBridge | null = null;
+  private ops: TensorOps | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** ORT tensors alive inside the current request; all disposed when it ends. */
+  private live = new Set<OrtTensor>();
+
+  private constructor(readonly rt: OrtRuntime) {}
+
+  static async create(opts: OrtInitOptions = {}): Promise<Engine> {
+    return new Engine(await initOrt(opts));
+  }
+
+  get adapter(): AdapterInfo { return this.rt.adapter; }
+  get model(): LoadedPackage | null { return this.pkg; }
+  /** Engine-made GPU buffers alive now (the splice buffers); ORT's are counted by ORT. */
+  get engineLiveBuffers(): number { return this.ops instanceof GpuTensorOps ? this.ops.liveBuffers : 0; }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  load(reader: PackageReader, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    return this.serial(async () => {
+      if (this.pkg) { await releasePackage(this.pkg); this.pkg = null; }
+      const pkg = await loadPackage(this.rt, reader, onProgress);
+      this.inputs = new InputPipeline(pkg.manifest, pkg.texts);
+      const device = this.rt.device();
+      if (this.rt.backend === 'webgpu' && !device) throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
+      this.ops = device ? new GpuTensorOps(this.rt.ort, device) : new CpuTensorOps(this.rt.ort);
+      this.bridge = device ? gpuBridge(this.rt.ort, new GpuViewsOnly(device)) : cpuBridge(this.rt.ort, new CpuPruneBackend());
+      this.pkg = pkg;
+      const m = pkg.manifest;
+      return {
+        name: m.name, dtype: m.dtype, numLayers: m.text.numLayers, hiddenSize: m.text.hiddenSize,
+        visualTokens: m.vision.visualTokens, gridSize: m.vision.gridSize, imageSize: m.vision.imageSize,
+        synthetic: Boolean(m.synthetic ?? (m.source?.kind === 'synthetic')), bytes: pkg.bytes,
+      };
+    });
+  }
+
+  dims(): ModelDims {
+    const t = this.pkg!.manifest.text;
+    return {
+      numLayers: t.numLayers, hiddenSize: t.hiddenSize, numHeads: t.numHeads, numKvHeads: t.numKvHeads,
+      headDim: t.headDim, intermediateSize: t.intermediateSize, ropeTheta: t.ropeTheta,
+      visualTokens: this.pkg!.manifest.vision.visualTokens,
+    };
+  }
+
+  private method(settings: MethodSettings): PruneMethod {
+    try {
+      return createMethod(settings.method, { budget: settings.budget, params: settings.params }, this.dims());
+    } catch (e) {
+      if (e instanceof UnknownMethodError) throw new EngineError('input', 'unknown-method', e.message.replace(/^u/, 'U') + '.', { method: settings.method, known: e.known });
+      throw asEngineError(e, 'input', 'unknown-method');
+    }
+  }
+
+  generate(req: GenerateRequest): Promise<GenerateResult> {
+    return this.serial(() => this.run(req));
+  }
+
+  private async run(req: GenerateRequest): Promise<GenerateResult> {
+    if (!this.pkg || !this.inputs || !this.bridge || !this.ops) throw new EngineError('model', 'no-model', 'Load a model first.', {});
+    const pkg = this.pkg;
+    const m = pkg.manifest;
+    const tStart = performance.now();
+    const method = this.method(req.settings);
+    const { inputIds, layout } = this.inputs.prepareText(req.question, req.options.maxNewTokens);
+    const pixels = await this.inputs.preparePixels(req.image.bytes, req.image.name);
+    const dims = this.dims();
+    const track = (t: OrtTensor) => { this.live.add(t); return t; };
+    const untrack = (t: OrtTensor) => { this.live.delete(t); };
+    try {
+      const pre = await prefill({
+        ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method,
+        inputIds, layout, pixels, signal: req.signal, track, untrack,
+      }).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
+      const prefillMs = performance.now() - tStart;
+      const random = seededRandom(req.options.seed);
+      const stop = new Set(m.text.eosTokenIds);
+      const tokenIds: number[] = [];
+      const decodeStepMs: number[] = [];
+      const firstStepTopLogits = topK(pre.logits, 10);
+      let logits = pre.logits;
+      let firstTokenMs = 0;
+      const decodeArgs = { ort: this.rt.ort, pkg, ops: this.ops, method, caches: pre.caches, unprunedLength: inputIds.length, signal: req.signal, track, untrack };
+      for (let step = 0; step < req.options.maxNewTokens; step++) {
+        const token = sampleToken(logits, req.options.temperature, req.options.topP, random);
+        tokenIds.push(token);
+        const elapsed = performance.now() - tStart;
+        if (step === 0) firstTokenMs = elapsed;
+        req.onToken?.(token, this.inputs.decode([token]), elapsed);
+        if (stop.has(token) || step === req.options.maxNewTokens - 1) break;
+        const t0 = performance.now();
+        logits = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
+        decodeStepMs.push(performance.now() - t0);
+      }
+      const visualPerLayer = pre.visualPerLayer;
+      const after = visualPerLayer.slice(1).concat(pre.layout.visualCount);
+      const rs = method.raterSelection?.() ?? null;
+      const textStart = layout.preLength + layout.visualCount;
+      const trace: RequestTrace = {
+        method: method.name,
+        params: { ...(method.params ?? {}), ...(req.settings.budget !== undefined ? { budget: req.settings.budget } : {}) },
+        inputIds,
+        layout,
+        ...(rs ? { raters: { tokenIds: inputIds.slice(textStart), relevance: rs.relevance, raters: rs.raters } } : {}),
+        visualPerLayer,
+        equalTokens: after.reduce((s, v) => s + v, 0) / after.length,
+        meanVisualIn: visualPerLayer.reduce((s, v) => s + v, 0) / visualPerLayer.length,
+        stages: pre.stages,
+        timings: {
+          clock: 'wall', visionMs: pre.visionMs, embedMs: pre.embedMs, layerMs: pre.layerMs, methodMs: pre.methodMs,
+          headMs: pre.headMs, prefillMs, firstTokenMs, decodeStepMs, totalMs: performance.now() - tStart,
+        },
+        cost: costFigures({
+          dims, nonVisualTokens: layout.preLength + layout.textLength, visualPerLayer,
+          visualTokens: layout.visualCount, decodeSteps: Math.max(0, tokenIds.length - 1),
+          bytesPerElement: m.activationDtype === 'float16' ? 2 : 4,
+        }),
+        generatedIds: tokenIds,
+      };
+      return { text: this.inputs.decode(tokenIds), inputIds, tokenIds, firstStepTopLogits, trace };
+    } finally {
+      for (const t of this.live) t.dispose();
+      this.live.clear();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.serial(async () => { if (this.pkg) await releasePackage(this.pkg); this.pkg = null; });
+  }
+}
