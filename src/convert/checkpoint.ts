@@ -23,6 +23,8 @@ export interface Checkpoint {
   id: string;
   /** 'legacy': llava-hf hub files; 'v5': transformers-5 save_pretrained files. */
   layout: 'legacy' | 'v5';
+  /** Random weights made by the project (synthetic.ts): the manifest says so, and so does the UI. */
+  synthetic?: boolean;
   config: LlavaConfig;
   chatTemplate: string;
   files: Record<SideFile, Uint8Array>;

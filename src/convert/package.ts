@@ -1,0 +1,108 @@
+/**
+ * Package output: where files go (PackageSink) and manifest.json (docs/ARCHITECTURE.md,
+ * "The model package", format version 1). A sink either commits the whole package or leaves
+ * nothing: the Node sink writes into a temp folder beside the target and renames it at commit.
+ */
+import type { Checkpoint } from './checkpoint';
+import { ConvertError } from './errors';
+
+export type PackageDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+export const PACKAGE_DTYPES: readonly PackageDtype[] = ['fp32', 'fp16', 'q4', 'q4f16'];
+
+export interface PackageSink {
+  /** Writes one file at a package-relative path ('layers/03.onnx'); called once per path. */
+  write(path: string, bytes: Uint8Array): Promise<void>;
+  /** Makes the package visible at its destination, all at once. */
+  commit(): Promise<void>;
+  /** Removes everything written so far. Safe to call after a failed write or commit. */
+  abort(): Promise<void>;
+}
+
+export interface ManifestFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Package paths are plain relative paths: no '..', no absolute paths, no backslashes. */
+export function checkPackagePath(path: string): void {
+  if (!path || path.startsWith('/') || path.includes('\\') || path.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw new ConvertError('output', path || '(empty path)', 'not a relative path inside the package');
+  }
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  // Web Crypto exists in browsers and in Node ≥ 19 as globalThis.crypto.
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Keeps every file in memory: tests, and the browser before it hands files to a cache. */
+export class MemorySink implements PackageSink {
+  readonly files = new Map<string, Uint8Array>();
+  committed = false;
+  aborted = false;
+
+  async write(path: string, bytes: Uint8Array): Promise<void> {
+    checkPackagePath(path);
+    if (this.committed || this.aborted) throw new ConvertError('output', path, 'package already closed');
+    if (this.files.has(path)) throw new ConvertError('output', path, 'written twice');
+    this.files.set(path, bytes.slice());
+  }
+  async commit(): Promise<void> {
+    this.committed = true;
+  }
+  async abort(): Promise<void> {
+    this.files.clear();
+    this.aborted = true;
+  }
+}
+
+export function layerGraphPath(layer: number, numLayers: number): string {
+  return `layers/${String(layer).padStart(numLayers >= 100 ? 3 : 2, '0')}.onnx`;
+}
+
+export function activationDtypeOf(dtype: PackageDtype): 'float32' | 'float16' {
+  return dtype === 'fp16' || dtype === 'q4f16' ? 'float16' : 'float32';
+}
+
+/**
+ * manifest.json bytes. Key order is fixed by construction and `files` is sorted by path, so
+ * the same checkpoint and dtype always give the same bytes.
+ */
+export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: readonly ManifestFile[]): Uint8Array {
+  const { text, vision } = ckpt.config;
+  const grid = Math.floor(vision.imageSize / vision.patchSize);
+  const manifest = {
+    format: 'sparsevlm-package',
+    version: 1,
+    name: ckpt.id.split('/').filter(Boolean).pop() ?? ckpt.id,
+    source: { kind: ckpt.synthetic ? 'synthetic' : 'checkpoint', id: ckpt.id, layout: ckpt.layout },
+    synthetic: ckpt.synthetic === true,
+    dtype,
+    activationDtype: activationDtypeOf(dtype),
+    architecture: { text: text.arch, vision: vision.arch },
+    text: {
+      hiddenSize: text.hiddenSize, numLayers: text.numLayers, numHeads: text.numHeads, numKvHeads: text.numKvHeads,
+      headDim: text.headDim, intermediateSize: text.intermediateSize, vocabSize: text.vocabSize,
+      ropeTheta: text.ropeTheta, rmsNormEps: text.rmsNormEps, maxPositions: text.maxPositions,
+      attentionBias: text.attentionBias, tieWordEmbeddings: text.tieWordEmbeddings,
+      bosTokenId: text.bosTokenId, eosTokenIds: text.eosTokenIds, padTokenId: text.padTokenId,
+    },
+    vision: {
+      arch: vision.arch, imageSize: vision.imageSize, patchSize: vision.patchSize, gridSize: [grid, grid],
+      visualTokens: ckpt.config.imageSeqLength, featureLayer: vision.featureLayer, selectStrategy: vision.selectStrategy,
+    },
+    imageTokenId: ckpt.config.imageTokenId,
+    imageToken: ckpt.config.imageToken,
+    chatTemplate: ckpt.chatTemplate,
+    graphs: {
+      vision: 'vision.onnx',
+      embed: 'embed.onnx',
+      layers: Array.from({ length: text.numLayers }, (_, i) => layerGraphPath(i, text.numLayers)),
+      head: 'head.onnx',
+    },
+    files: [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 })),
+  };
+  return new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n');
+}
