@@ -101,7 +101,7 @@ export async function runToy(method: PruneMethod, req: ToyRequest): Promise<ToyR
   };
   let hidden: CpuTensor = embeds;
   let positions = new CpuTensor(Int32Array.from({ length: L }, (_, i) => i), [L], 'i32');
-  let origin = visualOrigin;
+  let origin: Int32Array = visualOrigin;
   const run: ToyRun = { visualPerLayer: [], stages: [], layouts: [], origins: [], positionsPerLayer: [], hiddenAfterStage: [], contexts: [] };
 
   const apply = (plan: NonNullable<Awaited<ReturnType<PruneMethod['begin']>>>) => {
