@@ -1,0 +1,128 @@
+/**
+ * The store's side of the worker boundary: request ids, and routing every FromWorker message
+ * to the slice it updates. Only protocol messages cross; nothing here knows how the engine
+ * works. `connectEngine` takes any link (the app passes the Worker).
+ */
+import type { FromWorker, ToWorker } from '../engine/protocol';
+import { ProgressMeter } from './progress';
+import { getState, setState } from './store';
+import type { Run, ShownError } from './types';
+
+export interface EngineLink {
+  post(message: ToWorker): void;
+  subscribe(handler: (message: FromWorker) => void): void;
+}
+
+/** A Worker as a link. Image bytes are copied by structured clone (the store keeps its own). */
+export function workerLink(worker: Worker): EngineLink {
+  return {
+    post: (message) => worker.postMessage(message),
+    subscribe: (handler) => {
+      worker.addEventListener('message', (e: MessageEvent<FromWorker>) => handler(e.data));
+      worker.addEventListener('error', (e) => handler({ type: 'error', id: 0, where: 'model', code: 'worker-failed', message: `The engine worker failed to start: ${e.message || 'script error'}.` }));
+    },
+  };
+}
+
+type Pending = { kind: 'init' } | { kind: 'load'; meter: ProgressMeter } | { kind: 'generate' };
+
+let link: EngineLink | null = null;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+export function connectEngine(l: EngineLink): void {
+  link = l;
+  l.subscribe(handleMessage);
+}
+
+export function isConnected(): boolean {
+  return link !== null;
+}
+
+export function newRequestId(): number {
+  return nextId++;
+}
+
+/** Send a request; `kind` tells the router what its answers update. */
+export function send(message: ToWorker, kind?: Pending['kind']): void {
+  if (!link) throw new Error('engine not connected');
+  if (kind === 'load') pending.set(message.id, { kind, meter: new ProgressMeter() });
+  else if (kind) pending.set(message.id, { kind });
+  link.post(message);
+}
+
+export function showError(error: ShownError): void {
+  const panel = error.where === 'gpu' ? 'answer' : error.where;
+  setState((s) => ({ errors: { ...s.errors, [panel]: error } }));
+}
+
+export function clearError(panel: 'model' | 'input' | 'answer'): void {
+  setState((s) => {
+    if (!s.errors[panel]) return s;
+    const errors = { ...s.errors };
+    delete errors[panel];
+    return { errors };
+  });
+}
+
+function updateRun(id: number, change: (run: Run) => Partial<Run>): void {
+  setState((s) => ({ runs: s.runs.map((r) => (r.id === id ? { ...r, ...change(r) } : r)) }));
+}
+
+/** Set by runs.ts: start the next queued run when one finishes. */
+let onRunSettled: () => void = () => {};
+export function setRunSettledHandler(handler: () => void): void {
+  onRunSettled = handler;
+}
+
+export function handleMessage(message: FromWorker): void {
+  const request = pending.get(message.id);
+  switch (message.type) {
+    case 'ready':
+      setState({ adapter: message.adapter });
+      return;
+    case 'progress':
+      if (request?.kind === 'load') setState({ progress: request.meter.update(message.progress, performance.now()) });
+      return;
+    case 'loaded':
+      pending.delete(message.id);
+      setState({ status: 'ready', info: message.model, progress: null, layer: 0 });
+      clearError('model');
+      return;
+    case 'token':
+      updateRun(message.id, (r) => ({
+        text: r.text + message.text,
+        tokenCount: r.tokenCount + 1,
+        firstTokenMs: r.firstTokenMs ?? message.elapsedMs,
+        lastTokenMs: message.elapsedMs,
+      }));
+      return;
+    case 'done':
+      pending.delete(message.id);
+      updateRun(message.id, (r) => ({
+        status: r.status === 'stopping' ? 'stopped' : 'done',
+        text: message.text,
+        trace: message.trace,
+        totalMs: message.trace.timings.totalMs,
+        firstTokenMs: r.firstTokenMs ?? message.trace.timings.firstTokenMs,
+      }));
+      onRunSettled();
+      return;
+    case 'error': {
+      pending.delete(message.id);
+      const error: ShownError = { where: message.where, code: message.code, message: message.message };
+      if (request?.kind === 'generate' || getState().runs.some((r) => r.id === message.id)) {
+        const cancelled = message.code === 'cancelled';
+        updateRun(message.id, () => (cancelled ? { status: 'stopped' } : { status: 'error', error }));
+        if (!cancelled) showError(error);
+        onRunSettled();
+        return;
+      }
+      if (request?.kind === 'load' || request?.kind === 'init' || message.where === 'model') {
+        setState({ status: 'error', progress: null });
+      }
+      showError(error);
+      return;
+    }
+  }
+}

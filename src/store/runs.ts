@@ -1,0 +1,134 @@
+/**
+ * Runs slice actions: ask, stop, compare. The engine serves one request at a time, so runs
+ * queue and start one after another. A run whose key (image, question, settings, options)
+ * matches a finished one is not run again: that answer is shown (greedy decoding is
+ * deterministic), so changing a control back and forth re-runs only what it has to.
+ */
+import type { GenerateOptions, MethodSettings } from '../engine/protocol';
+import { clearError, isConnected, newRequestId, send, setRunSettledHandler, showError } from './engine';
+import { buildSettings, settingsKey, settingsLabel } from './methods';
+import { getState, setState } from './store';
+import type { AppState, Run } from './types';
+
+export const GENERATE_OPTIONS: GenerateOptions = { maxNewTokens: 32, temperature: 0, topP: 1, seed: 0 };
+
+/** Runs kept in memory (their traces are a few hundred KB at most). */
+const MAX_RUNS = 24;
+
+export function currentSettings(s: AppState = getState()): MethodSettings {
+  return buildSettings(s.method, s.budget, s.params[s.method]);
+}
+
+function runKey(s: AppState, settings: MethodSettings): string {
+  return [s.image?.version ?? 0, s.question.trim(), settingsKey(settings), JSON.stringify(GENERATE_OPTIONS)].join('|');
+}
+
+export const isActive = (r: Run) => r.status === 'queued' || r.status === 'running' || r.status === 'stopping';
+
+/** Why asking is not possible now, in words; null when it is. */
+export function cannotAsk(s: AppState = getState()): string | null {
+  if (s.status !== 'ready') return s.status === 'error' ? 'No model is loaded.' : 'The model is still loading.';
+  if (!s.image) return 'Add an image first.';
+  if (!s.question.trim()) return 'Type a question first.';
+  if (s.runs.some(isActive)) return 'A run is in progress.';
+  return null;
+}
+
+function newRun(s: AppState, settings: MethodSettings, group: number | null): Run {
+  return {
+    id: newRequestId(), key: runKey(s, settings), settings, label: settingsLabel(settings),
+    imageName: s.image!.name, question: s.question.trim(), status: 'queued', text: '', tokenCount: 0,
+    firstTokenMs: null, lastTokenMs: null, totalMs: null, trace: null, error: null, group,
+  };
+}
+
+/** Post the oldest queued run when none is running. */
+function pump(): void {
+  const s = getState();
+  if (s.runs.some((r) => r.status === 'running' || r.status === 'stopping')) return;
+  const next = [...s.runs].reverse().find((r) => r.status === 'queued');
+  if (!next || !s.image) return;
+  setState({ runs: s.runs.map((r) => (r.id === next.id ? { ...r, status: 'running' } : r)) });
+  send({
+    type: 'generate', id: next.id,
+    image: { bytes: s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },
+    question: next.question, settings: next.settings, options: GENERATE_OPTIONS,
+  }, 'generate');
+}
+setRunSettledHandler(pump);
+
+function enqueue(runs: Run[]): void {
+  setState((s) => ({ runs: [...runs.slice().reverse(), ...s.runs].slice(0, MAX_RUNS) }));
+  pump();
+}
+
+/** Ask with the current settings (or run the compare set when compare mode is on). */
+export function ask(): void {
+  const s = getState();
+  const why = cannotAsk(s);
+  if (why) {
+    showError({ where: s.image ? 'answer' : 'input', code: 'cannot-ask', message: why });
+    return;
+  }
+  if (!isConnected()) {
+    showError({ where: 'answer', code: 'no-engine', message: 'The engine worker is not running.' });
+    return;
+  }
+  clearError('answer');
+  if (s.compare.enabled) return runCompare();
+  const settings = currentSettings(s);
+  const key = runKey(s, settings);
+  const cached = s.runs.find((r) => r.key === key && r.status === 'done');
+  if (cached) {
+    setState({ currentRunId: cached.id });
+    return;
+  }
+  const run = newRun(s, settings, null);
+  setState({ currentRunId: run.id });
+  enqueue([run]);
+}
+
+function runCompare(): void {
+  const s = getState();
+  const group = newRequestId();
+  const runs: Run[] = [];
+  const ids: number[] = [];
+  for (const settings of s.compare.settings) {
+    const key = runKey(s, settings);
+    const cached = s.runs.find((r) => r.key === key && r.status === 'done');
+    if (cached) ids.push(cached.id);
+    else { const run = newRun(s, settings, group); runs.push(run); ids.push(run.id); }
+  }
+  setState({ compare: { ...s.compare, runIds: ids }, currentRunId: ids[ids.length - 1] ?? s.currentRunId });
+  enqueue(runs);
+}
+
+/** Stop the running request and drop the queued ones. */
+export function stop(): void {
+  const s = getState();
+  const running = s.runs.find((r) => r.status === 'running');
+  setState({
+    runs: s.runs.map((r) => (r.status === 'queued' ? { ...r, status: 'stopped' } : r.id === running?.id ? { ...r, status: 'stopping' } : r)),
+  });
+  if (running) send({ type: 'cancel', id: running.id });
+}
+
+export function selectRun(id: number): void {
+  setState({ currentRunId: id, layer: 0 });
+}
+
+export function setCompareEnabled(enabled: boolean): void {
+  setState((s) => ({ compare: { ...s.compare, enabled } }));
+}
+
+export function setCompareSettings(index: number, settings: MethodSettings): void {
+  setState((s) => ({ compare: { ...s.compare, settings: s.compare.settings.map((x, i) => (i === index ? settings : x)) } }));
+}
+
+export function addCompareSettings(): void {
+  setState((s) => ({ compare: { ...s.compare, settings: [...s.compare.settings, currentSettings(s)] } }));
+}
+
+export function removeCompareSettings(index: number): void {
+  setState((s) => (s.compare.settings.length <= 2 ? s : { compare: { ...s.compare, settings: s.compare.settings.filter((_, i) => i !== index) } }));
+}

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FromWorker, ToWorker } from '../engine/protocol';
+import { smallTrace } from '../ui/charts/fixtures/traces';
+import { connectEngine, handleMessage } from './engine';
+import { setImageFromBlob, setQuestion } from './input';
+import { loadFromFolder, startEngine } from './model';
+import { ProgressMeter } from './progress';
+import { ask, currentSettings, setCompareEnabled, stop } from './runs';
+import { setBudget, setMethod, setParam } from './settings';
+import { getState, resetStore } from './store';
+
+// The store talks to the engine only by protocol messages; this link records what it posts.
+const posted: ToWorker[] = [];
+connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });
+const accept = async () => {};
+const samplePng = () => new Blob([readFileSync('public/samples/shapes.png')], { type: 'image/png' });
+const model = { name: 'synthetic-tiny', dtype: 'q4', numLayers: 6, hiddenSize: 64, visualTokens: 16, gridSize: [4, 4] as [number, number], imageSize: 56, synthetic: true, bytes: 1000 };
+
+async function readyWithImage() {
+  startEngine(true);
+  const load = posted.find((m) => m.type === 'load')!;
+  handleMessage({ type: 'loaded', id: load.id, model });
+  expect(await setImageFromBlob(samplePng(), 'shapes.png', accept)).toBe(true);
+  setQuestion('What shapes?');
+}
+const lastGenerate = () => posted.filter((m) => m.type === 'generate').at(-1) as Extract<ToWorker, { type: 'generate' }>;
+const finish = (id: number, text = 'abc') => handleMessage({ type: 'done', id, text, trace: smallTrace() } as FromWorker);
+
+beforeEach(() => { resetStore(); posted.length = 0; });
+
+describe('model slice', () => {
+  it('inits on webgpu (or wasm without it) and loads the bundled synthetic model', () => {
+    startEngine(false);
+    expect(posted[0]).toMatchObject({ type: 'init', preferBackend: 'wasm' });
+    expect(posted[1]).toMatchObject({ type: 'load', source: { kind: 'url', url: '/models/synthetic-tiny/' } });
+    expect(getState()).toMatchObject({ noWebGpu: true, status: 'loading' });
+    handleMessage({ type: 'progress', id: posted[1].id, progress: { phase: 'download', loadedBytes: 10, totalBytes: 100, filesDone: 0, filesTotal: 3 } });
+    expect(getState().progress).toMatchObject({ loadedBytes: 10, totalBytes: 100 });
+    handleMessage({ type: 'error', id: posted[1].id, where: 'model', code: 'manifest-missing', message: 'no manifest' });
+    expect(getState().status).toBe('error');
+    expect(getState().errors.model?.code).toBe('manifest-missing');
+  });
+  it('a picked folder is sent with paths relative to it, and must hold manifest.json', () => {
+    const file = (path: string) => Object.assign(new File(['x'], path.split('/').pop()!), { webkitRelativePath: path });
+    loadFromFolder([file('pkg/manifest.json'), file('pkg/layers/00.onnx')]);
+    const load = posted.at(-1) as Extract<ToWorker, { type: 'load' }>;
+    expect(load.source.kind === 'files' && load.source.files.map((f) => f.path)).toEqual(['manifest.json', 'layers/00.onnx']);
+    loadFromFolder([file('other/readme.txt')]);
+    expect(getState().errors.model?.code).toBe('manifest-missing');
+  });
+});
+
+describe('progress meter', () => {
+  it('gives rate over the window and time left', () => {
+    const meter = new ProgressMeter();
+    const p = (loadedBytes: number) => ({ phase: 'download' as const, loadedBytes, totalBytes: 10_000, filesDone: 0, filesTotal: 1 });
+    expect(meter.update(p(0), 0).rate).toBeNull();
+    const f = meter.update(p(2000), 1000);
+    expect(f.rate).toBeCloseTo(2000);
+    expect(f.remainingS).toBeCloseTo(4);
+  });
+});
+
+describe('input slice', () => {
+  it('refuses a text file and an oversized PNG by their headers, keeping the previous image', async () => {
+    expect(await setImageFromBlob(samplePng(), 'shapes.png', accept)).toBe(true);
+    expect(getState().image).toMatchObject({ width: 336, height: 336, mime: 'image/png' });
+    expect(await setImageFromBlob(new Blob(['hello']), 'notes.txt', accept)).toBe(false);
+    expect(getState().errors.input?.code).toBe('not-an-image');
+    const big = new Uint8Array(readFileSync('public/samples/shapes.png'));
+    new DataView(big.buffer).setUint32(16, 12000); new DataView(big.buffer).setUint32(20, 12000);
+    expect(await setImageFromBlob(new Blob([big]), 'big.png', accept)).toBe(false);
+    expect(getState().errors.input?.code).toBe('image-too-large');
+    expect(getState().image?.name).toBe('shapes.png');
+  });
+  it('reports an image whose pixel data does not decode', async () => {
+    expect(await setImageFromBlob(samplePng(), 'bad.png', async () => { throw new Error('decode'); })).toBe(false);
+    expect(getState().errors.input?.code).toBe('corrupt-image');
+  });
+});
+
+describe('runs slice', () => {
+  it('asks, streams tokens, finishes with the trace; the same settings again reuse the answer', async () => {
+    await readyWithImage();
+    ask();
+    const g = lastGenerate();
+    expect(g).toMatchObject({ question: 'What shapes?', settings: { method: 'none' } });
+    expect(g.image.bytes.byteLength).toBe(getState().image!.bytes.byteLength);
+    handleMessage({ type: 'token', id: g.id, tokenId: 5, text: '<img src=x>', elapsedMs: 120 });
+    handleMessage({ type: 'token', id: g.id, tokenId: 6, text: ' b', elapsedMs: 150 });
+    expect(getState().runs[0]).toMatchObject({ status: 'running', text: '<img src=x> b', tokenCount: 2, firstTokenMs: 120, lastTokenMs: 150 });
+    finish(g.id, '<img src=x> b');
+    expect(getState().runs[0]).toMatchObject({ status: 'done', totalMs: 80 });
+    const before = posted.length;
+    ask();
+    expect(posted.length).toBe(before); // cached
+    setMethod('sparsevlm'); setBudget(64); setParam('sparsevlm', 'recycling', false);
+    expect(currentSettings()).toEqual({ method: 'sparsevlm', budget: 64, params: { recycling: false } });
+    ask();
+    expect(lastGenerate().settings).toEqual({ method: 'sparsevlm', budget: 64, params: { recycling: false } });
+  });
+  it('stop cancels the running request and a cancelled answer is not an error', async () => {
+    await readyWithImage();
+    ask();
+    const g = lastGenerate();
+    stop();
+    expect(posted.at(-1)).toEqual({ type: 'cancel', id: g.id });
+    expect(getState().runs[0].status).toBe('stopping');
+    handleMessage({ type: 'error', id: g.id, where: 'answer', code: 'cancelled', message: 'cancelled' });
+    expect(getState().runs[0].status).toBe('stopped');
+    expect(getState().errors.answer).toBeUndefined();
+  });
+  it('compare mode runs none, SparseVLM 64 and FastV 64 one after another', async () => {
+    await readyWithImage();
+    setCompareEnabled(true);
+    ask();
+    expect(posted.filter((m) => m.type === 'generate')).toHaveLength(1);
+    finish(lastGenerate().id);
+    finish(lastGenerate().id);
+    finish(lastGenerate().id);
+    const generates = posted.filter((m) => m.type === 'generate') as Extract<ToWorker, { type: 'generate' }>[];
+    expect(generates.map((m) => m.settings)).toEqual([{ method: 'none' }, { method: 'sparsevlm', budget: 64 }, { method: 'fastv', budget: 64 }]);
+    expect(getState().compare.runIds).toEqual(generates.map((m) => m.id));
+  });
+  it('an engine error on a run shows in the answer panel', async () => {
+    await readyWithImage();
+    ask();
+    handleMessage({ type: 'error', id: lastGenerate().id, where: 'gpu', code: 'run-failed', message: 'device lost' });
+    expect(getState().runs[0].status).toBe('error');
+    expect(getState().errors.answer?.message).toBe('device lost');
+  });
+});

@@ -1,0 +1,31 @@
+/** The one store. Actions are plain exported functions in the sibling files (zustand's "no store actions"). */
+import { create } from 'zustand';
+import type { AppState, InputSlice, MethodSlice, ModelSlice, RunsSlice, UiSlice } from './types';
+
+const modelSlice = (): ModelSlice => ({
+  status: 'idle', sourceLabel: '', adapter: null, noWebGpu: false, progress: null, info: null,
+});
+const inputSlice = (): InputSlice => ({ image: null, question: '' });
+const methodSlice = (): MethodSlice => ({ method: 'none', budget: 64, params: {} });
+const runsSlice = (): RunsSlice => ({
+  runs: [], currentRunId: null,
+  compare: {
+    enabled: false, runIds: [],
+    settings: [{ method: 'none' }, { method: 'sparsevlm', budget: 64 }, { method: 'fastv', budget: 64 }],
+  },
+});
+const uiSlice = (): UiSlice => ({ errors: {}, theme: 'system', layer: 0 });
+
+export const initialState = (): AppState => ({
+  ...modelSlice(), ...inputSlice(), ...methodSlice(), ...runsSlice(), ...uiSlice(),
+});
+
+export const useApp = create<AppState>()(() => initialState());
+
+export const getState = useApp.getState;
+export const setState = useApp.setState;
+
+/** Back to the initial state (tests). */
+export function resetStore(): void {
+  useApp.setState(initialState(), true);
+}

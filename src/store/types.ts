@@ -1,0 +1,95 @@
+/**
+ * The app's state, one zustand store in slices (model, input, method, runs, ui). Plain data
+ * only: no tensors, no workers, no DOM nodes. The engine lives behind the worker boundary
+ * (engine/protocol.ts); what comes back is copied in here as summaries and traces.
+ */
+import type { AdapterInfo, EngineErrorWhere, LoadProgress, MethodSettings, ModelInfo } from '../engine/protocol';
+import type { RequestTrace } from '../engine/trace';
+import type { ParamValue } from '../prune/params';
+
+/** An error shown where it happened. */
+export interface ShownError { where: EngineErrorWhere; code: string; message: string }
+
+export type ModelStatus = 'idle' | 'starting' | 'loading' | 'ready' | 'error';
+
+export interface ProgressFigures extends LoadProgress {
+  /** Bytes per second over the recent window, null until two samples exist. */
+  rate: number | null;
+  /** Seconds left at that rate, null when unknown. */
+  remainingS: number | null;
+}
+
+export interface ModelSlice {
+  status: ModelStatus;
+  /** What is being loaded, in words (a URL, a folder name). */
+  sourceLabel: string;
+  adapter: AdapterInfo | null;
+  /** navigator.gpu is missing: the engine runs on wasm. */
+  noWebGpu: boolean;
+  progress: ProgressFigures | null;
+  info: ModelInfo | null;
+}
+
+export interface InputImage {
+  /** Increments with every new image: part of a run's cache key. */
+  version: number;
+  name: string;
+  mime: string;
+  bytes: ArrayBuffer;
+  width: number;
+  height: number;
+  /** object URL for <img>/<image>; revoked when replaced. */
+  url: string;
+}
+
+export interface InputSlice {
+  image: InputImage | null;
+  question: string;
+}
+
+export interface MethodSlice {
+  method: string;
+  budget: number;
+  /** Values a person changed, per method (defaults come from prune/params.ts). */
+  params: Record<string, Record<string, ParamValue>>;
+}
+
+export type RunStatus = 'queued' | 'running' | 'stopping' | 'done' | 'stopped' | 'error';
+
+export interface Run {
+  /** Protocol request id. */
+  id: number;
+  /** image version | question | settings: equal keys give equal answers (greedy). */
+  key: string;
+  settings: MethodSettings;
+  label: string;
+  imageName: string;
+  question: string;
+  status: RunStatus;
+  text: string;
+  tokenCount: number;
+  firstTokenMs: number | null;
+  lastTokenMs: number | null;
+  totalMs: number | null;
+  trace: RequestTrace | null;
+  error: ShownError | null;
+  /** Compare group this run belongs to, null for a single ask. */
+  group: number | null;
+}
+
+export interface RunsSlice {
+  runs: Run[];
+  /** The run the answer, explorer, raters and cost panels show. */
+  currentRunId: number | null;
+  /** Compare mode: the settings side by side, and the runs of the last compare (cached ones included). */
+  compare: { enabled: boolean; settings: MethodSettings[]; runIds: number[] };
+}
+
+export interface UiSlice {
+  errors: Partial<Record<'model' | 'input' | 'answer', ShownError>>;
+  theme: 'system' | 'light' | 'dark';
+  /** Layer the explorer shows (visual tokens entering it). */
+  layer: number;
+}
+
+export type AppState = ModelSlice & InputSlice & MethodSlice & RunsSlice & UiSlice;
