@@ -25,6 +25,8 @@ export interface StageTrace {
 export interface RaterTrace {
   /** Text tokens after the image (ids) and their relevance m_i. */
   tokenIds: number[];
+  /** Decoded text of each of those tokens, for the UI's rater view (optional; ids shown without it). */
+  tokenTexts?: string[];
   relevance: number[];
   /** Text-relative indices of the raters. */
   raters: number[];
