@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { costSummary, layoutPhaseBars, layoutTokenLines, phaseTimes } from './cost';
+import { gridFor, groupOutlines, layoutPatches, movePatch, stageLayers } from './explorer';
+import { patchFates } from './fates';
+import { smallTrace } from './fixtures/traces';
+import { raterTokens } from './raters';
+
+const size = { width: 400, height: 200, margin: { top: 10, right: 10, bottom: 20, left: 40 } };
+
+describe('explorer layout', () => {
+  it('places patches row-major and colours only live scored ones', () => {
+    const cells = layoutPatches(patchFates(smallTrace(), 2), [4, 4], 336);
+    expect(cells[5]).toMatchObject({ row: 1, col: 1, x: 84, y: 84, size: 84 });
+    expect(cells[8].fill).toBeNull(); // dropped at layer 1
+    expect(cells[0].fill).toMatch(/^#|^rgb/);
+  });
+  it('outlines a merged group along its outer boundary only', () => {
+    const cells = layoutPatches(patchFates(smallTrace(), 2), [4, 4], 4);
+    const outlines = groupOutlines(cells, 4);
+    const g = outlines.find((o) => o.id === -1)!; // patches 3, 4, 7: 3 and 7 are vertical neighbours
+    expect(g.patches.sort((a, b) => a - b)).toEqual([3, 4, 7]);
+    // 3 cells have 12 edges; 3–7 share one edge (drawn by neither) → 10 edges
+    expect(g.d.match(/M/g)).toHaveLength(10);
+    expect(new Set(outlines.map((o) => o.color)).size).toBe(outlines.length);
+  });
+  it('picks the model grid, moves the cursor, lists stage layers', () => {
+    expect(gridFor(576, [24, 24])).toEqual([24, 24]);
+    expect(gridFor(729, [24, 24])).toEqual([27, 27]);
+    expect(movePatch(0, 'ArrowLeft', [4, 4])).toBe(0);
+    expect(movePatch(5, 'ArrowDown', [4, 4])).toBe(9);
+    expect(movePatch(15, 'ArrowRight', [4, 4])).toBe(15);
+    expect(stageLayers([2, 6, 15], 32)).toEqual([0, 3, 7, 16]);
+  });
+});
+
+describe('cost layout', () => {
+  it('one step line per run, y from 0 to the largest count', () => {
+    const l = layoutTokenLines([{ label: 'none', values: [16, 16, 16] }, { label: 'sparse', values: [16, 8, 4] }], size);
+    expect(l.y.domain()[0]).toBe(0);
+    expect(l.y(16)).toBeLessThan(l.y(4));
+    expect(l.lines[1].last).toMatchObject({ value: 4, x: 390 });
+    expect(l.lines[0].d.startsWith('M40,')).toBe(true);
+  });
+  it('stacks phases left to right, widths proportional to ms', () => {
+    const t = smallTrace();
+    const phases = phaseTimes(t);
+    expect(phases.layers).toBe(18); // 6 layers × 3 ms
+    expect(phases.decode).toBe(15);
+    const bars = layoutPhaseBars([{ label: 'a', phases }, { label: 'b', phases: { ...phases, vision: 0 } }], size);
+    const seg = bars.bars[0].segments;
+    for (let i = 1; i < seg.length; i++) expect(seg[i].x).toBeCloseTo(seg[i - 1].x + seg[i - 1].width);
+    expect(bars.bars[1].total).toBe(bars.bars[0].total - 40);
+  });
+  it('summarises FLOPs and KV against the unpruned run', () => {
+    const c = costSummary(smallTrace());
+    expect(c.flopsRatio).toBe(0.25);
+    expect(c.kvBytes).toBe((16 + 16 + 8 + 8 + 4 + 2) * 64);
+    expect(c.kvRatio).toBeCloseTo(54 / 96);
+  });
+});
+
+describe('raters', () => {
+  it('shades by relevance and marks the raters; ids stand in for missing texts', () => {
+    const tokens = raterTokens(smallTrace().raters!);
+    expect(tokens.map((t) => t.isRater)).toEqual([false, true, true, false]);
+    expect(tokens[1].shade).toBe(1);
+    expect(tokens[0].text).toBe('#10');
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Geometry of the cost panel: visual tokens entering each layer (one line per run) and time
+ * per phase (one stacked bar per run). Pure; CostPanel.tsx renders it and draws the axes.
+ */
+import { curveStepAfter, line, max, scaleBand, scaleLinear, schemeTableau10, type ScaleBand, type ScaleLinear } from 'd3';
+import type { RequestTrace } from '../../engine/trace';
+
+export interface Size { width: number; height: number; margin: { top: number; right: number; bottom: number; left: number } }
+
+export interface TokenLine { label: string; color: string; d: string; last: { x: number; y: number; value: number } }
+
+export interface TokenLinesLayout { x: ScaleLinear<number, number>; y: ScaleLinear<number, number>; lines: TokenLine[] }
+
+export function layoutTokenLines(series: { label: string; values: number[] }[], size: Size): TokenLinesLayout {
+  const { width, height, margin } = size;
+  const layers = max(series, (s) => s.values.length) ?? 1;
+  const x = scaleLinear([0, Math.max(1, layers - 1)], [margin.left, width - margin.right]);
+  const y = scaleLinear([0, max(series, (s) => max(s.values)) ?? 1], [height - margin.bottom, margin.top]).nice();
+  // Step shape: the count holds across a layer and changes between layers.
+  const path = line<number>((_, i) => x(i), (v) => y(v)).curve(curveStepAfter);
+  const lines = series.map((s, i) => ({
+    label: s.label,
+    color: schemeTableau10[i % schemeTableau10.length],
+    d: path(s.values) ?? '',
+    last: { x: x(s.values.length - 1), y: y(s.values[s.values.length - 1] ?? 0), value: s.values[s.values.length - 1] ?? 0 },
+  }));
+  return { x, y, lines };
+}
+
+export const PHASES = ['vision', 'embed', 'layers', 'method', 'head', 'decode'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_COLORS: Record<Phase, string> = {
+  vision: '#4e79a7', embed: '#a0cbe8', layers: '#f28e2b', method: '#e15759', head: '#76b7b2', decode: '#bab0ac',
+};
+
+/** ms per phase of one request. layers = prefill layer time; method = pruning kernels. */
+export function phaseTimes(trace: RequestTrace): Record<Phase, number> {
+  const t = trace.timings;
+  return {
+    vision: t.visionMs, embed: t.embedMs, layers: t.layerMs.reduce((a, b) => a + b, 0), method: t.methodMs,
+    head: t.headMs, decode: t.decodeStepMs.reduce((a, b) => a + b, 0),
+  };
+}
+
+export interface PhaseBar { label: string; y: number; height: number; total: number; segments: { phase: Phase; x: number; width: number; ms: number; color: string }[] }
+
+export interface PhaseBarsLayout { x: ScaleLinear<number, number>; y: ScaleBand<string>; bars: PhaseBar[] }
+
+export function layoutPhaseBars(rows: { label: string; phases: Record<Phase, number> }[], size: Size): PhaseBarsLayout {
+  const { width, height, margin } = size;
+  const totals = rows.map((r) => PHASES.reduce((a, p) => a + r.phases[p], 0));
+  const x = scaleLinear([0, max(totals) || 1], [margin.left, width - margin.right]).nice();
+  const y = scaleBand(rows.map((r) => r.label), [margin.top, height - margin.bottom]).padding(0.3);
+  const bars = rows.map((r, i) => {
+    let at = 0;
+    const segments = PHASES.map((phase) => {
+      const ms = r.phases[phase];
+      const seg = { phase, x: x(at), width: x(at + ms) - x(at), ms, color: PHASE_COLORS[phase] };
+      at += ms;
+      return seg;
+    });
+    return { label: r.label, y: y(r.label) ?? 0, height: y.bandwidth(), total: totals[i], segments };
+  });
+  return { x, y, bars };
+}
+
+/** FLOPs and KV bytes of a run against its unpruned figures (ratios < 1 mean savings). */
+export function costSummary(trace: RequestTrace) {
+  const kv = trace.cost.kvBytesPerLayer.reduce((a, b) => a + b, 0);
+  return {
+    flops: trace.cost.flops, flopsUnpruned: trace.cost.flopsUnpruned, flopsRatio: trace.cost.flops / trace.cost.flopsUnpruned,
+    kvBytes: kv, kvBytesUnpruned: trace.cost.kvBytesUnpruned, kvRatio: kv / trace.cost.kvBytesUnpruned,
+  };
+}
