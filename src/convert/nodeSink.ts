@@ -3,6 +3,7 @@
  * target; commit renames it onto `<out>` (replacing an older package there), abort removes it.
  * A crash between the two leaves only the hidden temp folder, never a half-written `<out>`.
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ConvertError } from './errors';
@@ -32,6 +33,29 @@ export class DirSink implements PackageSink {
     } catch (err) {
       throw new ConvertError('output', join(this.out, path), `cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
+  }
+
+  /** Node extra: a file too large to hold whole (a checkpoint shard), written chunk by chunk. */
+  async writeStream(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+    checkPackagePath(path);
+    if (this.closed) throw new ConvertError('output', path, 'package already closed');
+    if (this.written.has(path)) throw new ConvertError('output', path, 'written twice');
+    this.written.add(path);
+    const full = join(this.temp, path);
+    await mkdir(dirname(full), { recursive: true });
+    const out = createWriteStream(full);
+    const closed = new Promise<void>((ok, fail) => { out.on('close', ok); out.on('error', fail); });
+    let bytes = 0;
+    try {
+      for await (const chunk of chunks) {
+        if (!out.write(chunk)) await new Promise<void>((ok) => out.once('drain', ok));
+        bytes += chunk.byteLength;
+      }
+    } finally {
+      out.end();
+      await closed;
+    }
+    return bytes;
   }
 
   async commit(): Promise<void> {
