@@ -1,0 +1,23 @@
+/**
+ * What the graph builders need from a checkpoint: canonical tensor names (see
+ * ../keys.ts) read one at a time as f32, and the dims of the model (../config.ts).
+ */
+import type { LlavaConfig, TextConfig, VisionConfig } from '../config';
+
+export type WeightDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+export type ActDtype = 'float32' | 'float16';
+
+export function activationDtype(dtype: WeightDtype): ActDtype {
+  return dtype === 'fp16' || dtype === 'q4f16' ? 'float16' : 'float32';
+}
+
+/** A source of canonical tensors; `read` returns a fresh f32 copy the caller may drop. */
+export interface TensorSource {
+  info(name: string): { dtype: string; shape: number[] } | undefined;
+  read(name: string): Promise<Float32Array>;
+}
+
+/** The builders read the normalised config of config.ts directly. */
+export type TextDims = TextConfig;
+export type VisionDims = VisionConfig;
+export type GraphConfig = Pick<LlavaConfig, 'text' | 'vision' | 'projector'>;

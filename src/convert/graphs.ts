@@ -1,0 +1,58 @@
+/**
+ * Checkpoint → the package's graphs, one file at a time: vision.onnx, embed.onnx,
+ * layers/NN.onnx (+ NN.onnx.data when the layer's weights exceed 16 MiB), head.onnx.
+ * Each graph reads its tensors as it is built and is serialised before the next one starts,
+ * so at most one layer's weights (plus one f32 tensor being converted) are alive at a time.
+ */
+import { buildVision } from './arch/vision';
+import { type TextVariant, buildDecoderLayer, buildEmbed, buildHead } from './arch/llama';
+import { qwen2Variant } from './arch/qwen2';
+import type { GraphConfig, TensorSource, WeightDtype } from './arch/types';
+import type { GraphBuilder } from './onnx/builder';
+import { layerGraphPath } from './package';
+
+export interface PackageFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+/** The slice of a Checkpoint the graph builders need. */
+export interface GraphSource extends TensorSource {
+  config: GraphConfig;
+}
+
+/** Layers whose weights exceed this keep them in `NN.onnx.data` (docs/ARCHITECTURE.md). */
+export const EXTERNAL_DATA_THRESHOLD = 16 * 1024 * 1024;
+
+/** Registry of text decoders: each overrides only what differs from LLaMA. */
+const TEXT_VARIANTS: Record<string, TextVariant> = { llama: {}, qwen2: qwen2Variant };
+
+export function textVariant(arch: string): TextVariant {
+  const variant = TEXT_VARIANTS[arch];
+  if (!variant) throw new RangeError(`unsupported text decoder "${arch}" (known: ${Object.keys(TEXT_VARIANTS).join(', ')})`);
+  return variant;
+}
+
+function serialize(g: GraphBuilder, path: string): PackageFile[] {
+  if (g.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: g.serialize().model }];
+  const location = path.slice(path.lastIndexOf('/') + 1) + '.data';
+  const { model, data } = g.serialize({ location });
+  const files = [{ path, bytes: model }];
+  if (data) files.push({ path: `${path}.data`, bytes: data });
+  return files;
+}
+
+export async function buildLayerFiles(ckpt: GraphSource, dtype: WeightDtype, layer: number): Promise<PackageFile[]> {
+  const { text } = ckpt.config;
+  const g = await buildDecoderLayer(ckpt, text, layer, dtype, textVariant(text.arch));
+  return serialize(g, layerGraphPath(layer, text.numLayers));
+}
+
+export async function* buildPackageFiles(ckpt: GraphSource, dtype: WeightDtype): AsyncIterable<PackageFile> {
+  const cfg = ckpt.config;
+  textVariant(cfg.text.arch); // refuse an unknown decoder before writing anything
+  yield* serialize(await buildVision(ckpt, cfg, dtype), 'vision.onnx');
+  yield* serialize(await buildEmbed(ckpt, cfg.text, dtype), 'embed.onnx');
+  for (let layer = 0; layer < cfg.text.numLayers; layer++) yield* await buildLayerFiles(ckpt, dtype, layer);
+  yield* serialize(await buildHead(ckpt, cfg.text, dtype), 'head.onnx');
+}

@@ -1,0 +1,156 @@
+/**
+ * Weight conversions: f32 → f16 bits (round to nearest even), and int4 block quantisation in
+ * the layout of onnxruntime's `com.microsoft.MatMulNBits` (bits 4, block 32).
+ *
+ * Int4 scheme: ASYMMETRIC per block with explicit zero points. For a block with range
+ * [lo, hi] (widened to include 0, so exact zeros survive and padding is free):
+ *   scale = (hi − lo) / 15,  zp = round(−lo / scale) ∈ [0, 15],  q = clamp(round(w/scale) + zp, 0, 15)
+ *   w ≈ (q − zp) · scale,    |w − ŵ| ≤ scale / 2
+ * Why not symmetric (implicit zp 8, scale = absmax/7 or absmax/8)? Its step is ~2·absmax/15
+ * over a range that is rarely symmetric, so the worst-case error is up to twice as large for
+ * the same 4 bits; the explicit zero points cost N·⌈blocks/2⌉ bytes (1/32 of the weight bytes).
+ * Tiny random checkpoints have small logit margins, so we want the more accurate scheme.
+ *
+ * MatMulNBits layout (for a Linear with weight W [N, K] as PyTorch stores it, out × in):
+ *   B            uint8 [N, blocks, 16]    block b of row n, byte j = q[2j] | q[2j+1] << 4
+ *   scales       f32|f16 [N · blocks]     row-major (n, b)
+ *   zero_points  uint8 [N · ⌈blocks/2⌉]   row n, byte b>>1, low nibble for even b
+ * blocks = ⌈K/32⌉; K not a multiple of 32 is padded with zeros (MatMulNBits reads only K).
+ */
+
+export const INT4_BLOCK = 32;
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** One f32 → IEEE half bits, round to nearest even; overflow → ±inf, NaN stays NaN. */
+export function f32ToF16Bits(value: number): number {
+  f32Scratch[0] = value;
+  const bits = u32Scratch[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  let mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half the smallest subnormal → ±0
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry rolls into the exponent, up to inf
+  return sign | half;
+}
+
+/** IEEE half bits → number. */
+export function f16BitsToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+export function toFloat16(src: Float32Array): Uint16Array {
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]);
+  return out;
+}
+
+export function fromFloat16(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f16BitsToF32(src[i]);
+  return out;
+}
+
+export interface Int4Weight {
+  /** Output features (rows of the PyTorch weight). */
+  n: number;
+  /** Input features (unpadded). */
+  k: number;
+  blocks: number;
+  packed: Uint8Array; // [N, blocks, 16]
+  /** f32 scales, or f16 bits when quantised with `halfScales`. */
+  scales: Float32Array | Uint16Array; // [N·blocks]
+  zeroPoints: Uint8Array; // [N·⌈blocks/2⌉]
+}
+
+/**
+ * Quantises W [N, K] (row-major, PyTorch Linear layout). With `halfScales` the scales are
+ * stored as f16 and the codes are computed against the stored (rounded-up) scale, so the
+ * ±scale/2 bound holds for what the kernel actually multiplies by.
+ */
+export function quantizeInt4(weight: Float32Array, n: number, k: number, halfScales = false): Int4Weight {
+  if (weight.length !== n * k) throw new RangeError(`quantizeInt4: weight has ${weight.length} values, expected ${n}×${k}`);
+  const blocks = Math.ceil(k / INT4_BLOCK);
+  const zpStride = Math.ceil(blocks / 2);
+  const packed = new Uint8Array(n * blocks * (INT4_BLOCK / 2));
+  const scales = halfScales ? new Uint16Array(n * blocks) : new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * zpStride);
+  for (let row = 0; row < n; row++) {
+    const rowBase = row * k;
+    for (let b = 0; b < blocks; b++) {
+      const start = b * INT4_BLOCK;
+      const end = Math.min(start + INT4_BLOCK, k);
+      let lo = 0;
+      let hi = 0;
+      for (let c = start; c < end; c++) {
+        const w = weight[rowBase + c];
+        if (w < lo) lo = w;
+        if (w > hi) hi = w;
+      }
+      let scale = (hi - lo) / 15;
+      if (halfScales) {
+        let bits = f32ToF16Bits(scale);
+        if (f16BitsToF32(bits) < scale) bits++; // round up so codes never clamp beyond ±scale/2
+        scales[row * blocks + b] = bits;
+        scale = f16BitsToF32(bits);
+      } else {
+        f32Scratch[0] = scale;
+        if (f32Scratch[0] < scale) f32Scratch[0] = scale * (1 + 2 ** -23);
+        scale = f32Scratch[0];
+        scales[row * blocks + b] = scale;
+      }
+      const zp = scale > 0 ? Math.min(15, Math.max(0, Math.round(-lo / scale))) : 8;
+      zeroPoints[row * zpStride + (b >> 1)] |= zp << ((b & 1) * 4);
+      const blockBase = (row * blocks + b) * (INT4_BLOCK / 2);
+      for (let j = 0; j < INT4_BLOCK; j++) {
+        const c = start + j;
+        // Padding columns (c ≥ K) quantise 0 → zp, dequantising to exactly 0.
+        const w = c < end ? weight[rowBase + c] : 0;
+        const q = scale > 0 ? Math.min(15, Math.max(0, Math.round(w / scale) + zp)) : zp;
+        packed[blockBase + (j >> 1)] |= q << ((j & 1) * 4);
+      }
+    }
+  }
+  return { n, k, blocks, packed, scales, zeroPoints };
+}
+
+/** The weight MatMulNBits computes with, as W [N, K] f32 (for tests and CPU references). */
+export function dequantizeInt4(q: Int4Weight): Float32Array {
+  const out = new Float32Array(q.n * q.k);
+  const zpStride = Math.ceil(q.blocks / 2);
+  for (let row = 0; row < q.n; row++) {
+    for (let b = 0; b < q.blocks; b++) {
+      const raw = q.scales[row * q.blocks + b];
+      const scale = q.scales instanceof Uint16Array ? f16BitsToF32(raw) : raw;
+      const zp = (q.zeroPoints[row * zpStride + (b >> 1)] >> ((b & 1) * 4)) & 0xf;
+      const blockBase = (row * q.blocks + b) * (INT4_BLOCK / 2);
+      for (let j = 0; j < INT4_BLOCK; j++) {
+        const c = b * INT4_BLOCK + j;
+        if (c >= q.k) break;
+        const code = (q.packed[blockBase + (j >> 1)] >> ((j & 1) * 4)) & 0xf;
+        out[row * q.k + c] = (code - zp) * scale;
+      }
+    }
+  }
+  return out;
+}
