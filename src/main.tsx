@@ -1,8 +1,18 @@
+/** Entry: connect the store to the engine worker, start it, render the app. */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { connectEngine, showError, workerLink } from './store/engine';
+import { startEngine } from './store/model';
+import { App } from './ui/App';
+import { installE2eApi } from './ui/e2eApi';
+import './ui/styles.css';
 
-function App() {
-  return <main><h1>SparseVLM in the browser</h1><p>Loading…</p></main>;
+installE2eApi();
+try {
+  connectEngine(workerLink(new Worker(new URL('./engine/worker.ts', import.meta.url), { type: 'module' })));
+  startEngine(typeof navigator !== 'undefined' && 'gpu' in navigator && navigator.gpu !== undefined);
+} catch (e) {
+  showError({ where: 'model', code: 'worker-failed', message: `The engine could not start: ${(e as Error).message}` });
 }
 
 createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);

@@ -1,0 +1,52 @@
+/** Page layout: sidebar (model, pruning) · input and answer · explorer and raters · cost and compare. */
+import { useEffect } from 'react';
+import { setImageFromBlob } from '../store/input';
+import { useApp } from '../store/store';
+import { AnswerPanel } from './AnswerPanel';
+import { ComparePanel } from './ComparePanel';
+import { CostPanel } from './CostPanel';
+import { ExplorerPanel } from './ExplorerPanel';
+import { Header } from './Header';
+import { InputPanel } from './InputPanel';
+import { MethodPanel } from './MethodPanel';
+import { ModelPanel } from './ModelPanel';
+import { RatersPanel } from './RatersPanel';
+
+function usePasteImage() {
+  useEffect(() => {
+    const onPaste = (e: ClipboardEvent) => {
+      const file = Array.from(e.clipboardData?.files ?? []).find((f) => f.type.startsWith('image/'));
+      if (!file) return;
+      e.preventDefault();
+      void setImageFromBlob(file, file.name || 'pasted image');
+    };
+    window.addEventListener('paste', onPaste);
+    return () => window.removeEventListener('paste', onPaste);
+  }, []);
+}
+
+function useTheme() {
+  const theme = useApp((s) => s.theme);
+  useEffect(() => {
+    if (theme === 'system') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+  }, [theme]);
+}
+
+export function App() {
+  usePasteImage();
+  useTheme();
+  return (
+    <div className="app">
+      <a className="skip" href="#question">Skip to the question</a>
+      <Header />
+      <main className="layout">
+        <aside className="col side"><ModelPanel /><MethodPanel /></aside>
+        <div className="col center"><InputPanel /><AnswerPanel /></div>
+        <div className="col right"><ExplorerPanel /><RatersPanel /></div>
+        <div className="col wide"><CostPanel /><ComparePanel /></div>
+      </main>
+      <footer className="foot small muted">Everything runs on this machine: the image and the question never leave the browser.</footer>
+    </div>
+  );
+}

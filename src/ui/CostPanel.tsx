@@ -1,0 +1,58 @@
+/** What pruning saved: tokens per layer, time per phase, FLOPs and KV bytes against unpruned. */
+import { useShallow } from 'zustand/react/shallow';
+import { formatBytes } from '../store/progress';
+import { useApp } from '../store/store';
+import type { AppState, Run } from '../store/types';
+import { costSummary, phaseTimes } from './charts/cost';
+import { PhaseBarsChart } from './charts/PhaseBarsChart';
+import { TokenLinesChart } from './charts/TokenLinesChart';
+import { formatCount } from './format';
+import { Empty, Panel } from './Panel';
+
+/** Finished runs on the current run's image and question, newest per settings, current first. */
+export function comparableRuns(s: AppState): Run[] {
+  const current = s.runs.find((r) => r.id === s.currentRunId);
+  if (!current?.trace) return [];
+  const prefix = current.key.split('|').slice(0, 2).join('|') + '|';
+  const byLabel = new Map<string, Run>();
+  for (const r of s.runs) {
+    if (r.id === current.id || !r.trace || r.status !== 'done' || !r.key.startsWith(prefix)) continue;
+    if (r.label !== current.label && !byLabel.has(r.label)) byLabel.set(r.label, r); // runs are newest first
+  }
+  const others = [...byLabel.values()];
+  return [current, ...others];
+}
+
+function Ratio({ value, testid, label, now, base }: { value: number; testid: string; label: string; now: string; base: string }) {
+  return (
+    <div className="figure-card" data-testid={testid} data-ratio={value.toFixed(4)}>
+      <span className="small muted">{label}</span>
+      <strong>{(value * 100).toFixed(1)}%</strong>
+      <span className="small">{now} of {base} unpruned</span>
+      <span className="meter"><span style={{ width: `${Math.min(1, value) * 100}%` }} /></span>
+    </div>
+  );
+}
+
+export function CostPanel() {
+  const runs = useApp(useShallow(comparableRuns));
+  const current = runs[0];
+  if (!current?.trace) {
+    return <Panel id="cost" title="Cost"><Empty testid="cost.empty">FLOPs, KV-cache bytes and time per phase of each run appear here, against the unpruned model.</Empty></Panel>;
+  }
+  const c = costSummary(current.trace);
+  const series = runs.map((r) => ({ label: r.label, values: r.trace!.visualPerLayer }));
+  const rows = runs.map((r) => ({ label: r.label, phases: phaseTimes(r.trace!) }));
+  return (
+    <Panel id="cost" title="Cost" aside={<span className="small muted">{current.label} · {current.trace.timings.clock === 'gpu-timestamp' ? 'GPU timestamps' : 'wall clock'}</span>}>
+      <div className="figures">
+        <Ratio testid="cost.flops" label="Prefill FLOPs" value={c.flopsRatio} now={formatCount(c.flops)} base={formatCount(c.flopsUnpruned)} />
+        <Ratio testid="cost.kv" label="KV cache" value={c.kvRatio} now={formatBytes(c.kvBytes)} base={formatBytes(c.kvBytesUnpruned)} />
+      </div>
+      <div className="charts">
+        <figure className="chart-figure"><figcaption className="small">Visual tokens entering each layer</figcaption><TokenLinesChart series={series} /></figure>
+        <figure className="chart-figure"><figcaption className="small">Time per phase</figcaption><PhaseBarsChart rows={rows} /></figure>
+      </div>
+    </Panel>
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Layer explorer: which patches survive where. A layer slider, small multiples of the
+ * stages, hover (or arrow keys) on a patch for its score, rank and fate.
+ */
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { setLayer } from '../store/settings';
+import { useApp } from '../store/store';
+import { ExplorerSvg } from './charts/ExplorerSvg';
+import { gridFor, movePatch, stageLayers } from './charts/explorer';
+import { describeFate, patchCount, patchFates, tokensAtLayer } from './charts/fates';
+import { exportPng, exportRunJson, exportSvg } from './exportFiles';
+import { Empty, Panel } from './Panel';
+
+const SIZE = 336;
+const THUMB = 88;
+
+export function ExplorerPanel() {
+  const run = useApp((s) => s.runs.find((r) => r.id === s.currentRunId) ?? null);
+  const image = useApp((s) => s.image);
+  const info = useApp((s) => s.info);
+  const storedLayer = useApp((s) => s.layer);
+  const [hover, setHover] = useState<number | null>(null);
+  const [cursor, setCursor] = useState(0);
+  const svgRef = useRef<SVGSVGElement>(null);
+  const trace = run?.trace ?? null;
+
+  const numLayers = trace ? trace.visualPerLayer.length : 0;
+  const layer = Math.min(storedLayer, Math.max(0, numLayers - 1));
+  const fates = useMemo(() => (trace ? patchFates(trace, layer) : []), [trace, layer]);
+  if (!trace || !run || !image) {
+    return (
+      <Panel id="explorer" title="Layer explorer">
+        <Empty testid="explorer.empty">After a run, this shows the image with each patch’s score and whether it survives, layer by layer.</Empty>
+      </Panel>
+    );
+  }
+  const grid = gridFor(patchCount(trace), info?.gridSize ?? null);
+  const tokens = tokensAtLayer(trace, layer).length;
+  const stages = stageLayers(trace.stages.map((s) => s.layer), numLayers);
+  const shown = hover ?? cursor;
+  const fate = fates[shown];
+  const onKey = (e: KeyboardEvent) => {
+    const next = movePatch(cursor, e.key, grid);
+    if (next !== cursor || e.key.startsWith('Arrow')) { e.preventDefault(); setCursor(next); setHover(null); }
+  };
+  const name = `explorer-run${run.id}-layer${layer}`;
+  return (
+    <Panel
+      id="explorer" title="Layer explorer"
+      aside={
+        <div className="row tight">
+          <button type="button" className="ghost small-button" data-testid="explorer.export.json" onClick={() => exportRunJson(run)}>JSON</button>
+          <button type="button" className="ghost small-button" data-testid="explorer.export.svg" onClick={() => svgRef.current && void exportSvg(svgRef.current, image, name)}>SVG</button>
+          <button type="button" className="ghost small-button" data-testid="explorer.export.png" onClick={() => svgRef.current && void exportPng(svgRef.current, image, name)}>PNG</button>
+        </div>
+      }
+    >
+      <div className="explorer">
+        <div className="explorer-main" tabIndex={0} onKeyDown={onKey} aria-label="Patch grid: arrow keys move between patches" data-testid="explorer.grid">
+          <ExplorerSvg ref={svgRef} trace={trace} imageUrl={image.url} modelGrid={info?.gridSize ?? null} layer={layer} size={SIZE} highlight={shown} onHover={setHover} testid="explorer.svg" />
+        </div>
+        <div className="explorer-side">
+          <p className="big-figure"><span data-testid="explorer.count">{tokens}</span> <span className="small muted">visual tokens entering layer {layer}</span></p>
+          <label className="field" htmlFor="layer-slider">
+            <span>Layer {layer} of {numLayers - 1}</span>
+            <input id="layer-slider" type="range" min={0} max={numLayers - 1} value={layer} data-testid="explorer.layer" onChange={(e) => setLayer(Number(e.target.value))} />
+          </label>
+          <p className="fate" data-testid="explorer.fate" data-state={fate?.state} aria-live="polite">{fate ? describeFate(fate) : ''}</p>
+          <ul className="legend small">
+            <li><span className="swatch heat" /> score (low → high)</li>
+            <li><span className="swatch dropped" /> dropped</li>
+            <li><span className="swatch merged" /> merged group</li>
+          </ul>
+          <p className="small muted">Equal tokens {trace.equalTokens.toFixed(1)} · mean entering {trace.meanVisualIn.toFixed(1)}</p>
+        </div>
+      </div>
+      <div className="multiples" role="list" aria-label="Pruning stages">
+        {stages.map((l) => (
+          <button
+            key={l} type="button" role="listitem" className={`multiple ${l === layer ? 'on' : ''}`} data-testid={`explorer.stage.${l}`}
+            aria-pressed={l === layer} onClick={() => setLayer(l)}
+          >
+            <ExplorerSvg trace={trace} imageUrl={image.url} modelGrid={info?.gridSize ?? null} layer={l} size={THUMB} thumbnail />
+            <span className="small">layer {l} · <strong data-testid={`explorer.stage.${l}.count`}>{tokensAtLayer(trace, l).length}</strong></span>
+          </button>
+        ))}
+      </div>
+    </Panel>
+  );
+}

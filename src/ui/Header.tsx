@@ -1,0 +1,29 @@
+import { setTheme } from '../store/settings';
+import { useApp } from '../store/store';
+
+const NEXT = { system: 'light', light: 'dark', dark: 'system' } as const;
+
+export function Header() {
+  const theme = useApp((s) => s.theme);
+  const noWebGpu = useApp((s) => s.noWebGpu);
+  const adapter = useApp((s) => s.adapter);
+  return (
+    <>
+      <header className="app-head">
+        <div>
+          <h1>SparseVLM <span className="muted">in the browser</span></h1>
+          <p className="subtitle">A LLaVA-family model on WebGPU, with visual tokens pruned between decoder layers.</p>
+        </div>
+        <button type="button" className="ghost" data-testid="app.theme" onClick={() => setTheme(NEXT[theme])} aria-label={`Colour theme: ${theme}. Switch to ${NEXT[theme]}.`}>
+          {theme === 'system' ? '◐ Auto' : theme === 'light' ? '☀ Light' : '☾ Dark'}
+        </button>
+      </header>
+      {(noWebGpu || adapter?.backend === 'wasm') && (
+        <div className="banner" role="status" data-testid="app.no-webgpu">
+          <strong>WebGPU is not available in this browser.</strong> The model runs on the CPU (WebAssembly) instead: correct, but slow.
+          Use a recent Chrome or Edge with WebGPU for real speed.
+        </div>
+      )}
+    </>
+  );
+}

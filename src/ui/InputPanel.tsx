@@ -1,0 +1,105 @@
+/** The image (drop, pick, paste, or a sample) with its patch grid, and the question. */
+import { useState, type DragEvent } from 'react';
+import { EXAMPLE_QUESTIONS, loadSample, setImageFromBlob, setQuestion } from '../store/input';
+import { ask, cannotAsk, isActive, stop } from '../store/runs';
+import { useApp } from '../store/store';
+import { gridFor } from './charts/explorer';
+import { Panel } from './Panel';
+
+export const SAMPLES = [
+  { path: '/samples/shapes.png', name: 'shapes.png', label: 'Shapes' },
+  { path: '/samples/landscape.png', name: 'landscape.png', label: 'Landscape' },
+  { path: '/samples/chart.png', name: 'chart.png', label: 'Bar chart' },
+] as const;
+
+function PatchGrid({ rows, cols }: { rows: number; cols: number }) {
+  const lines: string[] = [];
+  for (let c = 1; c < cols; c++) lines.push(`M${c},0V${rows}`);
+  for (let r = 1; r < rows; r++) lines.push(`M0,${r}H${cols}`);
+  return (
+    <svg className="grid-overlay" viewBox={`0 0 ${cols} ${rows}`} preserveAspectRatio="none" aria-hidden="true" data-testid="input.grid" data-rows={rows} data-cols={cols}>
+      <path d={lines.join('')} vectorEffect="non-scaling-stroke" />
+    </svg>
+  );
+}
+
+function ImageArea() {
+  const image = useApp((s) => s.image);
+  const info = useApp((s) => s.info);
+  const [over, setOver] = useState(false);
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    const file = e.dataTransfer.files[0];
+    if (file) void setImageFromBlob(file, file.name);
+  };
+  const grid = info ? gridFor(info.visualTokens, info.gridSize) : null;
+  return (
+    <div
+      className={`dropzone ${over ? 'over' : ''} ${image ? 'has-image' : ''}`} data-testid="input.dropzone"
+      onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)} onDrop={onDrop}
+    >
+      {image ? (
+        <figure className="image-frame">
+          <div className="square">
+            <img src={image.url} alt={`Input: ${image.name}`} data-testid="input.image" />
+            {grid && <PatchGrid rows={grid[0]} cols={grid[1]} />}
+          </div>
+          <figcaption className="small muted" data-testid="input.caption">
+            {image.name} · {image.width}×{image.height}px{grid ? ` · resized to ${info!.imageSize}px, ${grid[0]}×${grid[1]} patches` : ''}
+          </figcaption>
+        </figure>
+      ) : (
+        <div className="drop-empty">
+          <p><strong>Drop an image here</strong>, paste one, or choose a file.</p>
+          <p className="small muted">PNG, JPEG, GIF, BMP or WebP, up to 50 megapixels. It never leaves this machine.</p>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function InputPanel() {
+  const error = useApp((s) => s.errors.input);
+  const question = useApp((s) => s.question);
+  const running = useApp((s) => s.runs.some(isActive));
+  const blocked = useApp((s) => cannotAsk(s));
+  const compare = useApp((s) => s.compare.enabled);
+  return (
+    <Panel id="input" title="Image and question" error={error}>
+      <ImageArea />
+      <div className="row wrap">
+        <label className="file-button">
+          <input type="file" accept="image/*" data-testid="input.file" onChange={(e) => { const f = e.target.files?.[0]; if (f) void setImageFromBlob(f, f.name); e.target.value = ''; }} />
+          <span>Choose image…</span>
+        </label>
+        <span className="small muted">or a sample:</span>
+        {SAMPLES.map((s) => (
+          <button key={s.path} type="button" className="ghost small-button" data-testid={`input.sample.${s.name.replace('.png', '')}`} onClick={() => void loadSample(s.path, s.name)}>
+            {s.label}
+          </button>
+        ))}
+      </div>
+      <form className="question" onSubmit={(e) => { e.preventDefault(); ask(); }}>
+        <label htmlFor="question">Question</label>
+        <textarea
+          id="question" data-testid="input.question" rows={2} value={question} placeholder="Ask about the image — Enter to run, Shift+Enter for a new line"
+          onChange={(e) => setQuestion(e.target.value)}
+          onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) { e.preventDefault(); ask(); } }}
+        />
+        <div className="row wrap examples">
+          {EXAMPLE_QUESTIONS.map((q) => (
+            <button key={q} type="button" className="chip" data-testid="input.example" onClick={() => setQuestion(q)}>{q}</button>
+          ))}
+        </div>
+        <div className="row actions">
+          <button type="submit" className="primary" data-testid="input.run" disabled={blocked !== null} title={blocked ?? undefined}>
+            {compare ? 'Run comparison' : 'Run'} <kbd>Enter</kbd>
+          </button>
+          <button type="button" data-testid="input.stop" onClick={stop} disabled={!running}>Stop</button>
+          {blocked && !running && <span className="small muted" data-testid="input.why">{blocked}</span>}
+        </div>
+      </form>
+    </Panel>
+  );
+}

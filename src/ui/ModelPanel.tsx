@@ -1,0 +1,105 @@
+/** Pick a model, watch it load, see the adapter it runs on. */
+import { useState } from 'react';
+import { formatBytes, formatDuration } from '../store/progress';
+import { HUB_CHECKPOINTS, SYNTHETIC_MODEL_URL, loadFromFolder, loadFromUrl, loadModel } from '../store/model';
+import { useApp } from '../store/store';
+import { Panel } from './Panel';
+
+const PHASE_WORDS = { download: 'Downloading', verify: 'Checking', session: 'Creating sessions', warmup: 'Warming up' } as const;
+
+function Progress() {
+  const p = useApp((s) => s.progress);
+  if (!p) return null;
+  const share = p.totalBytes > 0 ? p.loadedBytes / p.totalBytes : 0;
+  return (
+    <div className="progress" data-testid="model.progress">
+      <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
+        <span style={{ width: `${share * 100}%` }} />
+      </div>
+      <p className="small">
+        {PHASE_WORDS[p.phase]}{p.file ? ` ${p.file}` : ''} · {formatBytes(p.loadedBytes)} of {formatBytes(p.totalBytes)}
+        {' · '}{p.rate === null ? '—' : `${formatBytes(p.rate)}/s`} · {formatDuration(p.remainingS)} left · file {p.filesDone}/{p.filesTotal}
+      </p>
+    </div>
+  );
+}
+
+function Adapter() {
+  const a = useApp((s) => s.adapter);
+  if (!a) return null;
+  return (
+    <dl className="facts" data-testid="model.adapter">
+      <dt>Backend</dt><dd>{a.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)'}</dd>
+      <dt>Adapter</dt><dd>{[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || 'unnamed'}</dd>
+      {(a.isFallbackAdapter || a.software) && (
+        <dd className="warn full" data-testid="model.adapter.software">Software adapter: the GPU is emulated on the CPU, so expect seconds, not milliseconds.</dd>
+      )}
+      <dt>shader-f16</dt><dd>{a.shaderF16 ? 'yes' : 'no (f32 activations)'}</dd>
+      <dt>Max buffer</dt><dd>{formatBytes(a.maxBufferSize)}</dd>
+      <dt>Max binding</dt><dd>{formatBytes(a.maxStorageBufferBindingSize)}</dd>
+    </dl>
+  );
+}
+
+function Info() {
+  const info = useApp((s) => s.info);
+  if (!info) return null;
+  return (
+    <>
+      <dl className="facts" data-testid="model.info">
+        <dt>Model</dt><dd>{info.name}</dd>
+        <dt>Layers</dt><dd>{info.numLayers} × {info.hiddenSize} wide, {info.dtype}</dd>
+        <dt>Visual tokens</dt><dd>{info.visualTokens} ({info.gridSize[0]}×{info.gridSize[1]} patches of a {info.imageSize}px image)</dd>
+        <dt>Size</dt><dd>{formatBytes(info.bytes)}</dd>
+      </dl>
+      {info.synthetic && (
+        <p className="note" data-testid="model.synthetic-note">
+          This is the bundled synthetic model: random weights with the real architecture. Its answers are noise;
+          the pruning, timings and costs are real.
+        </p>
+      )}
+    </>
+  );
+}
+
+export function ModelPanel() {
+  const status = useApp((s) => s.status);
+  const sourceLabel = useApp((s) => s.sourceLabel);
+  const error = useApp((s) => s.errors.model);
+  const [url, setUrl] = useState('');
+  const busy = status === 'loading' || status === 'starting';
+  const statusText = { idle: 'Not started', starting: 'Starting the engine…', loading: `Loading ${sourceLabel}…`, ready: `Ready: ${sourceLabel}`, error: 'No model loaded' }[status];
+  return (
+    <Panel id="model" title="Model" error={error} aside={<span className={`pill ${status}`} data-testid="model.status" data-status={status}>{statusText}</span>}>
+      <fieldset className="choices" disabled={busy}>
+        <legend className="sr-only">Model source</legend>
+        <button type="button" className="choice" data-testid="model.synthetic" onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, 'Synthetic tiny (bundled)')}>
+          <strong>Synthetic tiny</strong><span className="small muted">bundled · random weights · offline</span>
+        </button>
+        {HUB_CHECKPOINTS.map((c) => (
+          <div key={c.id} className="choice disabled" data-testid="model.hub" aria-disabled="true">
+            <strong>{c.id}</strong>
+            <span className="small muted">{c.note} · {c.size}</span>
+            <span className="tag">convert in browser — coming</span>
+          </div>
+        ))}
+      </fieldset>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); loadFromUrl(url); }}>
+        <label className="sr-only" htmlFor="model-url">Package URL</label>
+        <input id="model-url" data-testid="model.url" type="url" placeholder="https://…/my-model/ (folder with manifest.json)" value={url} onChange={(e) => setUrl(e.target.value)} disabled={busy} />
+        <button type="submit" disabled={busy}>Load</button>
+      </form>
+      <label className="file-button">
+        <input
+          type="file" data-testid="model.folder" disabled={busy}
+          {...({ webkitdirectory: '', directory: '' } as Record<string, string>)}
+          onChange={(e) => { loadFromFolder(Array.from(e.target.files ?? [])); e.target.value = ''; }}
+        />
+        <span>Open a package folder…</span>
+      </label>
+      <Progress />
+      <Info />
+      <Adapter />
+    </Panel>
+  );
+}

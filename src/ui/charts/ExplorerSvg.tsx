@@ -1,0 +1,54 @@
+/**
+ * The image with the patch heatmap at one layer: live patches tinted by score, dropped ones
+ * dimmed, merged groups outlined in their cluster colour. Geometry from explorer.ts.
+ */
+import { forwardRef, useMemo } from 'react';
+import type { RequestTrace } from '../../engine/trace';
+import { gridFor, groupOutlines, layoutPatches } from './explorer';
+import { patchCount, patchFates } from './fates';
+
+export interface ExplorerSvgProps {
+  trace: RequestTrace;
+  imageUrl: string;
+  modelGrid: [number, number] | null;
+  layer: number;
+  size: number;
+  highlight?: number | null;
+  onHover?: (patch: number | null) => void;
+  /** Small multiples skip per-patch test ids and events. */
+  thumbnail?: boolean;
+  testid?: string;
+}
+
+export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function ExplorerSvg(props, ref) {
+  const { trace, imageUrl, modelGrid, layer, size, highlight, onHover, thumbnail } = props;
+  const grid = gridFor(patchCount(trace), modelGrid);
+  const cells = useMemo(() => layoutPatches(patchFates(trace, layer), grid, size), [trace, layer, grid[0], grid[1], size]);
+  const outlines = useMemo(() => groupOutlines(cells, grid[1]), [cells, grid[1]]);
+  const side = cells[0]?.size ?? size;
+  const lit = highlight === null || highlight === undefined ? null : cells[highlight];
+  return (
+    <svg
+      ref={ref} xmlns="http://www.w3.org/2000/svg" width={size} height={size} viewBox={`0 0 ${size} ${size}`}
+      className="explorer-svg" data-testid={props.testid} role="img" aria-label={`Patches at layer ${layer}`}
+      onMouseLeave={() => onHover?.(null)}
+    >
+      <image href={imageUrl} x={0} y={0} width={size} height={size} preserveAspectRatio="none" />
+      <g>
+        {cells.map((c) => (
+          <rect
+            key={c.patch} x={c.x} y={c.y} width={side} height={side}
+            fill={c.fill ?? '#0b0d12'} fillOpacity={c.fill ? 0.5 : 0.72}
+            data-testid={thumbnail ? undefined : 'explorer.patch'} data-patch={thumbnail ? undefined : c.patch}
+            data-state={thumbnail ? undefined : c.fate.state}
+            onMouseEnter={onHover ? () => onHover(c.patch) : undefined}
+          />
+        ))}
+      </g>
+      <g fill="none" strokeWidth={Math.max(1, side / 7)} strokeLinecap="square">
+        {outlines.map((o) => <path key={o.id} d={o.d} stroke={o.color} data-testid={thumbnail ? undefined : 'explorer.group'} />)}
+      </g>
+      {lit && <rect x={lit.x} y={lit.y} width={side} height={side} fill="none" stroke="#fff" strokeWidth={2} pointerEvents="none" />}
+    </svg>
+  );
+});

@@ -1,0 +1,32 @@
+import { useMemo } from 'react';
+import { Axis } from './Axis';
+import { layoutPhaseBars, PHASE_COLORS, PHASES, type Phase, type Size } from './cost';
+
+const MARGIN = { top: 8, right: 16, bottom: 30, left: 110 };
+
+export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Phase, number> }[]; width?: number }) {
+  const height = 40 + props.rows.length * 30;
+  const size: Size = { width: props.width ?? 460, height, margin: MARGIN };
+  const layout = useMemo(() => layoutPhaseBars(props.rows, size), [props.rows, size.width, size.height]);
+  return (
+    <figure className="chart-figure">
+      <svg width="100%" viewBox={`0 0 ${size.width} ${size.height}`} className="chart" data-testid="cost.phase-chart" role="img" aria-label="Time per phase, one stacked bar per run">
+        <Axis scale={layout.x} orient="bottom" transform={`translate(0,${height - MARGIN.bottom})`} ticks={5} />
+        {layout.bars.map((b) => (
+          <g key={b.label}>
+            <text x={MARGIN.left - 8} y={b.y + b.height / 2} dy="0.32em" textAnchor="end" className="bar-label">{b.label}</text>
+            {b.segments.map((s) => (
+              <rect key={s.phase} x={s.x} y={b.y} width={Math.max(0, s.width)} height={b.height} fill={s.color}>
+                <title>{`${s.phase}: ${s.ms.toFixed(1)} ms`}</title>
+              </rect>
+            ))}
+          </g>
+        ))}
+        <text x={size.width - MARGIN.right} y={height - 4} textAnchor="end" className="axis-label">ms</text>
+      </svg>
+      <figcaption className="legend small">
+        {PHASES.map((p) => <span key={p}><span className="swatch" style={{ background: PHASE_COLORS[p] }} /> {p}</span>)}
+      </figcaption>
+    </figure>
+  );
+}
