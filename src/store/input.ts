@@ -9,9 +9,9 @@ import { getState, setState } from './store';
 
 export const EXAMPLE_QUESTIONS = [
   'What is in this picture?',
-  'What colour is the largest shape?',
-  'How many objects are there?',
-  'Describe the image in one sentence.',
+  'Which colours do you see?',
+  'How many shapes are there?',
+  'Describe it in one sentence.',
 ] as const;
 
 export type ImageDecoder = (blob: Blob) => Promise<void>;

@@ -1,4 +1,4 @@
-/** Page layout: sidebar (model, pruning) · input and answer · explorer and raters · cost and compare. */
+/** Page layout: sidebar (model, pruning) · input · answer, explorer and raters · cost and compare. */
 import { useEffect } from 'react';
 import { setImageFromBlob } from '../store/input';
 import { useApp } from '../store/store';
@@ -42,8 +42,8 @@ export function App() {
       <Header />
       <main className="layout">
         <aside className="col side"><ModelPanel /><MethodPanel /></aside>
-        <div className="col center"><InputPanel /><AnswerPanel /></div>
-        <div className="col right"><ExplorerPanel /><RatersPanel /></div>
+        <div className="col center"><InputPanel /></div>
+        <div className="col right"><AnswerPanel /><ExplorerPanel /><RatersPanel /></div>
         <div className="col wide"><CostPanel /><ComparePanel /></div>
       </main>
       <footer className="foot small muted">Everything runs on this machine: the image and the question never leave the browser.</footer>
