@@ -36,6 +36,6 @@ function mb(bytes: number): string {
 /** Every CLI error ends as one line and exit status 1: no stack traces for people. */
 export function exitWithError(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`\nerror: ${message.split('\n')[0]}\n`);
+  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}error: ${message.split('\n')[0]}\n`);
   process.exit(1);
 }

@@ -1,0 +1,77 @@
+/**
+ * npm run make-synthetic -- --shape <name> --out <dir> [--format checkpoint|package]
+ *                           [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16]
+ *
+ * checkpoint: an HF-layout folder (what transformers 5 save_pretrained writes), weights generated
+ *             while they stream to disk (sharded above 5 GB).
+ * package:    converted straight from the generator, tensor by tensor (no checkpoint on disk,
+ *             never all weights in memory): how the 7B-shaped benchmark model is made.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { TensorDtype } from '../convert/checkpoint';
+import { convertCheckpoint } from '../convert/convert';
+import { ConvertError } from '../convert/errors';
+import { DirSink } from '../convert/nodeSink';
+import { PACKAGE_DTYPES, type PackageDtype } from '../convert/package';
+import { SYNTHETIC_SHAPES, SyntheticCheckpoint, syntheticCheckpointFiles } from '../convert/synthetic';
+import { ProgressBar, exitWithError } from './progressBar';
+
+const TOKENIZER_DIR = new URL('../../fixtures/open-llava15-deep/', import.meta.url);
+const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16]`;
+
+async function loadSyntheticTokenizer() {
+  return {
+    tokenizerJson: new Uint8Array(await readFile(new URL('tokenizer.json', TOKENIZER_DIR))),
+    tokenizerConfigJson: new Uint8Array(await readFile(new URL('tokenizer_config.json', TOKENIZER_DIR))),
+    chatTemplate: await readFile(new URL('chat_template.jinja', TOKENIZER_DIR), 'utf8'),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      shape: { type: 'string' }, out: { type: 'string' }, format: { type: 'string', default: 'checkpoint' },
+      dtype: { type: 'string', default: 'q4' }, seed: { type: 'string', default: '0' },
+      'tensor-dtype': { type: 'string', default: 'F32' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!values.shape || !values.out) throw new ConvertError('bad-value', 'arguments', USAGE);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new ConvertError('bad-value', '--seed', `"${values.seed}" is not a non-negative integer`);
+  const ckpt = new SyntheticCheckpoint(values.shape, await loadSyntheticTokenizer(), seed);
+  const sink = new DirSink(values.out);
+
+  if (values.format === 'checkpoint') {
+    const tensorDtype = values['tensor-dtype'] as TensorDtype;
+    if (!['F32', 'F16', 'BF16'].includes(tensorDtype)) throw new ConvertError('bad-value', '--tensor-dtype', `"${tensorDtype}" is not one of F32, F16, BF16`);
+    const bar = new ProgressBar(`synthetic ${values.shape}`);
+    const files = syntheticCheckpointFiles(ckpt, tensorDtype);
+    try {
+      for (const [i, file] of files.entries()) {
+        bar.update(i, files.length, file.path, 'count');
+        await sink.writeStream(file.path, file.chunks);
+      }
+      await sink.commit();
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+    bar.done(`wrote checkpoint ${values.out} (${values.shape}, ${(ckpt.parameterCount() / 1e6).toFixed(1)}M parameters, ${tensorDtype})`);
+  } else if (values.format === 'package') {
+    const dtype = values.dtype as PackageDtype;
+    if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
+    const bar = new ProgressBar(`synthetic ${values.shape} → ${dtype}`);
+    const files = await convertCheckpoint(ckpt, { dtype, sink, onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count') });
+    const bytes = files.reduce((n, f) => n + f.bytes, 0);
+    bar.done(`wrote package ${values.out} (${values.shape}, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
+  } else {
+    throw new ConvertError('bad-value', '--format', `"${values.format}" is not checkpoint or package`);
+  }
+}
+
+main().catch(exitWithError);

@@ -1,0 +1,61 @@
+/**
+ * Checkpoint → model package. The graphs come from graphs.ts (one at a time, so only one
+ * layer's weights are in memory); this adds the side files and manifest.json and commits the
+ * sink. Any failure aborts the sink: no half-written package is left behind.
+ * Deterministic: the same checkpoint and dtype give byte-identical files.
+ */
+import { buildPackageFiles } from './graphs';
+import type { Checkpoint, SideFile } from './checkpoint';
+import { ConvertError } from './errors';
+import { buildManifest, layerGraphPath, sha256Hex, type ManifestFile, type PackageDtype, type PackageSink } from './package';
+
+export interface ConvertProgress {
+  /** The file just written. */
+  path: string;
+  filesDone: number;
+  bytesWritten: number;
+  /** Graphs expected in all: vision, embed, numLayers layers, head. */
+  graphsDone: number;
+  graphsTotal: number;
+}
+
+export interface ConvertOptions {
+  dtype: PackageDtype;
+  sink: PackageSink;
+  onProgress?: (p: ConvertProgress) => void;
+}
+
+const SIDE_FILES: readonly SideFile[] = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
+
+/** Writes the package; returns the manifest's file list (every file but manifest.json, sorted). */
+export async function convertCheckpoint(ckpt: Checkpoint, { dtype, sink, onProgress }: ConvertOptions): Promise<ManifestFile[]> {
+  const files: ManifestFile[] = [];
+  const graphsTotal = ckpt.config.text.numLayers + 3;
+  let graphsDone = 0;
+  let bytesWritten = 0;
+  const put = async (path: string, bytes: Uint8Array) => {
+    if (files.some((f) => f.path === path) || path === 'manifest.json') throw new ConvertError('output', path, 'produced twice');
+    const sha256 = await sha256Hex(bytes);
+    await sink.write(path, bytes);
+    files.push({ path, bytes: bytes.byteLength, sha256 });
+    bytesWritten += bytes.byteLength;
+    if (path.endsWith('.onnx')) graphsDone++;
+    onProgress?.({ path, filesDone: files.length, bytesWritten, graphsDone, graphsTotal });
+  };
+  try {
+    for (const name of SIDE_FILES) await put(name, ckpt.files[name]);
+    for await (const file of buildPackageFiles(ckpt, dtype)) await put(file.path, file.bytes);
+    const needed = ['vision.onnx', 'embed.onnx', 'head.onnx'];
+    for (let i = 0; i < ckpt.config.text.numLayers; i++) needed.push(layerGraphPath(i, ckpt.config.text.numLayers));
+    for (const path of needed) {
+      if (!files.some((f) => f.path === path)) throw new ConvertError('output', path, 'the graph builder did not produce it');
+    }
+    const manifest = buildManifest(ckpt, dtype, files);
+    await sink.write('manifest.json', manifest);
+    await sink.commit();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+  return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
