@@ -125,6 +125,6 @@ export class CpuPruneBackend implements PruneBackend {
     }
     const r = host(rows, 'rows').data;
     const out = gatherTokensReference(s.data, e ? e.data : null, r, W);
-    return new CpuTensor(out, [r.length, W], s.dtype);
+    return new CpuTensor(out, src.shape.length === 1 ? [r.length] : [r.length, W], s.dtype);
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * The one door to the GPU (STYLE.md rule 3). In the app the device is ORT's own
+ * (`await ort.env.webgpu.device` after the first WebGPU session exists: a device of our
+ * own could not share buffers with ORT); tests hand in a Dawn device. The door checks the
+ * limits our kernels need, routes device loss and uncaptured errors to one listener, and
+ * owns the buffer pool and the read-back counter.
+ */
+import { BufferPool } from './pool';
+import { ReadbackCounter } from './readback';
+
+/** Limits the kernels in shaders/ rely on (all at or below WebGPU's defaults). */
+export const REQUIRED_LIMITS = {
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxStorageBuffersPerShaderStage: 8,
+} as const;
+
+export type GpuFault =
+  | { kind: 'lost'; reason: string; message: string }
+  | { kind: 'uncaptured'; message: string };
+
+export class GpuDoorError extends Error {
+  constructor(
+    readonly limit: string,
+    readonly required: number,
+    readonly got: number,
+  ) {
+    super(`GPU device: ${limit} must be ≥ ${required}, got ${got}`);
+    this.name = 'GpuDoorError';
+  }
+}
+
+export interface GpuDoorOptions {
+  /** Receives device loss and uncaptured validation/OOM errors. Default: console.error. */
+  onFault?: (fault: GpuFault) => void;
+}
+
+export class GpuDoor {
+  readonly pool: BufferPool;
+  readonly readbacks: ReadbackCounter;
+  /** Whether compute passes can carry timestamp writes. */
+  readonly hasTimestamps: boolean;
+  private faultListener: (fault: GpuFault) => void;
+
+  constructor(
+    readonly device: GPUDevice,
+    opts: GpuDoorOptions = {},
+  ) {
+    for (const [name, required] of Object.entries(REQUIRED_LIMITS)) {
+      const got = (device.limits as unknown as Record<string, number>)[name];
+      if (got < required) throw new GpuDoorError(name, required, got);
+    }
+    this.faultListener = opts.onFault ?? ((f) => console.error('GPU fault', f));
+    this.hasTimestamps = device.features.has('timestamp-query');
+    this.pool = new BufferPool(device);
+    this.readbacks = new ReadbackCounter(device);
+    void device.lost.then((info) => this.faultListener({ kind: 'lost', reason: info.reason, message: info.message }));
+    const onError = (ev: Event) => this.faultListener({ kind: 'uncaptured', message: (ev as GPUUncapturedErrorEvent).error.message });
+    if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', onError);
+    else (device as { onuncapturederror: unknown }).onuncapturederror = onError;
+  }
+
+  set onFault(listener: (fault: GpuFault) => void) {
+    this.faultListener = listener;
+  }
+
+  /** ORT's device: `ort.env.webgpu.device` resolves once the first WebGPU session exists. */
+  static async fromOrt(ortEnvWebgpu: { device: Promise<GPUDevice> | GPUDevice }, opts?: GpuDoorOptions): Promise<GpuDoor> {
+    return new GpuDoor(await ortEnvWebgpu.device, opts);
+  }
+
+  /** Largest single storage binding, for the kernels' size checks. */
+  get maxBinding(): number {
+    return this.device.limits.maxStorageBufferBindingSize;
+  }
+}

@@ -1,0 +1,191 @@
+import type {
+  BDtype, BTensor, DpcKnnMerge, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs,
+  RaterSelection, RecycleVariant, TopkKeep,
+} from './backend';
+import type { GpuDoor } from '../gpu/device';
+import { KernelRunner } from '../gpu/runner';
+import { GpuProfiler, measureWall } from '../gpu/profiler';
+import { GpuTensor } from '../gpu/tensor';
+import { shapeOf } from '../gpu/shapes';
+import { KernelInputError } from '../gpu/kernels/errors';
+import { RaterSelectKernel } from '../gpu/kernels/rater_select';
+import { RaterAttentionKernel } from '../gpu/kernels/rater_attention';
+import { validateRaterAttention } from '../gpu/kernels/rater_attention.reference';
+import { RankEstimateKernel } from '../gpu/kernels/rank_estimate';
+import { TopkKeepKernel } from '../gpu/kernels/topk_keep';
+import { DpcKnnMergeKernel } from '../gpu/kernels/dpc_knn_merge';
+import { DivpruneSelectKernel } from '../gpu/kernels/divprune_select';
+import { GatherTokens } from '../gpu/kernels/gather_tokens';
+import { dtypeOf } from './cpuBackend';
+
+function gpu(t: BTensor, name: string): GpuTensor {
+  if (!(t instanceof GpuTensor)) throw new KernelInputError('GpuPruneBackend', name, 'a GpuTensor', t.constructor.name);
+  return t;
+}
+
+function needDtype(t: GpuTensor, name: string, dtype: BDtype): void {
+  if (t.dtype !== dtype) throw new KernelInputError('GpuPruneBackend', name, dtype, t.dtype);
+}
+
+/**
+ * The WGSL kernels behind the PruneBackend interface, on the door's device (ORT's in the
+ * app). Outputs come from the door's pool; `release` returns them. Tensors from ORT enter
+ * through `wrap` (f32 activations only: fp16 graphs need a cast first) and are never
+ * released into our pool.
+ */
+export class GpuPruneBackend implements PruneBackend {
+  readonly kind = 'gpu' as const;
+  readonly runner: KernelRunner;
+  private readonly k: {
+    raterSelect: RaterSelectKernel; raterAttention: RaterAttentionKernel; rank: RankEstimateKernel;
+    topk: TopkKeepKernel; dpc: DpcKnnMergeKernel; divprune: DivpruneSelectKernel; gather: GatherTokens;
+  };
+  /** Timestamp profiler, present while `profile(true)`. */
+  profiler: GpuProfiler | null = null;
+
+  constructor(readonly door: GpuDoor) {
+    this.runner = new KernelRunner(door);
+    const r = this.runner;
+    this.k = {
+      raterSelect: new RaterSelectKernel(r), raterAttention: new RaterAttentionKernel(r), rank: new RankEstimateKernel(r),
+      topk: new TopkKeepKernel(r), dpc: new DpcKnnMergeKernel(r), divprune: new DivpruneSelectKernel(r), gather: new GatherTokens(r),
+    };
+  }
+
+  /** Turn per-pass GPU timestamps on or off ('timestamp-query' adapters only; wall time otherwise). */
+  profile(on: boolean): GpuProfiler | null {
+    if (on && !this.profiler) this.profiler = new GpuProfiler(this.door);
+    if (!on && this.profiler) {
+      this.profiler.destroy();
+      this.profiler = null;
+    }
+    this.runner.profiler = this.profiler;
+    return this.profiler;
+  }
+
+  /** Wall time of `fn`'s GPU work: awaits the queue before and after. */
+  measure<T>(fn: () => T | Promise<T>): Promise<{ result: T; ms: number }> {
+    return measureWall(this.door.device, fn);
+  }
+
+  /** A buffer we do not own (ORT's output) as a tensor; `release` leaves it alone. */
+  wrap(buffer: GPUBuffer, shape: readonly number[], dtype: BDtype = 'f32'): GpuTensor {
+    return new GpuTensor(buffer, shape, dtype);
+  }
+
+  private alloc(shape: readonly number[], dtype: BDtype, label: string): GpuTensor {
+    const elements = shape.reduce((a, b) => a * b, 1);
+    return new GpuTensor(this.door.pool.acquire(Math.max(1, elements) * 4, label), shape, dtype);
+  }
+
+  upload(data: HostArray, shape: readonly number[]): BTensor {
+    const elements = shape.reduce((a, b) => a * b, 1);
+    if (data.length < elements) throw new KernelInputError('GpuPruneBackend', 'upload', `${elements} elements for [${shape}]`, `${data.length}`);
+    const t = this.alloc(shape, dtypeOf(data), 'GpuPruneBackend.upload');
+    // Dawn rejects views of SharedArrayBuffer: copy those (ENVIRONMENT.md).
+    const view = data.buffer instanceof ArrayBuffer ? data.subarray(0, elements) : data.slice(0, elements);
+    if (elements > 0) this.door.device.queue.writeBuffer(t.buffer, 0, view.buffer as ArrayBuffer, view.byteOffset, elements * 4);
+    return t;
+  }
+
+  async read(t: BTensor): Promise<HostArray> {
+    const g = gpu(t, 'read');
+    const bytes = g.elements > 0 ? await this.door.readbacks.read(g.buffer, 0, g.bytes, 'GpuPruneBackend.read') : new ArrayBuffer(0);
+    return g.dtype === 'f32' ? new Float32Array(bytes) : g.dtype === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes);
+  }
+
+  release(t: BTensor): void {
+    this.door.pool.release(gpu(t, 'release').buffer);
+  }
+
+  async raterSelect(visual: BTensor, text: BTensor, opts?: { inclusive?: boolean }): Promise<RaterSelection> {
+    const [V, D] = shapeOf(visual, 2, 'visual');
+    const [T, Dt] = shapeOf(text, 2, 'text');
+    if (Dt !== D) throw new KernelInputError('raterSelect', 'text', `(T, ${D})`, `[${text.shape}]`);
+    return this.k.raterSelect.run(gpu(visual, 'visual').buffer, gpu(text, 'text').buffer, V, T, D, opts?.inclusive ?? false);
+  }
+
+  raterAttention(query: BTensor, key: BTensor, args: RaterAttentionArgs): RaterAttention {
+    const [H, Lq, hd] = shapeOf(query, 3, 'query');
+    const [Hkv, Tk, hdk] = shapeOf(key, 3, 'key');
+    if (hdk !== hd) throw new KernelInputError('raterAttention', 'key', `(Hkv, T, ${hd})`, `[${key.shape}]`);
+    const rows = gpu(args.queryRows, 'queryRows');
+    const [R] = shapeOf(rows, 1, 'queryRows');
+    const dims = { heads: H, kvHeads: Hkv, headDim: hd, queryLength: Lq, keyLength: Tk };
+    // Row indices live on the GPU; the host validates everything else.
+    validateRaterAttention(dims, { visualStart: args.visualStart, visualCount: args.visualCount, topHeads: args.topHeads }, []);
+    const V = args.visualCount;
+    const block = this.alloc([R, V], 'f32', 'RaterAttention.block');
+    const scores = this.alloc([V], 'f32', 'RaterAttention.scores');
+    this.k.raterAttention.run(
+      gpu(query, 'query').buffer, gpu(key, 'key').buffer, rows.buffer,
+      {
+        ...dims, rowCount: R, visualStart: args.visualStart, visualCount: V, topHeads: args.topHeads,
+        gravity: args.gravity && { positions: gpu(args.gravity.positions, 'positions').buffer, ropeTheta: args.gravity.ropeTheta },
+      },
+      block.buffer, scores.buffer,
+    );
+    return { block, scores };
+  }
+
+  async rankEstimate(block: BTensor): Promise<number> {
+    const [R, V] = shapeOf(block, 2, 'block');
+    return (await this.k.rank.run(gpu(block, 'block').buffer, R, V)).rank;
+  }
+
+  /** Rank and the singular values (for the trace and the tests). */
+  rankWithSingularValues(block: BTensor) {
+    const [R, V] = shapeOf(block, 2, 'block');
+    return this.k.rank.run(gpu(block, 'block').buffer, R, V);
+  }
+
+  topkKeep(scores: BTensor, k: number): TopkKeep {
+    const s = gpu(scores, 'scores');
+    needDtype(s, 'scores', 'f32');
+    const [V] = shapeOf(s, 1, 'scores');
+    const order = this.alloc([V], 'u32', 'TopkKeep.order');
+    const keep = this.alloc([k], 'u32', 'TopkKeep.keep');
+    this.k.topk.run(s.buffer, V, k, order.buffer, keep.buffer);
+    return { keep, order };
+  }
+
+  dpcKnnMerge(hidden: BTensor, candidates: BTensor, clusters: number, variant: RecycleVariant): DpcKnnMerge {
+    const h = gpu(hidden, 'hidden');
+    needDtype(h, 'hidden', 'f32');
+    const [, D] = shapeOf(h, 2, 'hidden');
+    const c = gpu(candidates, 'candidates');
+    const [N] = shapeOf(c, 1, 'candidates');
+    const merged = this.alloc([clusters, D], 'f32', 'DpcKnnMerge.merged');
+    const assignment = this.alloc([N], 'u32', 'DpcKnnMerge.assignment');
+    const centers = this.alloc([clusters], 'u32', 'DpcKnnMerge.centers');
+    this.k.dpc.run(h.buffer, D, c.buffer, N, clusters, variant, { merged: merged.buffer, assignment: assignment.buffer, centers: centers.buffer });
+    return { merged, assignment, centers };
+  }
+
+  diversitySelect(visual: BTensor, k: number): BTensor {
+    const v = gpu(visual, 'visual');
+    needDtype(v, 'visual', 'f32');
+    const [V, D] = shapeOf(v, 2, 'visual');
+    const keep = this.alloc([k], 'u32', 'DivpruneSelect.keep');
+    this.k.divprune.run(v.buffer, V, D, k, keep.buffer);
+    return keep;
+  }
+
+  gather(src: BTensor, extra: BTensor | null, rows: BTensor): BTensor {
+    const s = gpu(src, 'src');
+    const [L, W] = shapeOf(s, 2, 'src');
+    let C = 0;
+    if (extra) {
+      const e = gpu(extra, 'extra');
+      const [ce, we] = shapeOf(e, 2, 'extra');
+      if (we !== W || e.dtype !== s.dtype) throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
+      C = ce;
+    }
+    const r = gpu(rows, 'rows');
+    const [n] = shapeOf(r, 1, 'rows');
+    const outShape = src.shape.length === 1 ? [n] : [n, W];
+    const out = this.alloc(outShape, s.dtype, 'GatherTokens.out');
+    this.k.gather.run(s.buffer, L, extra ? gpu(extra, 'extra').buffer : null, C, r.buffer, n, W, out.buffer);
+    return out;
+  }
+}
