@@ -38,7 +38,8 @@ export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function 
         {cells.map((c) => (
           <rect
             key={c.patch} x={c.x} y={c.y} width={side} height={side}
-            fill={c.fill ?? '#0b0d12'} fillOpacity={c.fill ? 0.5 : 0.72}
+            // live + scored: heat; dropped: dimmed; live but unscored (no stage yet): clear
+            fill={c.fill ?? (c.fate.state === 'dropped' ? '#0b0d12' : 'transparent')} fillOpacity={c.fill ? 0.5 : 0.72}
             data-testid={thumbnail ? undefined : 'explorer.patch'} data-patch={thumbnail ? undefined : c.patch}
             data-state={thumbnail ? undefined : c.fate.state}
             onMouseEnter={onHover ? () => onHover(c.patch) : undefined}
