@@ -87,6 +87,21 @@ describe('openCheckpoint', () => {
     }
   });
 
+  it('reads the GQA LLaMA+CLIP and the Qwen2+SigLIP fixtures (transformers-5 files with a flat preprocessor copy)', async () => {
+    const gqa = await openCheckpointDir(join(FIXTURE, '../llama-clip-gqa'));
+    expect(gqa.layout).toBe('v5');
+    expect(gqa.config.text).toMatchObject({ arch: 'llama', numHeads: 4, numKvHeads: 2 });
+    expect(gqa.info('text.layers.0.self_attn.k_proj.weight')!.shape).toEqual([2 * 16, 64]);
+    const qwen = await openCheckpointDir(join(FIXTURE, '../qwen2-siglip'));
+    expect(qwen.config.text).toMatchObject({ arch: 'qwen2', attentionBias: true, numKvHeads: 2 });
+    expect(qwen.config.vision).toMatchObject({ arch: 'siglip', selectStrategy: 'full', featureLayer: -1 });
+    expect(qwen.config.imageSeqLength).toBe(576);
+    expect(qwen.names()).toContain('text.layers.3.self_attn.v_proj.bias');
+    expect(qwen.names()).toContain('vision.embeddings.patch_embedding.bias');
+    expect(qwen.names()).not.toContain('vision.embeddings.class_embedding');
+    expect(JSON.parse(new TextDecoder().decode(qwen.files['preprocessor_config.json'])).image_processor_type).toBe('SiglipImageProcessor');
+  });
+
   it('opens from in-memory files (the browser path) the same way', async () => {
     const files: Record<string, Uint8Array> = {};
     for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'processor_config.json', 'chat_template.jinja', 'model.safetensors']) {

@@ -88,14 +88,16 @@ async function requireFile(folder: CheckpointFolder, path: string): Promise<Uint
 async function readImageProcessor(folder: CheckpointFolder): Promise<{ bytes: Uint8Array; layout: 'legacy' | 'v5'; processor: Record<string, unknown> | null }> {
   const processorBytes = await readWhole(folder, 'processor_config.json');
   const processor = processorBytes ? parseJson(processorBytes, 'processor_config.json') : null;
+  // A nested image_processor marks the transformers-5 generation, even when a flat copy sits beside it.
+  const nested = isObject(processor) && isObject(processor.image_processor);
   const flat = await readWhole(folder, 'preprocessor_config.json');
   if (flat) {
     parseJson(flat, 'preprocessor_config.json');
-    return { bytes: flat, layout: 'legacy', processor: isObject(processor) ? processor : null };
+    return { bytes: flat, layout: nested ? 'v5' : 'legacy', processor: isObject(processor) ? processor : null };
   }
-  if (isObject(processor) && isObject(processor.image_processor)) {
+  if (nested) {
     const text = JSON.stringify(processor.image_processor, null, 2) + '\n';
-    return { bytes: encoder.encode(text), layout: 'v5', processor };
+    return { bytes: encoder.encode(text), layout: 'v5', processor: processor as Record<string, unknown> };
   }
   throw new ConvertError('missing-file', 'preprocessor_config.json', 'no image processor config (looked for preprocessor_config.json and processor_config.json with "image_processor")');
 }
