@@ -6,7 +6,9 @@
 //   gravity weight w[r, j] when useGravity. GQA: head h reads kv head h / (H / Hkv).
 //   w(Δ) = (2/√hd)·Σ_{i<hd/2} cos(2π·turns_i·Δ), Δ = pos[c] − pos[vs+j], turns_i =
 //   θ_i/2π split on the host into hi (11 significant bits, so Δ·hi is exact for |Δ| < 2^13)
-//   + lo: the angle is reduced mod 2π before cos, keeping f32 error ~1e-7.
+//   + lo: the angle is reduced mod 2π before cos, keeping f32 error ~1e-7. cos itself is our
+//   own polynomial (cos_turns): WGSL's builtin may be as coarse as 2^-11 absolute (SwiftShader
+//   measured ~1e-4 relative on w), too coarse for 1e-5 parity.
 // Bindings: 0 params; 1 query (H, Lq, hd); 2 key (Hkv, Tk, hd); 3 rows (R) u32;
 // 4 positions (Tk) i32 (dummy when no gravity); 5 turns (hd/2) vec2f (dummy likewise);
 // 6 gravity (R, V) f32 scratch; 7 perHead (H, R, V) f32.
@@ -30,6 +32,21 @@ struct Params {
 const TWO_PI: f32 = 6.283185307179586;
 const LOWEST: f32 = -3.0e38;
 
+// cos(2π·f) for f in [−0.5, 0.5] turns: fold to x in [0, π/4], then Taylor polynomials of
+// cos / sin (truncation error < 3e-8 there).
+fn cos_turns(f: f32) -> f32 {
+  var a = abs(f);
+  var sign = 1.0;
+  if (a > 0.25) { a = 0.5 - a; sign = -1.0; }
+  var x = TWO_PI * a; // [0, π/2]
+  var useSin = false;
+  if (x > 0.7853981633974483) { x = 1.5707963267948966 - x; useSin = true; }
+  let x2 = x * x;
+  let c = 1.0 - x2 * (0.5 - x2 * (1.0 / 24.0 - x2 * (1.0 / 720.0 - x2 / 40320.0)));
+  let s = x * (1.0 - x2 * (1.0 / 6.0 - x2 * (1.0 / 120.0 - x2 * (1.0 / 5040.0 - x2 / 362880.0))));
+  return sign * select(c, s, useSin);
+}
+
 @compute @workgroup_size(256)
 fn gravity_weights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let idx = gid.x + gid.y * groups.x * 256u;
@@ -42,7 +59,7 @@ fn gravity_weights(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
     let t = turns[i];
     var f = fract(delta * t.x) + delta * t.y; // turns, exact hi part reduced first
     f = f - round(f);
-    acc += cos(TWO_PI * f);
+    acc += cos_turns(f);
   }
   gravity[idx] = p.gravityNorm * acc;
 }
