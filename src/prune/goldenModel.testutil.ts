@@ -146,7 +146,7 @@ export class GoldenModel {
   visual(pixels: Float32Array): Float32Array {
     const D = 48, P = 14, G = 24, N = G * G + 1, heads = 4, hd = 12;
     const conv = this.t('vision_tower.embeddings.patch_embedding.weight');
-    let x = new Float32Array(N * D);
+    let x: Float32Array = new Float32Array(N * D);
     x.set(this.t('vision_tower.embeddings.class_embedding'), 0);
     for (let py = 0; py < G; py++)
       for (let px = 0; px < G; px++)
