@@ -42,16 +42,19 @@ describe('hub download', () => {
     server.cutOnce(shard, 1_000_000);
     const first = await downloadHubCheckpoint('test-org/sharded', dest, { endpoint: server.endpoint }).catch((e) => e);
     expect(first).toBeInstanceOf(ConvertError);
-    expect((first as ConvertError).message).toMatch(/model-00002-of-00003\.safetensors: connection lost after|model-00002-of-00003\.safetensors: downloaded 1,000,000 bytes/);
-    expect((await stat(join(dest, `${shard}.part`))).size).toBe(1_000_000);
+    expect((first as ConvertError).message).toMatch(/model-00002-of-00003\.safetensors: (connection lost after|downloaded) [\d,]+ (of|bytes but the hub says) [\d,]+/);
+    // What arrived before the cut is kept (bytes still in flight when the socket dropped may be lost).
+    const kept = (await stat(join(dest, `${shard}.part`))).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(1_000_000);
 
     const seen = server.log.length;
     const progress: DownloadProgress[] = [];
     await downloadHubCheckpoint('test-org/sharded', dest, { endpoint: server.endpoint, onProgress: (p) => progress.push(p) });
     const gets = server.log.slice(seen).filter((r) => r.method === 'GET' && !r.path.endsWith('index.json'));
-    // Only the cut shard and the one after it are fetched again; the cut one from byte 1,000,000.
+    // Only the cut shard and the one after it are fetched again; the cut one from where the .part ends.
     expect(gets.map((g) => [g.path.split('/').pop(), g.range, g.status])).toEqual([
-      [shard, 'bytes=1000000-', 206],
+      [shard, `bytes=${kept}-`, 206],
       ['model-00003-of-00003.safetensors', null, 200],
     ]);
     const last = progress[progress.length - 1];

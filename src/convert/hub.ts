@@ -41,7 +41,11 @@ export function hubUrl(id: string, file: string, options: HubOptions = {}): stri
 }
 
 export function hubInit(options: HubOptions = {}): RequestInit {
-  return options.token ? { headers: { Authorization: `Bearer ${options.token}` } } : {};
+  // identity: sizes from HEAD must be the bytes on disk, not of a gzip'd body (as huggingface_hub
+  // asks too). Browsers drop this forbidden header silently and report decoded sizes anyway.
+  const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  return { headers };
 }
 
 export interface HubFile {
