@@ -26,7 +26,10 @@ const u32Scratch = new Uint32Array(f32Scratch.buffer);
 /** One f32 → IEEE half bits, round to nearest even; overflow → ±inf, NaN stays NaN. */
 export function f32ToF16Bits(value: number): number {
   f32Scratch[0] = value;
-  const bits = u32Scratch[0];
+  return f32BitsToF16Bits(u32Scratch[0]);
+}
+
+function f32BitsToF16Bits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   let mant = bits & 0x7fffff;
@@ -61,7 +64,8 @@ export function f16BitsToF32(h: number): number {
 
 export function toFloat16(src: Float32Array): Uint16Array {
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]);
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length); // f32 arrays are 4-byte aligned
+  for (let i = 0; i < src.length; i++) out[i] = f32BitsToF16Bits(bits[i]);
   return out;
 }
 

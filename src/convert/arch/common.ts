@@ -95,12 +95,24 @@ export async function linear(
       attrs: { K: attr.int(k), N: attr.int(n), bits: attr.int(4), block_size: attr.int(INT4_BLOCK), accuracy_level: attr.int(0) },
     })[0];
   } else {
-    const wt = new Float32Array(k * n); // [K, N] so MatMul needs no Transpose node
-    for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) wt[c * n + r] = w[r * k + c];
-    y = g.op('MatMul', [x, ctx.actInit(`${wName}.T`, wt, [k, n])], undefined, 'matmul');
+    y = g.op('MatMul', [x, ctx.actInit(`${wName}.T`, transpose(w, n, k), [k, n])], undefined, 'matmul');
   }
   if (opts.bias) y = g.op('Add', [y, await ctx.weight(`${prefix}.bias`, [n])], undefined, 'bias');
   return y;
+}
+
+/** [N, K] → [K, N] (so MatMul needs no Transpose node), in 64×64 tiles to stay in cache. */
+function transpose(w: Float32Array, n: number, k: number): Float32Array {
+  const out = new Float32Array(k * n);
+  const tile = 64;
+  for (let r0 = 0; r0 < n; r0 += tile) {
+    for (let c0 = 0; c0 < k; c0 += tile) {
+      const rEnd = Math.min(r0 + tile, n);
+      const cEnd = Math.min(c0 + tile, k);
+      for (let r = r0; r < rEnd; r++) for (let c = c0; c < cEnd; c++) out[c * n + r] = w[r * k + c];
+    }
+  }
+  return out;
 }
 
 /** RMSNorm as in HF LlamaRMSNorm: f32 x·rsqrt(mean(x²)+eps), back to act dtype, × weight. */
