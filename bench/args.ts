@@ -1,0 +1,103 @@
+/**
+ * Bench options: the CLI's flags, parsed without side effects so tests and the browser page
+ * share them. A method spec is `name` or `name:budget` (registry names, prune/registry.ts).
+ */
+import type { MethodSettings } from '../src/engine/protocol';
+
+export type Where = 'browser' | 'node';
+export type BenchDtype = 'q4' | 'q4f16' | 'fp16';
+export const SHAPES = ['tiny', 'small', 'llava-1.5-7b'] as const;
+export type BenchShape = (typeof SHAPES)[number];
+
+export const DEFAULT_METHODS = 'none,sparsevlm:192,sparsevlm:128,sparsevlm:64,fastv:64,pdrop:64,divprune:64';
+
+export interface MethodSpec {
+  /** As written on the command line, e.g. `sparsevlm:64`: the key of every result row. */
+  spec: string;
+  settings: MethodSettings;
+}
+
+export interface BenchOptions {
+  where: Where;
+  shape: BenchShape;
+  dtype: BenchDtype;
+  methods: MethodSpec[];
+  runs: number;
+  warmup: number;
+  /** Decode steps forced after the first token (64 in the issue). */
+  newTokens: number;
+  out: string;
+  /** Where synthetic packages are cached (git-ignored). */
+  cacheDir: string;
+  /** Package folder to use instead of a generated one. */
+  model?: string;
+  /** Skip the merged-decoder comparison. */
+  noMerged: boolean;
+  /** torch_reference.py's JSON from the same machine, folded into the result. */
+  native?: string;
+  /** One line describing the machine (nvidia-smi), recorded as is. */
+  machine?: string;
+}
+
+export class BenchArgError extends Error {
+  constructor(readonly flag: string, readonly value: string, message: string) {
+    super(`${flag}: ${message}`);
+    this.name = 'BenchArgError';
+  }
+}
+
+export function parseMethodSpec(spec: string): MethodSpec {
+  const m = /^([a-z0-9-]+)(?::(\d+))?$/.exec(spec.trim());
+  if (!m) throw new BenchArgError('--methods', spec, `"${spec}" is not name or name:budget`);
+  return { spec: spec.trim(), settings: { method: m[1], ...(m[2] ? { budget: Number(m[2]) } : {}) } };
+}
+
+/** `none` always runs (every ratio is against it) and comes first. */
+export function parseMethods(list: string): MethodSpec[] {
+  const specs = list.split(',').filter((s) => s.trim()).map(parseMethodSpec);
+  const seen = new Set<string>();
+  const unique = specs.filter((s) => (seen.has(s.spec) ? false : (seen.add(s.spec), true)));
+  const none = unique.find((s) => s.spec === 'none') ?? parseMethodSpec('none');
+  return [none, ...unique.filter((s) => s.spec !== 'none')];
+}
+
+const positiveInt = (flag: string, v: string, min: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new BenchArgError(flag, v, `"${v}" is not an integer ≥ ${min}`);
+  return n;
+};
+
+export const USAGE = 'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] '
+  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>]`;
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new BenchArgError(a, a, `unexpected argument. ${USAGE}`);
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
+    else { flags.set(a, next); i++; }
+  }
+  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine']);
+  for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
+  const where = flags.get('--where') ?? 'node';
+  if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
+  const shape = flags.get('--shape') ?? 'tiny';
+  if (!(SHAPES as readonly string[]).includes(shape)) throw new BenchArgError('--shape', shape, `must be one of ${SHAPES.join(', ')}`);
+  const dtype = flags.get('--dtype') ?? 'q4';
+  if (!['q4', 'q4f16', 'fp16'].includes(dtype)) throw new BenchArgError('--dtype', dtype, 'must be q4, q4f16 or fp16');
+  return {
+    where, shape: shape as BenchShape, dtype: dtype as BenchDtype,
+    methods: parseMethods(flags.get('--methods') ?? DEFAULT_METHODS),
+    runs: positiveInt('--runs', flags.get('--runs') ?? '5', 1),
+    warmup: positiveInt('--warmup', flags.get('--warmup') ?? '1', 0),
+    newTokens: positiveInt('--tokens', flags.get('--tokens') ?? '64', 2),
+    out: flags.get('--out') ?? 'bench/results',
+    cacheDir: flags.get('--cache') ?? '.cache/bench',
+    ...(flags.has('--model') ? { model: flags.get('--model')! } : {}),
+    noMerged: flags.get('--no-merged') === 'true',
+    ...(flags.has('--native') ? { native: flags.get('--native')! } : {}),
+    ...(flags.has('--machine') ? { machine: flags.get('--machine')! } : {}),
+  };
+}

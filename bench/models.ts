@@ -1,0 +1,51 @@
+/**
+ * Synthetic model packages for the bench, made on first use and cached (git-ignored
+ * `.cache/bench/<shape>-<dtype>/`). Same generator and converter as `npm run make-synthetic
+ * -- --format package` (seed 0), called in-process so the esbuild bundle carries it to the
+ * GPU machine, where the 7B-shaped package (≈4 GB in q4) is generated rather than carried.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { convertCheckpoint } from '../src/convert/convert';
+import { DirSink } from '../src/convert/nodeSink';
+import { SyntheticCheckpoint } from '../src/convert/synthetic';
+import type { BenchDtype, BenchShape } from './args';
+
+/** The fixture tokenizer every synthetic model carries (make-synthetic.ts reads the same files). */
+export function tokenizerDir(): string {
+  return process.env.BENCH_TOKENIZER_DIR ?? resolve('fixtures/open-llava15-deep');
+}
+
+async function loadTokenizer(dir: string) {
+  return {
+    tokenizerJson: new Uint8Array(await readFile(join(dir, 'tokenizer.json'))),
+    tokenizerConfigJson: new Uint8Array(await readFile(join(dir, 'tokenizer_config.json'))),
+    chatTemplate: await readFile(join(dir, 'chat_template.jinja'), 'utf8'),
+  };
+}
+
+export interface PreparedModel {
+  dir: string;
+  /** True when this call generated it (its time is reported, not counted in any figure). */
+  generated: boolean;
+  generateMs: number;
+}
+
+export async function ensureSyntheticPackage(
+  shape: BenchShape, dtype: BenchDtype, cacheDir: string, log: (line: string) => void = () => {},
+): Promise<PreparedModel> {
+  const dir = resolve(cacheDir, `${shape}-${dtype}`);
+  if (existsSync(join(dir, 'manifest.json'))) return { dir, generated: false, generateMs: 0 };
+  const t0 = performance.now();
+  const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir()), 0);
+  const sink = new DirSink(dir);
+  let lastLogged = -1;
+  await convertCheckpoint(ckpt, {
+    dtype, sink,
+    onProgress: (p) => {
+      if (p.graphsDone !== lastLogged) { lastLogged = p.graphsDone; log(`generating ${shape} ${dtype}: ${p.graphsDone}/${p.graphsTotal} graphs (${p.path})`); }
+    },
+  });
+  return { dir, generated: true, generateMs: performance.now() - t0 };
+}

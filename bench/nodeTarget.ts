@@ -1,0 +1,76 @@
+/**
+ * The bench in Node: Dawn (`webgpu` npm) through setupNodeGpu(), the app's Engine in-process,
+ * the GPU byte counter hooked in before ORT makes its device.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { setupNodeGpu } from '../src/cli/shared/nodeGpu';
+import type { Engine } from '../src/engine/engine';
+import type { AdapterInfo, ModelInfo } from '../src/engine/protocol';
+import type { MethodSpec } from './args';
+import { installGpuMemoryCounter, type GpuMemoryCounter } from './gpuMemory';
+import type { BenchTarget, RunOutcome } from './measure';
+
+export const BENCH_QUESTION = 'Describe this image in detail.';
+
+export interface TargetEnvironment {
+  adapter: AdapterInfo;
+  runtime: Record<string, string>;
+  gpuMemoryCounter: boolean;
+}
+
+export interface NodeTarget extends BenchTarget {
+  engine: Engine;
+  model: ModelInfo;
+  environment: TargetEnvironment;
+  loadMs: number;
+  close(): Promise<void>;
+}
+
+function packageVersion(name: string): string {
+  try {
+    const req = createRequire(import.meta.url);
+    return (req(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Array; name: string }): Promise<NodeTarget> {
+  const gpu = await setupNodeGpu();
+  // Before the first ORT session: ORT's device and all its buffers go through the hook.
+  const memory: GpuMemoryCounter | null = gpu.adapter ? installGpuMemoryCounter() : null;
+  const { Engine } = await import('../src/engine/engine');
+  const { dirReader } = await import('../src/engine/nodeSource');
+  const engine = await Engine.create({ preferBackend: gpu.adapter ? 'webgpu' : 'wasm', noGpuReason: gpu.adapter ? undefined : gpu.reason });
+  const t0 = performance.now();
+  const model = await engine.load(dirReader(modelDir));
+  const loadMs = performance.now() - t0;
+  const environment: TargetEnvironment = {
+    adapter: engine.adapter,
+    runtime: {
+      node: process.versions.node,
+      'onnxruntime-web': packageVersion('onnxruntime-web'),
+      webgpu: packageVersion('webgpu'),
+      vulkan: gpu.reason,
+    },
+    gpuMemoryCounter: memory !== null,
+  };
+  return {
+    engine, model, environment, loadMs,
+    async generate(spec: MethodSpec, newTokens: number): Promise<RunOutcome> {
+      memory?.resetPeak();
+      const r = await engine.generate({
+        image, question: BENCH_QUESTION, settings: spec.settings,
+        options: { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0 },
+      });
+      return { trace: r.trace, peakGpuBytes: memory ? memory.peak() : null };
+    },
+    close: () => engine.dispose(),
+  };
+}
+
+export async function readBenchImage(path: string): Promise<{ bytes: Uint8Array; name: string }> {
+  const buf = await readFile(path);
+  return { bytes: new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), name: path.split('/').pop()! };
+}

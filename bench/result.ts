@@ -1,0 +1,120 @@
+/**
+ * The bench's one output record (bench/results/<date>-<where>-<shape>.json) and its markdown
+ * table. Plain JSON; the SVG is drawn from the same record (svg.ts).
+ */
+import type { AdapterInfo, ModelInfo } from '../src/engine/protocol';
+import { FIGURES, type FigureName, type MethodResult } from './measure';
+import type { Spread } from './stats';
+
+export interface NotMeasured { notMeasured: string }
+
+export interface MergedComparison {
+  /** Same weights, unpruned: one merged decoder graph vs the per-layer sessions. */
+  perLayer: { prefillMs: Spread; decodeTokPerS: Spread };
+  merged: { prefillMs: Spread; decodeTokPerS: Spread };
+  /** perLayer / merged prefill time, merged / perLayer tokens/s: the cost of splitting (≤ 1.10 is the target). */
+  prefillCost: number;
+  decodeCost: number;
+}
+
+export interface BenchResult {
+  schema: 1;
+  date: string;
+  where: 'browser' | 'node';
+  shape: string;
+  dtype: string;
+  options: { runs: number; warmup: number; newTokens: number; question: string; image: string };
+  environment: {
+    adapter: AdapterInfo;
+    runtime: Record<string, string>;
+    host: Record<string, string | number>;
+    /** Free text from the machine (nvidia-smi line on the GPU machine), when given. */
+    machine?: string;
+  };
+  model: ModelInfo & { loadMs: number; generatedMs: number; layout: { preLength: number; visualCount: number; textLength: number } };
+  memoryNote: string;
+  methods: MethodResult[];
+  merged: MergedComparison | NotMeasured;
+  peer: Record<string, unknown> | NotMeasured;
+  native: Record<string, unknown> | NotMeasured;
+}
+
+const fmt = (name: FigureName, v: number): string => {
+  if (name === 'flops') return `${(v / 1e9).toFixed(v >= 1e11 ? 0 : 2)} G`;
+  if (name === 'kvBytes' || name === 'peakGpuBytes') return `${(v / 2 ** 20).toFixed(v >= 2 ** 30 ? 0 : 1)} MiB`;
+  if (name === 'decodeTokPerS') return v.toFixed(v >= 100 ? 0 : 1);
+  return v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2);
+};
+
+const cell = (name: FigureName, s: Spread | undefined, r: number | null | undefined): string => {
+  if (!s) return '—';
+  const constant = s.min === s.max;
+  const range = constant ? '' : ` [${fmt(name, s.min)}–${fmt(name, s.max)}]`;
+  const ratio = r === undefined || r === null ? '' : ` (${r.toFixed(2)}×)`;
+  return `${fmt(name, s.median)}${range}${ratio}`;
+};
+
+export const TABLE_FIGURES: FigureName[] = ['visionMs', 'llmPrefillMs', 'methodMs', 'ttftMs', 'decodeTokPerS', 'peakGpuBytes', 'kvBytes', 'flops'];
+
+export function markdownTable(r: BenchResult): string {
+  const head = ['method', ...TABLE_FIGURES.map((f) => FIGURES[f]), 'visual tokens per stage'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const m of r.methods) {
+    const stages = [m.visualPerLayer[0], ...m.stages.map((s) => `${s.visualOut}@${s.layer}`)].join(' → ');
+    lines.push(`| ${m.spec} | ${TABLE_FIGURES.map((f) => cell(f, m.figures[f], m.ratios[f])).join(' | ')} | ${stages} |`);
+  }
+  return lines.join('\n');
+}
+
+function section(title: string, body: string): string {
+  return `\n### ${title}\n\n${body}\n`;
+}
+
+export function markdownReport(r: BenchResult): string {
+  const a = r.environment.adapter;
+  const parts = [
+    `## Bench ${r.date}: ${r.where}, ${r.shape} ${r.dtype}`,
+    '',
+    `Adapter: ${a.backend} ${a.vendor} ${a.architecture} (${a.description || 'no description'}), shader-f16 ${a.shaderF16 ? 'yes' : 'no'}. `
+      + `Runtime: ${Object.entries(r.environment.runtime).map(([k, v]) => `${k} ${v}`).join(', ')}.`
+      + (r.environment.machine ? ` Machine: ${r.environment.machine}.` : ''),
+    '',
+    `Model: ${r.model.name} (${r.model.numLayers} layers, hidden ${r.model.hiddenSize}, ${(r.model.bytes / 2 ** 20).toFixed(1)} MiB), `
+      + `prompt ${r.model.layout.preLength} + ${r.model.layout.visualCount} visual + ${r.model.layout.textLength} text tokens. `
+      + `${r.options.runs} runs after ${r.options.warmup} warm-up per method, round-robin; ${r.options.newTokens} tokens forced. `
+      + 'Median [min–max] (ratio to none, same run).',
+    '',
+    markdownTable(r),
+    '',
+    `Sparsification kernels as a share of the pruned LLM prefill: ${r.methods.filter((m) => m.spec !== 'none').map((m) => `${m.spec} ${(m.kernelShareOfPrefill * 100).toFixed(1)} %`).join(', ')}.`,
+    '',
+    `Peak GPU bytes: ${r.memoryNote}`,
+  ];
+  const merged = 'notMeasured' in r.merged ? `Not measured: ${r.merged.notMeasured}`
+    : `Per-layer sessions vs one merged decoder (unpruned): prefill ${r.merged.perLayer.prefillMs.median.toFixed(1)} vs ${r.merged.merged.prefillMs.median.toFixed(1)} ms `
+      + `(cost ${r.merged.prefillCost.toFixed(2)}×), decode ${r.merged.perLayer.decodeTokPerS.median.toFixed(1)} vs ${r.merged.merged.decodeTokPerS.median.toFixed(1)} tokens/s (cost ${r.merged.decodeCost.toFixed(2)}×).`;
+  const peer = 'notMeasured' in r.peer ? `Not measured: ${r.peer.notMeasured}` : '```json\n' + JSON.stringify(r.peer, null, 1) + '\n```';
+  const native = 'notMeasured' in r.native ? `Not measured: ${r.native.notMeasured}` : nativeTable(r.native);
+  return parts.join('\n') + section('Split cost (merged decoder)', merged) + section('Peer (transformers.js LLaVA pipeline)', peer)
+    + section('Native reference (PyTorch, same machine)', native);
+}
+
+interface NativeMethod { prefillLayersMs: Spread; decodeTokPerS: Spread; ratios?: { prefillLayersMs: number; decodeTokPerS: number }; peakBytes: number }
+
+function nativeTable(n: Record<string, unknown>): string {
+  const env = n.environment as Record<string, string> | undefined;
+  const methods = (n.methods ?? {}) as Record<string, NativeMethod>;
+  const vision = n.visionMs as Spread | undefined;
+  const std = n.prefillStandardMs as Spread | undefined;
+  const lines = [
+    env ? `${env.gpu}, torch ${env.torch}, transformers ${env.transformers}, ${env.dtype}, ${env.attention}, ${env.mode}.` : '',
+    vision && std ? `Vision ${vision.median.toFixed(2)} ms; LLM prefill through LlamaModel.forward ${std.median.toFixed(2)} ms.` : '',
+    '',
+    '| schedule | LLM prefill, manual layer loop (ms) | decode (tokens/s) | peak bytes |',
+    '|---|---|---|---|',
+    ...Object.entries(methods).map(([spec, m]) =>
+      `| ${spec} | ${m.prefillLayersMs.median.toFixed(2)} [${m.prefillLayersMs.min.toFixed(2)}–${m.prefillLayersMs.max.toFixed(2)}]${m.ratios ? ` (${m.ratios.prefillLayersMs.toFixed(2)}×)` : ''} `
+      + `| ${m.decodeTokPerS.median.toFixed(1)}${m.ratios ? ` (${m.ratios.decodeTokPerS.toFixed(2)}×)` : ''} | ${(m.peakBytes / 2 ** 30).toFixed(2)} GiB |`),
+  ];
+  return lines.join('\n');
+}

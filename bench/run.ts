@@ -1,0 +1,67 @@
+/**
+ * One bench run in Node, end to end: model package (generated or given), engine on Dawn,
+ * every method measured, the comparisons that can be made, one BenchResult. The CLI
+ * (src/cli/bench.ts) and harness.test.ts both call this.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { cpus, platform, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import type { BenchOptions } from './args';
+import { measureMethods } from './measure';
+import { ensureSyntheticPackage } from './models';
+import { BENCH_QUESTION, openNodeTarget, readBenchImage } from './nodeTarget';
+import type { BenchResult, NotMeasured } from './result';
+
+export const MEMORY_NOTE = 'highest live bytes of all GPUBuffers (createBuffer minus destroy, counted by a hook on the WebGPU '
+  + 'prototypes installed before onnxruntime made its device: weights, activations, KV caches, our kernels\' buffers and '
+  + 'onnxruntime\'s buffer cache alike), per request, median over runs. onnxruntime keeps released buffers for reuse, so the '
+  + 'figure is what the process holds, not only what the request needs; the KV-cache column is the exact per-request need.';
+
+/** The fixed image every method sees: the app's bundled procedural sample (scripts/make-samples.mjs). */
+export function benchImagePath(): string {
+  return process.env.BENCH_IMAGE ?? resolve('public/samples/shapes.png');
+}
+
+const MERGED_GAP = 'the converter does not emit a merged decoder graph yet (no buildMergedDecoder in src/convert), so per-layer sessions cannot be compared with one graph of the same weights';
+const PEER_GAP = 'the converter does not emit the transformers.js LLaVA ONNX layout (vision encoder, embed tokens, merged decoder with its KV naming), and transformers.js cannot run our per-layer package';
+
+export async function runNodeBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
+  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log);
+  if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
+  const imagePath = benchImagePath();
+  const target = await openNodeTarget(model.dir, await readBenchImage(imagePath));
+  log(`loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`);
+  try {
+    const methods = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log });
+    let native: Record<string, unknown> | NotMeasured = { notMeasured: 'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)' };
+    if (o.native) {
+      native = existsSync(o.native) ? JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>
+        : { notMeasured: `the native reference wrote no ${o.native} (see the run log)` };
+    }
+    // Layout of the prompt, from any run's trace (all runs share it).
+    const probe = await target.generate(o.methods[0], 2);
+    return {
+      schema: 1,
+      date: new Date().toISOString(),
+      where: 'node',
+      shape: o.shape,
+      dtype: o.dtype,
+      options: { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: imagePath.split('/').pop()! },
+      environment: {
+        adapter: target.environment.adapter,
+        runtime: target.environment.runtime,
+        host: { platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
+        ...(o.machine ? { machine: o.machine } : {}),
+      },
+      model: { ...target.model, loadMs: target.loadMs, generatedMs: model.generateMs, layout: probe.trace.layout },
+      memoryNote: target.environment.gpuMemoryCounter ? MEMORY_NOTE : 'not counted: no WebGPU in this process (wasm backend)',
+      methods,
+      merged: { notMeasured: o.noMerged ? 'skipped (--no-merged)' : MERGED_GAP },
+      peer: { notMeasured: `${PEER_GAP}; and the peer runs only in the browser` },
+      native,
+    };
+  } finally {
+    await target.close();
+  }
+}

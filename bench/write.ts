@@ -1,0 +1,20 @@
+/** Write a BenchResult as its three files: JSON, markdown, SVG (same stem). */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { markdownReport, type BenchResult } from './result';
+import { chartLayout, renderSvg } from './svg';
+
+export function resultStem(r: Pick<BenchResult, 'date' | 'where' | 'shape'>): string {
+  return `${r.date.slice(0, 10)}-${r.where}-${r.shape}`;
+}
+
+export async function writeResult(r: BenchResult, outDir: string): Promise<{ json: string; md: string; svg: string }> {
+  await mkdir(outDir, { recursive: true });
+  const stem = join(outDir, resultStem(r));
+  const paths = { json: `${stem}.json`, md: `${stem}.md`, svg: `${stem}.svg` };
+  await writeFile(paths.json, JSON.stringify(r, null, 1) + '\n');
+  await writeFile(paths.md, markdownReport(r) + '\n');
+  const title = `${r.where} · ${r.shape} ${r.dtype} · ${r.environment.adapter.architecture || r.environment.adapter.backend} · ${r.date.slice(0, 10)}`;
+  await writeFile(paths.svg, renderSvg(chartLayout(r.methods, title)));
+  return paths;
+}
