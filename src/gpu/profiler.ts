@@ -2,7 +2,8 @@
  * Kernel timing for the benchmark's "sparsification kernel time". Two clocks:
  * - wall: `measureWall` awaits the queue, runs the submits, awaits onSubmittedWorkDone;
  * - gpu-timestamp: when the device has 'timestamp-query', every wrapper pass writes begin/end
- *   timestamps; `collect()` reads them back (one counted read-back) and sums ms per owner.
+ *   timestamps (up to `capacity` passes between collects); `collect()` resolves and reads them
+ *   back (one counted read-back) and sums ms per owner.
  * (GPU.md: Dawn's timestamps are coarse; warm the GPU before timing.)
  */
 import type { GpuDoor } from './device';
@@ -19,7 +20,6 @@ export class GpuProfiler {
   private querySet: GPUQuerySet | null = null;
   private resolveBuf: GPUBuffer | null = null;
   private owners: string[] = [];
-  private resolved = 0;
 
   constructor(
     private readonly door: GpuDoor,
@@ -41,27 +41,21 @@ export class GpuProfiler {
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }
 
-  /** Resolve the queries written so far into the resolve buffer (called before submit). */
-  resolve(encoder: GPUCommandEncoder): void {
-    if (!this.querySet || !this.resolveBuf || this.owners.length === this.resolved) return;
-    const first = this.resolved;
-    const count = this.owners.length - first;
-    encoder.resolveQuerySet(this.querySet, 2 * first, 2 * count, this.resolveBuf, 16 * first);
-    this.resolved = this.owners.length;
-  }
-
-  /** ms per owner since the last collect (summed over passes); resets. */
+  /** ms per owner since the last collect (summed over passes); resets. One counted read-back. */
   async collect(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    if (!this.resolveBuf || this.owners.length === 0) return out;
-    const bytes = await this.door.readbacks.read(this.resolveBuf, 0, this.owners.length * 16, 'GpuProfiler.staging');
+    if (!this.querySet || !this.resolveBuf || this.owners.length === 0) return out;
+    const count = this.owners.length;
+    const enc = this.door.device.createCommandEncoder({ label: 'GpuProfiler.encoder' });
+    enc.resolveQuerySet(this.querySet, 0, 2 * count, this.resolveBuf, 0);
+    this.door.device.queue.submit([enc.finish()]);
+    const bytes = await this.door.readbacks.read(this.resolveBuf, 0, count * 16, 'GpuProfiler.staging');
     const ticks = new BigInt64Array(bytes);
     this.owners.forEach((owner, i) => {
       const ns = Number(ticks[2 * i + 1] - ticks[2 * i]);
       out[owner] = (out[owner] ?? 0) + Math.max(0, ns) / 1e6;
     });
     this.owners = [];
-    this.resolved = 0;
     return out;
   }
 

@@ -110,7 +110,6 @@ export class KernelRunner {
     encode(pass);
     pass.end();
     after?.(encoder);
-    this.profiler?.resolve(encoder);
     this.device.queue.submit([encoder.finish()]);
   }
 }
