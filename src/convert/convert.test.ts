@@ -1,6 +1,8 @@
 import { readFile, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadReferenceModel, readFromMap } from '../reference/package';
+import { ReferenceRunner } from '../reference/runner';
 import { convertCheckpoint } from './convert';
 import { ConvertError } from './errors';
 import { openCheckpointDir } from './nodeCheckpoint';
@@ -93,6 +95,17 @@ describe('convertCheckpoint', () => {
     await convertCheckpoint(synth, { dtype: 'q4', sink: direct });
     const m = JSON.parse(new TextDecoder().decode(direct.files.get('manifest.json')));
     expect(m).toMatchObject({ synthetic: true, source: { kind: 'synthetic', id: 'synthetic-tiny' }, vision: { visualTokens: 576 } });
+
+    // The synthetic weights are scaled so a forward pass stays finite and is not degenerate.
+    const runner = await ReferenceRunner.create(await loadReferenceModel(readFromMap(direct.files)));
+    const pixels = new Float32Array(3 * 336 * 336).map((_, i) => Math.sin(i * 0.001));
+    const ids = [1, ...new Array(576).fill(4), 100, 101, 102];
+    const result = await runner.generate(ids, pixels, 2);
+    await runner.release();
+    expect(result.firstLogits.length).toBe(270);
+    expect(result.firstLogits.every(Number.isFinite)).toBe(true);
+    expect(result.visualEmbeds.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...result.firstLogits) - Math.min(...result.firstLogits)).toBeGreaterThan(1e-4);
 
     const parent = await tempDir('conv-synth');
     dirs.push(parent);
