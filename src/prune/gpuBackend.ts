@@ -73,6 +73,11 @@ export class GpuPruneBackend implements PruneBackend {
     return new GpuTensor(buffer, shape, dtype);
   }
 
+  /** The buffer behind a tensor (to hand to ORT with Tensor.fromGpuBuffer). */
+  bufferOf(t: BTensor): GPUBuffer {
+    return gpu(t, 'bufferOf').buffer;
+  }
+
   private alloc(shape: readonly number[], dtype: BDtype, label: string): GpuTensor {
     const elements = shape.reduce((a, b) => a * b, 1);
     return new GpuTensor(this.door.pool.acquire(Math.max(1, elements) * 4, label), shape, dtype);
