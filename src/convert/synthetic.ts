@@ -75,6 +75,14 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     ),
     imageProcessor: CLIP_336_PROCESSOR,
   },
+  'deep-tiny': {
+    description: 'The app\'s bundled model: CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA with LLaVA-1.5\'s depth (hidden 64, 32 layers, GQA 4/2 heads), so the pruning schedules apply unscaled',
+    config: llava15(
+      llama({ hidden: 64, layers: 32, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
+      clip336({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
+    ),
+    imageProcessor: CLIP_336_PROCESSOR,
+  },
   small: {
     description: 'CLIP 336/14 (width 128, 4 layers) + LLaMA (hidden 512, 8 layers, 8 heads)',
     config: llava15(
