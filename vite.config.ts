@@ -9,5 +9,10 @@ export default defineConfig({
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    // Test pages for e2e/hub.spec.ts and e2e/persist.spec.ts (served by `vite preview` beside the app).
+    rollupOptions: { input: { main: 'index.html', 'e2e-hub': 'e2e/pages/hub.html', 'e2e-persist': 'e2e/pages/persist.html' } },
+  },
 });

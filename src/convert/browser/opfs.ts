@@ -101,7 +101,11 @@ export async function opfsPartialFile(handle: FileSystemFileHandle): Promise<Opf
       async size() { return sync.getSize(); },
       async write(offset, bytes) {
         let at = 0;
-        while (at < bytes.byteLength) at += sync.write(bytes.subarray(at), { at: offset + at });
+        while (at < bytes.byteLength) {
+          const n = sync.write(bytes.subarray(at), { at: offset + at });
+          if (n <= 0) throw new DOMException(`wrote 0 of ${bytes.byteLength - at} bytes`, 'QuotaExceededError');
+          at += n;
+        }
         // flush() makes the bytes durable; every few MB is enough (a crash re-downloads the rest).
         if (++writes % 64 === 0) sync.flush();
       },

@@ -120,7 +120,12 @@ async function fetchRange(file: RemoteFile, target: PartialFile, hasher: Sha256,
       if (chunk.done) break;
       const piece = chunk.value;
       if (at + piece.byteLength > end) throw new ConvertError('download', file.url, `the server sent more than the ${fmtInt(end - have)} bytes asked for at ${fmtInt(have)}`);
-      await target.write(at, piece);
+      try {
+        await target.write(at, piece);
+      } catch (err) {
+        // Storage faults (quota, disk) are not the network's: retrying cannot help.
+        throw new ConvertError('output', file.path, `cannot write at byte ${fmtInt(at)} (${(err as Error).name}: ${(err as Error).message})`);
+      }
       hasher.update(piece);
       at += piece.byteLength;
       opts.onBytes?.(at);
@@ -172,6 +177,11 @@ export async function downloadFile(file: RemoteFile, target: PartialFile, states
     const end = Math.min(file.size, have + chunkBytes);
     try {
       const now = await fetchRange(file, target, hasher, have, end, opts);
+      const onDisk = await target.size();
+      if (onDisk !== now) {
+        // Seen with a quota override: writes past the quota vanish without an exception.
+        throw new ConvertError('output', file.path, `the browser's storage kept ${fmtInt(onDisk)} of the ${fmtInt(now)} bytes written (storage full or over quota)`);
+      }
       if (now > have) failures = 0; // a fault that still moved us forward does not count
       if (now < end) throw new Transient(`the response stopped at byte ${fmtInt(now)} of ${fmtInt(end)}`);
       have = now;

@@ -67,10 +67,12 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
   const hashes = new Map<string, { sha256: string; blobSha1: string }>();
 
   /** The next armed fault of `file` among `kinds`, consumed. */
-  const take = (file: string, kinds: Fault['kind'][], method: string): Fault | null => {
+  const take = (file: string, kinds: Fault['kind'][], method: string, range?: [number, number]): Fault | null => {
     const list = faults.get(file);
     const armed = list?.find((a) => kinds.includes(a.fault.kind) && a.left > 0
-      && (a.fault.kind !== 'status' || (a.fault.method ?? 'GET') === method));
+      && (a.fault.kind !== 'status' || (a.fault.method ?? 'GET') === method)
+      // A corrupt byte fires only on a response that carries it.
+      && (a.fault.kind !== 'corrupt' || (range !== undefined && a.fault.at >= range[0] && a.fault.at <= range[1])));
     if (!armed) return null;
     armed.left -= 1;
     return armed.fault;
@@ -140,10 +142,10 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
     const headers: Record<string, string | number> = { ...meta };
     if (status === 206) headers['Content-Range'] = `bytes ${start}-${last}/${data.byteLength}`;
 
-    const bodyFault = take(m[2], ['drop', 'short', 'corrupt', 'slow'], method);
+    const bodyFault = take(m[2], ['drop', 'short', 'corrupt', 'slow'], method, [start, last]);
     entry.fault = bodyFault?.kind ?? null;
     if (bodyFault?.kind === 'short') body = body.subarray(0, Math.max(0, body.byteLength - bodyFault.missingBytes));
-    if (bodyFault?.kind === 'corrupt' && bodyFault.at >= start && bodyFault.at <= last) {
+    if (bodyFault?.kind === 'corrupt') {
       body = body.slice();
       body[bodyFault.at - start] ^= 0xff;
     }
