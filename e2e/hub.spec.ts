@@ -78,6 +78,12 @@ async function expectNothingLoadable(page: Page) {
   expect((await hub(page, (h) => h.tree())).filter((p) => p.startsWith('packages/') && p !== 'packages/')).toEqual([]);
 }
 
+/** The error record of a failed conversion (fails the test when it succeeded). */
+function errorOf(out: Awaited<ReturnType<typeof convert>>): Record<string, any> {
+  if (out.ok) throw new Error('the conversion succeeded where it should have failed');
+  return out.error;
+}
+
 const weightGets = () => server.log.filter((e) => e.method === 'GET' && e.file === WEIGHTS);
 
 test('the in-browser conversion gives the CLI package, file for file; it is listed, readable and deletable', async ({ page }) => {
@@ -134,7 +140,7 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
   server.inject(WEIGHTS, { kind: 'short', missingBytes: 5000, times: Infinity });
   out = await convert(page);
   expect(out.ok).toBe(false);
-  expect((out as { error: { message: string } }).error.message).toMatch(/model\.safetensors: gave up after 4 attempts at byte [\d,]+ of [\d,]+: a response said 5,000 bytes and carried 0 \(start again to resume\)/);
+  expect(errorOf(out).message).toMatch(/model\.safetensors: gave up after 4 attempts at byte [\d,]+ of [\d,]+: a response said 5,000 bytes and carried 0 \(start again to resume\)/);
   await expectNothingLoadable(page);
   server.clearFaults();
   await hub(page, (h) => h.clearAll());
@@ -142,7 +148,7 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
   server.inject(WEIGHTS, { kind: 'headSize', delta: 4096 });
   out = await convert(page);
   expect(out.ok).toBe(false);
-  expect((out as { error: { code: string; message: string } }).error).toMatchObject({
+  expect(errorOf(out)).toMatchObject({
     code: 'size-mismatch', message: expect.stringMatching(/^model\.safetensors: the hub listed [\d,]+ bytes but serves [\d,]+/),
   });
   await expectNothingLoadable(page);
@@ -151,7 +157,7 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
   server.inject(WEIGHTS, { kind: 'corrupt', at: 300_000 });
   out = await convert(page);
   expect(out.ok).toBe(false);
-  expect((out as { error: { message: string } }).error.message).toMatch(/^model\.safetensors: sha256 [0-9a-f]{64} does not match the hub's [0-9a-f]{64}; the file was discarded/);
+  expect(errorOf(out).message).toMatch(/^model\.safetensors: sha256 [0-9a-f]{64} does not match the hub's [0-9a-f]{64}; the file was discarded/);
   await expectNothingLoadable(page);
   // The discarded file is fetched anew on the next attempt and the package comes out right.
   out = await convert(page);
@@ -193,7 +199,7 @@ test('a storage quota smaller than download + package is refused before any weig
     const usage = (await page.evaluate(() => navigator.storage.estimate())).usage ?? 0;
     const out = await convert(page, { ...request(), storage: { quota, usage } });
     expect(out.ok).toBe(false);
-    const error = (out as { error: { reason: string; message: string; figures: Record<string, number> } }).error;
+    const error = errorOf(out);
     expect(error.reason, JSON.stringify(error)).toBe('storage-quota');
     expect(error.figures.quotaBytes).toBe(quota);
     expect(error.figures.downloadBytes).toBeGreaterThan(WEIGHTS_SIZE);
@@ -206,7 +212,7 @@ test('a storage quota smaller than download + package is refused before any weig
     // Without the preflight, the browser's own refusal to write is a clear storage error, not a retry loop.
     const forced = await convert(page, { ...request(), storage: null });
     expect(forced.ok).toBe(false);
-    expect((forced as { error: { code: string; message: string } }).error).toMatchObject({ code: 'output', message: expect.stringMatching(/^model\.safetensors: (cannot write at byte [\d,]+ \(QuotaExceededError|the browser's storage kept [\d,]+ of the [\d,]+ bytes written \(storage full or over quota\))/) });
+    expect(errorOf(forced)).toMatchObject({ code: 'output', message: expect.stringMatching(/^model\.safetensors: (cannot write at byte [\d,]+ \(QuotaExceededError|the browser's storage kept [\d,]+ of the [\d,]+ bytes written \(storage full or over quota\))/) });
     await expectNothingLoadable(page);
   } finally {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
