@@ -71,7 +71,12 @@ export type ToWorker =
       settings: MethodSettings;
       options: GenerateOptions;
     }
-  | { type: 'cancel'; id: number /* id of the generate to stop */ };
+  | { type: 'cancel'; id: number /* id of the generate to stop */ }
+  /**
+   * Test hook (fault injection, issue 7): destroy the engine's GPUDevice now, as a driver reset
+   * would. The worker answers through the normal `device-lost` path; nothing else changes.
+   */
+  | { type: 'lose-device'; id: number };
 
 export type EngineErrorWhere = 'model' | 'input' | 'answer' | 'gpu';
 
@@ -81,4 +86,11 @@ export type FromWorker =
   | { type: 'loaded'; id: number; model: ModelInfo }
   | { type: 'token'; id: number; tokenId: number; text: string; elapsedMs: number }
   | { type: 'done'; id: number; text: string; trace: RequestTrace }
-  | { type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string };
+  | { type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string }
+  /**
+   * The GPUDevice was lost (device.lost resolved: out of memory, driver reset, destroy()). `id`
+   * is the request it interrupted, or 0. Requests in flight still end with their own `error`.
+   * The app keeps its state and recovers by sending `init` then `load` again: after a loss the
+   * worker must create a fresh device and sessions on the next `init`.
+   */
+  | { type: 'device-lost'; id: number; reason: 'destroyed' | 'unknown'; message: string };
