@@ -75,6 +75,18 @@ export function setRunSettledHandler(handler: () => void): void {
   onRunSettled = handler;
 }
 
+/** Set by model.ts: the GPU device was lost; re-init and reload the model. */
+let onDeviceLost: (message: string) => void = () => {};
+export function setDeviceLostHandler(handler: (message: string) => void): void {
+  onDeviceLost = handler;
+}
+
+/** Set by history.ts: a run finished with an answer (saved to IndexedDB). */
+let onRunDone: (run: Run) => void = () => {};
+export function setRunDoneHandler(handler: (run: Run) => void): void {
+  onRunDone = handler;
+}
+
 export function handleMessage(message: FromWorker): void {
   const request = pending.get(message.id);
   switch (message.type) {
@@ -86,7 +98,10 @@ export function handleMessage(message: FromWorker): void {
       return;
     case 'loaded':
       pending.delete(message.id);
-      setState({ status: 'ready', info: message.model, progress: null, layer: 0 });
+      setState((s) => ({
+        status: 'ready', info: message.model, progress: null, layer: 0,
+        deviceLost: s.deviceLost ? { ...s.deviceLost, recovered: true } : null,
+      }));
       clearError('model');
       return;
     case 'token':
@@ -106,7 +121,14 @@ export function handleMessage(message: FromWorker): void {
         totalMs: message.trace.timings.totalMs,
         firstTokenMs: r.firstTokenMs ?? message.trace.timings.firstTokenMs,
       }));
+      {
+        const run = getState().runs.find((r) => r.id === message.id);
+        if (run?.status === 'done') onRunDone(run);
+      }
       onRunSettled();
+      return;
+    case 'device-lost':
+      onDeviceLost(message.message);
       return;
     case 'error': {
       pending.delete(message.id);
@@ -115,6 +137,8 @@ export function handleMessage(message: FromWorker): void {
         const cancelled = message.code === 'cancelled';
         updateRun(message.id, () => (cancelled ? { status: 'stopped' } : { status: 'error', error }));
         if (!cancelled) showError(error);
+        // A GPU failure during a run is how a lost device shows up when no 'device-lost' came first.
+        if (message.where === 'gpu' && !cancelled) onDeviceLost(message.message);
         onRunSettled();
         return;
       }

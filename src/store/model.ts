@@ -1,12 +1,15 @@
 /** Model slice actions: start the engine, load a package from a URL or a picked folder. */
 import type { PackageSource } from '../engine/protocol';
-import { clearError, isConnected, newRequestId, send, showError } from './engine';
-import { setState } from './store';
+import { clearError, isConnected, newRequestId, send, setDeviceLostHandler, showError } from './engine';
+import { getState, setState } from './store';
+
+/** Reloads after device losses in one session before the app gives up and says so. */
+const MAX_RECOVERIES = 5;
 
 /** Where the bundled synthetic model is served (a package folder with manifest.json). */
 export const SYNTHETIC_MODEL_URL = '/models/synthetic-tiny/';
 
-/** Hub checkpoints the converter reads; converting them in the browser is not wired yet. */
+/** Hub checkpoints offered for in-browser conversion (store/hub.ts); any other id can be typed. */
 export const HUB_CHECKPOINTS = [
   { id: 'llava-hf/llava-interleave-qwen-0.5b-hf', size: '≈ 0.9 GB', note: 'SigLIP + Qwen2-0.5B, 729 visual tokens' },
   { id: 'llava-hf/llava-1.5-7b-hf', size: '≈ 14 GB (≈ 4 GB as q4)', note: 'CLIP ViT-L/336 + Vicuna-7B, 576 visual tokens' },
@@ -25,9 +28,33 @@ export function loadModel(source: PackageSource, label: string): void {
     showError({ where: 'model', code: 'no-engine', message: 'The engine worker is not running, so no model can be loaded.' });
     return;
   }
-  setState({ status: 'loading', sourceLabel: label, progress: null, info: null });
+  setState({ status: 'loading', sourceLabel: label, progress: null, info: null, lastSource: { source, label } });
   send({ type: 'load', id: newRequestId(), source }, 'load');
 }
+
+/**
+ * The engine lost its GPU device. Everything the person made stays in the store (image,
+ * question, settings, runs); queued runs are dropped, the engine is re-initialised (a fresh
+ * device) and the last model reloaded. Repeated losses while recovering count as one.
+ */
+export function recoverFromDeviceLoss(message: string): void {
+  const s = getState();
+  if (s.deviceLost && !s.deviceLost.recovered) return;
+  const count = (s.deviceLost?.count ?? 0) + 1;
+  setState({
+    deviceLost: { message, recovered: false, count },
+    runs: s.runs.map((r) => (r.status === 'queued' ? { ...r, status: 'stopped' } : r)),
+  });
+  if (count > MAX_RECOVERIES) {
+    setState({ status: 'error' });
+    showError({ where: 'model', code: 'device-lost', message: `The GPU was lost ${count} times; reload the page to try again. (${message})` });
+    return;
+  }
+  if (!isConnected() || !s.lastSource) return;
+  send({ type: 'init', id: newRequestId(), preferBackend: s.noWebGpu ? 'wasm' : 'webgpu' }, 'init');
+  loadModel(s.lastSource.source, s.lastSource.label);
+}
+setDeviceLostHandler(recoverFromDeviceLoss);
 
 export function loadFromUrl(url: string): void {
   const trimmed = url.trim();

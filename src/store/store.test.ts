@@ -8,6 +8,7 @@ import { loadFromFolder, startEngine } from './model';
 import { ProgressMeter } from './progress';
 import { ask, currentSettings, setCompareEnabled, stop } from './runs';
 import { setBudget, setMethod, setParam } from './settings';
+import { settingsPatch } from './sessionSync';
 import { getState, resetStore } from './store';
 
 // The store talks to the engine only by protocol messages; this link records what it posts.
@@ -129,5 +130,46 @@ describe('runs slice', () => {
     handleMessage({ type: 'error', id: lastGenerate().id, where: 'gpu', code: 'run-failed', message: 'device lost' });
     expect(getState().runs[0].status).toBe('error');
     expect(getState().errors.answer?.message).toBe('device lost');
+  });
+});
+
+describe('GPU device loss', () => {
+  it('keeps image, question, settings and runs; re-inits and reloads the last model; then answers again', async () => {
+    await readyWithImage();
+    setMethod('sparsevlm'); setBudget(64);
+    ask();
+    finish(lastGenerate().id);
+    ask(); setMethod('none'); ask(); // a second run, in flight
+    const inFlight = lastGenerate();
+    const before = posted.length;
+    handleMessage({ type: 'device-lost', id: inFlight.id, reason: 'destroyed', message: 'Device was destroyed.' });
+    handleMessage({ type: 'error', id: inFlight.id, where: 'gpu', code: 'device-lost', message: 'Device was destroyed.' });
+    const after = posted.slice(before);
+    expect(after.map((m) => m.type)).toEqual(['init', 'load']); // once, though two messages said so
+    expect(after[1]).toMatchObject({ source: { kind: 'url', url: '/models/synthetic-tiny/' } });
+    const s = getState();
+    expect(s.deviceLost).toMatchObject({ recovered: false, count: 1 });
+    expect(s.status).toBe('loading');
+    expect(s.image?.name).toBe('shapes.png');
+    expect(s.question).toBe('What shapes?');
+    expect(s.runs.map((r) => r.status)).toEqual(['error', 'done']);
+    handleMessage({ type: 'loaded', id: after[1].id, model });
+    expect(getState().deviceLost).toMatchObject({ recovered: true });
+    ask();
+    expect(lastGenerate().id).not.toBe(inFlight.id);
+    expect(lastGenerate().settings).toEqual({ method: 'none' });
+  });
+});
+
+describe('session restore', () => {
+  it('takes saved settings that pass their checks and ignores the rest', () => {
+    const patch = settingsPatch({
+      question: 'Why?', method: 'fastv', budget: 96, theme: 'dark', endpoint: 'http://localhost:9999',
+      compare: { enabled: true, settings: [{ method: 'none' }, { method: 'fastv', budget: 64 }] },
+    });
+    expect(patch).toMatchObject({ question: 'Why?', method: 'fastv', budget: 96, theme: 'dark', endpoint: 'http://localhost:9999' });
+    expect(patch.compare).toMatchObject({ enabled: true, runIds: [], settings: [{ method: 'none' }, { method: 'fastv', budget: 64 }] });
+    const bad = settingsPatch({ method: 'nonsense', budget: 7, theme: 'neon' as 'dark', endpoint: 'javascript:alert(1)', compare: { enabled: true, settings: [] } });
+    expect(bad).toEqual({});
   });
 });

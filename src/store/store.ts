@@ -1,9 +1,11 @@
 /** The one store. Actions are plain exported functions in the sibling files (zustand's "no store actions"). */
 import { create } from 'zustand';
-import type { AppState, InputSlice, MethodSlice, ModelSlice, RunsSlice, UiSlice } from './types';
+import type { AppState, HistorySlice, HubSlice, InputSlice, MethodSlice, ModelSlice, RunsSlice, UiSlice } from './types';
+
+export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 const modelSlice = (): ModelSlice => ({
-  status: 'idle', sourceLabel: '', adapter: null, noWebGpu: false, progress: null, info: null,
+  status: 'idle', sourceLabel: '', adapter: null, noWebGpu: false, progress: null, info: null, lastSource: null, deviceLost: null,
 });
 const inputSlice = (): InputSlice => ({ image: null, question: '' });
 const methodSlice = (): MethodSlice => ({ method: 'none', budget: 64, params: {} });
@@ -15,9 +17,11 @@ const runsSlice = (): RunsSlice => ({
   },
 });
 const uiSlice = (): UiSlice => ({ errors: {}, theme: 'system', layer: 0 });
+const hubSlice = (): HubSlice => ({ endpoint: DEFAULT_HUB_ENDPOINT, gpuMemoryMb: null, job: null, cached: null });
+const historySlice = (): HistorySlice => ({ saved: [] });
 
 export const initialState = (): AppState => ({
-  ...modelSlice(), ...inputSlice(), ...methodSlice(), ...runsSlice(), ...uiSlice(),
+  ...modelSlice(), ...inputSlice(), ...methodSlice(), ...runsSlice(), ...uiSlice(), ...hubSlice(), ...historySlice(),
 });
 
 export const useApp = create<AppState>()(() => initialState());

@@ -3,8 +3,12 @@
  * only: no tensors, no workers, no DOM nodes. The engine lives behind the worker boundary
  * (engine/protocol.ts); what comes back is copied in here as summaries and traces.
  */
-import type { AdapterInfo, EngineErrorWhere, LoadProgress, MethodSettings, ModelInfo } from '../engine/protocol';
+import type { BrowserConvertProgress } from '../convert/browser/convertInBrowser';
+import type { PreflightFigures } from '../convert/browser/preflight';
+import type { CachedPackage } from '../engine/cache/opfsStore';
+import type { AdapterInfo, EngineErrorWhere, LoadProgress, MethodSettings, ModelInfo, PackageSource } from '../engine/protocol';
 import type { RequestTrace } from '../engine/trace';
+import type { RunSummary } from './persist/runsDb';
 import type { ParamValue } from '../prune/params';
 
 /** An error shown where it happened. */
@@ -28,6 +32,37 @@ export interface ModelSlice {
   noWebGpu: boolean;
   progress: ProgressFigures | null;
   info: ModelInfo | null;
+  /** What was last asked to load: reloaded after a GPU device loss. */
+  lastSource: { source: PackageSource; label: string } | null;
+  /** Set when the engine lost its GPU device; `recovered` once the model is back. */
+  deviceLost: { message: string; recovered: boolean; count: number } | null;
+}
+
+/** An in-browser hub conversion (issue 7): its dtype choice, progress, and how it ended. */
+export interface HubJob {
+  id: string;
+  key: string;
+  dtype: 'q4' | 'q4f16';
+  /** Why that dtype (chooseDtype's sentence). */
+  reason: string;
+  status: 'running' | 'done' | 'error' | 'cancelled';
+  progress: BrowserConvertProgress | null;
+  error: (ShownError & { figures?: PreflightFigures }) | null;
+}
+
+export interface HubSlice {
+  /** Hub base URL (HF_ENDPOINT's role). */
+  endpoint: string;
+  /** GPU memory the person says the adapter has (WebGPU does not tell), for the pre-flight check. */
+  gpuMemoryMb: number | null;
+  job: HubJob | null;
+  /** Packages in the browser cache (OPFS), null until listed. */
+  cached: CachedPackage[] | null;
+}
+
+export interface HistorySlice {
+  /** Runs saved in IndexedDB, newest first (without traces). */
+  saved: RunSummary[];
 }
 
 export interface InputImage {
@@ -75,6 +110,8 @@ export interface Run {
   error: ShownError | null;
   /** Compare group this run belongs to, null for a single ask. */
   group: number | null;
+  /** Id in the run history (IndexedDB) once saved, or when the run was reopened from it. */
+  savedId?: string;
 }
 
 export interface RunsSlice {
@@ -92,4 +129,4 @@ export interface UiSlice {
   layer: number;
 }
 
-export type AppState = ModelSlice & InputSlice & MethodSlice & RunsSlice & UiSlice;
+export type AppState = ModelSlice & InputSlice & MethodSlice & RunsSlice & UiSlice & HubSlice & HistorySlice;

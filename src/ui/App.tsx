@@ -7,6 +7,7 @@ import { ComparePanel } from './ComparePanel';
 import { CostPanel } from './CostPanel';
 import { ExplorerPanel } from './ExplorerPanel';
 import { Header } from './Header';
+import { HistoryPanel } from './HistoryPanel';
 import { InputPanel } from './InputPanel';
 import { MethodPanel } from './MethodPanel';
 import { ModelPanel } from './ModelPanel';
@@ -41,7 +42,7 @@ export function App() {
       <a className="skip" href="#question">Skip to the question</a>
       <Header />
       <main className="layout">
-        <aside className="col side"><ModelPanel /><MethodPanel /></aside>
+        <aside className="col side"><ModelPanel /><MethodPanel /><HistoryPanel /></aside>
         <div className="col center"><InputPanel /></div>
         <div className="col right"><AnswerPanel /><ExplorerPanel /><RatersPanel /></div>
         <div className="col wide"><CostPanel /><ComparePanel /></div>

@@ -1,5 +1,5 @@
 import { setTheme } from '../store/settings';
-import { useApp } from '../store/store';
+import { setState, useApp } from '../store/store';
 
 const NEXT = { system: 'light', light: 'dark', dark: 'system' } as const;
 
@@ -7,6 +7,7 @@ export function Header() {
   const theme = useApp((s) => s.theme);
   const noWebGpu = useApp((s) => s.noWebGpu);
   const adapter = useApp((s) => s.adapter);
+  const deviceLost = useApp((s) => s.deviceLost);
   return (
     <>
       <header className="app-head">
@@ -22,6 +23,19 @@ export function Header() {
         <div className="banner" role="status" data-testid="app.no-webgpu">
           <strong>WebGPU is not available in this browser.</strong> The model runs on the CPU (WebAssembly) instead: correct, but slow.
           Use a recent Chrome or Edge with WebGPU for real speed.
+        </div>
+      )}
+      {deviceLost && (
+        <div className={`banner gpu ${deviceLost.recovered ? 'ok' : ''}`} role="status" data-testid="app.device-lost" data-recovered={deviceLost.recovered}>
+          <span>
+            <strong>The GPU was reset</strong> ({deviceLost.message}).{' '}
+            {deviceLost.recovered
+              ? 'The model was reloaded; your image, question, settings and runs are all still here.'
+              : 'Reloading the model… your image, question, settings and runs are kept.'}
+          </span>
+          {deviceLost.recovered && (
+            <button type="button" className="small-button ghost" data-testid="app.device-lost.dismiss" onClick={() => setState({ deviceLost: null })}>Dismiss</button>
+          )}
         </div>
       )}
     </>

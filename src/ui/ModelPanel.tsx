@@ -1,8 +1,9 @@
 /** Pick a model, watch it load, see the adapter it runs on. */
 import { useState } from 'react';
 import { formatBytes, formatDuration } from '../store/progress';
-import { HUB_CHECKPOINTS, SYNTHETIC_MODEL_URL, loadFromFolder, loadFromUrl, loadModel } from '../store/model';
+import { SYNTHETIC_MODEL_URL, loadFromFolder, loadFromUrl, loadModel } from '../store/model';
 import { useApp } from '../store/store';
+import { HubSection } from './HubSection';
 import { Panel } from './Panel';
 
 const PHASE_WORDS = { download: 'Downloading', verify: 'Checking', session: 'Creating sessions', warmup: 'Warming up' } as const;
@@ -76,13 +77,6 @@ export function ModelPanel() {
         <button type="button" className="choice" data-testid="model.synthetic" onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, 'Synthetic tiny (bundled)')}>
           <strong>Synthetic tiny</strong><span className="small muted">bundled · random weights · offline</span>
         </button>
-        {HUB_CHECKPOINTS.map((c) => (
-          <div key={c.id} className="choice disabled" data-testid="model.hub" aria-disabled="true">
-            <strong>{c.id}</strong>
-            <span className="small muted">{c.note} · {c.size}</span>
-            <span className="tag">convert in browser — coming</span>
-          </div>
-        ))}
       </fieldset>
       <form className="row" onSubmit={(e) => { e.preventDefault(); loadFromUrl(url); }}>
         <label className="sr-only" htmlFor="model-url">Package URL</label>
@@ -100,6 +94,7 @@ export function ModelPanel() {
       <Progress />
       <Info />
       <Adapter />
+      <HubSection />
     </Panel>
   );
 }

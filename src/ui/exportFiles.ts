@@ -2,7 +2,7 @@
 import type { Run } from '../store/types';
 import { tokensPerSecond } from './format';
 
-function download(blob: Blob, filename: string): void {
+export function download(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

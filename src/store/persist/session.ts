@@ -1,0 +1,72 @@
+/**
+ * What the person was working on survives a reload: the question, method settings, compare
+ * set, theme and hub settings in localStorage (small JSON), the image bytes in IndexedDB
+ * (they can be MBs). Saved on every change (image only when its version changes), restored
+ * once at start before the engine is asked anything.
+ */
+import type { AppState } from '../types';
+
+const SETTINGS_KEY = 'sparsevlm.session.v1';
+const DB = 'sparsevlm-session';
+const STORE = 'kv';
+
+/** The persisted part of the state (plain JSON). */
+export type SessionSettings = Pick<AppState, 'question' | 'method' | 'budget' | 'params' | 'theme' | 'endpoint' | 'gpuMemoryMb'> & {
+  compare: Pick<AppState['compare'], 'enabled' | 'settings'>;
+};
+
+export interface SessionImage { name: string; mime: string; bytes: ArrayBuffer }
+
+export function pickSettings(s: AppState): SessionSettings {
+  return {
+    question: s.question, method: s.method, budget: s.budget, params: s.params, theme: s.theme,
+    endpoint: s.endpoint, gpuMemoryMb: s.gpuMemoryMb, compare: { enabled: s.compare.enabled, settings: s.compare.settings },
+  };
+}
+
+/** Saved settings, or null when none (or unreadable: a reload must never break the page). */
+export function loadSettings(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Partial<SessionSettings> | null {
+  try {
+    const text = storage?.getItem(SETTINGS_KEY);
+    const parsed = text ? JSON.parse(text) as unknown : null;
+    return parsed && typeof parsed === 'object' ? parsed as Partial<SessionSettings> : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSettings(settings: SessionSettings, storage: Pick<Storage, 'setItem'> | undefined = globalThis.localStorage): void {
+  try { storage?.setItem(SETTINGS_KEY, JSON.stringify(settings)); } catch { /* quota or privacy mode: keep working */ }
+}
+
+const request = <T>(req: IDBRequest<T>) => new Promise<T>((ok, fail) => {
+  req.onsuccess = () => ok(req.result);
+  req.onerror = () => fail(req.error);
+});
+
+let db: Promise<IDBDatabase> | null = null;
+function openDb(): Promise<IDBDatabase> {
+  db ??= (() => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => { req.result.createObjectStore(STORE); };
+    return request(req);
+  })();
+  return db;
+}
+
+export async function saveImage(image: SessionImage | null): Promise<void> {
+  if (typeof indexedDB === 'undefined') return;
+  const store = (await openDb()).transaction(STORE, 'readwrite').objectStore(STORE);
+  if (image) await request(store.put(image, 'image'));
+  else await request(store.delete('image'));
+}
+
+export async function loadImage(): Promise<SessionImage | null> {
+  if (typeof indexedDB === 'undefined') return null;
+  try {
+    const value = await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('image')) as SessionImage | undefined;
+    return value && value.bytes instanceof ArrayBuffer ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Keeps the person's work across reloads (persist/session.ts does the storage): restore once
+ * at start, then save on every change. Saved values are checked before use, so a stale or
+ * hand-edited entry falls back to defaults instead of breaking the page.
+ */
+import { BUDGETS, METHODS } from './methods';
+import { setImageFromBlob } from './input';
+import { loadImage, loadSettings, pickSettings, saveImage, saveSettings, type SessionSettings } from './persist/session';
+import { getState, setState, useApp } from './store';
+import type { AppState } from './types';
+
+const THEMES = ['system', 'light', 'dark'] as const;
+
+/** The saved fields that pass their checks, as a state patch. */
+export function settingsPatch(saved: Partial<SessionSettings>, current: AppState = getState()): Partial<AppState> {
+  const patch: Partial<AppState> = {};
+  if (typeof saved.question === 'string') patch.question = saved.question;
+  if (typeof saved.method === 'string' && METHODS.some((m) => m.name === saved.method)) patch.method = saved.method;
+  if (typeof saved.budget === 'number' && (BUDGETS as readonly number[]).includes(saved.budget)) patch.budget = saved.budget;
+  if (saved.params && typeof saved.params === 'object') patch.params = saved.params;
+  if (saved.theme && (THEMES as readonly string[]).includes(saved.theme)) patch.theme = saved.theme;
+  if (typeof saved.endpoint === 'string' && /^https?:\/\//.test(saved.endpoint)) patch.endpoint = saved.endpoint;
+  if (saved.gpuMemoryMb === null || (typeof saved.gpuMemoryMb === 'number' && saved.gpuMemoryMb > 0)) patch.gpuMemoryMb = saved.gpuMemoryMb;
+  const c = saved.compare;
+  if (c && typeof c.enabled === 'boolean' && Array.isArray(c.settings) && c.settings.length >= 2
+      && c.settings.every((x) => x && typeof x.method === 'string' && METHODS.some((m) => m.name === x.method))) {
+    patch.compare = { ...current.compare, enabled: c.enabled, settings: c.settings };
+  }
+  return patch;
+}
+
+export async function restoreSession(): Promise<void> {
+  const saved = loadSettings();
+  if (saved) setState(settingsPatch(saved));
+  const image = await loadImage();
+  if (image && !getState().image) await setImageFromBlob(new Blob([image.bytes], { type: image.mime }), image.name);
+}
+
+const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'theme', 'endpoint', 'gpuMemoryMb', 'compare'] as const;
+
+/** Save on change from now on; returns the unsubscribe. */
+export function startSessionSync(): () => void {
+  return useApp.subscribe((s, prev) => {
+    if (SAVED_KEYS.some((k) => s[k] !== prev[k])) saveSettings(pickSettings(s));
+    if (s.image !== prev.image) {
+      const img = s.image;
+      void saveImage(img ? { name: img.name, mime: img.mime, bytes: img.bytes } : null).catch(() => { /* the session still works */ });
+    }
+  });
+}
