@@ -4,7 +4,7 @@
  * sink. Any failure aborts the sink: no half-written package is left behind.
  * Deterministic: the same checkpoint and dtype give byte-identical files.
  */
-import { buildPackageFiles } from './graphs';
+import { buildMergedDecoderFiles, buildPackageFiles } from './graphs';
 import type { Checkpoint, SideFile } from './checkpoint';
 import { ConvertError } from './errors';
 import { buildManifest, layerGraphPath, sha256Hex, type ManifestFile, type PackageDtype, type PackageSink } from './package';
@@ -23,14 +23,16 @@ export interface ConvertOptions {
   dtype: PackageDtype;
   sink: PackageSink;
   onProgress?: (p: ConvertProgress) => void;
+  /** Also write decoder_merged.onnx (all layers in one graph; manifest `graphs.mergedDecoder`). */
+  mergedDecoder?: boolean;
 }
 
 const SIDE_FILES: readonly SideFile[] = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
 
 /** Writes the package; returns the manifest's file list (every file but manifest.json, sorted). */
-export async function convertCheckpoint(ckpt: Checkpoint, { dtype, sink, onProgress }: ConvertOptions): Promise<ManifestFile[]> {
+export async function convertCheckpoint(ckpt: Checkpoint, { dtype, sink, onProgress, mergedDecoder }: ConvertOptions): Promise<ManifestFile[]> {
   const files: ManifestFile[] = [];
-  const graphsTotal = ckpt.config.text.numLayers + 3;
+  const graphsTotal = ckpt.config.text.numLayers + 3 + (mergedDecoder ? 1 : 0);
   let graphsDone = 0;
   let bytesWritten = 0;
   const put = async (path: string, bytes: Uint8Array) => {
@@ -45,6 +47,7 @@ export async function convertCheckpoint(ckpt: Checkpoint, { dtype, sink, onProgr
   try {
     for (const name of SIDE_FILES) await put(name, ckpt.files[name]);
     for await (const file of buildPackageFiles(ckpt, dtype)) await put(file.path, file.bytes);
+    if (mergedDecoder) for await (const file of buildMergedDecoderFiles(ckpt, dtype)) await put(file.path, file.bytes);
     const needed = ['vision.onnx', 'embed.onnx', 'head.onnx'];
     for (let i = 0; i < ckpt.config.text.numLayers; i++) needed.push(layerGraphPath(i, ckpt.config.text.numLayers));
     for (const path of needed) {

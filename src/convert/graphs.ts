@@ -4,6 +4,7 @@
  * Each graph reads its tensors as it is built and is serialised before the next one starts,
  * so at most one layer's weights (plus one f32 tensor being converted) are alive at a time.
  */
+import { MERGED_CHUNK_BYTES, buildDecoderStack } from './arch/merged';
 import { buildVision } from './arch/vision';
 import { type TextVariant, buildDecoderLayer, buildEmbed, buildHead } from './arch/llama';
 import { qwen2Variant } from './arch/qwen2';
@@ -55,4 +56,39 @@ export async function* buildPackageFiles(ckpt: GraphSource, dtype: WeightDtype):
   yield* serialize(await buildEmbed(ckpt, cfg.text, dtype), 'embed.onnx');
   for (let layer = 0; layer < cfg.text.numLayers; layer++) yield* await buildLayerFiles(ckpt, dtype, layer);
   yield* serialize(await buildHead(ckpt, cfg.text, dtype), 'head.onnx');
+}
+
+/** Our merged decoder: all layers in one graph (docs/ARCHITECTURE.md, "Merged decoder"). */
+export const MERGED_DECODER_PATH = 'decoder_merged.onnx';
+
+/** `decoder_merged.onnx.data`, `decoder_merged.onnx.data.1`, … (each ≤ 1 GiB). */
+export function mergedDataPath(index: number): string {
+  return `${MERGED_DECODER_PATH}.data${index ? `.${index}` : ''}`;
+}
+
+/**
+ * decoder_merged.onnx: hidden [1,S,D], position_ids [1,S], past_key.N / past_value.N
+ * [1,Hkv,P,hd] → hidden_out [1,S,D], present_key.N / present_value.N [1,Hkv,T,hd]. No query
+ * outputs, no pruning: the unpruned baseline the per-layer sessions are measured against.
+ * Yields its data chunks as they fill, then the graph.
+ */
+export async function* buildMergedDecoderFiles(ckpt: GraphSource, dtype: WeightDtype, maxChunkBytes = MERGED_CHUNK_BYTES): AsyncIterable<PackageFile> {
+  const { text } = ckpt.config;
+  const stack = buildDecoderStack(ckpt, text, dtype, textVariant(text.arch), {
+    graphName: 'decoder_merged',
+    hidden: 'hidden',
+    positionIds: 'position_ids',
+    past: (i) => [`past_key.${i}`, `past_value.${i}`],
+    present: (i) => [`present_key.${i}`, `present_value.${i}`],
+    dims: { batch: 1, seq: 'S', past: 'P', total: 'T' },
+    output: { kind: 'hidden', name: 'hidden_out' },
+  }, mergedDataPath, maxChunkBytes);
+  for (;;) {
+    const next = await stack.next();
+    if (next.done) {
+      yield { path: MERGED_DECODER_PATH, bytes: next.value };
+      return;
+    }
+    yield { path: next.value.location, bytes: next.value.bytes };
+  }
 }

@@ -58,6 +58,12 @@ export class MemorySink implements PackageSink {
   }
 }
 
+/** 'decoder_merged.onnx.data' → 0, 'decoder_merged.onnx.data.3' → 3. */
+function chunkIndex(path: string): number {
+  const m = /\.data\.(\d+)$/.exec(path);
+  return m ? Number(m[1]) : 0;
+}
+
 export function layerGraphPath(layer: number, numLayers: number): string {
   return `layers/${String(layer).padStart(numLayers >= 100 ? 3 : 2, '0')}.onnx`;
 }
@@ -101,6 +107,14 @@ export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: read
       embed: 'embed.onnx',
       layers: Array.from({ length: text.numLayers }, (_, i) => layerGraphPath(i, text.numLayers)),
       head: 'head.onnx',
+      // Only when converted with the merged decoder: all layers in one graph + its data chunks.
+      ...(files.some((f) => f.path === 'decoder_merged.onnx') ? {
+        mergedDecoder: {
+          graph: 'decoder_merged.onnx',
+          data: files.map((f) => f.path).filter((p) => p.startsWith('decoder_merged.onnx.data'))
+            .sort((a, b) => chunkIndex(a) - chunkIndex(b)),
+        },
+      } : {}),
     },
     files: [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 })),
   };

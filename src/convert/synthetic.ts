@@ -16,6 +16,7 @@ import type { Checkpoint, SideFile, TensorDtype, TensorInfo } from './checkpoint
 import { parseLlavaConfig, type LlavaConfig } from './config';
 import { ConvertError } from './errors';
 import { expectedTensors } from './keys';
+import { INT4_BLOCK, type Int4Weight, dequantizeInt4, f16BitsToF32, f32ToF16Bits } from './quantize';
 import { elementCount } from './safetensors';
 import { safetensorsChunks, tensorBytes, type WriterTensor } from './safetensorsWriter';
 
@@ -62,6 +63,12 @@ function llava15(text: Json, vision: Json): Json {
 
 export interface SyntheticShape {
   description: string;
+  /**
+   * Linear weights are generated as int4 codes (see syntheticInt4): q4/q4f16 packages skip the
+   * floats and the quantiser, and `read` returns the same weights dequantised, so every format
+   * of the shape holds one model. For the big benchmark shapes.
+   */
+  directInt4?: boolean;
   config: Json;
   imageProcessor: Json;
 }
@@ -93,6 +100,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
   },
   'llava-1.5-7b': {
     description: 'LLaVA-1.5-7B: CLIP ViT-L/336 (1024, 24 layers) + Vicuna-7B (4096, 32 layers, vocab 32000), projector 1024→4096→4096',
+    directInt4: true,
     config: llava15(
       llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
       clip336({ hidden: 1024, layers: 24, heads: 16, mlp: 4096 }),
@@ -101,6 +109,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
   },
   'interleave-qwen-0.5b': {
     description: 'LLaVA-Interleave-Qwen-0.5B: SigLIP so400m 384/14 (1152, 26 layers, 729 tokens) + Qwen2-0.5B (896, 24 layers, GQA 14/2, tied)',
+    directInt4: true,
     config: {
       architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_token_index: IMAGE_TOKEN_ID,
       image_seq_length: 729, projector_hidden_act: 'gelu', multimodal_projector_bias: true,
@@ -144,12 +153,15 @@ function hashName(name: string, seed: number): number {
 function fillUniform(out: Float32Array, state: number, std: number): void {
   const scale = std * Math.sqrt(12) / 4294967296; // uniform on [-a, a] has std a/√3; a = std·√3
   const offset = -std * Math.sqrt(3);
-  let s = state >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
+  // Int32 arithmetic throughout (same bits as the uint32 form: every step is taken mod 2³²), so
+  // V8 keeps the loop on small integers instead of heap doubles.
+  let s = state | 0;
+  const n = out.length;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) | 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
     out[i] = ((t ^ (t >>> 14)) >>> 0) * scale + offset;
   }
 }
@@ -162,6 +174,35 @@ function constantFor(name: string): number | null {
 }
 
 export const INITIALIZER_STD = 0.02;
+
+/**
+ * Direct int4 weights: codes uniform on 0..15, zero points alternating 7 and 8 by block (so the
+ * weights average 0 over a row), one scale for all blocks chosen so the std is INITIALIZER_STD
+ * (codes uniform on 16 values have std √((16²−1)/12) ≈ 4.61 steps), rounded to f16 so q4 and
+ * q4f16 packages dequantise to the very same values.
+ */
+export const SYNTHETIC_INT4_SCALE = f16BitsToF32(f32ToF16Bits(INITIALIZER_STD / Math.sqrt((16 * 16 - 1) / 12)));
+const LINEAR_WEIGHT = /(_proj|\.fc1|\.fc2|linear_1|linear_2|^lm_head)\.weight$/;
+
+/** int4 weight [N, K] (K a multiple of the block) with random codes from `state`. */
+export function syntheticInt4(n: number, k: number, state: number, halfScales: boolean): Int4Weight {
+  const blocks = k / INT4_BLOCK;
+  const packed = new Uint8Array(n * blocks * (INT4_BLOCK / 2));
+  const words = new Uint32Array(packed.buffer); // 16 bytes a block: always whole words
+  let s = state | 0;
+  for (let i = 0; i < words.length; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
+    words[i] = t ^ (t >>> 14);
+  }
+  const scales = halfScales ? new Uint16Array(n * blocks).fill(f32ToF16Bits(SYNTHETIC_INT4_SCALE)) : new Float32Array(n * blocks).fill(SYNTHETIC_INT4_SCALE);
+  const zpStride = Math.ceil(blocks / 2);
+  const zeroPoints = new Uint8Array(n * zpStride).fill(0x87); // even block 7, odd block 8
+  if (blocks % 2) for (let row = 0; row < n; row++) zeroPoints[row * zpStride + zpStride - 1] = 0x07; // no odd block
+  return { n, k, blocks, packed, scales, zeroPoints };
+}
 
 export class SyntheticCheckpoint implements Checkpoint {
   readonly layout = 'v5' as const;
@@ -209,9 +250,24 @@ export class SyntheticCheckpoint implements Checkpoint {
     return n;
   }
 
+  private directInt4(name: string): [number, number] | undefined {
+    const shape = this.shapes.get(name);
+    if (!syntheticShape(this.shapeName).directInt4 || !shape || shape.length !== 2 || !LINEAR_WEIGHT.test(name)) return undefined;
+    return shape[1] % INT4_BLOCK === 0 ? [shape[0], shape[1]] : undefined;
+  }
+
+  /** TensorSource.readInt4: Linear weights of `directInt4` shapes, generated as codes. */
+  async readInt4(name: string, opts: { blockSize: number; halfScales: boolean }): Promise<Int4Weight | undefined> {
+    const nk = this.directInt4(name);
+    if (!nk || opts.blockSize !== INT4_BLOCK) return undefined;
+    return syntheticInt4(nk[0], nk[1], hashName(name, this.seed), opts.halfScales);
+  }
+
   async read(name: string): Promise<Float32Array> {
     const shape = this.shapes.get(name);
     if (!shape) throw new ConvertError('missing-tensor', this.id, `no canonical tensor "${name}"`);
+    const nk = this.directInt4(name);
+    if (nk) return dequantizeInt4(syntheticInt4(nk[0], nk[1], hashName(name, this.seed), false));
     const out = new Float32Array(elementCount(shape));
     const constant = constantFor(name);
     if (constant !== null) out.fill(constant);

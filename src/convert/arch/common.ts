@@ -3,7 +3,7 @@
  * (MatMul or int4 MatMulNBits), RMSNorm and LayerNorm in f32, activations, casts.
  */
 import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/builder';
-import { INT4_BLOCK, quantizeInt4, toFloat16 } from '../quantize';
+import { INT4_BLOCK, type Int4Weight, quantizeInt4, toFloat16 } from '../quantize';
 import { type ActDtype, type TensorSource, type WeightDtype, activationDtype } from './types';
 
 export class MissingWeightError extends Error {
@@ -45,6 +45,22 @@ export class Ctx {
     return this.src.read(name);
   }
 
+  /**
+   * A Linear weight [N, K] as int4: straight from the source when it offers it (checked against
+   * the layout), else quantised from its floats.
+   */
+  async readInt4(name: string, n: number, k: number): Promise<Int4Weight> {
+    const halfScales = this.act === 'float16';
+    const direct = this.src.readInt4 ? await this.src.readInt4(name, { blockSize: INT4_BLOCK, halfScales }) : undefined;
+    if (!direct) return quantizeInt4(await this.read(name, [n, k]), n, k, halfScales);
+    const blocks = Math.ceil(k / INT4_BLOCK);
+    const ok = direct.n === n && direct.k === k && direct.blocks === blocks && direct.packed.length === n * blocks * (INT4_BLOCK / 2)
+      && direct.scales.length === n * blocks && direct.scales instanceof (halfScales ? Uint16Array : Float32Array)
+      && direct.zeroPoints.length === n * Math.ceil(blocks / 2);
+    if (!ok) throw new MissingWeightError(name, `int4 form from the source does not fit [${n}, ${k}] (block ${INT4_BLOCK}, ${halfScales ? 'f16' : 'f32'} scales)`);
+    return direct;
+  }
+
   /** Stores f32 values as an initializer of the activation dtype. */
   actInit(name: string, data: Float32Array, dims: number[]): string {
     return this.act === 'float32' ? this.g.f32(name, data, dims) : this.g.f16(name, toFloat16(data), dims);
@@ -79,10 +95,9 @@ export async function linear(
 ): Promise<string> {
   const { g } = ctx;
   const wName = `${prefix}.weight`;
-  const w = await ctx.read(wName, [n, k]);
   let y: string;
   if (ctx.quantized && opts.quantize !== false) {
-    const q = quantizeInt4(w, n, k, ctx.act === 'float16');
+    const q = await ctx.readInt4(wName, n, k);
     const b = g.u8(`${wName}.q4`, q.packed, [n, q.blocks, INT4_BLOCK / 2]);
     const s = q.scales instanceof Uint16Array
       ? g.f16(`${wName}.scales`, q.scales, [n * q.blocks])
@@ -95,6 +110,7 @@ export async function linear(
       attrs: { K: attr.int(k), N: attr.int(n), bits: attr.int(4), block_size: attr.int(INT4_BLOCK), accuracy_level: attr.int(0) },
     })[0];
   } else {
+    const w = await ctx.read(wName, [n, k]);
     y = g.op('MatMul', [x, ctx.actInit(`${wName}.T`, transpose(w, n, k), [k, n])], undefined, 'matmul');
   }
   if (opts.bias) y = g.op('Add', [y, await ctx.weight(`${prefix}.bias`, [n])], undefined, 'bias');

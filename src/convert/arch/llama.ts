@@ -3,8 +3,8 @@
  * picked up when the checkpoint has them): one decoder layer per graph, the embedding and
  * the head. Layer I/O is the contract of docs/ARCHITECTURE.md ("Layer graph I/O").
  */
-import { GraphBuilder, attr } from '../onnx/builder';
-import { applyRotary, attend, causalAllowed, repeatKv, rotaryTables } from './attention';
+import { type Dim, GraphBuilder, attr } from '../onnx/builder';
+import { type Rotary, applyRotary, attend, causalAllowed, repeatKv, rotaryTables } from './attention';
 import { Ctx, activation, linear, mergeHeads, rmsNorm, splitHeads } from './common';
 import type { TensorSource, TextDims, WeightDtype } from './types';
 
@@ -12,6 +12,74 @@ import type { TensorSource, TextDims, WeightDtype } from './types';
 export interface TextVariant {
   /** q/k/v projections carry biases. `undefined`: use them when the checkpoint has them. */
   qkvBias?: boolean;
+}
+
+/** Value names one decoder layer reads and writes inside a graph. */
+export interface LayerIo {
+  hidden: string; // [1,S,D]
+  pastKey: string; // [1,Hkv,P,hd]
+  pastValue: string;
+  presentKey: string; // [1,Hkv,T,hd]
+  presentValue: string;
+  hiddenOut: string; // [1,S,D]
+  /** Post-RoPE queries [1,H,S,hd], only where the graph exposes them (per-layer graphs). */
+  query?: string;
+}
+
+/** What every layer of one graph shares: the rotary tables and the causal mask. */
+export interface SharedAttention {
+  rot: Rotary;
+  /** bool [S,T] causal mask, made once from the first present key it is asked with. */
+  allowed(presentKey: string): string;
+}
+
+export function sharedAttention(ctx: Ctx, dims: TextDims, positionIds: string, hidden: string): SharedAttention {
+  let mask: string | undefined;
+  return {
+    rot: rotaryTables(ctx, positionIds, dims.ropeTheta, dims.headDim),
+    allowed: (presentKey) => (mask ??= causalAllowed(ctx, hidden, presentKey)),
+  };
+}
+
+/** One LLaMA decoder layer added to `ctx.g` (per-layer graphs hold one, the merged decoder all). */
+export async function addDecoderLayer(
+  ctx: Ctx,
+  dims: TextDims,
+  layer: number,
+  io: LayerIo,
+  shared: SharedAttention,
+  variant: TextVariant = {},
+): Promise<void> {
+  const { g } = ctx;
+  const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd, intermediateSize: I } = dims;
+  const p = `text.layers.${layer}`;
+  const qkvBias = variant.qkvBias ?? ctx.has(`${p}.self_attn.q_proj.bias`);
+
+  // Self-attention block.
+  const normed = await rmsNorm(ctx, io.hidden, `${p}.input_layernorm.weight`, D, dims.rmsNormEps);
+  const qLin = await linear(ctx, normed, `${p}.self_attn.q_proj`, D, H * hd, { bias: qkvBias });
+  const kLin = await linear(ctx, normed, `${p}.self_attn.k_proj`, D, Hkv * hd, { bias: qkvBias });
+  const vLin = await linear(ctx, normed, `${p}.self_attn.v_proj`, D, Hkv * hd, { bias: qkvBias });
+  const q = applyRotary(ctx, splitHeads(ctx, qLin, H, hd), shared.rot, hd); // [1,H,S,hd]
+  const k = applyRotary(ctx, splitHeads(ctx, kLin, Hkv, hd), shared.rot, hd); // [1,Hkv,S,hd]
+  const v = splitHeads(ctx, vLin, Hkv, hd);
+  if (io.query) g.node('Identity', [q], { outputs: [io.query] });
+  g.node('Concat', [io.pastKey, k], { outputs: [io.presentKey], attrs: { axis: attr.int(2) } });
+  g.node('Concat', [io.pastValue, v], { outputs: [io.presentValue], attrs: { axis: attr.int(2) } });
+  const allowed = shared.allowed(io.presentKey);
+  const groups = H / Hkv;
+  const kAll = repeatKv(ctx, io.presentKey, Hkv, groups, hd); // [1,H,T,hd]
+  const vAll = repeatKv(ctx, io.presentValue, Hkv, groups, hd);
+  const attn = mergeHeads(ctx, attend(ctx, q, kAll, vAll, 1 / Math.sqrt(hd), allowed), H, hd); // [1,S,H·hd]
+  const attnOut = await linear(ctx, attn, `${p}.self_attn.o_proj`, H * hd, D);
+  const afterAttn = g.op('Add', [io.hidden, attnOut], undefined, 'residual');
+
+  // SwiGLU MLP block.
+  const normed2 = await rmsNorm(ctx, afterAttn, `${p}.post_attention_layernorm.weight`, D, dims.rmsNormEps);
+  const gate = await linear(ctx, normed2, `${p}.mlp.gate_proj`, D, I);
+  const up = await linear(ctx, normed2, `${p}.mlp.up_proj`, D, I);
+  const mlp = await linear(ctx, g.op('Mul', [activation(ctx, gate, 'silu'), up]), `${p}.mlp.down_proj`, I, D);
+  g.node('Add', [afterAttn, mlp], { outputs: [io.hiddenOut] });
 }
 
 /** hidden [1,S,D], position_ids [1,S], past [1,Hkv,P,hd] → hidden_out, present_*, query. */
@@ -24,42 +92,13 @@ export async function buildDecoderLayer(
 ): Promise<GraphBuilder> {
   const g = new GraphBuilder(`layer_${layer}`);
   const ctx = new Ctx(g, src, dtype);
-  const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd, intermediateSize: I } = dims;
-  const p = `text.layers.${layer}`;
-  const qkvBias = variant.qkvBias ?? ctx.has(`${p}.self_attn.q_proj.bias`);
-
+  const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd } = dims;
   const hidden = g.input('hidden', ctx.act, [1, 'S', D]);
   const positionIds = g.input('position_ids', 'int64', [1, 'S']);
   const pastKey = g.input('past_key', ctx.act, [1, Hkv, 'P', hd]);
   const pastValue = g.input('past_value', ctx.act, [1, Hkv, 'P', hd]);
-
-  // Self-attention block.
-  const normed = await rmsNorm(ctx, hidden, `${p}.input_layernorm.weight`, D, dims.rmsNormEps);
-  const qLin = await linear(ctx, normed, `${p}.self_attn.q_proj`, D, H * hd, { bias: qkvBias });
-  const kLin = await linear(ctx, normed, `${p}.self_attn.k_proj`, D, Hkv * hd, { bias: qkvBias });
-  const vLin = await linear(ctx, normed, `${p}.self_attn.v_proj`, D, Hkv * hd, { bias: qkvBias });
-  const rot = rotaryTables(ctx, positionIds, dims.ropeTheta, hd);
-  const q = applyRotary(ctx, splitHeads(ctx, qLin, H, hd), rot, hd); // [1,H,S,hd]
-  const k = applyRotary(ctx, splitHeads(ctx, kLin, Hkv, hd), rot, hd); // [1,Hkv,S,hd]
-  const v = splitHeads(ctx, vLin, Hkv, hd);
-  g.node('Identity', [q], { outputs: ['query'] });
-  g.node('Concat', [pastKey, k], { outputs: ['present_key'], attrs: { axis: attr.int(2) } });
-  g.node('Concat', [pastValue, v], { outputs: ['present_value'], attrs: { axis: attr.int(2) } });
-  const groups = H / Hkv;
-  const kAll = repeatKv(ctx, 'present_key', Hkv, groups, hd); // [1,H,T,hd]
-  const vAll = repeatKv(ctx, 'present_value', Hkv, groups, hd);
-  const allowed = causalAllowed(ctx, hidden, 'present_key');
-  const attn = mergeHeads(ctx, attend(ctx, q, kAll, vAll, 1 / Math.sqrt(hd), allowed), H, hd); // [1,S,H·hd]
-  const attnOut = await linear(ctx, attn, `${p}.self_attn.o_proj`, H * hd, D);
-  const afterAttn = g.op('Add', [hidden, attnOut], undefined, 'residual');
-
-  // SwiGLU MLP block.
-  const normed2 = await rmsNorm(ctx, afterAttn, `${p}.post_attention_layernorm.weight`, D, dims.rmsNormEps);
-  const gate = await linear(ctx, normed2, `${p}.mlp.gate_proj`, D, I);
-  const up = await linear(ctx, normed2, `${p}.mlp.up_proj`, D, I);
-  const mlp = await linear(ctx, g.op('Mul', [activation(ctx, gate, 'silu'), up]), `${p}.mlp.down_proj`, I, D);
-  g.node('Add', [afterAttn, mlp], { outputs: ['hidden_out'] });
-
+  const io: LayerIo = { hidden, pastKey, pastValue, presentKey: 'present_key', presentValue: 'present_value', hiddenOut: 'hidden_out', query: 'query' };
+  await addDecoderLayer(ctx, dims, layer, io, sharedAttention(ctx, dims, positionIds, hidden), variant);
   g.output('hidden_out', ctx.act, [1, 'S', D]);
   g.output('present_key', ctx.act, [1, Hkv, 'T', hd]);
   g.output('present_value', ctx.act, [1, Hkv, 'T', hd]);
@@ -68,26 +107,37 @@ export async function buildDecoderLayer(
 }
 
 /** input_ids int64 [1,S] → embeds [1,S,D]. The table stays in the activation dtype (a Gather). */
-export async function buildEmbed(src: TensorSource, dims: TextDims, dtype: WeightDtype): Promise<GraphBuilder> {
+export async function buildEmbed(
+  src: TensorSource,
+  dims: TextDims,
+  dtype: WeightDtype,
+  io: { output: string; batch: Dim; seq: Dim } = { output: 'embeds', batch: 1, seq: 'S' },
+): Promise<GraphBuilder> {
   const g = new GraphBuilder('embed');
   const ctx = new Ctx(g, src, dtype);
-  const ids = g.input('input_ids', 'int64', [1, 'S']);
+  const ids = g.input('input_ids', 'int64', [io.batch, io.seq]);
   const table = await ctx.weight('text.embed_tokens.weight', [dims.vocabSize, dims.hiddenSize]);
-  g.node('Gather', [table, ids], { outputs: ['embeds'], attrs: { axis: attr.int(0) } });
-  g.output('embeds', ctx.act, [1, 'S', dims.hiddenSize]);
+  g.node('Gather', [table, ids], { outputs: [io.output], attrs: { axis: attr.int(0) } });
+  g.output(io.output, ctx.act, [io.batch, io.seq, dims.hiddenSize]);
   return g;
+}
+
+/** hidden [1,S,D] → final RMSNorm → lm_head on the last position → logits [1,1,Vocab] (act dtype). */
+export async function addHead(ctx: Ctx, dims: TextDims, hidden: string): Promise<string> {
+  const { g } = ctx;
+  const D = dims.hiddenSize;
+  const last = g.op('Slice', [hidden, g.constI64([-1]), g.constI64([2 ** 53 - 1]), g.constI64([1])], undefined, 'last'); // [1,1,D]
+  const normed = await rmsNorm(ctx, last, 'text.norm.weight', D, dims.rmsNormEps);
+  const headName = dims.tieWordEmbeddings || !ctx.has('lm_head.weight') ? 'text.embed_tokens' : 'lm_head';
+  return linear(ctx, normed, headName, D, dims.vocabSize); // [1,1,Vocab]
 }
 
 /** hidden [1,S,D] → final RMSNorm → lm_head → logits f32 [1,Vocab] of the last position. */
 export async function buildHead(src: TensorSource, dims: TextDims, dtype: WeightDtype): Promise<GraphBuilder> {
   const g = new GraphBuilder('head');
   const ctx = new Ctx(g, src, dtype);
-  const D = dims.hiddenSize;
-  const hidden = g.input('hidden', ctx.act, [1, 'S', D]);
-  const last = g.op('Slice', [hidden, g.constI64([-1]), g.constI64([2 ** 53 - 1]), g.constI64([1])], undefined, 'last'); // [1,1,D]
-  const normed = await rmsNorm(ctx, last, 'text.norm.weight', D, dims.rmsNormEps);
-  const headName = dims.tieWordEmbeddings || !ctx.has('lm_head.weight') ? 'text.embed_tokens' : 'lm_head';
-  const logits = await linear(ctx, normed, headName, D, dims.vocabSize); // [1,1,Vocab]
+  const hidden = g.input('hidden', ctx.act, [1, 'S', dims.hiddenSize]);
+  const logits = await addHead(ctx, dims, hidden);
   const flat = g.op('Reshape', [logits, g.constI64([1, dims.vocabSize])]);
   g.node(ctx.act === 'float32' ? 'Identity' : 'Cast', [flat], {
     outputs: ['logits'],

@@ -3,6 +3,7 @@
  * ../keys.ts) read one at a time as f32, and the dims of the model (../config.ts).
  */
 import type { LlavaConfig, TextConfig, VisionConfig } from '../config';
+import type { Int4Weight } from '../quantize';
 
 export type WeightDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 export type ActDtype = 'float32' | 'float16';
@@ -15,6 +16,13 @@ export function activationDtype(dtype: WeightDtype): ActDtype {
 export interface TensorSource {
   info(name: string): { dtype: string; shape: number[] } | undefined;
   read(name: string): Promise<Float32Array>;
+  /**
+   * Optional: a Linear weight [N, K] already in MatMulNBits int4 form (../quantize.ts layout),
+   * for sources that can make it without floats (synthetic checkpoints write the 7B shape
+   * straight to int4). `undefined` → the builder quantises `read(name)` itself, as for any
+   * real checkpoint. `halfScales`: scales as f16 bits (q4f16) rather than f32 (q4).
+   */
+  readInt4?(name: string, opts: { blockSize: number; halfScales: boolean }): Promise<Int4Weight | undefined>;
 }
 
 /** The builders read the normalised config of config.ts directly. */

@@ -12,7 +12,8 @@ import { layersForFeature, visionEncoderLayer } from './vision_encoder';
 
 const embeddingsByArch = { clip: clipEmbeddings, siglip: siglipEmbeddings };
 
-export async function buildVision(src: TensorSource, cfg: GraphConfig, dtype: WeightDtype): Promise<GraphBuilder> {
+/** `output` renames visual_embeds (transformers.js calls it image_features). */
+export async function buildVision(src: TensorSource, cfg: GraphConfig, dtype: WeightDtype, output = 'visual_embeds'): Promise<GraphBuilder> {
   const g = new GraphBuilder('vision');
   const ctx = new Ctx(g, src, dtype);
   const v = cfg.vision;
@@ -30,8 +31,8 @@ export async function buildVision(src: TensorSource, cfg: GraphConfig, dtype: We
     x = g.op('Slice', [x, g.constI64([1]), g.constI64([2 ** 53 - 1]), g.constI64([1])], undefined, 'drop_cls');
   }
   const out = await projector(ctx, x, v.hiddenSize, cfg.text.hiddenSize, cfg.projector.hiddenAct);
-  g.node('Identity', [out], { outputs: ['visual_embeds'] });
+  g.node('Identity', [out], { outputs: [output] });
   const tokens = grid * grid + (hasCls ? 1 : 0) - (v.selectStrategy === 'default' ? 1 : 0);
-  g.output('visual_embeds', ctx.act, [1, tokens, cfg.text.hiddenSize]);
+  g.output(output, ctx.act, [1, tokens, cfg.text.hiddenSize]);
   return g;
 }

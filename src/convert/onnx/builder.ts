@@ -51,6 +51,25 @@ interface Initializer {
   name: string;
   dataType: DataTypeCode;
   dims: number[];
+  /** Empty once the tensor has been spilled to a data chunk (see `spillTo`). */
+  bytes: Uint8Array;
+  byteLength: number;
+  spilled?: { location: string; offset: number };
+}
+
+export interface SpillOptions {
+  /** Name of data chunk `index` (0, 1, …), relative to the graph. */
+  location: (index: number) => string;
+  /** A chunk is closed before it would grow past this (a single larger tensor gets its own). */
+  maxChunkBytes: number;
+  /** Initializers of at least this many bytes are spilled. */
+  minBytes?: number;
+  align?: number;
+}
+
+/** A closed external-data chunk: the bytes of one data file. */
+export interface DataChunk {
+  location: string;
   bytes: Uint8Array;
 }
 interface ValueInfo {
@@ -97,6 +116,7 @@ export class GraphBuilder {
   private readonly constCache = new Map<string, string>();
   private counter = 0;
   private usesMs = false;
+  private spill?: Required<SpillOptions> & { index: number; size: number; parts: { offset: number; bytes: Uint8Array }[]; closed: DataChunk[] };
 
   constructor(
     readonly name: string,
@@ -121,8 +141,56 @@ export class GraphBuilder {
     if (count * width !== bytes.byteLength) {
       throw new GraphBuildError(this.name, `initializer "${name}": dims [${dims}] need ${count * width} bytes, got ${bytes.byteLength}`);
     }
-    this.inits.set(name, { name, dataType, dims, bytes });
+    const init: Initializer = { name, dataType, dims, bytes, byteLength: bytes.byteLength };
+    this.inits.set(name, init);
+    const sp = this.spill;
+    if (sp && bytes.byteLength >= sp.minBytes) {
+      const offset = Math.ceil(sp.size / sp.align) * sp.align;
+      if (sp.parts.length > 0 && offset + bytes.byteLength > sp.maxChunkBytes) this.closeChunk();
+      return this.addSpilled(init);
+    }
     return name;
+  }
+
+  private addSpilled(init: Initializer): string {
+    const sp = this.spill!;
+    const offset = Math.ceil(sp.size / sp.align) * sp.align;
+    sp.parts.push({ offset, bytes: init.bytes });
+    sp.size = offset + init.bytes.byteLength;
+    init.spilled = { location: sp.location(sp.index), offset };
+    init.bytes = new Uint8Array(0);
+    return init.name;
+  }
+
+  private closeChunk(): void {
+    const sp = this.spill!;
+    if (sp.parts.length === 0) return;
+    const bytes = new Uint8Array(sp.size); // padding stays zero: deterministic
+    for (const part of sp.parts) bytes.set(part.bytes, part.offset);
+    sp.closed.push({ location: sp.location(sp.index), bytes });
+    sp.index++;
+    sp.size = 0;
+    sp.parts = [];
+  }
+
+  /**
+   * From now on, large initializers go straight into external data chunks, which the caller
+   * takes with `takeChunks()` as they fill: a graph bigger than memory (all decoder layers
+   * of a 7B model) is built holding at most about two chunks. `serialize()` then closes the
+   * last chunk and writes only the references.
+   */
+  spillTo(opts: SpillOptions): void {
+    if (this.spill) throw new GraphBuildError(this.name, 'spillTo called twice');
+    this.spill = { minBytes: 1024, align: 4096, ...opts, index: 0, size: 0, parts: [], closed: [] };
+  }
+
+  /** Data chunks closed since the last call (spilling graphs only). */
+  takeChunks(): DataChunk[] {
+    const sp = this.spill;
+    if (!sp) return [];
+    const out = sp.closed;
+    sp.closed = [];
+    return out;
   }
 
   f32(name: string, data: Float32Array, dims: number[]): string {
@@ -191,11 +259,13 @@ export class GraphBuilder {
   /** Sum of initializer bytes (to decide whether a graph needs external data). */
   weightBytes(): number {
     let total = 0;
-    for (const init of this.inits.values()) total += init.bytes.byteLength;
+    for (const init of this.inits.values()) total += init.byteLength;
     return total;
   }
 
   serialize(external?: ExternalDataOptions): SerializedGraph {
+    if (this.spill && external) throw new GraphBuildError(this.name, 'a spilling graph writes its data through takeChunks()');
+    if (this.spill) this.closeChunk();
     const minBytes = external?.minBytes ?? 1024;
     const align = external?.align ?? 4096;
     const ordered = [...this.inits.values()]; // insertion order: stable across runs
@@ -219,6 +289,19 @@ export class GraphBuilder {
       }
     }
     const tensor = (init: Initializer) => {
+      if (init.spilled) {
+        return {
+          name: init.name,
+          dims: init.dims,
+          dataType: init.dataType,
+          dataLocation: 1, // EXTERNAL
+          externalData: [
+            { key: 'location', value: init.spilled.location },
+            { key: 'offset', value: String(init.spilled.offset) },
+            { key: 'length', value: String(init.byteLength) },
+          ],
+        };
+      }
       const off = offsets.get(init.name);
       if (off === undefined) return { name: init.name, dims: init.dims, dataType: init.dataType, rawData: init.bytes };
       return {
