@@ -37,6 +37,8 @@ export interface BenchOptions {
   native?: string;
   /** One line describing the machine (nvidia-smi), recorded as is. */
   machine?: string;
+  /** Seconds since the process started after which no new measuring round starts. */
+  deadlineS?: number;
 }
 
 export class BenchArgError extends Error {
@@ -68,7 +70,7 @@ const positiveInt = (flag: string, v: string, min: number): number => {
 };
 
 export const USAGE = 'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] '
-  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>]`;
+  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>] [--deadline <s>]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -79,7 +81,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
     else { flags.set(a, next); i++; }
   }
-  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine']);
+  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine', '--deadline']);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
   const where = flags.get('--where') ?? 'node';
   if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
@@ -99,5 +101,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     noMerged: flags.get('--no-merged') === 'true',
     ...(flags.has('--native') ? { native: flags.get('--native')! } : {}),
     ...(flags.has('--machine') ? { machine: flags.get('--machine')! } : {}),
+    ...(flags.has('--deadline') ? { deadlineS: positiveInt('--deadline', flags.get('--deadline')!, 1) } : {}),
   };
 }

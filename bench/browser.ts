@@ -61,24 +61,24 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
         [spec.settings, BENCH_QUESTION, newTokens] as const,
       ),
     };
-    const methods = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log });
-    const probe = await target.generate(o.methods[0], 2);
+    const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
     return {
       schema: 1,
       date: new Date().toISOString(),
       where: 'browser',
       shape: o.shape,
       dtype: o.dtype,
-      options: { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: 'shapes.png' },
+      options: { runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)), warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: 'shapes.png' },
       environment: {
         adapter,
         runtime: { chromium: browser.version(), node: process.versions.node },
         host: { platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
         ...(o.machine ? { machine: o.machine } : {}),
       },
-      model: { ...info, loadMs, generatedMs: model.generateMs, layout: probe.trace.layout },
+      model: { ...info, loadMs, generatedMs: model.generateMs, layout: methods[0].layout },
       memoryNote: MEMORY_NOTE,
       methods,
+      failures,
       merged: { notMeasured: 'the converter does not emit a merged decoder graph yet (no buildMergedDecoder in src/convert)' },
       peer: { notMeasured: PEER_GAP },
       native: { notMeasured: 'the native reference runs only on the GPU machine (bench/gpu/run.sh)' },

@@ -43,6 +43,8 @@ export interface MethodResult {
   kernelShareOfPrefill: number;
   /** Median per-layer wall time (ms), layer order. */
   layerMs: number[];
+  /** The prompt's layout (same for every method: pre + visual + text tokens before pruning). */
+  layout: { preLength: number; visualCount: number; textLength: number };
   visualPerLayer: number[];
   stages: { layer: number; visualIn: number; visualOut: number }[];
   /** Decode steps actually timed per run (forced length minus the first token). */
@@ -89,6 +91,7 @@ export function summarise(spec: MethodSpec, outcomes: RunOutcome[]): MethodResul
     ratios: {},
     kernelShareOfPrefill: figures.methodMs && figures.llmPrefillMs ? figures.methodMs.median / figures.llmPrefillMs.median : 0,
     layerMs: Array.from({ length: layers }, (_, l) => median(outcomes.map((o) => o.trace.timings.layerMs[l]))),
+    layout: last.layout,
     visualPerLayer: last.visualPerLayer,
     stages: last.stages.map((s) => ({ layer: s.layer, visualIn: s.visualIn, visualOut: s.visualOut })),
     decodeSteps: outcomes.map((o) => o.trace.timings.decodeStepMs.length),
@@ -114,25 +117,56 @@ export interface MeasureOptions {
   runs: number;
   warmup: number;
   newTokens: number;
+  /** performance.now() after which no new round starts (at least one round always runs). */
+  deadlineMs?: number;
   onProgress?: (line: string) => void;
 }
 
-export async function measureMethods(target: BenchTarget, methods: MethodSpec[], o: MeasureOptions): Promise<MethodResult[]> {
+/** A method the engine refused or failed on: reported with its error, never silently dropped. */
+export interface MethodFailure { spec: string; error: string }
+
+export interface Measured { rows: MethodResult[]; failures: MethodFailure[] }
+
+export async function measureMethods(target: BenchTarget, methods: MethodSpec[], o: MeasureOptions): Promise<Measured> {
   const log = o.onProgress ?? (() => {});
+  const failures: MethodFailure[] = [];
+  const fail = (spec: MethodSpec, e: unknown) => {
+    const error = e instanceof Error ? e.message : String(e);
+    failures.push({ spec: spec.spec, error });
+    log(`${spec.spec} failed, dropped from this run: ${error}`);
+  };
+  let live = [...methods];
   for (const spec of methods) {
-    for (let w = 0; w < o.warmup; w++) {
-      await target.generate(spec, o.newTokens);
-      log(`warm-up ${spec.spec} ${w + 1}/${o.warmup}`);
+    try {
+      for (let w = 0; w < o.warmup; w++) {
+        await target.generate(spec, o.newTokens);
+        log(`warm-up ${spec.spec} ${w + 1}/${o.warmup}`);
+      }
+    } catch (e) {
+      if (spec.spec === 'none') throw e; // every ratio needs it
+      fail(spec, e);
+      live = live.filter((m) => m !== spec);
     }
   }
   const outcomes = new Map<string, RunOutcome[]>(methods.map((m) => [m.spec, []]));
   for (let r = 0; r < o.runs; r++) {
-    for (const spec of methods) {
-      const out = await target.generate(spec, o.newTokens);
-      outcomes.get(spec.spec)!.push(out);
-      const t = out.trace.timings;
-      log(`run ${r + 1}/${o.runs} ${spec.spec}: ttft ${t.firstTokenMs.toFixed(1)} ms, prefill ${t.prefillMs.toFixed(1)} ms, ${t.decodeStepMs.length} decode steps`);
+    if (r > 0 && o.deadlineMs !== undefined && performance.now() > o.deadlineMs) {
+      log(`deadline reached: ${r} of ${o.runs} rounds measured`);
+      break;
+    }
+    for (const spec of [...live]) {
+      try {
+        const out = await target.generate(spec, o.newTokens);
+        outcomes.get(spec.spec)!.push(out);
+        const t = out.trace.timings;
+        log(`run ${r + 1}/${o.runs} ${spec.spec}: ttft ${t.firstTokenMs.toFixed(1)} ms, prefill ${t.prefillMs.toFixed(1)} ms, ${t.decodeStepMs.length} decode steps`);
+      } catch (e) {
+        if (spec.spec === 'none') throw e;
+        fail(spec, e);
+        live = live.filter((m) => m !== spec);
+      }
     }
   }
-  return withRatios(methods.map((m) => summarise(m, outcomes.get(m.spec)!)));
+  const rows = withRatios(methods.filter((m) => outcomes.get(m.spec)!.length > 0).map((m) => summarise(m, outcomes.get(m.spec)!)));
+  return { rows, failures };
 }

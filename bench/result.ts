@@ -3,7 +3,7 @@
  * table. Plain JSON; the SVG is drawn from the same record (svg.ts).
  */
 import type { AdapterInfo, ModelInfo } from '../src/engine/protocol';
-import { FIGURES, type FigureName, type MethodResult } from './measure';
+import { FIGURES, type FigureName, type MethodFailure, type MethodResult } from './measure';
 import type { Spread } from './stats';
 
 export interface NotMeasured { notMeasured: string }
@@ -34,6 +34,8 @@ export interface BenchResult {
   model: ModelInfo & { loadMs: number; generatedMs: number; layout: { preLength: number; visualCount: number; textLength: number } };
   memoryNote: string;
   methods: MethodResult[];
+  /** Methods that failed, with the engine's message. */
+  failures: MethodFailure[];
   merged: MergedComparison | NotMeasured;
   peer: Record<string, unknown> | NotMeasured;
   native: Record<string, unknown> | NotMeasured;
@@ -89,6 +91,7 @@ export function markdownReport(r: BenchResult): string {
     `Sparsification kernels as a share of the pruned LLM prefill: ${r.methods.filter((m) => m.spec !== 'none').map((m) => `${m.spec} ${(m.kernelShareOfPrefill * 100).toFixed(1)} %`).join(', ')}.`,
     '',
     `Peak GPU bytes: ${r.memoryNote}`,
+    ...(r.failures.length ? ['', 'Not measured (the engine failed on them in this run):', ...r.failures.map((f) => `- ${f.spec}: ${f.error}`)] : []),
   ];
   const merged = 'notMeasured' in r.merged ? `Not measured: ${r.merged.notMeasured}`
     : `Per-layer sessions vs one merged decoder (unpruned): prefill ${r.merged.perLayer.prefillMs.median.toFixed(1)} vs ${r.merged.merged.prefillMs.median.toFixed(1)} ms `

@@ -33,30 +33,29 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
   const target = await openNodeTarget(model.dir, await readBenchImage(imagePath));
   log(`loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`);
   try {
-    const methods = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log });
+    const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
     let native: Record<string, unknown> | NotMeasured = { notMeasured: 'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)' };
     if (o.native) {
       native = existsSync(o.native) ? JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>
         : { notMeasured: `the native reference wrote no ${o.native} (see the run log)` };
     }
-    // Layout of the prompt, from any run's trace (all runs share it).
-    const probe = await target.generate(o.methods[0], 2);
     return {
       schema: 1,
       date: new Date().toISOString(),
       where: 'node',
       shape: o.shape,
       dtype: o.dtype,
-      options: { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: imagePath.split('/').pop()! },
+      options: { runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)), warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: imagePath.split('/').pop()! },
       environment: {
         adapter: target.environment.adapter,
         runtime: target.environment.runtime,
         host: { platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
         ...(o.machine ? { machine: o.machine } : {}),
       },
-      model: { ...target.model, loadMs: target.loadMs, generatedMs: model.generateMs, layout: probe.trace.layout },
+      model: { ...target.model, loadMs: target.loadMs, generatedMs: model.generateMs, layout: methods[0].layout },
       memoryNote: target.environment.gpuMemoryCounter ? MEMORY_NOTE : 'not counted: no WebGPU in this process (wasm backend)',
       methods,
+      failures,
       merged: { notMeasured: o.noMerged ? 'skipped (--no-merged)' : MERGED_GAP },
       peer: { notMeasured: `${PEER_GAP}; and the peer runs only in the browser` },
       native,

@@ -23,6 +23,8 @@ test.beforeEach(async ({ page, model }) => {
   expect(adapter, 'WebGPU on SwiftShader').toBe('swiftshader');
   await model.waitReady();
   await expect(page.getByTestId('model.synthetic-note')).toContainText('noise');
+  // Short answers keep the suite fast on SwiftShader (the Stop test asks for a longer one).
+  await page.getByTestId('method.max-tokens').selectOption('16');
 });
 
 test('upload, ask, stream; SparseVLM 64 prunes 576 → 82 / 32 / 18; fates, raters and cost', async ({ page, input, method, answer, explorer, cost, api }, info) => {
@@ -122,6 +124,7 @@ test('bad files each get a clear message and the app stays usable', async ({ pag
 });
 
 test('Stop ends generation within a second', async ({ page, input, api }, info) => {
+  await page.getByTestId('method.max-tokens').selectOption('128');
   await input.upload(SAMPLE);
   await input.ask(QUESTION);
   await expect.poll(async () => (await api.currentRun())?.tokenCount ?? 0, { timeout: 240_000 }).toBeGreaterThan(0);

@@ -153,10 +153,15 @@ def run(plan: dict, args) -> dict:
         out = lm(inputs_embeds=embeds, use_cache=True)
         return head(out.last_hidden_state[:, -1:])
 
+    import inspect
+    # transformers renamed the layer's cache argument (past_key_value → past_key_values, 4.56).
+    cache_kw = "past_key_values" if "past_key_values" in inspect.signature(lm.layers[0].forward).parameters else "past_key_value"
+
     def layer_call(layer, hidden, pos, cache):
         pe = lm.rotary_emb(hidden, pos)
-        out = layer(hidden, attention_mask=None, position_ids=pos, past_key_values=cache, use_cache=True,
-                    position_embeddings=pe, cache_position=pos[0])
+        # attention_mask None: SDPA runs causal for S > 1 and attends to the whole cache for S = 1.
+        out = layer(hidden, attention_mask=None, position_ids=pos, use_cache=True, position_embeddings=pe,
+                    cache_position=pos[0], **{cache_kw: cache})
         return out[0] if isinstance(out, tuple) else out
 
     @torch.inference_mode()
@@ -203,6 +208,25 @@ def run(plan: dict, args) -> dict:
     result["weightsBytes"] = torch.cuda.memory_allocated()
     result["visionMs"] = spread(timed(vision))
     result["prefillStandardMs"] = spread(timed(standard_prefill))
+
+    # The manual loop must be the same computation as HF's forward (unpruned), and its caches
+    # must hold what the decode loop assumes: checked once, recorded.
+    with torch.inference_mode():
+        ref = standard_prefill().float()
+        cache, mine = manual_prefill(plan["schedules"]["none"])
+        lengths = [cache.get_seq_length(i) for i in range(len(lm.layers))]
+        decode(cache, mine, plan["schedules"]["none"], 1)
+        grown = cache.get_seq_length(0)
+    result["check"] = {
+        "manualVsStandardMaxAbsLogitDiff": (mine.float() - ref).abs().max().item(),
+        "logitScale": ref.abs().max().item(),
+        "cacheLengthsAfterPrefill": sorted(set(lengths)),
+        "cacheLengthAfterOneDecodeStep": grown,
+    }
+    if set(lengths) != {pre + vp + text} or grown != pre + vp + text + 1:
+        raise RuntimeError(f"manual loop's KV cache is not what decode assumes: {result['check']}")
+    print(f"native check: {result['check']}", file=sys.stderr)
+    del cache
 
     methods = {}
     for spec, counts in plan["schedules"].items():

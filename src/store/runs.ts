@@ -11,6 +11,10 @@ import { getState, setState } from './store';
 import type { AppState, Run } from './types';
 
 export const GENERATE_OPTIONS: GenerateOptions = { maxNewTokens: 32, temperature: 0, topP: 1, seed: 0 };
+/** Answer lengths the method panel offers (new tokens at most). */
+export const ANSWER_LENGTHS = [8, 16, 32, 64, 128] as const;
+
+const optionsFor = (s: AppState): GenerateOptions => ({ ...GENERATE_OPTIONS, maxNewTokens: s.maxNewTokens });
 
 /** Runs kept in memory (their traces are a few hundred KB at most). */
 const MAX_RUNS = 24;
@@ -20,7 +24,7 @@ export function currentSettings(s: AppState = getState()): MethodSettings {
 }
 
 function runKey(s: AppState, settings: MethodSettings): string {
-  return [s.image?.version ?? 0, s.question.trim(), settingsKey(settings), JSON.stringify(GENERATE_OPTIONS)].join('|');
+  return [s.image?.version ?? 0, s.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(s))].join('|');
 }
 
 export const isActive = (r: Run) => r.status === 'queued' || r.status === 'running' || r.status === 'stopping';
@@ -52,7 +56,7 @@ function pump(): void {
   send({
     type: 'generate', id: next.id,
     image: { bytes: s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },
-    question: next.question, settings: next.settings, options: GENERATE_OPTIONS,
+    question: next.question, settings: next.settings, options: optionsFor(s),
   }, 'generate');
 }
 setRunSettledHandler(pump);

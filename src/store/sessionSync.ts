@@ -5,6 +5,7 @@
  */
 import { BUDGETS, METHODS } from './methods';
 import { setImageFromBlob } from './input';
+import { ANSWER_LENGTHS } from './runs';
 import { loadImage, loadSettings, pickSettings, saveImage, saveSettings, type SessionSettings } from './persist/session';
 import { getState, setState, useApp } from './store';
 import type { AppState } from './types';
@@ -18,6 +19,7 @@ export function settingsPatch(saved: Partial<SessionSettings>, current: AppState
   if (typeof saved.method === 'string' && METHODS.some((m) => m.name === saved.method)) patch.method = saved.method;
   if (typeof saved.budget === 'number' && (BUDGETS as readonly number[]).includes(saved.budget)) patch.budget = saved.budget;
   if (saved.params && typeof saved.params === 'object') patch.params = saved.params;
+  if (typeof saved.maxNewTokens === 'number' && (ANSWER_LENGTHS as readonly number[]).includes(saved.maxNewTokens)) patch.maxNewTokens = saved.maxNewTokens;
   if (saved.theme && (THEMES as readonly string[]).includes(saved.theme)) patch.theme = saved.theme;
   if (typeof saved.endpoint === 'string' && /^https?:\/\//.test(saved.endpoint)) patch.endpoint = saved.endpoint;
   if (saved.gpuMemoryMb === null || (typeof saved.gpuMemoryMb === 'number' && saved.gpuMemoryMb > 0)) patch.gpuMemoryMb = saved.gpuMemoryMb;
@@ -36,7 +38,7 @@ export async function restoreSession(): Promise<void> {
   if (image && !getState().image) await setImageFromBlob(new Blob([image.bytes], { type: image.mime }), image.name);
 }
 
-const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'theme', 'endpoint', 'gpuMemoryMb', 'compare'] as const;
+const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'maxNewTokens', 'theme', 'endpoint', 'gpuMemoryMb', 'compare'] as const;
 
 /** Save on change from now on; returns the unsubscribe. */
 export function startSessionSync(): () => void {

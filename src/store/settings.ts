@@ -25,6 +25,10 @@ export function resetParams(method: string): void {
   setState((s) => ({ params: { ...s.params, [method]: {} } }));
 }
 
+export function setMaxNewTokens(maxNewTokens: number): void {
+  setState({ maxNewTokens });
+}
+
 export function setLayer(layer: number): void {
   setState({ layer: Math.max(0, Math.round(layer)) });
 }

@@ -87,6 +87,8 @@ export interface MethodSlice {
   budget: number;
   /** Values a person changed, per method (defaults come from prune/params.ts). */
   params: Record<string, Record<string, ParamValue>>;
+  /** Longest answer, in new tokens. */
+  maxNewTokens: number;
 }
 
 export type RunStatus = 'queued' | 'running' | 'stopping' | 'done' | 'stopped' | 'error';

@@ -1,7 +1,8 @@
 /** Pruning method, budget and the method's own parameters (definitions from prune/params.ts). */
 import type { ParamDef, ParamValue } from '../prune/params';
 import { BUDGETS, METHODS, methodEntry, paramDefs } from '../store/methods';
-import { resetParams, setBudget, setMethod, setParam } from '../store/settings';
+import { ANSWER_LENGTHS } from '../store/runs';
+import { resetParams, setBudget, setMaxNewTokens, setMethod, setParam } from '../store/settings';
 import { useApp } from '../store/store';
 import { Panel } from './Panel';
 
@@ -47,6 +48,7 @@ export function MethodPanel() {
   const method = useApp((s) => s.method);
   const budget = useApp((s) => s.budget);
   const changed = useApp((s) => s.params[s.method]);
+  const maxNewTokens = useApp((s) => s.maxNewTokens);
   const entry = methodEntry(method);
   const defs = paramDefs(method);
   const switches = defs.filter((d) => d.kind === 'boolean');
@@ -77,6 +79,12 @@ export function MethodPanel() {
           <button type="button" className="ghost small-button" onClick={() => resetParams(method)}>Reset to defaults</button>
         </details>
       )}
+      <label className="field" htmlFor="answer-length">
+        <span>Answer length</span>
+        <select id="answer-length" data-testid="method.max-tokens" value={maxNewTokens} onChange={(e) => setMaxNewTokens(Number(e.target.value))}>
+          {ANSWER_LENGTHS.map((n) => <option key={n} value={n}>up to {n} tokens</option>)}
+        </select>
+      </label>
     </Panel>
   );
 }

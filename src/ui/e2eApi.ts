@@ -2,6 +2,7 @@
  * A typed, read-only in-page API for the Playwright suite (tldraw's pattern), installed only
  * when the page is opened with `?e2e`. Specs read facts from the store instead of pixels.
  */
+import { newRequestId, send } from '../store/engine';
 import { getState } from '../store/store';
 import { patchFates, tokensAtLayer } from './charts/fates';
 
@@ -15,6 +16,10 @@ export interface E2eApi {
   stageLayers(): number[];
   raters(): number[] | null;
   cost(): { flops: number; flopsUnpruned: number; kvBytes: number; kvBytesUnpruned: number } | null;
+  /** Fault injection: asks the engine worker to destroy its GPUDevice (protocol 'lose-device'). */
+  loseDevice(): void;
+  /** Name of the loaded model, null when none. */
+  modelName(): string | null;
 }
 
 function currentTrace() {
@@ -43,6 +48,8 @@ export const e2eApi: E2eApi = {
     const t = currentTrace();
     return t ? { flops: t.cost.flops, flopsUnpruned: t.cost.flopsUnpruned, kvBytes: t.cost.kvBytesPerLayer.reduce((a, b) => a + b, 0), kvBytesUnpruned: t.cost.kvBytesUnpruned } : null;
   },
+  loseDevice: () => send({ type: 'lose-device', id: newRequestId() }),
+  modelName: () => getState().info?.name ?? null,
 };
 
 declare global { interface Window { __e2e?: E2eApi } }

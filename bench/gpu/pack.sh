@@ -1,0 +1,25 @@
+#!/bin/bash
+# Bundles the bench for the GPU machine and packs it into .gpu/ (../shared/gpu/pack.sh; GPU.md).
+# Then: run tool, carry [".gpu"], command: bash .gpu-run.sh  (see bench/gpu/run.sh).
+#
+# The bench CLI becomes one bench.mjs with webgpu and onnxruntime-web left external (carried by
+# pack.sh). @huggingface/transformers' Node build (tokenizer, image processor) needs two native
+# packages at run time: sharp (decodes the image) and onnxruntime-node (required when the module
+# loads, never used by us); both are carried as they are installed here (linux-x64 binaries only).
+set -euo pipefail
+root=$(git rev-parse --show-toplevel); cd "$root"
+stage=tmp/gpu-extra
+rm -rf "$stage" && mkdir -p "$stage/node_modules/@img" "$stage/node_modules/onnxruntime-node/bin/napi-v6/linux"
+npx esbuild src/cli/bench.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --outfile="$stage/bench.mjs" --external:webgpu --external:onnxruntime-web --external:onnxruntime-node \
+  --external:sharp --external:vite --external:@playwright/test \
+  --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
+cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
+   fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png \
+   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh "$stage/"
+nm=node_modules; dst=$stage/node_modules
+cp -r $nm/sharp $nm/detect-libc $nm/semver $nm/onnxruntime-common "$dst/"
+cp -r $nm/@img/colour $nm/@img/sharp-linux-x64 $nm/@img/sharp-libvips-linux-x64 "$dst/@img/"
+cp -r $nm/onnxruntime-node/package.json $nm/onnxruntime-node/dist "$dst/onnxruntime-node/"
+cp -r $nm/onnxruntime-node/bin/napi-v6/linux/x64 "$dst/onnxruntime-node/bin/napi-v6/linux/"
+bash ../shared/gpu/pack.sh "$stage"/*

@@ -1,0 +1,70 @@
+/**
+ * The bench end to end on the tiny shape in Node (Dawn/SwiftShader, or wasm without an
+ * adapter): figures present and sane, ratios against `none`, the schedule's token counts, the
+ * three output files. Not their speed. Slow on a loaded 2-core machine (ORT's first session
+ * compiles its wasm), hence one run of few tokens.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs } from './args';
+import { nativePlan } from './native/plan';
+import { runNodeBench } from './run';
+import { writeResult } from './write';
+import { createMethod } from '../src/prune/registry';
+import { plannedVisualCounts } from '../src/prune/schedule';
+
+describe('bench harness (tiny, Node)', () => {
+  it('measures none and the pruning methods with sane figures and writes JSON, markdown and SVG', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    const o = parseBenchArgs(['--where', 'node', '--shape', 'tiny', '--runs', '1', '--warmup', '0', '--tokens', '3',
+      '--methods', 'sparsevlm:64,none,fastv:64', '--out', out]);
+    const r = await runNodeBench(o);
+    expect(r.failures).toEqual([]);
+    expect(r.methods.map((m) => m.spec)).toEqual(['none', 'sparsevlm:64', 'fastv:64']);
+    const dims = {
+      numLayers: 4, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 128, ropeTheta: 10000, visualTokens: 576,
+    };
+    for (const m of r.methods) {
+      const f = m.figures;
+      for (const name of ['visionMs', 'llmPrefillMs', 'layersMs', 'ttftMs', 'decodeTokPerS', 'kvBytes', 'flops'] as const) {
+        expect(f[name], `${m.spec} ${name}`).toBeDefined();
+        expect(f[name]!.median, `${m.spec} ${name}`).toBeGreaterThan(0);
+        expect(f[name]!.min).toBeLessThanOrEqual(f[name]!.max);
+      }
+      expect(f.ttftMs!.median).toBeGreaterThanOrEqual(f.visionMs!.median);
+      expect(m.decodeSteps).toEqual([2]); // 3 tokens forced: the first from prefill, 2 decode steps
+      expect(m.layerMs).toHaveLength(4);
+      // The engine's schedule is the method's plan (visual tokens entering each layer).
+      const { settings } = o.methods.find((s) => s.spec === m.spec)!;
+      expect(m.visualPerLayer).toEqual(plannedVisualCounts(createMethod(settings.method, { budget: settings.budget }, dims), dims));
+      if (r.environment.adapter.backend === 'webgpu') expect(f.peakGpuBytes!.median).toBeGreaterThan(0);
+    }
+    const [none, sparse, fastv] = r.methods;
+    for (const v of Object.values(none.ratios)) expect(v).toBe(1);
+    expect(none.figures.methodMs!.median).toBeLessThan(sparse.figures.methodMs!.median);
+    expect(sparse.figures.flops!.median).toBeLessThan(none.figures.flops!.median);
+    expect(sparse.ratios.flops!).toBeLessThan(1);
+    expect(sparse.figures.kvBytes!.median).toBeLessThan(none.figures.kvBytes!.median);
+    expect(fastv.figures.flops!.median).toBeLessThan(none.figures.flops!.median);
+    expect(sparse.stages.map((s) => s.visualOut)).toEqual(sparse.visualPerLayer.filter((v, l, a) => l > 0 && v !== a[l - 1]));
+    expect(r.model.layout.visualCount).toBe(576);
+
+    // The committed native plan replays our prompt's layout and schedules.
+    const plan = JSON.parse(readFileSync(new URL('./native/plan.json', import.meta.url), 'utf8'));
+    expect(plan).toEqual(JSON.parse(JSON.stringify(nativePlan(r.model.layout))));
+
+    const paths = await writeResult(r, out);
+    const json = JSON.parse(readFileSync(paths.json, 'utf8'));
+    expect(json.methods).toHaveLength(3);
+    expect(json.native.notMeasured).toMatch(/torch_reference/);
+    const md = readFileSync(paths.md, 'utf8');
+    expect(md).toMatch(/\| sparsevlm:64 \|/);
+    expect(md).toMatch(/\(1\.00×\)/);
+    const svg = readFileSync(paths.svg, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toMatch(/sparsevlm:64 vision: [\d.]+ ms/);
+  }, 900_000);
+});
