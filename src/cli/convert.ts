@@ -1,5 +1,10 @@
 /**
  * npm run convert -- <checkpoint dir or hub id> --out <dir> [--dtype fp32|fp16|q4|q4f16] [--cache <dir>]
+ *                     [--merged-decoder] [--layout package|transformers.js]
+ *
+ * --merged-decoder: also write decoder_merged.onnx (all layers in one graph, manifest graphs.mergedDecoder).
+ * --layout transformers.js: instead of our package, the ONNX layout @huggingface/transformers loads
+ *   for LLaVA (onnx/vision_encoder, embed_tokens, decoder_model_merged; see convert/transformersjs.ts).
  *
  * A hub id ("llava-hf/llava-1.5-7b-hf") is downloaded first (resumable) from HF_ENDPOINT
  * (default https://huggingface.co) into --cache (default .cache/hub/<org>--<name>).
@@ -14,9 +19,10 @@ import { openCheckpointDir } from '../convert/nodeCheckpoint';
 import { downloadHubCheckpoint } from '../convert/nodeHub';
 import { DirSink } from '../convert/nodeSink';
 import { PACKAGE_DTYPES, type PackageDtype } from '../convert/package';
+import { convertToTransformersJs } from '../convert/transformersjs';
 import { ProgressBar, exitWithError } from './progressBar';
 
-const USAGE = 'usage: npm run convert -- <checkpoint dir or hub id> --out <dir> [--dtype fp32|fp16|q4|q4f16] [--cache <dir>]';
+const USAGE = 'usage: npm run convert -- <checkpoint dir or hub id> --out <dir> [--dtype fp32|fp16|q4|q4f16] [--cache <dir>] [--merged-decoder] [--layout package|transformers.js]';
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -29,7 +35,10 @@ async function isDir(path: string): Promise<boolean> {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, cache: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      out: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, cache: { type: 'string' }, help: { type: 'boolean' },
+      'merged-decoder': { type: 'boolean' }, layout: { type: 'string', default: 'package' },
+    },
   });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -39,6 +48,9 @@ async function main(): Promise<void> {
   if (!source || !values.out || positionals.length !== 1) throw new ConvertError('bad-value', 'arguments', USAGE);
   const dtype = values.dtype as PackageDtype;
   if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
+  const layout = values.layout;
+  if (layout !== 'package' && layout !== 'transformers.js') throw new ConvertError('bad-value', '--layout', `"${layout}" is not package or transformers.js`);
+  if (layout === 'transformers.js' && values['merged-decoder']) throw new ConvertError('bad-value', '--merged-decoder', 'only for --layout package (transformers.js\'s decoder is merged already)');
 
   let dir = source;
   let id: string | undefined;
@@ -57,8 +69,17 @@ async function main(): Promise<void> {
   const ckpt = await openCheckpointDir(dir, id);
   const bar = new ProgressBar(`convert ${dtype}`);
   try {
+    if (layout === 'transformers.js') {
+      const written = await convertToTransformersJs(ckpt, {
+        dtype, sink: new DirSink(values.out), onProgress: (p) => bar.update(p.filesDone, p.filesDone, p.path, 'count'),
+      });
+      const bytes = written.reduce((n, f) => n + f.bytes, 0);
+      bar.done(`wrote ${values.out} (transformers.js layout): ${written.length} files, ${(bytes / 1e6).toFixed(1)} MB (${dtype})`);
+      return;
+    }
     const files = await convertCheckpoint(ckpt, {
       dtype,
+      mergedDecoder: values['merged-decoder'],
       sink: new DirSink(values.out),
       onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count'),
     });

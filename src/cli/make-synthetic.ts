@@ -1,6 +1,7 @@
 /**
  * npm run make-synthetic -- --shape <name> --out <dir> [--format checkpoint|package]
  *                           [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16]
+ *                           [--merged-decoder]
  *
  * checkpoint: an HF-layout folder (what transformers 5 save_pretrained writes), weights generated
  *             while they stream to disk (sharded above 5 GB).
@@ -18,7 +19,7 @@ import { SYNTHETIC_SHAPES, SyntheticCheckpoint, syntheticCheckpointFiles } from 
 import { ProgressBar, exitWithError } from './progressBar';
 
 const TOKENIZER_DIR = new URL('../../fixtures/open-llava15-deep/', import.meta.url);
-const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16]`;
+const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16] [--merged-decoder]`;
 
 async function loadSyntheticTokenizer() {
   return {
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     options: {
       shape: { type: 'string' }, out: { type: 'string' }, format: { type: 'string', default: 'checkpoint' },
       dtype: { type: 'string', default: 'q4' }, seed: { type: 'string', default: '0' },
-      'tensor-dtype': { type: 'string', default: 'F32' }, help: { type: 'boolean' },
+      'tensor-dtype': { type: 'string', default: 'F32' }, 'merged-decoder': { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     const dtype = values.dtype as PackageDtype;
     if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
     const bar = new ProgressBar(`synthetic ${values.shape} → ${dtype}`);
-    const files = await convertCheckpoint(ckpt, { dtype, sink, onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count') });
+    const files = await convertCheckpoint(ckpt, { dtype, sink, mergedDecoder: values['merged-decoder'], onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count') });
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
     bar.done(`wrote package ${values.out} (${values.shape}, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
   } else {
