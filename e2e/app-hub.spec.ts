@@ -32,12 +32,20 @@ async function open(page: Page) {
   await expect(page.getByTestId('model.adapter')).toBeVisible({ timeout: 120_000 });
 }
 
+/** The cached fixture is the loaded model (an engine error is reported with its message). */
+async function expectLoaded(page: Page) {
+  const status = page.getByTestId('model.status');
+  await expect.poll(async () => (await status.getAttribute('data-status')) === 'error'
+    ? `error: ${await page.getByTestId('model.error').textContent()}`
+    : await status.textContent(), { timeout: 120_000 }).toContain(`Ready: ${REPO}`);
+}
+
 async function pointAtServer(page: Page) {
   await page.getByText('Hub settings').click();
   await page.getByTestId('hub.endpoint').fill(server.endpoint);
 }
 
-test('convert a hub checkpoint in the page: dtype and why, progress, cached with its size, loaded, deleted', async ({ page, model, api }, info) => {
+test('convert a hub checkpoint in the page: dtype and why, progress, cached with its size, loaded, deleted', async ({ page, api }, info) => {
   await open(page);
   await expect(page.getByTestId('model.hub')).toHaveCount(2);
   await expect(page.getByTestId('model.hub').first()).toHaveAttribute('data-id', 'llava-hf/llava-interleave-qwen-0.5b-hf');
@@ -62,8 +70,7 @@ test('convert a hub checkpoint in the page: dtype and why, progress, cached with
   await expect(page.getByTestId('hub.job')).toHaveAttribute('data-status', 'done');
   expect(server.log.some((e) => e.status === 500)).toBe(true);
   // The converted package is what the engine now loads, from the cache.
-  await expect(model.status).toContainText(REPO, { timeout: 30_000 });
-  await model.waitReady();
+  await expectLoaded(page);
   expect(await api.modelName()).toBeTruthy();
   await snap(page, info, '21-hub-loaded');
   // Reload: the cache is still listed, and loads again without the network.
@@ -71,8 +78,7 @@ test('convert a hub checkpoint in the page: dtype and why, progress, cached with
   await expect(item).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
   server.log.length = 0;
   await item.getByTestId('cache.load').click();
-  await expect(model.status).toContainText(REPO);
-  await model.waitReady();
+  await expectLoaded(page);
   expect(server.log).toEqual([]);
   await item.getByTestId('cache.delete').click();
   await expect(page.getByTestId('cache.empty')).toBeVisible();

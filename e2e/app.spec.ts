@@ -161,3 +161,20 @@ test('answer text is rendered as text, never as HTML', async ({ page, input, ans
   expect(await page.locator('[data-testid="answer.panel"] img').count()).toBe(0);
   expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
 });
+
+test('layout at 1280×800 and phone width, light and dark', async ({ page, input, answer }, info) => {
+  await input.upload(SAMPLE);
+  await input.ask(QUESTION);
+  await answer.waitSettled();
+  for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+    await page.setViewportSize(size);
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      // Nothing wider than the viewport: no sideways scrolling at either width.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
+      const path = join('test-results', 'screenshots', `09-layout-${name}-${scheme}.png`);
+      await page.screenshot({ path, fullPage: name === 'phone' });
+      await info.attach(`layout-${name}-${scheme}`, { path, contentType: 'image/png' });
+    }
+  }
+});
