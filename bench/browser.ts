@@ -79,7 +79,7 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
       memoryNote: MEMORY_NOTE,
       methods,
       failures,
-      merged: { notMeasured: 'the converter does not emit a merged decoder graph yet (no buildMergedDecoder in src/convert)' },
+      merged: { notMeasured: 'the merged-decoder comparison runs in the Node path only (bench/merged.ts)' },
       peer: { notMeasured: PEER_GAP },
       native: { notMeasured: 'the native reference runs only on the GPU machine (bench/gpu/run.sh)' },
     };

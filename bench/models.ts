@@ -33,16 +33,16 @@ export interface PreparedModel {
 }
 
 export async function ensureSyntheticPackage(
-  shape: BenchShape, dtype: BenchDtype, cacheDir: string, log: (line: string) => void = () => {},
+  shape: BenchShape, dtype: BenchDtype, cacheDir: string, log: (line: string) => void = () => {}, mergedDecoder = false,
 ): Promise<PreparedModel> {
-  const dir = resolve(cacheDir, `${shape}-${dtype}`);
+  const dir = resolve(cacheDir, `${shape}-${dtype}${mergedDecoder ? '-merged' : ''}`);
   if (existsSync(join(dir, 'manifest.json'))) return { dir, generated: false, generateMs: 0 };
   const t0 = performance.now();
   const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir()), 0);
   const sink = new DirSink(dir);
   let lastLogged = -1;
   await convertCheckpoint(ckpt, {
-    dtype, sink,
+    dtype, sink, mergedDecoder,
     onProgress: (p) => {
       if (p.graphsDone !== lastLogged) { lastLogged = p.graphsDone; log(`generating ${shape} ${dtype}: ${p.graphsDone}/${p.graphsTotal} graphs (${p.path})`); }
     },

@@ -9,6 +9,7 @@ import { cpus, platform, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { BenchOptions } from './args';
 import { measureMethods } from './measure';
+import { measureSplitCost } from './merged';
 import { ensureSyntheticPackage } from './models';
 import { BENCH_QUESTION, openNodeTarget, readBenchImage } from './nodeTarget';
 import type { BenchResult, NotMeasured } from './result';
@@ -23,17 +24,19 @@ export function benchImagePath(): string {
   return process.env.BENCH_IMAGE ?? resolve('public/samples/shapes.png');
 }
 
-const MERGED_GAP = 'the converter does not emit a merged decoder graph yet (no buildMergedDecoder in src/convert), so per-layer sessions cannot be compared with one graph of the same weights';
 const PEER_GAP = 'the converter does not emit the transformers.js LLaVA ONNX layout (vision encoder, embed tokens, merged decoder with its KV naming), and transformers.js cannot run our per-layer package';
 
 export async function runNodeBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
-  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log);
+  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
   const imagePath = benchImagePath();
   const target = await openNodeTarget(model.dir, await readBenchImage(imagePath));
   log(`loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`);
   try {
     const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
+    const merged = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
+      : await measureSplitCost(target.engine, model.dir, { runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens, seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength }, log)
+        .catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${e instanceof Error ? e.message : String(e)}` }));
     let native: Record<string, unknown> | NotMeasured = { notMeasured: 'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)' };
     if (o.native) {
       native = existsSync(o.native) ? JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>
@@ -56,7 +59,7 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
       memoryNote: target.environment.gpuMemoryCounter ? MEMORY_NOTE : 'not counted: no WebGPU in this process (wasm backend)',
       methods,
       failures,
-      merged: { notMeasured: o.noMerged ? 'skipped (--no-merged)' : MERGED_GAP },
+      merged,
       peer: { notMeasured: `${PEER_GAP}; and the peer runs only in the browser` },
       native,
     };
