@@ -37,6 +37,8 @@ export interface BenchOptions {
   native?: string;
   /** One line describing the machine (nvidia-smi), recorded as is. */
   machine?: string;
+  /** Node only: 'wasm' runs the engine on onnxruntime's CPU backend and the CPU prune backend. */
+  backend: 'webgpu' | 'wasm';
   /** Seconds since the process started after which no new measuring round starts. */
   deadlineS?: number;
 }
@@ -70,7 +72,7 @@ const positiveInt = (flag: string, v: string, min: number): number => {
 };
 
 export const USAGE = 'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] '
-  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>] [--deadline <s>]`;
+  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -81,7 +83,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
     else { flags.set(a, next); i++; }
   }
-  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine', '--deadline']);
+  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine', '--deadline', '--backend']);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
   const where = flags.get('--where') ?? 'node';
   if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
@@ -89,8 +91,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (!(SHAPES as readonly string[]).includes(shape)) throw new BenchArgError('--shape', shape, `must be one of ${SHAPES.join(', ')}`);
   const dtype = flags.get('--dtype') ?? 'q4';
   if (!['q4', 'q4f16', 'fp16'].includes(dtype)) throw new BenchArgError('--dtype', dtype, 'must be q4, q4f16 or fp16');
+  const backend = flags.get('--backend') ?? 'webgpu';
+  if (backend !== 'webgpu' && backend !== 'wasm') throw new BenchArgError('--backend', backend, 'must be webgpu or wasm');
   return {
-    where, shape: shape as BenchShape, dtype: dtype as BenchDtype,
+    where, backend, shape: shape as BenchShape, dtype: dtype as BenchDtype,
     methods: parseMethods(flags.get('--methods') ?? DEFAULT_METHODS),
     runs: positiveInt('--runs', flags.get('--runs') ?? '5', 1),
     warmup: positiveInt('--warmup', flags.get('--warmup') ?? '1', 0),

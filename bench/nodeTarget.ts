@@ -36,8 +36,8 @@ function packageVersion(name: string): string {
   }
 }
 
-export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Array; name: string }): Promise<NodeTarget> {
-  const gpu = await setupNodeGpu();
+export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Array; name: string }, backend: 'webgpu' | 'wasm' = 'webgpu'): Promise<NodeTarget> {
+  const gpu = backend === 'webgpu' ? await setupNodeGpu() : { adapter: null, reason: 'the wasm backend was asked for (--backend wasm)' };
   // Before the first ORT session: ORT's device and all its buffers go through the hook.
   const memory: GpuMemoryCounter | null = gpu.adapter ? installGpuMemoryCounter() : null;
   const { Engine } = await import('../src/engine/engine');

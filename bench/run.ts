@@ -30,7 +30,7 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
   const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
   const imagePath = benchImagePath();
-  const target = await openNodeTarget(model.dir, await readBenchImage(imagePath));
+  const target = await openNodeTarget(model.dir, await readBenchImage(imagePath), o.backend);
   log(`loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`);
   try {
     const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
