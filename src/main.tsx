@@ -15,7 +15,7 @@ connectConverter(() => new Worker(new URL('./convert/browser/convertWorker.ts', 
 // Restore first (image, question, settings), then save every change from there on.
 void restoreSession().finally(startSessionSync);
 try {
-  connectEngine(workerLink(new Worker(new URL('./engine/worker.ts', import.meta.url), { type: 'module' })));
+  connectEngine(workerLink(() => new Worker(new URL('./engine/worker.ts', import.meta.url), { type: 'module' })));
   startEngine(typeof navigator !== 'undefined' && 'gpu' in navigator && navigator.gpu !== undefined);
 } catch (e) {
   showError({ where: 'model', code: 'worker-failed', message: `The engine could not start: ${(e as Error).message}` });

@@ -11,15 +11,31 @@ import type { Run, ShownError } from './types';
 export interface EngineLink {
   post(message: ToWorker): void;
   subscribe(handler: (message: FromWorker) => void): void;
+  /**
+   * Replace the engine by a fresh one (a new worker: new ORT, new GPUDevice). Used after a
+   * device loss, so recovery does not depend on ORT rebuilding a device in place. Optional.
+   */
+  restart?(): void;
 }
 
-/** A Worker as a link. Image bytes are copied by structured clone (the store keeps its own). */
-export function workerLink(worker: Worker): EngineLink {
+/** A Worker made by `make` as a link; restart() terminates it and makes another. Image bytes are copied by structured clone. */
+export function workerLink(make: () => Worker): EngineLink {
+  let worker = make();
+  let handler: ((message: FromWorker) => void) | null = null;
+  const attach = (w: Worker) => {
+    w.addEventListener('message', (e: MessageEvent<FromWorker>) => { if (w === worker) handler?.(e.data); });
+    w.addEventListener('error', (e) => {
+      if (w === worker) handler?.({ type: 'error', id: 0, where: 'model', code: 'worker-failed', message: `The engine worker failed to start: ${e.message || 'script error'}.` });
+    });
+  };
+  attach(worker);
   return {
     post: (message) => worker.postMessage(message),
-    subscribe: (handler) => {
-      worker.addEventListener('message', (e: MessageEvent<FromWorker>) => handler(e.data));
-      worker.addEventListener('error', (e) => handler({ type: 'error', id: 0, where: 'model', code: 'worker-failed', message: `The engine worker failed to start: ${e.message || 'script error'}.` }));
+    subscribe: (h) => { handler = h; },
+    restart: () => {
+      worker.terminate();
+      worker = make();
+      attach(worker);
     },
   };
 }
@@ -37,6 +53,20 @@ export function connectEngine(l: EngineLink): void {
 
 export function isConnected(): boolean {
   return link !== null;
+}
+
+/**
+ * A fresh engine where the link can make one: requests still pending in the old one will never
+ * be answered, so their runs end here as failed with `message`. Returns whether it restarted.
+ */
+export function restartEngine(message: string): boolean {
+  if (!link?.restart) return false;
+  link.restart();
+  const lost = [...pending.entries()].filter(([, p]) => p.kind === 'generate').map(([id]) => id);
+  pending.clear();
+  const error: ShownError = { where: 'answer', code: 'device-lost', message };
+  setState((s) => ({ runs: s.runs.map((r) => (lost.includes(r.id) || r.status === 'running' || r.status === 'stopping' ? { ...r, status: 'error', error } : r)) }));
+  return true;
 }
 
 export function newRequestId(): number {

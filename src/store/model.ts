@@ -1,6 +1,6 @@
 /** Model slice actions: start the engine, load a package from a URL or a picked folder. */
 import type { PackageSource } from '../engine/protocol';
-import { clearError, isConnected, newRequestId, send, setDeviceLostHandler, showError } from './engine';
+import { clearError, isConnected, newRequestId, restartEngine, send, setDeviceLostHandler, showError } from './engine';
 import { getState, setState } from './store';
 
 /** Reloads after device losses in one session before the app gives up and says so. */
@@ -34,8 +34,9 @@ export function loadModel(source: PackageSource, label: string): void {
 
 /**
  * The engine lost its GPU device. Everything the person made stays in the store (image,
- * question, settings, runs); queued runs are dropped, the engine is re-initialised (a fresh
- * device) and the last model reloaded. Repeated losses while recovering count as one.
+ * question, settings, runs); queued runs are dropped, the engine is replaced by a fresh worker
+ * where the link can do that (else re-initialised in place), then the last model is reloaded.
+ * Repeated losses while recovering count as one.
  */
 export function recoverFromDeviceLoss(message: string): void {
   const s = getState();
@@ -51,6 +52,7 @@ export function recoverFromDeviceLoss(message: string): void {
     return;
   }
   if (!isConnected() || !s.lastSource) return;
+  restartEngine(`The GPU was lost during this run (${message}).`);
   send({ type: 'init', id: newRequestId(), preferBackend: s.noWebGpu ? 'wasm' : 'webgpu' }, 'init');
   loadModel(s.lastSource.source, s.lastSource.label);
 }

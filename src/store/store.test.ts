@@ -173,3 +173,23 @@ describe('session restore', () => {
     expect(bad).toEqual({});
   });
 });
+
+describe('GPU device loss with a restartable engine link', () => {
+  it('replaces the worker, fails the run the old one will never finish, and reloads in the new one', async () => {
+    let restarts = 0;
+    const sent: ToWorker[] = [];
+    connectEngine({ post: (m) => { posted.push(m); sent.push(m); }, subscribe: () => {}, restart: () => { restarts++; sent.length = 0; } });
+    try {
+      await readyWithImage();
+      ask();
+      const g = lastGenerate();
+      handleMessage({ type: 'device-lost', id: g.id, reason: 'destroyed', message: 'Device was destroyed.' });
+      expect(restarts).toBe(1);
+      expect(sent.map((m) => m.type)).toEqual(['init', 'load']); // posted to the new worker
+      expect(getState().runs[0]).toMatchObject({ status: 'error', error: { code: 'device-lost' } });
+      expect(getState().image?.name).toBe('shapes.png');
+    } finally {
+      connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });
+    }
+  });
+});
