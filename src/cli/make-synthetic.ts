@@ -1,5 +1,5 @@
 /**
- * npm run make-synthetic -- --shape <name> --out <dir> [--format checkpoint|package]
+ * npm run make-synthetic -- --shape <name> --out <dir> [--format checkpoint|package|transformers.js]
  *                           [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16]
  *                           [--merged-decoder]
  *
@@ -7,6 +7,7 @@
  *             while they stream to disk (sharded above 5 GB).
  * package:    converted straight from the generator, tensor by tensor (no checkpoint on disk,
  *             never all weights in memory): how the 7B-shaped benchmark model is made.
+ * transformers.js: the same model in @huggingface/transformers' ONNX layout (the bench's peer).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -16,10 +17,11 @@ import { ConvertError } from '../convert/errors';
 import { DirSink } from '../convert/nodeSink';
 import { PACKAGE_DTYPES, type PackageDtype } from '../convert/package';
 import { SYNTHETIC_SHAPES, SyntheticCheckpoint, syntheticCheckpointFiles } from '../convert/synthetic';
+import { convertToTransformersJs } from '../convert/transformersjs';
 import { ProgressBar, exitWithError } from './progressBar';
 
 const TOKENIZER_DIR = new URL('../../fixtures/open-llava15-deep/', import.meta.url);
-const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16] [--merged-decoder]`;
+const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package|transformers.js] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16] [--merged-decoder]`;
 
 async function loadSyntheticTokenizer() {
   return {
@@ -70,8 +72,15 @@ async function main(): Promise<void> {
     const files = await convertCheckpoint(ckpt, { dtype, sink, mergedDecoder: values['merged-decoder'], onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count') });
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
     bar.done(`wrote package ${values.out} (${values.shape}, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
+  } else if (values.format === 'transformers.js') {
+    const dtype = values.dtype as PackageDtype;
+    if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
+    const bar = new ProgressBar(`synthetic ${values.shape} → transformers.js ${dtype}`);
+    const files = await convertToTransformersJs(ckpt, { dtype, sink, onProgress: (p) => bar.update(p.filesDone, p.filesDone, p.path, 'count') });
+    const bytes = files.reduce((n, f) => n + f.bytes, 0);
+    bar.done(`wrote ${values.out} (${values.shape}, transformers.js layout, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
   } else {
-    throw new ConvertError('bad-value', '--format', `"${values.format}" is not checkpoint or package`);
+    throw new ConvertError('bad-value', '--format', `"${values.format}" is not checkpoint, package or transformers.js`);
   }
 }
 

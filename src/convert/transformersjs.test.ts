@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LlavaForConditionalGeneration, Tensor, env } from '@huggingface/transformers';
+import { AutoProcessor, LlavaForConditionalGeneration, RawImage, Tensor, env } from '@huggingface/transformers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCheckpointDir } from './nodeCheckpoint';
 import { DirSink } from './nodeSink';
@@ -19,7 +19,7 @@ import { convertToTransformersJs } from './transformersjs';
 import { pixelValuesFor } from '../reference/pixels';
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'llama-clip-gqa');
-const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { input_ids: number[]; greedy16: number[] };
+const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { input_ids: number[]; greedy16: number[]; prompt: string };
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await removeDir(d);
@@ -42,6 +42,10 @@ describe('transformers.js layout', () => {
 
       env.allowRemoteModels = false;
       env.localModelPath = parent;
+      // Its own processor (LlavaProcessor from our processor files) gives transformers' input ids.
+      const processor = await AutoProcessor.from_pretrained('model', { local_files_only: true });
+      const inputs = await processor(await RawImage.read(join(DIR, 'image.png')), golden.prompt);
+      expect(Array.from(inputs.input_ids.data as BigInt64Array, Number)).toEqual(golden.input_ids);
       const model = await LlavaForConditionalGeneration.from_pretrained('model', { local_files_only: true, device: 'cpu', dtype });
       const S = golden.input_ids.length;
       const result = await model.generate({

@@ -14,7 +14,8 @@
  *   config.json "transformers.js_config".use_external_data_format (its chunk convention);
  *   sfx by dtype: fp32 '', fp16 '_fp16', q4 '_q4', q4f16 '_q4f16' (DEFAULT_DTYPE_SUFFIX_MAPPING).
  *   config.json (the checkpoint's, plus transformers.js_config with the dtype), generation_config.json,
- *   tokenizer.json, tokenizer_config.json, chat_template.jinja, preprocessor_config.json.
+ *   tokenizer.json, tokenizer_config.json, chat_template.jinja, preprocessor_config.json and
+ *   processor_config.json (for its AutoProcessor → LlavaProcessor; see processorFiles).
  *
  * Same weights and math as our package (same layer code, merged as in decoder_merged.onnx).
  * attention_mask is declared because transformers.js derives position_ids from it, and is not
@@ -87,6 +88,32 @@ function generationConfig(ckpt: Checkpoint): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ bos_token_id: bosTokenId, eos_token_id: eos, pad_token_id: padTokenId }, null, 2) + '\n');
 }
 
+/**
+ * Its LlavaProcessor (chosen by `processor_class` in preprocessor_config.json) expands the image
+ * token to (H/p)·(W/p) + num_additional_image_tokens and, unlike transformers, does not take one
+ * off for the "default" strategy (CLS dropped), so the count given here is already net: the
+ * prompt gets exactly as many image tokens as the vision graph returns rows.
+ */
+function processorFiles(ckpt: Checkpoint): { preprocessor: Uint8Array; processor: Uint8Array } {
+  const enc = new TextEncoder();
+  const pre = JSON.parse(new TextDecoder().decode(ckpt.files['preprocessor_config.json'])) as Record<string, unknown>;
+  pre.processor_class = 'LlavaProcessor';
+  const v = ckpt.config.vision;
+  const extra = (v.arch === 'clip' ? 1 : 0) - (v.selectStrategy === 'default' ? 1 : 0);
+  const processor = {
+    processor_class: 'LlavaProcessor', image_token: ckpt.config.imageToken, patch_size: v.patchSize,
+    num_additional_image_tokens: extra, vision_feature_select_strategy: v.selectStrategy,
+  };
+  return { preprocessor: enc.encode(JSON.stringify(pre, null, 2) + '\n'), processor: enc.encode(JSON.stringify(processor, null, 2) + '\n') };
+}
+
+/** Its tokenizer takes the chat template only from tokenizer_config.json (LlavaProcessor reads no .jinja). */
+function tokenizerConfig(ckpt: Checkpoint): Uint8Array {
+  const cfg = JSON.parse(new TextDecoder().decode(ckpt.files['tokenizer_config.json'])) as Record<string, unknown>;
+  cfg.chat_template ??= ckpt.chatTemplate;
+  return new TextEncoder().encode(JSON.stringify(cfg, null, 2) + '\n');
+}
+
 export interface TjsConvertOptions {
   dtype: PackageDtype;
   sink: PackageSink;
@@ -117,8 +144,10 @@ export async function convertToTransformersJs(ckpt: Checkpoint, { dtype, sink, o
     await put('config.json', tjsConfig(ckpt, dtype, chunks));
     await put('generation_config.json', generationConfig(ckpt));
     await put('tokenizer.json', ckpt.files['tokenizer.json']);
-    await put('tokenizer_config.json', ckpt.files['tokenizer_config.json']);
-    await put('preprocessor_config.json', ckpt.files['preprocessor_config.json']);
+    await put('tokenizer_config.json', tokenizerConfig(ckpt));
+    const proc = processorFiles(ckpt);
+    await put('preprocessor_config.json', proc.preprocessor);
+    await put('processor_config.json', proc.processor);
     await put('chat_template.jinja', new TextEncoder().encode(ckpt.chatTemplate));
     await sink.commit();
   } catch (err) {
