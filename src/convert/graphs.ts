@@ -58,7 +58,7 @@ export async function* buildPackageFiles(ckpt: GraphSource, dtype: WeightDtype):
   yield* serialize(await buildHead(ckpt, cfg.text, dtype), 'head.onnx');
 }
 
-/** Our merged decoder: all layers in one graph (docs/ARCHITECTURE.md, "Merged decoder"). */
+/** Our merged decoder: all layers in one graph (manifest `graphs.mergedDecoder: { graph, data[] }`). */
 export const MERGED_DECODER_PATH = 'decoder_merged.onnx';
 
 /** `decoder_merged.onnx.data`, `decoder_merged.onnx.data.1`, … (each ≤ 1 GiB). */

@@ -11,6 +11,10 @@
  * Values: uniform with std 0.02 (transformers' initializer_range; uniform is cheaper to draw than
  * a normal and bounded), norm weights 1 and norm biases 0, so activations stay finite. The answers
  * are noise and the manifest says `synthetic: true`.
+ * Shapes marked `directInt4` (llava-1.5-7b, interleave-qwen-0.5b) make their Linear weights as
+ * random int4 codes instead (same std, see syntheticInt4): a q4/q4f16 package skips floats and
+ * the quantiser (the 7B q4 package in ~1.5 CPU-minutes instead of ~25), and `read` returns those
+ * codes dequantised, so the checkpoint and fp32/fp16 forms hold the same model.
  */
 import type { Checkpoint, SideFile, TensorDtype, TensorInfo } from './checkpoint';
 import { parseLlavaConfig, type LlavaConfig } from './config';
