@@ -3,7 +3,12 @@
  * adapter): figures present and sane, ratios against `none`, the schedule's token counts, the
  * three output files. Not their speed. Slow on a loaded 2-core machine (ORT's first session
  * compiles its wasm), hence one run of few tokens.
+ *
+ * Runs on onnxruntime's wasm backend with the CPU prune backend: the engine does not yet route
+ * pruning through src/gpu's GpuPruneBackend on WebGPU (it refuses pruned methods there), so a
+ * WebGPU run could only measure `none`. Switch BACKEND to 'webgpu' once it does.
  */
+const BACKEND = 'wasm';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +23,7 @@ import { plannedVisualCounts } from '../src/prune/schedule';
 describe('bench harness (tiny, Node)', () => {
   it('measures none and the pruning methods with sane figures and writes JSON, markdown and SVG', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
-    const o = parseBenchArgs(['--where', 'node', '--shape', 'tiny', '--runs', '1', '--warmup', '0', '--tokens', '3',
+    const o = parseBenchArgs(['--where', 'node', '--backend', BACKEND, '--shape', 'tiny', '--runs', '1', '--warmup', '0', '--tokens', '3',
       '--methods', 'sparsevlm:64,none,fastv:64', '--out', out]);
     const r = await runNodeBench(o);
     expect(r.failures).toEqual([]);
@@ -50,6 +55,14 @@ describe('bench harness (tiny, Node)', () => {
     expect(fastv.figures.flops!.median).toBeLessThan(none.figures.flops!.median);
     expect(sparse.stages.map((s) => s.visualOut)).toEqual(sparse.visualPerLayer.filter((v, l, a) => l > 0 && v !== a[l - 1]));
     expect(r.model.layout.visualCount).toBe(576);
+
+    // Split cost: the converter's merged decoder against the per-layer sessions, same weights.
+    expect('notMeasured' in r.merged, JSON.stringify(r.merged)).toBe(false);
+    if (!('notMeasured' in r.merged)) {
+      expect(r.merged.perLayer.prefillMs.median).toBeGreaterThan(0);
+      expect(r.merged.merged.decodeTokPerS.median).toBeGreaterThan(0);
+      expect(r.merged.prefillCost).toBeGreaterThan(0);
+    }
 
     // The committed native plan replays our prompt's layout and schedules.
     const plan = JSON.parse(readFileSync(new URL('./native/plan.json', import.meta.url), 'utf8'));

@@ -50,7 +50,7 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
     adapter: engine.adapter,
     runtime: {
       node: process.versions.node,
-      'onnxruntime-web': packageVersion('onnxruntime-web'),
+      'onnxruntime-web': (engine.rt.ort.env.versions as { web?: string } | undefined)?.web ?? packageVersion('onnxruntime-web'),
       webgpu: packageVersion('webgpu'),
       vulkan: gpu.reason,
     },

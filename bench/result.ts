@@ -62,14 +62,14 @@ export function markdownTable(r: BenchResult): string {
   const head = ['method', ...TABLE_FIGURES.map((f) => FIGURES[f]), 'visual tokens per stage'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const m of r.methods) {
-    const stages = [m.visualPerLayer[0], ...m.stages.map((s) => `${s.visualOut}@${s.layer}`)].join(' → ');
+    const stages = [m.layout.visualCount, ...m.stages.map((s) => `${s.visualOut}@${s.layer}`)].join(' → ');
     lines.push(`| ${m.spec} | ${TABLE_FIGURES.map((f) => cell(f, m.figures[f], m.ratios[f])).join(' | ')} | ${stages} |`);
   }
   return lines.join('\n');
 }
 
 function section(title: string, body: string): string {
-  return `\n### ${title}\n\n${body}\n`;
+  return `\n\n### ${title}\n\n${body}\n`;
 }
 
 export function markdownReport(r: BenchResult): string {
