@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { setupNodeGpu } from './shared/nodeGpu';
+import { preferQuickWasmCompile, releaseNodeGpu, setupNodeGpu } from './shared/nodeGpu';
 import { isEngineError } from '../engine/errors';
 
 const USAGE = 'usage: npm run vlm -- --model <dir> --image <file> --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
@@ -38,6 +38,7 @@ async function main(): Promise<number> {
   const backendArg = args.get('backend') ?? 'webgpu';
   if (backendArg !== 'webgpu' && backendArg !== 'wasm') throw new Error(`--backend must be webgpu or wasm, not "${backendArg}".`);
 
+  preferQuickWasmCompile(); // see nodeGpu.ts: Turbofan tier-up of ORT's wasm costs minutes here
   let noGpuReason: string | undefined;
   if (backendArg === 'webgpu') {
     const gpu = await setupNodeGpu();
@@ -76,6 +77,7 @@ async function main(): Promise<number> {
     log(`prefill ${t.prefillMs.toFixed(0)} ms, ${t.decodeStepMs.length} decode steps, total ${t.totalMs.toFixed(0)} ms (${t.clock} clock)`);
   }
   await engine.dispose();
+  releaseNodeGpu();
   return 0;
 }
 

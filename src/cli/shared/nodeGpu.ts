@@ -6,6 +6,7 @@
  * ENVIRONMENT.md: Debian's lavapipe gives Dawn no adapter; Chromium's SwiftShader ICD does.
  */
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 
 /** Software Vulkan drivers we know give Dawn a working adapter, most preferred first. */
 export const SOFTWARE_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json'];
@@ -20,6 +21,34 @@ export interface NodeGpuResult {
 }
 
 let cached: Promise<NodeGpuResult> | null = null;
+
+/**
+ * Why Node "hung" on WebGPU (found by attaching gdb): onnxruntime-web's wasm is large, and V8
+ * tiers it up with Turbofan on background threads. On a 2-core machine that takes minutes;
+ * meanwhile the event loop could drain while ORT awaited a Dawn promise
+ * (createComputePipelineAsync), and Node's exit then blocks joining the compile threads —
+ * no output, no exit. Liftoff-only code is ready at once (the first session drops from ~17 s
+ * to under 1 s) and the GPU does the heavy work anyway. Must run before ORT's wasm compiles.
+ */
+export function preferQuickWasmCompile(): void {
+  setFlagsFromString('--liftoff-only');
+}
+
+let keepAliveTimer: ReturnType<typeof setInterval> | null = null;
+
+/**
+ * Keep Node's event loop referenced while Dawn work may be in flight: dawn.node resolves its
+ * promises from a setImmediate poll, which does not by itself stop the loop from draining
+ * while ORT waits inside its wasm. Call `releaseNodeGpu()` when done so the process can exit.
+ */
+export function holdEventLoop(): void {
+  keepAliveTimer ??= setInterval(() => {}, 1 << 30);
+}
+
+export function releaseNodeGpu(): void {
+  if (keepAliveTimer) clearInterval(keepAliveTimer);
+  keepAliveTimer = null;
+}
 
 /**
  * Dawn rejects writeBuffer from views over SharedArrayBuffer ("Invalid argument"), and ORT's
@@ -52,6 +81,8 @@ function patchWriteBuffer(): void {
  */
 export function setupNodeGpu(): Promise<NodeGpuResult> {
   cached ??= (async () => {
+    preferQuickWasmCompile();
+    holdEventLoop();
     let icd: string | null = null;
     if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
       icd = SOFTWARE_ICDS.find((p) => existsSync(p)) ?? null;
