@@ -34,6 +34,8 @@ export interface GenerateResult {
   inputIds: number[];
   tokenIds: number[];
   firstStepTopLogits: { id: number; value: number }[];
+  /** All first-step logits (Vocab), for golden checks; the worker does not post them. */
+  firstStepLogits: Float32Array;
   trace: RequestTrace;
 }
 
@@ -165,7 +167,7 @@ export class Engine {
         }),
         generatedIds: tokenIds,
       };
-      return { text: this.inputs.decode(tokenIds), inputIds, tokenIds, firstStepTopLogits, trace };
+      return { text: this.inputs.decode(tokenIds), inputIds, tokenIds, firstStepTopLogits, firstStepLogits: pre.logits, trace };
     } finally {
       for (const t of this.live) t.dispose();
       this.live.clear();

@@ -1,0 +1,95 @@
+/**
+ * The engine on WebGPU in Node (Dawn + SwiftShader) reproduces the transformers goldens
+ * (fixtures/<name>/golden.json): the same prompt ids after image-token expansion, first-step
+ * logits within 1e-4 (fp32), the same 16 greedy tokens.
+ *
+ * Each fixture checkpoint is converted in memory (fp32) and loaded through the same
+ * PackageReader interface the app uses. open-llava15-deep (32 layers) costs minutes on
+ * SwiftShader: it runs only with ENGINE_GOLDEN_DEEP=1.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupNodeGpu } from '../cli/shared/nodeGpu';
+import { convertCheckpoint } from '../convert/convert';
+import { openCheckpointDir } from '../convert/nodeCheckpoint';
+import { MemorySink } from '../convert/package';
+import type { Engine } from './engine';
+import { missingFile, type PackageReader } from './source';
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+const LOGIT_TOL = 1e-4;
+
+interface Golden {
+  question: string;
+  input_ids: number[];
+  first_step_top10: [number, number][];
+  first_step_logits?: number[];
+  greedy16: number[];
+}
+
+/** A converted package held in memory, read like a folder. */
+export function memoryReader(files: Map<string, Uint8Array>, label: string): PackageReader {
+  return {
+    label,
+    async read(path, onBytes) {
+      const bytes = files.get(path);
+      if (!bytes) throw missingFile(path, label);
+      onBytes?.(bytes.byteLength);
+      return bytes.slice();
+    },
+  };
+}
+
+/** Convert fixtures/<name> to an fp32 package in memory. */
+export async function fixturePackage(name: string): Promise<Map<string, Uint8Array>> {
+  const ckpt = await openCheckpointDir(join(FIXTURES, name));
+  try {
+    const sink = new MemorySink();
+    await convertCheckpoint(ckpt, { dtype: 'fp32', sink });
+    return sink.files;
+  } finally {
+    await ckpt.close?.();
+  }
+}
+
+/** Max |Δ| over the golden's recorded logits (all of them, or the top 10). */
+export function logitError(golden: Golden, logits: Float32Array): number {
+  const pairs: [number, number][] = golden.first_step_logits
+    ? golden.first_step_logits.map((v, i) => [i, v])
+    : golden.first_step_top10;
+  return pairs.reduce((worst, [id, v]) => Math.max(worst, Math.abs(logits[id] - v)), 0);
+}
+
+const NAMES = ['llama-clip-gqa', 'qwen2-siglip', ...(process.env.ENGINE_GOLDEN_DEEP ? ['open-llava15-deep'] : [])];
+
+describe('engine goldens on WebGPU (Dawn, Node)', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    const gpu = await setupNodeGpu();
+    if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
+    const { Engine } = await import('./engine');
+    engine = await Engine.create();
+    expect(engine.adapter.backend).toBe('webgpu');
+  }, 120_000);
+  afterAll(async () => engine?.dispose());
+
+  it.each(NAMES)('%s: same ids, logits within 1e-4, same 16 greedy tokens', async (name) => {
+    const golden = JSON.parse(readFileSync(join(FIXTURES, name, 'golden.json'), 'utf8')) as Golden;
+    const t0 = performance.now();
+    await engine.load(memoryReader(await fixturePackage(name), name));
+    const loadMs = performance.now() - t0;
+    const result = await engine.generate({
+      image: { bytes: new Uint8Array(readFileSync(join(FIXTURES, name, 'image.png'))), name: 'image.png' },
+      question: golden.question,
+      settings: { method: 'none' },
+      options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
+    });
+    const err = logitError(golden, result.firstStepLogits);
+    const t = result.trace.timings;
+    console.log(`${name} webgpu: max |Δlogit| ${err.toExponential(2)} (${golden.first_step_logits ? 'all vocab' : 'top-10'}); load ${loadMs.toFixed(0)} ms, prefill ${t.prefillMs.toFixed(0)} ms, decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
+    expect(result.inputIds).toEqual(golden.input_ids);
+    expect(result.tokenIds).toEqual(golden.greedy16);
+    expect(err).toBeLessThan(LOGIT_TOL);
+  }, 300_000);
+});
