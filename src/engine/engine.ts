@@ -3,11 +3,13 @@
  * answer questions one at a time (requests are serialised: ORT sessions must not run
  * concurrently — browser-anchors.md §1.3).
  */
+import { GpuDoor, type GpuFault } from '../gpu/device';
 import { CpuPruneBackend } from '../prune/cpuBackend';
+import { GpuPruneBackend } from '../prune/gpuBackend';
 import { costFigures } from '../prune/flops';
 import type { ModelDims, PruneMethod } from '../prune/method';
 import { createMethod, UnknownMethodError } from '../prune/registry';
-import { cpuBridge, gpuBridge, GpuViewsOnly, type BackendBridge } from './bridge';
+import { cpuBridge, gpuBridge, type BackendBridge } from './bridge';
 import { decodeStep } from './decode';
 import { asEngineError, EngineError } from './errors';
 import { InputPipeline } from './inputs';
@@ -44,6 +46,12 @@ export class Engine {
   private inputs: InputPipeline | null = null;
   private bridge: BackendBridge | null = null;
   private ops: TensorOps | null = null;
+  /** The GPU door on ORT's device (pool, read-back counter, faults); null on wasm. */
+  private gpuDoor: GpuDoor | null = null;
+  /** The last device loss or uncaptured GPU error (also handed to `onGpuFault`). */
+  lastFault: GpuFault | null = null;
+  /** Set by the worker/CLI to hear device loss and uncaptured errors as they happen. */
+  onGpuFault: ((fault: GpuFault) => void) | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   /** ORT tensors alive inside the current request; all disposed when it ends. */
   private live = new Set<OrtTensor>();
@@ -58,6 +66,16 @@ export class Engine {
   get model(): LoadedPackage | null { return this.pkg; }
   /** Engine-made GPU buffers alive now (the splice buffers); ORT's are counted by ORT. */
   get engineLiveBuffers(): number { return this.ops instanceof GpuTensorOps ? this.ops.liveBuffers : 0; }
+  /** The GPU door (pool and read-back counters) while a package is loaded on WebGPU. */
+  get door(): GpuDoor | null { return this.gpuDoor; }
+
+  /** The one door to ORT's device (STYLE.md rule 3): our kernels' buffer pool, read-back counter and fault routing. */
+  private doorFor(device: GPUDevice): GpuDoor {
+    if (!this.gpuDoor || this.gpuDoor.device !== device) {
+      this.gpuDoor = new GpuDoor(device, { onFault: (f) => { this.lastFault = f; this.onGpuFault?.(f); } });
+    }
+    return this.gpuDoor;
+  }
 
   private serial<T>(job: () => Promise<T>): Promise<T> {
     const run = this.queue.then(job, job);
@@ -73,7 +91,7 @@ export class Engine {
       const device = this.rt.device();
       if (this.rt.backend === 'webgpu' && !device) throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
       this.ops = device ? new GpuTensorOps(this.rt.ort, device) : new CpuTensorOps(this.rt.ort);
-      this.bridge = device ? gpuBridge(this.rt.ort, new GpuViewsOnly(device)) : cpuBridge(this.rt.ort, new CpuPruneBackend());
+      this.bridge = device ? gpuBridge(this.rt.ort, new GpuPruneBackend(this.doorFor(device))) : cpuBridge(this.rt.ort, new CpuPruneBackend());
       this.pkg = pkg;
       const m = pkg.manifest;
       return {
