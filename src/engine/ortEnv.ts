@@ -27,8 +27,12 @@ export interface OrtRuntime {
 
 export interface OrtInitOptions {
   preferBackend?: 'webgpu' | 'wasm';
-  /** Where ORT's .wasm/.mjs live, when the bundler did not place them beside ORT. */
-  wasmPaths?: string;
+  /**
+   * Where ORT's .wasm (and .mjs) live: a URL prefix or explicit files. The browser worker passes
+   * the Vite-emitted URL of the asyncify .wasm (the webgpu bundle inlines its .mjs), because
+   * transformers.js, imported first, points an unset `wasmPaths` at cdn.jsdelivr.net.
+   */
+  wasmPaths?: string | { wasm?: string; mjs?: string };
   /** Set by the Node setup when no adapter exists, to say why. */
   noGpuReason?: string;
 }
@@ -75,7 +79,9 @@ export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
     if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
     // Node: no COOP/COEP question, but threads put ORT's heap in a SharedArrayBuffer, which
     // costs a copy on every upload through Dawn; one thread keeps uploads plain.
-    if (typeof process !== 'undefined' && process.versions?.node) ort.env.wasm.numThreads = 1;
+    // Browser: wasm threads need cross-origin isolation (SharedArrayBuffer); without it, one.
+    const isNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
+    if (isNode || !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) ort.env.wasm.numThreads = 1;
     ort.env.logLevel = 'error';
     const backend = adapter ? 'webgpu' : 'wasm';
     return {
