@@ -3,6 +3,7 @@
  * "The model package", format version 1). A sink either commits the whole package or leaves
  * nothing: the Node sink writes into a temp folder beside the target and renames it at commit.
  */
+import { ropeTablePositions } from './arch/attention';
 import type { Checkpoint } from './checkpoint';
 import { ConvertError } from './errors';
 
@@ -91,7 +92,9 @@ export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: read
     text: {
       hiddenSize: text.hiddenSize, numLayers: text.numLayers, numHeads: text.numHeads, numKvHeads: text.numKvHeads,
       headDim: text.headDim, intermediateSize: text.intermediateSize, vocabSize: text.vocabSize,
-      ropeTheta: text.ropeTheta, rmsNormEps: text.rmsNormEps, maxPositions: text.maxPositions,
+      ropeTheta: text.ropeTheta, rmsNormEps: text.rmsNormEps,
+      // the rope tables' rows (max_position_embeddings, capped): the engine refuses prompts longer
+      maxPositions: ropeTablePositions(text.maxPositions),
       attentionBias: text.attentionBias, tieWordEmbeddings: text.tieWordEmbeddings,
       bosTokenId: text.bosTokenId, eosTokenIds: text.eosTokenIds, padTokenId: text.padTokenId,
     },

@@ -22,15 +22,61 @@ export interface Rotary {
   sin: string; // [1, 1, S, hd]
 }
 
-/** cos/sin of position·inv_freq, duplicated over both halves (HF `cat((freqs, freqs))`). */
-export function rotaryTables(ctx: Ctx, positionIds: string, theta: number, headDim: number): Rotary {
+/**
+ * Rows of the rope tables: the model's max_position_embeddings, capped at ROPE_TABLE_CAP so a
+ * 32k-context config (Qwen2) does not put 32768 rows in every layer graph (hd 64: 8 MiB f32
+ * per layer). Positions must stay below it: a Gather past the table is an error on wasm and
+ * undefined on WebGPU, so the package's manifest states this as its `maxPositions` and the
+ * engine refuses longer prompts (engine/inputs.ts). 8192 rows · hd/2 · 2 tables: 2 MiB f32
+ * (1 MiB f16) per layer at hd 64, 4 MiB / 2 MiB at hd 128.
+ */
+export const ROPE_TABLE_CAP = 8192;
+
+export function ropeTablePositions(maxPositionEmbeddings: number): number {
+  return Math.min(maxPositionEmbeddings, ROPE_TABLE_CAP);
+}
+
+/**
+ * cos/sin of p·inv_freq for p in [0, positions), [positions, hd/2] row-major, as HF's
+ * LlamaRotaryEmbedding makes them: freqs = inv_freq·p in f32 (its matmul has K = 1, so one
+ * rounded f32 product), cos/sin of that f32 value evaluated in f64 and rounded to f32 (torch's
+ * f32 cos/sin are within 1 ulp of this), attention_scaling 1 (rope_type default only).
+ */
+export function ropeTables(theta: number, headDim: number, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const invFreq = ropeInvFreq(theta, headDim);
+  const half = headDim / 2;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      const freq = Math.fround(p * invFreq[i]);
+      cos[p * half + i] = Math.cos(freq);
+      sin[p * half + i] = Math.sin(freq);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
+ * cos/sin rows for `positionIds`, duplicated over both halves (HF `cat((freqs, freqs))`):
+ * Gather from precomputed tables (initializers `rope_cos` / `rope_sin`, [positions, hd/2] in
+ * the activation dtype, as HF casts them to x.dtype). Precomputed rather than ONNX Cos/Sin
+ * because WGSL sin/cos are only ~1e-4 accurate on some devices (SwiftShader: 1.5e-4), which
+ * moved first-step logits by ~4e-4 on WebGPU.
+ */
+export function rotaryTables(ctx: Ctx, positionIds: string, theta: number, headDim: number, maxPositions: number): Rotary {
   const { g } = ctx;
-  const invFreq = g.f32('rope.inv_freq', ropeInvFreq(theta, headDim), [headDim / 2]);
-  const pos = g.op('Cast', [positionIds], { to: attr.int(1) }, 'pos_f32'); // [1,S]
-  const freqs = g.op('Mul', [g.op('Unsqueeze', [pos, g.constI64([2])]), invFreq], undefined, 'freqs'); // [1,S,hd/2]
-  const emb = g.op('Concat', [freqs, freqs], { axis: attr.int(-1) }); // [1,S,hd]
-  const toHeads = (x: string) => ctx.toAct(g.op('Unsqueeze', [x, g.constI64([1])])); // [1,1,S,hd]
-  return { cos: toHeads(g.op('Cos', [emb], undefined, 'cos')), sin: toHeads(g.op('Sin', [emb], undefined, 'sin')) };
+  const rows = ropeTablePositions(maxPositions);
+  const tables = ropeTables(theta, headDim, rows);
+  const lookup = (table: string, hint: string) => {
+    const half = g.op('Gather', [table, positionIds], { axis: attr.int(0) }, hint); // [1,S,hd/2]
+    const full = g.op('Concat', [half, half], { axis: attr.int(-1) }); // [1,S,hd]
+    return g.op('Unsqueeze', [full, g.constI64([1])]); // [1,1,S,hd]
+  };
+  return {
+    cos: lookup(ctx.actInit('rope_cos', tables.cos, [rows, headDim / 2]), 'cos'),
+    sin: lookup(ctx.actInit('rope_sin', tables.sin, [rows, headDim / 2]), 'sin'),
+  };
 }
 
 /** x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x₂, x₁); x [1, heads, S, hd]. */

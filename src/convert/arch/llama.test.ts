@@ -7,6 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { TextConfig } from '../config';
 import { dequantizeInt4, fromFloat16, quantizeInt4, toFloat16 } from '../quantize';
+import { ModelProto } from '../onnx/proto';
+import { ROPE_TABLE_CAP, ropeInvFreq, ropeTablePositions, ropeTables } from './attention';
 import { buildDecoderLayer } from './llama';
 import type { TensorSource, WeightDtype } from './types';
 
@@ -125,5 +127,57 @@ describe('decoder layer graph', () => {
       const out = await (await Layer.create(quantised)).run(0, 5, [0, 1, 2, 3, 4]);
       expect(maxDiff(reference.hidden, out.hidden), quantised).toBeLessThan(bound);
     }
+  });
+});
+
+interface DecodedModel {
+  graph: { node: { opType: string }[]; initializer: { name: string; dims: (number | { toNumber(): number })[]; dataType: number }[] };
+}
+
+describe('rope tables (precomputed, looked up by position)', () => {
+  it('the layer graph gathers cos/sin from [maxPositions, hd/2] tables, no in-graph Cos/Sin', async () => {
+    for (const [dtype, dataType] of [['fp32', 1], ['fp16', 10]] as const) {
+      const g = await buildDecoderLayer(src, dims, 0, dtype);
+      const model = ModelProto.decode(g.serialize().model) as unknown as DecodedModel;
+      const ops = new Set(model.graph.node.map((n) => n.opType));
+      expect(ops.has('Cos') || ops.has('Sin'), dtype).toBe(false); // WGSL cos/sin are ~1e-4 on some devices
+      for (const name of ['rope_cos', 'rope_sin']) {
+        const init = model.graph.initializer.find((t) => t.name === name)!;
+        expect(init.dims.map(Number), `${dtype} ${name}`).toEqual([dims.maxPositions, dims.headDim / 2]);
+        expect(init.dataType, `${dtype} ${name}`).toBe(dataType);
+      }
+    }
+  });
+
+  it('holds cos/sin of the f32 product p·inv_freq (as torch forms it), to f32 rounding', () => {
+    const theta = 10000;
+    const hd = 8;
+    const rows = 8192;
+    const { cos, sin } = ropeTables(theta, hd, rows);
+    const inv = ropeInvFreq(theta, hd);
+    expect(Array.from(inv)).toEqual([1, Math.fround(0.1), Math.fround(0.01), Math.fround(0.001)]);
+    for (const p of [0, 1, 3, 575, 4095, 8191]) {
+      for (let i = 0; i < hd / 2; i++) {
+        const freq = Math.fround(p * inv[i]);
+        // within half an f32 ulp of the exact value (|cos| ≤ 1: ulp ≤ 2^-24 near 1)
+        expect(Math.abs(cos[p * 4 + i] - Math.cos(freq))).toBeLessThanOrEqual(2 ** -24);
+        expect(Math.abs(sin[p * 4 + i] - Math.sin(freq))).toBeLessThanOrEqual(2 ** -24);
+      }
+    }
+    expect(cos[0]).toBe(1);
+    expect(sin[0]).toBe(0);
+    // Not exact math: at p = 8191 the f32 product 8191·0.1f is 819.1000366, whose cosine
+    // differs from cos(819.1) by ~2e-5 — transformers' tables carry the same rounding.
+    expect(Math.fround(8191 * inv[1])).not.toBe(Math.fround(819.1));
+    expect(Math.abs(cos[8191 * 4 + 1] - Math.cos(819.1))).toBeGreaterThan(1e-6);
+  });
+
+  it('caps the table at ROPE_TABLE_CAP rows; a position past the table is an error, not garbage', async () => {
+    expect(ropeTablePositions(2048)).toBe(2048);
+    expect(ropeTablePositions(32768)).toBe(ROPE_TABLE_CAP);
+    const layer = await Layer.create('fp32');
+    const last = dims.maxPositions - 1;
+    await expect(layer.run(0, 2, [last - 1, last])).resolves.toBeDefined();
+    await expect(layer.run(0, 2, [last, last + 1])).rejects.toThrow(/out of (data )?bounds|indices/i);
   });
 });

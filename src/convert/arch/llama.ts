@@ -36,7 +36,7 @@ export interface SharedAttention {
 export function sharedAttention(ctx: Ctx, dims: TextDims, positionIds: string, hidden: string): SharedAttention {
   let mask: string | undefined;
   return {
-    rot: rotaryTables(ctx, positionIds, dims.ropeTheta, dims.headDim),
+    rot: rotaryTables(ctx, positionIds, dims.ropeTheta, dims.headDim, dims.maxPositions),
     allowed: (presentKey) => (mask ??= causalAllowed(ctx, hidden, presentKey)),
   };
 }
