@@ -6,6 +6,7 @@
  * stored in the activation dtype). Estimates, not promises: they are meant to refuse what
  * clearly cannot fit, with the numbers, instead of failing an hour into a download.
  */
+import { ropeTablePositions } from '../arch/attention';
 import type { LlavaConfig } from '../config';
 import { ConvertError, fmtInt } from '../errors';
 import { expectedTensors } from '../keys';
@@ -54,6 +55,8 @@ export function estimatePackage(config: LlavaConfig, dtype: PackageDtype, contex
   if (!tensors.has('lm_head.weight')) {
     add('lm_head (tied)', quantized ? linearQ4Bytes(text.vocabSize, text.hiddenSize, dtype) : text.vocabSize * text.hiddenSize * act);
   }
+  // Each layer graph holds its own rope cos/sin tables, [rows, hd/2] in the activation dtype (arch/attention.ts).
+  weightBytes += text.numLayers * 2 * ropeTablePositions(text.maxPositions) * (text.headDim / 2) * act;
   const kvBytes = text.numLayers * 2 * text.numKvHeads * text.headDim * contextTokens * act;
   // Activations of one layer at the prompt length, logits, and ORT's own buffers: a flat margin
   // plus a few prompt-sized tensors (S·D and S·I).
