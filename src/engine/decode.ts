@@ -23,8 +23,13 @@ export interface DecodeArgs {
   untrack: (t: OrtTensor) => void;
 }
 
-/** Run token `tokenId` (the `step`-th generated, 0-based) through all layers and the head; returns logits (Vocab). */
-export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): Promise<Float32Array> {
+/**
+ * Run token `tokenId` (the `step`-th generated, 0-based) through all layers and the head.
+ * Returns the logits [1, Vocab] where the head put them (a GPU buffer on WebGPU), tracked:
+ * the caller picks the next token from them (engine.ts: argmax on the GPU for greedy) and
+ * disposes them.
+ */
+export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): Promise<OrtTensor> {
   const { ort, pkg, track, untrack } = a;
   const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
   const s = pkg.sessions;
@@ -47,8 +52,7 @@ export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): 
     hidden = track(out.hidden_out);
     a.caches[l] = { key: track(out.present_key), value: track(out.present_value), length: cache.length + 1 };
   }
-  const logitsT = (await s.head.run({ hidden })).logits;
-  const logits = (await logitsT.getData(true)) as Float32Array;
+  const logits = track((await s.head.run({ hidden })).logits);
   dispose(hidden);
   return logits;
 }

@@ -4,6 +4,7 @@
  * concurrently — browser-anchors.md §1.3).
  */
 import { GpuDoor, type GpuFault } from '../gpu/device';
+import { ArgmaxLogitsKernel } from '../gpu/kernels/argmax_logits';
 import { CpuPruneBackend } from '../prune/cpuBackend';
 import { GpuPruneBackend } from '../prune/gpuBackend';
 import { costFigures } from '../prune/flops';
@@ -48,6 +49,8 @@ export class Engine {
   private ops: TensorOps | null = null;
   /** The GPU door on ORT's device (pool, read-back counter, faults); null on wasm. */
   private gpuDoor: GpuDoor | null = null;
+  /** Greedy token on the GPU (4-byte read-back per decode step); null on wasm. */
+  private argmax: ArgmaxLogitsKernel | null = null;
   /** The last device loss or uncaptured GPU error (also handed to `onGpuFault`). */
   lastFault: GpuFault | null = null;
   /** Set by the worker/CLI to hear device loss and uncaptured errors as they happen. */
@@ -91,7 +94,9 @@ export class Engine {
       const device = this.rt.device();
       if (this.rt.backend === 'webgpu' && !device) throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
       this.ops = device ? new GpuTensorOps(this.rt.ort, device) : new CpuTensorOps(this.rt.ort);
-      this.bridge = device ? gpuBridge(this.rt.ort, new GpuPruneBackend(this.doorFor(device))) : cpuBridge(this.rt.ort, new CpuPruneBackend());
+      const gpuBackend = device ? new GpuPruneBackend(this.doorFor(device)) : null;
+      this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend) : cpuBridge(this.rt.ort, new CpuPruneBackend());
+      this.argmax = gpuBackend ? new ArgmaxLogitsKernel(gpuBackend.runner) : null;
       this.pkg = pkg;
       const m = pkg.manifest;
       return {
@@ -146,18 +151,20 @@ export class Engine {
       const tokenIds: number[] = [];
       const decodeStepMs: number[] = [];
       const firstStepTopLogits = topK(pre.logits, 10);
-      let logits = pre.logits;
       let firstTokenMs = 0;
       const decodeArgs = { ort: this.rt.ort, pkg, ops: this.ops, method, caches: pre.caches, unprunedLength: inputIds.length, signal: req.signal, track, untrack };
+      let token = sampleToken(pre.logits, req.options.temperature, req.options.topP, random);
       for (let step = 0; step < req.options.maxNewTokens; step++) {
-        const token = sampleToken(logits, req.options.temperature, req.options.topP, random);
         tokenIds.push(token);
         const elapsed = performance.now() - tStart;
         if (step === 0) firstTokenMs = elapsed;
         req.onToken?.(token, this.inputs.decode([token]), elapsed);
         if (stop.has(token) || step === req.options.maxNewTokens - 1) break;
         const t0 = performance.now();
-        logits = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
+        const logitsT = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
+        token = await this.nextToken(logitsT, req.options, random);
+        untrack(logitsT);
+        logitsT.dispose();
         decodeStepMs.push(performance.now() - t0);
       }
       const visualPerLayer = pre.visualPerLayer;
@@ -190,6 +197,20 @@ export class Engine {
       for (const t of this.live) t.dispose();
       this.live.clear();
     }
+  }
+
+  /**
+   * The next token from a decode step's logits [1, Vocab]. Greedy on WebGPU: argmax on the
+   * GPU, 4 bytes read back. Sampling (temperature > 0) needs the whole distribution for
+   * top-p, so it reads the logits (Vocab × 4 bytes a step); so does the wasm backend, whose
+   * logits are on the CPU already.
+   */
+  private async nextToken(logits: OrtTensor, o: GenerateOptions, random: () => number): Promise<number> {
+    const greedy = !(o.temperature > 0);
+    if (greedy && this.argmax && logits.location === 'gpu-buffer') {
+      return this.argmax.pick(logits.gpuBuffer, logits.dims[logits.dims.length - 1]);
+    }
+    return sampleToken((await logits.getData()) as Float32Array, o.temperature, o.topP, random);
   }
 
   async dispose(): Promise<void> {

@@ -11,11 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
-import { convertCheckpoint } from '../convert/convert';
-import { openCheckpointDir } from '../convert/nodeCheckpoint';
-import { MemorySink } from '../convert/package';
 import type { Engine } from './engine';
-import { missingFile, type PackageReader } from './source';
+import { fixturePackage, memoryReader } from './fixturePackage.testutil';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 const LOGIT_TOL = 1e-4;
@@ -26,31 +23,6 @@ interface Golden {
   first_step_top10: [number, number][];
   first_step_logits?: number[];
   greedy16: number[];
-}
-
-/** A converted package held in memory, read like a folder. */
-export function memoryReader(files: Map<string, Uint8Array>, label: string): PackageReader {
-  return {
-    label,
-    async read(path, onBytes) {
-      const bytes = files.get(path);
-      if (!bytes) throw missingFile(path, label);
-      onBytes?.(bytes.byteLength);
-      return bytes.slice();
-    },
-  };
-}
-
-/** Convert fixtures/<name> to an fp32 package in memory. */
-export async function fixturePackage(name: string): Promise<Map<string, Uint8Array>> {
-  const ckpt = await openCheckpointDir(join(FIXTURES, name));
-  try {
-    const sink = new MemorySink();
-    await convertCheckpoint(ckpt, { dtype: 'fp32', sink });
-    return sink.files;
-  } finally {
-    await ckpt.close?.();
-  }
 }
 
 /** Max |Δ| over the golden's recorded logits (all of them, or the top 10). */

@@ -1,7 +1,8 @@
 /**
  * Prefill: vision → embed → splice → layer 0 … n−1 with the method's hook after each layer →
  * head. Hidden, KV and query stay where ORT put them (GPU buffers on WebGPU); only the plan's
- * row list (a decision, for 'keep' positions) and the logits come to the CPU.
+ * row list (a decision, for 'keep' positions), the method's trace and the first-step logits
+ * (Vocab, for `firstStepTopLogits` and the golden checks) come to the CPU.
  *
  * Sequence after the splice: [pre (preLength) | visual (V) | text (T)], L = pre + V + T.
  */
@@ -155,7 +156,8 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   check('head');
   t0 = now();
   const logitsT = (await s.head.run({ hidden })).logits;
-  const logits = (await logitsT.getData(true)) as Float32Array;
+  const logits = (await logitsT.getData(true)) as Float32Array; // the one full-logits read of a request
+  logitsT.dispose();
   const headMs = now() - t0;
   dispose(hidden);
   return { caches, logits, layout, visualPerLayer, stages, layerMs, visionMs, embedMs, methodMs, headMs };

@@ -1,0 +1,42 @@
+/**
+ * Test helpers shared by the engine's GPU tests: a fixture checkpoint converted in memory
+ * (fp32) and read through the same PackageReader interface the app uses.
+ * (Kept out of *.test.ts so importing them does not register another file's tests.)
+ */
+import { join } from 'node:path';
+import { convertCheckpoint } from '../convert/convert';
+import { openCheckpointDir } from '../convert/nodeCheckpoint';
+import { MemorySink } from '../convert/package';
+import { missingFile, type PackageReader } from './source';
+
+export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+
+/** A converted package held in memory, read like a folder. */
+export function memoryReader(files: Map<string, Uint8Array>, label: string): PackageReader {
+  return {
+    label,
+    async read(path, onBytes) {
+      const bytes = files.get(path);
+      if (!bytes) throw missingFile(path, label);
+      onBytes?.(bytes.byteLength);
+      return bytes.slice();
+    },
+    async stat(path) {
+      const bytes = files.get(path);
+      return bytes ? { bytes: bytes.byteLength } : null;
+    },
+  };
+}
+
+/** Convert fixtures/<name> to an fp32 package in memory. */
+export async function fixturePackage(name: string): Promise<Map<string, Uint8Array>> {
+  const ckpt = await openCheckpointDir(join(FIXTURES, name));
+  try {
+    const sink = new MemorySink();
+    await convertCheckpoint(ckpt, { dtype: 'fp32', sink });
+    return sink.files;
+  } finally {
+    await ckpt.close?.();
+  }
+}
+
