@@ -41,6 +41,10 @@ export interface BenchOptions {
   backend: 'webgpu' | 'wasm';
   /** Seconds since the process started after which no new measuring round starts. */
   deadlineS?: number;
+  /** Rewrite the three result files after every measured round (partial results survive a kill). */
+  checkpoint: boolean;
+  /** Generate (or find) the synthetic package, print its folder, and stop. */
+  prepareOnly: boolean;
 }
 
 export class BenchArgError extends Error {
@@ -72,7 +76,7 @@ const positiveInt = (flag: string, v: string, min: number): number => {
 };
 
 export const USAGE = 'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] '
-  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm]`;
+  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -83,7 +87,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
     else { flags.set(a, next); i++; }
   }
-  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine', '--deadline', '--backend']);
+  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine', '--deadline', '--backend', '--checkpoint', '--prepare-only']);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
   const where = flags.get('--where') ?? 'node';
   if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
@@ -103,6 +107,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     cacheDir: flags.get('--cache') ?? '.cache/bench',
     ...(flags.has('--model') ? { model: flags.get('--model')! } : {}),
     noMerged: flags.get('--no-merged') === 'true',
+    checkpoint: flags.get('--checkpoint') === 'true',
+    prepareOnly: flags.get('--prepare-only') === 'true',
     ...(flags.has('--native') ? { native: flags.get('--native')! } : {}),
     ...(flags.has('--machine') ? { machine: flags.get('--machine')! } : {}),
     ...(flags.has('--deadline') ? { deadlineS: positiveInt('--deadline', flags.get('--deadline')!, 1) } : {}),

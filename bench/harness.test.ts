@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './args';
 import { nativePlan } from './native/plan';
 import { runNodeBench } from './run';
-import { writeResult } from './write';
+import { resultStem, writeResult } from './write';
 import { createMethod } from '../src/prune/registry';
 import { plannedVisualCounts } from '../src/prune/schedule';
 
@@ -24,8 +24,12 @@ describe('bench harness (tiny, Node)', () => {
   it('measures none and the pruning methods with sane figures and writes JSON, markdown and SVG', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
     const o = parseBenchArgs(['--where', 'node', '--backend', BACKEND, '--shape', 'tiny', '--runs', '1', '--warmup', '0', '--tokens', '3',
-      '--methods', 'sparsevlm:64,none,fastv:64', '--out', out]);
+      '--methods', 'sparsevlm:64,none,fastv:64', '--out', out, '--checkpoint']);
     const r = await runNodeBench(o);
+    // --checkpoint: the round's figures were on disk before the run returned (the GPU run relies on it).
+    const early = JSON.parse(readFileSync(join(out, `${resultStem(r)}.json`), 'utf8'));
+    expect(early.methods.map((m: { spec: string }) => m.spec)).toEqual(['none', 'sparsevlm:64', 'fastv:64']);
+    expect(early.merged.notMeasured).toMatch(/cut short/);
     // Dawn must have given an adapter: a silent fall back to wasm would test the CPU prune backend.
     expect(r.environment.adapter.backend, r.environment.runtime.vulkan).toBe('webgpu');
     expect(r.failures).toEqual([]);

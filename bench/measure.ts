@@ -120,6 +120,8 @@ export interface MeasureOptions {
   /** performance.now() after which no new round starts (at least one round always runs). */
   deadlineMs?: number;
   onProgress?: (line: string) => void;
+  /** After every measured round, the figures so far (the GPU run writes them, so a timeout keeps them). */
+  onRound?: (m: Measured) => Promise<void>;
 }
 
 /** A method the engine refused or failed on: reported with its error, never silently dropped. */
@@ -149,6 +151,10 @@ export async function measureMethods(target: BenchTarget, methods: MethodSpec[],
     }
   }
   const outcomes = new Map<string, RunOutcome[]>(methods.map((m) => [m.spec, []]));
+  const soFar = (): Measured => ({
+    rows: withRatios(methods.filter((m) => outcomes.get(m.spec)!.length > 0).map((m) => summarise(m, outcomes.get(m.spec)!))),
+    failures: [...failures],
+  });
   for (let r = 0; r < o.runs; r++) {
     if (r > 0 && o.deadlineMs !== undefined && performance.now() > o.deadlineMs) {
       log(`deadline reached: ${r} of ${o.runs} rounds measured`);
@@ -166,7 +172,7 @@ export async function measureMethods(target: BenchTarget, methods: MethodSpec[],
         live = live.filter((m) => m !== spec);
       }
     }
+    if (o.onRound) await o.onRound(soFar());
   }
-  const rows = withRatios(methods.filter((m) => outcomes.get(m.spec)!.length > 0).map((m) => summarise(m, outcomes.get(m.spec)!)));
-  return { rows, failures };
+  return soFar();
 }

@@ -8,11 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { cpus, platform, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { BenchOptions } from './args';
-import { measureMethods } from './measure';
+import { measureMethods, type Measured } from './measure';
 import { measureSplitCost } from './merged';
 import { ensureSyntheticPackage } from './models';
 import { BENCH_QUESTION, openNodeTarget, readBenchImage } from './nodeTarget';
 import type { BenchResult, NotMeasured } from './result';
+import { writeResult } from './write';
 
 export const MEMORY_NOTE = 'highest live bytes of all GPUBuffers (createBuffer minus destroy, counted by a hook on the WebGPU '
   + 'prototypes installed before onnxruntime made its device: weights, activations, KV caches, our kernels\' buffers and '
@@ -24,7 +25,7 @@ export function benchImagePath(): string {
   return process.env.BENCH_IMAGE ?? resolve('public/samples/shapes.png');
 }
 
-const PEER_GAP = 'the converter does not emit the transformers.js LLaVA ONNX layout (vision encoder, embed tokens, merged decoder with its KV naming), and transformers.js cannot run our per-layer package';
+const PEER_GAP = 'the transformers.js peer (@huggingface/transformers\' LLaVA pipeline on the converter\'s transformers.js layout) is measured in the browser only (--where browser)';
 
 export async function runNodeBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
   const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
@@ -32,19 +33,17 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
   const imagePath = benchImagePath();
   const target = await openNodeTarget(model.dir, await readBenchImage(imagePath), o.backend);
   log(`loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`);
-  try {
-    const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
-    const merged = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
-      : await measureSplitCost(target.engine, model.dir, { runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens, seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength }, log)
-        .catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${e instanceof Error ? e.message : String(e)}` }));
-    let native: Record<string, unknown> | NotMeasured = { notMeasured: 'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)' };
-    if (o.native) {
-      native = existsSync(o.native) ? JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>
-        : { notMeasured: `the native reference wrote no ${o.native} (see the run log)` };
-    }
+  const date = new Date().toISOString();
+  const nativeOf = async (): Promise<Record<string, unknown> | NotMeasured> => {
+    if (!o.native) return { notMeasured: 'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)' };
+    return existsSync(o.native) ? JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>
+      : { notMeasured: `the native reference wrote no ${o.native} (see the run log)` };
+  };
+  const assemble = (measured: Measured, merged: BenchResult['merged'], native: BenchResult['native']): BenchResult => {
+    const methods = measured.rows;
     return {
       schema: 1,
-      date: new Date().toISOString(),
+      date,
       where: 'node',
       shape: o.shape,
       dtype: o.dtype,
@@ -58,11 +57,26 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
       model: { ...target.model, loadMs: target.loadMs, generatedMs: model.generateMs, layout: methods[0].layout },
       memoryNote: target.environment.gpuMemoryCounter ? MEMORY_NOTE : 'not counted: no WebGPU in this process (wasm backend)',
       methods,
-      failures,
+      failures: measured.failures,
       merged,
-      peer: { notMeasured: `${PEER_GAP}; and the peer runs only in the browser` },
+      peer: { notMeasured: PEER_GAP },
       native,
     };
+  };
+  try {
+    // With --checkpoint the files are rewritten after every round, so a run cut short by a time
+    // limit (the GPU machine's) still leaves every figure measured so far.
+    const checkpoint = o.checkpoint
+      ? async (m: Measured) => { await writeResult(assemble(m, { notMeasured: 'run cut short before the merged-decoder comparison' }, await nativeOf()), o.out); }
+      : undefined;
+    const measured = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}), ...(checkpoint ? { onRound: checkpoint } : {}) });
+    const methods = measured.rows;
+    const pastDeadline = o.deadlineS !== undefined && performance.now() > o.deadlineS * 1000;
+    const merged = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
+      : pastDeadline ? { notMeasured: `skipped: the --deadline of ${o.deadlineS} s had passed after the methods` }
+        : await measureSplitCost(target.engine, model.dir, { runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens, seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength }, log)
+          .catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${e instanceof Error ? e.message : String(e)}` }));
+    return assemble(measured, merged, await nativeOf());
   } finally {
     await target.close();
   }

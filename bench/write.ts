@@ -1,5 +1,5 @@
 /** Write a BenchResult as its three files: JSON, markdown, SVG (same stem). */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { markdownReport, type BenchResult } from './result';
 import { chartLayout, renderSvg } from './svg';
@@ -12,9 +12,11 @@ export async function writeResult(r: BenchResult, outDir: string): Promise<{ jso
   await mkdir(outDir, { recursive: true });
   const stem = join(outDir, resultStem(r));
   const paths = { json: `${stem}.json`, md: `${stem}.md`, svg: `${stem}.svg` };
-  await writeFile(paths.json, JSON.stringify(r, null, 1) + '\n');
-  await writeFile(paths.md, markdownReport(r) + '\n');
+  // Written aside then renamed: the GPU run rewrites these after every round and may be killed.
+  const put = async (path: string, text: string) => { await writeFile(`${path}.part`, text); await rename(`${path}.part`, path); };
+  await put(paths.json, JSON.stringify(r, null, 1) + '\n');
+  await put(paths.md, markdownReport(r) + '\n');
   const title = `${r.where} · ${r.shape} ${r.dtype} · ${r.environment.adapter.architecture || r.environment.adapter.backend} · ${r.date.slice(0, 10)}`;
-  await writeFile(paths.svg, renderSvg(chartLayout(r.methods, title)));
+  await put(paths.svg, renderSvg(chartLayout(r.methods, title)));
   return paths;
 }

@@ -1,24 +1,45 @@
 #!/bin/bash
 # The one combined GPU-machine run (carried as .gpu/extra/run.sh by bench/gpu/pack.sh):
 #   source .gpu/unpack.sh && bash $GPU_HOME/extra/run.sh [bench flags...]
-# 1. the native PyTorch reference (torch_reference.py) → $OUT/native.json
-# 2. the bench on Dawn: the LLaVA-1.5-7B q4 package generated here, all methods, native folded in
-# Results (JSON, MD, SVG) and logs land in $OUT. Each phase has its own time limit so a slow
-# phase cannot eat the others' (device time is scarce: GPU.md).
+# 1. the LLaVA-1.5-7B q4 package generated (CPU, in the background) while
+#    the native PyTorch reference (torch_reference.py, GPU) runs → $OUT/native.json
+# 2. the bench on Dawn on that package, all methods, native folded in → $OUT/<date>-node-llava-1.5-7b.*
+# 3. if time is left: the split cost (merged decoder vs per-layer sessions) on the small shape
+#    → $OUT/<date>-node-small.*  (the 7B merged graph cannot load in onnxruntime-web: see README)
+# Every phase has its own limit inside TOTAL_S (keep it under the run tool's timeout_s), and every
+# writer rewrites its files as it goes, so a phase cut short keeps what it measured. All logs go
+# to $OUT/run.log: with native.json and two result triples that is the 8 files a run brings back.
 set -uo pipefail
 cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
-NATIVE_S=${NATIVE_S:-150}; BENCH_S=${BENCH_S:-360}
-machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | head -1)
-echo "machine: $machine" | tee "$OUT/machine.txt"
-t0=$(date +%s)
-timeout "$NATIVE_S" python3 torch_reference.py --plan plan.json --out "$OUT/native.json" --runs 5 --warmup 2 --tokens 64 \
-  > "$OUT/native.log" 2>&1 || echo "native reference failed or timed out (rc $?), see native.log" | tee -a "$OUT/native.log"
-echo "native: $(( $(date +%s) - t0 )) s"; tail -5 "$OUT/native.log"
+SHAPE=${SHAPE:-llava-1.5-7b}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; SMALL_S=${SMALL_S:-70}
+log=$OUT/run.log
+t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
+machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader 2>/dev/null | head -1)
+echo "machine: $machine; cpus $(nproc); $(free -g | awk '/Mem/{print $2 " GiB"}')" | tee -a "$log"
 export BENCH_TOKENIZER_DIR=$PWD BENCH_IMAGE=$PWD/shapes.png
-t1=$(date +%s)
-timeout "$BENCH_S" node bench.mjs --where node --shape llava-1.5-7b --dtype q4 --cache /tmp/bench-cache \
-  --out "$OUT" --native "$OUT/native.json" --machine "$machine" --deadline "$(( BENCH_S - 40 ))" "$@" 2>&1 \
-  | grep -v 'VerifyEachNodeIsAssignedToAnEp' > "$OUT/bench.log"
-echo "bench: rc ${PIPESTATUS[0]}, $(( $(date +%s) - t1 )) s"; tail -25 "$OUT/bench.log"
-ls -la "$OUT"
+cache=/tmp/bench-cache
+quiet() { grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp'; }
+
+( timeout "$PREP_S" node bench.mjs --prepare-only --shape $SHAPE --dtype q4 --no-merged --cache $cache 2>&1 \
+    | quiet | sed -u 's/^/[prepare] /' >> "$log" ) &
+prep=$!
+timeout "$NATIVE_S" python3 torch_reference.py --plan plan.json --out "$OUT/native.json" --runs 5 --warmup 2 --tokens 64 2>&1 \
+  | sed -u 's/^/[native] /' >> "$log"
+echo "native: rc ${PIPESTATUS[0]}, $(( $(date +%s) - t0 )) s" | tee -a "$log"
+wait $prep; echo "prepare done at $(( $(date +%s) - t0 )) s" | tee -a "$log"
+
+b=$(( $(left) - SMALL_S ))
+echo "bench 7B: limit $b s" | tee -a "$log"
+timeout "$b" node bench.mjs --where node --shape $SHAPE --dtype q4 --no-merged --cache $cache --checkpoint \
+  --methods none,sparsevlm:192,sparsevlm:64,fastv:64,pdrop:64,divprune:64 --runs 3 --warmup 1 --tokens 64 \
+  --out "$OUT" --native "$OUT/native.json" --machine "$machine" --deadline "$(( b - 60 ))" "$@" 2>&1 | quiet | sed -u 's/^/[bench] /' >> "$log"
+echo "bench 7B: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
+
+s=$(( $(left) - 5 ))
+if [ "$s" -gt 30 ]; then
+  timeout "$s" node bench.mjs --where node --shape small --dtype q4 --methods none --runs 3 --warmup 1 --tokens 64 --cache $cache \
+    --checkpoint --out "$OUT" --machine "$machine" --deadline "$(( s - 25 ))" 2>&1 | quiet | sed -u 's/^/[small] /' >> "$log"
+  echo "small split cost: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
+fi
+tail -40 "$log"; ls -la "$OUT"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -116,7 +117,7 @@ def parts(model):
     return vt, proj, lm, model.lm_head
 
 
-def run(plan: dict, args) -> dict:
+def run(plan: dict, args, save=lambda result: None) -> dict:
     import torch
     from transformers import DynamicCache
 
@@ -229,6 +230,8 @@ def run(plan: dict, args) -> dict:
     del cache
 
     methods = {}
+    result["methods"] = methods
+    save(result)  # written after every phase: a run cut short by its time limit keeps what it measured
     for spec, counts in plan["schedules"].items():
         torch.cuda.reset_peak_memory_stats()
         prefill_ms = spread(timed(lambda: manual_prefill(counts)))
@@ -249,6 +252,7 @@ def run(plan: dict, args) -> dict:
         }
         print(f"native {spec}: prefill {prefill_ms['median']:.2f} ms, decode {statistics.median(decode_tps):.1f} tok/s",
               file=sys.stderr)
+        save(result)
     none = methods.get("none")
     if none:
         for m in methods.values():
@@ -277,9 +281,12 @@ def main(argv=None) -> int:
         for spec, counts in plan["schedules"].items():
             print(spec, "cuts:", stage_cuts(counts), "kv lengths:", sequence_lengths(plan["preLength"], plan["textLength"], counts)[:1], "...")
         return 0
-    result = run(plan, args)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
+    def save(result: dict) -> None:
+        with open(args.out + ".tmp", "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(args.out + ".tmp", args.out)
+
+    save(run(plan, args, save))
     return 0
 
 

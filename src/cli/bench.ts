@@ -14,6 +14,14 @@ async function main(): Promise<number> {
   if (argv.includes('--help')) { process.stdout.write(`${USAGE}\n`); return 0; }
   const o = parseBenchArgs(argv);
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (o.prepareOnly) {
+    // The GPU run generates the 7B package while the PyTorch reference runs (bench/gpu/run.sh).
+    const { ensureSyntheticPackage } = await import('../../bench/models');
+    const m = await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
+    log(m.generated ? `generated ${m.dir} in ${(m.generateMs / 1000).toFixed(1)} s` : `found ${m.dir}`);
+    process.stdout.write(`${m.dir}\n`);
+    return 0;
+  }
   const result = o.where === 'node'
     ? await (await import('../../bench/run')).runNodeBench(o, log)
     : await (await import('../../bench/browser')).runBrowserBench(o, log);
