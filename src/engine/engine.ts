@@ -65,6 +65,14 @@ export class Engine {
     return new Engine(await initOrt(opts));
   }
 
+  /**
+   * An engine on a runtime the caller built. ORT is initialised once per realm, so a test that
+   * compares backends in one process makes a wasm runtime from the WebGPU one's module.
+   */
+  static withRuntime(rt: OrtRuntime): Engine {
+    return new Engine(rt);
+  }
+
   get adapter(): AdapterInfo { return this.rt.adapter; }
   get model(): LoadedPackage | null { return this.pkg; }
   /** Engine-made GPU buffers alive now (the splice buffers); ORT's are counted by ORT. */
@@ -88,8 +96,12 @@ export class Engine {
 
   load(reader: PackageReader, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     return this.serial(async () => {
-      if (this.pkg) { await releasePackage(this.pkg); this.pkg = null; }
-      const pkg = await loadPackage(this.rt, reader, onProgress);
+      // A package refused by its manifest or file list leaves the loaded one in place; past that
+      // point (sha256 is checked while reading) the old one is released first, so that two
+      // packages never hold GPU memory at once.
+      const pkg = await loadPackage(this.rt, reader, onProgress, async () => {
+        if (this.pkg) { await releasePackage(this.pkg); this.pkg = null; }
+      });
       this.inputs = new InputPipeline(pkg.manifest, pkg.texts);
       const device = this.rt.device();
       if (this.rt.backend === 'webgpu' && !device) throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});

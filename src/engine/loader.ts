@@ -7,7 +7,7 @@ import { EngineError } from './errors';
 import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from './manifest';
 import { sessionOptions, type OrtRuntime, type OrtSession } from './ortEnv';
 import type { LoadProgress } from './protocol';
-import type { PackageReader } from './source';
+import { missingFile, type PackageReader } from './source';
 
 export interface Sessions {
   vision: OrtSession;
@@ -25,8 +25,10 @@ export interface LoadedPackage {
   label: string;
 }
 
-/** Layer outputs we keep on the GPU; logits come to the CPU for sampling. */
+/** Layer outputs we keep on the GPU. */
 export const LAYER_GPU_OUTPUTS = ['hidden_out', 'present_key', 'present_value', 'query'];
+/** Logits stay on the GPU too: greedy decode picks the token there and reads back 4 bytes. */
+export const HEAD_GPU_OUTPUTS = ['logits'];
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
@@ -55,6 +57,8 @@ export async function loadPackage(
   rt: OrtRuntime,
   reader: PackageReader,
   onProgress: (p: LoadProgress) => void = () => {},
+  /** Runs once the manifest is valid and every listed file is present, before any file is read (the engine releases the old package here). */
+  beforeRead: () => Promise<void> = async () => {},
 ): Promise<LoadedPackage> {
   let manifestText: string;
   try {
@@ -66,6 +70,8 @@ export async function loadPackage(
     throw e;
   }
   const manifest = parseManifest(manifestText);
+  await checkFilesPresent(reader, manifest);
+  await beforeRead();
   const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
   const filesTotal = manifest.files.length;
   let loadedBytes = 0;
@@ -116,13 +122,37 @@ export async function loadPackage(
     const embed = await createSession(g.embed, ['embeds']);
     const layers: OrtSession[] = [];
     for (const p of g.layers) layers.push(await createSession(p, LAYER_GPU_OUTPUTS));
-    const head = await createSession(g.head, []);
+    const head = await createSession(g.head, HEAD_GPU_OUTPUTS);
     const sessions = { vision, embed, layers, head };
     await warmUp(rt, manifest, sessions, (file) => report('warmup', file));
     return { manifest, sessions, texts, bytes: totalBytes, label: reader.label };
   } catch (e) {
     await Promise.all(created.map((s) => s.release().catch(() => {})));
     throw e;
+  }
+}
+
+/**
+ * Every listed file exists (and has its listed size, where the reader knows sizes) before
+ * anything is read or any session is created: a missing layer file is refused at once.
+ * Readers without `stat` leave this to the per-file reads.
+ */
+async function checkFilesPresent(reader: PackageReader, manifest: Manifest): Promise<void> {
+  const stat = reader.stat?.bind(reader);
+  if (!stat) return;
+  const found = await Promise.all(manifest.files.map(async (f) => ({ f, s: await stat(f.path) })));
+  const missing = found.filter((x) => x.s === null).map((x) => x.f.path);
+  if (missing.length > 0) {
+    if (missing.length === 1) throw missingFile(missing[0], reader.label);
+    const more = `${missing.slice(1, 4).join(', ')}${missing.length > 4 ? ', …' : ''}`;
+    throw new EngineError('model', 'file-missing', `The package file ${missing[0]} is missing from ${reader.label} (and ${missing.length - 1} more: ${more}).`,
+      { file: missing[0], where: reader.label, missing });
+  }
+  for (const { f, s } of found) {
+    if (s && s.bytes !== null && s.bytes !== f.bytes) {
+      throw new EngineError('model', 'size-mismatch', `The package file ${f.path} has ${s.bytes} bytes but the manifest says ${f.bytes}; the package is damaged or was changed.`,
+        { file: f.path, expectedBytes: f.bytes, gotBytes: s.bytes });
+    }
   }
 }
 

@@ -13,6 +13,12 @@ export interface PackageReader {
   read(path: string, onBytes?: (loaded: number) => void): Promise<Uint8Array>;
   /** Forget a cached copy (after a sha256 mismatch) so the next read goes to the origin. */
   evict?(path: string): Promise<void>;
+  /**
+   * Whether `path` exists, without reading it: null when it does not, else its size when
+   * known. The loader checks every listed file this way before it creates any session, so a
+   * missing layer is refused at once rather than after minutes of loading.
+   */
+  stat?(path: string): Promise<{ bytes: number | null } | null>;
 }
 
 export const missingFile = (path: string, where: string): EngineError =>
@@ -74,6 +80,19 @@ export function urlReader(baseUrl: string): PackageReader {
     async evict(path) {
       if (hasCache) await (await caches.open(CACHE_NAME)).delete(new URL(path, base).href);
     },
+    async stat(path) {
+      const url = new URL(path, base).href;
+      if (hasCache && path !== 'manifest.json') {
+        try { if (await (await caches.open(CACHE_NAME)).match(url)) return { bytes: null }; } catch { /* fall through to the origin */ }
+      }
+      // Only a 404 says "missing"; a server that refuses HEAD (or a network error) leaves it to read().
+      try {
+        const res = await fetch(url, { method: 'HEAD', cache: 'no-cache' });
+        if (res.status === 404) return null;
+        const length = Number(res.headers.get('content-length'));
+        return { bytes: res.ok && Number.isFinite(length) && length > 0 ? length : null };
+      } catch { return { bytes: null }; }
+    },
   };
 }
 
@@ -92,6 +111,10 @@ export function filesReader(files: { path: string; file: Blob }[]): PackageReade
       const bytes = new Uint8Array(await blob.arrayBuffer());
       onBytes?.(bytes.byteLength);
       return bytes;
+    },
+    async stat(path) {
+      const blob = byPath.get(path);
+      return blob ? { bytes: blob.size } : null;
     },
   };
 }
