@@ -18,7 +18,7 @@ type Pending = {
 
 export interface GenerateHandle {
   id: number;
-  result: Promise<{ text: string; trace: RequestTrace }>;
+  result: Promise<{ text: string; trace: RequestTrace; firstStepTopLogits?: { id: number; value: number }[] }>;
   cancel(): void;
 }
 
@@ -77,7 +77,7 @@ export class EngineClient {
       if (e.type === 'token') onToken?.({ tokenId: e.tokenId, text: e.text, elapsedMs: e.elapsedMs });
     }).then((m) => {
       const done = m as Extract<FromWorker, { type: 'done' }>;
-      return { text: done.text, trace: done.trace };
+      return { text: done.text, trace: done.trace, firstStepTopLogits: done.firstStepTopLogits };
     });
     return { id, result, cancel: () => this.worker.postMessage({ type: 'cancel', id } satisfies ToWorker) };
   }

@@ -85,7 +85,11 @@ export type FromWorker =
   | { type: 'progress'; id: number; progress: LoadProgress }
   | { type: 'loaded'; id: number; model: ModelInfo }
   | { type: 'token'; id: number; tokenId: number; text: string; elapsedMs: number }
-  | { type: 'done'; id: number; text: string; trace: RequestTrace }
+  | {
+      type: 'done'; id: number; text: string; trace: RequestTrace;
+      /** The first step's 10 largest logits (id, value), for golden checks in the browser (e2e/engine.spec.ts). */
+      firstStepTopLogits?: { id: number; value: number }[];
+    }
   | { type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string }
   /**
    * The GPUDevice was lost (device.lost resolved: out of memory, driver reset, destroy()). `id`

@@ -87,7 +87,7 @@ async function handle(msg: ToWorker): Promise<void> {
           question: msg.question, settings: msg.settings, options: msg.options, signal: abort.signal,
           onToken: (tokenId, text, elapsedMs) => post({ type: 'token', id: msg.id, tokenId, text, elapsedMs }),
         });
-        post({ type: 'done', id: msg.id, text: result.text, trace: result.trace });
+        post({ type: 'done', id: msg.id, text: result.text, trace: result.trace, firstStepTopLogits: result.firstStepTopLogits });
       } catch (e) { fail(msg.id, e, 'answer'); } finally { running.delete(msg.id); }
       return;
     }
