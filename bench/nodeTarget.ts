@@ -52,7 +52,8 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
       node: process.versions.node,
       'onnxruntime-web': (engine.rt.ort.env.versions as { web?: string } | undefined)?.web ?? packageVersion('onnxruntime-web'),
       webgpu: packageVersion('webgpu'),
-      vulkan: gpu.reason,
+      // setupNodeGpu's reason calls any VK_ICD_FILENAMES "software"; say which ICD file it was.
+      vulkan: gpu.adapter && process.env.VK_ICD_FILENAMES ? `ICD file ${process.env.VK_ICD_FILENAMES}` : gpu.reason,
     },
     gpuMemoryCounter: memory !== null,
   };

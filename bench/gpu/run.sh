@@ -19,6 +19,19 @@ machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,
 echo "machine: $machine; cpus $(nproc); $(free -g | awk '/Mem/{print $2 " GiB"}')" | tee -a "$log"
 export BENCH_TOKENIZER_DIR=$PWD BENCH_IMAGE=$PWD/shapes.png
 cache=/tmp/bench-cache
+# Vulkan: the image's NVIDIA ICD names libGLX_nvidia.so.0, which can fail headless ("Could not get
+# 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'", seen 2026-11-23 on an H100): then Dawn has no
+# adapter and the engine falls back to wasm. Probe the loader's default first, then an ICD file that
+# names the EGL library instead; keep the first that gives Dawn an adapter.
+{ echo "icd files: $(ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null | tr '\n' ' ')"; echo "dev: $(ls /dev | grep -i nvidia | tr '\n' ' ')"
+  echo "libs: $(ldconfig -p | grep -Eo 'lib(GLX|EGL)_nvidia[^ ]*' | sort -u | tr '\n' ' ')"; } >> "$log"
+probe() { timeout 30 node -e "const w=require('webgpu');Object.assign(globalThis,w.globals);w.create([]).requestAdapter().then(a=>{console.log(a?'adapter '+(a.info?.description||a.info?.vendor||'yes'):'none');process.exit(a?0:1)},e=>{console.log('error '+e);process.exit(1)})" 2>&1 | tail -1; return "${PIPESTATUS[0]}"; }
+egl=$(ldconfig -p | grep -Eo '/[^ ]*libEGL_nvidia\.so\.0' | head -1)
+printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "${egl:-libEGL_nvidia.so.0}" > /tmp/nvidia_egl_icd.json
+if r=$(probe); then echo "vulkan default: $r" >> "$log"
+else echo "vulkan default: $r" >> "$log"; export VK_ICD_FILENAMES=/tmp/nvidia_egl_icd.json
+  if r=$(probe); then echo "vulkan EGL ICD ($egl): $r" >> "$log"; else echo "vulkan EGL ICD ($egl): $r — no WebGPU: the bench stops after the native reference" >> "$log"; unset VK_ICD_FILENAMES; NO_GPU=1; fi
+fi
 quiet() { grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp'; }
 
 ( timeout "$PREP_S" node bench.mjs --prepare-only --shape $SHAPE --dtype q4 --no-merged --cache $cache 2>&1 \
@@ -28,6 +41,7 @@ timeout "$NATIVE_S" python3 torch_reference.py --plan plan.json --out "$OUT/nati
   | sed -u 's/^/[native] /' >> "$log"
 echo "native: rc ${PIPESTATUS[0]}, $(( $(date +%s) - t0 )) s" | tee -a "$log"
 wait $prep; echo "prepare done at $(( $(date +%s) - t0 )) s" | tee -a "$log"
+[ -n "${NO_GPU:-}" ] && { tail -40 "$log"; exit 0; }
 
 b=$(( $(left) - SMALL_S ))
 echo "bench 7B: limit $b s" | tee -a "$log"
