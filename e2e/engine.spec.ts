@@ -52,8 +52,10 @@ for (const name of ['llama-clip-gqa', 'qwen2-siglip']) {
 
     const worst = run.firstStepTopLogits.reduce((w, { id, value }) => Math.max(w, Math.abs(value - golden.first_step_logits[id])), 0);
     const t = run.timings;
-    console.log(`${name} browser webgpu: max |Δlogit| over top-10 ${worst.toExponential(2)}; load ${run.loadMs.toFixed(0)} ms, `
+    console.log(`${name} browser webgpu: max |Δlogit| over top-10 ${worst.toExponential(2)}; init ${run.initMs.toFixed(0)} ms, load ${run.loadMs.toFixed(0)} ms, `
       + `prefill ${t.prefillMs.toFixed(0)} ms, decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms (${t.decodeStepMs.length} steps)`);
+    const slowest = Object.entries(run.loadGaps).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, ms]) => `${k} ${ms} ms`).join(', ');
+    console.log(`${name} load: slowest steps before ${slowest}`);
     test.info().annotations.push({ type: 'max |Δlogit| (top-10)', description: worst.toExponential(2) });
 
     expect(run.inputIds).toEqual(golden.input_ids);

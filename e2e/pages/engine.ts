@@ -9,7 +9,10 @@ import type { AdapterInfo, ModelInfo } from '../../src/engine/protocol';
 export interface GoldenRun {
   adapter: AdapterInfo;
   model: ModelInfo;
+  /** Worker start + ORT import + adapter. */
+  initMs: number;
   loadMs: number;
+  loadGaps: Record<string, number>;
   inputIds: number[];
   tokenIds: number[];
   streamed: number[];
@@ -22,9 +25,19 @@ const api = {
   async run(packageUrl: string, imageBase64: string, question: string, maxNewTokens: number): Promise<GoldenRun> {
     const client = EngineClient.create();
     try {
+      const tInit = performance.now();
       const adapter = await client.init();
+      const initMs = performance.now() - tInit;
       const t0 = performance.now();
-      const model = await client.load({ kind: 'url', url: packageUrl });
+      // ms from the previous progress event to the first event of each phase:file (where load time goes).
+      const phases: Record<string, number> = {};
+      let last = performance.now();
+      const model = await client.load({ kind: 'url', url: packageUrl }, (p) => {
+        const now = performance.now();
+        const key = `${p.phase}:${p.file ?? ''}`;
+        if (!(key in phases)) phases[key] = Math.round(now - last);
+        last = now;
+      });
       const loadMs = performance.now() - t0;
       const bytes = Uint8Array.from(atob(imageBase64), (c) => c.charCodeAt(0));
       const streamed: number[] = [];
@@ -34,7 +47,7 @@ const api = {
       );
       const { trace, firstStepTopLogits } = await handle.result;
       return {
-        adapter, model, loadMs, inputIds: trace.inputIds, tokenIds: trace.generatedIds, streamed,
+        adapter, model, initMs, loadMs, loadGaps: phases, inputIds: trace.inputIds, tokenIds: trace.generatedIds, streamed,
         firstStepTopLogits: firstStepTopLogits ?? [],
         timings: { prefillMs: trace.timings.prefillMs, decodeStepMs: trace.timings.decodeStepMs, totalMs: trace.timings.totalMs },
       };

@@ -12,7 +12,7 @@ import type { ModelDims, PruneMethod } from '../prune/method';
 import { createMethod, UnknownMethodError } from '../prune/registry';
 import { cpuBridge, gpuBridge, type BackendBridge } from './bridge';
 import { decodeStep } from './decode';
-import { asEngineError, EngineError } from './errors';
+import { abortable, asEngineError, EngineError } from './errors';
 import { InputPipeline } from './inputs';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
 import { CpuTensorOps, GpuTensorOps, type TensorOps } from './ops';
@@ -174,7 +174,7 @@ export class Engine {
         if (stop.has(token) || step === req.options.maxNewTokens - 1) break;
         const t0 = performance.now();
         const logitsT = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
-        token = await this.nextToken(logitsT, req.options, random);
+        token = await abortable(this.nextToken(logitsT, req.options, random), req.signal, `decode step ${step}, token read-back`);
         untrack(logitsT);
         logitsT.dispose();
         decodeStepMs.push(performance.now() - t0);

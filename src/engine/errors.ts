@@ -39,3 +39,22 @@ export function asEngineError(e: unknown, where: EngineErrorWhere, code: EngineE
   const message = e instanceof Error ? e.message : String(e);
   return new EngineError(where, code, message.split('\n')[0], { cause: message });
 }
+
+/**
+ * `work`, unless `signal` aborts first: then a `cancelled(phase)` at once, and `work` finishes
+ * on its own with its result dropped. For GPU read-backs, which wait for every layer queued
+ * before them (seconds on a software adapter): Stop must not wait for those. Only for work
+ * that holds no ORT session (sessions must not run concurrently with the next request).
+ */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, phase: string): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled(phase));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => { signal.removeEventListener('abort', onAbort); resolve(value); },
+      (error) => { signal.removeEventListener('abort', onAbort); reject(error); },
+    );
+  });
+}
