@@ -64,6 +64,6 @@ describe('patchFates', () => {
   it('describes a fate in words', () => {
     const f = patchFates(smallTrace(), 2);
     expect(describeFate(f[8])).toBe('patch 8: dropped at layer 1 · score 0.500 (rank 9 at layer 1)');
-    expect(describeFate(f[3])).toContain('merged into token -1 at layer 1');
+    expect(describeFate(f[3])).toContain('merged into group 1 at layer 1');
   });
 });

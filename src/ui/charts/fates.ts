@@ -136,15 +136,18 @@ export function mergedGroupsAtLayer(trace: RequestTrace, layer: number): { id: n
   return [...groups].map(([id, patches]) => ({ id, patches }));
 }
 
+/** A token as a person reads it: merged tokens (negative ids in the trace) are numbered groups, as the explorer outlines them. */
+const tokenName = (id: number | null) => (id !== null && id < 0 ? `group ${-id}` : `token ${id}`);
+
 /** One-line description of a fate, for tooltips and the keyboard readout. */
 export function describeFate(f: PatchFate): string {
   const score = f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} at layer ${f.scoreLayer})`;
   let what: string;
   if (f.state === 'kept') what = 'kept';
-  else if (f.state === 'merged') what = `merged into token ${f.token} at layer ${f.atLayer}`;
+  else if (f.state === 'merged') what = `merged into ${tokenName(f.token)} at layer ${f.atLayer}`;
   else what = `dropped at layer ${f.atLayer}`;
   const later = f.later === null ? ''
     : f.later.state === 'dropped' ? ` · later dropped at layer ${f.later.atLayer}`
-      : ` · later merged into token ${f.later.token} at layer ${f.later.atLayer}`;
+      : ` · later merged into ${tokenName(f.later.token)} at layer ${f.later.atLayer}`;
   return `patch ${f.patch}: ${what}${score}${later}`;
 }
