@@ -9,11 +9,11 @@
 //   merge:     merged[c] = mean (or sum) of members
 // No 1e-6 density noise (see dpc_knn_merge.reference.ts).
 // Bindings: 0 params {N, D, C, flags: bit0 cosine, bit1 sum, bit2 row-max}; 1 hidden (L, D);
-// 2 cand (N) u32; 3 pair (2N²) f32 [d | dot]; 4 stats (3N) f32 [ρ | δ | score];
+// 2 cand (N) u32; 3 pair (2N²) f32 [d | dot]; 4 stats (3N + 1) f32 [ρ | δ | score | max d];
 // 5 ids (2N + C) u32 [clusterOf (N, 0xffffffff = none) | centres (C) | assignment (N)];
 // 6 merged (C, D).
-// Dispatch, in order: pairwise (N, N) workgroups of 64; density, delta, centres, assign
-// ceil(N / 64); merge ceil(C·D / 64) (2-D when large).
+// Dispatch, in order: pairwise (N, N) workgroups of 64; density N; pair_max 1; delta,
+// centres, assign ceil(N / 64); merge ceil(C·D / 64) (2-D when large).
 struct Params { N: u32, D: u32, C: u32, flags: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -64,23 +64,60 @@ fn pairwise(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   }
 }
 
+var<workgroup> picked: array<u32, WG>;
+
+// One workgroup per row i: the N² rank comparisons of the row run in parallel, 64 columns at
+// a time; invocation 0 then adds the chunk's picked d² in ascending j, the same order (and so
+// the same f32 sum) as a serial loop over j.
 @compute @workgroup_size(WG)
-fn density(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
-  if (i >= p.N) { return; }
-  // The k smallest d² of row i, in ascending order: element j is among them when fewer
-  // than k elements precede it (by value, ties by index).
+fn density(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.x;
+  if (i >= p.N) { return; } // uniform per workgroup
+  // The k smallest d² of row i: element j is among them when fewer than k elements precede
+  // it (by value, ties by index).
   var s = 0.0;
-  for (var j = 0u; j < p.N; j++) {
-    let dj = pair[i * p.N + j];
-    var before = 0u;
-    for (var l = 0u; l < p.N; l++) {
-      let dl = pair[i * p.N + l];
-      before += select(0u, 1u, dl < dj || (dl == dj && l < j));
+  for (var base = 0u; base < p.N; base += WG) {
+    let j = base + lid;
+    var take = 0u;
+    if (j < p.N) {
+      let dj = pair[i * p.N + j];
+      var before = 0u;
+      for (var l = 0u; l < p.N; l++) {
+        let dl = pair[i * p.N + l];
+        before += select(0u, 1u, dl < dj || (dl == dj && l < j));
+      }
+      take = select(0u, 1u, before < p.C);
     }
-    if (before < p.C) { s += dj * dj; }
+    picked[lid] = take;
+    workgroupBarrier();
+    if (lid == 0u) {
+      for (var t = 0u; t < min(WG, p.N - base); t++) {
+        if (picked[t] != 0u) {
+          let dj = pair[i * p.N + base + t];
+          s += dj * dj;
+        }
+      }
+    }
+    workgroupBarrier();
   }
-  stats[i] = exp(-s / f32(p.C));
+  if (lid == 0u) { stats[i] = exp(-s / f32(p.C)); }
+}
+
+// Largest pairwise distance (δ of the densest token, code variant): one workgroup, a tree of
+// maxima (exact in any order) into stats[3N].
+var<workgroup> rmax: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn pair_max(@builtin(local_invocation_index) lid: u32) {
+  var m = 0.0;
+  for (var k = lid; k < p.N * p.N; k += WG) { m = max(m, pair[k]); }
+  rmax[lid] = m;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { rmax[lid] = max(rmax[lid], rmax[lid + stride]); }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { stats[3u * p.N] = rmax[0]; }
 }
 
 @compute @workgroup_size(WG)
@@ -91,7 +128,6 @@ fn delta(@builtin(global_invocation_id) gid: vec3u) {
   var best = 3.0e38;
   var found = false;
   var rowMax = 0.0;
-  var globalMax = 0.0;
   for (var j = 0u; j < p.N; j++) {
     let dij = pair[i * p.N + j];
     rowMax = max(rowMax, dij);
@@ -100,11 +136,8 @@ fn delta(@builtin(global_invocation_id) gid: vec3u) {
       found = true;
     }
   }
-  if (!found && (p.flags & 4u) == 0u) {
-    for (var k = 0u; k < p.N * p.N; k++) { globalMax = max(globalMax, pair[k]); }
-  }
   var dlt = best;
-  if (!found) { dlt = select(globalMax, rowMax, (p.flags & 4u) != 0u); }
+  if (!found) { dlt = select(stats[3u * p.N], rowMax, (p.flags & 4u) != 0u); }
   stats[p.N + i] = dlt;
   stats[2u * p.N + i] = rho * dlt;
 }

@@ -39,6 +39,15 @@ export interface GpuDoorOptions {
 export class GpuDoor {
   readonly pool: BufferPool;
   readonly readbacks: ReadbackCounter;
+  /** Our submits (flushes of the pending encoder), for the structural-count tests. */
+  submits = 0;
+  /**
+   * Kernels encode into one pending command encoder (`encoder()`); it is submitted by
+   * `flush()`: before every read-back (which appends its copy to it), when a buffer leaves for
+   * ORT, and at the latest in a microtask after the first command, so no pending work outlives
+   * the synchronous run that encoded it (ORT and the engine only run after an await).
+   */
+  private pending: GPUCommandEncoder | null = null;
   /** Whether compute passes can carry timestamp writes. */
   readonly hasTimestamps: boolean;
   private faultListener: (fault: GpuFault) => void;
@@ -54,11 +63,53 @@ export class GpuDoor {
     this.faultListener = opts.onFault ?? ((f) => console.error('GPU fault', f));
     this.hasTimestamps = device.features.has('timestamp-query');
     this.pool = new BufferPool(device);
-    this.readbacks = new ReadbackCounter(device);
+    this.readbacks = new ReadbackCounter(device, this);
     void device.lost.then((info) => this.faultListener({ kind: 'lost', reason: info.reason, message: info.message }));
     const onError = (ev: Event) => this.faultListener({ kind: 'uncaptured', message: (ev as GPUUncapturedErrorEvent).error.message });
     if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', onError);
     else (device as { onuncapturederror: unknown }).onuncapturederror = onError;
+  }
+
+  /** The pending command encoder (created on first use; submitted by `flush`). */
+  encoder(): GPUCommandEncoder {
+    if (!this.pending) {
+      this.pending = this.device.createCommandEncoder({ label: 'GpuDoor.pending' });
+      // Pool releases wait for the submit: a buffer released now may still be read or
+      // written by a command in the pending encoder, and a writeBuffer into it after reuse
+      // would land before that command runs.
+      this.pool.deferReleases(true);
+      queueMicrotask(() => this.flush());
+    }
+    return this.pending;
+  }
+
+  /** Whether commands are encoded and not yet submitted. */
+  get hasPending(): boolean {
+    return this.pending !== null;
+  }
+
+  /** Submit the pending encoder, if any; then the deferred pool releases take effect. */
+  flush(): void {
+    const enc = this.takePending();
+    if (!enc) return;
+    this.device.queue.submit([enc.finish()]);
+    this.submitted();
+  }
+
+  /**
+   * The pending encoder for a caller that appends its own commands and submits it at once
+   * (a read-back: one submit for a stage's kernels and its copy), then calls `submitted()`.
+   */
+  takePending(): GPUCommandEncoder | null {
+    const enc = this.pending;
+    this.pending = null;
+    return enc;
+  }
+
+  /** After every submit of ours. */
+  submitted(): void {
+    this.submits++;
+    if (!this.pending) this.pool.deferReleases(false);
   }
 
   set onFault(listener: (fault: GpuFault) => void) {

@@ -31,6 +31,8 @@ export class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   private live = new Set<GPUBuffer>();
   private stats = { liveBytes: 0, freeBytes: 0, freeBuffers: 0, created: 0 };
+  /** Releases held back while the door has unsubmitted commands (they may use these buffers). */
+  private deferred: GPUBuffer[] | null = null;
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -56,7 +58,25 @@ export class BufferPool {
     return this.live.has(buf);
   }
 
+  /**
+   * While on, `release` only records the buffer; turning it off (after the submit) returns
+   * them all. Stats count them as live until then.
+   */
+  deferReleases(on: boolean): void {
+    if (on) {
+      this.deferred ??= [];
+      return;
+    }
+    const held = this.deferred;
+    this.deferred = null;
+    if (held) for (const b of held) this.release(b);
+  }
+
   release(buf: GPUBuffer): void {
+    if (this.deferred) {
+      if (this.live.has(buf) && !this.deferred.includes(buf)) this.deferred.push(buf);
+      return;
+    }
     if (!this.live.delete(buf)) return;
     const kind = buf.usage & 0x40 ? 'uniform' : 'storage';
     const key = `${kind}:${buf.size}`;

@@ -2,6 +2,12 @@
  * Kernel runner: compiles each `shaders/<name>.wgsl` entry point once per device with an
  * explicit bind-group layout (binding i ↔ `bindings[i]`), and encodes dispatches.
  * Wrappers in kernels/ own their layouts and call `dispatch`.
+ *
+ * Cost model (issue 4: a pruning stage must cost ~1 ms on a big GPU, so what counts is the
+ * number of round trips, not FLOPs): passes go into the door's one pending encoder (one
+ * submit per stage, made by its read-back); pipelines are compiled once per device, ahead of
+ * the first request by `warm`; bind groups are cached per (pipeline, buffers), and the
+ * buffers come from the pool, so a warm request creates none.
  */
 import type { GpuDoor } from './device';
 import { SHADERS, type ShaderName } from './shaders.generated';
@@ -29,11 +35,27 @@ export function groups1d(invocations: number, workgroupSize: number): [number, n
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  id: number;
+}
+
+/** Bind groups kept (least recently used dropped first). A request uses a few dozen. */
+const BIND_GROUP_CACHE = 512;
+
+export interface RunnerCounts {
+  pipelines: number;
+  bindGroups: number;
+  passes: number;
+  dispatches: number;
 }
 
 export class KernelRunner {
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, Compiled>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  /** Pipelines and bind groups created, passes and dispatches encoded (structural tests). */
+  readonly counts: RunnerCounts = { pipelines: 0, bindGroups: 0, passes: 0, dispatches: 0 };
   profiler: GpuProfiler | null = null;
 
   constructor(readonly door: GpuDoor) {}
@@ -42,10 +64,38 @@ export class KernelRunner {
     return this.door.device;
   }
 
+  private static key(spec: KernelSpec): string {
+    return `${spec.shader}:${spec.entry}:${JSON.stringify(spec.constants ?? {})}`;
+  }
+
   private compile(spec: KernelSpec): Compiled {
-    const key = `${spec.shader}:${spec.entry}:${JSON.stringify(spec.constants ?? {})}`;
+    const key = KernelRunner.key(spec);
     let c = this.pipelines.get(key);
     if (c) return c;
+    const { descriptor, layout } = this.describe(spec);
+    c = { pipeline: this.device.createComputePipeline(descriptor), layout, id: this.pipelines.size + 1 };
+    this.counts.pipelines++;
+    this.pipelines.set(key, c);
+    return c;
+  }
+
+  /**
+   * Compile `specs` ahead of use (at model load), in parallel where the implementation
+   * compiles asynchronously, so that the first request does not wait for shader compilation.
+   */
+  async warm(specs: readonly KernelSpec[]): Promise<void> {
+    const todo = specs.filter((spec, i) => !this.pipelines.has(KernelRunner.key(spec)) && specs.findIndex((o) => KernelRunner.key(o) === KernelRunner.key(spec)) === i);
+    await Promise.all(todo.map(async (spec) => {
+      const { descriptor, layout } = this.describe(spec);
+      const pipeline = await this.device.createComputePipelineAsync(descriptor);
+      const key = KernelRunner.key(spec);
+      if (this.pipelines.has(key)) return;
+      this.counts.pipelines++;
+      this.pipelines.set(key, { pipeline, layout, id: this.pipelines.size + 1 });
+    }));
+  }
+
+  private describe(spec: KernelSpec): { descriptor: GPUComputePipelineDescriptor; layout: GPUBindGroupLayout } {
     let module = this.modules.get(spec.shader);
     if (!module) {
       module = this.device.createShaderModule({ label: `${spec.shader}.module`, code: SHADERS[spec.shader] });
@@ -59,14 +109,45 @@ export class KernelRunner {
         buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
-    const pipeline = this.device.createComputePipeline({
+    const descriptor: GPUComputePipelineDescriptor = {
       label: `${spec.shader}.${spec.entry}`,
       layout: this.device.createPipelineLayout({ label: `${spec.shader}.${spec.entry}.pipelineLayout`, bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: spec.entry, constants: spec.constants },
+    };
+    return { descriptor, layout };
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  /**
+   * The bind group of `buffers` (whole-buffer bindings) for a pipeline, cached: pool buffers
+   * and ORT's recycled outputs recur across stages and requests. A destroyed buffer's entries
+   * are never hit again (a new buffer gets a new id) and age out of the cache.
+   */
+  private bindGroup(c: Compiled, spec: KernelSpec, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    const key = `${c.id}|${buffers.map((b) => this.bufferId(b)).join(',')}`;
+    let g = this.bindGroups.get(key);
+    if (g) {
+      this.bindGroups.delete(key); // re-insert: most recently used last
+      this.bindGroups.set(key, g);
+      return g;
+    }
+    g = this.device.createBindGroup({
+      label: `${spec.shader}.${spec.entry}.bindGroup`,
+      layout: c.layout,
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
-    c = { pipeline, layout };
-    this.pipelines.set(key, c);
-    return c;
+    this.counts.bindGroups++;
+    this.bindGroups.set(key, g);
+    if (this.bindGroups.size > BIND_GROUP_CACHE) this.bindGroups.delete(this.bindGroups.keys().next().value!);
+    return g;
   }
 
   /** Uniform block from 32-bit words (u32 unless listed in `floats`). */
@@ -89,27 +170,26 @@ export class KernelRunner {
   }
 
   dispatch(pass: GPUComputePassEncoder, spec: KernelSpec, buffers: readonly GPUBuffer[], groups: readonly number[]): void {
-    const { pipeline, layout } = this.compile(spec);
+    const c = this.compile(spec);
     if (buffers.length !== spec.bindings.length) {
       throw new Error(`${spec.shader}.${spec.entry}: ${spec.bindings.length} bindings expected, got ${buffers.length}`);
     }
-    const bindGroup = this.device.createBindGroup({
-      label: `${spec.shader}.${spec.entry}.bindGroup`,
-      layout,
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, this.bindGroup(c, spec, buffers));
+    this.counts.dispatches++;
     pass.dispatchWorkgroups(groups[0], groups[1] ?? 1, groups[2] ?? 1);
   }
 
-  /** One encoder, one pass, submitted: the usual shape of a wrapper call. */
+  /**
+   * One pass of a wrapper call, encoded into the door's pending encoder (submitted by the next
+   * read-back or `door.flush()`, at the latest in a microtask).
+   */
   run(owner: string, encode: (pass: GPUComputePassEncoder) => void, after?: (enc: GPUCommandEncoder) => void): void {
-    const encoder = this.device.createCommandEncoder({ label: `${owner}.encoder` });
+    const encoder = this.door.encoder();
     const pass = this.beginPass(encoder, owner);
+    this.counts.passes++;
     encode(pass);
     pass.end();
     after?.(encoder);
-    this.device.queue.submit([encoder.finish()]);
   }
 }

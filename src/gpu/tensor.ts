@@ -1,4 +1,4 @@
-import type { BDtype, BTensor } from '../prune/backend';
+import type { BDtype, BTensor, HostArray } from '../prune/backend';
 
 /**
  * A GPU tensor: a buffer (from the pool, or ORT's when wrapped) with a shape. Buffers may
@@ -9,6 +9,12 @@ export class GpuTensor implements BTensor {
     readonly buffer: GPUBuffer,
     readonly shape: readonly number[],
     readonly dtype: BDtype,
+    /**
+     * Host copy of what was uploaded (small uploads only), so reading it back costs no
+     * round trip. Dropped when the buffer leaves our control (`GpuPruneBackend.bufferOf`);
+     * kernels never write into uploaded tensors (outputs are fresh pool buffers).
+     */
+    public host: HostArray | null = null,
   ) {}
 
   get elements(): number {

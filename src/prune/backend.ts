@@ -69,11 +69,28 @@ export interface DpcKnnMerge {
   centers: BTensor;
 }
 
+/** Part of a tensor to read: elements [offset, offset + count) of its flat data. */
+export interface ReadPart {
+  tensor: BTensor;
+  offset?: number;
+  count?: number;
+}
+
 export interface PruneBackend {
   readonly kind: 'cpu' | 'gpu';
   upload(data: HostArray, shape: readonly number[]): BTensor;
   /** Read back to the host. Only for decisions and the trace (never hidden states or KV). */
   read(t: BTensor): Promise<HostArray>;
+  /**
+   * Optional: several reads as one (the GPU backend: one submit and one mapAsync for all).
+   * Without it, callers read part by part (`readParts` in methods/scoredStage.ts).
+   */
+  readMany?(parts: readonly ReadPart[]): Promise<HostArray[]>;
+  /**
+   * Optional: out[i] = src[start + i] + add for i < count, src u32 (e.g. recycling candidates
+   * from top-k's order without a read-back). (count) u32. Without it, callers go via the host.
+   */
+  selectRows?(src: BTensor, start: number, count: number, add: number): BTensor;
   release(t: BTensor): void;
 
   /** Step 1. visual (V, D), text (T, D) → relevance and raters. */

@@ -1,6 +1,6 @@
 import type {
   BDtype, BTensor, DpcKnnMerge, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs,
-  RaterSelection, RecycleVariant, TopkKeep,
+  RaterSelection, ReadPart, RecycleVariant, TopkKeep,
 } from './backend';
 import type { GpuDoor } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
@@ -16,6 +16,8 @@ import { TopkKeepKernel } from '../gpu/kernels/topk_keep';
 import { DpcKnnMergeKernel } from '../gpu/kernels/dpc_knn_merge';
 import { DivpruneSelectKernel } from '../gpu/kernels/divprune_select';
 import { GatherTokens } from '../gpu/kernels/gather_tokens';
+import { SelectRowsKernel } from '../gpu/kernels/select_rows';
+import type { KernelSpec } from '../gpu/runner';
 import { dtypeOf } from './cpuBackend';
 
 function gpu(t: BTensor, name: string): GpuTensor {
@@ -27,11 +29,23 @@ function needDtype(t: GpuTensor, name: string, dtype: BDtype): void {
   if (t.dtype !== dtype) throw new KernelInputError('GpuPruneBackend', name, dtype, t.dtype);
 }
 
+/** Uploads up to this size keep a host copy, so reading them back is free (row lists, positions). */
+const HOST_COPY_MAX_ELEMENTS = 16384;
+
+function hostView(dtype: BDtype, bytes: ArrayBuffer): HostArray {
+  return dtype === 'f32' ? new Float32Array(bytes) : dtype === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes);
+}
+
 /**
  * The WGSL kernels behind the PruneBackend interface, on the door's device (ORT's in the
  * app). Outputs come from the door's pool; `release` returns them. Tensors from ORT enter
  * through `wrap` (f32 activations only: fp16 graphs need a cast first) and are never
  * released into our pool.
+ *
+ * Round trips (issue 4): kernels encode into the door's pending encoder; a read submits it
+ * with its copy (one submit, one mapAsync), `readMany` reads several tensors that way at
+ * once, and reading an uploaded tensor returns its host copy. A SparseVLM stage is thus one
+ * submit and one read-back (methods/scoredStage.ts). `warmup()` compiles every pipeline.
  */
 export class GpuPruneBackend implements PruneBackend {
   readonly kind = 'gpu' as const;
@@ -39,6 +53,7 @@ export class GpuPruneBackend implements PruneBackend {
   private readonly k: {
     raterSelect: RaterSelectKernel; raterAttention: RaterAttentionKernel; rank: RankEstimateKernel;
     topk: TopkKeepKernel; dpc: DpcKnnMergeKernel; divprune: DivpruneSelectKernel; gather: GatherTokens;
+    selectRows: SelectRowsKernel;
   };
   /** Timestamp profiler, present while `profile(true)`. */
   profiler: GpuProfiler | null = null;
@@ -49,7 +64,24 @@ export class GpuPruneBackend implements PruneBackend {
     this.k = {
       raterSelect: new RaterSelectKernel(r), raterAttention: new RaterAttentionKernel(r), rank: new RankEstimateKernel(r),
       topk: new TopkKeepKernel(r), dpc: new DpcKnnMergeKernel(r), divprune: new DivpruneSelectKernel(r), gather: new GatherTokens(r),
+      selectRows: new SelectRowsKernel(r),
     };
+  }
+
+  /** Every pipeline the backend can dispatch. */
+  static specs(): KernelSpec[] {
+    return [
+      RaterSelectKernel, RaterAttentionKernel, RankEstimateKernel, TopkKeepKernel, DpcKnnMergeKernel,
+      DivpruneSelectKernel, GatherTokens, SelectRowsKernel,
+    ].flatMap((k) => k.specs());
+  }
+
+  /**
+   * Compile every pipeline now (asynchronously, in parallel), so the first request does not
+   * wait for shader compilation. Call once per device at model load; idempotent.
+   */
+  warmup(): Promise<void> {
+    return this.runner.warm(GpuPruneBackend.specs());
   }
 
   /** Turn per-pass GPU timestamps on or off ('timestamp-query' adapters only; wall time otherwise). */
@@ -73,9 +105,16 @@ export class GpuPruneBackend implements PruneBackend {
     return new GpuTensor(buffer, shape, dtype);
   }
 
-  /** The buffer behind a tensor (to hand to ORT with Tensor.fromGpuBuffer). */
+  /**
+   * The buffer behind a tensor (to hand to ORT with Tensor.fromGpuBuffer). Pending kernels are
+   * submitted first (ORT's next commands must come after ours), and the host copy is dropped
+   * (the buffer may now be written outside this backend).
+   */
   bufferOf(t: BTensor): GPUBuffer {
-    return gpu(t, 'bufferOf').buffer;
+    const g = gpu(t, 'bufferOf');
+    this.door.flush();
+    g.host = null;
+    return g.buffer;
   }
 
   private alloc(shape: readonly number[], dtype: BDtype, label: string): GpuTensor {
@@ -90,13 +129,64 @@ export class GpuPruneBackend implements PruneBackend {
     // Dawn rejects views of SharedArrayBuffer: copy those (ENVIRONMENT.md).
     const view = data.buffer instanceof ArrayBuffer ? data.subarray(0, elements) : data.slice(0, elements);
     if (elements > 0) this.door.device.queue.writeBuffer(t.buffer, 0, view.buffer as ArrayBuffer, view.byteOffset, elements * 4);
+    if (elements <= HOST_COPY_MAX_ELEMENTS) t.host = data.slice(0, elements);
     return t;
   }
 
   async read(t: BTensor): Promise<HostArray> {
     const g = gpu(t, 'read');
+    if (g.host) return g.host.slice();
     const bytes = g.elements > 0 ? await this.door.readbacks.read(g.buffer, 0, g.bytes, 'GpuPruneBackend.read') : new ArrayBuffer(0);
-    return g.dtype === 'f32' ? new Float32Array(bytes) : g.dtype === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes);
+    return hostView(g.dtype, bytes);
+  }
+
+  /**
+   * Several tensors (or element ranges of them) in one read-back: the parts are copied into
+   * one packed pool buffer in the pending encoder, then read with one submit and one mapAsync.
+   */
+  async readMany(parts: readonly ReadPart[]): Promise<HostArray[]> {
+    const spans = parts.map((p, i) => {
+      const g = gpu(p.tensor, `parts[${i}]`);
+      const offset = p.offset ?? 0;
+      const count = p.count ?? g.elements - offset;
+      if (offset < 0 || count < 0 || offset + count > g.elements) {
+        throw new KernelInputError('readMany', `parts[${i}]`, `a range within ${g.elements} elements`, `[${offset}, ${offset + count})`);
+      }
+      return { g, offset, count };
+    });
+    const device = spans.filter((s) => !s.g.host && s.count > 0);
+    const total = device.reduce((a, s) => a + s.count, 0);
+    let bytes = new ArrayBuffer(0);
+    if (total > 0) {
+      const pack = this.door.pool.acquire(total * 4, 'GpuPruneBackend.readMany');
+      try {
+        const enc = this.door.encoder();
+        let at = 0;
+        for (const s of device) {
+          enc.copyBufferToBuffer(s.g.buffer, s.offset * 4, pack, at * 4, s.count * 4);
+          at += s.count;
+        }
+        bytes = await this.door.readbacks.read(pack, 0, total * 4, 'GpuPruneBackend.read');
+      } finally {
+        this.door.pool.release(pack);
+      }
+    }
+    let at = 0;
+    return spans.map(({ g, offset, count }) => {
+      if (g.host) return g.host.slice(offset, offset + count);
+      if (count === 0) return hostView(g.dtype, new ArrayBuffer(0));
+      const out = hostView(g.dtype, bytes.slice(at * 4, (at + count) * 4));
+      at += count;
+      return out;
+    });
+  }
+
+  selectRows(src: BTensor, start: number, count: number, add: number): BTensor {
+    const s = gpu(src, 'src');
+    needDtype(s, 'src', 'u32');
+    const out = this.alloc([count], 'u32', 'SelectRows.out');
+    this.k.selectRows.run(s.buffer, s.elements, start, count, add, out.buffer);
+    return out;
   }
 
   release(t: BTensor): void {

@@ -1,10 +1,16 @@
-import type { KernelRunner } from '../runner';
+import type { KernelRunner, KernelSpec } from '../runner';
 import { validateDivprune } from './divprune_select.reference';
 
 /** Wrapper of shaders/divprune_select.wgsl: visual (V, D) → k indices ascending (u32). */
 export class DivpruneSelectKernel {
   static readonly owner = 'DivpruneSelect';
   private readonly bindings = ['uniform', 'read', 'write', 'write', 'write', 'write'] as const;
+
+  /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
+  static specs(): KernelSpec[] {
+    const bindings = ['uniform', 'read', 'write', 'write', 'write', 'write'] as const;
+    return ['norms_of_rows', 'distance', 'greedy', 'sort_picks'].map((entry) => ({ shader: 'divprune_select' as const, entry, bindings }));
+  }
 
   constructor(private readonly runner: KernelRunner) {}
 

@@ -1,10 +1,15 @@
-import type { KernelRunner } from '../runner';
+import type { KernelRunner, KernelSpec } from '../runner';
 import { groups1d } from '../runner';
 
 /** Wrapper of shaders/gather_tokens.wgsl: out[i] = rows[i] < L ? src[rows[i]] : extra[rows[i] − L]. */
 export class GatherTokens {
   static readonly owner = 'GatherTokens';
   private readonly spec = { shader: 'gather_tokens', entry: 'main', bindings: ['uniform', 'read', 'read', 'read', 'write'] } as const;
+
+  /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
+  static specs(): KernelSpec[] {
+    return [{ shader: 'gather_tokens', entry: 'main', bindings: ['uniform', 'read', 'read', 'read', 'write'] }];
+  }
 
   constructor(private readonly runner: KernelRunner) {}
 

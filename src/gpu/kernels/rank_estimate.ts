@@ -1,9 +1,15 @@
-import type { KernelRunner } from '../runner';
+import type { KernelRunner, KernelSpec } from '../runner';
 
 /** Wrapper of shaders/rank_estimate.wgsl: block (R, V) → rank and singular values (one read-back). */
 export class RankEstimateKernel {
   static readonly owner = 'RankEstimate';
   private readonly bindings = ['uniform', 'read', 'write', 'write'] as const;
+
+  /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
+  static specs(): KernelSpec[] {
+    const bindings = ['uniform', 'read', 'write', 'write'] as const;
+    return ['prepare', 'jacobi', 'finish'].map((entry) => ({ shader: 'rank_estimate' as const, entry, bindings }));
+  }
 
   constructor(private readonly runner: KernelRunner) {}
 

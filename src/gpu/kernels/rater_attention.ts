@@ -1,4 +1,4 @@
-import type { KernelRunner } from '../runner';
+import type { KernelRunner, KernelSpec } from '../runner';
 import { groups1d } from '../runner';
 import { KernelInputError } from './errors';
 
@@ -40,6 +40,16 @@ export class RaterAttentionKernel {
   static readonly owner = 'RaterAttention';
   private readonly attendBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write', 'write'] as const;
   private readonly reduceBindings = ['uniform', 'read', 'write', 'write', 'write'] as const;
+
+  /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
+  static specs(): KernelSpec[] {
+    const attend = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write', 'write'] as const;
+    const reduce = ['uniform', 'read', 'write', 'write', 'write'] as const;
+    return [
+      ...['gravity_weights', 'attend'].map((entry) => ({ shader: 'rater_attention' as const, entry, bindings: attend })),
+      ...['head_sums', 'select_heads', 'head_mean', 'row_mean'].map((entry) => ({ shader: 'rater_attention_reduce' as const, entry, bindings: reduce })),
+    ];
+  }
 
   constructor(private readonly runner: KernelRunner) {}
 

@@ -1,4 +1,4 @@
-import type { KernelRunner } from '../runner';
+import type { KernelRunner, KernelSpec } from '../runner';
 
 /**
  * Wrapper of shaders/rater_select.wgsl. One read-back: relevance and flags together.
@@ -7,6 +7,12 @@ import type { KernelRunner } from '../runner';
 export class RaterSelectKernel {
   static readonly owner = 'RaterSelect';
   private readonly bindings = ['uniform', 'read', 'read', 'write', 'write'] as const;
+
+  /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
+  static specs(): KernelSpec[] {
+    const bindings = ['uniform', 'read', 'read', 'write', 'write'] as const;
+    return ['row_softmax', 'relevance'].map((entry) => ({ shader: 'rater_select' as const, entry, bindings }));
+  }
 
   constructor(private readonly runner: KernelRunner) {}
 

@@ -1,10 +1,16 @@
-import type { KernelRunner } from '../runner';
+import type { KernelRunner, KernelSpec } from '../runner';
 import { KernelInputError } from './errors';
 
 /** Wrapper of shaders/topk_keep.wgsl: order (V) by descending score, keep (k) ascending. */
 export class TopkKeepKernel {
   static readonly owner = 'TopkKeep';
   private readonly bindings = ['uniform', 'read', 'write', 'write', 'write'] as const;
+
+  /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
+  static specs(): KernelSpec[] {
+    const bindings = ['uniform', 'read', 'write', 'write', 'write'] as const;
+    return ['rank', 'keep_sorted'].map((entry) => ({ shader: 'topk_keep' as const, entry, bindings }));
+  }
 
   constructor(private readonly runner: KernelRunner) {}
 

@@ -1,0 +1,205 @@
+/**
+ * Structural cost of SparseVLM's stages on a GpuPruneBackend: per stage, how many submits,
+ * command encoders, pipelines, bind groups, buffers and mapAsync read-backs the method and the
+ * engine's plan application (read rows, gather hidden) cost, and the wall time. Counts do not
+ * depend on the GPU's speed, so they are what a CPU machine (SwiftShader) can check for a big
+ * GPU (issue 4: the three stages must cost ~1 ms each on an H100).
+ *
+ * The stages run on synthetic layer outputs (random hidden/query/key at the model's shapes);
+ * the method, the backend and the kernels are the shipped ones. Device calls are observed by
+ * wrapping the device's own methods (each still does its work), for the duration of `run` only.
+ *
+ * CLI (7B shapes: hidden 4096, 32 heads × 128, 576 visual tokens, budget 64):
+ *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json XDG_RUNTIME_DIR=/tmp \
+ *     npx tsx src/prune/stageCounts.ts [--small] [--rounds N]
+ */
+import { createMethod } from './registry';
+import type { GpuPruneBackend } from './gpuBackend';
+import type { BTensor } from './backend';
+import type { LayerContext, ModelDims, RequestContext, SequenceLayout } from './method';
+
+export interface StageCounts {
+  layer: number;
+  visualIn: number;
+  visualOut: number;
+  submits: number;
+  encoders: number;
+  pipelines: number;
+  bindGroups: number;
+  buffers: number;
+  mapAsync: number;
+  /** Door read-backs (each one mapAsync). */
+  readbacks: number;
+  /** Wall ms of the method's afterLayer and the plan application (GPU work included). */
+  ms: number;
+}
+
+export interface StageShapes {
+  dims: ModelDims;
+  layout: SequenceLayout;
+  budget: number;
+}
+
+export const LLAVA7B_SHAPES: StageShapes = {
+  dims: { numLayers: 32, hiddenSize: 4096, numHeads: 32, numKvHeads: 32, headDim: 128, intermediateSize: 11008, ropeTheta: 10000, visualTokens: 576 },
+  layout: { preLength: 5, visualCount: 576, textLength: 12 },
+  budget: 64,
+};
+
+/** Same schedule (576 → 82 → 32 → 18), narrow layers: for tests on SwiftShader. */
+export const SMALL_SHAPES: StageShapes = {
+  dims: { numLayers: 32, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 128, ropeTheta: 10000, visualTokens: 576 },
+  layout: { preLength: 5, visualCount: 576, textLength: 12 },
+  budget: 64,
+};
+
+type Counter = { submits: number; encoders: number; pipelines: number; bindGroups: number; buffers: number; mapAsync: number };
+
+/** Wraps the device's (and GPUBuffer's) methods to count calls; `restore` undoes it. */
+function observe(device: GPUDevice): { counter: Counter; restore: () => void } {
+  const counter: Counter = { submits: 0, encoders: 0, pipelines: 0, bindGroups: 0, buffers: 0, mapAsync: 0 };
+  const restores: (() => void)[] = [];
+  const wrap = <O extends object>(obj: O, name: string, field: keyof Counter) => {
+    const rec = obj as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const original = rec[name];
+    const own = Object.prototype.hasOwnProperty.call(obj, name);
+    rec[name] = function (this: unknown, ...args: unknown[]) {
+      counter[field]++;
+      return original.apply(this, args);
+    };
+    restores.push(() => (own ? (rec[name] = original) : delete rec[name]));
+  };
+  wrap(device.queue, 'submit', 'submits');
+  wrap(device, 'createCommandEncoder', 'encoders');
+  wrap(device, 'createComputePipeline', 'pipelines');
+  wrap(device, 'createComputePipelineAsync', 'pipelines');
+  wrap(device, 'createBindGroup', 'bindGroups');
+  wrap(device, 'createBuffer', 'buffers');
+  const bufferProto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
+  wrap(bufferProto, 'mapAsync', 'mapAsync');
+  return { counter, restore: () => restores.reverse().forEach((r) => r()) };
+}
+
+function random(n: number, seed: number, scale: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) - 0.5) * scale;
+  }
+  return out;
+}
+
+/**
+ * One request's SparseVLM stages (begin + every layer's afterLayer, plans applied as the engine
+ * does: read the row list, gather hidden). Returns counts per stage (layers without a stage
+ * cost nothing and are not listed) and of `begin`.
+ */
+export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed = 1): Promise<{ begin: StageCounts; stages: StageCounts[] }> {
+  const { dims, budget } = shapes;
+  let layout = shapes.layout;
+  const D = dims.hiddenSize;
+  const method = createMethod('sparsevlm', { budget }, dims);
+  let L = layout.preLength + layout.visualCount + layout.textLength;
+  const embeds = random(L * D, seed, 2);
+  const vs = layout.preLength * D;
+  const ts = (layout.preLength + layout.visualCount) * D;
+  const owned: BTensor[] = [];
+  const up = (a: Float32Array | Int32Array, shape: number[]) => {
+    const t = be.upload(a, shape);
+    owned.push(t);
+    return t;
+  };
+  const request: RequestContext = {
+    backend: be, dims, layout,
+    embeds: up(embeds, [L, D]),
+    visualEmbeds: up(embeds.slice(vs, ts), [layout.visualCount, D]),
+    textEmbeds: up(embeds.slice(ts), [layout.textLength, D]),
+    visualOrigin: Int32Array.from({ length: layout.visualCount }, (_, i) => i),
+  };
+  const device = be.door.device;
+  const measure = async (layer: number, visualIn: number, fn: () => Promise<number>): Promise<StageCounts> => {
+    await device.queue.onSubmittedWorkDone();
+    const reads0 = be.door.readbacks.count;
+    const { counter, restore } = observe(device);
+    const t0 = performance.now();
+    let visualOut: number;
+    try {
+      visualOut = await fn();
+      await device.queue.onSubmittedWorkDone();
+    } finally {
+      restore();
+    }
+    return { layer, visualIn, visualOut, ...counter, readbacks: be.door.readbacks.count - reads0, ms: performance.now() - t0 };
+  };
+  const begin = await measure(-1, layout.visualCount, async () => {
+    await method.begin(request);
+    return layout.visualCount;
+  });
+  let hidden = up(random(L * D, seed + 1, 2), [L, D]);
+  let origin = request.visualOrigin;
+  const stages: StageCounts[] = [];
+  for (let layer = 0; layer < dims.numLayers; layer++) {
+    const query = up(random(dims.numHeads * L * dims.headDim, seed + 100 + layer, 1), [dims.numHeads, L, dims.headDim]);
+    const key = up(random(dims.numKvHeads * L * dims.headDim, seed + 200 + layer, 1), [dims.numKvHeads, L, dims.headDim]);
+    const positions = up(Int32Array.from({ length: L }, (_, i) => i), [L]);
+    const ctx: LayerContext = { ...request, layout, visualOrigin: origin, layer, hidden, query, key, positions };
+    let applied = false;
+    const counts = await measure(layer, layout.visualCount, async () => {
+      const plan = await method.afterLayer(ctx);
+      if (!plan) return layout.visualCount;
+      applied = true;
+      // As src/engine/prefill.ts applies a plan: the row list to the host, hidden gathered on the GPU.
+      const rows = await be.read(plan.rows);
+      const next = be.gather(hidden, plan.merged, plan.rows);
+      be.bufferOf(next); // handed to ORT as the next layer's input
+      be.release(plan.rows);
+      if (plan.merged) be.release(plan.merged);
+      owned.push(next);
+      hidden = next;
+      L = rows.length;
+      layout = plan.layout;
+      origin = plan.visualOrigin;
+      return layout.visualCount;
+    });
+    if (applied) stages.push(counts);
+  }
+  for (const t of owned) be.release(t);
+  return { begin, stages };
+}
+
+export function formatCounts(rows: StageCounts[]): string {
+  const head = 'layer  visual      submits encoders pipelines bindGroups buffers mapAsync readbacks      ms';
+  const lines = rows.map((r) =>
+    `${String(r.layer).padStart(5)}  ${`${r.visualIn}→${r.visualOut}`.padEnd(10)} ${[r.submits, r.encoders, r.pipelines, r.bindGroups, r.buffers, r.mapAsync, r.readbacks]
+      .map((x, i) => String(x).padStart([8, 8, 9, 10, 7, 8, 9][i])).join(' ')} ${r.ms.toFixed(1).padStart(7)}`,
+  );
+  return [head, ...lines].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const shapes = args.includes('--small') ? SMALL_SHAPES : LLAVA7B_SHAPES;
+  const roundsAt = args.indexOf('--rounds');
+  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
+  const { dawnDoor } = await import('../gpu/testing/dawn');
+  const { GpuPruneBackend } = await import('./gpuBackend');
+  const { door } = await dawnDoor();
+  const be = new GpuPruneBackend(door);
+  const warm = (be as unknown as { warmup?: () => Promise<void> }).warmup;
+  if (warm && !args.includes('--no-warmup')) {
+    const t0 = performance.now();
+    await warm.call(be);
+    console.log(`warmup ${(performance.now() - t0).toFixed(1)} ms`);
+  }
+  for (let r = 0; r < rounds; r++) {
+    const { begin, stages } = await runStages(be, shapes, 1 + r);
+    console.log(`round ${r} (${shapes === SMALL_SHAPES ? 'small' : '7B'} shapes; begin = raterSelect)`);
+    console.log(formatCounts([begin, ...stages]));
+  }
+  process.exit(0);
+}
+
+if (process.argv[1] && /stageCounts\.ts$/.test(process.argv[1])) void main();
