@@ -75,6 +75,12 @@ export interface PruneMethod {
   begin(ctx: RequestContext): Promise<PrunePlan | null>;
   /** After a layer ran in prefill; null when this layer does not prune. */
   afterLayer(ctx: LayerContext): Promise<PrunePlan | null>;
+  /**
+   * Optional: false when `afterLayer` would certainly return null after `layer` and do nothing
+   * (no kernel, no state change), so the engine may skip building its context (views, the
+   * positions upload) and the call. true = it may act. Absent = the engine always calls.
+   */
+  actsAfter?(layer: number): boolean;
   /** The raters chosen in `begin` of the current request (text-relative), when the method has raters. */
   raterSelection?(): { relevance: number[]; raters: number[] } | null;
   /** Visual tokens entering each layer when the schedule does not depend on the input; else null. */

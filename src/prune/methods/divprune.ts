@@ -50,6 +50,11 @@ export class DivPrune implements PruneMethod {
     });
   }
 
+  /** Prunes only in `begin`. */
+  actsAfter(_layer: number): boolean {
+    return false;
+  }
+
   async afterLayer(_ctx: LayerContext): Promise<PrunePlan | null> {
     return null;
   }

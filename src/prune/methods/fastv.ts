@@ -36,6 +36,11 @@ export class FastV implements PruneMethod {
     return null;
   }
 
+  /** Only after layer K − 1. */
+  actsAfter(layer: number): boolean {
+    return layer === this.stageLayer;
+  }
+
   async afterLayer(ctx: LayerContext): Promise<PrunePlan | null> {
     if (ctx.layer !== this.stageLayer || this.stageLayer > ctx.dims.numLayers - 2) return null;
     if (this.keepCount >= ctx.layout.visualCount) return null;

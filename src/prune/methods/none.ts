@@ -10,6 +10,11 @@ export class NoPruning implements PruneMethod {
     return null;
   }
 
+  /** Never prunes after a layer. */
+  actsAfter(_layer: number): boolean {
+    return false;
+  }
+
   async afterLayer(_ctx: LayerContext): Promise<PrunePlan | null> {
     return null;
   }

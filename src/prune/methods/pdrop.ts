@@ -34,6 +34,11 @@ export class PDrop implements PruneMethod {
     return null;
   }
 
+  /** Only after its stage layers. */
+  actsAfter(layer: number): boolean {
+    return this.stageLayers.includes(layer);
+  }
+
   async afterLayer(ctx: LayerContext): Promise<PrunePlan | null> {
     const stage = this.stageLayers.indexOf(ctx.layer);
     if (stage < 0 || this.keepCounts[stage] >= ctx.layout.visualCount) return null;

@@ -125,6 +125,11 @@ export class SparseVlm implements PruneMethod {
     return this.selection;
   }
 
+  /** Only after its stage layers (fixed for v1 too: only v1's keep counts depend on the input). */
+  actsAfter(layer: number): boolean {
+    return this.stageLayers.includes(layer);
+  }
+
   async afterLayer(ctx: LayerContext): Promise<PrunePlan | null> {
     const stage = this.stageLayers.indexOf(ctx.layer);
     if (stage < 0 || this.raterText === null) return null;
