@@ -16,6 +16,9 @@ export const REQUIRED_LIMITS = {
   maxStorageBuffersPerShaderStage: 8,
 } as const;
 
+/** Size of each uniform slot (every kernel's parameter block fits). */
+const UNIFORM_SLOT_BYTES = 256;
+
 export type GpuFault =
   | { kind: 'lost'; reason: string; message: string }
   | { kind: 'uncaptured'; message: string };
@@ -44,10 +47,18 @@ export class GpuDoor {
   /**
    * Kernels encode into one pending command encoder (`encoder()`); it is submitted by
    * `flush()`: before every read-back (which appends its copy to it), when a buffer leaves for
-   * ORT, and at the latest in a microtask after the first command, so no pending work outlives
-   * the synchronous run that encoded it (ORT and the engine only run after an await).
+   * ORT (`GpuPruneBackend.bufferOf`), and at the latest in the next macrotask after the first
+   * command (a safety net: awaits between kernels of one stage do not split the submit, but no
+   * pending work outlives the turn of the event loop that encoded it).
    */
   private pending: GPUCommandEncoder | null = null;
+  /**
+   * Uniform buffers by position in the pending batch: the k-th uniform of a batch is always
+   * the same buffer, so a stage that repeats finds its bind groups cached (KernelRunner).
+   * Reset at each submit: the queue orders the next batch's writeBuffer after it.
+   */
+  private uniforms: GPUBuffer[] = [];
+  private uniformsUsed = 0;
   /** Whether compute passes can carry timestamp writes. */
   readonly hasTimestamps: boolean;
   private faultListener: (fault: GpuFault) => void;
@@ -78,7 +89,7 @@ export class GpuDoor {
       // written by a command in the pending encoder, and a writeBuffer into it after reuse
       // would land before that command runs.
       this.pool.deferReleases(true);
-      queueMicrotask(() => this.flush());
+      setTimeout(() => this.flush(), 0);
     }
     return this.pending;
   }
@@ -109,7 +120,22 @@ export class GpuDoor {
   /** After every submit of ours. */
   submitted(): void {
     this.submits++;
-    if (!this.pending) this.pool.deferReleases(false);
+    if (!this.pending) {
+      this.pool.deferReleases(false);
+      this.uniformsUsed = 0;
+    }
+  }
+
+  /** A uniform buffer (256 B) for the next kernel of the pending batch; owned by the door, never released. */
+  uniformSlot(bytes: number): GPUBuffer {
+    if (bytes > UNIFORM_SLOT_BYTES) throw new RangeError(`GpuDoor.uniformSlot: a uniform block of ${bytes} bytes exceeds the ${UNIFORM_SLOT_BYTES}-byte slot`);
+    let buf = this.uniforms[this.uniformsUsed];
+    if (!buf) {
+      buf = this.device.createBuffer({ label: `GpuDoor.uniform${this.uniformsUsed}`, size: UNIFORM_SLOT_BYTES, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST
+      this.uniforms.push(buf);
+    }
+    this.uniformsUsed++;
+    return buf;
   }
 
   set onFault(listener: (fault: GpuFault) => void) {

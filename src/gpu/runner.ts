@@ -35,7 +35,8 @@ export function groups1d(invocations: number, workgroupSize: number): [number, n
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  id: number;
+  /** Binding kinds, e.g. 'uniform,read,write': pipelines with equal signatures share a layout and bind groups. */
+  signature: string;
 }
 
 /** Bind groups kept (least recently used dropped first). A request uses a few dozen. */
@@ -52,6 +53,7 @@ export class KernelRunner {
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, Compiled>();
   private bindGroups = new Map<string, GPUBindGroup>();
+  private layouts = new Map<string, { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout }>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   /** Pipelines and bind groups created, passes and dispatches encoded (structural tests). */
@@ -73,7 +75,7 @@ export class KernelRunner {
     let c = this.pipelines.get(key);
     if (c) return c;
     const { descriptor, layout } = this.describe(spec);
-    c = { pipeline: this.device.createComputePipeline(descriptor), layout, id: this.pipelines.size + 1 };
+    c = { pipeline: this.device.createComputePipeline(descriptor), layout, signature: spec.bindings.join(',') };
     this.counts.pipelines++;
     this.pipelines.set(key, c);
     return c;
@@ -91,7 +93,7 @@ export class KernelRunner {
       const key = KernelRunner.key(spec);
       if (this.pipelines.has(key)) return;
       this.counts.pipelines++;
-      this.pipelines.set(key, { pipeline, layout, id: this.pipelines.size + 1 });
+      this.pipelines.set(key, { pipeline, layout, signature: spec.bindings.join(',') });
     }));
   }
 
@@ -101,20 +103,36 @@ export class KernelRunner {
       module = this.device.createShaderModule({ label: `${spec.shader}.module`, code: SHADERS[spec.shader] });
       this.modules.set(spec.shader, module);
     }
-    const layout = this.device.createBindGroupLayout({
-      label: `${spec.shader}.${spec.entry}.layout`,
-      entries: spec.bindings.map((kind, binding) => ({
-        binding,
-        visibility: 0x4, // GPUShaderStage.COMPUTE
-        buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
-      })),
-    });
+    const { layout, pipelineLayout } = this.layoutFor(spec.bindings);
     const descriptor: GPUComputePipelineDescriptor = {
       label: `${spec.shader}.${spec.entry}`,
-      layout: this.device.createPipelineLayout({ label: `${spec.shader}.${spec.entry}.pipelineLayout`, bindGroupLayouts: [layout] }),
+      layout: pipelineLayout,
       compute: { module, entryPoint: spec.entry, constants: spec.constants },
     };
     return { descriptor, layout };
+  }
+
+  /**
+   * One bind-group layout per binding signature: all entries of a shader (and kernels with the
+   * same bindings) then share bind groups — a stage's dpc_knn_merge dispatches 7 entries over
+   * one group.
+   */
+  private layoutFor(bindings: readonly BindingKind[]): { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } {
+    const signature = bindings.join(',');
+    let l = this.layouts.get(signature);
+    if (!l) {
+      const layout = this.device.createBindGroupLayout({
+        label: `KernelRunner.layout(${signature})`,
+        entries: bindings.map((kind, binding) => ({
+          binding,
+          visibility: 0x4, // GPUShaderStage.COMPUTE
+          buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+        })),
+      });
+      l = { layout, pipelineLayout: this.device.createPipelineLayout({ label: `KernelRunner.pipelineLayout(${signature})`, bindGroupLayouts: [layout] }) };
+      this.layouts.set(signature, l);
+    }
+    return l;
   }
 
   private bufferId(b: GPUBuffer): number {
@@ -127,12 +145,12 @@ export class KernelRunner {
   }
 
   /**
-   * The bind group of `buffers` (whole-buffer bindings) for a pipeline, cached: pool buffers
+   * The bind group of `buffers` (whole-buffer bindings) for a layout, cached: pool buffers
    * and ORT's recycled outputs recur across stages and requests. A destroyed buffer's entries
    * are never hit again (a new buffer gets a new id) and age out of the cache.
    */
   private bindGroup(c: Compiled, spec: KernelSpec, buffers: readonly GPUBuffer[]): GPUBindGroup {
-    const key = `${c.id}|${buffers.map((b) => this.bufferId(b)).join(',')}`;
+    const key = `${c.signature}|${buffers.map((b) => this.bufferId(b)).join(',')}`;
     let g = this.bindGroups.get(key);
     if (g) {
       this.bindGroups.delete(key); // re-insert: most recently used last
@@ -150,13 +168,16 @@ export class KernelRunner {
     return g;
   }
 
-  /** Uniform block from 32-bit words (u32 unless listed in `floats`). */
+  /**
+   * Uniform block from 32-bit words (u32 unless listed in `floats`), in the door's slot for
+   * this position of the batch (wrappers may `pool.release` it: the pool ignores it).
+   */
   uniform(owner: string, words: readonly number[], floats: readonly number[] = []): GPUBuffer {
     const data = new ArrayBuffer(Math.max(16, Math.ceil(words.length / 4) * 16));
     const u = new Uint32Array(data);
     const f = new Float32Array(data);
     words.forEach((w, i) => (floats.includes(i) ? (f[i] = w) : (u[i] = w >>> 0)));
-    const buf = this.door.pool.acquire(data.byteLength, `${owner}.params`, 'uniform');
+    const buf = this.door.uniformSlot(data.byteLength);
     this.device.queue.writeBuffer(buf, 0, data);
     return buf;
   }

@@ -97,7 +97,11 @@ export class GpuPruneBackend implements PruneBackend {
 
   /** Wall time of `fn`'s GPU work: awaits the queue before and after. */
   measure<T>(fn: () => T | Promise<T>): Promise<{ result: T; ms: number }> {
-    return measureWall(this.door.device, fn);
+    return measureWall(this.door.device, async () => {
+      const result = await fn();
+      this.door.flush(); // pending kernels count as the measured work
+      return result;
+    });
   }
 
   /** A buffer we do not own (ORT's output) as a tensor; `release` leaves it alone. */

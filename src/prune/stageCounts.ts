@@ -11,7 +11,8 @@
  *
  * CLI (7B shapes: hidden 4096, 32 heads × 128, 576 visual tokens, budget 64):
  *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json XDG_RUNTIME_DIR=/tmp \
- *     npx tsx src/prune/stageCounts.ts [--small] [--rounds N]
+ *     npx tsx src/prune/stageCounts.ts [--small] [--rounds N] [--vary] [--no-warmup] [--gpu]
+ * (--vary: a new random request each round; --gpu: a real GPU, no SwiftShader ICD)
  */
 import { createMethod } from './registry';
 import type { GpuPruneBackend } from './gpuBackend';
@@ -184,7 +185,9 @@ async function main(): Promise<void> {
   const shapes = args.includes('--small') ? SMALL_SHAPES : LLAVA7B_SHAPES;
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 3;
-  const { dawnDoor } = await import('../gpu/testing/dawn');
+  const { dawnDevice, dawnDoor } = await import('../gpu/testing/dawn');
+  // On the GPU machine (--gpu) the loader finds the NVIDIA driver: no SwiftShader ICD.
+  await dawnDevice({ swiftshader: !args.includes('--gpu') });
   const { GpuPruneBackend } = await import('./gpuBackend');
   const { door } = await dawnDoor();
   const be = new GpuPruneBackend(door);
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
     console.log(`warmup ${(performance.now() - t0).toFixed(1)} ms`);
   }
   for (let r = 0; r < rounds; r++) {
-    const { begin, stages } = await runStages(be, shapes, 1 + r);
+    const { begin, stages } = await runStages(be, shapes, args.includes('--vary') ? 1 + r : 1);
     console.log(`round ${r} (${shapes === SMALL_SHAPES ? 'small' : '7B'} shapes; begin = raterSelect)`);
     console.log(formatCounts([begin, ...stages]));
   }

@@ -5,11 +5,29 @@
  * return the plan. The methods differ only in the query rows, the attention options, how k
  * is decided and whether recycling runs.
  */
-import type { BTensor, RaterAttention, RaterAttentionArgs, RecycleVariant } from '../backend';
+import type { BTensor, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs, ReadPart, RecycleVariant } from '../backend';
 import type { LayerContext, PrunePlan } from '../method';
 import type { StageTrace } from '../../engine/trace';
 import { recycleSizes } from '../schedule';
-import { buildPlan, mergedTokenId, nowMs, readF32, readU32 } from './stage';
+import { buildPlan, mergedTokenId, nowMs, readU32 } from './stage';
+
+/** Several reads, as one round trip where the backend can (`readMany`), else one by one. */
+export async function readParts(backend: PruneBackend, parts: readonly ReadPart[]): Promise<HostArray[]> {
+  if (backend.readMany) return backend.readMany(parts);
+  return Promise.all(parts.map(async ({ tensor, offset = 0, count }) => {
+    const all = await backend.read(tensor);
+    return all.slice(offset, count === undefined ? undefined : offset + count);
+  }));
+}
+
+/**
+ * Recycling candidates as sequence rows: order[start, start + count) + add, on the GPU where the
+ * backend can (no read-back, no await), else through the host.
+ */
+function candidateRows(backend: PruneBackend, order: BTensor, start: number, count: number, add: number): BTensor | Promise<BTensor> {
+  if (backend.selectRows) return backend.selectRows(order, start, count, add);
+  return readU32(backend, order).then((host) => backend.upload(Uint32Array.from(host.subarray(start, start + count), (v) => v + add), [count]));
+}
 
 export interface RecycleSettings {
   tau: number;
@@ -58,18 +76,26 @@ export async function runScoredStage(args: ScoredStageArgs): Promise<PrunePlan |
     const decision = await args.decideKeep(attention, visualCount);
     if (decision === null) return null;
     const keepCount = Math.min(Math.max(decision.keep, 1), visualCount - 1);
-    const scores = await readF32(backend, attention.scores);
 
+    // Everything up to the read stays on the GPU and is encoded without a wait: top-k, the
+    // recycling candidates (the pruned tokens by descending score are order[k..V), topk_keep's
+    // contract), DPC-kNN. Then one read-back brings the decisions and the trace.
     const topk = backend.topkKeep(attention.scores, keepCount);
     release.push(topk.keep, topk.order);
-    const keptVisual = await readU32(backend, topk.keep);
-    const order = await readU32(backend, topk.order);
-
-    // Pruned tokens by descending score, taken from `order` (ties: lower index first).
-    const keptSet = new Uint8Array(visualCount);
-    for (const v of keptVisual) keptSet[v] = 1;
-    const prunedByScore: number[] = [];
-    for (const v of order) if (!keptSet[v]) prunedByScore.push(v);
+    const prunedCount = visualCount - keepCount;
+    const sizes = recycling && prunedCount > 0 ? recycleSizes(prunedCount, recycling.tau, recycling.theta) : null;
+    let merge: ReturnType<typeof backend.dpcKnnMerge> | null = null;
+    if (recycling && sizes) {
+      const rows = candidateRows(backend, topk.order, keepCount, sizes.candidates, layout.preLength);
+      const candidateTensor = rows instanceof Promise ? await rows : rows;
+      merge = backend.dpcKnnMerge(ctx.hidden, candidateTensor, sizes.clusters, recycling.variant);
+      release.push(candidateTensor, merge.assignment, merge.centers);
+    }
+    const parts: ReadPart[] = [{ tensor: attention.scores }, { tensor: topk.keep }];
+    if (merge && sizes) parts.push({ tensor: topk.order, offset: keepCount, count: sizes.candidates }, { tensor: merge.assignment });
+    const [scoresHost, keepHost, candidateHost, assignmentHost] = await readParts(backend, parts);
+    const scores = scoresHost instanceof Float32Array ? scoresHost : Float32Array.from(scoresHost);
+    const keptVisual = keepHost instanceof Uint32Array ? keepHost : Uint32Array.from(keepHost);
 
     const origin = ctx.visualOrigin;
     const trace: StageTrace = {
@@ -85,22 +111,17 @@ export async function runScoredStage(args: ScoredStageArgs): Promise<PrunePlan |
 
     let merged: BTensor | null = null;
     const mergedIds: number[] = [];
-    if (recycling && prunedByScore.length > 0) {
-      const { candidates, clusters } = recycleSizes(prunedByScore.length, recycling.tau, recycling.theta);
-      const candidateVisual = prunedByScore.slice(0, candidates);
-      const candidateRows = Uint32Array.from(candidateVisual, (v) => layout.preLength + v);
-      const candidateTensor = backend.upload(candidateRows, [candidateRows.length]);
-      const merge = backend.dpcKnnMerge(ctx.hidden, candidateTensor, clusters, recycling.variant);
-      release.push(candidateTensor, merge.assignment, merge.centers);
-      const assignment = await readU32(backend, merge.assignment);
+    if (merge && sizes && candidateHost && assignmentHost) {
+      const candidateVisual = Array.from(candidateHost);
+      const assignment = assignmentHost;
       merged = merge.merged;
       trace.recycled = candidateVisual.map((v) => origin[v]);
-      for (let c = 0; c < clusters; c++) {
+      for (let c = 0; c < sizes.clusters; c++) {
         const id = mergedTokenId(stage, c);
         mergedIds.push(id);
         trace.merges.push({ id, members: candidateVisual.filter((_, i) => assignment[i] === c).map((v) => origin[v]) });
       }
-      trace.visualOut += clusters;
+      trace.visualOut += sizes.clusters;
     }
     trace.ms = nowMs() - started;
     return buildPlan({ backend, layout, keptVisual, merged, mergedIds, positions: args.positions, visualOrigin: origin, trace });
