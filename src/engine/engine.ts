@@ -17,7 +17,8 @@ import { InputPipeline } from './inputs';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
 import { CpuTensorOps, GpuTensorOps, type TensorOps } from './ops';
 import { initOrt, type OrtInitOptions, type OrtRuntime, type OrtTensor } from './ortEnv';
-import { prefill } from './prefill';
+import { createPhaseClock, type PhaseClock } from './phaseClock';
+import { prefill, prefillTimings } from './prefill';
 import type { AdapterInfo, GenerateOptions, LoadProgress, MethodSettings, ModelInfo } from './protocol';
 import { sampleToken, seededRandom, topK } from './sampling';
 import type { PackageReader } from './source';
@@ -55,6 +56,13 @@ export class Engine {
   lastFault: GpuFault | null = null;
   /** Set by the worker/CLI to hear device loss and uncaptured errors as they happen. */
   onGpuFault: ((fault: GpuFault) => void) | null = null;
+  /**
+   * Phase timings' clock: 'auto' = GPU timestamps where ORT's device has 'timestamp-query'
+   * (no CPU/GPU sync between prefill layers), else wall; 'wall' forces the wall clock
+   * (a sync at every phase boundary), e.g. to compare the two.
+   */
+  clockPreference: 'auto' | 'wall' = 'auto';
+  private clock: { clock: PhaseClock; door: GpuDoor | null; key: string } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   /** ORT tensors alive inside the current request; all disposed when it ends. */
   private live = new Set<OrtTensor>();
@@ -86,6 +94,18 @@ export class Engine {
       this.gpuDoor = new GpuDoor(device, { onFault: (f) => { this.lastFault = f; this.onGpuFault?.(f); } });
     }
     return this.gpuDoor;
+  }
+
+  /** The phase clock for the loaded model and preference (made once, reused by every request). */
+  private phaseClock(): PhaseClock {
+    const numLayers = this.pkg!.manifest.text.numLayers;
+    const door = this.rt.device() ? this.gpuDoor : null;
+    const key = `${this.clockPreference}:${numLayers}`;
+    if (!this.clock || this.clock.door !== door || this.clock.key !== key) {
+      this.clock?.clock.destroy();
+      this.clock = { clock: createPhaseClock(door, () => this.ops!.sync(), numLayers, this.clockPreference), door, key };
+    }
+    return this.clock.clock;
   }
 
   private serial<T>(job: () => Promise<T>): Promise<T> {
@@ -152,9 +172,11 @@ export class Engine {
     const dims = this.dims();
     const track = (t: OrtTensor) => { this.live.add(t); return t; };
     const untrack = (t: OrtTensor) => { this.live.delete(t); };
+    const clock = this.phaseClock();
+    clock.reset();
     try {
       const pre = await prefill({
-        ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method,
+        ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method, clock,
         inputIds, layout, pixels, signal: req.signal, track, untrack,
       }).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
       const prefillMs = performance.now() - tStart;
@@ -179,6 +201,8 @@ export class Engine {
         logitsT.dispose();
         decodeStepMs.push(performance.now() - t0);
       }
+      // One read-back of all phase marks (GPU clock), after the last token.
+      const phases = prefillTimings(pre.marks, await clock.resolve());
       const visualPerLayer = pre.visualPerLayer;
       const after = visualPerLayer.slice(1).concat(pre.layout.visualCount);
       const rs = method.raterSelection?.() ?? null;
@@ -194,8 +218,7 @@ export class Engine {
         meanVisualIn: visualPerLayer.reduce((s, v) => s + v, 0) / visualPerLayer.length,
         stages: pre.stages,
         timings: {
-          clock: 'wall', visionMs: pre.visionMs, embedMs: pre.embedMs, layerMs: pre.layerMs, methodMs: pre.methodMs,
-          headMs: pre.headMs, prefillMs, firstTokenMs, decodeStepMs, totalMs: performance.now() - tStart,
+          clock: clock.kind, ...phases, prefillMs, firstTokenMs, decodeStepMs, totalMs: performance.now() - tStart,
         },
         cost: costFigures({
           dims, nonVisualTokens: layout.preLength + layout.textLength, visualPerLayer,
@@ -226,6 +249,11 @@ export class Engine {
   }
 
   async dispose(): Promise<void> {
-    await this.serial(async () => { if (this.pkg) await releasePackage(this.pkg); this.pkg = null; });
+    await this.serial(async () => {
+      this.clock?.clock.destroy();
+      this.clock = null;
+      if (this.pkg) await releasePackage(this.pkg);
+      this.pkg = null;
+    });
   }
 }

@@ -5,6 +5,13 @@
  * (Vocab, for `firstStepTopLogits` and the golden checks) come to the CPU.
  *
  * Sequence after the splice: [pre (preLength) | visual (V) | text (T)], L = pre + V + T.
+ *
+ * Timing: the phase clock (phaseClock.ts) is marked at each phase boundary; prefill returns the
+ * mark indices and the engine turns them into ms once the request's marks are resolved. With
+ * the GPU clock nothing here waits for the GPU except the method's own decision reads and the
+ * logits read, so the CPU enqueues layer l+1 while the GPU runs layer l. A method that says it
+ * does not act after a layer (`actsAfter(l) === false`) costs nothing there: no context, no
+ * positions upload, no marks.
  */
 import { cancelled } from './errors';
 import type { BackendBridge } from './bridge';
@@ -12,6 +19,7 @@ import type { LoadedPackage } from './loader';
 import type { Ort, OrtTensor } from './ortEnv';
 import type { TensorOps } from './ops';
 import type { LayerContext, ModelDims, PruneMethod, PrunePlan, RequestContext, SequenceLayout } from '../prune/method';
+import type { PhaseClock } from './phaseClock';
 import type { StageTrace } from './trace';
 
 /** Each layer's own cache: K/V [1,Hkv,P,hd] and its length P. */
@@ -23,11 +31,42 @@ export interface PrefillResult {
   layout: SequenceLayout;
   visualPerLayer: number[];
   stages: StageTrace[];
-  layerMs: number[];
+  /** Phase-clock mark indices; `prefillTimings` turns them into ms once resolved. */
+  marks: PrefillMarks;
+}
+
+/** Boundaries on the phase clock. Each phase runs from the previous boundary to its own. */
+export interface PrefillMarks {
+  start: number;
+  vision: number;
+  embed: number;
+  /** After `method.begin` (and its plan). */
+  begin: number;
+  /** Per layer: after the layer, and after its hook (the same mark when the hook did not act). */
+  layers: { layer: number; hook: number }[];
+  /** After the head and the first-step logits read. */
+  head: number;
+}
+
+export interface PrefillTimings {
   visionMs: number;
   embedMs: number;
+  layerMs: number[];
+  /** `begin` plus every hook that acted. */
   methodMs: number;
   headMs: number;
+}
+
+export function prefillTimings(m: PrefillMarks, span: (from: number, to: number) => number): PrefillTimings {
+  let prev = m.begin;
+  let methodMs = span(m.embed, m.begin);
+  const layerMs: number[] = [];
+  for (const { layer, hook } of m.layers) {
+    layerMs.push(span(prev, layer));
+    methodMs += span(layer, hook);
+    prev = hook;
+  }
+  return { visionMs: span(m.start, m.vision), embedMs: span(m.vision, m.embed), layerMs, methodMs, headMs: span(prev, m.head) };
 }
 
 export interface PrefillArgs {
@@ -37,6 +76,8 @@ export interface PrefillArgs {
   bridge: BackendBridge;
   dims: ModelDims;
   method: PruneMethod;
+  /** Marked at each phase boundary (reset by the caller for the request). */
+  clock: PhaseClock;
   inputIds: number[];
   layout: SequenceLayout;
   pixels: { data: Float32Array; dims: number[] };
@@ -50,20 +91,17 @@ const int64 = (ort: Ort, values: ArrayLike<number>) =>
   new ort.Tensor('int64', BigInt64Array.from(Array.from(values), (v) => BigInt(v)), [1, values.length]);
 
 export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
-  const { ort, pkg, ops, bridge, dims, method, track, untrack } = a;
+  const { ort, pkg, ops, bridge, dims, method, clock, track, untrack } = a;
   const s = pkg.sessions;
   const D = dims.hiddenSize;
   const check = (phase: string) => { if (a.signal?.aborted) throw cancelled(phase); };
-  const now = () => performance.now();
   const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
 
-  let t0 = now();
   check('vision');
+  const start = await clock.mark('Prefill.start');
   const visual = track((await s.vision.run({ pixel_values: new ort.Tensor('float32', a.pixels.data, a.pixels.dims) })).visual_embeds);
-  await ops.sync();
-  const visionMs = now() - t0;
+  const visionMark = await clock.mark('Prefill.vision');
 
-  t0 = now();
   check('embedding');
   const embeds = track((await s.embed.run({ input_ids: int64(ort, a.inputIds) })).embeds);
   let layout = { ...a.layout };
@@ -76,8 +114,7 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   ], D));
   const text = track(ops.concatRows([{ tensor: embeds, fromRow: pre + V, rows: T }], D));
   dispose(embeds);
-  await ops.sync();
-  const embedMs = now() - t0;
+  const embedMark = await clock.mark('Prefill.embed');
 
   let L = pre + V + T;
   let positions = Int32Array.from({ length: L }, (_, i) => i);
@@ -89,7 +126,6 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
     visualOrigin: Int32Array.from({ length: V }, (_, i) => i),
   };
   const stages: StageTrace[] = [];
-  let methodMs = 0;
 
   /** Apply a plan to the sequence entering the next layer. */
   const apply = async (plan: PrunePlan, hiddenB: ReturnType<BackendBridge['view']>): Promise<void> => {
@@ -114,29 +150,30 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
     stages.push(plan.trace);
   };
 
-  t0 = now();
   const first = await method.begin(ctx);
   if (first) await apply(first, ctx.embeds);
-  methodMs += now() - t0;
+  const beginMark = await clock.mark('Prefill.begin');
 
   const caches: LayerCache[] = [];
   const visualPerLayer: number[] = [];
-  const layerMs: number[] = [];
+  const layerMarks: PrefillMarks['layers'] = [];
   const act = pkg.manifest.activationDtype;
   const emptyKv = () => new ort.Tensor(act, act === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, dims.numKvHeads, 0, dims.headDim]);
   for (const [l, layer] of s.layers.entries()) {
     check(`layer ${l}`);
-    t0 = now();
     visualPerLayer.push(layout.visualCount);
     const out = await layer.run({ hidden, position_ids: int64(ort, positions), past_key: emptyKv(), past_value: emptyKv() });
     dispose(hidden);
     hidden = track(out.hidden_out);
     caches.push({ key: track(out.present_key), value: track(out.present_value), length: L });
     const query = track(out.query);
-    await ops.sync();
-    layerMs.push(now() - t0);
+    const layerMark = await clock.mark(`Prefill.layer${l}`);
+    if (method.actsAfter?.(l) === false) {
+      dispose(query);
+      layerMarks.push({ layer: layerMark, hook: layerMark });
+      continue;
+    }
 
-    t0 = now();
     const lctx: LayerContext = {
       ...ctx, layer: l,
       hidden: bridge.view(hidden, [L, D]),
@@ -148,17 +185,17 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
     bridge.backend.release(lctx.positions);
     dispose(query);
     if (plan) await apply(plan, lctx.hidden);
-    methodMs += now() - t0;
+    layerMarks.push({ layer: layerMark, hook: await clock.mark(`Prefill.hook${l}`) });
   }
   dispose(visual);
   dispose(text);
 
   check('head');
-  t0 = now();
   const logitsT = (await s.head.run({ hidden })).logits;
   const logits = (await logitsT.getData(true)) as Float32Array; // the one full-logits read of a request
   logitsT.dispose();
-  const headMs = now() - t0;
+  const headMark = await clock.mark('Prefill.head');
   dispose(hidden);
-  return { caches, logits, layout, visualPerLayer, stages, layerMs, visionMs, embedMs, methodMs, headMs };
+  const marks: PrefillMarks = { start, vision: visionMark, embed: embedMark, begin: beginMark, layers: layerMarks, head: headMark };
+  return { caches, logits, layout, visualPerLayer, stages, marks };
 }

@@ -7,7 +7,10 @@
  *   - one token id per decode step (4 bytes, the GPU argmax through the door),
  *   - the pruning decisions and trace (door reads of the method's kernel outputs, the raters
  *     and the rank), each no
- *     larger than a few values per visual token — far below one layer's hidden or KV.
+ *     larger than a few values per visual token — far below one layer's hidden or KV;
+ *   - with the GPU phase clock (ORT's device has timestamp-query, as on SwiftShader), one more
+ *     door read at the end of the request: the phase timestamps, 8 bytes per mark
+ *     (phaseClock.ts; 'none' takes start, vision, embed, begin, one per layer, head).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,11 +83,14 @@ describe('read-backs during a 16-token greedy generation (WebGPU, llama-clip-gqa
     console.log(`none: ${r.maps.length} mapAsync (${r.maps.reduce((s, m) => s + m.size, 0)} B staged), ${r.getDataCalls} getData, door ${r.doorCount} reads / ${r.doorBytes} B; prefill ${t.prefillMs.toFixed(0)} ms (vision ${t.visionMs.toFixed(0)}, layers ${t.layerMs.map((x) => x.toFixed(0)).join('/')}, head ${t.headMs.toFixed(0)}), decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
     expect(r.result.tokenIds).toEqual(golden.greedy16);
     expect(r.getDataCalls).toBe(1); // the first-step logits
-    expect(r.doorCount).toBe(15); // one token per decode step
-    expect(r.doorBytes).toBe(15 * 4);
-    expect(r.doorLabels).toEqual(Array(15).fill('ArgmaxLogits.token:4'));
-    expect(r.maps.length).toBe(16);
-    const big = r.maps.filter((m) => m.size > 4);
+    // The trace's phase timestamps: one read of all marks, when the clock is the GPU's.
+    const marks = t.clock === 'gpu-timestamp' ? 5 + engine.model!.manifest.text.numLayers : 0;
+    const clockReads = marks > 0 ? [`TimestampMarks.staging:${marks * 8}`] : [];
+    expect(r.doorCount).toBe(15 + clockReads.length); // one token per decode step (+ the timestamps)
+    expect(r.doorBytes).toBe(15 * 4 + marks * 8);
+    expect(r.doorLabels).toEqual([...Array(15).fill('ArgmaxLogits.token:4'), ...clockReads]);
+    expect(r.maps.length).toBe(16 + clockReads.length);
+    const big = r.maps.filter((m) => m.size > 4 && m.label !== 'TimestampMarks.staging');
     expect(big.length).toBe(1);
     expect(big[0].size).toBeGreaterThanOrEqual(vocab * 4);
     expect(big[0].size).toBeLessThan(vocab * 4 + 256);
@@ -95,12 +101,13 @@ describe('read-backs during a 16-token greedy generation (WebGPU, llama-clip-gqa
     const L = r.result.inputIds.length;
     const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = engine.model!.manifest.text;
     // Decisions and trace: the method's reads of kernel outputs, and the raters/rank kernels' own results.
-    const trace = r.doorLabels.filter((l) => /^(GpuPruneBackend\.read|RaterSelect\.staging|RankEstimate\.staging):/.test(l));
+    const trace = r.doorLabels.filter((l) => /^(GpuPruneBackend\.read|RaterSelect\.staging|RankEstimate\.staging|TimestampMarks\.staging):/.test(l));
     const tokens = r.doorLabels.filter((l) => l === 'ArgmaxLogits.token:4');
     console.log(`sparsevlm 64: ${r.maps.length} mapAsync, ${r.getDataCalls} getData, door ${r.doorCount} reads / ${r.doorBytes} B (${tokens.length} tokens, ${trace.length} trace: ${trace.join(' ')}); stages ${r.result.trace.stages.map((s) => `${s.visualIn}→${s.visualOut}`).join(', ')}`);
     expect(r.result.trace.stages.length).toBeGreaterThan(0);
     expect(r.getDataCalls).toBe(1);
     expect(tokens.length).toBe(r.result.tokenIds.length - 1);
+    expect(r.doorLabels.filter((l) => l.startsWith('TimestampMarks.staging:')).length).toBe(r.result.trace.timings.clock === 'gpu-timestamp' ? 1 : 0);
     expect(trace.length + tokens.length).toBe(r.doorLabels.length);
     // Every GPU→CPU copy is the logits, a token, or a door read we can see.
     expect(r.maps.length).toBe(1 + r.doorCount);

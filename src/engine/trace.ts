@@ -32,17 +32,45 @@ export interface RaterTrace {
   raters: number[];
 }
 
+/**
+ * Per-phase times of one request (ms). The prefill phases are contiguous spans between marks
+ * of the engine's phase clock (src/engine/phaseClock.ts): start → vision → embed → method
+ * begin → (layer l → its hook, when the method acts after l)… → head. So
+ * visionMs + embedMs + Σ layerMs + methodMs + headMs = time from the first mark to the last,
+ * which is ≤ prefillMs.
+ *
+ * Under `clock: 'gpu-timestamp'` (ORT's device has 'timestamp-query'; no CPU/GPU sync between
+ * layers) a span is how far the GPU timeline advanced between two marks: the GPU work
+ * submitted in the phase plus any time the GPU sat idle waiting for the CPU to submit it (so a
+ * CPU-bound layer reads its CPU cost, a GPU-bound one its GPU cost).
+ * Under `clock: 'wall'` a mark waits for the GPU queue to drain, then reads performance.now():
+ * a span is the wall time of the phase with CPU and GPU serialised.
+ */
 export interface PhaseTimings {
-  /** 'gpu-timestamp' when the adapter has timestamp-query, else 'wall'. */
+  /** 'gpu-timestamp' when ORT's device has timestamp-query (and wall was not forced), else 'wall'. */
   clock: 'gpu-timestamp' | 'wall';
+  /** vision.onnx (pixels → visual embeddings). */
   visionMs: number;
+  /** embed.onnx and the splice of visual rows into the sequence. */
   embedMs: number;
+  /** Each decoder layer over the whole current sequence (its span starts where the previous layer's hook ended). */
   layerMs: number[];
+  /**
+   * Our sparsification: `method.begin` plus every after-layer hook that acted (kernels, their
+   * decision read-backs, the gather of kept rows). Layers the method does not act after add 0.
+   * GPU clock: that time on the GPU timeline, including GPU idle while the hook's CPU side ran
+   * between its reads; wall: the hooks' wall time.
+   */
   methodMs: number;
+  /** head.onnx and the read of the first-step logits. */
   headMs: number;
+  /** Wall: request start (input preparation included) to the first-step logits on the CPU. */
   prefillMs: number;
+  /** Wall: request start to the first token handed to onToken. */
   firstTokenMs: number;
+  /** Wall, always: each decode step (all layers, head, next-token pick and its read-back, which syncs anyway). */
   decodeStepMs: number[];
+  /** Wall: the whole request, trace resolution included. */
   totalMs: number;
 }
 
