@@ -106,6 +106,7 @@ export class TimestampMarks {
   mark(label = 'TimestampMarks.mark'): number {
     if (this.count >= this.capacity) throw new TimestampMarksFullError(this.capacity);
     const i = this.count++;
+    this.door.flush(); // our kernels' pending encoder first, so the mark comes after them
     const enc = this.door.device.createCommandEncoder({ label });
     enc.beginComputePass({ label, timestampWrites: { querySet: this.querySet, endOfPassWriteIndex: i } }).end();
     this.door.device.queue.submit([enc.finish()]);
