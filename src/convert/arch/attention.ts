@@ -1,9 +1,17 @@
 /**
- * Rotary embedding from explicit positions, causal-by-cache-order attention with a KV cache
- * and grouped-query heads, and plain bidirectional attention for vision towers. Plain opset-17
- * ops only, so every backend runs them and they match transformers' eager code closely.
+ * Rotary embedding from explicit positions (onnxruntime's fused RotaryEmbedding: one node where
+ * plain ops took six per tensor; onnxruntime-web pays a fixed CPU cost per dispatched node per
+ * run), causal-by-cache-order attention with a KV cache and grouped-query heads, and plain
+ * bidirectional attention for vision towers.
+ *
+ * Why not onnxruntime's GroupQueryAttention (4 dispatches instead of ~13): two findings on
+ * onnxruntime-web 1.31-dev, 2026-11-24. (1) Its flash-attention prefill assumes subgroups of
+ * 16+ and is wrong on SwiftShader (subgroup size 4: query rows ≥ 4 off by ~1e-2), where our
+ * tests and many fallback users run. (2) Its length inputs are CPU inputs; computed in the graph
+ * from shapes, onnxruntime ran the int32 arithmetic on WebGPU and read it back (a GPU sync per
+ * layer run) unless those nodes were pinned to the CPU by name (`forceCpuNodeNames`).
  */
-import { attr } from '../onnx/builder';
+import { MS_DOMAIN, attr } from '../onnx/builder';
 import { toFloat16 } from '../quantize';
 import type { Ctx } from './common';
 
@@ -17,9 +25,10 @@ export function ropeInvFreq(theta: number, headDim: number): Float32Array {
   return out;
 }
 
+/** The rope caches, [positions, hd/2] in the activation dtype. */
 export interface Rotary {
-  cos: string; // [1, 1, S, hd] act dtype
-  sin: string; // [1, 1, S, hd]
+  cos: string;
+  sin: string;
 }
 
 /**
@@ -58,34 +67,30 @@ export function ropeTables(theta: number, headDim: number, positions: number): {
 }
 
 /**
- * cos/sin rows for `positionIds`, duplicated over both halves (HF `cat((freqs, freqs))`):
- * Gather from precomputed tables (initializers `rope_cos` / `rope_sin`, [positions, hd/2] in
- * the activation dtype, as HF casts them to x.dtype). Precomputed rather than ONNX Cos/Sin
- * because WGSL sin/cos are only ~1e-4 accurate on some devices (SwiftShader: 1.5e-4), which
- * moved first-step logits by ~4e-4 on WebGPU.
+ * The rope tables as `RotaryEmbedding` caches: initializers `rope_cos` / `rope_sin`,
+ * [positions, hd/2] in the activation dtype (HF casts them to x.dtype), read by the op at each
+ * row's explicit position id. Precomputed rather than ONNX Cos/Sin because WGSL sin/cos are only
+ * ~1e-4 accurate on some devices (SwiftShader: 1.5e-4), which moved first-step logits by ~4e-4
+ * on WebGPU.
  */
-export function rotaryTables(ctx: Ctx, positionIds: string, theta: number, headDim: number, maxPositions: number): Rotary {
-  const { g } = ctx;
+export function rotaryTables(ctx: Ctx, theta: number, headDim: number, maxPositions: number): Rotary {
   const rows = ropeTablePositions(maxPositions);
   const tables = ropeTables(theta, headDim, rows);
-  const lookup = (table: string, hint: string) => {
-    const half = g.op('Gather', [table, positionIds], { axis: attr.int(0) }, hint); // [1,S,hd/2]
-    const full = g.op('Concat', [half, half], { axis: attr.int(-1) }); // [1,S,hd]
-    return g.op('Unsqueeze', [full, g.constI64([1])]); // [1,1,S,hd]
-  };
   return {
-    cos: lookup(ctx.actInit('rope_cos', tables.cos, [rows, headDim / 2]), 'cos'),
-    sin: lookup(ctx.actInit('rope_sin', tables.sin, [rows, headDim / 2]), 'sin'),
+    cos: ctx.actInit('rope_cos', tables.cos, [rows, headDim / 2]),
+    sin: ctx.actInit('rope_sin', tables.sin, [rows, headDim / 2]),
   };
 }
 
-/** x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x₂, x₁); x [1, heads, S, hd]. */
-export function applyRotary(ctx: Ctx, x: string, rot: Rotary, headDim: number): string {
-  const { g } = ctx;
-  const half = g.constI64([headDim / 2, headDim / 2]);
-  const [x1, x2] = g.node('Split', [x, half], { outputs: 2, attrs: { axis: attr.int(-1) }, hint: 'rope_split' });
-  const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: attr.int(-1) }, 'rotate_half');
-  return g.op('Add', [g.op('Mul', [x, rot.cos]), g.op('Mul', [rotated, rot.sin])], undefined, 'rope');
+/**
+ * x·cos + rotate_half(x)·sin at `positionIds` [1,S] (HF's non-interleaved rotation) as one
+ * `com.microsoft` RotaryEmbedding node: x [1, S, heads·hd] → same shape.
+ */
+export function applyRotary(ctx: Ctx, x: string, positionIds: string, rot: Rotary, heads: number): string {
+  return ctx.g.node('RotaryEmbedding', [x, positionIds, rot.cos, rot.sin], {
+    domain: MS_DOMAIN, hint: 'rope',
+    attrs: { interleaved: attr.int(0), num_heads: attr.int(heads) },
+  })[0];
 }
 
 /** [1, Hkv, T, hd] → [1, Hkv·groups, T, hd], each kv head repeated `groups` times (HF repeat_kv). */

@@ -93,11 +93,54 @@ export async function linear(
   n: number,
   opts: { bias?: boolean; quantize?: boolean } = {},
 ): Promise<string> {
-  const { g } = ctx;
   const wName = `${prefix}.weight`;
+  const quantize = ctx.quantized && opts.quantize !== false;
+  const weight = quantize ? await ctx.readInt4(wName, n, k) : await ctx.read(wName, [n, k]);
+  const bias = opts.bias ? await ctx.read(`${prefix}.bias`, [n]) : undefined;
+  return emitLinear(ctx, x, wName, k, n, weight, bias);
+}
+
+/**
+ * Several Linears over the same input as one: their weights stacked along N (row by row, so an
+ * int4 row quantises exactly as it would alone), one matmul, then a Split back into
+ * [..., n_i] parts. One node where there were three (q/k/v): a run of onnxruntime-web pays per
+ * node. `name` names the stacked weight (`<name>.weight…`).
+ */
+export async function linearStack(
+  ctx: Ctx,
+  x: string,
+  name: string,
+  parts: { prefix: string; n: number }[],
+  k: number,
+  opts: { bias?: boolean } = {},
+): Promise<string[]> {
+  const n = parts.reduce((sum, p) => sum + p.n, 0);
+  let weight: Int4Weight | Float32Array;
+  if (ctx.quantized) {
+    const ws = await Promise.all(parts.map((p) => ctx.readInt4(`${p.prefix}.weight`, p.n, k)));
+    const scales = ws[0].scales instanceof Uint16Array ? concat(Uint16Array, ws.map((w) => w.scales as Uint16Array)) : concat(Float32Array, ws.map((w) => w.scales as Float32Array));
+    weight = { ...ws[0], n, packed: concat(Uint8Array, ws.map((w) => w.packed)), scales, zeroPoints: concat(Uint8Array, ws.map((w) => w.zeroPoints)) };
+  } else {
+    weight = concat(Float32Array, await Promise.all(parts.map((p) => ctx.read(`${p.prefix}.weight`, [p.n, k]))));
+  }
+  const bias = opts.bias ? concat(Float32Array, await Promise.all(parts.map((p) => ctx.read(`${p.prefix}.bias`, [p.n])))) : undefined;
+  const y = emitLinear(ctx, x, `${name}.weight`, k, n, weight, bias);
+  return ctx.g.node('Split', [y, ctx.g.constI64(parts.map((p) => p.n))], { outputs: parts.length, attrs: { axis: attr.int(-1) }, hint: `${name}_split` });
+}
+
+function concat<T extends Uint8Array | Uint16Array | Float32Array>(Kind: { new (n: number): T }, parts: T[]): T {
+  const out = new Kind(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p as never, at); at += p.length; }
+  return out;
+}
+
+/** The matmul node(s) of a Linear whose weight [N, K] is int4 (MatMulNBits) or plain f32 rows (MatMul). */
+function emitLinear(ctx: Ctx, x: string, wName: string, k: number, n: number, weight: Int4Weight | Float32Array, bias?: Float32Array): string {
+  const { g } = ctx;
   let y: string;
-  if (ctx.quantized && opts.quantize !== false) {
-    const q = await ctx.readInt4(wName, n, k);
+  if (!(weight instanceof Float32Array)) {
+    const q = weight;
     const b = g.u8(`${wName}.q4`, q.packed, [n, q.blocks, INT4_BLOCK / 2]);
     const s = q.scales instanceof Uint16Array
       ? g.f16(`${wName}.scales`, q.scales, [n * q.blocks])
@@ -110,10 +153,9 @@ export async function linear(
       attrs: { K: attr.int(k), N: attr.int(n), bits: attr.int(4), block_size: attr.int(INT4_BLOCK), accuracy_level: attr.int(0) },
     })[0];
   } else {
-    const w = await ctx.read(wName, [n, k]);
-    y = g.op('MatMul', [x, ctx.actInit(`${wName}.T`, transpose(w, n, k), [k, n])], undefined, 'matmul');
+    y = g.op('MatMul', [x, ctx.actInit(`${wName}.T`, transpose(weight, n, k), [k, n])], undefined, 'matmul');
   }
-  if (opts.bias) y = g.op('Add', [y, await ctx.weight(`${prefix}.bias`, [n])], undefined, 'bias');
+  if (bias) y = g.op('Add', [y, ctx.actInit(`${wName.replace(/\.weight$/, '')}.bias`, bias, [n])], undefined, 'bias');
   return y;
 }
 
@@ -131,15 +173,28 @@ function transpose(w: Float32Array, n: number, k: number): Float32Array {
   return out;
 }
 
-/** RMSNorm as in HF LlamaRMSNorm: f32 x·rsqrt(mean(x²)+eps), back to act dtype, × weight. */
+/**
+ * RMSNorm as HF LlamaRMSNorm computes it (x·rsqrt(mean(x²)+eps) in f32, × weight), as one
+ * SimplifiedLayerNormalization node (onnxruntime's, in the default domain) with f32 stash.
+ */
 export async function rmsNorm(ctx: Ctx, x: string, weightName: string, dim: number, eps: number): Promise<string> {
-  const { g } = ctx;
-  const xf = ctx.toF32(x);
-  const meanSq = g.op('ReduceMean', [g.op('Mul', [xf, xf])], { axes: attr.ints([-1]), keepdims: attr.int(1) });
-  const epsName = g.constScalar(eps, 'float32', toFloat16);
-  const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [meanSq, epsName])])]);
-  const normed = ctx.toAct(g.op('Mul', [xf, inv], undefined, 'rms'));
-  return g.op('Mul', [normed, await ctx.weight(weightName, [dim])]);
+  return ctx.g.node('SimplifiedLayerNormalization', [x, await ctx.weight(weightName, [dim])], {
+    hint: 'rms',
+    attrs: { axis: attr.int(-1), epsilon: attr.float(eps), stash_type: attr.int(1) },
+  })[0];
+}
+
+/**
+ * The residual add and the RMSNorm after it in one `com.microsoft` SkipSimplifiedLayerNormalization:
+ * sum = x + skip, normed = rmsNorm(sum). Returns both (sum feeds the next residual).
+ */
+export async function addRmsNorm(ctx: Ctx, x: string, skip: string, weightName: string, dim: number, eps: number): Promise<{ sum: string; normed: string }> {
+  const [normed, , , sum] = ctx.g.node('SkipSimplifiedLayerNormalization', [x, skip, await ctx.weight(weightName, [dim])], {
+    domain: MS_DOMAIN,
+    outputs: [`${weightName}_normed`, '', '', `${weightName}_residual`],
+    attrs: { epsilon: attr.float(eps) },
+  });
+  return { sum, normed };
 }
 
 /** LayerNorm (weight + bias) computed in f32, result in the activation dtype. */
@@ -181,11 +236,11 @@ export function activation(ctx: Ctx, x: string, name: string): string {
   }
 }
 
-/** [1, L, heads·hd] → [1, heads, L, hd] */
-export function splitHeads(ctx: Ctx, x: string, heads: number, headDim: number): string {
+/** [1, L, heads·hd] → [1, heads, L, hd], named `output` when given (a graph output). */
+export function splitHeads(ctx: Ctx, x: string, heads: number, headDim: number, output?: string): string {
   const { g } = ctx;
   const r = g.op('Reshape', [x, g.constI64([0, 0, heads, headDim])]);
-  return g.op('Transpose', [r], { perm: attr.ints([0, 2, 1, 3]) });
+  return g.node('Transpose', [r], { attrs: { perm: attr.ints([0, 2, 1, 3]) }, ...(output ? { outputs: [output] } : {}) })[0];
 }
 
 /** [1, heads, L, hd] → [1, L, heads·hd] */

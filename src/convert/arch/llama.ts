@@ -5,7 +5,7 @@
  */
 import { type Dim, GraphBuilder, attr } from '../onnx/builder';
 import { type Rotary, applyRotary, attend, causalAllowed, repeatKv, rotaryTables } from './attention';
-import { Ctx, activation, linear, mergeHeads, rmsNorm, splitHeads } from './common';
+import { Ctx, activation, addRmsNorm, linear, linearStack, mergeHeads, rmsNorm, splitHeads } from './common';
 import type { TensorSource, TextDims, WeightDtype } from './types';
 
 /** Per-architecture differences, overridden in one place (see qwen2.ts). */
@@ -26,9 +26,10 @@ export interface LayerIo {
   query?: string;
 }
 
-/** What every layer of one graph shares: the rotary tables and the causal mask. */
+/** What every layer of one graph shares: the rope caches, the positions, the causal mask. */
 export interface SharedAttention {
   rot: Rotary;
+  positionIds: string;
   /** bool [S,T] causal mask, made once from the first present key it is asked with. */
   allowed(presentKey: string): string;
 }
@@ -36,12 +37,18 @@ export interface SharedAttention {
 export function sharedAttention(ctx: Ctx, dims: TextDims, positionIds: string, hidden: string): SharedAttention {
   let mask: string | undefined;
   return {
-    rot: rotaryTables(ctx, positionIds, dims.ropeTheta, dims.headDim, dims.maxPositions),
+    rot: rotaryTables(ctx, dims.ropeTheta, dims.headDim, dims.maxPositions),
+    positionIds,
     allowed: (presentKey) => (mask ??= causalAllowed(ctx, hidden, presentKey)),
   };
 }
 
-/** One LLaMA decoder layer added to `ctx.g` (per-layer graphs hold one, the merged decoder all). */
+/**
+ * One LLaMA decoder layer added to `ctx.g` (per-layer graphs hold one, the merged decoder all).
+ * Fused where onnxruntime-web has the op (RMSNorm, residual + RMSNorm, RotaryEmbedding) and
+ * q/k/v as one stacked matmul: ~27 GPU dispatches per layer where plain ops took ~55, and each
+ * costs CPU time in every run (see attention.ts).
+ */
 export async function addDecoderLayer(
   ctx: Ctx,
   dims: TextDims,
@@ -51,31 +58,30 @@ export async function addDecoderLayer(
   variant: TextVariant = {},
 ): Promise<void> {
   const { g } = ctx;
-  const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd, intermediateSize: I } = dims;
+  const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd, intermediateSize: I, rmsNormEps: eps } = dims;
   const p = `text.layers.${layer}`;
   const qkvBias = variant.qkvBias ?? ctx.has(`${p}.self_attn.q_proj.bias`);
 
   // Self-attention block.
-  const normed = await rmsNorm(ctx, io.hidden, `${p}.input_layernorm.weight`, D, dims.rmsNormEps);
-  const qLin = await linear(ctx, normed, `${p}.self_attn.q_proj`, D, H * hd, { bias: qkvBias });
-  const kLin = await linear(ctx, normed, `${p}.self_attn.k_proj`, D, Hkv * hd, { bias: qkvBias });
-  const vLin = await linear(ctx, normed, `${p}.self_attn.v_proj`, D, Hkv * hd, { bias: qkvBias });
-  const q = applyRotary(ctx, splitHeads(ctx, qLin, H, hd), shared.rot, hd); // [1,H,S,hd]
-  const k = applyRotary(ctx, splitHeads(ctx, kLin, Hkv, hd), shared.rot, hd); // [1,Hkv,S,hd]
+  const normed = await rmsNorm(ctx, io.hidden, `${p}.input_layernorm.weight`, D, eps);
+  const [qLin, kLin, vLin] = await linearStack(ctx, normed, `${p}.self_attn.qkv_proj`, [
+    { prefix: `${p}.self_attn.q_proj`, n: H * hd },
+    { prefix: `${p}.self_attn.k_proj`, n: Hkv * hd },
+    { prefix: `${p}.self_attn.v_proj`, n: Hkv * hd },
+  ], D, { bias: qkvBias });
+  const q = splitHeads(ctx, applyRotary(ctx, qLin, shared.positionIds, shared.rot, H), H, hd, io.query); // [1,H,S,hd]
+  const k = splitHeads(ctx, applyRotary(ctx, kLin, shared.positionIds, shared.rot, Hkv), Hkv, hd); // [1,Hkv,S,hd]
   const v = splitHeads(ctx, vLin, Hkv, hd);
-  if (io.query) g.node('Identity', [q], { outputs: [io.query] });
   g.node('Concat', [io.pastKey, k], { outputs: [io.presentKey], attrs: { axis: attr.int(2) } });
   g.node('Concat', [io.pastValue, v], { outputs: [io.presentValue], attrs: { axis: attr.int(2) } });
-  const allowed = shared.allowed(io.presentKey);
   const groups = H / Hkv;
   const kAll = repeatKv(ctx, io.presentKey, Hkv, groups, hd); // [1,H,T,hd]
   const vAll = repeatKv(ctx, io.presentValue, Hkv, groups, hd);
-  const attn = mergeHeads(ctx, attend(ctx, q, kAll, vAll, 1 / Math.sqrt(hd), allowed), H, hd); // [1,S,H·hd]
+  const attn = mergeHeads(ctx, attend(ctx, q, kAll, vAll, 1 / Math.sqrt(hd), shared.allowed(io.presentKey)), H, hd); // [1,S,H·hd]
   const attnOut = await linear(ctx, attn, `${p}.self_attn.o_proj`, H * hd, D);
-  const afterAttn = g.op('Add', [io.hidden, attnOut], undefined, 'residual');
 
-  // SwiGLU MLP block.
-  const normed2 = await rmsNorm(ctx, afterAttn, `${p}.post_attention_layernorm.weight`, D, dims.rmsNormEps);
+  // SwiGLU MLP block, its input norm fused with the residual add.
+  const { sum: afterAttn, normed: normed2 } = await addRmsNorm(ctx, attnOut, io.hidden, `${p}.post_attention_layernorm.weight`, D, eps);
   const gate = await linear(ctx, normed2, `${p}.mlp.gate_proj`, D, I);
   const up = await linear(ctx, normed2, `${p}.mlp.up_proj`, D, I);
   const mlp = await linear(ctx, g.op('Mul', [activation(ctx, gate, 'silu'), up]), `${p}.mlp.down_proj`, I, D);
