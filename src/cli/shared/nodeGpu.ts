@@ -6,6 +6,7 @@
  * ENVIRONMENT.md: Debian's lavapipe gives Dawn no adapter; Chromium's SwiftShader ICD does.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
 /** Software Vulkan drivers we know give Dawn a working adapter, most preferred first. */
@@ -28,11 +29,30 @@ let cached: Promise<NodeGpuResult> | null = null;
  * meanwhile the event loop could drain while ORT awaited a Dawn promise
  * (createComputePipelineAsync), and Node's exit then blocks joining the compile threads —
  * no output, no exit. Liftoff-only code is ready at once (the first session drops from ~17 s
- * to under 1 s) and the GPU does the heavy work anyway. Must run before ORT's wasm compiles.
+ * to under 1 s). But onnxruntime-web's WebGPU EP runs its per-node dispatch code in that wasm on
+ * every session run, and on a real GPU that CPU time is what bounds decode; so with cores to
+ * spare (more than 4) we let V8 tier the hot functions up. `SVLM_WASM_TIERUP=1|0` overrides.
+ * Must run before ORT's wasm compiles.
  */
 export function preferQuickWasmCompile(): void {
+  if (!liftoffOnly()) return;
   setFlagsFromString('--liftoff-only');
 }
+
+/** Whether this process compiles ORT's wasm with Liftoff only (see preferQuickWasmCompile). */
+export function liftoffOnly(): boolean {
+  const forced = process.env.SVLM_WASM_TIERUP;
+  if (forced === '1') return false;
+  if (forced === '0') return true;
+  return availableParallelism() <= 4;
+}
+
+/**
+ * Dawn toggles for the instance: NVIDIA's Vulkan driver has f16 arithmetic, but Dawn blocks
+ * `shader-f16` there unless asked (../shared/GPU.md, measured on an H100), so q4f16 packages
+ * would otherwise fall back to q4. No effect on other drivers.
+ */
+export const DAWN_TOGGLES = ['enable-dawn-features=vulkan_enable_f16_on_nvidia'];
 
 let keepAliveTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -98,11 +118,12 @@ export function setupNodeGpu(): Promise<NodeGpuResult> {
     Object.assign(globalThis, webgpu.globals);
     patchWriteBuffer();
     const tryCreate = async (): Promise<{ gpu: GPU; adapter: GPUAdapter | null }> => {
-      const gpu = webgpu.create([]) as GPU;
+      const gpu = webgpu.create(DAWN_TOGGLES) as GPU;
       let adapter: GPUAdapter | null = null;
       try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
       return { gpu, adapter };
     };
+    const named = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? null;
     let { gpu, adapter } = await tryCreate();
     if (!adapter && icd) {
       // Vulkan reads VK_ICD_FILENAMES when Dawn creates its instance, so a second instance sees it.
@@ -116,7 +137,9 @@ export function setupNodeGpu(): Promise<NodeGpuResult> {
       return { gpu: null, adapter: null, icd, reason: `Vulkan offers Dawn no WebGPU adapter ${where}` };
     }
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    return { gpu, adapter, icd, reason: icd ? `using the software Vulkan driver ${icd}` : 'using the system Vulkan driver' };
+    const reason = named ? `using the Vulkan driver named by the environment (${named})`
+      : icd ? `using the software Vulkan driver ${icd}` : 'using the system Vulkan driver';
+    return { gpu, adapter, icd, reason };
   })();
   return cached;
 }
