@@ -31,8 +31,10 @@ export interface StageCounts {
   mapAsync: number;
   /** Door read-backs (each one mapAsync). */
   readbacks: number;
-  /** Wall ms of the method's afterLayer and the plan application (GPU work included). */
+  /** Wall ms of the method's afterLayer and the plan application (up to the gathered tensor's hand-off). */
   ms: number;
+  /** Of `ms`, waiting in mapAsync (GPU work and the driver's round trip); the rest is JS and encoding. */
+  mapWaitMs: number;
 }
 
 export interface StageShapes {
@@ -54,19 +56,24 @@ export const SMALL_SHAPES: StageShapes = {
   budget: 64,
 };
 
-type Counter = { submits: number; encoders: number; pipelines: number; bindGroups: number; buffers: number; mapAsync: number };
+type Counter = { submits: number; encoders: number; pipelines: number; bindGroups: number; buffers: number; mapAsync: number; mapWaitMs: number };
 
 /** Wraps the device's (and GPUBuffer's) methods to count calls; `restore` undoes it. */
 function observe(device: GPUDevice): { counter: Counter; restore: () => void } {
-  const counter: Counter = { submits: 0, encoders: 0, pipelines: 0, bindGroups: 0, buffers: 0, mapAsync: 0 };
+  const counter: Counter = { submits: 0, encoders: 0, pipelines: 0, bindGroups: 0, buffers: 0, mapAsync: 0, mapWaitMs: 0 };
   const restores: (() => void)[] = [];
-  const wrap = <O extends object>(obj: O, name: string, field: keyof Counter) => {
+  const wrap = <O extends object>(obj: O, name: string, field: Exclude<keyof Counter, 'mapWaitMs'>) => {
     const rec = obj as unknown as Record<string, (...a: unknown[]) => unknown>;
     const original = rec[name];
     const own = Object.prototype.hasOwnProperty.call(obj, name);
     rec[name] = function (this: unknown, ...args: unknown[]) {
       counter[field]++;
-      return original.apply(this, args);
+      const out = original.apply(this, args);
+      if (field === 'mapAsync') {
+        const t0 = performance.now();
+        return (out as Promise<void>).finally(() => (counter.mapWaitMs += performance.now() - t0));
+      }
+      return out;
     };
     restores.push(() => (own ? (rec[name] = original) : delete rec[name]));
   };
@@ -127,13 +134,15 @@ export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed =
     const { counter, restore } = observe(device);
     const t0 = performance.now();
     let visualOut: number;
+    let ms: number;
     try {
       visualOut = await fn();
+      ms = performance.now() - t0;
       await device.queue.onSubmittedWorkDone();
     } finally {
       restore();
     }
-    return { layer, visualIn, visualOut, ...counter, readbacks: be.door.readbacks.count - reads0, ms: performance.now() - t0 };
+    return { layer, visualIn, visualOut, ...counter, readbacks: be.door.readbacks.count - reads0, ms };
   };
   const begin = await measure(-1, layout.visualCount, async () => {
     await method.begin(request);
@@ -172,10 +181,10 @@ export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed =
 }
 
 export function formatCounts(rows: StageCounts[]): string {
-  const head = 'layer  visual      submits encoders pipelines bindGroups buffers mapAsync readbacks      ms';
+  const head = 'layer  visual      submits encoders pipelines bindGroups buffers mapAsync readbacks      ms  mapWait';
   const lines = rows.map((r) =>
     `${String(r.layer).padStart(5)}  ${`${r.visualIn}→${r.visualOut}`.padEnd(10)} ${[r.submits, r.encoders, r.pipelines, r.bindGroups, r.buffers, r.mapAsync, r.readbacks]
-      .map((x, i) => String(x).padStart([8, 8, 9, 10, 7, 8, 9][i])).join(' ')} ${r.ms.toFixed(1).padStart(7)}`,
+      .map((x, i) => String(x).padStart([8, 8, 9, 10, 7, 8, 9][i])).join(' ')} ${r.ms.toFixed(2).padStart(7)} ${r.mapWaitMs.toFixed(2).padStart(8)}`,
   );
   return [head, ...lines].join('\n');
 }
@@ -197,12 +206,55 @@ async function main(): Promise<void> {
     await warm.call(be);
     console.log(`warmup ${(performance.now() - t0).toFixed(1)} ms`);
   }
+  if (args.includes('--roundtrip')) {
+    const device = door.device;
+    const src = device.createBuffer({ size: 256, usage: 0x80 | 0x04 | 0x08 });
+    const st = device.createBuffer({ size: 256, usage: 0x01 | 0x08 });
+    for (const what of ['mapAsync', 'onSubmittedWorkDone'] as const) {
+      const n = 50;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) {
+        const e = device.createCommandEncoder();
+        e.copyBufferToBuffer(src, 0, st, 0, 256);
+        device.queue.submit([e.finish()]);
+        if (what === 'mapAsync') {
+          await st.mapAsync(1);
+          st.unmap();
+        } else await device.queue.onSubmittedWorkDone();
+      }
+      console.log(`empty ${what} round trip: ${((performance.now() - t0) / n).toFixed(3)} ms`);
+    }
+  }
+  // --calls: synchronous ms per call site (where a stage's JS time goes), summed over the rounds.
+  const callMs = new Map<string, { n: number; ms: number }>();
+  if (args.includes('--calls')) {
+    const time = (obj: object, name: string, label: string) => {
+      const rec = obj as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const original = rec[name];
+      rec[name] = function (this: unknown, ...a: unknown[]) {
+        const t0 = performance.now();
+        try {
+          return original.apply(this, a);
+        } finally {
+          const e = callMs.get(label) ?? { n: 0, ms: 0 };
+          e.n++;
+          e.ms += performance.now() - t0;
+          callMs.set(label, e);
+        }
+      };
+    };
+    for (const m of ['upload', 'raterAttention', 'topkKeep', 'selectRows', 'dpcKnnMerge', 'gather', 'bufferOf', 'readMany', 'read']) time(be, m, `backend.${m}`);
+    time(door.device.queue, 'writeBuffer', 'queue.writeBuffer');
+    time(door.device.queue, 'submit', 'queue.submit');
+    for (const m of ['createBindGroup', 'createCommandEncoder', 'createBuffer']) time(door.device, m, `device.${m}`);
+  }
   for (let r = 0; r < rounds; r++) {
     const { begin, stages } = await runStages(be, shapes, args.includes('--vary') ? 1 + r : 1);
     console.log(`round ${r} (${shapes === SMALL_SHAPES ? 'small' : '7B'} shapes; begin = raterSelect)`);
     console.log(formatCounts([begin, ...stages]));
   }
+  for (const [label, { n, ms }] of callMs) console.log(`${label.padEnd(28)} ${String(n).padStart(5)} calls ${ms.toFixed(2).padStart(9)} ms (sync part)`);
   process.exit(0);
 }
 
-if (process.argv[1] && /stageCounts\.ts$/.test(process.argv[1])) void main();
+if (process.argv[1] && /stageCounts\.(ts|mjs)$/.test(process.argv[1])) void main();
