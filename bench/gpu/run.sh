@@ -12,7 +12,7 @@
 set -uo pipefail
 cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
-SHAPE=${SHAPE:-llava-1.5-7b}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; SMALL_S=${SMALL_S:-70}
+SHAPE=${SHAPE:-llava-1.5-7b}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; SMALL_S=${SMALL_S:-130}
 log=$OUT/run.log
 t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
 machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader 2>/dev/null | head -1)
@@ -55,5 +55,16 @@ if [ "$s" -gt 30 ]; then
   timeout "$s" node bench.mjs --where node --shape small --dtype q4 --methods none --runs 3 --warmup 1 --tokens 64 --cache $cache \
     --checkpoint --out "$OUT" --machine "$machine" --deadline "$(( s - 25 ))" 2>&1 | quiet | sed -u 's/^/[small] /' >> "$log"
   echo "small split cost: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
+fi
+# 4. the per-run CPU cost of one layer session (bench/gpu/dispatch-cost.ts) on the small package,
+#    with Liftoff-only wasm, with tier-up, and with Dawn's skip_validation: → run.log
+s=$(( $(left) - 5 ))
+small=$(ls -d $cache/small-q4* 2>/dev/null | head -1)
+if [ "$s" -gt 40 ] && [ -n "$small" ]; then
+  for cfg in "SVLM_WASM_TIERUP=0" "SVLM_WASM_TIERUP=1" "SVLM_WASM_TIERUP=1 SVLM_DAWN_TOGGLES=skip_validation" "SVLM_WASM_TIERUP=1 CALLS=--calls"; do
+    [ "$(left)" -gt 15 ] || break
+    echo "[dispatch] $cfg" >> "$log"
+    env $cfg bash -c 'timeout 30 node dispatch-cost.mjs "$0" $CALLS' "$small" 2>&1 | quiet | grep -v 'Vulkan shaderUniform\|While initializing\|at Initialize' | sed -u 's/^/[dispatch] /' >> "$log"
+  done
 fi
 tail -40 "$log"; ls -la "$OUT"

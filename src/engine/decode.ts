@@ -41,7 +41,7 @@ export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): 
     const position = a.method.decodePositions === 'unpruned-length' ? a.unprunedLength + step : cache.length;
     const out = await layer.run({
       hidden,
-      position_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(position)), [1, 1]),
+      position_ids: track(a.ops.ids([position])),
       past_key: cache.key,
       past_value: cache.value,
     });

@@ -13,9 +13,18 @@ export interface TensorOps {
   readonly onGpu: boolean;
   /** Concatenate row blocks into a new tensor [1, Σrows, D]. The caller owns (disposes) it. */
   concatRows(blocks: RowBlock[], width: number): OrtTensor;
+  /**
+   * int64 [1, n] ids (positions) where the graphs read them. On the GPU a buffer written with
+   * `writeBuffer`: handed a CPU tensor, onnxruntime-web makes a mapped staging buffer and a
+   * submit of its own for every run (measured on an H100 with Dawn: ~0.5 ms each, the largest
+   * part of a decode layer run). The caller owns (disposes) it, after the run's work is submitted.
+   */
+  ids(values: ArrayLike<number>): OrtTensor;
   /** Wait until the GPU finished what was submitted (for wall-clock phase timings). */
   sync(): Promise<void>;
 }
+
+const int64s = (values: ArrayLike<number>) => BigInt64Array.from(Array.from(values), (v) => BigInt(v));
 
 const bytesPer = (t: OrtTensor) => (t.type === 'float16' ? 2 : 4);
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
@@ -50,6 +59,21 @@ export class GpuTensorOps implements TensorOps {
     });
   }
 
+  ids(values: ArrayLike<number>): OrtTensor {
+    const data = int64s(values);
+    const buffer = this.device.createBuffer({
+      label: 'Engine.ids',
+      size: align16(Math.max(1, data.byteLength)),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.liveBuffers += 1;
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return this.ort.Tensor.fromGpuBuffer(buffer, {
+      dataType: 'int64', dims: [1, values.length],
+      dispose: () => { buffer.destroy(); this.liveBuffers -= 1; },
+    });
+  }
+
   sync(): Promise<void> {
     return this.device.queue.onSubmittedWorkDone();
   }
@@ -70,6 +94,10 @@ export class CpuTensorOps implements TensorOps {
       at += b.rows * width;
     }
     return new this.ort.Tensor(type, out, [1, rows, width]);
+  }
+
+  ids(values: ArrayLike<number>): OrtTensor {
+    return new this.ort.Tensor('int64', int64s(values), [1, values.length]);
   }
 
   async sync(): Promise<void> {}

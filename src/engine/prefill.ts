@@ -162,7 +162,7 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   for (const [l, layer] of s.layers.entries()) {
     check(`layer ${l}`);
     visualPerLayer.push(layout.visualCount);
-    const out = await layer.run({ hidden, position_ids: int64(ort, positions), past_key: emptyKv(), past_value: emptyKv() });
+    const out = await layer.run({ hidden, position_ids: track(ops.ids(positions)), past_key: emptyKv(), past_value: emptyKv() });
     dispose(hidden);
     hidden = track(out.hidden_out);
     caches.push({ key: track(out.present_key), value: track(out.present_value), length: L });

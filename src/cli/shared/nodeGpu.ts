@@ -54,6 +54,12 @@ export function liftoffOnly(): boolean {
  */
 export const DAWN_TOGGLES = ['enable-dawn-features=vulkan_enable_f16_on_nvidia'];
 
+/** DAWN_TOGGLES plus any in `SVLM_DAWN_TOGGLES` (comma-separated Dawn toggle names to enable, for experiments). */
+function dawnToggles(): string[] {
+  const extra = process.env.SVLM_DAWN_TOGGLES?.split(',').filter(Boolean) ?? [];
+  return extra.length ? [`enable-dawn-features=vulkan_enable_f16_on_nvidia,${extra.join(',')}`] : DAWN_TOGGLES;
+}
+
 let keepAliveTimer: ReturnType<typeof setInterval> | null = null;
 
 /**
@@ -118,7 +124,7 @@ export function setupNodeGpu(): Promise<NodeGpuResult> {
     Object.assign(globalThis, webgpu.globals);
     patchWriteBuffer();
     const tryCreate = async (): Promise<{ gpu: GPU; adapter: GPUAdapter | null }> => {
-      const gpu = webgpu.create(DAWN_TOGGLES) as GPU;
+      const gpu = webgpu.create(dawnToggles()) as GPU;
       let adapter: GPUAdapter | null = null;
       try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
       return { gpu, adapter };

@@ -110,12 +110,13 @@ export function causalAllowed(ctx: Ctx, hidden: string, presentKey: string): str
   const { g } = ctx;
   const s = g.op('Shape', [hidden], { start: attr.int(1), end: attr.int(2) }); // [1]
   const t = g.op('Shape', [presentKey], { start: attr.int(2), end: attr.int(3) }); // [1]
-  const p = g.op('Sub', [t, s]);
-  const zero = g.constI64([0], true);
-  const one = g.constI64([1], true);
-  const squeeze = (v: string) => g.op('Squeeze', [v, g.constI64([0])]);
-  const rows = g.op('Add', [g.op('Range', [zero, squeeze(s), one]), p]); // [S] cache index of each query
-  const cols = g.op('Range', [zero, squeeze(t), one]); // [T]
+  // Scalars from shapes (int64 arithmetic: onnxruntime keeps it on the CPU), then int32 Ranges
+  // and the compare on the device: the mask is made where it is used, not uploaded each run.
+  const scalar = (v: string) => g.op('Cast', [g.op('Squeeze', [v, g.constI64([0])])], { to: attr.int(6) }); // int32 []
+  const tt = scalar(t);
+  const one = g.constI32([1], true);
+  const rows = g.op('Range', [scalar(g.op('Sub', [t, s])), tt, one]); // [S] cache index of each query
+  const cols = g.op('Range', [g.constI32([0], true), tt, one]); // [T]
   const rowsCol = g.op('Unsqueeze', [rows, g.constI64([1])]); // [S,1]
   const colsRow = g.op('Unsqueeze', [cols, g.constI64([0])]); // [1,T]
   return g.op('LessOrEqual', [colsRow, rowsCol], undefined, 'causal'); // [S,T]

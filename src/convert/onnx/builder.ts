@@ -203,6 +203,9 @@ export class GraphBuilder {
     const arr = data instanceof BigInt64Array ? data : BigInt64Array.from(data.map((v) => BigInt(v)));
     return this.addInit(name, DataType.INT64, dims, bytesOf(arr));
   }
+  i32(name: string, data: number[], dims: number[]): string {
+    return this.addInit(name, DataType.INT32, dims, bytesOf(Int32Array.from(data)));
+  }
   u8(name: string, data: Uint8Array, dims: number[]): string {
     return this.addInit(name, DataType.UINT8, dims, data);
   }
@@ -214,6 +217,18 @@ export class GraphBuilder {
     if (!name) {
       name = `const_i64_${this.constCache.size}`;
       this.i64(name, values, scalar ? [] : [values.length]);
+      this.constCache.set(key, name);
+    }
+    return name;
+  }
+
+  /** A shared int32 constant (1-D, or a scalar with `scalar`), deduplicated by value. */
+  constI32(values: number[], scalar = false): string {
+    const key = `i32:${scalar ? 's' : 'v'}:${values.join(',')}`;
+    let name = this.constCache.get(key);
+    if (!name) {
+      name = `const_i32_${this.constCache.size}`;
+      this.i32(name, values, scalar ? [] : [values.length]);
       this.constCache.set(key, name);
     }
     return name;
