@@ -127,6 +127,9 @@ export class Engine {
       if (this.rt.backend === 'webgpu' && !device) throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
       this.ops = device ? new GpuTensorOps(this.rt.ort, device) : new CpuTensorOps(this.rt.ort);
       const gpuBackend = device ? new GpuPruneBackend(this.doorFor(device)) : null;
+      // Our kernels' pipelines compile here, not in the first question's first pruning stage
+      // (a pipeline already made for this device is not made again).
+      await gpuBackend?.warmup();
       this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend) : cpuBridge(this.rt.ort, new CpuPruneBackend());
       this.argmax = gpuBackend ? new ArgmaxLogitsKernel(gpuBackend.runner) : null;
       this.pkg = pkg;
