@@ -6,7 +6,6 @@
  * ENVIRONMENT.md: Debian's lavapipe gives Dawn no adapter; Chromium's SwiftShader ICD does.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
 /** Software Vulkan drivers we know give Dawn a working adapter, most preferred first. */
@@ -29,10 +28,11 @@ let cached: Promise<NodeGpuResult> | null = null;
  * meanwhile the event loop could drain while ORT awaited a Dawn promise
  * (createComputePipelineAsync), and Node's exit then blocks joining the compile threads —
  * no output, no exit. Liftoff-only code is ready at once (the first session drops from ~17 s
- * to under 1 s). But onnxruntime-web's WebGPU EP runs its per-node dispatch code in that wasm on
- * every session run, and on a real GPU that CPU time is what bounds decode; so with cores to
- * spare (more than 4) we let V8 tier the hot functions up. `SVLM_WASM_TIERUP=1|0` overrides.
- * Must run before ORT's wasm compiles.
+ * to under 1 s). onnxruntime-web's WebGPU EP runs its per-dispatch code in that wasm on every
+ * session run, which on a real GPU bounds decode; yet tier-up did not help it: on an H100 host
+ * (16 cores) a decode layer run cost 2.9–3.4 ms of CPU with Liftoff only and 4.0–4.7 ms with
+ * tier-up (bench/gpu/dispatch-cost.ts, 2026-11-24). So Liftoff only, everywhere;
+ * `SVLM_WASM_TIERUP=1` lets V8 tier up (for measuring). Must run before ORT's wasm compiles.
  */
 export function preferQuickWasmCompile(): void {
   if (!liftoffOnly()) return;
@@ -41,10 +41,7 @@ export function preferQuickWasmCompile(): void {
 
 /** Whether this process compiles ORT's wasm with Liftoff only (see preferQuickWasmCompile). */
 export function liftoffOnly(): boolean {
-  const forced = process.env.SVLM_WASM_TIERUP;
-  if (forced === '1') return false;
-  if (forced === '0') return true;
-  return availableParallelism() <= 4;
+  return process.env.SVLM_WASM_TIERUP !== '1';
 }
 
 /**
