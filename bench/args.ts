@@ -33,6 +33,8 @@ export interface BenchOptions {
   model?: string;
   /** Skip the merged-decoder comparison. */
   noMerged: boolean;
+  /** Browser only: skip the transformers.js peer. */
+  noPeer: boolean;
   /** torch_reference.py's JSON from the same machine, folded into the result. */
   native?: string;
   /** One line describing the machine (nvidia-smi), recorded as is. */
@@ -76,7 +78,7 @@ const positiveInt = (flag: string, v: string, min: number): number => {
 };
 
 export const USAGE = 'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] '
-  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only]`;
+  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -87,7 +89,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
     else { flags.set(a, next); i++; }
   }
-  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--native', '--machine', '--deadline', '--backend', '--checkpoint', '--prepare-only']);
+  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--no-peer', '--native', '--machine', '--deadline', '--backend', '--checkpoint', '--prepare-only']);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
   const where = flags.get('--where') ?? 'node';
   if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
@@ -107,6 +109,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     cacheDir: flags.get('--cache') ?? '.cache/bench',
     ...(flags.has('--model') ? { model: flags.get('--model')! } : {}),
     noMerged: flags.get('--no-merged') === 'true',
+    noPeer: flags.get('--no-peer') === 'true',
     checkpoint: flags.get('--checkpoint') === 'true',
     prepareOnly: flags.get('--prepare-only') === 'true',
     ...(flags.has('--native') ? { native: flags.get('--native')! } : {}),

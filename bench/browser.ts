@@ -1,18 +1,22 @@
 /**
- * The bench in headless Chromium: a Vite dev server over the project (its own vite.config.ts,
- * plus a middleware serving the model package at /bench-model/), the bench page
- * (bench/page/, the app's worker engine), Playwright driving `window.bench`. Same measuring
- * loop and result record as Node.
+ * The bench in headless Chromium: the bench pages built by Vite as the app ships (serve.ts),
+ * a static server for them, the model package (/bench-model/), the transformers.js layout of
+ * the same weights (/peer-models/) and the image (/bench-image/); Playwright drives
+ * `window.bench` (the app's worker engine, bench/page/main.ts) and then `window.peer`
+ * (@huggingface/transformers' LLaVA pipeline, bench/page/peer.ts). Same measuring loop and
+ * result record as Node; the split cost runs in the page too (bench/page/split.ts).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
 import { cpus, platform, totalmem } from 'node:os';
-import { join, normalize, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import type { Page } from '@playwright/test';
 import type { BenchOptions, MethodSpec } from './args';
-import { measureMethods, type BenchTarget, type RunOutcome } from './measure';
-import { ensureSyntheticPackage } from './models';
+import { measureMethods, type BenchTarget, type MethodResult, type RunOutcome } from './measure';
+import { ensureSyntheticPackage, ensureTransformersJsPackage } from './models';
 import { BENCH_QUESTION } from './nodeTarget';
-import type { BenchResult } from './result';
-import { MEMORY_NOTE } from './run';
+import type { BenchResult, MergedComparison, NotMeasured } from './result';
+import { MEMORY_NOTE, benchImagePath } from './run';
+import { buildBenchPages, serveFolders } from './serve';
+import { spread } from './stats';
 
 /** Flags as in playwright.config.ts (ENVIRONMENT.md: these give WebGPU in headless Chromium here). */
 export const CHROMIUM_ARGS = [
@@ -20,48 +24,105 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-const PEER_GAP = 'the converter does not emit the transformers.js LLaVA ONNX layout (vision encoder, embed tokens, merged decoder with its own KV naming) yet, so there is no package for @huggingface/transformers\' LLaVA pipeline to run';
+type BenchApi = import('./page/main').BenchPageApi;
+type PeerApi = import('./page/peer').PeerPageApi;
+
+export interface PeerResult {
+  pipeline: string;
+  device: 'webgpu' | 'wasm';
+  dtype: string;
+  loadMs: number;
+  promptTokens: number;
+  runs: number;
+  ttftMs: ReturnType<typeof spread>;
+  decodeTokPerS: ReturnType<typeof spread>;
+  /** Ours (`none`, same run) against the peer: peer TTFT / ours, ours tokens/s / peer's (> 1: ours is faster). */
+  speedup: { ttft: number; decode: number };
+  ours: { ttftMs: number; decodeTokPerS: number; promptTokens: number };
+  generatedIds: number[];
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+async function openPage(browser: import('@playwright/test').Browser, url: string, global: string, log: (l: string) => void): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' || process.env.BENCH_DEBUG || m.text().startsWith('split:')) log(`page: ${m.text()}`); });
+  page.on('pageerror', (e) => log(`page error: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) log(`page: ${r.status()} ${r.url()}`); });
+  await page.goto(url);
+  await page.waitForFunction((g) => g in window, global, { timeout: 120_000 });
+  return page;
+}
+
+async function measurePeer(
+  browser: import('@playwright/test').Browser, base: string, o: BenchOptions, backend: 'webgpu' | 'wasm', none: MethodResult, log: (l: string) => void,
+): Promise<PeerResult> {
+  const page = await openPage(browser, `${base}/bench/page/peer.html`, 'peer', log);
+  try {
+    const loaded = await page.evaluate(([d, t]) => (window as unknown as { peer: PeerApi }).peer.load(d, t), [backend, o.dtype] as const);
+    log(`peer loaded in ${(loaded.loadMs / 1000).toFixed(1)} s (${backend}, cross-origin isolated ${loaded.crossOriginIsolated})`);
+    const gen = () => page.evaluate(([q, n]) => (window as unknown as { peer: PeerApi }).peer.generate(q, n), [BENCH_QUESTION, o.newTokens] as const);
+    for (let w = 0; w < o.warmup; w++) await gen();
+    const runs = [];
+    for (let r = 0; r < Math.min(o.runs, 3); r++) {
+      runs.push(await gen());
+      log(`peer run ${r + 1}: ttft ${runs[r].ttftMs.toFixed(1)} ms, ${runs[r].decodeStepMs.length} decode steps`);
+    }
+    const ttft = spread(runs.map((r) => r.ttftMs));
+    const tps = spread(runs.map((r) => (r.decodeStepMs.length / r.decodeStepMs.reduce((s, v) => s + v, 0)) * 1000));
+    const ours = { ttftMs: none.figures.ttftMs!.median, decodeTokPerS: none.figures.decodeTokPerS!.median, promptTokens: none.layout.preLength + none.layout.visualCount + none.layout.textLength };
+    return {
+      pipeline: '@huggingface/transformers LlavaForConditionalGeneration.generate (AutoProcessor → LlavaProcessor), greedy, min = max new tokens',
+      device: backend, dtype: o.dtype, loadMs: loaded.loadMs, promptTokens: runs[0].promptTokens, runs: runs.length,
+      ttftMs: ttft, decodeTokPerS: tps,
+      speedup: { ttft: ttft.median / ours.ttftMs, decode: ours.decodeTokPerS / tps.median },
+      ours, generatedIds: runs[runs.length - 1].generatedIds,
+    };
+  } finally {
+    await page.close();
+  }
+}
 
 export async function runBrowserBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
-  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log);
-  const { createServer } = await import('vite');
-  const { chromium } = await import('@playwright/test');
-  const server = await createServer({
-    configFile: resolve('vite.config.ts'),
-    logLevel: 'warn',
-    server: { port: 0, strictPort: false },
-    plugins: [{
-      name: 'bench-model',
-      configureServer(s) {
-        s.middlewares.use('/bench-model', (req, res, next) => {
-          const rel = normalize(decodeURIComponent((req.url ?? '/').split('?')[0])).replace(/^(\.\.[/\\])+/, '');
-          const file = join(model.dir, rel);
-          if (!file.startsWith(model.dir) || !existsSync(file) || !statSync(file).isFile()) { next(); return; }
-          res.setHeader('content-length', String(statSync(file).size));
-          createReadStream(file).pipe(res);
-        });
-      },
-    }],
+  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
+  if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
+  const peerPkg = o.model || o.noPeer ? null : await ensureTransformersJsPackage(o.shape, o.dtype, o.cacheDir, log);
+  const webDir = resolve(o.cacheDir, 'web');
+  const tb = performance.now();
+  await buildBenchPages(webDir);
+  log(`built the bench pages in ${((performance.now() - tb) / 1000).toFixed(1)} s`);
+  const server = await serveFolders({
+    '/bench-model/': model.dir,
+    '/bench-image/': dirname(benchImagePath()),
+    ...(peerPkg ? { '/peer-models/': peerPkg.dir } : {}),
+    '/': webDir,
   });
-  await server.listen();
-  const base = server.resolvedUrls?.local[0]?.replace(/\/$/, '') ?? 'http://localhost:5173';
+  const { chromium } = await import('@playwright/test');
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const backend = o.backend;
   try {
-    const page = await browser.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') log(`page: ${m.text()}`); });
-    await page.goto(`${base}/bench/page/index.html`);
-    await page.waitForFunction(() => 'bench' in window, undefined, { timeout: 120_000 });
-    type Api = import('./page/main').BenchPageApi;
-    const adapter = await page.evaluate(() => (window as unknown as { bench: Api }).bench.init());
-    const { model: info, loadMs } = await page.evaluate((url) => (window as unknown as { bench: Api }).bench.load(url), `${base}/bench-model/`);
-    log(`loaded ${info.name} in ${(loadMs / 1000).toFixed(1)} s on ${adapter.backend} (${adapter.architecture})`);
+    const page = await openPage(browser, `${server.base}/bench/page/index.html`, 'bench', log);
+    const adapter = await page.evaluate((b) => (window as unknown as { bench: BenchApi }).bench.init(b), backend);
+    const { model: info, loadMs } = await page.evaluate((url) => (window as unknown as { bench: BenchApi }).bench.load(url), `${server.base}/bench-model/`);
+    log(`loaded ${info.name} in ${(loadMs / 1000).toFixed(1)} s on ${adapter.backend} (${adapter.architecture} ${adapter.description}), cross-origin isolated ${adapter.crossOriginIsolated}`);
     const target: BenchTarget = {
       generate: (spec: MethodSpec, newTokens: number): Promise<RunOutcome> => page.evaluate(
-        ([settings, question, n]) => (window as unknown as { bench: Api }).bench.generate(settings, question, n),
+        ([settings, question, n]) => (window as unknown as { bench: BenchApi }).bench.generate(settings, question, n),
         [spec.settings, BENCH_QUESTION, newTokens] as const,
       ),
     };
     const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
+    const layout = methods[0].layout;
+    const merged: MergedComparison | NotMeasured = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
+      : await page.evaluate((q) => (window as unknown as { bench: BenchApi }).bench.split(q), {
+        url: `${server.base}/bench-model/`, backend: adapter.backend, runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens,
+        seqLen: layout.preLength + layout.visualCount + layout.textLength,
+      }).catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${message(e)}` }));
+    await page.close();
+    const peer: PeerResult | NotMeasured = !peerPkg ? { notMeasured: o.noPeer ? 'skipped (--no-peer)' : 'no transformers.js layout for a package given with --model (convert it with --layout transformers.js)' }
+      : await measurePeer(browser, server.base, o, adapter.backend, methods[0], log)
+        .catch((e: unknown) => ({ notMeasured: `@huggingface/transformers' LLaVA pipeline failed on the converter's transformers.js layout: ${message(e)}` }));
+    const { crossOriginIsolated, ...adapterInfo } = adapter;
     return {
       schema: 1,
       date: new Date().toISOString(),
@@ -70,17 +131,17 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
       dtype: o.dtype,
       options: { runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)), warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: 'shapes.png' },
       environment: {
-        adapter,
-        runtime: { chromium: browser.version(), node: process.versions.node },
+        adapter: adapterInfo,
+        runtime: { chromium: browser.version(), node: process.versions.node, crossOriginIsolated: String(crossOriginIsolated), pages: 'vite build (bench/serve.ts)' },
         host: { platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
         ...(o.machine ? { machine: o.machine } : {}),
       },
-      model: { ...info, loadMs, generatedMs: model.generateMs, layout: methods[0].layout },
-      memoryNote: MEMORY_NOTE,
+      model: { ...info, loadMs, generatedMs: model.generateMs, layout },
+      memoryNote: adapter.backend === 'webgpu' ? MEMORY_NOTE : 'not counted: no WebGPU in this run (wasm backend)',
       methods,
       failures,
-      merged: { notMeasured: 'the merged-decoder comparison runs in the Node path only (bench/merged.ts)' },
-      peer: { notMeasured: PEER_GAP },
+      merged,
+      peer: peer as unknown as Record<string, unknown> | NotMeasured,
       native: { notMeasured: 'the native reference runs only on the GPU machine (bench/gpu/run.sh)' },
     };
   } finally {

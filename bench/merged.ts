@@ -5,9 +5,9 @@
  * stack is timed (no vision, embed or head): hidden [1,S,D] in, hidden_out out; then decode
  * steps of one token against the caches each path produced. Both paths end every step by
  * reading hidden_out back (the same bytes), which is what synchronises with the GPU.
+ * No node: imports: the browser bench runs it in a worker (bench/page/split.ts), Node in run.ts;
+ * `read` gives a package file's bytes by its manifest path.
  */
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import type { Engine } from '../src/engine/engine';
 import { sessionOptions, type OrtSession, type OrtTensor } from '../src/engine/ortEnv';
 import type { MergedComparison, NotMeasured } from './result';
@@ -16,7 +16,7 @@ import { spread } from './stats';
 interface MergedManifest { graphs: { mergedDecoder?: { graph: string; data: string[] } } }
 
 export async function measureSplitCost(
-  engine: Engine, packageDir: string, o: { runs: number; newTokens: number; seqLen: number }, log: (l: string) => void = () => {},
+  engine: Engine, read: (path: string) => Promise<Uint8Array>, o: { runs: number; newTokens: number; seqLen: number }, log: (l: string) => void = () => {},
 ): Promise<MergedComparison | NotMeasured> {
   const pkg = engine.model;
   if (!pkg) return { notMeasured: 'no model loaded' };
@@ -27,8 +27,8 @@ export async function measureSplitCost(
   const act = pkg.manifest.activationDtype;
   const L = t.numLayers;
   const names = (p: string) => Array.from({ length: L }, (_, i) => `${p}.${i}`);
-  const external = await Promise.all(entry.data.map(async (p) => ({ path: basename(p), data: new Uint8Array(await readFile(join(packageDir, p))) })));
-  const merged: OrtSession = await ort.InferenceSession.create(new Uint8Array(await readFile(join(packageDir, entry.graph))),
+  const external = await Promise.all(entry.data.map(async (p) => ({ path: p.slice(p.lastIndexOf('/') + 1), data: await read(p) })));
+  const merged: OrtSession = await ort.InferenceSession.create(await read(entry.graph),
     sessionOptions(engine.rt, ['hidden_out', ...names('present_key'), ...names('present_value')], external));
   const tensor = (rows: number, seed: number) => {
     const n = rows * t.hiddenSize;

@@ -49,3 +49,21 @@ export async function ensureSyntheticPackage(
   });
   return { dir, generated: true, generateMs: performance.now() - t0 };
 }
+
+/**
+ * The same synthetic weights (seed 0) in @huggingface/transformers' ONNX layout, for the
+ * browser peer: `<cacheDir>/<shape>-<dtype>-tjs/model/` (transformers.js resolves
+ * `<localModelPath>/<id>/…`, so the folder served is the parent and the id is `model`).
+ */
+export async function ensureTransformersJsPackage(
+  shape: BenchShape, dtype: BenchDtype, cacheDir: string, log: (line: string) => void = () => {},
+): Promise<PreparedModel> {
+  const dir = resolve(cacheDir, `${shape}-${dtype}-tjs`);
+  if (existsSync(join(dir, 'model', 'config.json'))) return { dir, generated: false, generateMs: 0 };
+  const { convertToTransformersJs } = await import('../src/convert/transformersjs');
+  const t0 = performance.now();
+  const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir()), 0);
+  log(`generating ${shape} ${dtype} in the transformers.js layout`);
+  await convertToTransformersJs(ckpt, { dtype, sink: new DirSink(join(dir, 'model')) });
+  return { dir, generated: true, generateMs: performance.now() - t0 };
+}

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, platform, totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BenchOptions } from './args';
 import { measureMethods, type Measured } from './measure';
 import { measureSplitCost } from './merged';
@@ -74,7 +74,7 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
     const pastDeadline = o.deadlineS !== undefined && performance.now() > o.deadlineS * 1000;
     const merged = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
       : pastDeadline ? { notMeasured: `skipped: the --deadline of ${o.deadlineS} s had passed after the methods` }
-        : await measureSplitCost(target.engine, model.dir, { runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens, seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength }, log)
+        : await measureSplitCost(target.engine, async (p) => new Uint8Array(await readFile(join(model.dir, p))), { runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens, seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength }, log)
           .catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${e instanceof Error ? e.message : String(e)}` }));
     return assemble(measured, merged, await nativeOf());
   } finally {
