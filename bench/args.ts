@@ -41,6 +41,8 @@ export interface BenchOptions {
   machine?: string;
   /** Node only: 'wasm' runs the engine on onnxruntime's CPU backend and the CPU prune backend. */
   backend: 'webgpu' | 'wasm';
+  /** False when --backend was not given: the browser bench then uses wasm on a software WebGPU adapter (browser.ts says why). */
+  backendExplicit: boolean;
   /** Seconds since the process started after which no new measuring round starts. */
   deadlineS?: number;
   /** Rewrite the three result files after every measured round (partial results survive a kill). */
@@ -100,7 +102,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const backend = flags.get('--backend') ?? 'webgpu';
   if (backend !== 'webgpu' && backend !== 'wasm') throw new BenchArgError('--backend', backend, 'must be webgpu or wasm');
   return {
-    where, backend, shape: shape as BenchShape, dtype: dtype as BenchDtype,
+    where, backend, backendExplicit: flags.has('--backend'), shape: shape as BenchShape, dtype: dtype as BenchDtype,
     methods: parseMethods(flags.get('--methods') ?? DEFAULT_METHODS),
     runs: positiveInt('--runs', flags.get('--runs') ?? '5', 1),
     warmup: positiveInt('--warmup', flags.get('--warmup') ?? '1', 0),

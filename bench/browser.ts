@@ -83,6 +83,29 @@ async function measurePeer(
   }
 }
 
+/**
+ * SwiftShader's WebGPU runs the small shape's unpruned request (576 visual tokens, 8 layers,
+ * 64 tokens) in ≈ 47 s to the first token and 0.37 tokens/s after it on this 2-core machine
+ * (bench/results/2026-11-24-browser-small-swiftshader-probe.json: one `none` run, 4 tokens), ≈ 3.5 min a request, so seven methods with
+ * warm-up cannot finish in 10 minutes. Without --backend, a software adapter therefore gives
+ * ORT's wasm backend (CPU, and the CPU prune backend); a hardware adapter gives WebGPU.
+ */
+async function chooseBackend(page: Page, o: BenchOptions): Promise<{ backend: 'webgpu' | 'wasm'; why: string }> {
+  if (o.backendExplicit) return { backend: o.backend, why: `--backend ${o.backend}` };
+  const a = await page.evaluate(async () => {
+    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+    const ad = gpu ? await gpu.requestAdapter() : null;
+    if (!ad) return null;
+    const info = (ad as GPUAdapter & { info?: GPUAdapterInfo }).info;
+    return { text: `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.trim(), fallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter) };
+  });
+  if (!a) return { backend: 'wasm', why: 'no WebGPU adapter in this Chromium' };
+  if (a.fallback || /swiftshader|llvmpipe|lavapipe/i.test(a.text)) {
+    return { backend: 'wasm', why: `the WebGPU adapter is software (${a.text}): on it one unpruned small request takes minutes, so ORT's wasm backend on the CPU (pass --backend webgpu to force WebGPU)` };
+  }
+  return { backend: 'webgpu', why: `hardware WebGPU adapter (${a.text})` };
+}
+
 export async function runBrowserBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
   const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
@@ -99,9 +122,10 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
   });
   const { chromium } = await import('@playwright/test');
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  const backend = o.backend;
   try {
     const page = await openPage(browser, `${server.base}/bench/page/index.html`, 'bench', log);
+    const { backend, why } = await chooseBackend(page, o);
+    log(`backend ${backend}: ${why}`);
     const adapter = await page.evaluate((b) => (window as unknown as { bench: BenchApi }).bench.init(b), backend);
     const { model: info, loadMs } = await page.evaluate((url) => (window as unknown as { bench: BenchApi }).bench.load(url), `${server.base}/bench-model/`);
     log(`loaded ${info.name} in ${(loadMs / 1000).toFixed(1)} s on ${adapter.backend} (${adapter.architecture} ${adapter.description}), cross-origin isolated ${adapter.crossOriginIsolated}`);
@@ -132,7 +156,7 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
       options: { runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)), warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: 'shapes.png' },
       environment: {
         adapter: adapterInfo,
-        runtime: { chromium: browser.version(), node: process.versions.node, crossOriginIsolated: String(crossOriginIsolated), pages: 'vite build (bench/serve.ts)' },
+        runtime: { backendChoice: why, chromium: browser.version(), node: process.versions.node, crossOriginIsolated: String(crossOriginIsolated), pages: 'vite build (bench/serve.ts)' },
         host: { platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
         ...(o.machine ? { machine: o.machine } : {}),
       },

@@ -96,10 +96,25 @@ export function markdownReport(r: BenchResult): string {
   const merged = 'notMeasured' in r.merged ? `Not measured: ${r.merged.notMeasured}`
     : `Per-layer sessions vs one merged decoder (unpruned): prefill ${r.merged.perLayer.prefillMs.median.toFixed(1)} vs ${r.merged.merged.prefillMs.median.toFixed(1)} ms `
       + `(cost ${r.merged.prefillCost.toFixed(2)}×), decode ${r.merged.perLayer.decodeTokPerS.median.toFixed(1)} vs ${r.merged.merged.decodeTokPerS.median.toFixed(1)} tokens/s (cost ${r.merged.decodeCost.toFixed(2)}×).`;
-  const peer = 'notMeasured' in r.peer ? `Not measured: ${r.peer.notMeasured}` : '```json\n' + JSON.stringify(r.peer, null, 1) + '\n```';
+  const peer = 'notMeasured' in r.peer ? `Not measured: ${r.peer.notMeasured}` : peerText(r.peer);
   const native = 'notMeasured' in r.native ? `Not measured: ${r.native.notMeasured}` : nativeTable(r.native);
   return parts.join('\n') + section('Split cost (merged decoder)', merged) + section('Peer (transformers.js LLaVA pipeline)', peer)
     + section('Native reference (PyTorch, same machine)', native);
+}
+
+/** The browser peer (browser.ts PeerResult) as a table beside our unpruned row; other shapes as JSON. */
+function peerText(p: Record<string, unknown>): string {
+  const q = p as { pipeline?: string; device?: string; dtype?: string; runs?: number; promptTokens?: number; loadMs?: number; ttftMs?: Spread; decodeTokPerS?: Spread; speedup?: { ttft: number; decode: number }; ours?: { ttftMs: number; decodeTokPerS: number; promptTokens: number } };
+  if (!q.ttftMs || !q.decodeTokPerS || !q.ours || !q.speedup) return '```json\n' + JSON.stringify(p, null, 1) + '\n```';
+  return [
+    `${q.pipeline}, ${q.device}, ${q.dtype}, same weights unpruned in the converter's transformers.js layout; ${q.runs} run(s); loaded in ${((q.loadMs ?? 0) / 1000).toFixed(1)} s.`,
+    '',
+    '| | prompt tokens | time to first token (ms) | decode (tokens/s) |',
+    '|---|---|---|---|',
+    `| ours, none | ${q.ours.promptTokens} | ${q.ours.ttftMs.toFixed(0)} | ${q.ours.decodeTokPerS.toFixed(2)} |`,
+    `| transformers.js | ${q.promptTokens} | ${q.ttftMs.median.toFixed(0)} [${q.ttftMs.min.toFixed(0)}–${q.ttftMs.max.toFixed(0)}] | ${q.decodeTokPerS.median.toFixed(2)} [${q.decodeTokPerS.min.toFixed(2)}–${q.decodeTokPerS.max.toFixed(2)}] |`,
+    `| ours faster by | | ${q.speedup.ttft.toFixed(2)}× | ${q.speedup.decode.toFixed(2)}× |`,
+  ].join('\n');
 }
 
 interface NativeMethod { prefillLayersMs: Spread; decodeTokPerS: Spread; ratios?: { prefillLayersMs: number; decodeTokPerS: number }; peakBytes: number }
