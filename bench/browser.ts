@@ -130,10 +130,14 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
     const { model: info, loadMs } = await page.evaluate((url) => (window as unknown as { bench: BenchApi }).bench.load(url), `${server.base}/bench-model/`);
     log(`loaded ${info.name} in ${(loadMs / 1000).toFixed(1)} s on ${adapter.backend} (${adapter.architecture} ${adapter.description}), cross-origin isolated ${adapter.crossOriginIsolated}`);
     const target: BenchTarget = {
-      generate: (spec: MethodSpec, newTokens: number): Promise<RunOutcome> => page.evaluate(
-        ([settings, question, n]) => (window as unknown as { bench: BenchApi }).bench.generate(settings, question, n),
-        [spec.settings, BENCH_QUESTION, newTokens] as const,
-      ),
+      // On wasm the worker's counter sees no GPU buffers (0): not a measurement, so null.
+      generate: async (spec: MethodSpec, newTokens: number): Promise<RunOutcome> => {
+        const r = await page.evaluate(
+          ([settings, question, n]) => (window as unknown as { bench: BenchApi }).bench.generate(settings, question, n),
+          [spec.settings, BENCH_QUESTION, newTokens] as const,
+        );
+        return adapter.backend === 'webgpu' ? r : { ...r, peakGpuBytes: null };
+      },
     };
     const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
     const layout = methods[0].layout;
