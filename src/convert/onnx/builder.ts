@@ -212,23 +212,20 @@ export class GraphBuilder {
 
   /** A shared int64 constant (1-D, or a scalar with `scalar`), deduplicated by value. */
   constI64(values: number[], scalar = false): string {
-    const key = `i64:${scalar ? 's' : 'v'}:${values.join(',')}`;
-    let name = this.constCache.get(key);
-    if (!name) {
-      name = `const_i64_${this.constCache.size}`;
-      this.i64(name, values, scalar ? [] : [values.length]);
-      this.constCache.set(key, name);
-    }
-    return name;
+    return this.constInt('i64', values, scalar);
   }
 
   /** A shared int32 constant (1-D, or a scalar with `scalar`), deduplicated by value. */
   constI32(values: number[], scalar = false): string {
-    const key = `i32:${scalar ? 's' : 'v'}:${values.join(',')}`;
+    return this.constInt('i32', values, scalar);
+  }
+
+  private constInt(kind: 'i64' | 'i32', values: number[], scalar: boolean): string {
+    const key = `${kind}:${scalar ? 's' : 'v'}:${values.join(',')}`;
     let name = this.constCache.get(key);
     if (!name) {
-      name = `const_i32_${this.constCache.size}`;
-      this.i32(name, values, scalar ? [] : [values.length]);
+      name = `const_${kind}_${this.constCache.size}`;
+      this[kind](name, values, scalar ? [] : [values.length]);
       this.constCache.set(key, name);
     }
     return name;

@@ -5,23 +5,15 @@
 import { expect } from 'vitest';
 import { GpuPruneBackend } from '../../prune/gpuBackend';
 import { dawnDoor } from './dawn';
+import { seededRandom } from '../../engine/sampling';
 
 export async function gpuBackend() {
   const { door, faults } = await dawnDoor();
   return { be: new GpuPruneBackend(door), door, faults };
 }
 
-/** Mulberry32: small, seeded, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded test data: the engine's own PRNG (mulberry32). */
+export const rng = seededRandom;
 
 export function gaussian(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
