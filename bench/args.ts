@@ -104,7 +104,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   return {
     where, backend, backendExplicit: flags.has('--backend'), shape: shape as BenchShape, dtype: dtype as BenchDtype,
     methods: parseMethods(flags.get('--methods') ?? DEFAULT_METHODS),
-    runs: positiveInt('--runs', flags.get('--runs') ?? '5', 1),
+    // The browser run also loads the peer and the merged decoder; 2 rounds keep
+    // `--where browser --shape small` under 10 minutes on a 2-core CPU machine (issue 6).
+    runs: positiveInt('--runs', flags.get('--runs') ?? (where === 'browser' ? '2' : '5'), 1),
     warmup: positiveInt('--warmup', flags.get('--warmup') ?? '1', 0),
     newTokens: positiveInt('--tokens', flags.get('--tokens') ?? '64', 2),
     out: flags.get('--out') ?? 'bench/results',

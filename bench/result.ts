@@ -52,7 +52,9 @@ const cell = (name: FigureName, s: Spread | undefined, r: number | null | undefi
   if (!s) return '—';
   const constant = s.min === s.max;
   const range = constant ? '' : ` [${fmt(name, s.min)}–${fmt(name, s.max)}]`;
-  const ratio = r === undefined || r === null ? '' : ` (${r.toFixed(2)}×)`;
+  // Kernel time against `none`'s (≈ 0: it has no stages) is no ratio; its share of the pruned
+  // prefill is reported under the table instead.
+  const ratio = r === undefined || r === null || name === 'methodMs' ? '' : ` (${r.toFixed(2)}×)`;
   return `${fmt(name, s.median)}${range}${ratio}`;
 };
 

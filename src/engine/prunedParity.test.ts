@@ -2,8 +2,8 @@
  * Issue 4 acceptance: a pruned generation through the WebGPU engine (GpuPruneBackend, our
  * WGSL kernels on ORT's device, Dawn) gives the same decisions and tokens as the whole
  * pipeline on the wasm engine (CpuPruneBackend, the kernels' CPU references), on
- * llama-clip-gqa (4 layers, 576 visual tokens; the sparsevlm schedule scaled to its depth)
- * at budgets 64 and 192: per stage the same visual counts, kept set and merges; the same
+ * both fixture models, llama-clip-gqa and qwen2-siglip (4 layers each, 576 / 729 visual
+ * tokens; the sparsevlm schedule scaled to their depth), at budgets 64 and 192: per stage the same visual counts, kept set and merges; the same
  * visual count entering every layer; the same 16 greedy tokens.
  *
  * Scores agree within 1e-5 relative (f32 on two devices, different summation orders), so the
@@ -24,13 +24,8 @@ import type { Engine, GenerateResult } from './engine';
 import { FIXTURES, fixturePackage, memoryReader } from './fixturePackage.testutil';
 import type { StageTrace } from './trace';
 
-const NAME = 'llama-clip-gqa';
-const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string };
-const image = new Uint8Array(readFileSync(join(FIXTURES, NAME, 'image.png')));
+const NAMES = ['llama-clip-gqa', 'qwen2-siglip'];
 const REL = 1e-5;
-
-let gpuEngine: Engine;
-let cpuEngine: Engine;
 
 const close = (a: number, b: number) => Math.abs(a - b) <= REL * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
 
@@ -83,23 +78,28 @@ function compareStages(gpu: StageTrace[], cpu: StageTrace[], visualTokens: numbe
   return { worstScore, swaps };
 }
 
-beforeAll(async () => {
-  const gpu = await setupNodeGpu();
-  if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
-  const { Engine } = await import('./engine');
-  gpuEngine = await Engine.create();
-  expect(gpuEngine.adapter.backend).toBe('webgpu');
-  const rt = gpuEngine.rt;
-  cpuEngine = Engine.withRuntime({ ...rt, backend: 'wasm', adapter: { ...rt.adapter, backend: 'wasm' }, fallbackReason: 'the parity test asks for wasm', device: () => null });
-  const files = await fixturePackage(NAME);
-  await gpuEngine.load(memoryReader(files, NAME));
-  await cpuEngine.load(memoryReader(files, NAME));
-  expect(gpuEngine.door).not.toBeNull();
-  expect(cpuEngine.door).toBeNull();
-}, 300_000);
-afterAll(async () => { await gpuEngine?.dispose(); await cpuEngine?.dispose(); });
+describe.each(NAMES)('sparsevlm on %s: WebGPU engine (GpuPruneBackend) = wasm engine (CpuPruneBackend)', (NAME) => {
+  const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string };
+  const image = new Uint8Array(readFileSync(join(FIXTURES, NAME, 'image.png')));
+  let gpuEngine: Engine;
+  let cpuEngine: Engine;
 
-describe(`sparsevlm on ${NAME}: WebGPU engine (GpuPruneBackend) = wasm engine (CpuPruneBackend)`, () => {
+  beforeAll(async () => {
+    const gpu = await setupNodeGpu();
+    if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
+    const { Engine } = await import('./engine');
+    gpuEngine = await Engine.create();
+    expect(gpuEngine.adapter.backend).toBe('webgpu');
+    const rt = gpuEngine.rt;
+    cpuEngine = Engine.withRuntime({ ...rt, backend: 'wasm', adapter: { ...rt.adapter, backend: 'wasm' }, fallbackReason: 'the parity test asks for wasm', device: () => null });
+    const files = await fixturePackage(NAME);
+    await gpuEngine.load(memoryReader(files, NAME));
+    await cpuEngine.load(memoryReader(files, NAME));
+    expect(gpuEngine.door).not.toBeNull();
+    expect(cpuEngine.door).toBeNull();
+  }, 300_000);
+  afterAll(async () => { await gpuEngine?.dispose(); await cpuEngine?.dispose(); });
+
   it.each([64, 192])('budget %i: same stages, kept sets, merges, visual counts and 16 greedy tokens', async (budget) => {
     const run = (e: Engine): Promise<GenerateResult> => e.generate({
       image: { bytes: image, name: 'image.png' }, question: golden.question,
