@@ -2,7 +2,7 @@
  * Issue 4 acceptance: a pruned generation through the WebGPU engine (GpuPruneBackend, our
  * WGSL kernels on ORT's device, Dawn) gives the same decisions and tokens as the whole
  * pipeline on the wasm engine (CpuPruneBackend, the kernels' CPU references), on
- * both fixture models, llama-clip-gqa and qwen2-siglip (4 layers each, 576 / 729 visual
+ * both fixture models, llama-clip-gqa and qwen2-siglip (4 layers each, 576 visual
  * tokens; the sparsevlm schedule scaled to their depth), at budgets 64 and 192: per stage the same visual counts, kept set and merges; the same
  * visual count entering every layer; the same 16 greedy tokens.
  *
