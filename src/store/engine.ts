@@ -165,7 +165,9 @@ export function handleMessage(message: FromWorker): void {
       const error: ShownError = { where: message.where, code: message.code, message: message.message };
       if (request?.kind === 'generate' || getState().runs.some((r) => r.id === message.id)) {
         const cancelled = message.code === 'cancelled';
-        updateRun(message.id, () => (cancelled ? { status: 'stopped' } : { status: 'error', error }));
+        updateRun(message.id, (r) => (cancelled
+          ? { status: 'stopped', totalMs: r.startedAt === undefined ? null : performance.now() - r.startedAt }
+          : { status: 'error', error }));
         if (!cancelled) showError(error);
         // A GPU failure during a run is how a lost device shows up when no 'device-lost' came first.
         if (message.where === 'gpu' && !cancelled) onDeviceLost(message.message);

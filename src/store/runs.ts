@@ -52,7 +52,7 @@ function pump(): void {
   if (s.runs.some((r) => r.status === 'running' || r.status === 'stopping')) return;
   const next = [...s.runs].reverse().find((r) => r.status === 'queued');
   if (!next || !s.image) return;
-  setState({ runs: s.runs.map((r) => (r.id === next.id ? { ...r, status: 'running' } : r)) });
+  setState({ runs: s.runs.map((r) => (r.id === next.id ? { ...r, status: 'running', startedAt: performance.now() } : r)) });
   send({
     type: 'generate', id: next.id,
     image: { bytes: s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },

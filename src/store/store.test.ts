@@ -110,6 +110,8 @@ describe('runs slice', () => {
     expect(getState().runs[0].status).toBe('stopping');
     handleMessage({ type: 'error', id: g.id, where: 'answer', code: 'cancelled', message: 'cancelled' });
     expect(getState().runs[0].status).toBe('stopped');
+    // A stopped run still says how long it ran (from the send to the stop).
+    expect(getState().runs[0].totalMs).toBeGreaterThanOrEqual(0);
     expect(getState().errors.answer).toBeUndefined();
   });
   it('compare mode runs none, SparseVLM 64 and FastV 64 one after another', async () => {

@@ -108,6 +108,8 @@ export interface Run {
   firstTokenMs: number | null;
   lastTokenMs: number | null;
   totalMs: number | null;
+  /** performance.now() when the run was sent to the engine (a stopped run's total counts from it). */
+  startedAt?: number;
   trace: RequestTrace | null;
   error: ShownError | null;
   /** Compare group this run belongs to, null for a single ask. */
