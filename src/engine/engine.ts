@@ -50,6 +50,8 @@ export class Engine {
   private ops: TensorOps | null = null;
   /** The GPU door on ORT's device (pool, read-back counter, faults); null on wasm. */
   private gpuDoor: GpuDoor | null = null;
+  /** True while a package is being released (see doorFor: a device lost then is expected). */
+  private releasing = false;
   /** Greedy token on the GPU (4-byte read-back per decode step); null on wasm. */
   private argmax: ArgmaxLogitsKernel | null = null;
   /** The last device loss or uncaptured GPU error (also handed to `onGpuFault`). */
@@ -91,7 +93,16 @@ export class Engine {
   /** The one door to ORT's device (STYLE.md rule 3): our kernels' buffer pool, read-back counter and fault routing. */
   private doorFor(device: GPUDevice): GpuDoor {
     if (!this.gpuDoor || this.gpuDoor.device !== device) {
-      this.gpuDoor = new GpuDoor(device, { onFault: (f) => { this.lastFault = f; this.onGpuFault?.(f); } });
+      const door: GpuDoor = new GpuDoor(device, {
+        onFault: (f) => {
+          // Releasing the last session may end onnxruntime's device ('destroyed'): expected, not
+          // a fault, while we release or load the next package, or once another device took its place.
+          if (f.kind === 'lost' && (this.releasing || door !== this.gpuDoor)) return;
+          this.lastFault = f;
+          this.onGpuFault?.(f);
+        },
+      });
+      this.gpuDoor = door;
     }
     return this.gpuDoor;
   }
@@ -120,13 +131,17 @@ export class Engine {
       // point (sha256 is checked while reading) the old one is released first, so that two
       // packages never hold GPU memory at once.
       const pkg = await loadPackage(this.rt, reader, onProgress, async () => {
-        if (this.pkg) { await releasePackage(this.pkg); this.pkg = null; }
-      });
+        if (this.pkg) { this.releasing = true; await releasePackage(this.pkg); this.pkg = null; }
+      }).catch((e) => { this.releasing = false; throw e; });
       this.inputs = new InputPipeline(pkg.manifest, pkg.texts);
       const device = this.rt.device();
-      if (this.rt.backend === 'webgpu' && !device) throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
+      if (this.rt.backend === 'webgpu' && !device) {
+        this.releasing = false;
+        throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
+      }
       this.ops = device ? new GpuTensorOps(this.rt.ort, device) : new CpuTensorOps(this.rt.ort);
       const gpuBackend = device ? new GpuPruneBackend(this.doorFor(device)) : null;
+      this.releasing = false; // the old device, if it ended, is no longer the door's
       // Our kernels' pipelines compile here, not in the first question's first pruning stage
       // (a pipeline already made for this device is not made again).
       await gpuBackend?.warmup();
@@ -255,6 +270,7 @@ export class Engine {
     await this.serial(async () => {
       this.clock?.clock.destroy();
       this.clock = null;
+      this.releasing = true; // from here on, a device that ends is expected to
       if (this.pkg) await releasePackage(this.pkg);
       this.pkg = null;
     });
