@@ -6,12 +6,11 @@
 import { cancelled } from './errors';
 import type { LayerCache } from './prefill';
 import type { LoadedPackage } from './loader';
-import type { Ort, OrtTensor } from './ortEnv';
+import type { OrtTensor } from './ortEnv';
 import type { TensorOps } from './ops';
 import type { PruneMethod } from '../prune/method';
 
 export interface DecodeArgs {
-  ort: Ort;
   pkg: LoadedPackage;
   ops: TensorOps;
   method: PruneMethod;
@@ -30,11 +29,11 @@ export interface DecodeArgs {
  * disposes them.
  */
 export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): Promise<OrtTensor> {
-  const { ort, pkg, track, untrack } = a;
+  const { pkg, track, untrack } = a;
   const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
   const s = pkg.sessions;
   if (a.signal?.aborted) throw cancelled(`decode step ${step}`);
-  let hidden = track((await s.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(tokenId)), [1, 1]) })).embeds);
+  let hidden = track((await s.embed.run({ input_ids: track(a.ops.ids([tokenId])) })).embeds);
   for (const [l, layer] of s.layers.entries()) {
     if (a.signal?.aborted) { dispose(hidden); throw cancelled(`decode step ${step}, layer ${l}`); }
     const cache = a.caches[l];

@@ -204,7 +204,7 @@ export class Engine {
       const decodeStepMs: number[] = [];
       const firstStepTopLogits = topK(pre.logits, 10);
       let firstTokenMs = 0;
-      const decodeArgs = { ort: this.rt.ort, pkg, ops: this.ops, method, caches: pre.caches, unprunedLength: inputIds.length, signal: req.signal, track, untrack };
+      const decodeArgs = { pkg, ops: this.ops, method, caches: pre.caches, unprunedLength: inputIds.length, signal: req.signal, track, untrack };
       let token = sampleToken(pre.logits, req.options.temperature, req.options.topP, random);
       for (let step = 0; step < req.options.maxNewTokens; step++) {
         tokenIds.push(token);

@@ -87,9 +87,6 @@ export interface PrefillArgs {
   untrack: (t: OrtTensor) => void;
 }
 
-const int64 = (ort: Ort, values: ArrayLike<number>) =>
-  new ort.Tensor('int64', BigInt64Array.from(Array.from(values), (v) => BigInt(v)), [1, values.length]);
-
 export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const { ort, pkg, ops, bridge, dims, method, clock, track, untrack } = a;
   const s = pkg.sessions;
@@ -103,7 +100,7 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const visionMark = await clock.mark('Prefill.vision');
 
   check('embedding');
-  const embeds = track((await s.embed.run({ input_ids: int64(ort, a.inputIds) })).embeds);
+  const embeds = track((await s.embed.run({ input_ids: track(ops.ids(a.inputIds)) })).embeds);
   let layout = { ...a.layout };
   const { preLength: pre, visualCount: V, textLength: T } = layout;
   if (visual.dims[1] !== V) throw new Error(`vision.onnx gave ${visual.dims[1]} visual tokens, the prompt has ${V}`);
