@@ -13,10 +13,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine, GenerateRequest } from './engine';
 import { EngineError } from './errors';
-import { FIXTURES, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
 
 const NAME = 'llama-clip-gqa';
 const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string; greedy16: number[] };
@@ -52,10 +51,7 @@ async function answersCorrectly(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const gpu = await setupNodeGpu();
-  if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
-  const { Engine } = await import('./engine');
-  engine = await Engine.create();
+  engine = await dawnEngine();
   files = await fixturePackage(NAME);
   await engine.load(memoryReader(files, NAME));
 }, 180_000);

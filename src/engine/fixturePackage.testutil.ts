@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { convertCheckpoint } from '../convert/convert';
 import { openCheckpointDir } from '../convert/nodeCheckpoint';
 import { MemorySink } from '../convert/package';
+import { setupNodeGpu } from '../cli/shared/nodeGpu';
+import type { Engine } from './engine';
 import { missingFile, type PackageReader } from './source';
 
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
@@ -40,3 +42,18 @@ export async function fixturePackage(name: string): Promise<Map<string, Uint8Arr
   }
 }
 
+
+/**
+ * An engine on Dawn's WebGPU, with `fixture` (a converted fixture package) loaded when given.
+ * Dawn is set up before the engine module is imported (onnxruntime reads `navigator.gpu` then);
+ * no adapter is an error, and so is an engine that fell back to wasm.
+ */
+export async function dawnEngine(fixture?: string): Promise<Engine> {
+  const gpu = await setupNodeGpu();
+  if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
+  const { Engine } = await import('./engine');
+  const engine = await Engine.create();
+  if (engine.adapter.backend !== 'webgpu') throw new Error(`the engine runs on ${engine.adapter.backend}, not WebGPU`);
+  if (fixture) await engine.load(memoryReader(await fixturePackage(fixture), fixture));
+  return engine;
+}

@@ -10,9 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine } from './engine';
-import { fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 const LOGIT_TOL = 1e-4;
@@ -38,11 +37,7 @@ const NAMES = ['llama-clip-gqa', 'qwen2-siglip', ...(process.env.ENGINE_GOLDEN_D
 describe('engine goldens on WebGPU (Dawn, Node)', () => {
   let engine: Engine;
   beforeAll(async () => {
-    const gpu = await setupNodeGpu();
-    if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
-    const { Engine } = await import('./engine');
-    engine = await Engine.create();
-    expect(engine.adapter.backend).toBe('webgpu');
+    engine = await dawnEngine();
   }, 120_000);
   afterAll(async () => engine?.dispose());
 

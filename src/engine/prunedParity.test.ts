@@ -19,9 +19,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine, GenerateResult } from './engine';
-import { FIXTURES, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
 import type { StageTrace } from './trace';
 
 const NAMES = ['llama-clip-gqa', 'qwen2-siglip'];
@@ -85,11 +84,8 @@ describe.each(NAMES)('sparsevlm on %s: WebGPU engine (GpuPruneBackend) = wasm en
   let cpuEngine: Engine;
 
   beforeAll(async () => {
-    const gpu = await setupNodeGpu();
-    if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
+    gpuEngine = await dawnEngine();
     const { Engine } = await import('./engine');
-    gpuEngine = await Engine.create();
-    expect(gpuEngine.adapter.backend).toBe('webgpu');
     const rt = gpuEngine.rt;
     cpuEngine = Engine.withRuntime({ ...rt, backend: 'wasm', adapter: { ...rt.adapter, backend: 'wasm' }, fallbackReason: 'the parity test asks for wasm', device: () => null });
     const files = await fixturePackage(NAME);

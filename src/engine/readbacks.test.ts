@@ -15,9 +15,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine, GenerateResult } from './engine';
-import { fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { dawnEngine } from './fixturePackage.testutil';
 import type { MethodSettings } from './protocol';
 
 const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'llama-clip-gqa');
@@ -31,11 +30,7 @@ const maps: MapRecord[] = [];
 let getDataCalls = 0;
 
 beforeAll(async () => {
-  const gpu = await setupNodeGpu();
-  if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
-  const { Engine } = await import('./engine');
-  engine = await Engine.create();
-  await engine.load(memoryReader(await fixturePackage('llama-clip-gqa'), 'llama-clip-gqa'));
+  engine = await dawnEngine('llama-clip-gqa');
   // Observe, not replace: the originals still do the work.
   const bufferProto = (globalThis as unknown as { GPUBuffer: { prototype: GPUBuffer } }).GPUBuffer.prototype;
   const mapAsync = bufferProto.mapAsync;

@@ -11,9 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine, GenerateResult } from './engine';
-import { FIXTURES, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine } from './fixturePackage.testutil';
 import type { MethodSettings } from './protocol';
 
 const NAME = 'llama-clip-gqa';
@@ -29,11 +28,7 @@ let betweenLayers = false;
 let inRun = false;
 
 beforeAll(async () => {
-  const gpu = await setupNodeGpu();
-  if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
-  const { Engine } = await import('./engine');
-  engine = await Engine.create();
-  await engine.load(memoryReader(await fixturePackage(NAME), NAME));
+  engine = await dawnEngine(NAME);
   // Observe, not replace: the originals still do the work.
   const G = globalThis as unknown as Record<string, { prototype: Record<string, (...a: unknown[]) => unknown> }>;
   const watch = (target: Record<string, (...a: unknown[]) => unknown>, name: string, key: keyof Counts) => {
