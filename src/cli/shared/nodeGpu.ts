@@ -45,16 +45,16 @@ export function liftoffOnly(): boolean {
 }
 
 /**
- * Dawn toggles for the instance: NVIDIA's Vulkan driver has f16 arithmetic, but Dawn blocks
- * `shader-f16` there unless asked (../shared/GPU.md, measured on an H100), so q4f16 packages
- * would otherwise fall back to q4. No effect on other drivers.
+ * Dawn features enabled on the instance: NVIDIA's Vulkan driver has f16 arithmetic, but Dawn
+ * blocks `shader-f16` there unless asked (../shared/GPU.md, measured on an H100), so q4f16
+ * packages would otherwise fall back to q4. No effect on other drivers. `SVLM_DAWN_TOGGLES`
+ * (comma-separated Dawn toggle names) adds more, for experiments.
  */
-export const DAWN_TOGGLES = ['enable-dawn-features=vulkan_enable_f16_on_nvidia'];
+const DAWN_FEATURES = ['vulkan_enable_f16_on_nvidia'];
 
-/** DAWN_TOGGLES plus any in `SVLM_DAWN_TOGGLES` (comma-separated Dawn toggle names to enable, for experiments). */
 function dawnToggles(): string[] {
   const extra = process.env.SVLM_DAWN_TOGGLES?.split(',').filter(Boolean) ?? [];
-  return extra.length ? [`enable-dawn-features=vulkan_enable_f16_on_nvidia,${extra.join(',')}`] : DAWN_TOGGLES;
+  return [`enable-dawn-features=${[...DAWN_FEATURES, ...extra].join(',')}`];
 }
 
 let keepAliveTimer: ReturnType<typeof setInterval> | null = null;

@@ -71,10 +71,6 @@ export class Ctx {
     return this.actInit(name, await this.read(name, dims), dims);
   }
 
-  scalar(value: number): string {
-    return this.g.constScalar(value, this.act, toFloat16);
-  }
-
   toF32(x: string): string {
     return this.act === 'float32' ? x : this.g.op('Cast', [x], { to: attr.int(1) }, 'to_f32');
   }
