@@ -6,6 +6,7 @@
 # 2. the bench on Dawn on that package, all methods, native folded in → $OUT/<date>-node-llava-1.5-7b.*
 # 3. if time is left: the split cost (merged decoder vs per-layer sessions) on the small shape
 #    → $OUT/<date>-node-small.*  (the 7B merged graph cannot load in onnxruntime-web: see README)
+# 4. if time is left: the CPU cost of one layer session run (dispatch-cost.mjs) → run.log
 # Every phase has its own limit inside TOTAL_S (keep it under the run tool's timeout_s), and every
 # writer rewrites its files as it goes, so a phase cut short keeps what it measured. All logs go
 # to $OUT/run.log: with native.json and two result triples that is the 8 files a run brings back.
