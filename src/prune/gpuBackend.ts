@@ -185,12 +185,22 @@ export class GpuPruneBackend implements PruneBackend {
     });
   }
 
+  /** Run a kernel into freshly allocated outputs; a refused input gives the outputs back to the pool. */
+  private into<T>(outs: GpuTensor[], run: () => void, result: T): T {
+    try {
+      run();
+    } catch (e) {
+      for (const t of outs) this.release(t);
+      throw e;
+    }
+    return result;
+  }
+
   selectRows(src: BTensor, start: number, count: number, add: number): BTensor {
     const s = gpu(src, 'src');
     needDtype(s, 'src', 'u32');
     const out = this.alloc([count], 'u32', 'SelectRows.out');
-    this.k.selectRows.run(s.buffer, s.elements, start, count, add, out.buffer);
-    return out;
+    return this.into([out], () => this.k.selectRows.run(s.buffer, s.elements, start, count, add, out.buffer), out);
   }
 
   release(t: BTensor): void {
@@ -216,15 +226,14 @@ export class GpuPruneBackend implements PruneBackend {
     const V = args.visualCount;
     const block = this.alloc([R, V], 'f32', 'RaterAttention.block');
     const scores = this.alloc([V], 'f32', 'RaterAttention.scores');
-    this.k.raterAttention.run(
+    return this.into([block, scores], () => this.k.raterAttention.run(
       gpu(query, 'query').buffer, gpu(key, 'key').buffer, rows.buffer,
       {
         ...dims, rowCount: R, visualStart: args.visualStart, visualCount: V, topHeads: args.topHeads,
         gravity: args.gravity && { positions: gpu(args.gravity.positions, 'positions').buffer, ropeTheta: args.gravity.ropeTheta },
       },
       block.buffer, scores.buffer,
-    );
-    return { block, scores };
+    ), { block, scores });
   }
 
   async rankEstimate(block: BTensor): Promise<number> {
@@ -244,8 +253,7 @@ export class GpuPruneBackend implements PruneBackend {
     const [V] = shapeOf(s, 1, 'scores');
     const order = this.alloc([V], 'u32', 'TopkKeep.order');
     const keep = this.alloc([k], 'u32', 'TopkKeep.keep');
-    this.k.topk.run(s.buffer, V, k, order.buffer, keep.buffer);
-    return { keep, order };
+    return this.into([order, keep], () => this.k.topk.run(s.buffer, V, k, order.buffer, keep.buffer), { keep, order });
   }
 
   dpcKnnMerge(hidden: BTensor, candidates: BTensor, clusters: number, variant: RecycleVariant): DpcKnnMerge {
@@ -257,8 +265,9 @@ export class GpuPruneBackend implements PruneBackend {
     const merged = this.alloc([clusters, D], 'f32', 'DpcKnnMerge.merged');
     const assignment = this.alloc([N], 'u32', 'DpcKnnMerge.assignment');
     const centers = this.alloc([clusters], 'u32', 'DpcKnnMerge.centers');
-    this.k.dpc.run(h.buffer, D, c.buffer, N, clusters, variant, { merged: merged.buffer, assignment: assignment.buffer, centers: centers.buffer });
-    return { merged, assignment, centers };
+    return this.into([merged, assignment, centers],
+      () => this.k.dpc.run(h.buffer, D, c.buffer, N, clusters, variant, { merged: merged.buffer, assignment: assignment.buffer, centers: centers.buffer }),
+      { merged, assignment, centers });
   }
 
   diversitySelect(visual: BTensor, k: number): BTensor {
