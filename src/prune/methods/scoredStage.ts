@@ -8,6 +8,7 @@
 import type { BTensor, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs, ReadPart, RecycleVariant } from '../backend';
 import type { LayerContext, PrunePlan } from '../method';
 import type { StageTrace } from '../../engine/trace';
+import { selectRowsReference } from '../../gpu/kernels/select_rows.reference';
 import { recycleSizes } from '../schedule';
 import { buildPlan, mergedTokenId, nowMs, readU32 } from './stage';
 
@@ -26,7 +27,7 @@ export async function readParts(backend: PruneBackend, parts: readonly ReadPart[
  */
 function candidateRows(backend: PruneBackend, order: BTensor, start: number, count: number, add: number): BTensor | Promise<BTensor> {
   if (backend.selectRows) return backend.selectRows(order, start, count, add);
-  return readU32(backend, order).then((host) => backend.upload(Uint32Array.from(host.subarray(start, start + count), (v) => v + add), [count]));
+  return readU32(backend, order).then((host) => backend.upload(selectRowsReference(host, start, count, add), [count]));
 }
 
 export interface RecycleSettings {
