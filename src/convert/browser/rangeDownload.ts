@@ -84,7 +84,7 @@ const HASH_READ = 8 << 20;
 
 /** Brings a sha256 state up to `have` bytes, reading back from disk what it has not seen. */
 async function resumeHash(target: PartialFile, saved: Sha256State | null, have: number): Promise<Sha256> {
-  const hasher = saved && saved.length <= have ? Sha256.restore(saved) : new Sha256();
+  const hasher = await Sha256.create(saved && saved.length <= have ? saved : null);
   for (let at = hasher.length; at < have; at += HASH_READ) hasher.update(await target.read(at, Math.min(HASH_READ, have - at)));
   return hasher;
 }
