@@ -1,15 +1,18 @@
 // dpc_knn_merge: DPC-kNN recycling (SPARSEVLM.md step 3) over N candidate rows x_i =
 // hidden[cand[i]] of hidden (L, D); C clusters, kNN size k = C (self included).
 //   pairwise:  d_ij = ‖x_i − x_j‖ / √D from differences; dot_ij = x_i·x_j   (N, N) each
-//   density:   ρ_i = exp(−mean of d² over the k smallest of row i)
-//   delta:     δ_i = min d_ij over ρ_j > ρ_i (strict); none → global max d (variant 0) or
-//              row max (variant 1); score_i = ρ_i·δ_i
+//   density:   log ρ_i = −(mean of d² over the k smallest of row i), in log space so that
+//              no ρ underflows (exp(−87) is 0 in f32; see dpc_knn_merge.reference.ts)
+//   delta:     δ_i = min d_ij over j denser than i: log ρ_j > log ρ_i, or equal and j < i
+//              (one total order, the twin's `denser`); the densest → global max d
+//              (variant 0) or row max (variant 1); score_i = log ρ_i + ln δ_i, NO_SPREAD
+//              where δ_i = 0
 //   centres:   top C by score, ties → lower index; centre c joins cluster c
 //   assign:    others → argmin_c d(i, centre c) (euclidean) or argmax cosine; ties → lower c
 //   merge:     merged[c] = mean (or sum) of members
 // No 1e-6 density noise (see dpc_knn_merge.reference.ts).
 // Bindings: 0 params {N, D, C, flags: bit0 cosine, bit1 sum, bit2 row-max}; 1 hidden (L, D);
-// 2 cand (N) u32; 3 pair (2N²) f32 [d | dot]; 4 stats (3N + 1) f32 [ρ | δ | score | max d];
+// 2 cand (N) u32; 3 pair (2N²) f32 [d | dot]; 4 stats (3N + 1) f32 [log ρ | δ | score | max d];
 // 5 ids (2N + C) u32 [clusterOf (N, 0xffffffff = none) | centres (C) | assignment (N)];
 // 6 merged (C, D).
 // Dispatch, in order: pairwise (N, N) workgroups of 64; density N; pair_max 1; delta,
@@ -26,6 +29,8 @@ struct Params { N: u32, D: u32, C: u32, flags: u32 }
 
 const WG: u32 = 64u;
 const NONE: u32 = 0xffffffffu;
+// The score of a token with no spread (δ = 0, a duplicate row); NO_SPREAD in the twin.
+const NO_SPREAD: f32 = -3.0e38;
 var<workgroup> rsq: array<f32, WG>;
 var<workgroup> rdot: array<f32, WG>;
 
@@ -100,7 +105,7 @@ fn density(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
     }
     workgroupBarrier();
   }
-  if (lid == 0u) { stats[i] = exp(-s / f32(p.C)); }
+  if (lid == 0u) { stats[i] = -s / f32(p.C); }
 }
 
 // Largest pairwise distance (δ of the densest token, code variant): one workgroup, a tree of
@@ -131,7 +136,8 @@ fn delta(@builtin(global_invocation_id) gid: vec3u) {
   for (var j = 0u; j < p.N; j++) {
     let dij = pair[i * p.N + j];
     rowMax = max(rowMax, dij);
-    if (stats[j] > rho) {
+    let rj = stats[j];
+    if (rj > rho || (rj == rho && j < i)) {
       best = min(best, dij);
       found = true;
     }
@@ -139,7 +145,7 @@ fn delta(@builtin(global_invocation_id) gid: vec3u) {
   var dlt = best;
   if (!found) { dlt = select(stats[3u * p.N], rowMax, (p.flags & 4u) != 0u); }
   stats[p.N + i] = dlt;
-  stats[2u * p.N + i] = rho * dlt;
+  stats[2u * p.N + i] = select(NO_SPREAD, rho + log(dlt), dlt > 0.0);
 }
 
 @compute @workgroup_size(WG)

@@ -72,7 +72,8 @@ describe('CpuPruneBackend', () => {
     // D = 1 rows 0, 0.25, 0.75, 8, 8.5 (exact in f32). C = k = 3 (self included):
     // mean d² over the 3 nearest: t0 (0+.0625+.5625)/3, t1 (0+.0625+.25)/3 (densest),
     // t2 (0+.25+.5625)/3, t3 and t4 ≈ 17.6 and 20.1 (ρ ≈ 0). δ: t1 → global max 8.5,
-    // t0 → 0.25, t2 → 0.5. ρ·δ: t1 7.66, t2 0.38, t0 0.20 → centres (1, 2, 0).
+    // t0 → 0.25, t2 → 0.5. ρ·δ: t1 7.66, t2 0.38, t0 0.20 (compared as log ρ + ln δ) →
+    // centres (1, 2, 0).
     // t3, t4 join t2 (nearest centre) → merged (0.25, (0.75+8+8.5)/3, 0).
     const hidden = f([0, 0.25, 0.75, 8, 8.5], [5, 1]);
     const all = u([0, 1, 2, 3, 4]);
@@ -80,13 +81,16 @@ describe('CpuPruneBackend', () => {
     expect(data(r.centers)).toEqual([1, 2, 0]);
     expect(data(r.assignment)).toEqual([2, 0, 1, 1, 1]);
     data(r.merged).forEach((x, i) => expect(x).toBeCloseTo([0.25, 5.75, 0][i], 5));
-    // C = k = 2: a mutual nearest pair ties in ρ (t0, t1: both exp(−0.25²/2)); neither is
-    // strictly denser, so both get the global max as δ and both become centres (the
-    // reference's fp16 ρ ties the same way; its 1e−6 noise is below fp16 resolution).
+    // C = k = 2: log ρ = −d²(nearest)/2: t0, t1 tie at −0.03125 (a mutual nearest pair), t2,
+    // t3, t4 at −0.125. The tie rule (equal → lower index denser) orders t0 > t1 > … > t4: t0
+    // takes the global max 8.5 as δ, t1 0.25 (to t0), t2 0.5, t3 7.25 (to t2), t4 0.5.
+    // log ρ + ln δ: t0 2.11, t3 1.86, then t2 = t4 −0.82, t1 −1.42 → centres (0, 3): one
+    // peak per mutual pair, as the reference's noise gives (the old strict rule made t0 and
+    // t1 both centres and lumped 0.75, 8 and 8.5 together).
     const two = be.dpcKnnMerge(hidden, all, 2, { assignment: 'euclidean', merge: 'sum', densestDelta: 'global-max' });
-    expect(data(two.centers)).toEqual([0, 1]);
-    expect(data(two.assignment)).toEqual([0, 1, 1, 1, 1]);
-    expect(data(two.merged)).toEqual([0, 17.5]);
+    expect(data(two.centers)).toEqual([0, 3]);
+    expect(data(two.assignment)).toEqual([0, 0, 0, 1, 1]);
+    expect(data(two.merged)).toEqual([1, 16.5]);
     const single = be.dpcKnnMerge(hidden, u([3]), 1, { assignment: 'cosine', merge: 'mean', densestDelta: 'row-max' });
     expect(data(single.merged)).toEqual([8]);
     expect(data(single.assignment)).toEqual([0]);
