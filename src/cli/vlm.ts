@@ -6,10 +6,14 @@
  * Prints the answer, or with --json one JSON object: text, inputIds, tokenIds,
  * firstStepTopLogits (top 10 id + value), trace. Errors are one sentence on stderr, exit 1.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { preferQuickWasmCompile, releaseNodeGpu, setupNodeGpu } from './shared/nodeGpu';
 import { isEngineError } from '../engine/errors';
+import { readImageHeader } from '../engine/imageHeader';
+import { checkGenerateOptions } from '../engine/options';
+import { resolveParams } from '../prune/params';
+import { knownMethods } from '../prune/registry';
 
 const USAGE = 'usage: npm run vlm -- --model <dir> --image <file> --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
 const OWN = new Set(['model', 'image', 'question', 'max-new-tokens', 'method', 'budget', 'backend', 'json', 'temperature', 'top-p', 'seed']);
@@ -27,6 +31,45 @@ function parseArgs(argv: string[]): Map<string, string> {
   return out;
 }
 
+/** A number option as typed; a clear sentence for what is not one. */
+function numberArg(args: Map<string, string>, key: string, fallback: number): number {
+  const raw = args.get(key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`--${key} must be a number, not "${raw}".`);
+  return value;
+}
+
+/**
+ * Everything that can be checked without the model, checked before loading it (a 7B package
+ * takes minutes to load): the package folder, the image file and its header, the question,
+ * the method and its parameters, the generation options.
+ */
+function checkRequest(args: Map<string, string>, model: string, image: string, question: string) {
+  if (!existsSync(join(model, 'manifest.json'))) {
+    throw new Error(existsSync(model) ? `${model} has no manifest.json: --model must be a model package folder (npm run convert makes one).` : `the model folder ${model} does not exist.`);
+  }
+  let bytes: Uint8Array;
+  try { bytes = new Uint8Array(readFileSync(image)); } catch { throw new Error(`cannot read the image file ${image}.`); }
+  readImageHeader(bytes, basename(image)); // throws a sentence for a non-image, a damaged header or a huge image
+  if (question.trim() === '' || question === 'true') throw new Error('--question needs the question text, e.g. --question "What is in the picture?".');
+  const method = args.get('method') ?? 'none';
+  if (!knownMethods().includes(method)) throw new Error(`unknown --method "${method}"; known: ${knownMethods().join(', ')}.`);
+  const params: Record<string, string> = {};
+  for (const [k, v] of args) if (!OWN.has(k)) params[k] = v;
+  resolveParams(method, params); // throws ParamError naming the parameter and its range
+  const budget = args.has('budget') ? numberArg(args, 'budget', 0) : undefined;
+  if (budget !== undefined && (!Number.isInteger(budget) || budget < 1)) throw new Error(`--budget must be a whole number of visual tokens (e.g. 64), not "${args.get('budget')}".`);
+  const options = {
+    maxNewTokens: numberArg(args, 'max-new-tokens', 64),
+    temperature: numberArg(args, 'temperature', 0),
+    topP: numberArg(args, 'top-p', 1),
+    seed: numberArg(args, 'seed', 0),
+  };
+  checkGenerateOptions(options, { maxNewTokens: '--max-new-tokens', temperature: '--temperature', topP: '--top-p', seed: '--seed' });
+  return { bytes, settings: { method, budget, params }, options };
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const model = args.get('model');
@@ -37,6 +80,7 @@ async function main(): Promise<number> {
   const log = (s: string) => { if (!json) process.stderr.write(`${s}\n`); };
   const backendArg = args.get('backend') ?? 'webgpu';
   if (backendArg !== 'webgpu' && backendArg !== 'wasm') throw new Error(`--backend must be webgpu or wasm, not "${backendArg}".`);
+  const request = checkRequest(args, model, image, question);
 
   preferQuickWasmCompile(); // see nodeGpu.ts: Turbofan tier-up of ORT's wasm costs minutes here
   let noGpuReason: string | undefined;
@@ -53,26 +97,19 @@ async function main(): Promise<number> {
     if (!json && p.phase !== 'download') process.stderr.write(`\r${p.phase} ${p.file ?? ''} (${p.filesDone}/${p.filesTotal} files)`.padEnd(80));
   });
   log(`\nloaded ${info.name} (${info.numLayers} layers, ${info.dtype})`);
-  const params: Record<string, string> = {};
-  for (const [k, v] of args) if (!OWN.has(k)) params[k] = v;
-  let bytes: Uint8Array;
-  try { bytes = new Uint8Array(readFileSync(image)); } catch { throw new Error(`cannot read the image file ${image}.`); }
+  let printed = '';
   const result = await engine.generate({
-    image: { bytes, name: basename(image) },
+    image: { bytes: request.bytes, name: basename(image) },
     question,
-    settings: { method: args.get('method') ?? 'none', budget: args.has('budget') ? Number(args.get('budget')) : undefined, params },
-    options: {
-      maxNewTokens: Number(args.get('max-new-tokens') ?? 64),
-      temperature: Number(args.get('temperature') ?? 0),
-      topP: Number(args.get('top-p') ?? 1),
-      seed: Number(args.get('seed') ?? 0),
-    },
-    onToken: json ? undefined : (_id, text) => process.stdout.write(text),
+    settings: request.settings,
+    options: request.options,
+    onToken: json ? undefined : (_id, text) => { printed += text; process.stdout.write(text); },
   });
   if (json) {
     process.stdout.write(`${JSON.stringify({ text: result.text, inputIds: result.inputIds, tokenIds: result.tokenIds, firstStepTopLogits: result.firstStepTopLogits, trace: result.trace })}\n`);
   } else {
-    process.stdout.write('\n');
+    // The stream holds back what a later token could still change (trailing spaces); the rest is here.
+    process.stdout.write(`${result.text.startsWith(printed) ? result.text.slice(printed.length) : `\n${result.text}`}\n`);
     const t = result.trace.timings;
     log(`prefill ${t.prefillMs.toFixed(0)} ms, ${t.decodeStepMs.length} decode steps, total ${t.totalMs.toFixed(0)} ms (${t.clock} clock)`);
   }

@@ -15,12 +15,14 @@ import { decodeStep } from './decode';
 import { abortable, asEngineError, EngineError } from './errors';
 import { InputPipeline } from './inputs';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
+import { checkGenerateOptions } from './options';
 import { CpuTensorOps, GpuTensorOps, type TensorOps } from './ops';
 import { initOrt, type OrtInitOptions, type OrtRuntime, type OrtTensor } from './ortEnv';
 import { createPhaseClock, type PhaseClock } from './phaseClock';
 import { prefill, prefillTimings } from './prefill';
 import type { AdapterInfo, GenerateOptions, LoadProgress, MethodSettings, ModelInfo } from './protocol';
 import { sampleToken, seededRandom, topK } from './sampling';
+import { TextStream } from './textStream';
 import type { PackageReader } from './source';
 import type { RequestTrace } from './trace';
 
@@ -30,6 +32,11 @@ export interface GenerateRequest {
   settings: MethodSettings;
   options: GenerateOptions;
   signal?: AbortSignal;
+  /**
+   * Each generated token, with the text that became final with it (textStream.ts: possibly '',
+   * never a token decoded alone). The pieces concatenated are always a prefix of the result's
+   * `text`; the rest comes with the result.
+   */
   onToken?: (tokenId: number, text: string, elapsedMs: number) => void;
 }
 
@@ -184,6 +191,7 @@ export class Engine {
     const pkg = this.pkg;
     const m = pkg.manifest;
     const tStart = performance.now();
+    checkGenerateOptions(req.options);
     const method = this.method(req.settings);
     const { inputIds, layout } = this.inputs.prepareText(req.question, req.options.maxNewTokens);
     const pixels = await this.inputs.preparePixels(req.image.bytes, req.image.name);
@@ -206,11 +214,13 @@ export class Engine {
       let firstTokenMs = 0;
       const decodeArgs = { pkg, ops: this.ops, method, caches: pre.caches, unprunedLength: inputIds.length, signal: req.signal, track, untrack };
       let token = sampleToken(pre.logits, req.options.temperature, req.options.topP, random);
+      const inputs = this.inputs;
+      const stream = new TextStream((ids) => inputs.decode(ids));
       for (let step = 0; step < req.options.maxNewTokens; step++) {
         tokenIds.push(token);
         const elapsed = performance.now() - tStart;
         if (step === 0) firstTokenMs = elapsed;
-        req.onToken?.(token, this.inputs.decode([token]), elapsed);
+        req.onToken?.(token, stream.push(token), elapsed);
         if (stop.has(token) || step === req.options.maxNewTokens - 1) break;
         const t0 = performance.now();
         const logitsT = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
@@ -245,7 +255,7 @@ export class Engine {
         }),
         generatedIds: tokenIds,
       };
-      return { text: this.inputs.decode(tokenIds), inputIds, tokenIds, firstStepTopLogits, firstStepLogits: pre.logits, trace };
+      return { text: stream.finish().text, inputIds, tokenIds, firstStepTopLogits, firstStepLogits: pre.logits, trace };
     } finally {
       for (const t of this.live) t.dispose();
       this.live.clear();

@@ -11,7 +11,9 @@ export type EngineErrorCode =
   | 'sha256-mismatch' | 'size-mismatch' | 'fetch-failed' | 'session-failed'
   // inputs
   | 'not-an-image' | 'empty-image' | 'truncated-image' | 'image-too-large'
-  | 'empty-question' | 'question-too-long'
+  | 'empty-question' | 'question-too-long' | 'bad-option'
+  // several images and video (issue 15)
+  | 'no-image' | 'too-many-images' | 'no-frames' | 'unreadable-video' | 'too-many-frames'
   // running
   | 'no-model' | 'busy' | 'cancelled' | 'unknown-method' | 'gpu-unavailable' | 'run-failed';
 

@@ -1,0 +1,53 @@
+/**
+ * `npm run vlm` refuses what it can check without the model before loading it (a 7B package
+ * loads for minutes): each case below fails with one sentence naming the problem. The package
+ * folder's manifest.json is `{}`, which the loader would refuse as invalid, so a message
+ * other than that one proves the check ran before any load.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const TSX = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'vlm-cli-'));
+const pkg = join(dir, 'package');
+const notImage = join(dir, 'notes.txt');
+writeFileSync(notImage, 'not an image');
+mkdirSync(pkg);
+writeFileSync(join(pkg, 'manifest.json'), '{}');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function vlm(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+  return new Promise((done) => {
+    execFile(TSX, ['src/cli/vlm.ts', ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const IMAGE = 'public/samples/shapes.png';
+const base = ['--model', pkg, '--image', IMAGE, '--question', 'What is this?'];
+
+describe('vlm CLI: bad requests are refused before the model loads', () => {
+  for (const [name, args, message] of [
+    ['negative answer length', [...base, '--max-new-tokens', '-3'], /--max-new-tokens must be a whole number of tokens from 1 to 4096, not -3\./],
+    ['answer length not a number', [...base, '--max-new-tokens', 'many'], /--max-new-tokens must be a number, not "many"\./],
+    ['top-p out of range', [...base, '--top-p', '1.5'], /--top-p must be a number in \(0, 1\]/],
+    ['unknown method', [...base, '--method', 'sparse'], /unknown --method "sparse"; known: none, sparsevlm/],
+    ['unknown method parameter', [...base, '--method', 'fastv', '--lambda', '2'], /parameter --lambda/],
+    ['image that is not one', ['--model', pkg, '--image', notImage, '--question', 'What?'], /not an image/],
+    ['missing image file', ['--model', pkg, '--image', join(dir, 'nope.png'), '--question', 'What?'], /cannot read the image file/],
+    ['empty question', ['--model', pkg, '--image', IMAGE, '--question', ' '], /--question needs the question text/],
+    ['folder without a package', ['--model', dir, '--image', IMAGE, '--question', 'What?'], /has no manifest\.json/],
+  ] as const) {
+    it(name, async () => {
+      const r = await vlm([...args]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/^vlm: [^\n]+\n$/); // one line, nothing about backends or loading before it
+    });
+  }
+});
