@@ -26,8 +26,13 @@ import { TextStream } from './textStream';
 import type { PackageReader } from './source';
 import type { RequestTrace } from './trace';
 
+/** One image of a request; `frame` when it is a video frame (index in the source, source frame count). */
+export interface RequestImage { bytes: Uint8Array; name: string; frame?: { index: number; of: number } }
+
 export interface GenerateRequest {
-  image: { bytes: Uint8Array; name: string };
+  /** One image; or `images`, several images or video frames in prompt order (`images` wins when both are given). */
+  image?: RequestImage;
+  images?: RequestImage[];
   question: string;
   settings: MethodSettings;
   options: GenerateOptions;
@@ -173,9 +178,9 @@ export class Engine {
     };
   }
 
-  private method(settings: MethodSettings): PruneMethod {
+  private method(settings: MethodSettings, dims: ModelDims = this.dims()): PruneMethod {
     try {
-      return createMethod(settings.method, { budget: settings.budget, params: settings.params }, this.dims());
+      return createMethod(settings.method, { budget: settings.budget, params: settings.params }, dims);
     } catch (e) {
       if (e instanceof UnknownMethodError) throw new EngineError('input', 'unknown-method', e.message.replace(/^u/, 'U') + '.', { method: settings.method, known: e.known });
       throw asEngineError(e, 'input', 'unknown-method');
@@ -192,10 +197,15 @@ export class Engine {
     const m = pkg.manifest;
     const tStart = performance.now();
     checkGenerateOptions(req.options);
-    const method = this.method(req.settings);
-    const { inputIds, layout } = this.inputs.prepareText(req.question, req.options.maxNewTokens);
-    const pixels = await this.inputs.preparePixels(req.image.bytes, req.image.name);
-    const dims = this.dims();
+    let method = this.method(req.settings);
+    const images = req.images ?? (req.image ? [req.image] : []);
+    // Limits (frames × tokens against the context) are checked here, before any image is decoded.
+    const { inputIds, layout, images: imageBlocks } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length);
+    // Several images: the methods see one visual block (the span) and scale their tables to it.
+    const dims: ModelDims = { ...this.dims(), visualTokens: layout.visualCount };
+    if (images.length > 1) method = this.method(req.settings, dims);
+    const pixels = [];
+    for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));
     const track = (t: OrtTensor) => { this.live.add(t); return t; };
     const untrack = (t: OrtTensor) => { this.live.delete(t); };
     const clock = this.phaseClock();
@@ -203,7 +213,7 @@ export class Engine {
     try {
       const pre = await prefill({
         ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method, clock,
-        inputIds, layout, pixels, signal: req.signal, track, untrack,
+        inputIds, layout, pixels, imageBlocks, signal: req.signal, track, untrack,
       }).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
       const prefillMs = performance.now() - tStart;
       const random = seededRandom(req.options.seed);
@@ -220,7 +230,8 @@ export class Engine {
         tokenIds.push(token);
         const elapsed = performance.now() - tStart;
         if (step === 0) firstTokenMs = elapsed;
-        req.onToken?.(token, stream.push(token), elapsed);
+        const piece = stream.push(token); // always: the final text comes from the stream
+        req.onToken?.(token, piece, elapsed);
         if (stop.has(token) || step === req.options.maxNewTokens - 1) break;
         const t0 = performance.now();
         const logitsT = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
@@ -240,6 +251,11 @@ export class Engine {
         params: { ...(method.params ?? {}), ...(req.settings.budget !== undefined ? { budget: req.settings.budget } : {}) },
         inputIds,
         layout,
+        ...(images.length > 1 ? {
+          images: images.map((im, i) => ({
+            name: im.name, origin: imageBlocks[i].start - layout.preLength, patches: imageBlocks[i].count, ...(im.frame ? { frame: im.frame } : {}),
+          })),
+        } : {}),
         ...(rs ? { raters: { tokenIds: inputIds.slice(textStart), relevance: rs.relevance, raters: rs.raters } } : {}),
         visualPerLayer,
         equalTokens: after.reduce((s, v) => s + v, 0) / after.length,

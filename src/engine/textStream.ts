@@ -44,7 +44,7 @@ export class TextStream {
    * `rewritten` true when the streamed text is not a prefix of the final one; show `text` then).
    */
   finish(): { text: string; rest: string; rewritten: boolean } {
-    const text = this.decode(this.ids);
+    const text = this.ids.length ? this.decode(this.ids) : ''; // transformers.js refuses to decode []
     if (!text.startsWith(this.emitted)) return { text, rest: '', rewritten: true };
     const rest = text.slice(this.emitted.length);
     this.emitted = text;
