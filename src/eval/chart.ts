@@ -34,7 +34,7 @@ export function chartPoints(results: EvalResults, speed: EvalSpeed | null): { pr
   return { prefill, flops };
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2));
+const fmt = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2));
 
 export function panelLayout(points: ChartPoint[], o: { title: string; xLabel: string; yLabel: string; width: number; height: number; colourOf: (method: string) => string }): PanelLayout {
   const margin = { left: 56, right: 16, top: 28, bottom: 44 };
