@@ -135,8 +135,8 @@ describe('openCheckpoint', () => {
     expect(mk.message).toBe('config.json: missing key "text_config.model_type"');
 
     const arch = await variant('arch');
-    await editJson(join(arch, 'config.json'), (j) => { j.text_config.model_type = 'mistral'; });
-    expect((await openError(arch)).message).toBe('config.json: unsupported text model "mistral" in "text_config.model_type" (supported: llama, qwen2)');
+    await editJson(join(arch, 'config.json'), (j) => { j.text_config.model_type = 'gemma'; });
+    expect((await openError(arch)).message).toBe('config.json: unsupported text model "gemma" in "text_config.model_type" (supported: llama, qwen2, mistral)');
     await editJson(join(arch, 'config.json'), (j) => { j.text_config.model_type = 'llama'; j.model_type = 'llava_next'; });
     expect((await openError(arch)).message).toBe('config.json: unsupported model "llava_next" in "model_type" (supported: llava)');
     await editJson(join(arch, 'config.json'), (j) => { j.model_type = 'llava'; j.vision_config.model_type = 'dinov2'; });

@@ -85,7 +85,16 @@ async function requireFile(folder: CheckpointFolder, path: string): Promise<Uint
  * The image processor in the flat form transformers.js reads as preprocessor_config.json.
  * llava-hf repos ship it flat; transformers 5 nests it as processor_config.json.image_processor.
  */
-async function readImageProcessor(folder: CheckpointFolder): Promise<{ bytes: Uint8Array; layout: 'legacy' | 'v5'; processor: Record<string, unknown> | null }> {
+interface ImageProcessorFiles {
+  bytes: Uint8Array;
+  layout: 'legacy' | 'v5';
+  processor: Record<string, unknown> | null;
+  /** Where its keys are named in messages: the flat file, or the nested object. */
+  file: string;
+  keyPrefix: string;
+}
+
+async function readImageProcessor(folder: CheckpointFolder): Promise<ImageProcessorFiles> {
   const processorBytes = await readWhole(folder, 'processor_config.json');
   const processor = processorBytes ? parseJson(processorBytes, 'processor_config.json') : null;
   // A nested image_processor marks the transformers-5 generation, even when a flat copy sits beside it.
@@ -93,13 +102,68 @@ async function readImageProcessor(folder: CheckpointFolder): Promise<{ bytes: Ui
   const flat = await readWhole(folder, 'preprocessor_config.json');
   if (flat) {
     parseJson(flat, 'preprocessor_config.json');
-    return { bytes: flat, layout: nested ? 'v5' : 'legacy', processor: isObject(processor) ? processor : null };
+    return { bytes: flat, layout: nested ? 'v5' : 'legacy', processor: isObject(processor) ? processor : null, file: 'preprocessor_config.json', keyPrefix: '' };
   }
   if (nested) {
     const text = JSON.stringify(processor.image_processor, null, 2) + '\n';
-    return { bytes: encoder.encode(text), layout: 'v5', processor: processor as Record<string, unknown> };
+    return { bytes: encoder.encode(text), layout: 'v5', processor: processor as Record<string, unknown>, file: 'processor_config.json', keyPrefix: 'image_processor.' };
   }
   throw new ConvertError('missing-file', 'preprocessor_config.json', 'no image processor config (looked for preprocessor_config.json and processor_config.json with "image_processor")');
+}
+
+/** {height, width} or a number (older square form) → [h, w]; anything else → null. */
+function sizeOf(value: unknown): [number, number] | null {
+  if (typeof value === 'number') return [value, value];
+  if (isObject(value) && typeof value.height === 'number' && typeof value.width === 'number') return [value.height, value.width];
+  return null;
+}
+
+/**
+ * The pixel_values size the image processor gives, as transformers' CLIP/SigLIP processors
+ * make it: the center crop when cropping, else a fixed {height, width} resize. A
+ * shortest_edge resize without a crop keeps the aspect ratio: no fixed size (null).
+ */
+function processedSize(ip: Record<string, unknown>): { size: [number, number]; key: string } | null {
+  if (ip.do_center_crop !== false && ip.crop_size != null) { // CLIPImageProcessor crops unless told not to
+    const crop = sizeOf(ip.crop_size);
+    if (crop) return { size: crop, key: 'crop_size' };
+  }
+  const size = sizeOf(ip.size);
+  return size ? { size, key: 'size' } : null;
+}
+
+/**
+ * Checks the processor against the model where transformers would stop at run time: pixel
+ * values of another size than vision_config.image_size (CLIP: "Input image size … doesn't match
+ * model"; SigLIP: a shape error), and an <image> expansion (patch_size,
+ * num_additional_image_tokens, vision_feature_select_strategy of processor_config.json) that
+ * differs from the features the model yields ("Image features and image tokens do not match").
+ */
+function checkProcessorAgainstModel(config: LlavaConfig, image: ImageProcessorFiles): void {
+  const ip = parseJson(image.bytes, image.file);
+  if (!isObject(ip)) throw new ConvertError('bad-json', image.file, 'expected a JSON object');
+  const processed = processedSize(ip);
+  const px = config.vision.imageSize;
+  if (processed && (processed.size[0] !== px || processed.size[1] !== px)) {
+    throw new ConvertError('unsupported', image.file,
+      `"${image.keyPrefix}${processed.key}" gives ${processed.size[0]}×${processed.size[1]} pixel values but config.json "vision_config.image_size" is ${px}: ` +
+      'the tower\'s position embeddings fit that size only (transformers stops on it too)');
+  }
+  const p = image.processor;
+  if (!p || p.patch_size == null || p.vision_feature_select_strategy == null) return; // no expansion by the processor
+  const patch = p.patch_size;
+  const extra = p.num_additional_image_tokens ?? 0;
+  const strategy = p.vision_feature_select_strategy;
+  if (typeof patch !== 'number' || !Number.isInteger(patch) || patch < 1) throw new ConvertError('bad-value', 'processor_config.json', `"patch_size" must be a positive integer, got ${JSON.stringify(patch)}`);
+  if (typeof extra !== 'number' || !Number.isInteger(extra)) throw new ConvertError('bad-value', 'processor_config.json', `"num_additional_image_tokens" must be an integer, got ${JSON.stringify(extra)}`);
+  const [h, w] = processed?.size ?? [px, px];
+  const expanded = Math.floor(h / patch) * Math.floor(w / patch) + extra - (strategy === 'default' ? 1 : 0);
+  if (expanded !== config.imageSeqLength) {
+    throw new ConvertError('unsupported', 'processor_config.json',
+      `"patch_size" ${patch}, "num_additional_image_tokens" ${extra} and "vision_feature_select_strategy" ${JSON.stringify(strategy)} expand <image> to ${expanded} tokens ` +
+      `but the model yields ${config.imageSeqLength} image features per image (config.json: ${config.vision.arch} ${px}px / patch ${config.vision.patchSize}, ${JSON.stringify(config.vision.selectStrategy)}); ` +
+      'transformers stops on this ("Image features and image tokens do not match")');
+  }
 }
 
 /** chat_template.jinja (transformers 5) → chat_template.json → tokenizer_config.json's chat_template. */
@@ -218,6 +282,7 @@ export async function openCheckpoint(folder: CheckpointFolder): Promise<Checkpoi
   const probe = parseLlavaConfig(configJson);
   const imageToken = findImageToken(parseJson(tokenizerBytes, 'tokenizer.json'), probe.imageTokenId, image.processor);
   const config = parseLlavaConfig(configJson, imageToken);
+  checkProcessorAgainstModel(config, image);
 
   const shards = await openWeights(folder);
   const tensors = new Map<string, TensorLocation>();

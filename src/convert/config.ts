@@ -2,6 +2,10 @@
  * The normalised LLaVA config: one frozen shape for both file generations (llava-hf repos and
  * transformers-5 `save_pretrained`), read by the graph builders and written into the manifest.
  *
+ * Every field is decided as transformers 5.17's LlavaForConditionalGeneration decides it
+ * (checked on the library itself: fixtures/probe_llava_semantics.py), and every row it accepts
+ * but our graphs cannot run is refused with the field and the reason (docs/CHECKPOINTS.md).
+ *
  * Where a key is absent we apply the default of the transformers config class, exactly as
  * transformers does when it loads the file: the hub's llava-hf configs are diff-only (e.g.
  * llava-1.5-7b-hf's text_config has no hidden_size; LlamaConfig's default 4096 applies).
@@ -10,9 +14,10 @@
  */
 import { ConvertError } from './errors';
 
-export type TextArch = 'llama' | 'qwen2';
+/** 'mistral' (BakLLaVA): LLaMA's layer without biases, plus a sliding attention window. */
+export type TextArch = 'llama' | 'qwen2' | 'mistral';
 export type VisionArch = 'clip' | 'siglip';
-export const TEXT_ARCHS: readonly TextArch[] = ['llama', 'qwen2'];
+export const TEXT_ARCHS: readonly TextArch[] = ['llama', 'qwen2', 'mistral'];
 export const VISION_ARCHS: readonly VisionArch[] = ['clip', 'siglip'];
 
 export interface TextConfig {
@@ -27,6 +32,13 @@ export interface TextConfig {
   ropeTheta: number;
   rmsNormEps: number;
   maxPositions: number;
+  /**
+   * Keys a query sees at most (itself included), when some layer attends through a sliding
+   * window (Mistral's sliding_window; Qwen2's layer_types / use_sliding_window); null: none.
+   * Our layers attend to the whole cache, which equals the window while the sequence fits in
+   * it, so the package's context is capped at it (package.ts) rather than the window built.
+   */
+  slidingWindow: number | null;
   /** q/k/v projections carry biases (always for Qwen2; `attention_bias` for LLaMA). o_proj never does. */
   attentionBias: boolean;
   /** lm_head shares embed_tokens: the checkpoint then has no canonical `lm_head.weight`. */
@@ -48,8 +60,13 @@ export interface VisionConfig {
   numChannels: number;
   layerNormEps: number;
   hiddenAct: string;          // 'quick_gelu' (CLIP) | 'gelu_pytorch_tanh' (SigLIP) | …
-  /** Index into hidden_states (0 = embeddings after pre-norm, -1 = last layer), as LLaVA reads it. */
-  featureLayer: number;
+  /**
+   * vision_feature_layer as config.json gives it: an index into hidden_states (0 = embeddings
+   * after pre-norm, -1 = last layer), or a list whose states are concatenated on the hidden axis.
+   */
+  featureLayer: number | number[];
+  /** featureLayer as a list (one entry for an int): the projector reads Dv · featureLayers.length. */
+  featureLayers: number[];
   /** 'default' drops CLIP's CLS token; 'full' keeps every token. */
   selectStrategy: 'default' | 'full';
 }
@@ -57,6 +74,8 @@ export interface VisionConfig {
 export interface ProjectorConfig {
   hiddenAct: string;          // between linear_1 and linear_2, 'gelu' in LLaVA
   bias: boolean;
+  /** linear_1's input: vision hidden size × the number of feature layers. */
+  inputSize: number;
 }
 
 export interface LlavaConfig {
@@ -65,7 +84,11 @@ export interface LlavaConfig {
   projector: ProjectorConfig;
   imageTokenId: number;
   imageToken: string;
-  /** Visual tokens per image after selection: gridSize² (+1 for CLIP with 'full'). */
+  /**
+   * Visual tokens per image after selection, derived as the model yields them: grid² (+1 for
+   * CLIP's CLS) (−1 for 'default', which drops the first token whatever it is). config.json's
+   * own image_seq_length is NOT read: transformers' processor and model ignore it too.
+   */
   imageSeqLength: number;
 }
 
@@ -84,7 +107,13 @@ const TEXT_DEFAULTS: Record<TextArch, Json> = {
     vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016, num_hidden_layers: 32,
     num_attention_heads: 32, hidden_act: 'silu', max_position_embeddings: 32768, rms_norm_eps: 1e-6,
     rope_theta: 10000, tie_word_embeddings: false, bos_token_id: null, eos_token_id: null,
-    pad_token_id: null,
+    pad_token_id: null, use_sliding_window: false, sliding_window: null, max_window_layers: 28,
+  },
+  mistral: {
+    vocab_size: 32000, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32,
+    num_attention_heads: 32, num_key_value_heads: 8, hidden_act: 'silu', max_position_embeddings: 131072,
+    rms_norm_eps: 1e-6, rope_theta: 10000, sliding_window: 4096, tie_word_embeddings: false,
+    bos_token_id: 1, eos_token_id: 2, pad_token_id: null,
   },
 };
 const VISION_DEFAULTS: Record<VisionArch, Json> = {
@@ -104,7 +133,10 @@ const LLAVA_DEFAULT_VISION: Json = {
   num_attention_heads: 16, image_size: 336, patch_size: 14,
 };
 
-const TEXT_MODEL_TYPES: Record<string, TextArch> = { llama: 'llama', qwen2: 'qwen2' };
+const TEXT_MODEL_TYPES: Record<string, TextArch> = { llama: 'llama', qwen2: 'qwen2', mistral: 'mistral' };
+
+/** Activations our graphs have as fused nodes (arch/common.ts `activation`). */
+export const SUPPORTED_ACTIVATIONS: readonly string[] = ['silu', 'quick_gelu', 'gelu', 'gelu_pytorch_tanh'];
 const VISION_MODEL_TYPES: Record<string, VisionArch> = {
   clip_vision_model: 'clip', clip: 'clip', siglip_vision_model: 'siglip', siglip: 'siglip',
 };
@@ -129,6 +161,18 @@ class Fields {
   }
   bad(name: string, want: string, got: unknown): ConvertError {
     return new ConvertError('bad-value', this.file, `"${this.key(name)}" must be ${want}, got ${JSON.stringify(got)}`);
+  }
+  /** A value transformers accepts but our graphs cannot run: the field, its value and why. */
+  unsupported(name: string, got: unknown, why: string): ConvertError {
+    return new ConvertError('unsupported', this.file, `unsupported "${this.key(name)}" ${JSON.stringify(got)}: ${why}`);
+  }
+  /** An activation name our graphs have (SUPPORTED_ACTIVATIONS), or 'unsupported' naming the field. */
+  activation(name: string, where: string): string {
+    const value = this.str(name);
+    if (!SUPPORTED_ACTIVATIONS.includes(value)) {
+      throw this.unsupported(name, value, `the ${where} has no such activation (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
+    }
+    return value;
   }
   int(name: string, min = 1): number {
     const value = this.required(name);
@@ -195,52 +239,117 @@ function parseText(top: Fields): TextConfig {
   const f = new Fields(given, 'text_config', top.file, TEXT_DEFAULTS[arch]);
 
   const hiddenSize = f.int('hidden_size');
+  const numLayers = f.int('num_hidden_layers');
   const numHeads = f.int('num_attention_heads');
-  const numKvHeads = f.has('num_key_value_heads') && f.raw('num_key_value_heads') !== null ? f.int('num_key_value_heads') : numHeads;
+  // null (or absent without a class default) means "as many as the query heads", as in transformers.
+  const numKvHeads = f.raw('num_key_value_heads') != null ? f.int('num_key_value_heads') : numHeads;
   if (numHeads % numKvHeads !== 0) throw f.bad('num_key_value_heads', `a divisor of num_attention_heads (${numHeads})`, numKvHeads);
-  const headDim = f.has('head_dim') && f.raw('head_dim') !== null ? f.int('head_dim') : hiddenSize / numHeads;
+  const headDim = f.raw('head_dim') != null ? f.int('head_dim') : hiddenSize / numHeads;
   if (!Number.isInteger(headDim)) throw f.bad('num_attention_heads', `a divisor of hidden_size (${hiddenSize})`, numHeads);
-
-  // rope_theta: transformers 5 nests it in rope_parameters; the hub's older files keep it flat.
-  let ropeTheta: number;
-  const ropeParams = f.raw('rope_parameters') ?? f.raw('rope_scaling');
-  if (isObject(ropeParams)) {
-    const rp = new Fields(ropeParams, `text_config.${f.has('rope_parameters') ? 'rope_parameters' : 'rope_scaling'}`, top.file);
-    const ropeType = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
-    if (ropeType !== 'default') {
-      throw new ConvertError('unsupported', top.file, `unsupported rope_type "${String(ropeType)}" (supported: default)`);
-    }
-    ropeTheta = rp.has('rope_theta') ? rp.num('rope_theta') : f.num('rope_theta');
-  } else {
-    ropeTheta = f.num('rope_theta');
-  }
+  if (headDim % 2 !== 0) throw f.bad('head_dim', 'even (rotary embedding rotates pairs)', headDim);
 
   const eos = f.raw('eos_token_id');
   const eosList = eos === null || eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
   if (!eosList.every((id) => typeof id === 'number' && Number.isInteger(id))) throw f.bad('eos_token_id', 'a token id or a list of them', eos);
-  const topTie = top.raw('tie_word_embeddings');
-  const tie = f.has('tie_word_embeddings') ? f.bool('tie_word_embeddings') : typeof topTie === 'boolean' ? topTie : f.bool('tie_word_embeddings');
+
+  // The SwiGLU MLP's gate activation is built as silu (arch/llama.ts).
+  const hiddenAct = f.str('hidden_act');
+  if (hiddenAct !== 'silu') throw f.unsupported('hidden_act', hiddenAct, 'the decoder layer graph is SwiGLU with silu (supported: silu)');
+  // LLaMA's optional biases: transformers adds them to o_proj / gate/up/down, our layer graph has none there.
+  if (arch === 'llama') {
+    if (f.has('mlp_bias') && f.bool('mlp_bias')) throw f.unsupported('mlp_bias', true, 'the decoder layer graph has no MLP biases (supported: false)');
+  }
 
   return {
     arch,
     hiddenSize,
-    numLayers: f.int('num_hidden_layers'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     intermediateSize: f.int('intermediate_size'),
     vocabSize: f.int('vocab_size'),
-    ropeTheta,
+    ropeTheta: parseRope(f),
     rmsNormEps: f.num('rms_norm_eps'),
     maxPositions: f.int('max_position_embeddings'),
-    // Qwen2's attention always has q/k/v biases (hard-coded in transformers' Qwen2Attention).
-    attentionBias: arch === 'qwen2' ? true : f.bool('attention_bias'),
-    tieWordEmbeddings: tie,
-    hiddenAct: f.str('hidden_act'),
+    slidingWindow: parseSlidingWindow(f, arch, numLayers),
+    attentionBias: attentionBias(f, arch),
+    tieWordEmbeddings: tiedEmbeddings(top, f),
+    hiddenAct,
     bosTokenId: f.optInt('bos_token_id'),
     eosTokenIds: eosList as number[],
     padTokenId: f.optInt('pad_token_id'),
   };
+}
+
+/**
+ * q/k/v biases: Qwen2 always has them and Mistral never (both hard-coded in transformers'
+ * attention, whatever `attention_bias` says); LLaMA's `attention_bias` puts one on o_proj too,
+ * which our layer graph does not add, so it is refused.
+ */
+function attentionBias(f: Fields, arch: TextArch): boolean {
+  if (arch === 'qwen2') return true;
+  if (arch === 'mistral') return false;
+  const bias = f.bool('attention_bias');
+  if (bias) throw f.unsupported('attention_bias', true, 'LLaMA then has an o_proj bias, which the decoder layer graph does not add (supported: false)');
+  return bias;
+}
+
+/**
+ * Tied lm_head: LlavaConfig sets its own tie_word_embeddings (default false) to text_config's
+ * when its own is false, and the model ties when the top-level one is true — so either being
+ * true ties (probe: "text false, top true" ties too).
+ */
+function tiedEmbeddings(top: Fields, text: Fields): boolean {
+  const topTie = top.raw('tie_word_embeddings');
+  if (topTie !== undefined && typeof topTie !== 'boolean') throw top.bad('tie_word_embeddings', 'true or false', topTie);
+  return topTie === true || text.bool('tie_word_embeddings');
+}
+
+/**
+ * rope_theta, from transformers 5's rope_parameters or the hub's older flat rope_theta and
+ * rope_scaling (which transformers folds into rope_parameters). Only rope_type "default" is
+ * built: linear / dynamic / yarn / llama3 / longrope rescale the frequencies (or per length).
+ */
+function parseRope(f: Fields): number {
+  const key = f.raw('rope_parameters') != null ? 'rope_parameters' : f.raw('rope_scaling') != null ? 'rope_scaling' : null;
+  if (key === null) return f.num('rope_theta');
+  const params = f.raw(key);
+  if (!isObject(params)) throw f.bad(key, 'an object', params);
+  const rp = new Fields(params, `text_config.${key}`, f.file);
+  const ropeType = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
+  if (ropeType !== 'default') {
+    throw rp.unsupported(rp.has('rope_type') ? 'rope_type' : 'type', ropeType,
+      'the rotary tables are built for rope_type "default" only (scaled variants change the frequencies)');
+  }
+  const partial = rp.raw('partial_rotary_factor') ?? f.raw('partial_rotary_factor');
+  if (partial !== undefined && partial !== null && partial !== 1) {
+    throw rp.unsupported('partial_rotary_factor', partial, 'the rotary embedding turns the whole head (supported: 1)');
+  }
+  return rp.has('rope_theta') ? rp.num('rope_theta') : f.num('rope_theta');
+}
+
+/**
+ * The attention window transformers applies, or null. Mistral: `sliding_window` on every layer
+ * (null: none). Qwen2: layers marked "sliding_attention" in `layer_types` (transformers 5
+ * writes it; older files: `use_sliding_window` with layers ≥ `max_window_layers`). LLaMA: none.
+ */
+function parseSlidingWindow(f: Fields, arch: TextArch, numLayers: number): number | null {
+  if (arch === 'llama') return null;
+  let slides: boolean;
+  const layerTypes = f.raw('layer_types');
+  if (layerTypes !== undefined && layerTypes !== null) {
+    if (!Array.isArray(layerTypes) || layerTypes.length !== numLayers || !layerTypes.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
+      throw f.bad('layer_types', `a list of ${numLayers} "full_attention" / "sliding_attention"`, layerTypes);
+    }
+    slides = layerTypes.includes('sliding_attention');
+  } else if (arch === 'qwen2') {
+    slides = f.bool('use_sliding_window') && f.int('max_window_layers', 0) < numLayers;
+  } else {
+    slides = true;
+  }
+  if (!slides || f.raw('sliding_window') == null) return null;
+  return f.int('sliding_window');
 }
 
 function parseVision(top: Fields): VisionConfig {
@@ -248,21 +357,28 @@ function parseVision(top: Fields): VisionConfig {
   const arch = pickArch(new Fields(given, 'vision_config', top.file), VISION_MODEL_TYPES, 'vision tower');
   const f = new Fields(given, 'vision_config', top.file, VISION_DEFAULTS[arch]);
 
-  const featureLayer = top.raw('vision_feature_layer') ?? -2;
-  if (typeof featureLayer !== 'number' || !Number.isInteger(featureLayer)) {
-    throw new ConvertError('unsupported', top.file, `unsupported vision_feature_layer ${JSON.stringify(featureLayer)} (supported: one integer layer index)`);
-  }
   const numLayers = f.int('num_hidden_layers');
-  if (featureLayer < -(numLayers + 1) || featureLayer > numLayers) {
-    throw top.bad('vision_feature_layer', `an index into ${numLayers + 1} hidden states`, featureLayer);
+  const featureLayer = top.raw('vision_feature_layer') ?? -2;
+  const featureLayers = typeof featureLayer === 'number' ? [featureLayer] : featureLayer;
+  if (!Array.isArray(featureLayers) || featureLayers.length === 0 || !featureLayers.every((l) => typeof l === 'number' && Number.isInteger(l))) {
+    throw top.bad('vision_feature_layer', 'an integer or a non-empty list of integers', featureLayer);
+  }
+  for (const layer of featureLayers as number[]) {
+    // transformers indexes hidden_states (numLayers + 1 entries) and fails with an IndexError past them.
+    if (layer < -(numLayers + 1) || layer > numLayers) {
+      throw top.bad('vision_feature_layer', `indices into the ${numLayers + 1} hidden states of a ${numLayers}-layer tower (−${numLayers + 1}…${numLayers})`, featureLayer);
+    }
   }
   const strategy = top.raw('vision_feature_select_strategy') ?? 'default';
   if (strategy !== 'default' && strategy !== 'full') {
-    throw new ConvertError('unsupported', top.file, `unsupported vision_feature_select_strategy ${JSON.stringify(strategy)} (supported: default, full)`);
+    // LlavaConfig refuses any other value too.
+    throw top.bad('vision_feature_select_strategy', '"default" or "full" (as LlavaConfig requires)', strategy);
   }
   const imageSize = f.int('image_size');
   const patchSize = f.int('patch_size');
   if (patchSize > imageSize) throw f.bad('patch_size', `at most image_size (${imageSize})`, patchSize);
+  // Not necessarily a multiple: the patch Conv (stride = kernel) drops the remainder, e.g.
+  // SigLIP-so400m's 384 px / 14 → a 27×27 grid with 6 px unused.
   return {
     arch,
     hiddenSize: f.int('hidden_size'),
@@ -273,17 +389,21 @@ function parseVision(top: Fields): VisionConfig {
     patchSize,
     numChannels: f.int('num_channels'),
     layerNormEps: f.num('layer_norm_eps'),
-    hiddenAct: f.str('hidden_act'),
-    featureLayer,
+    hiddenAct: f.activation('hidden_act', 'vision encoder graph'),
+    featureLayer: Array.isArray(featureLayer) ? [...featureLayers as number[]] : featureLayer as number,
+    featureLayers: [...featureLayers as number[]],
     selectStrategy: strategy,
   };
 }
 
-/** Visual tokens LLaVA splices per image: a conv grid of floor(image/patch)², plus CLS unless dropped. */
-export function visualTokenCount(vision: VisionConfig): number {
+/**
+ * Visual tokens LLaVA splices per image, as the model yields them: a conv grid of
+ * floor(image/patch)², plus CLIP's CLS, minus one for "default" (transformers drops the first
+ * token, CLS or — for a tower without one — the first patch).
+ */
+export function visualTokenCount(vision: Pick<VisionConfig, 'arch' | 'imageSize' | 'patchSize' | 'selectStrategy'>): number {
   const grid = Math.floor(vision.imageSize / vision.patchSize);
-  const cls = vision.arch === 'clip' && vision.selectStrategy === 'full' ? 1 : 0;
-  return grid * grid + cls;
+  return grid * grid + (vision.arch === 'clip' ? 1 : 0) - (vision.selectStrategy === 'default' ? 1 : 0);
 }
 
 /**
@@ -300,15 +420,20 @@ export function parseLlavaConfig(json: unknown, imageToken = '<image>', file = '
   const text = parseText(top);
   const vision = parseVision(top);
   const imageTokenId = top.has('image_token_id') ? top.int('image_token_id', 0) : top.int('image_token_index', 0);
+  // image_seq_length (LlavaConfig's default 576 is saved whatever the tower) is not read: the
+  // processor derives the count from image size, patch size and strategy, and the model checks
+  // the features against the image tokens, not against this field.
   const imageSeqLength = visualTokenCount(vision);
-  if (top.has('image_seq_length') && top.int('image_seq_length') !== imageSeqLength) {
-    throw top.bad('image_seq_length', `${imageSeqLength} for a ${vision.imageSize}px image with patch ${vision.patchSize} (${vision.selectStrategy})`, top.raw('image_seq_length'));
-  }
+  if (imageSeqLength < 1) throw top.bad('vision_feature_select_strategy', `"full" for a tower of ${imageSeqLength + 1} token`, vision.selectStrategy);
   if (imageTokenId >= text.vocabSize) throw top.bad('image_token_index', `below text_config.vocab_size (${text.vocabSize})`, imageTokenId);
   return Object.freeze({
     text: Object.freeze(text),
     vision: Object.freeze(vision),
-    projector: Object.freeze({ hiddenAct: top.str('projector_hidden_act'), bias: top.bool('multimodal_projector_bias') }),
+    projector: Object.freeze({
+      hiddenAct: top.activation('projector_hidden_act', 'projector graph'),
+      bias: top.bool('multimodal_projector_bias'),
+      inputSize: vision.hiddenSize * vision.featureLayers.length,
+    }),
     imageTokenId,
     imageToken,
     imageSeqLength,

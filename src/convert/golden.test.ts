@@ -53,8 +53,17 @@ interface Golden {
   int4_grid?: { block: number; weights: string[] };
 }
 
-/** Fixtures whose Linear weights lie on the int4 grid (make_fixtures.py snap_int4). */
-const ON_GRID = new Set(['llama-clip-gqa', 'qwen2-siglip']);
+/**
+ * Fixtures whose Linear weights lie on the int4 grid (make_fixtures.py snap_int4). The four of
+ * issue 11 are checkpoints as the hub ships them and the config rows transformers accepts
+ * (fixtures/README.md, docs/CHECKPOINTS.md): BF16 in 3 shards + index, a Mistral decoder in F16
+ * under in-memory key names, Qwen2+SigLIP at 384 px (729 tokens, image_seq_length 576 in
+ * config.json, tied embeddings), the llava-hf key layout with two feature layers, SigLIP
+ * "default" and no projector bias. Their goldens come from the stored (bf16/f16) weights
+ * upcast, so fp32 must match as tightly as for the fp32 fixtures.
+ */
+const ISSUE11 = ['llama-clip-bf16-sharded', 'mistral-clip', 'qwen2-siglip-384', 'llama-siglip-hubkeys'];
+const ON_GRID = new Set(['llama-clip-gqa', 'qwen2-siglip', ...ISSUE11]);
 /** fp32 summation order only (fp32 package measures ≤ 3e-5 against transformers). */
 const LOGIT_TOL = 1e-4;
 /**
@@ -64,6 +73,12 @@ const LOGIT_TOL = 1e-4;
  * margins (0.144 / 0.121), and is ~20× below what off-grid int4 rounding moves logits by.
  */
 const FP16_LOGIT_TOL = 5e-2;
+/**
+ * qwen2-siglip-384 has 3× stronger linear layers (init std 0.3, needed because its tied
+ * embeddings otherwise repeat one token) and logits up to 20.7: fp16 rounding grows with the
+ * activations it rounds. Measured 0.121; 0.2 stays below its min greedy margin (0.263).
+ */
+const FP16_LOGIT_TOL_BY_FIXTURE: Record<string, number> = { 'qwen2-siglip-384': 0.2 };
 
 /** Linear weights the q4 package quantises (every Linear of text, vision, projector, lm_head). */
 const QUANTISED = /(proj|fc1|fc2|linear_\d|lm_head)\.weight$/;
@@ -115,7 +130,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-describe.each(['llama-clip-gqa', 'qwen2-siglip', 'open-llava15-deep'])('golden %s', (name) => {
+describe.each(['llama-clip-gqa', 'qwen2-siglip', 'open-llava15-deep', ...ISSUE11])('golden %s', (name) => {
   const dir = join(FIXTURES, name);
   const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as Golden;
   let ckpt: Checkpoint;
@@ -146,7 +161,10 @@ describe.each(['llama-clip-gqa', 'qwen2-siglip', 'open-llava15-deep'])('golden %
   if (ON_GRID.has(name)) {
     it('every quantised weight is on the int4 grid: quantise → dequantise is bit-exact', async () => {
       const names = ckpt.names().filter((n) => QUANTISED.test(n) && ckpt.info(n)?.shape.length === 2);
-      expect(names.length).toBe(golden.int4_grid?.weights.length); // 49 / 43: every nn.Linear make_fixtures snapped
+      // 49 / 43: every nn.Linear make_fixtures snapped; a tied lm_head IS text.embed_tokens (checked below)
+      const tied = ckpt.config.text.tieWordEmbeddings;
+      expect(names.length + (tied ? 1 : 0)).toBe(golden.int4_grid?.weights.length);
+      if (tied) names.push('text.embed_tokens.weight');
       for (const n of names) {
         const w = await ckpt.read(n);
         const [rows, cols] = ckpt.info(n)!.shape;
@@ -169,7 +187,7 @@ describe.each(['llama-clip-gqa', 'qwen2-siglip', 'open-llava15-deep'])('golden %
       const q4f16 = await runPackage(ckpt, 'q4f16', golden, pixels, 16);
       const err = maxAbsDiff(q4f16.firstLogits, golden.first_step_logits!);
       console.log(`${name} q4f16: max |Δlogit| (all vocab) ${err.toExponential(2)}`);
-      expect(err).toBeLessThan(FP16_LOGIT_TOL);
+      expect(err).toBeLessThan(FP16_LOGIT_TOL_BY_FIXTURE[name] ?? FP16_LOGIT_TOL);
       expect(q4f16.tokens).toEqual(golden.greedy16);
     });
   } else {

@@ -26,7 +26,8 @@ export interface GraphSource extends TensorSource {
 export const EXTERNAL_DATA_THRESHOLD = 16 * 1024 * 1024;
 
 /** Registry of text decoders: each overrides only what differs from LLaMA. */
-const TEXT_VARIANTS: Record<string, TextVariant> = { llama: {}, qwen2: qwen2Variant };
+// Mistral (BakLLaVA) is LLaMA's layer with no biases; its sliding window is a context cap (package.ts).
+const TEXT_VARIANTS: Record<string, TextVariant> = { llama: {}, qwen2: qwen2Variant, mistral: { qkvBias: false } };
 
 export function textVariant(arch: string): TextVariant {
   const variant = TEXT_VARIANTS[arch];

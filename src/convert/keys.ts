@@ -110,7 +110,7 @@ const VISION_TENSORS: readonly TensorRole[] = [
 ];
 
 const PROJECTOR_TENSORS: readonly TensorRole[] = [
-  { pattern: 'projector.linear_1.weight', shape: (c) => [c.text.hiddenSize, c.vision.hiddenSize] },
+  { pattern: 'projector.linear_1.weight', shape: (c) => [c.text.hiddenSize, c.projector.inputSize] }, // Dv × feature layers
   { pattern: 'projector.linear_1.bias', shape: (c) => [c.text.hiddenSize], when: (c) => c.projector.bias },
   { pattern: 'projector.linear_2.weight', shape: (c) => [c.text.hiddenSize, c.text.hiddenSize] },
   { pattern: 'projector.linear_2.bias', shape: (c) => [c.text.hiddenSize], when: (c) => c.projector.bias },

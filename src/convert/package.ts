@@ -93,8 +93,10 @@ export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: read
       hiddenSize: text.hiddenSize, numLayers: text.numLayers, numHeads: text.numHeads, numKvHeads: text.numKvHeads,
       headDim: text.headDim, intermediateSize: text.intermediateSize, vocabSize: text.vocabSize,
       ropeTheta: text.ropeTheta, rmsNormEps: text.rmsNormEps,
-      // the rope tables' rows (max_position_embeddings, capped): the engine refuses prompts longer
-      maxPositions: ropeTablePositions(text.maxPositions),
+      // the rope tables' rows (max_position_embeddings, capped), and at most the sliding window
+      // (full attention equals it while the sequence fits): the engine refuses prompts longer
+      maxPositions: Math.min(ropeTablePositions(text.maxPositions), text.slidingWindow ?? Infinity),
+      slidingWindow: text.slidingWindow,
       attentionBias: text.attentionBias, tieWordEmbeddings: text.tieWordEmbeddings,
       bosTokenId: text.bosTokenId, eosTokenIds: text.eosTokenIds, padTokenId: text.padTokenId,
     },

@@ -14,7 +14,7 @@ import type { TensorSource, WeightDtype } from './types';
 
 const dims: TextConfig = {
   arch: 'qwen2', hiddenSize: 32, numLayers: 1, numHeads: 4, numKvHeads: 2, headDim: 8, intermediateSize: 48,
-  vocabSize: 10, ropeTheta: 10000, rmsNormEps: 1e-6, maxPositions: 128, attentionBias: true, tieWordEmbeddings: false,
+  vocabSize: 10, ropeTheta: 10000, rmsNormEps: 1e-6, maxPositions: 128, slidingWindow: null, attentionBias: true, tieWordEmbeddings: false,
   hiddenAct: 'silu', bosTokenId: null, eosTokenIds: [], padTokenId: null,
 };
 

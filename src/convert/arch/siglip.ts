@@ -11,7 +11,7 @@ import type { VisionDims } from './types';
 export async function siglipEmbeddings(ctx: Ctx, pixels: string, dims: VisionDims): Promise<string> {
   const { g } = ctx;
   const { hiddenSize: Dv, patchSize: ps, numChannels: C } = dims;
-  const grid = dims.imageSize / ps;
+  const grid = Math.floor(dims.imageSize / ps); // the stride-ps Conv drops a remainder (384 px / 14 → 27)
   const Vp = grid * grid;
   const conv = g.op('Conv', [
     pixels,

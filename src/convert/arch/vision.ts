@@ -1,8 +1,11 @@
 /**
- * vision.onnx: pixel_values f32 [1,C,Hpx,Wpx] → tower up to the feature layer → select
- * (drop CLS for "default") → projector → visual_embeds [1,Vp,D] in the activation dtype.
+ * vision.onnx: pixel_values f32 [1,C,Hpx,Wpx] → tower up to the deepest feature layer →
+ * each selected hidden state (drop the first token for "default") → concatenated on the hidden
+ * axis when vision_feature_layer is a list → projector → visual_embeds [1,Vp,D] in the
+ * activation dtype.
  */
-import { GraphBuilder } from '../onnx/builder';
+import { attr, GraphBuilder } from '../onnx/builder';
+import { visualTokenCount } from '../config';
 import { clipEmbeddings } from './clip';
 import { Ctx } from './common';
 import { projector } from './projector';
@@ -19,20 +22,27 @@ export async function buildVision(src: TensorSource, cfg: GraphConfig, dtype: We
   const v = cfg.vision;
   const embeddings = embeddingsByArch[v.arch];
   if (!embeddings) throw new RangeError(`unsupported vision tower "${v.arch}" (known: ${Object.keys(embeddingsByArch).join(', ')})`);
-  const grid = v.imageSize / v.patchSize;
   const pixels = g.input('pixel_values', 'float32', [1, v.numChannels, v.imageSize, v.imageSize]);
+  // hidden_states[i] is the output of i encoder layers (0: the embeddings).
+  const counts = v.featureLayers.map((l) => layersForFeature(v, l));
+  const states = new Map<number, string>();
   let x = await embeddings(ctx, ctx.toAct(pixels), v);
-  const layers = layersForFeature(v);
-  for (let layer = 0; layer < layers; layer++) x = await visionEncoderLayer(ctx, x, v, layer);
-  const hasCls = v.arch === 'clip';
-  if (v.selectStrategy === 'default') {
-    // HF `selected_image_feature[:, 1:]`: drops CLS for CLIP, and (as HF does) the first
-    // patch for a tower without CLS.
-    x = g.op('Slice', [x, g.constI64([1]), g.constI64([2 ** 53 - 1]), g.constI64([1])], undefined, 'drop_cls');
+  states.set(0, x);
+  for (let layer = 0; layer < Math.max(...counts); layer++) {
+    x = await visionEncoderLayer(ctx, x, v, layer);
+    states.set(layer + 1, x);
   }
-  const out = await projector(ctx, x, v.hiddenSize, cfg.text.hiddenSize, cfg.projector.hiddenAct);
+  const selected = counts.map((count) => {
+    const state = states.get(count)!;
+    // HF `selected_image_feature[:, 1:]` (per state for a list): drops CLS for CLIP, and (as HF
+    // does) the first patch for a tower without CLS.
+    return v.selectStrategy === 'default'
+      ? g.op('Slice', [state, g.constI64([1]), g.constI64([2 ** 53 - 1]), g.constI64([1])], undefined, 'drop_cls')
+      : state;
+  });
+  const features = selected.length === 1 ? selected[0] : g.op('Concat', selected, { axis: attr.int(-1) }, 'feature_concat'); // [1,Vp,Dv·n]
+  const out = await projector(ctx, features, v.hiddenSize * counts.length, cfg.text.hiddenSize, cfg.projector.hiddenAct);
   g.node('Identity', [out], { outputs: [output] });
-  const tokens = grid * grid + (hasCls ? 1 : 0) - (v.selectStrategy === 'default' ? 1 : 0);
-  g.output(output, ctx.act, [1, tokens, cfg.text.hiddenSize]);
+  g.output(output, ctx.act, [1, visualTokenCount(v), cfg.text.hiddenSize]);
   return g;
 }

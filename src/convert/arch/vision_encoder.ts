@@ -27,12 +27,12 @@ export async function visionEncoderLayer(ctx: Ctx, x: string, dims: VisionDims, 
 /**
  * How many encoder layers to run for HF's `hidden_states[featureLayer]`: hidden_states has
  * numLayers + 1 entries (index 0 = the encoder input), so −2 → numLayers − 1 layers.
- * Layers after the selected one are never built.
+ * Layers after the deepest selected one are never built.
  */
-export function layersForFeature(dims: VisionDims): number {
-  const count = dims.featureLayer < 0 ? dims.numLayers + 1 + dims.featureLayer : dims.featureLayer;
+export function layersForFeature(dims: Pick<VisionDims, 'numLayers'>, featureLayer: number): number {
+  const count = featureLayer < 0 ? dims.numLayers + 1 + featureLayer : featureLayer;
   if (!Number.isInteger(count) || count < 0 || count > dims.numLayers) {
-    throw new RangeError(`vision_feature_layer ${dims.featureLayer} is outside 0..${dims.numLayers} (or its negative form)`);
+    throw new RangeError(`vision_feature_layer ${featureLayer} is outside 0..${dims.numLayers} (or its negative form)`);
   }
   return count;
 }
