@@ -6,6 +6,12 @@
  *
  * `<image>` is expanded to `vision.visualTokens` copies in the prompt text before
  * tokenizing, as transformers' LlavaProcessor does.
+ *
+ * Several images (or video frames) go first in the user turn, in the order given, then the
+ * question; the chat template decides what separates them (`<image>\n` per image in both the
+ * LLaVA-1.5 and the llava-interleave templates), as it does in transformers. The sequence is
+ * then [pre | image 0 | separator | image 1 | … | image N−1 | text]; the pruning layout's
+ * visual block is the whole span from the first image token to the last (`imageBlocks`; trace.ts `TraceImage`).
  */
 import * as T from '@huggingface/transformers';
 import { EngineError } from './errors';
@@ -13,7 +19,17 @@ import { readImageHeader } from './imageHeader';
 import type { Manifest } from './manifest';
 import type { SequenceLayout } from '../prune/method';
 
-export interface PreparedText { prompt: string; inputIds: number[]; layout: SequenceLayout }
+/** Where one image's tokens sit in the prompt ids: [start, start + count). */
+export interface ImageBlock { start: number; count: number }
+
+export interface PreparedText {
+  prompt: string;
+  inputIds: number[];
+  /** Visual block = the span from the first image token to the last (one image: exactly its tokens). */
+  layout: SequenceLayout;
+  /** Each image's tokens, in prompt order (one entry per image). */
+  images: ImageBlock[];
+}
 
 type ImageProcessorLike = (image: T.RawImage) => Promise<{ pixel_values: { data: Float32Array; dims: number[] } }>;
 
@@ -41,29 +57,47 @@ export class InputPipeline {
     this.processor = (img) => (proc as unknown as ImageProcessorLike)(img);
   }
 
-  /** Prompt → ids with the image token expanded. Throws 'empty-question' | 'question-too-long'. */
-  prepareText(question: string, maxNewTokens: number): PreparedText {
+  /**
+   * Prompt → ids with each image token expanded, for `imageCount` images first in the user turn.
+   * Throws 'empty-question' | 'question-too-long' | 'too-many-images' (before any image is decoded).
+   */
+  prepareText(question: string, maxNewTokens: number, imageCount = 1): PreparedText {
     const m = this.manifest;
+    const V = m.vision.visualTokens;
     if (question.trim() === '') throw new EngineError('input', 'empty-question', 'Please type a question about the image.', {});
+    if (!Number.isInteger(imageCount) || imageCount < 1) {
+      throw new EngineError('input', 'no-image', 'Please add an image (or a video with at least one frame).', { imageCount });
+    }
+    const content = [...Array.from({ length: imageCount }, () => ({ type: 'image' })), { type: 'text', text: question }];
     const prompt = this.tokenizer.apply_chat_template(
-      [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }],
+      [{ role: 'user', content }],
       { chat_template: m.chatTemplate, tokenize: false, add_generation_prompt: true },
     ) as string;
-    const expanded = prompt.split(m.imageToken).join(m.imageToken.repeat(m.vision.visualTokens));
+    const expanded = prompt.split(m.imageToken).join(m.imageToken.repeat(V));
     const inputIds = this.tokenizer.encode(expanded, { add_special_tokens: true }) as number[];
-    const first = inputIds.indexOf(m.imageTokenId);
-    const count = inputIds.filter((id) => id === m.imageTokenId).length;
-    if (first < 0 || count !== m.vision.visualTokens || inputIds[first + count - 1] !== m.imageTokenId) {
+    const images = imageBlocks(inputIds, m.imageTokenId, V);
+    if (images.length !== imageCount) {
+      const count = inputIds.filter((id) => id === m.imageTokenId).length;
       throw new EngineError('model', 'manifest-invalid',
-        `The chat template gave ${count} image tokens where the model expects ${m.vision.visualTokens} in one block.`, { count });
+        `The chat template gave ${count} image tokens for ${imageCount} image${imageCount === 1 ? '' : 's'}, where the model expects ${V} per image.`, { count, imageCount });
     }
     const limit = m.text.maxPositions;
     if (inputIds.length + maxNewTokens > limit) {
+      const textTokens = inputIds.length - imageCount * V;
+      const fit = Math.floor((limit - maxNewTokens - textTokens) / V);
+      if (imageCount > 1 && fit >= 1) {
+        throw new EngineError('input', 'too-many-images',
+          `${imageCount} images take ${imageCount} × ${V} = ${imageCount * V} visual tokens; with ${textTokens} text tokens and ${maxNewTokens} for the answer that is ${inputIds.length + maxNewTokens}, but the model's context holds ${limit}: at most ${fit} fit.`,
+          { images: imageCount, tokensPerImage: V, textTokens, maxNewTokens, context: limit, fit });
+      }
       throw new EngineError('input', 'question-too-long',
         `The question is too long: the prompt takes ${inputIds.length} tokens and the answer ${maxNewTokens} more, but the model's context holds ${limit}.`,
         { promptTokens: inputIds.length, maxNewTokens, context: limit });
     }
-    return { prompt, inputIds, layout: { preLength: first, visualCount: count, textLength: inputIds.length - first - count } };
+    const first = images[0].start;
+    const last = images[images.length - 1];
+    const spanEnd = last.start + last.count;
+    return { prompt, inputIds, images, layout: { preLength: first, visualCount: spanEnd - first, textLength: inputIds.length - spanEnd } };
   }
 
   /** Image bytes → pixel_values f32 [1,3,H,W]. Checks the header before decoding. */
@@ -82,4 +116,22 @@ export class InputPipeline {
   decode(ids: number[]): string {
     return this.tokenizer.decode(ids, { skip_special_tokens: true });
   }
+}
+
+/**
+ * Image blocks in the ids: maximal runs of the image token, each split into blocks of V (two
+ * images with nothing between them form one run of 2V). A run that is not a multiple of V
+ * gives no blocks, so the caller's count check fails.
+ */
+export function imageBlocks(ids: readonly number[], imageTokenId: number, V: number): ImageBlock[] {
+  const out: ImageBlock[] = [];
+  for (let i = 0; i < ids.length;) {
+    if (ids[i] !== imageTokenId) { i++; continue; }
+    let j = i;
+    while (j < ids.length && ids[j] === imageTokenId) j++;
+    if ((j - i) % V !== 0) return [];
+    for (let s = i; s < j; s += V) out.push({ start: s, count: V });
+    i = j;
+  }
+  return out;
 }

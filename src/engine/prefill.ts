@@ -17,7 +17,7 @@ import { cancelled } from './errors';
 import type { BackendBridge } from './bridge';
 import type { LoadedPackage } from './loader';
 import type { Ort, OrtTensor } from './ortEnv';
-import type { TensorOps } from './ops';
+import type { RowBlock, TensorOps } from './ops';
 import type { LayerContext, ModelDims, PruneMethod, PrunePlan, RequestContext, SequenceLayout } from '../prune/method';
 import type { PhaseClock } from './phaseClock';
 import type { StageTrace } from './trace';
@@ -80,7 +80,10 @@ export interface PrefillArgs {
   clock: PhaseClock;
   inputIds: number[];
   layout: SequenceLayout;
-  pixels: { data: Float32Array; dims: number[] };
+  /** One image's pixel values, or several images' in prompt order (each [1,3,H,W]). */
+  pixels: { data: Float32Array; dims: number[] } | { data: Float32Array; dims: number[] }[];
+  /** Where each image's tokens sit in inputIds (several images); absent = one block at the layout's visual block. */
+  imageBlocks?: { start: number; count: number }[];
   signal?: AbortSignal;
   /** Tensors to dispose when the request ends, however it ends. */
   track: (t: OrtTensor) => OrtTensor;
@@ -96,19 +99,33 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
 
   check('vision');
   const start = await clock.mark('Prefill.start');
-  const visual = track((await s.vision.run({ pixel_values: new ort.Tensor('float32', a.pixels.data, a.pixels.dims) })).visual_embeds);
+  const pixelList = Array.isArray(a.pixels) ? a.pixels : [a.pixels];
+  const visuals: OrtTensor[] = [];
+  for (const px of pixelList) {
+    visuals.push(track((await s.vision.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds));
+  }
   const visionMark = await clock.mark('Prefill.vision');
 
   check('embedding');
   const embeds = track((await s.embed.run({ input_ids: track(ops.ids(a.inputIds)) })).embeds);
   let layout = { ...a.layout };
   const { preLength: pre, visualCount: V, textLength: T } = layout;
-  if (visual.dims[1] !== V) throw new Error(`vision.onnx gave ${visual.dims[1]} visual tokens, the prompt has ${V}`);
-  let hidden = track(ops.concatRows([
-    { tensor: embeds, fromRow: 0, rows: pre },
-    { tensor: visual, fromRow: 0, rows: V },
-    { tensor: embeds, fromRow: pre + V, rows: T },
-  ], D));
+  // Several images: the visual block spans them all, template tokens between them included.
+  const blocks = a.imageBlocks ?? [{ start: pre, count: V }];
+  if (blocks.length !== visuals.length) throw new Error(`${visuals.length} images for ${blocks.length} image blocks in the prompt`);
+  const pieces: RowBlock[] = [];
+  let cursor = 0;
+  for (const [i, b] of blocks.entries()) {
+    if (visuals[i].dims[1] !== b.count) throw new Error(`vision.onnx gave ${visuals[i].dims[1]} visual tokens, the prompt has ${b.count} for image ${i}`);
+    pieces.push({ tensor: embeds, fromRow: cursor, rows: b.start - cursor }, { tensor: visuals[i], fromRow: 0, rows: b.count });
+    cursor = b.start + b.count;
+  }
+  pieces.push({ tensor: embeds, fromRow: cursor, rows: pre + V + T - cursor });
+  let hidden = track(ops.concatRows(pieces, D));
+  // The visual block's rows as the methods see them (raters): the projector output for one
+  // image, the spliced span (images and the template tokens between them) for several.
+  const visual = visuals.length === 1 ? visuals[0] : track(ops.concatRows([{ tensor: hidden, fromRow: pre, rows: V }], D));
+  if (visuals.length > 1) for (const v of visuals) dispose(v);
   const text = track(ops.concatRows([{ tensor: embeds, fromRow: pre + V, rows: T }], D));
   dispose(embeds);
   const embedMark = await clock.mark('Prefill.embed');

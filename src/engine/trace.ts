@@ -83,11 +83,46 @@ export interface CostFigures {
   kvBytesUnpruned: number;
 }
 
+/**
+ * One image (or video frame) of a request with several. Visual origins (`stages[].kept`,
+ * `recycled`, merge members) then count tokens of the visual span — from the first image token
+ * to the last, in sequence order — so image k's patch p is origin `origin + p`; an origin that
+ * falls in no image's range is a template token between two images (e.g. the `\n` after each
+ * `<image>`), which the methods treat like a visual token. With one image the span is the image
+ * and an origin is its patch index, as before.
+ */
+export interface TraceImage {
+  /** File name as given. */
+  name: string;
+  /** Origin of the image's patch 0 in the visual span. */
+  origin: number;
+  /** Visual tokens of this image (the model's per-image count). */
+  patches: number;
+  /** Video: the frame's index in the source (before uniform sampling) and the source's frame count. */
+  frame?: { index: number; of: number };
+}
+
+/** Where a visual origin comes from (see TraceImage): a patch of an image, a merged token, or a template token between images. */
+export type VisualOriginKind = { kind: 'patch'; image: number; patch: number } | { kind: 'merged'; id: number } | { kind: 'between-images'; offset: number };
+
+export function locateOrigin(trace: Pick<RequestTrace, 'images'>, origin: number): VisualOriginKind {
+  if (origin < 0) return { kind: 'merged', id: origin };
+  const images = trace.images;
+  if (!images) return { kind: 'patch', image: 0, patch: origin };
+  for (const [i, im] of images.entries()) {
+    if (origin >= im.origin && origin < im.origin + im.patches) return { kind: 'patch', image: i, patch: origin - im.origin };
+  }
+  return { kind: 'between-images', offset: origin };
+}
+
 export interface RequestTrace {
   method: string;
   params: Record<string, unknown>;
   inputIds: number[];
+  /** Visual block = the visual span (several images: first image token to last, separators included). */
   layout: { preLength: number; visualCount: number; textLength: number };
+  /** Several images or frames, in prompt order; absent for one image. */
+  images?: TraceImage[];
   raters?: RaterTrace;
   /** Visual tokens entering each layer. */
   visualPerLayer: number[];
