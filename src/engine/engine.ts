@@ -160,13 +160,21 @@ export class Engine {
       this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend) : cpuBridge(this.rt.ort, new CpuPruneBackend());
       this.argmax = gpuBackend ? new ArgmaxLogitsKernel(gpuBackend.runner) : null;
       this.pkg = pkg;
-      const m = pkg.manifest;
-      return {
-        name: m.name, dtype: m.dtype, numLayers: m.text.numLayers, hiddenSize: m.text.hiddenSize,
-        visualTokens: m.vision.visualTokens, gridSize: m.vision.gridSize, imageSize: m.vision.imageSize,
-        synthetic: Boolean(m.synthetic ?? (m.source?.kind === 'synthetic')), bytes: pkg.bytes,
-      };
+      return this.info!;
     });
+  }
+
+  /** The loaded model in the protocol's words, null when none (also after a load that failed past releasing the old one). */
+  get info(): ModelInfo | null {
+    const pkg = this.pkg;
+    if (!pkg || !this.inputs) return null;
+    const m = pkg.manifest;
+    return {
+      name: m.name, dtype: m.dtype, numLayers: m.text.numLayers, hiddenSize: m.text.hiddenSize,
+      visualTokens: m.vision.visualTokens, gridSize: m.vision.gridSize, imageSize: m.vision.imageSize,
+      synthetic: Boolean(m.synthetic ?? (m.source?.kind === 'synthetic')), bytes: pkg.bytes,
+      imageFit: this.inputs.imageFit,
+    };
   }
 
   dims(): ModelDims {

@@ -17,6 +17,7 @@ import * as T from '@huggingface/transformers';
 import { EngineError } from './errors';
 import { readImageHeader } from './imageHeader';
 import type { Manifest } from './manifest';
+import type { ImageFit } from './protocol';
 import type { SequenceLayout } from '../prune/method';
 
 /** Where one image's tokens sit in the prompt ids: [start, start + count). */
@@ -41,6 +42,8 @@ function json(texts: Map<string, string>, path: string): Record<string, unknown>
 
 export class InputPipeline {
   readonly tokenizer: T.PreTrainedTokenizer;
+  /** What part of a picture the processor keeps (the app draws patches over it). */
+  readonly imageFit: ImageFit;
   private readonly processor: ImageProcessorLike;
 
   constructor(private readonly manifest: Manifest, texts: Map<string, string>) {
@@ -53,6 +56,7 @@ export class InputPipeline {
     if (typeof Ctor !== 'function' || !(Ctor.prototype instanceof T.ImageProcessor || Ctor === T.ImageProcessor)) {
       throw new EngineError('model', 'manifest-invalid', `preprocessor_config.json names the image processor ${type}, which transformers.js does not have.`, { type });
     }
+    this.imageFit = imageFitOf(cfg);
     const proc = new (Ctor as new (c: Record<string, unknown>) => T.ImageProcessor)(cfg);
     this.processor = (img) => (proc as unknown as ImageProcessorLike)(img);
   }
@@ -134,4 +138,24 @@ export function imageBlocks(ids: readonly number[], imageTokenId: number, V: num
     i = j;
   }
   return out;
+}
+
+/**
+ * The processor's geometry as transformers.js applies it (image_processors_utils.js): a
+ * `shortest_edge` (or integer) size keeps the aspect ratio, then `crop_size` is cut from the
+ * centre when do_center_crop is set; a `{height, width}` size stretches.
+ */
+export function imageFitOf(cfg: Record<string, unknown>): ImageFit {
+  const size = cfg.size as number | { shortest_edge?: number; longest_edge?: number; height?: number; width?: number } | undefined;
+  const crop = cfg.crop_size as number | { height: number; width: number } | undefined;
+  const cropHw: [number, number] | null = cfg.do_center_crop && crop !== undefined
+    ? (typeof crop === 'number' ? [crop, crop] : [crop.height, crop.width]) : null;
+  if (typeof size === 'number') {
+    const longest = typeof cfg.max_size === 'number' ? cfg.max_size : size;
+    return { kind: 'resize-crop', shortestEdge: size, longestEdge: longest, crop: cropHw };
+  }
+  if (size && (size.shortest_edge !== undefined || size.longest_edge !== undefined)) {
+    return { kind: 'resize-crop', shortestEdge: size.shortest_edge ?? null, longestEdge: size.longest_edge ?? null, crop: cropHw };
+  }
+  return { kind: 'stretch' }; // {height, width}: any crop after it is of an image already that size
 }

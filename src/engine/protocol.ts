@@ -39,6 +39,17 @@ export interface AdapterInfo {
   maxStorageBufferBindingSize: number;
 }
 
+/**
+ * How the package's image processor maps a picture onto the model's input square, so the app
+ * can draw the patches over the part the model saw. 'resize-crop': resized so its short side
+ * is `shortestEdge` (its long side at most `longestEdge`), then the centre `crop` [h, w] cut
+ * out (CLIP, LLaVA-1.5; padded where the crop is larger). 'stretch': resized to the input size
+ * whatever its aspect ratio (SigLIP).
+ */
+export type ImageFit =
+  | { kind: 'resize-crop'; shortestEdge: number | null; longestEdge: number | null; crop: [number, number] | null }
+  | { kind: 'stretch' };
+
 export interface ModelInfo {
   name: string;
   dtype: string;
@@ -49,6 +60,7 @@ export interface ModelInfo {
   imageSize: number;
   synthetic: boolean;
   bytes: number;
+  imageFit: ImageFit;
 }
 
 export interface LoadProgress {
@@ -90,7 +102,15 @@ export type FromWorker =
       /** The first step's 10 largest logits (id, value), for golden checks in the browser (e2e/engine.spec.ts). */
       firstStepTopLogits?: { id: number; value: number }[];
     }
-  | { type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string }
+  | {
+      type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string;
+      /**
+       * For a failed `load`: the model loaded now. A package refused before any of its files is
+       * read (no manifest, unreachable, wrong version, missing files) leaves the previous model
+       * loaded; past that point the previous one was released (null).
+       */
+      loaded?: ModelInfo | null;
+    }
   /**
    * The GPUDevice was lost (device.lost resolved: out of memory, driver reset, destroy()). `id`
    * is the request it interrupted, or 0. Requests in flight still end with their own `error`.

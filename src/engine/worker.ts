@@ -15,7 +15,7 @@
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Engine } from './engine';
 import { asEngineError, EngineError } from './errors';
-import type { EngineErrorWhere, FromWorker, ToWorker } from './protocol';
+import type { EngineErrorWhere, FromWorker, ModelInfo, ToWorker } from './protocol';
 import { readerFor } from './source';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -50,14 +50,14 @@ function deviceLost(reason: 'destroyed' | 'unknown', message: string): void {
  * app recovers on it); otherwise a 'gpu' from inside the engine is re-homed to where the
  * request came from, so no ordinary failure triggers device-loss recovery.
  */
-function fail(id: number, e: unknown, where: Exclude<EngineErrorWhere, 'gpu'>): void {
+function fail(id: number, e: unknown, where: Exclude<EngineErrorWhere, 'gpu'>, extra: { loaded?: ModelInfo | null } = {}): void {
   const err = e instanceof EngineError ? e : asEngineError(e, where, 'run-failed');
   if (err.code === 'cancelled') {
-    post({ type: 'error', id, where: err.where, code: err.code, message: err.message });
+    post({ type: 'error', id, where: err.where, code: err.code, message: err.message, ...extra });
   } else if (lost) {
     post({ type: 'error', id, where: 'gpu', code: 'gpu-unavailable', message: `The GPU device was lost (${lost.message}); the request could not finish.` });
   } else {
-    post({ type: 'error', id, where: err.where === 'gpu' ? where : err.where, code: err.code, message: err.message });
+    post({ type: 'error', id, where: err.where === 'gpu' ? where : err.where, code: err.code, message: err.message, ...extra });
   }
 }
 
@@ -74,7 +74,11 @@ async function handle(msg: ToWorker): Promise<void> {
         const eng = await engineFor();
         const model = await eng.load(readerFor(msg.source), (progress) => post({ type: 'progress', id: msg.id, progress }));
         post({ type: 'loaded', id: msg.id, model });
-      } catch (e) { fail(msg.id, e, 'model'); }
+      } catch (e) {
+        // Whether the previous model survived (refused before release) or not, the app hears it.
+        const eng = engine ? await engine.catch(() => null) : null;
+        fail(msg.id, e, 'model', { loaded: eng?.info ?? null });
+      }
       return;
     }
     case 'generate': {

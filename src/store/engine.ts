@@ -3,10 +3,10 @@
  * to the slice it updates. Only protocol messages cross; nothing here knows how the engine
  * works. `connectEngine` takes any link (the app passes the Worker).
  */
-import type { FromWorker, ToWorker } from '../engine/protocol';
+import type { FromWorker, ModelInfo, ToWorker } from '../engine/protocol';
 import { ProgressMeter } from './progress';
 import { getState, setState } from './store';
-import type { Run, ShownError } from './types';
+import type { ModelSlice, Run, ShownError } from './types';
 
 export interface EngineLink {
   post(message: ToWorker): void;
@@ -40,7 +40,10 @@ export function workerLink(make: () => Worker): EngineLink {
   };
 }
 
-type Pending = { kind: 'init' } | { kind: 'load'; meter: ProgressMeter } | { kind: 'generate' };
+/** What was loaded when a load began: put back when the new package is refused before the old one is released. */
+export interface PreviousModel { info: ModelInfo; sourceLabel: string; lastSource: ModelSlice['lastSource'] }
+
+type Pending = { kind: 'init' } | { kind: 'load'; meter: ProgressMeter; previous: PreviousModel | null } | { kind: 'generate' };
 
 let link: EngineLink | null = null;
 let nextId = 1;
@@ -74,9 +77,9 @@ export function newRequestId(): number {
 }
 
 /** Send a request; `kind` tells the router what its answers update. */
-export function send(message: ToWorker, kind?: Pending['kind']): void {
+export function send(message: ToWorker, kind?: Pending['kind'], previous: PreviousModel | null = null): void {
   if (!link) throw new Error('engine not connected');
-  if (kind === 'load') pending.set(message.id, { kind, meter: new ProgressMeter() });
+  if (kind === 'load') pending.set(message.id, { kind, meter: new ProgressMeter(), previous });
   else if (kind) pending.set(message.id, { kind });
   link.post(message);
 }
@@ -172,6 +175,16 @@ export function handleMessage(message: FromWorker): void {
         // A GPU failure during a run is how a lost device shows up when no 'device-lost' came first.
         if (message.where === 'gpu' && !cancelled) onDeviceLost(message.message);
         onRunSettled();
+        return;
+      }
+      if (request?.kind === 'load' && message.loaded) {
+        // Refused before anything was released: the model that was loaded still is, and stays usable.
+        const kept = request.previous?.info.name === message.loaded.name ? request.previous : null;
+        setState({
+          status: 'ready', progress: null, info: message.loaded,
+          sourceLabel: kept?.sourceLabel ?? message.loaded.name, lastSource: kept?.lastSource ?? null,
+        });
+        showError({ ...error, message: `${error.message} ${kept?.sourceLabel ?? message.loaded.name} is still loaded.` });
         return;
       }
       if (request?.kind === 'load' || request?.kind === 'init' || message.where === 'model') {

@@ -6,6 +6,8 @@
  */
 import { RunsDb, makeThumbnail, newRunId, runMetrics, type StoredRun } from './persist/runsDb';
 import { newRequestId, setRunDoneHandler, showError } from './engine';
+import { setImageFromBlob, setQuestion } from './input';
+import { imageVersionOf } from './runs';
 import { getState, setState } from './store';
 import type { Run } from './types';
 
@@ -29,8 +31,6 @@ export async function refreshHistory(): Promise<void> {
   } catch (e) { historyError('be read', e); }
 }
 
-/** The image version a run was asked about (first field of its key, see runs.ts runKey). */
-const imageVersionOf = (run: Run) => Number(run.key.split('|')[0]);
 
 export async function saveRun(run: Run): Promise<void> {
   const d = open();
@@ -44,6 +44,7 @@ export async function saveRun(run: Run): Promise<void> {
     const stored: StoredRun = {
       id, createdAt: Date.now(), model: s.info?.name ?? null, imageName: run.imageName,
       thumbnail: image ? await makeThumbnail(new Blob([image.bytes], { type: image.mime })) : null,
+      image: image ? new Blob([image.bytes], { type: image.mime }) : null,
       question: run.question, settings: run.settings, label: run.label, answer: run.text, trace: run.trace,
       metrics: runMetrics(run.tokenCount, run.firstTokenMs, run.lastTokenMs, run.totalMs),
     };
@@ -53,24 +54,42 @@ export async function saveRun(run: Run): Promise<void> {
 }
 setRunDoneHandler((run) => { void saveRun(run); });
 
-/** Reopen a saved run in the answer, explorer, raters and cost panels. */
+/**
+ * Reopen a saved run: its own image and question go back into the input panel (so the explorer
+ * draws its patches over the picture it was asked about), and the run into the answer,
+ * explorer, raters and cost panels.
+ */
 export async function showSaved(id: string): Promise<void> {
-  const inMemory = getState().runs.find((r) => r.savedId === id);
-  if (inMemory) { setState({ currentRunId: inMemory.id, layer: 0 }); return; }
   const d = open();
-  if (!d) return;
+  const inMemory = getState().runs.find((r) => r.savedId === id) ?? null;
+  let stored: StoredRun | null = null;
   try {
-    const stored = await (await d).get(id);
-    if (!stored) { await refreshHistory(); return; }
-    const run: Run = {
-      id: newRequestId(), key: `saved|${stored.id}`, settings: stored.settings, label: stored.label,
-      imageName: stored.imageName, question: stored.question, status: 'done', text: stored.answer,
-      tokenCount: stored.metrics.tokenCount, firstTokenMs: stored.metrics.firstTokenMs,
-      lastTokenMs: decodeEnd(stored.metrics), totalMs: stored.metrics.totalMs, trace: stored.trace,
-      error: null, group: null, savedId: stored.id,
-    };
-    setState((s) => ({ runs: [run, ...s.runs], currentRunId: run.id, layer: 0 }));
-  } catch (e) { historyError('open the run', e); }
+    stored = d ? await (await d).get(id) : null;
+  } catch (e) { historyError('open the run', e); return; }
+  if (!inMemory && !stored) { await refreshHistory(); return; }
+  const question = inMemory?.question ?? stored!.question;
+  let version = getState().image?.version ?? -1;
+  if (!(inMemory && imageVersionOf(inMemory) === version) && stored?.image) {
+    if (await setImageFromBlob(stored.image, stored.imageName)) version = getState().image!.version;
+  } else if (!inMemory && !stored?.image) {
+    version = -1; // saved before images were kept: the explorer says it cannot draw this run
+  }
+  setQuestion(question);
+  // Runs are keyed by image version (runs.ts runKey): the restored picture is a new version.
+  const rekey = (key: string) => [String(version), ...key.split('|').slice(1)].join('|');
+  if (inMemory) {
+    setState((s) => ({ runs: s.runs.map((r) => (r.id === inMemory.id ? { ...r, key: rekey(r.key) } : r)), currentRunId: inMemory.id, layer: 0 }));
+    return;
+  }
+  const saved = stored!;
+  const run: Run = {
+    id: newRequestId(), key: `${version}|saved|${saved.id}`, settings: saved.settings, label: saved.label,
+    imageName: saved.imageName, question: saved.question, status: 'done', text: saved.answer,
+    tokenCount: saved.metrics.tokenCount, firstTokenMs: saved.metrics.firstTokenMs,
+    lastTokenMs: decodeEnd(saved.metrics), totalMs: saved.metrics.totalMs, trace: saved.trace,
+    error: null, group: null, savedId: saved.id,
+  };
+  setState((s) => ({ runs: [run, ...s.runs], currentRunId: run.id, layer: 0 }));
 }
 
 /** lastTokenMs back from the saved decode speed, so tokens/s shows the same figure. */

@@ -28,8 +28,10 @@ export function loadModel(source: PackageSource, label: string): void {
     showError({ where: 'model', code: 'no-engine', message: 'The engine worker is not running, so no model can be loaded.' });
     return;
   }
+  const s = getState();
+  const previous = s.status === 'ready' && s.info ? { info: s.info, sourceLabel: s.sourceLabel, lastSource: s.lastSource } : null;
   setState({ status: 'loading', sourceLabel: label, progress: null, info: null, lastSource: { source, label } });
-  send({ type: 'load', id: newRequestId(), source }, 'load');
+  send({ type: 'load', id: newRequestId(), source }, 'load', previous);
 }
 
 /**

@@ -27,6 +27,9 @@ function runKey(s: AppState, settings: MethodSettings): string {
   return [s.image?.version ?? 0, s.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(s))].join('|');
 }
 
+/** The image version a run was asked about (the first field of its key). */
+export const imageVersionOf = (run: Pick<Run, 'key'>): number => Number(run.key.split('|')[0]);
+
 export const isActive = (r: Run) => r.status === 'queued' || r.status === 'running' || r.status === 'stopping';
 
 /** Why asking is not possible now, in words; null when it is. */
@@ -78,7 +81,10 @@ export function ask(): void {
     showError({ where: 'answer', code: 'no-engine', message: 'The engine worker is not running.' });
     return;
   }
+  // Asking is possible now, so whatever went wrong before is past: a refused question (shown in
+  // the input panel) must not stay on screen through the runs that follow.
   clearError('answer');
+  clearError('input');
   if (s.compare.enabled) return runCompare();
   const settings = currentSettings(s);
   const key = runKey(s, settings);

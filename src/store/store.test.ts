@@ -4,7 +4,7 @@ import type { FromWorker, ToWorker } from '../engine/protocol';
 import { smallTrace } from '../ui/charts/fixtures/traces';
 import { connectEngine, handleMessage } from './engine';
 import { setImageFromBlob, setQuestion } from './input';
-import { loadFromFolder, startEngine } from './model';
+import { loadFromFolder, loadFromUrl, startEngine } from './model';
 import { ProgressMeter } from './progress';
 import { ask, currentSettings, setCompareEnabled, stop } from './runs';
 import { setBudget, setMethod, setParam } from './settings';
@@ -16,7 +16,7 @@ const posted: ToWorker[] = [];
 connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });
 const accept = async () => {};
 const samplePng = () => new Blob([readFileSync('public/samples/shapes.png')], { type: 'image/png' });
-const model = { name: 'synthetic-tiny', dtype: 'q4', numLayers: 6, hiddenSize: 64, visualTokens: 16, gridSize: [4, 4] as [number, number], imageSize: 56, synthetic: true, bytes: 1000 };
+const model = { name: 'synthetic-tiny', dtype: 'q4', numLayers: 6, hiddenSize: 64, visualTokens: 16, gridSize: [4, 4] as [number, number], imageSize: 56, synthetic: true, bytes: 1000, imageFit: { kind: 'stretch' as const } };
 
 async function readyWithImage() {
   startEngine(true);
@@ -41,6 +41,25 @@ describe('model slice', () => {
     handleMessage({ type: 'error', id: posted[1].id, where: 'model', code: 'manifest-missing', message: 'no manifest' });
     expect(getState().status).toBe('error');
     expect(getState().errors.model?.code).toBe('manifest-missing');
+  });
+  it('a package refused before the old model is released keeps the old model loaded and usable', async () => {
+    await readyWithImage();
+    loadFromUrl('http://127.0.0.1:9/nothing');
+    const load = posted.at(-1) as Extract<ToWorker, { type: 'load' }>;
+    expect(getState().status).toBe('loading');
+    handleMessage({ type: 'error', id: load.id, where: 'model', code: 'fetch-failed', message: 'Could not fetch manifest.json.', loaded: model });
+    expect(getState()).toMatchObject({ status: 'ready', info: model, sourceLabel: 'Synthetic tiny (bundled)' });
+    expect(getState().lastSource?.source).toEqual({ kind: 'url', url: '/models/synthetic-tiny/' }); // what a device loss would reload
+    expect(getState().errors.model?.message).toBe('Could not fetch manifest.json. Synthetic tiny (bundled) is still loaded.');
+    ask();
+    expect(lastGenerate()).toBeDefined();
+  });
+  it('a load that failed after the old model was released says no model is loaded', async () => {
+    await readyWithImage();
+    loadFromUrl('/models/broken/');
+    const load = posted.at(-1) as Extract<ToWorker, { type: 'load' }>;
+    handleMessage({ type: 'error', id: load.id, where: 'model', code: 'sha256-mismatch', message: 'layers/00.onnx is damaged.', loaded: null });
+    expect(getState()).toMatchObject({ status: 'error', info: null });
   });
   it('a picked folder is sent with paths relative to it, and must hold manifest.json', () => {
     const file = (path: string) => Object.assign(new File(['x'], path.split('/').pop()!), { webkitRelativePath: path });
@@ -132,6 +151,17 @@ describe('runs slice', () => {
     handleMessage({ type: 'error', id: lastGenerate().id, where: 'gpu', code: 'run-failed', message: 'device lost' });
     expect(getState().runs[0].status).toBe('error');
     expect(getState().errors.answer?.message).toBe('device lost');
+  });
+  it('a refused question does not stay on screen through the next run', async () => {
+    await readyWithImage();
+    ask();
+    handleMessage({ type: 'error', id: lastGenerate().id, where: 'input', code: 'question-too-long', message: 'The question is too long.' });
+    expect(getState().errors.input?.code).toBe('question-too-long');
+    setQuestion('Shorter?');
+    ask();
+    expect(getState().errors.input).toBeUndefined();
+    finish(lastGenerate().id);
+    expect(getState().errors).toEqual({});
   });
 });
 

@@ -2,12 +2,15 @@
 import { selectRun } from '../store/runs';
 import { useApp } from '../store/store';
 import type { Run } from '../store/types';
-import { formatMs, tokensPerSecond } from './format';
+import { clip, formatMs, tokensPerSecond } from './format';
 import { Empty, Panel } from './Panel';
 
 const STATUS_WORDS: Record<Run['status'], string> = {
   queued: 'Queued', running: 'Generating…', stopping: 'Stopping…', done: 'Done', stopped: 'Stopped', error: 'Failed',
 };
+
+/** Characters of the question echoed above the answer (the whole question is in the input panel). */
+const QUESTION_ECHO = 160;
 
 export function RunMetrics({ run, prefix }: { run: Run; prefix: string }) {
   const tps = tokensPerSecond(run);
@@ -25,12 +28,20 @@ export function AnswerPanel() {
   const run = useApp((s) => s.runs.find((r) => r.id === s.currentRunId) ?? null);
   const history = useApp((s) => s.runs);
   const error = useApp((s) => s.errors.answer);
+  const synthetic = useApp((s) => s.info?.synthetic ?? false);
   return (
     <Panel id="answer" title="Answer" error={error} aside={run && <span className={`pill ${run.status}`} data-testid="answer.status" data-status={run.status}>{STATUS_WORDS[run.status]}</span>}>
       {run ? (
         <>
-          <p className="small muted" data-testid="answer.label">{run.label} · “{run.question}”</p>
+          <p className="small muted answer-label" data-testid="answer.label" title={run.question.length > QUESTION_ECHO ? run.question : undefined}>
+            {run.label} · “{clip(run.question, QUESTION_ECHO)}”
+          </p>
           <p className="answer-text" data-testid="answer.text" aria-live="polite">{run.text}{run.status === 'running' && <span className="caret" aria-hidden="true" />}</p>
+          {run.tokenCount > 0 && run.text.trim() === '' && run.status !== 'running' && (
+            <p className="small muted" data-testid="answer.blank">
+              The {run.tokenCount} tokens of this answer decode to whitespace only{synthetic ? ' (the bundled model has random weights)' : ''}.
+            </p>
+          )}
           <RunMetrics run={run} prefix="answer" />
         </>
       ) : (

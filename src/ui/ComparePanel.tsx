@@ -35,6 +35,7 @@ export function ComparePanel() {
   const runs = useApp(useShallow((s) => s.compare.runIds.map((id) => s.runs.find((r) => r.id === id)).filter((r) => r !== undefined)));
   const image = useApp((s) => s.image);
   const grid = useApp((s) => s.info?.gridSize ?? null);
+  const fit = useApp((s) => s.info?.imageFit ?? null);
   return (
     <Panel
       id="compare" title="Compare"
@@ -62,7 +63,7 @@ export function ComparePanel() {
                 <header className="row"><h3>{r.label}</h3><span className={`pill ${r.status}`}>{r.status}</span></header>
                 {r.trace && image ? (
                   <button type="button" className="thumb-button" onClick={() => selectRun(r.id)} aria-label={`Show ${r.label} in the explorer`}>
-                    <ExplorerSvg trace={r.trace} imageUrl={image.url} modelGrid={grid} layer={finalLayer} size={140} thumbnail />
+                    <ExplorerSvg trace={r.trace} image={image} fit={fit} modelGrid={grid} layer={finalLayer} size={140} thumbnail />
                   </button>
                 ) : <div className="thumb-placeholder" />}
                 <p className="answer-text small" data-testid="compare.answer">{r.text || '…'}</p>

@@ -3,10 +3,11 @@
  * stages, hover (or arrow keys) on a patch for its score, rank and fate.
  */
 import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { imageVersionOf } from '../store/runs';
 import { setLayer } from '../store/settings';
 import { useApp } from '../store/store';
 import { ExplorerSvg } from './charts/ExplorerSvg';
-import { gridFor, movePatch, stageLayers } from './charts/explorer';
+import { describeWindow, gridFor, modelWindow, movePatch, stageLayers } from './charts/explorer';
 import { describeFate, patchCount, patchFates, tokensAtLayer } from './charts/fates';
 import { exportPng, exportRunJson, exportSvg } from './exportFiles';
 import { Empty, Panel } from './Panel';
@@ -34,7 +35,17 @@ export function ExplorerPanel() {
       </Panel>
     );
   }
+  if (imageVersionOf(run) !== image.version) {
+    return (
+      <Panel id="explorer" title="Layer explorer">
+        <Empty testid="explorer.other-image">
+          This run was asked about {run.imageName}, not the image shown now; open it with Show under Saved runs to see its patches.
+        </Empty>
+      </Panel>
+    );
+  }
   const grid = gridFor(patchCount(trace), info?.gridSize ?? null);
+  const seen = describeWindow(image.width, image.height, modelWindow(image.width, image.height, info?.imageFit));
   const tokens = tokensAtLayer(trace, layer).length;
   const stages = stageLayers(trace.stages.map((s) => s.layer), numLayers);
   const shown = hover ?? cursor;
@@ -57,7 +68,8 @@ export function ExplorerPanel() {
     >
       <div className="explorer">
         <div className="explorer-main" tabIndex={0} onKeyDown={onKey} aria-label="Patch grid: arrow keys move between patches" data-testid="explorer.grid">
-          <ExplorerSvg ref={svgRef} trace={trace} imageUrl={image.url} modelGrid={info?.gridSize ?? null} layer={layer} size={SIZE} highlight={shown} onHover={setHover} testid="explorer.svg" />
+          {seen && <p className="small muted crop-note" data-testid="explorer.crop-note">Drawn over what the model saw: {seen}.</p>}
+          <ExplorerSvg ref={svgRef} trace={trace} image={image} fit={info?.imageFit ?? null} modelGrid={info?.gridSize ?? null} layer={layer} size={SIZE} highlight={shown} onHover={setHover} testid="explorer.svg" />
         </div>
         <div className="explorer-side">
           <p className="big-figure"><span data-testid="explorer.count">{tokens}</span> <span className="small muted">visual tokens entering layer {layer}</span></p>
@@ -80,7 +92,7 @@ export function ExplorerPanel() {
             key={l} type="button" role="listitem" className={`multiple ${l === layer ? 'on' : ''}`} data-testid={`explorer.stage.${l}`}
             aria-pressed={l === layer} onClick={() => setLayer(l)}
           >
-            <ExplorerSvg trace={trace} imageUrl={image.url} modelGrid={info?.gridSize ?? null} layer={l} size={THUMB} thumbnail />
+            <ExplorerSvg trace={trace} image={image} fit={info?.imageFit ?? null} modelGrid={info?.gridSize ?? null} layer={l} size={THUMB} thumbnail />
             <span className="small">layer {l} · <strong data-testid={`explorer.stage.${l}.count`}>{tokensAtLayer(trace, l).length}</strong></span>
           </button>
         ))}

@@ -4,7 +4,7 @@ import { clearSaved, deleteSaved, exportSaved, refreshHistory, showSaved } from 
 import { useApp } from '../store/store';
 import type { RunSummary } from '../store/persist/runsDb';
 import { download } from './exportFiles';
-import { formatMs } from './format';
+import { clip, formatMs } from './format';
 import { Empty, Panel } from './Panel';
 
 /** Object URLs for the thumbnails, revoked when the list changes. */
@@ -41,7 +41,7 @@ export function HistoryPanel() {
               {thumbs.has(r.id) ? <img src={thumbs.get(r.id)} alt="" /> : <span className="history-thumb" aria-hidden="true" />}
               <div className="history-text">
                 <p><strong>{r.label}</strong> <span className="muted">· {new Date(r.createdAt).toLocaleString()}</span></p>
-                <p className="muted" data-testid="history.question">“{r.question}”</p>
+                <p className="muted" data-testid="history.question" title={r.question.length > 120 ? r.question : undefined}>“{clip(r.question, 120)}”</p>
                 <p data-testid="history.answer">{r.answer || '—'}</p>
                 <p className="muted">{r.metrics.tokenCount} tokens · {formatMs(r.metrics.totalMs)}</p>
               </div>

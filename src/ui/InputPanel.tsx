@@ -3,7 +3,7 @@ import { useState, type DragEvent } from 'react';
 import { EXAMPLE_QUESTIONS, loadSample, setImageFromBlob, setQuestion } from '../store/input';
 import { ask, cannotAsk, isActive, stop } from '../store/runs';
 import { useApp } from '../store/store';
-import { gridFor } from './charts/explorer';
+import { describeWindow, gridFor, modelWindow, type PictureWindow } from './charts/explorer';
 import { Panel } from './Panel';
 
 export const SAMPLES = [
@@ -12,13 +12,23 @@ export const SAMPLES = [
   { path: '/samples/chart.png', name: 'chart.png', label: 'Bar chart' },
 ] as const;
 
-function PatchGrid({ rows, cols }: { rows: number; cols: number }) {
+/**
+ * The patch grid over the part of the picture the model sees (`win`, in the picture's pixels);
+ * what the processor crops away is dimmed, so a wide photo shows which part is answered about.
+ */
+function PatchGrid({ rows, cols, width, height, win }: { rows: number; cols: number; width: number; height: number; win: PictureWindow }) {
   const lines: string[] = [];
-  for (let c = 1; c < cols; c++) lines.push(`M${c},0V${rows}`);
-  for (let r = 1; r < rows; r++) lines.push(`M0,${r}H${cols}`);
+  for (let c = 1; c < cols; c++) lines.push(`M${win.x + (c * win.w) / cols},${win.y}v${win.h}`);
+  for (let r = 1; r < rows; r++) lines.push(`M${win.x},${win.y + (r * win.h) / rows}h${win.w}`);
+  const outside = `M0,0H${width}V${height}H0Z M${win.x},${win.y}v${win.h}h${win.w}v${-win.h}Z`;
   return (
-    <svg className="grid-overlay" viewBox={`0 0 ${cols} ${rows}`} preserveAspectRatio="none" aria-hidden="true" data-testid="input.grid" data-rows={rows} data-cols={cols}>
+    <svg
+      className="grid-overlay" viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" aria-hidden="true"
+      data-testid="input.grid" data-rows={rows} data-cols={cols} data-window={[win.x, win.y, win.w, win.h].map((v) => Math.round(v)).join(',')}
+    >
+      <path className="cropped" d={outside} fillRule="evenodd" />
       <path d={lines.join('')} vectorEffect="non-scaling-stroke" />
+      <rect className="window" x={win.x} y={win.y} width={win.w} height={win.h} vectorEffect="non-scaling-stroke" />
     </svg>
   );
 }
@@ -34,6 +44,8 @@ function ImageArea() {
     if (file) void setImageFromBlob(file, file.name);
   };
   const grid = info ? gridFor(info.visualTokens, info.gridSize) : null;
+  const win = image && info ? modelWindow(image.width, image.height, info.imageFit) : null;
+  const seen = image && win ? describeWindow(image.width, image.height, win) : '';
   return (
     <div
       className={`dropzone ${over ? 'over' : ''} ${image ? 'has-image' : ''}`} data-testid="input.dropzone"
@@ -41,12 +53,13 @@ function ImageArea() {
     >
       {image ? (
         <figure className="image-frame">
-          <div className="square">
+          <div className="picture">
             <img src={image.url} alt={`Input: ${image.name}`} data-testid="input.image" />
-            {grid && <PatchGrid rows={grid[0]} cols={grid[1]} />}
+            {grid && win && <PatchGrid rows={grid[0]} cols={grid[1]} width={image.width} height={image.height} win={win} />}
           </div>
           <figcaption className="small muted" data-testid="input.caption">
-            {image.name} · {image.width}×{image.height}px{grid ? ` · resized to ${info!.imageSize}px, ${grid[0]}×${grid[1]} patches` : ''}
+            {image.name} · {image.width}×{image.height}px
+            {grid ? ` · ${seen ? `${seen}, ` : ''}resized to ${info!.imageSize}px, ${grid[0]}×${grid[1]} patches` : ''}
           </figcaption>
         </figure>
       ) : (

@@ -18,3 +18,11 @@ export function tokensPerSecond(run: Run): number | null {
   if (run.tokenCount < 2 || run.firstTokenMs === null || run.lastTokenMs === null || run.lastTokenMs <= run.firstTokenMs) return null;
   return ((run.tokenCount - 1) * 1000) / (run.lastTokenMs - run.firstTokenMs);
 }
+
+/** At most `max` characters, cut at a word where one is near, with an ellipsis and the length. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max * 0.7 ? cut.slice(0, space) : cut).trimEnd()}… (${text.length.toLocaleString('en-US')} characters)`;
+}

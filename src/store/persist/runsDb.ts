@@ -29,6 +29,11 @@ export interface StoredRun {
   imageName: string;
   /** Small JPEG/PNG of the image, null where none could be made. */
   thumbnail: Blob | null;
+  /**
+   * The image as it was asked about (its bytes), so Show puts the run's own picture back; absent
+   * in runs saved before it was kept, null where the image had changed before the run was saved.
+   */
+  image?: Blob | null;
   question: string;
   settings: MethodSettings;
   label: string;
@@ -37,8 +42,8 @@ export interface StoredRun {
   metrics: RunMetrics;
 }
 
-/** What the list shows: everything but the trace (which may be hundreds of KB). */
-export type RunSummary = Omit<StoredRun, 'trace'>;
+/** What the list shows: everything but the trace (hundreds of KB) and the image (megabytes). */
+export type RunSummary = Omit<StoredRun, 'trace' | 'image'>;
 
 export function newRunId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${crypto.randomUUID().slice(0, 8)}`; // fixed width: ids sort by time as strings
@@ -60,7 +65,8 @@ export interface RunExport {
   format: 'sparsevlm-runs';
   version: 1;
   exportedAt: string;
-  runs: (Omit<StoredRun, 'thumbnail'> & { thumbnail: string | null })[];
+  /** The image bytes stay in the browser: the export carries the thumbnail only. */
+  runs: (Omit<StoredRun, 'thumbnail' | 'image'> & { thumbnail: string | null })[];
 }
 
 /** The export document; `thumbnails` maps run id → data: URL (made by blobToDataUrl). */
@@ -69,7 +75,7 @@ export function buildExport(runs: StoredRun[], thumbnails: Map<string, string>, 
     format: 'sparsevlm-runs',
     version: 1,
     exportedAt: now.toISOString(),
-    runs: [...runs].sort((a, b) => b.createdAt - a.createdAt).map((r) => ({ ...r, thumbnail: thumbnails.get(r.id) ?? null })),
+    runs: [...runs].sort((a, b) => b.createdAt - a.createdAt).map(({ image: _image, ...r }) => ({ ...r, thumbnail: thumbnails.get(r.id) ?? null })),
   };
 }
 
@@ -135,7 +141,7 @@ export class RunsDb {
       cursorReq.onsuccess = () => {
         const cursor = cursorReq.result;
         if (!cursor) return ok();
-        const { trace: _trace, ...summary } = cursor.value as StoredRun;
+        const { trace: _trace, image: _image, ...summary } = cursor.value as StoredRun;
         out.push(summary);
         cursor.continue();
       };

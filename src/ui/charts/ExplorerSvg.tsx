@@ -3,13 +3,17 @@
  * dimmed, merged groups outlined in their cluster colour. Geometry from explorer.ts.
  */
 import { forwardRef, useMemo } from 'react';
+import type { ImageFit } from '../../engine/protocol';
 import type { RequestTrace } from '../../engine/trace';
-import { gridFor, groupOutlines, layoutPatches } from './explorer';
+import { gridFor, groupOutlines, layoutPatches, modelWindow } from './explorer';
 import { patchCount, patchFates } from './fates';
 
 export interface ExplorerSvgProps {
   trace: RequestTrace;
-  imageUrl: string;
+  /** The picture as the person gave it; only the part the model saw is drawn (see `fit`). */
+  image: { url: string; width: number; height: number };
+  /** The processor's geometry (ModelInfo.imageFit); null draws the whole picture stretched. */
+  fit: ImageFit | null;
   modelGrid: [number, number] | null;
   layer: number;
   size: number;
@@ -21,7 +25,10 @@ export interface ExplorerSvgProps {
 }
 
 export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function ExplorerSvg(props, ref) {
-  const { trace, imageUrl, modelGrid, layer, size, highlight, onHover, thumbnail } = props;
+  const { trace, image, fit, modelGrid, layer, size, highlight, onHover, thumbnail } = props;
+  // The model's input square is `win` of the picture: place the picture so that `win` fills the SVG.
+  const win = modelWindow(image.width, image.height, fit);
+  const kx = size / win.w, ky = size / win.h;
   const grid = gridFor(patchCount(trace), modelGrid);
   const cells = useMemo(() => layoutPatches(patchFates(trace, layer), grid, size), [trace, layer, grid[0], grid[1], size]);
   const outlines = useMemo(() => groupOutlines(cells, grid[1]), [cells, grid[1]]);
@@ -33,7 +40,10 @@ export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function 
       className="explorer-svg" data-testid={props.testid} role="img" aria-label={`Patches at layer ${layer}`}
       onMouseLeave={() => onHover?.(null)}
     >
-      <image href={imageUrl} x={0} y={0} width={size} height={size} preserveAspectRatio="none" />
+      <image
+        href={image.url} x={-win.x * kx} y={-win.y * ky} width={image.width * kx} height={image.height * ky} preserveAspectRatio="none"
+        data-testid={thumbnail ? undefined : 'explorer.picture'}
+      />
       <g>
         {cells.map((c) => (
           <rect

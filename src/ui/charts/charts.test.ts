@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { ImageFit } from '../../engine/protocol';
 import { costSummary, layoutPhaseBars, layoutTokenLines, phaseTimes } from './cost';
-import { gridFor, groupOutlines, layoutPatches, movePatch, stageLayers } from './explorer';
+import { describeWindow, gridFor, groupOutlines, layoutPatches, modelWindow, movePatch, stageLayers } from './explorer';
 import { patchFates } from './fates';
 import { smallTrace } from './fixtures/traces';
 import { raterTokens } from './raters';
@@ -30,6 +31,23 @@ describe('explorer layout', () => {
     expect(movePatch(5, 'ArrowDown', [4, 4])).toBe(9);
     expect(movePatch(15, 'ArrowRight', [4, 4])).toBe(15);
     expect(stageLayers([2, 6, 15], 32)).toEqual([0, 3, 7, 16]);
+  });
+  it('finds the part of a picture the processor keeps (CLIP: short side to 336, centre crop; SigLIP: stretched)', () => {
+    const clip: ImageFit = { kind: 'resize-crop', shortestEdge: 336, longestEdge: null, crop: [336, 336] };
+    const near = (got: { x: number; y: number; w: number; h: number }, want: typeof got) => {
+      for (const k of ['x', 'y', 'w', 'h'] as const) expect(got[k], k).toBeCloseTo(want[k], 6);
+    };
+    near(modelWindow(1600, 800, clip), { x: 400, y: 0, w: 800, h: 800 }); // wide: the centre square
+    near(modelWindow(600, 1200, clip), { x: 0, y: 300, w: 600, h: 600 }); // tall
+    near(modelWindow(336, 336, clip), { x: 0, y: 0, w: 336, h: 336 });
+    expect(modelWindow(1600, 800, { kind: 'stretch' })).toEqual({ x: 0, y: 0, w: 1600, h: 800 });
+    // A crop larger than the resized picture pads: the window reaches past the edges.
+    const pad = modelWindow(400, 200, { kind: 'resize-crop', shortestEdge: 224, longestEdge: null, crop: [336, 336] });
+    expect(pad.x).toBeGreaterThan(0); // 448 px wide after resizing: cropped sideways
+    expect(pad.y).toBeLessThan(0); // 224 px tall: padded above and below
+    expect(describeWindow(1600, 800, modelWindow(1600, 800, clip))).toBe('the model sees the centre 800×800 px (the rest is cropped away)');
+    expect(describeWindow(336, 336, modelWindow(336, 336, clip))).toBe('');
+    expect(describeWindow(400, 200, pad)).toMatch(/padded/);
   });
 });
 

@@ -4,6 +4,7 @@
  * LayerExplorer.tsx.
  */
 import { interpolateViridis, scaleLinear, schemeTableau10 } from 'd3';
+import type { ImageFit } from '../../engine/protocol';
 import type { PatchFate } from './fates';
 
 export interface PatchCell {
@@ -88,4 +89,36 @@ export function movePatch(patch: number, key: string, grid: [number, number]): n
 export function stageLayers(stageAt: number[], numLayers: number): number[] {
   const layers = [0, ...stageAt.map((l) => l + 1)].filter((l) => l >= 0 && l < numLayers);
   return [...new Set(layers)].sort((a, b) => a - b);
+}
+
+/** A rectangle in the picture's own pixels. */
+export interface PictureWindow { x: number; y: number; w: number; h: number }
+
+/**
+ * The part of a `width`×`height` picture that becomes the model's input square, in the
+ * picture's pixels, following the processor's geometry (transformers.js
+ * get_resize_output_image_size, then center_crop): for 'resize-crop' the centred crop of the
+ * resized picture mapped back (it reaches past the edges where the processor pads); for
+ * 'stretch' (or unknown) the whole picture.
+ */
+export function modelWindow(width: number, height: number, fit: ImageFit | null | undefined): PictureWindow {
+  const whole = { x: 0, y: 0, w: width, h: height };
+  if (!fit || fit.kind !== 'resize-crop' || !fit.crop || width <= 0 || height <= 0) return whole;
+  const short = fit.shortestEdge === null ? 1 : Math.max(fit.shortestEdge / width, fit.shortestEdge / height);
+  const nw = width * short, nh = height * short;
+  const long = fit.longestEdge === null ? 1 : Math.min(fit.longestEdge / nw, fit.longestEdge / nh);
+  const rw = Math.floor(Number((nw * long).toFixed(2))), rh = Math.floor(Number((nh * long).toFixed(2)));
+  const sx = rw / width, sy = rh / height;
+  const [ch, cw] = fit.crop;
+  return { x: (rw - cw) / 2 / sx, y: (rh - ch) / 2 / sy, w: cw / sx, h: ch / sy };
+}
+
+/** The window in words for captions: '' when the model sees the whole picture. */
+export function describeWindow(width: number, height: number, win: PictureWindow): string {
+  const r = (v: number) => Math.round(v);
+  if (r(win.x) === 0 && r(win.y) === 0 && r(win.w) === width && r(win.h) === height) return '';
+  if (win.x >= 0 && win.y >= 0 && win.x + win.w <= width + 0.5 && win.y + win.h <= height + 0.5) {
+    return `the model sees the centre ${r(win.w)}×${r(win.h)} px (the rest is cropped away)`;
+  }
+  return `the model sees the picture padded to ${r(win.w)}×${r(win.h)} px`;
 }
