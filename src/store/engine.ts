@@ -43,7 +43,10 @@ export function workerLink(make: () => Worker): EngineLink {
 /** What was loaded when a load began: put back when the new package is refused before the old one is released. */
 export interface PreviousModel { info: ModelInfo; sourceLabel: string; lastSource: ModelSlice['lastSource'] }
 
-type Pending = { kind: 'init' } | { kind: 'load'; meter: ProgressMeter; previous: PreviousModel | null } | { kind: 'generate' };
+type Pending =
+  | { kind: 'init' } | { kind: 'load'; meter: ProgressMeter; previous: PreviousModel | null } | { kind: 'generate' }
+  /** Answered to its own handler, never to the slices (the Evaluate panel's requests, store/evaluate.ts). */
+  | { kind: 'direct'; handler: (message: FromWorker) => void };
 
 let link: EngineLink | null = null;
 let nextId = 1;
@@ -66,7 +69,9 @@ export function restartEngine(message: string): boolean {
   if (!link?.restart) return false;
   link.restart();
   const lost = [...pending.entries()].filter(([, p]) => p.kind === 'generate').map(([id]) => id);
+  const direct = [...pending.entries()].flatMap(([id, p]) => (p.kind === 'direct' ? [[id, p.handler] as const] : []));
   pending.clear();
+  for (const [id, handler] of direct) handler({ type: 'error', id, where: 'gpu', code: 'device-lost', message });
   const error: ShownError = { where: 'answer', code: 'device-lost', message };
   setState((s) => ({ runs: s.runs.map((r) => (lost.includes(r.id) || r.status === 'running' || r.status === 'stopping' ? { ...r, status: 'error', error } : r)) }));
   return true;
@@ -77,10 +82,20 @@ export function newRequestId(): number {
 }
 
 /** Send a request; `kind` tells the router what its answers update. */
-export function send(message: ToWorker, kind?: Pending['kind'], previous: PreviousModel | null = null): void {
+export function send(message: ToWorker, kind?: Exclude<Pending['kind'], 'direct'>, previous: PreviousModel | null = null): void {
   if (!link) throw new Error('engine not connected');
   if (kind === 'load') pending.set(message.id, { kind, meter: new ProgressMeter(), previous });
   else if (kind) pending.set(message.id, { kind });
+  link.post(message);
+}
+
+/**
+ * Send a request whose token/done/error answers go to `handler` only (runs, errors and history
+ * stay untouched); a device loss still goes through recovery, which fails it with an error.
+ */
+export function sendDirect(message: ToWorker, handler: (message: FromWorker) => void): void {
+  if (!link) throw new Error('engine not connected');
+  pending.set(message.id, { kind: 'direct', handler });
   link.post(message);
 }
 
@@ -122,6 +137,11 @@ export function setRunDoneHandler(handler: (run: Run) => void): void {
 
 export function handleMessage(message: FromWorker): void {
   const request = pending.get(message.id);
+  if (request?.kind === 'direct' && message.type !== 'device-lost') {
+    if (message.type === 'done' || message.type === 'error') pending.delete(message.id);
+    request.handler(message);
+    return;
+  }
   switch (message.type) {
     case 'ready':
       setState({ adapter: message.adapter });

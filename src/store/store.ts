@@ -1,6 +1,7 @@
 /** The one store. Actions are plain exported functions in the sibling files (zustand's "no store actions"). */
 import { create } from 'zustand';
 import type { AppState, HistorySlice, HubSlice, InputSlice, MethodSlice, ModelSlice, RunsSlice, UiSlice } from './types';
+import { evalSlice } from './evalSlice';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
@@ -21,7 +22,7 @@ const hubSlice = (): HubSlice => ({ endpoint: DEFAULT_HUB_ENDPOINT, gpuMemoryMb:
 const historySlice = (): HistorySlice => ({ saved: [] });
 
 export const initialState = (): AppState => ({
-  ...modelSlice(), ...inputSlice(), ...methodSlice(), ...runsSlice(), ...uiSlice(), ...hubSlice(), ...historySlice(),
+  ...modelSlice(), ...inputSlice(), ...methodSlice(), ...runsSlice(), ...uiSlice(), ...hubSlice(), ...historySlice(), ...evalSlice(),
 });
 
 export const useApp = create<AppState>()(() => initialState());

@@ -9,6 +9,7 @@ import type { CachedPackage } from '../engine/cache/opfsStore';
 import type { AdapterInfo, EngineErrorWhere, LoadProgress, MethodSettings, ModelInfo, PackageSource } from '../engine/protocol';
 import type { RequestTrace } from '../engine/trace';
 import type { RunSummary } from './persist/runsDb';
+import type { EvalSlice } from './evalSlice';
 import type { ParamValue } from '../prune/params';
 
 /** An error shown where it happened. */
@@ -133,4 +134,4 @@ export interface UiSlice {
   layer: number;
 }
 
-export type AppState = ModelSlice & InputSlice & MethodSlice & RunsSlice & UiSlice & HubSlice & HistorySlice;
+export type AppState = ModelSlice & InputSlice & MethodSlice & RunsSlice & UiSlice & HubSlice & HistorySlice & EvalSlice;
