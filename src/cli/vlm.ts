@@ -1,25 +1,35 @@
 /**
- * npm run vlm -- --model <dir> --image <file> --question <text> [--max-new-tokens N]
+ * npm run vlm -- --model <dir> (--image <file> [--image <file> …] | --video <folder|file.gif> [--frames N])
+ *   --question <text> [--max-new-tokens N]
  *   [--method <name> --budget N --<param> v …] [--temperature t --top-p p --seed s]
  *   [--backend webgpu|wasm] [--json]
  *
  * Prints the answer, or with --json one JSON object: text, inputIds, tokenIds,
  * firstStepTopLogits (top 10 id + value), trace. Errors are one sentence on stderr, exit 1.
+ *
+ * Several --image files go into one question, first in the user turn in the order given. A
+ * --video is a folder of frame images (sorted by name) or an animated GIF/WebP, sampled
+ * uniformly to --frames frames (default 8), each fed as an image.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { preferQuickWasmCompile, releaseNodeGpu, setupNodeGpu } from './shared/nodeGpu';
 import { isEngineError } from '../engine/errors';
 import { readImageHeader } from '../engine/imageHeader';
+import type { RequestImage } from '../engine/engine';
+import { checkFrameCount, DEFAULT_FRAMES, visualTokensFit } from '../engine/frames';
+import type { Manifest } from '../engine/manifest';
 import { checkGenerateOptions } from '../engine/options';
 import { resolveParams } from '../prune/params';
 import { knownMethods } from '../prune/registry';
 
-const USAGE = 'usage: npm run vlm -- --model <dir> --image <file> --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
-const OWN = new Set(['model', 'image', 'question', 'max-new-tokens', 'method', 'budget', 'backend', 'json', 'temperature', 'top-p', 'seed']);
+const USAGE = 'usage: npm run vlm -- --model <dir> (--image <file> [--image <file> ...] | --video <folder|file.gif> [--frames N]) --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
+const OWN = new Set(['model', 'image', 'video', 'frames', 'question', 'max-new-tokens', 'method', 'budget', 'backend', 'json', 'temperature', 'top-p', 'seed']);
 
-function parseArgs(argv: string[]): Map<string, string> {
+/** Options by name (the last one wins), and every --image in the order given. */
+function parseArgs(argv: string[]): { args: Map<string, string>; images: string[] } {
   const out = new Map<string, string>();
+  const images: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}". ${USAGE}`);
@@ -27,8 +37,9 @@ function parseArgs(argv: string[]): Map<string, string> {
     const next = argv[i + 1];
     if (next === undefined || next.startsWith('--')) out.set(key, 'true');
     else { out.set(key, next); i++; }
+    if (key === 'image') images.push(out.get(key)!);
   }
-  return out;
+  return { args: out, images };
 }
 
 /** A number option as typed; a clear sentence for what is not one. */
@@ -45,13 +56,17 @@ function numberArg(args: Map<string, string>, key: string, fallback: number): nu
  * takes minutes to load): the package folder, the image file and its header, the question,
  * the method and its parameters, the generation options.
  */
-function checkRequest(args: Map<string, string>, model: string, image: string, question: string) {
+async function checkRequest(args: Map<string, string>, model: string, imagePaths: string[], question: string) {
   if (!existsSync(join(model, 'manifest.json'))) {
     throw new Error(existsSync(model) ? `${model} has no manifest.json: --model must be a model package folder (npm run convert makes one).` : `the model folder ${model} does not exist.`);
   }
-  let bytes: Uint8Array;
-  try { bytes = new Uint8Array(readFileSync(image)); } catch { throw new Error(`cannot read the image file ${image}.`); }
-  readImageHeader(bytes, basename(image)); // throws a sentence for a non-image, a damaged header or a huge image
+  const images: RequestImage[] = [];
+  for (const image of imagePaths) {
+    let bytes: Uint8Array;
+    try { bytes = new Uint8Array(readFileSync(image)); } catch { throw new Error(`cannot read the image file ${image}.`); }
+    readImageHeader(bytes, basename(image)); // throws a sentence for a non-image, a damaged header or a huge image
+    images.push({ bytes, name: basename(image) });
+  }
   if (question.trim() === '' || question === 'true') throw new Error('--question needs the question text, e.g. --question "What is in the picture?".');
   const method = args.get('method') ?? 'none';
   if (!knownMethods().includes(method)) throw new Error(`unknown --method "${method}"; known: ${knownMethods().join(', ')}.`);
@@ -67,20 +82,38 @@ function checkRequest(args: Map<string, string>, model: string, image: string, q
     seed: numberArg(args, 'seed', 0),
   };
   checkGenerateOptions(options, { maxNewTokens: '--max-new-tokens', temperature: '--temperature', topP: '--top-p', seed: '--seed' });
-  return { bytes, settings: { method, budget, params }, options };
+  let video: { path: string; total: number } | null = null;
+  const videoPath = args.get('video');
+  if (videoPath !== undefined) {
+    // Frames × tokens against the context from the manifest alone (the engine checks again, exactly, with the prompt's text).
+    const frames = checkFrameCount(numberArg(args, 'frames', DEFAULT_FRAMES), '--frames');
+    const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as Partial<Manifest>;
+    // (A manifest without these fields is refused by the loader, with its own message.)
+    if (typeof manifest.vision?.visualTokens === 'number' && typeof manifest.text?.maxPositions === 'number') {
+      visualTokensFit({ vision: manifest.vision, text: manifest.text }, frames, options.maxNewTokens, 'frame');
+    }
+    const { readVideoFrames } = await import('../engine/nodeFrames');
+    const read = await readVideoFrames(videoPath, frames);
+    images.push(...read.images);
+    video = { path: videoPath, total: read.total };
+  }
+  return { images, video, settings: { method, budget, params }, options };
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+  const { args, images } = parseArgs(process.argv.slice(2));
   const model = args.get('model');
-  const image = args.get('image');
   const question = args.get('question');
-  if (!model || !image || question === undefined) { process.stderr.write(`${USAGE}\n`); return 2; }
+  if (!model || (images.length === 0 && !args.has('video')) || question === undefined) { process.stderr.write(`${USAGE}\n`); return 2; }
+  if (images.length > 0 && args.has('video')) {
+    throw new Error('give --image files or one --video, not both: a video\'s frames are the images of its question.');
+  }
+  if (args.has('frames') && !args.has('video')) throw new Error('--frames samples a --video; give --video <folder|file.gif> with it.');
   const json = args.get('json') === 'true';
   const log = (s: string) => { if (!json) process.stderr.write(`${s}\n`); };
   const backendArg = args.get('backend') ?? 'webgpu';
   if (backendArg !== 'webgpu' && backendArg !== 'wasm') throw new Error(`--backend must be webgpu or wasm, not "${backendArg}".`);
-  const request = checkRequest(args, model, image, question);
+  const request = await checkRequest(args, model, images, question);
 
   preferQuickWasmCompile(); // see nodeGpu.ts: Turbofan tier-up of ORT's wasm costs minutes here
   let noGpuReason: string | undefined;
@@ -97,9 +130,10 @@ async function main(): Promise<number> {
     if (!json && p.phase !== 'download') process.stderr.write(`\r${p.phase} ${p.file ?? ''} (${p.filesDone}/${p.filesTotal} files)`.padEnd(80));
   });
   log(`\nloaded ${info.name} (${info.numLayers} layers, ${info.dtype})`);
+  if (request.video) log(`video ${request.video.path}: ${request.video.total} frames, fed ${request.images.length}: ${request.images.map((im) => im.frame!.index).join(', ')}`);
   let printed = '';
   const result = await engine.generate({
-    image: { bytes: request.bytes, name: basename(image) },
+    images: request.images,
     question,
     settings: request.settings,
     options: request.options,

@@ -208,7 +208,8 @@ export class Engine {
     let method = this.method(req.settings);
     const images = req.images ?? (req.image ? [req.image] : []);
     // Limits (frames × tokens against the context) are checked here, before any image is decoded.
-    const { inputIds, layout, images: imageBlocks } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length);
+    const noun = images.length > 0 && images.every((im) => im.frame) ? 'frame' : 'image';
+    const { inputIds, layout, images: imageBlocks } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length, noun);
     // Several images: the methods see one visual block (the span) and scale their tables to it.
     const dims: ModelDims = { ...this.dims(), visualTokens: layout.visualCount };
     if (images.length > 1) method = this.method(req.settings, dims);

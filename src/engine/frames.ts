@@ -37,3 +37,21 @@ export function checkFrameCount(n: number, what = 'The number of frames'): numbe
 export function noFrames(source: string, detail: string): EngineError {
   return new EngineError('input', 'no-frames', `The video ${source} has no frames: ${detail}.`, { source });
 }
+
+/** The model fields the frame limit needs. */
+export interface VisualBudget { vision: { visualTokens: number }; text: { maxPositions: number } }
+
+/**
+ * Refuses `count` images or frames whose visual tokens alone, with the answer, exceed the
+ * model's context — from the manifest, before anything is read or loaded. (The engine checks
+ * again with the prompt's text tokens counted: `InputPipeline.prepareText`.)
+ */
+export function visualTokensFit(m: VisualBudget, count: number, maxNewTokens: number, noun: 'image' | 'frame'): void {
+  const V = m.vision.visualTokens;
+  const limit = m.text.maxPositions;
+  if (count * V + maxNewTokens < limit) return;
+  const fit = Math.max(0, Math.floor((limit - 1 - maxNewTokens) / V));
+  throw new EngineError('input', noun === 'frame' ? 'too-many-frames' : 'too-many-images',
+    `${count} ${noun}s take ${count} × ${V} = ${count * V} visual tokens; with ${maxNewTokens} for the answer that is more than the model's context of ${limit} tokens: at most ${fit} fit${noun === 'frame' ? ' (fewer frames: --frames)' : ''}.`,
+    { count, tokensPerImage: V, maxNewTokens, context: limit, fit });
+}

@@ -63,9 +63,10 @@ export class InputPipeline {
 
   /**
    * Prompt → ids with each image token expanded, for `imageCount` images first in the user turn.
-   * Throws 'empty-question' | 'question-too-long' | 'too-many-images' (before any image is decoded).
+   * Throws 'empty-question' | 'question-too-long' | 'too-many-images' or, for video frames
+   * (`noun` 'frame'), 'too-many-frames' — before any image is decoded.
    */
-  prepareText(question: string, maxNewTokens: number, imageCount = 1): PreparedText {
+  prepareText(question: string, maxNewTokens: number, imageCount = 1, noun: 'image' | 'frame' = 'image'): PreparedText {
     const m = this.manifest;
     const V = m.vision.visualTokens;
     if (question.trim() === '') throw new EngineError('input', 'empty-question', 'Please type a question about the image.', {});
@@ -90,8 +91,8 @@ export class InputPipeline {
       const textTokens = inputIds.length - imageCount * V;
       const fit = Math.floor((limit - maxNewTokens - textTokens) / V);
       if (imageCount > 1 && fit >= 1) {
-        throw new EngineError('input', 'too-many-images',
-          `${imageCount} images take ${imageCount} × ${V} = ${imageCount * V} visual tokens; with ${textTokens} text tokens and ${maxNewTokens} for the answer that is ${inputIds.length + maxNewTokens}, but the model's context holds ${limit}: at most ${fit} fit.`,
+        throw new EngineError('input', noun === 'frame' ? 'too-many-frames' : 'too-many-images',
+          `${imageCount} ${noun}s take ${imageCount} × ${V} = ${imageCount * V} visual tokens; with ${textTokens} text tokens and ${maxNewTokens} for the answer that is ${inputIds.length + maxNewTokens}, but the model's context holds ${limit}: at most ${fit} fit.`,
           { images: imageCount, tokensPerImage: V, textTokens, maxNewTokens, context: limit, fit });
       }
       throw new EngineError('input', 'question-too-long',
