@@ -15,6 +15,8 @@ export interface PanelLayout {
   yLabel: string;
   /** Plot area inside the panel. */
   left: number; top: number; width: number; height: number;
+  /** The scales' domains (the app's d3 axes are built from them). */
+  xDomain: [number, number]; yDomain: [number, number];
   xTicks: { value: number; pos: number; label: string }[];
   yTicks: { value: number; pos: number; label: string }[];
   points: (ChartPoint & { px: number; py: number; colour: string })[];
@@ -50,6 +52,7 @@ export function panelLayout(points: ChartPoint[], o: { title: string; xLabel: st
   return {
     title: o.title, xLabel: o.xLabel, yLabel: o.yLabel,
     left: margin.left, top: margin.top, width, height,
+    xDomain: x.domain() as [number, number], yDomain: y.domain() as [number, number],
     xTicks: x.ticks(5).map((v) => ({ value: v, pos: x(v), label: fmt(v) })),
     yTicks: y.ticks(5).map((v) => ({ value: v, pos: y(v), label: fmt(v) })),
     points: points.map((p) => ({ ...p, px: x(p.x), py: y(p.y), colour: o.colourOf(p.method) })),

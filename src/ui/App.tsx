@@ -6,6 +6,7 @@ import { AnswerPanel } from './AnswerPanel';
 import { ComparePanel } from './ComparePanel';
 import { CostPanel } from './CostPanel';
 import { ExplorerPanel } from './ExplorerPanel';
+import { EvalPanel } from './eval/EvalPanel';
 import { Header } from './Header';
 import { HistoryPanel } from './HistoryPanel';
 import { InputPanel } from './InputPanel';
@@ -45,7 +46,7 @@ export function App() {
         <aside className="col side"><ModelPanel /><MethodPanel /><HistoryPanel /></aside>
         <div className="col center"><InputPanel /></div>
         <div className="col right"><AnswerPanel /><ExplorerPanel /><RatersPanel /></div>
-        <div className="col wide"><CostPanel /><ComparePanel /></div>
+        <div className="col wide"><CostPanel /><ComparePanel /><EvalPanel /></div>
       </main>
       <footer className="foot small muted">Everything runs on this machine: the image and the question never leave the browser.</footer>
     </div>
