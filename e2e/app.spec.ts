@@ -208,8 +208,10 @@ test('Stop ends generation within a second', async ({}, info) => {
   await setUp({ tokens: '128', method: 'sparsevlm', budget: 64 });
   await input.ask('Stop me: what is in the picture?');
   await expect.poll(async () => (await api.currentRun())?.tokenCount ?? 0, { timeout: 240_000 }).toBeGreaterThan(0);
+  // 128 tokens at ~1 s each on SwiftShader: still running here. If it is not (an early
+  // end-of-sequence token), the test fails rather than skipping: Stop must be tested every time.
   const run = await api.currentRun();
-  test.skip(run!.status === 'done', 'generation finished before Stop could be pressed');
+  expect(run!.status, 'generation still running when Stop is pressed').toBe('running');
   const started = Date.now();
   await input.stop().click();
   await expect(page.getByTestId('answer.status')).toHaveAttribute('data-status', 'stopped', { timeout: 1000 });

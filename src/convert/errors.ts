@@ -19,6 +19,9 @@ export type ConvertErrorCode =
   | 'shape-mismatch'
   | 'bad-index'
   | 'download'
+  /** A hub endpoint the page may not read (no CORS headers) or that ignores Range (browser/probe.ts). */
+  | 'cors'
+  | 'no-range'
   | 'size-mismatch'
   | 'output';
 

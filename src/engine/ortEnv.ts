@@ -112,6 +112,10 @@ export function sessionOptions(
   return {
     executionProviders: [onGpu ? 'webgpu' : 'wasm'],
     graphOptimizationLevel: 'all',
+    // Errors only (3): at the default (2, warning) every session logs VerifyEachNodeIsAssignedToAnEp
+    // ("some nodes were not assigned to the preferred execution providers": shape ops ORT keeps on
+    // the CPU on purpose) twice, which the browser shows as console errors, 266 in one sitting.
+    logSeverityLevel: 3,
     ...(onGpu && gpuOutputs.length
       ? { preferredOutputLocation: Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const])) }
       : {}),

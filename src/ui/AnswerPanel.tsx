@@ -37,7 +37,7 @@ export function AnswerPanel() {
             {run.label} · “{clip(run.question, QUESTION_ECHO)}”
           </p>
           <p className="answer-text" data-testid="answer.text" aria-live="polite">{run.text}{run.status === 'running' && <span className="caret" aria-hidden="true" />}</p>
-          {run.tokenCount > 0 && run.text.trim() === '' && run.status !== 'running' && (
+          {run.tokenCount > 0 && run.text.trim() === '' && (run.status === 'done' || run.status === 'stopped') && (
             <p className="small muted" data-testid="answer.blank">
               The {run.tokenCount} tokens of this answer decode to whitespace only{synthetic ? ' (the bundled model has random weights)' : ''}.
             </p>

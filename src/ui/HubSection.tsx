@@ -26,7 +26,7 @@ function ConvertProgress({ p }: { p: BrowserConvertProgress }) {
       <p className="small">
         <strong>{PHASE_WORDS[p.phase]}</strong>{p.file ? ` ${p.file}` : ''}
         {p.bytesTotal > 0 && <> · {formatBytes(p.bytesDone)} of {formatBytes(p.bytesTotal)}</>}
-        {' · '}{p.rate === null ? '—' : `${formatBytes(p.rate)}/s`} · {formatDuration(p.etaS)} left
+        {p.bytesTotal > 0 && <>{' · '}{p.rate === null ? 'measuring speed' : `${formatBytes(p.rate)}/s`}{p.etaS !== null && <> · {formatDuration(p.etaS)} left</>}</>}
         {p.filesTotal > 0 && <> · file {Math.min(p.filesDone + 1, p.filesTotal)}/{p.filesTotal}</>}
       </p>
       {p.retrying && <p className="small warn" data-testid="hub.retrying">{p.retrying}</p>}

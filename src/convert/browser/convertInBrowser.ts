@@ -19,6 +19,7 @@ import type { PackageDtype, PackageSink } from '../package';
 import { RateMeter } from './meter';
 import { dirAt, fileAt, opfsPartialFile, opfsRoot, opfsStateStore, removeEntry } from './opfs';
 import { preflight, type AdapterBudget, type StorageFigures } from './preflight';
+import { probeHub } from './probe';
 import { DEFAULT_RETRY, downloadFile, type RetryPolicy } from './rangeDownload';
 
 export type BrowserConvertPhase = 'listing' | 'preflight' | 'download' | 'convert' | 'done';
@@ -86,14 +87,16 @@ async function headInfo(id: string, file: HubFile, opts: HubOptions): Promise<Re
 }
 
 /** Retries what a 5xx or a lost connection breaks while listing (each listing step is idempotent). */
-async function withRetry<T>(retry: RetryPolicy, signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
+async function withRetry<T>(retry: RetryPolicy, signal: AbortSignal | undefined, job: () => Promise<T>, onRetry?: (why: string) => void): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await job();
     } catch (err) {
       const transient = err instanceof ConvertError && err.code === 'download' && /HTTP 5\d\d|HTTP 429|cannot reach/.test(err.message);
       if (!transient || attempt >= retry.attempts || signal?.aborted) throw err;
-      await new Promise((ok) => setTimeout(ok, Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1))));
+      const delayMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+      onRetry?.(`${(err as ConvertError).detail}; retry ${attempt} of ${retry.attempts - 1} in ${(delayMs / 1000).toFixed(1)} s`);
+      await new Promise((ok) => setTimeout(ok, delayMs));
     }
   }
 }
@@ -104,9 +107,13 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   const hub: HubOptions = { endpoint: o.endpoint ?? hubEndpoint({}), revision: o.revision, token: o.token };
   const retry = o.retry ?? DEFAULT_RETRY;
   const report = (p: BrowserConvertProgress) => o.onProgress?.(p);
-  report({ phase: 'listing', bytesDone: 0, bytesTotal: 0, rate: null, etaS: null, filesDone: 0, filesTotal: 0 });
+  const listing = (retrying?: string) => report({ phase: 'listing', bytesDone: 0, bytesTotal: 0, rate: null, etaS: null, filesDone: 0, filesTotal: 0, retrying });
+  listing();
 
-  const listed = await withRetry(retry, o.signal, () => listHubFiles(o.id, hub));
+  // What is wrong with the endpoint itself (CORS, no Range support), said before any listing.
+  await withRetry(retry, o.signal, () => probeHub(o.id, hub, o.signal), listing);
+  const listed = await withRetry(retry, o.signal, () => listHubFiles(o.id, hub), listing);
+  listing();
   const remote: RemoteInfo[] = [];
   for (const f of listed) remote.push(await withRetry(retry, o.signal, () => headInfo(o.id, f, hub)));
 
