@@ -56,6 +56,7 @@ export const METHOD_PARAMS: Readonly<Record<string, readonly ParamDef[]>> = {
     { name: 'scale', label: 'Rank scale', help: 'code rule; default from the budget (13.5 / 9 / 4.9 / 0.8)', kind: 'number', default: null, min: 0, max: 1000 },
     { name: 'bias', label: 'Rank bias', help: 'code rule; default from the budget (0 / 6 / 3 / 0)', kind: 'number', default: null, min: -10000, max: 10000 },
     { name: 'lambda', label: 'λ', help: 'paper rule: delete λ·(V − rank) tokens', kind: 'number', default: 1, min: 0, max: 1 },
+    { name: 'schedule', label: 'Schedule', help: 'image: stages after layers 2/6/15/19; video: the reference\'s video branch, one stage after layer 1 keeping rank(P) tokens (scale 1, bias 0)', kind: 'choice', default: 'image', choices: ['image', 'video'] },
   ],
   'sparsevlm-v2': [
     ...sparseCommon(false),

@@ -29,6 +29,12 @@ export type SparseBudget = (typeof SPARSEVLM_BUDGETS)[number];
 export const SPARSEVLM_STAGE_LAYERS = [2, 6, 15] as const;
 /** v1 (first release): after layers 2, 6, 15, 19. */
 export const SPARSEVLM_V1_STAGE_LAYERS = [2, 6, 15, 19] as const;
+/**
+ * The reference's video branch (Video-LLaVA, `pruning_loc = [1]`): one stage, after layer 1,
+ * keeping rank(P) tokens (scale 1, bias 0), with v1's recycling. sparsevlm-v1 `--schedule video`.
+ */
+export const SPARSEVLM_VIDEO_STAGE_LAYERS = [1] as const;
+export const SPARSEVLM_VIDEO_SCALE_BIAS = { scale: 1, bias: 0 } as const;
 
 /** Tokens kept by top-k at each stage (score.py tables), before recycled clusters are added. */
 export const SPARSEVLM_V15_KEEP: Record<SparseBudget, readonly number[]> = {

@@ -46,6 +46,25 @@ describe('sparsevlm-v1 (rank-adaptive)', () => {
   });
 });
 
+describe('sparsevlm-v1 --schedule video (the reference\'s video branch)', () => {
+  it('one stage after layer 1 keeping rank(P) tokens, then recycling; after layer 0 at 4 layers', async () => {
+    const dims = toyDims(32, 2048);
+    const method = createMethod('sparsevlm-v1', { budget: 64, params: { schedule: 'video' } }, dims) as SparseVlmV1;
+    expect(method.stageLayers).toEqual([1]);
+    expect(method.keepFromRank(7, 2048)).toBe(7); // scale 1, bias 0 whatever the budget
+    expect(method.keepFromRank(2048, 2048)).toBeNull();
+    const run = await runToy(method, toyRequest(dims, { preLength: 3, visualCount: 2048, textLength: 6 }, 31));
+    expect(run.stages.map((s) => s.layer)).toEqual([1]);
+    const [stage] = run.stages;
+    expect(stage.kept.length).toBe(stage.rank);
+    expect(stage.merges.length).toBeGreaterThan(0); // recycling on, as in the reference
+    expect(stage.visualOut).toBe(stage.rank! + stage.merges.length);
+    const image = createMethod('sparsevlm-v1', { budget: 64 }, dims) as SparseVlmV1;
+    expect(image.stageLayers).toEqual([2, 6, 15, 19]);
+    expect((createMethod('sparsevlm-v1', { params: { schedule: 'video' } }, toyDims(4, 576)) as SparseVlmV1).stageLayers).toEqual([0]);
+  });
+});
+
 describe('sparsevlm-v2', () => {
   const dims = toyDims(32, 576);
   it('gravity + top heads are passed to scoring; table counts, no merges, original positions', async () => {

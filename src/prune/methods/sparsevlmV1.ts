@@ -8,10 +8,14 @@
  * A stage is skipped when V − rank = 0 (both rules) or N = 0 (paper rule). Keep is clamped to
  * [1, V − 1] (the code rule can give 0, e.g. rank 1 at scale 0.8; we keep one — a project choice).
  * Everything else (raters, recycling, renumbered positions) is v1.5's.
+ *
+ * `schedule video` is the reference's video branch (Video-LLaVA): one stage after layer 1
+ * (scaled), keep = rank(P) (scale 1, bias 0 unless set), the same recycling; the budget does
+ * not enter it. With several images or frames the visual block is their whole span (engine).
  */
 import type { RaterAttention } from '../backend';
 import type { LayerContext, ModelDims } from '../method';
-import { SPARSEVLM_V1_SCALE_BIAS, SPARSEVLM_V1_STAGE_LAYERS } from '../schedule';
+import { SPARSEVLM_V1_SCALE_BIAS, SPARSEVLM_V1_STAGE_LAYERS, SPARSEVLM_VIDEO_SCALE_BIAS, SPARSEVLM_VIDEO_STAGE_LAYERS } from '../schedule';
 import type { KeepDecision } from './scoredStage';
 import { requireSparseBudget, SparseVlm, type ResolvedParams } from './sparsevlm';
 
@@ -19,7 +23,7 @@ export class SparseVlmV1 extends SparseVlm {
   override readonly name = 'sparsevlm-v1';
 
   protected override referenceStageLayers(): readonly number[] {
-    return SPARSEVLM_V1_STAGE_LAYERS;
+    return this.resolved.schedule === 'video' ? SPARSEVLM_VIDEO_STAGE_LAYERS : SPARSEVLM_V1_STAGE_LAYERS;
   }
 
   /** Keep count from a rank (exported for the schedule tests and the app's explanations). */
@@ -31,7 +35,7 @@ export class SparseVlmV1 extends SparseVlm {
       if (deleted <= 0) return null;
       return Math.min(Math.max(visualCount - deleted, 1), visualCount - 1);
     }
-    const defaults = SPARSEVLM_V1_SCALE_BIAS[this.budget];
+    const defaults = this.resolved.schedule === 'video' ? SPARSEVLM_VIDEO_SCALE_BIAS : SPARSEVLM_V1_SCALE_BIAS[this.budget];
     const scale = (this.resolved.scale as number | null) ?? defaults.scale;
     const bias = (this.resolved.bias as number | null) ?? defaults.bias;
     return Math.min(Math.max(Math.trunc(rank * scale + bias), 1), visualCount - 1);
