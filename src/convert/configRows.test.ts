@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type LlavaConfig, parseLlavaConfig } from './config';
 import { ConvertError } from './errors';
 import { openCheckpointDir } from './nodeCheckpoint';
+import { buildManifest } from './package';
 import { copyFixture, editJson, removeDir } from './testing/variants';
 
 type Json = Record<string, any>;
@@ -184,5 +185,14 @@ describe('the processor against the model (where transformers stops at run time)
       expect(ckpt.config.imageSeqLength, name).toBe(count);
       await ckpt.close?.();
     }
+  });
+
+  it('a sliding window caps the package context: mistral-clip (window 1024 of 4096 positions) → manifest maxPositions 1024', async () => {
+    const ckpt = await openCheckpointDir(fixture('mistral-clip'));
+    const manifest = JSON.parse(new TextDecoder().decode(buildManifest(ckpt, 'fp32', [])));
+    expect(ckpt.config.text).toMatchObject({ arch: 'mistral', slidingWindow: 1024, maxPositions: 4096 });
+    expect(manifest.text).toMatchObject({ maxPositions: 1024, slidingWindow: 1024 });
+    expect(manifest.architecture.text).toBe('mistral');
+    await ckpt.close?.();
   });
 });
