@@ -157,7 +157,7 @@ export class Engine {
       // Our kernels' pipelines compile here, not in the first question's first pruning stage
       // (a pipeline already made for this device is not made again).
       await gpuBackend?.warmup();
-      this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend) : cpuBridge(this.rt.ort, new CpuPruneBackend());
+      this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend, pkg.manifest.activationDtype) : cpuBridge(this.rt.ort, new CpuPruneBackend(), pkg.manifest.activationDtype);
       this.argmax = gpuBackend ? new ArgmaxLogitsKernel(gpuBackend.runner) : null;
       this.pkg = pkg;
       return this.info!;

@@ -21,7 +21,8 @@ export class GpuTensor implements BTensor {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 
+  /** Bytes of the data (f16: 2 per element; the buffer is padded to whole words). */
   get bytes(): number {
-    return this.elements * 4;
+    return this.elements * (this.dtype === 'f16' ? 2 : 4);
   }
 }

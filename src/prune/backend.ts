@@ -8,7 +8,12 @@
  * tensors ([1,S,D] etc.) is dropped here.
  */
 
-export type BDtype = 'f32' | 'u32' | 'i32';
+/**
+ * 'f16': IEEE half bits (Uint16Array on the host), the activations of fp16/q4f16 graphs as ORT
+ * gives them. Kernels read them through a cast to f32 (src/gpu/README.md, "f16 activations");
+ * `gather` keeps them f16, so the hidden states it returns go back into the graph in its dtype.
+ */
+export type BDtype = 'f32' | 'f16' | 'u32' | 'i32';
 
 /** A tensor owned by a backend: typed array on the CPU backend, GPUBuffer on the GPU backend. */
 export interface BTensor {
@@ -16,7 +21,8 @@ export interface BTensor {
   readonly dtype: BDtype;
 }
 
-export type HostArray = Float32Array | Uint32Array | Int32Array;
+/** f32, u32, i32, or f16 bits (Uint16Array). */
+export type HostArray = Float32Array | Uint32Array | Int32Array | Uint16Array;
 
 export interface RaterSelection {
   /** m: mean over visual rows of softmax over text of Hv·Htᵀ. (T) */
@@ -93,6 +99,8 @@ export interface PruneBackend {
   selectRows?(src: BTensor, start: number, count: number, add: number): BTensor;
   release(t: BTensor): void;
 
+  // Activation inputs (visual, text, query, key, hidden) may be f32 or f16 (read as f32).
+
   /** Step 1. visual (V, D), text (T, D) → relevance and raters. */
   raterSelect(visual: BTensor, text: BTensor, opts?: { inclusive?: boolean }): Promise<RaterSelection>;
   /** Step 2. query (H, L, hd) post-RoPE, key (Hkv, T, hd) post-RoPE; full causal softmax denominators. */
@@ -107,8 +115,9 @@ export interface PruneBackend {
   diversitySelect(visual: BTensor, k: number): BTensor;
   /**
    * Token compaction: out[i] = rows[i] < L ? src[rows[i]] : extra[rows[i] − L].
-   * src (L, W), extra (C, W) or null, rows (L') u32 → (L', W). Works for f32 hidden rows and
-   * i32 position columns (W = 1).
+   * src (L, W), extra (C, W) or null, rows (L') u32 → (L', W) in src's dtype. Works for f32
+   * or f16 hidden rows and i32 position columns (W = 1); f32 `extra` (merged tokens) joins
+   * f16 rows cast to f16.
    */
   gather(src: BTensor, extra: BTensor | null, rows: BTensor): BTensor;
 }

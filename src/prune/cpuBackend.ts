@@ -10,6 +10,7 @@ import { topkKeepReference } from '../gpu/kernels/topk_keep.reference';
 import { dpcKnnMergeReference } from '../gpu/kernels/dpc_knn_merge.reference';
 import { divpruneSelectReference } from '../gpu/kernels/divprune_select.reference';
 import { gatherTokensReference } from '../gpu/kernels/gather_tokens.reference';
+import { castF16ToF32Reference, castF32ToF16Reference } from '../gpu/kernels/cast_f16.reference';
 import { shapeOf } from '../gpu/shapes';
 
 /** A host tensor of the CPU backend. */
@@ -24,6 +25,7 @@ export class CpuTensor implements BTensor {
 export function dtypeOf(data: HostArray): BDtype {
   if (data instanceof Float32Array) return 'f32';
   if (data instanceof Int32Array) return 'i32';
+  if (data instanceof Uint16Array) return 'f16';
   return 'u32';
 }
 
@@ -32,10 +34,12 @@ function host(t: BTensor, name: string): CpuTensor {
   return t;
 }
 
+/** An activation as f32: f32 as is, f16 widened (exact), anything else refused. */
 function f32(t: BTensor, name: string): Float32Array {
   const h = host(t, name);
-  if (!(h.data instanceof Float32Array)) throw new KernelInputError('CpuPruneBackend', name, 'f32', h.dtype);
-  return h.data;
+  if (h.data instanceof Float32Array) return h.data;
+  if (h.data instanceof Uint16Array) return castF16ToF32Reference(h.data);
+  throw new KernelInputError('CpuPruneBackend', name, 'f32 or f16', h.dtype);
 }
 
 /** The CPU references behind the PruneBackend interface (wasm fallback, and the tests' oracle). */
@@ -119,7 +123,9 @@ export class CpuPruneBackend implements PruneBackend {
   gather(src: BTensor, extra: BTensor | null, rows: BTensor): BTensor {
     const s = host(src, 'src');
     const [, W] = shapeOf(src, 2, 'src');
-    const e = extra ? host(extra, 'extra') : null;
+    let e = extra ? host(extra, 'extra') : null;
+    // Merged tokens are f32; f16 hidden rows take them as f16 (the graph's dtype).
+    if (e && s.dtype === 'f16' && e.dtype === 'f32') e = new CpuTensor(castF32ToF16Reference(e.data as Float32Array), e.shape, 'f16');
     if (e && (e.dtype !== s.dtype || shapeOf(e, 2, 'extra')[1] !== W)) {
       throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
     }

@@ -17,6 +17,7 @@ import { DpcKnnMergeKernel } from '../gpu/kernels/dpc_knn_merge';
 import { DivpruneSelectKernel } from '../gpu/kernels/divprune_select';
 import { GatherTokens } from '../gpu/kernels/gather_tokens';
 import { SelectRowsKernel } from '../gpu/kernels/select_rows';
+import { CastF16Kernel } from '../gpu/kernels/cast_f16';
 import type { KernelSpec } from '../gpu/runner';
 import { dtypeOf } from './cpuBackend';
 
@@ -33,14 +34,19 @@ function needDtype(t: GpuTensor, name: string, dtype: BDtype): void {
 const HOST_COPY_MAX_ELEMENTS = 16384;
 
 function hostView(dtype: BDtype, bytes: ArrayBuffer): HostArray {
-  return dtype === 'f32' ? new Float32Array(bytes) : dtype === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes);
+  return dtype === 'f32' ? new Float32Array(bytes) : dtype === 'i32' ? new Int32Array(bytes) : dtype === 'f16' ? new Uint16Array(bytes) : new Uint32Array(bytes);
 }
+
+/** Whole 4-byte words (buffer sizes and copies must be multiples of 4). */
+const words = (bytes: number) => Math.ceil(bytes / 4) * 4;
 
 /**
  * The WGSL kernels behind the PruneBackend interface, on the door's device (ORT's in the
  * app). Outputs come from the door's pool; `release` returns them. Tensors from ORT enter
- * through `wrap` (f32 activations only: fp16 graphs need a cast first) and are never
- * released into our pool.
+ * through `wrap` and are never released into our pool. f16 activations (fp16/q4f16 graphs)
+ * are cast to f32 pool buffers as a kernel reads them (cast_f16.wgsl, core WGSL: no
+ * `shader-f16` needed), released once the kernel is encoded; `gather` copies f16 rows as
+ * they are and casts f32 merged rows to f16 (src/gpu/README.md, "f16 activations").
  *
  * Round trips (issue 4): kernels encode into the door's pending encoder; a read submits it
  * with its copy (one submit, one mapAsync), `readMany` reads several tensors that way at
@@ -53,7 +59,7 @@ export class GpuPruneBackend implements PruneBackend {
   private readonly k: {
     raterSelect: RaterSelectKernel; raterAttention: RaterAttentionKernel; rank: RankEstimateKernel;
     topk: TopkKeepKernel; dpc: DpcKnnMergeKernel; divprune: DivpruneSelectKernel; gather: GatherTokens;
-    selectRows: SelectRowsKernel;
+    selectRows: SelectRowsKernel; cast: CastF16Kernel;
   };
   /** Timestamp profiler, present while `profile(true)`. */
   profiler: GpuProfiler | null = null;
@@ -64,7 +70,7 @@ export class GpuPruneBackend implements PruneBackend {
     this.k = {
       raterSelect: new RaterSelectKernel(r), raterAttention: new RaterAttentionKernel(r), rank: new RankEstimateKernel(r),
       topk: new TopkKeepKernel(r), dpc: new DpcKnnMergeKernel(r), divprune: new DivpruneSelectKernel(r), gather: new GatherTokens(r),
-      selectRows: new SelectRowsKernel(r),
+      selectRows: new SelectRowsKernel(r), cast: new CastF16Kernel(r),
     };
   }
 
@@ -72,7 +78,7 @@ export class GpuPruneBackend implements PruneBackend {
   static specs(): KernelSpec[] {
     return [
       RaterSelectKernel, RaterAttentionKernel, RankEstimateKernel, TopkKeepKernel, DpcKnnMergeKernel,
-      DivpruneSelectKernel, GatherTokens, SelectRowsKernel,
+      DivpruneSelectKernel, GatherTokens, SelectRowsKernel, CastF16Kernel,
     ].flatMap((k) => k.specs());
   }
 
@@ -123,16 +129,23 @@ export class GpuPruneBackend implements PruneBackend {
 
   private alloc(shape: readonly number[], dtype: BDtype, label: string): GpuTensor {
     const elements = shape.reduce((a, b) => a * b, 1);
-    return new GpuTensor(this.door.pool.acquire(Math.max(1, elements) * 4, label), shape, dtype);
+    return new GpuTensor(this.door.pool.acquire(words(Math.max(1, elements) * (dtype === 'f16' ? 2 : 4)), label), shape, dtype);
   }
 
   upload(data: HostArray, shape: readonly number[]): BTensor {
     const elements = shape.reduce((a, b) => a * b, 1);
     if (data.length < elements) throw new KernelInputError('GpuPruneBackend', 'upload', `${elements} elements for [${shape}]`, `${data.length}`);
     const t = this.alloc(shape, dtypeOf(data), 'GpuPruneBackend.upload');
-    // Dawn rejects views of SharedArrayBuffer: copy those (ENVIRONMENT.md).
-    const view = data.buffer instanceof ArrayBuffer ? data.subarray(0, elements) : data.slice(0, elements);
-    if (elements > 0) this.door.device.queue.writeBuffer(t.buffer, 0, view.buffer as ArrayBuffer, view.byteOffset, elements * 4);
+    // Dawn rejects views of SharedArrayBuffer: copy those (ENVIRONMENT.md); and writes whole
+    // words only: an odd count of f16 is copied into a padded array.
+    const padded = t.bytes % 4 !== 0;
+    let view: HostArray = data.buffer instanceof ArrayBuffer && !padded ? data.subarray(0, elements) : data.slice(0, elements);
+    if (padded) {
+      const whole = new Uint16Array(elements + 1);
+      whole.set(view);
+      view = whole;
+    }
+    if (elements > 0) this.door.device.queue.writeBuffer(t.buffer, 0, view.buffer as ArrayBuffer, view.byteOffset, words(t.bytes));
     if (elements <= HOST_COPY_MAX_ELEMENTS) t.host = data.slice(0, elements);
     return t;
   }
@@ -140,8 +153,26 @@ export class GpuPruneBackend implements PruneBackend {
   async read(t: BTensor): Promise<HostArray> {
     const g = gpu(t, 'read');
     if (g.host) return g.host.slice();
-    const bytes = g.elements > 0 ? await this.door.readbacks.read(g.buffer, 0, g.bytes, 'GpuPruneBackend.read') : new ArrayBuffer(0);
-    return hostView(g.dtype, bytes);
+    const bytes = g.elements > 0 ? await this.door.readbacks.read(g.buffer, 0, words(g.bytes), 'GpuPruneBackend.read') : new ArrayBuffer(0);
+    return hostView(g.dtype, bytes.slice(0, g.bytes));
+  }
+
+  /**
+   * An activation as an f32 buffer for a kernel: f32 as is; f16 cast into a pool buffer that
+   * `done` releases once the kernel is encoded (pool releases wait for the submit).
+   */
+  private asF32(t: BTensor, name: string, temps: GPUBuffer[]): GPUBuffer {
+    const g = gpu(t, name);
+    if (g.dtype === 'f32') return g.buffer;
+    if (g.dtype !== 'f16') throw new KernelInputError('GpuPruneBackend', name, 'f32 or f16', g.dtype);
+    const out = this.door.pool.acquire(Math.max(1, g.elements) * 4, `CastF16.${name}`);
+    temps.push(out);
+    this.k.cast.toF32(g.buffer, g.elements, out);
+    return out;
+  }
+
+  private done(temps: GPUBuffer[]): void {
+    for (const b of temps) this.door.pool.release(b);
   }
 
   /**
@@ -151,6 +182,7 @@ export class GpuPruneBackend implements PruneBackend {
   async readMany(parts: readonly ReadPart[]): Promise<HostArray[]> {
     const spans = parts.map((p, i) => {
       const g = gpu(p.tensor, `parts[${i}]`);
+      if (g.dtype === 'f16') throw new KernelInputError('readMany', `parts[${i}]`, 'a 32-bit tensor (decisions, not activations)', g.dtype);
       const offset = p.offset ?? 0;
       const count = p.count ?? g.elements - offset;
       if (offset < 0 || count < 0 || offset + count > g.elements) {
@@ -185,13 +217,18 @@ export class GpuPruneBackend implements PruneBackend {
     });
   }
 
-  /** Run a kernel into freshly allocated outputs; a refused input gives the outputs back to the pool. */
-  private into<T>(outs: GpuTensor[], run: () => void, result: T): T {
+  /**
+   * Run a kernel into freshly allocated outputs; a refused input gives the outputs back to the
+   * pool. `temps` (f16 casts of the inputs) are released either way.
+   */
+  private into<T>(outs: GpuTensor[], run: () => void, result: T, temps: GPUBuffer[] = []): T {
     try {
       run();
     } catch (e) {
       for (const t of outs) this.release(t);
       throw e;
+    } finally {
+      this.done(temps);
     }
     return result;
   }
@@ -211,7 +248,12 @@ export class GpuPruneBackend implements PruneBackend {
     const [V, D] = shapeOf(visual, 2, 'visual');
     const [T, Dt] = shapeOf(text, 2, 'text');
     if (Dt !== D) throw new KernelInputError('raterSelect', 'text', `(T, ${D})`, `[${text.shape}]`);
-    return this.k.raterSelect.run(gpu(visual, 'visual').buffer, gpu(text, 'text').buffer, V, T, D, opts?.inclusive ?? false);
+    const temps: GPUBuffer[] = [];
+    try {
+      return await this.k.raterSelect.run(this.asF32(visual, 'visual', temps), this.asF32(text, 'text', temps), V, T, D, opts?.inclusive ?? false);
+    } finally {
+      this.done(temps);
+    }
   }
 
   raterAttention(query: BTensor, key: BTensor, args: RaterAttentionArgs): RaterAttention {
@@ -226,14 +268,15 @@ export class GpuPruneBackend implements PruneBackend {
     const V = args.visualCount;
     const block = this.alloc([R, V], 'f32', 'RaterAttention.block');
     const scores = this.alloc([V], 'f32', 'RaterAttention.scores');
+    const temps: GPUBuffer[] = [];
     return this.into([block, scores], () => this.k.raterAttention.run(
-      gpu(query, 'query').buffer, gpu(key, 'key').buffer, rows.buffer,
+      this.asF32(query, 'query', temps), this.asF32(key, 'key', temps), rows.buffer,
       {
         ...dims, rowCount: R, visualStart: args.visualStart, visualCount: V, topHeads: args.topHeads,
         gravity: args.gravity && { positions: gpu(args.gravity.positions, 'positions').buffer, ropeTheta: args.gravity.ropeTheta },
       },
       block.buffer, scores.buffer,
-    ), { block, scores });
+    ), { block, scores }, temps);
   }
 
   async rankEstimate(block: BTensor): Promise<number> {
@@ -257,43 +300,51 @@ export class GpuPruneBackend implements PruneBackend {
   }
 
   dpcKnnMerge(hidden: BTensor, candidates: BTensor, clusters: number, variant: RecycleVariant): DpcKnnMerge {
-    const h = gpu(hidden, 'hidden');
-    needDtype(h, 'hidden', 'f32');
-    const [, D] = shapeOf(h, 2, 'hidden');
+    const [, D] = shapeOf(hidden, 2, 'hidden');
     const c = gpu(candidates, 'candidates');
     const [N] = shapeOf(c, 1, 'candidates');
     const merged = this.alloc([clusters, D], 'f32', 'DpcKnnMerge.merged');
     const assignment = this.alloc([N], 'u32', 'DpcKnnMerge.assignment');
     const centers = this.alloc([clusters], 'u32', 'DpcKnnMerge.centers');
+    const temps: GPUBuffer[] = [];
     return this.into([merged, assignment, centers],
-      () => this.k.dpc.run(h.buffer, D, c.buffer, N, clusters, variant, { merged: merged.buffer, assignment: assignment.buffer, centers: centers.buffer }),
-      { merged, assignment, centers });
+      () => this.k.dpc.run(this.asF32(hidden, 'hidden', temps), D, c.buffer, N, clusters, variant, { merged: merged.buffer, assignment: assignment.buffer, centers: centers.buffer }),
+      { merged, assignment, centers }, temps);
   }
 
   diversitySelect(visual: BTensor, k: number): BTensor {
-    const v = gpu(visual, 'visual');
-    needDtype(v, 'visual', 'f32');
-    const [V, D] = shapeOf(v, 2, 'visual');
+    const [V, D] = shapeOf(visual, 2, 'visual');
     const keep = this.alloc([k], 'u32', 'DivpruneSelect.keep');
-    this.k.divprune.run(v.buffer, V, D, k, keep.buffer);
-    return keep;
+    const temps: GPUBuffer[] = [];
+    return this.into([keep], () => this.k.divprune.run(this.asF32(visual, 'visual', temps), V, D, k, keep.buffer), keep, temps);
   }
 
   gather(src: BTensor, extra: BTensor | null, rows: BTensor): BTensor {
     const s = gpu(src, 'src');
     const [L, W] = shapeOf(s, 2, 'src');
+    const half = s.dtype === 'f16';
+    // The kernel copies 32-bit words: f16 rows of even width are W/2 words each.
+    if (half && W % 2 !== 0) throw new KernelInputError('gather', 'src', 'f16 rows of even width', `width ${W}`);
+    const temps: GPUBuffer[] = [];
     let C = 0;
+    let extraBuffer: GPUBuffer | null = null;
     if (extra) {
       const e = gpu(extra, 'extra');
       const [ce, we] = shapeOf(e, 2, 'extra');
-      if (we !== W || e.dtype !== s.dtype) throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
+      const castable = half && e.dtype === 'f32'; // merged tokens (f32) joining f16 rows
+      if (we !== W || (e.dtype !== s.dtype && !castable)) throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
       C = ce;
+      extraBuffer = e.buffer;
+      if (castable) {
+        extraBuffer = this.door.pool.acquire(words(Math.max(1, e.elements) * 2), 'CastF16.extra');
+        temps.push(extraBuffer);
+        this.k.cast.toF16(e.buffer, e.elements, extraBuffer);
+      }
     }
     const r = gpu(rows, 'rows');
     const [n] = shapeOf(r, 1, 'rows');
     const outShape = src.shape.length === 1 ? [n] : [n, W];
     const out = this.alloc(outShape, s.dtype, 'GatherTokens.out');
-    this.k.gather.run(s.buffer, L, extra ? gpu(extra, 'extra').buffer : null, C, r.buffer, n, W, out.buffer);
-    return out;
+    return this.into([out], () => this.k.gather.run(s.buffer, L, extraBuffer, C, r.buffer, n, half ? W / 2 : W, out.buffer), out, temps);
   }
 }

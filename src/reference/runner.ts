@@ -1,13 +1,25 @@
 /**
  * The Node reference runner: executes a model package with onnxruntime-node on the CPU,
  * graph by graph, the way the browser engine will (vision → splice at image tokens →
- * layer 0…n−1 each with its own KV cache → head), then greedy-decodes. No pruning, no
- * GPU: it is the yardstick the converter's golden tests and the engine's tests use.
+ * layer 0…n−1 each with its own KV cache → head), then greedy-decodes. No GPU: it is the
+ * yardstick the converter's golden tests and the engine's tests use.
+ *
+ * `generatePruned` runs a pruning method between the layers with its own loop, written
+ * apart from the engine's prefill/decode (src/engine): its own splice, plan application
+ * (row gather, merged rows rounded to the graph's dtype, positions), per-layer caches and
+ * decode positions, on onnxruntime-node's CPU EP, with the method seeing f32 copies of the
+ * activations on the CPU backend. Only the method itself is shared with the engine.
  */
 import * as ort from 'onnxruntime-node';
+import { CpuPruneBackend, CpuTensor } from '../prune/cpuBackend';
+import type { LayerContext, ModelDims, PruneMethod, PrunePlan, RequestContext, SequenceLayout } from '../prune/method';
+import type { StageTrace } from '../engine/trace';
+import { toFloat16 } from '../convert/quantize';
 
 export type ActType = 'float32' | 'float16';
 type ActArray = Float32Array | Uint16Array;
+/** Host activations we own (not views of a SharedArrayBuffer), as ORT tensors take them. */
+type OwnedAct = Float32Array<ArrayBuffer> | Uint16Array<ArrayBuffer>;
 
 /** A graph as bytes, with its external data file when it has one. */
 export interface GraphBytes {
@@ -36,6 +48,27 @@ export interface GenerateResult {
   visualEmbeds: Float32Array;
   /** hidden_out of layer 0 over the prompt [1,S,D] as f32. */
   hiddenAfterLayer0: Float32Array;
+}
+
+export interface PrunedResult {
+  firstLogits: Float32Array;
+  tokens: number[];
+  layout: SequenceLayout;
+  /** Visual tokens entering each layer in prefill. */
+  visualPerLayer: number[];
+  stages: StageTrace[];
+  raters: number[] | null;
+  /** Bytes of each layer's K and V caches after the last token, read off the tensors held. */
+  kvBytesPerLayer: number[];
+  /** Per token: its logit minus the runner-up's (how clear each greedy decision was). */
+  margins: number[];
+}
+
+/** Top logit minus the second. */
+function margin(x: Float32Array): number {
+  let a = -Infinity, b = -Infinity;
+  for (const v of x) { if (v > a) { b = a; a = v; } else if (v > b) b = v; }
+  return a - b;
 }
 
 export class ReferenceError extends Error {
@@ -122,6 +155,11 @@ export class ReferenceRunner {
     return { hidden: h, afterLayer0: afterLayer0! };
   }
 
+  /** Host activations as a tensor of the graph's dtype. */
+  private act(data: OwnedAct, dims: number[]): ort.Tensor {
+    return this.model.act === 'float32' ? new ort.Tensor('float32', data as Float32Array, dims) : new ort.Tensor('float16', data as Uint16Array, dims);
+  }
+
   private emptyCache() {
     const { act, numKvHeads, headDim } = this.model;
     const empty = () => new ort.Tensor(act, act === 'float32' ? new Float32Array(0) : new Uint16Array(0), [1, numKvHeads, 0, headDim]);
@@ -156,5 +194,102 @@ export class ReferenceRunner {
       tokens.push(argmax(toF32((await this.head.run({ hidden: out.hidden })).logits)));
     }
     return { firstLogits, tokens, visualEmbeds: toF32(visual).slice(), hiddenAfterLayer0: toF32(prefill.afterLayer0).slice() };
+  }
+
+  /**
+   * Like `generate`, with `method` pruning between the layers (the engine's contract,
+   * src/prune/method.ts): `begin` before layer 0, `afterLayer` after each prefill layer, each
+   * plan applied before the next layer; decode positions per `method.decodePositions`.
+   */
+  async generatePruned(inputIds: number[], pixelValues: Float32Array, method: PruneMethod, dims: ModelDims, newTokens: number): Promise<PrunedResult> {
+    const { imageTokenId, act } = this.model;
+    const side = Math.sqrt(pixelValues.length / 3);
+    const visual = (await this.vision.run({ pixel_values: new ort.Tensor('float32', pixelValues, [1, 3, side, side]) })).visual_embeds;
+    const embeds = await this.embedTokens(inputIds);
+    const [, V, D] = visual.dims;
+    const pre = inputIds.indexOf(imageTokenId);
+    const slots = inputIds.filter((id) => id === imageTokenId).length;
+    if (slots !== V || inputIds.slice(pre, pre + V).some((id) => id !== imageTokenId)) {
+      throw new ReferenceError(`the prompt needs one block of ${V} image tokens, it has ${slots}`, { slots, V });
+    }
+    let layout: SequenceLayout = { preLength: pre, visualCount: V, textLength: inputIds.length - pre - V };
+    let hidden = (embeds.data as OwnedAct).slice() as OwnedAct;
+    hidden.set((visual.data as ActArray).subarray(0, V * D), pre * D);
+    let L = inputIds.length;
+    let positions = Array.from({ length: L }, (_, i) => i);
+    const backend = new CpuPruneBackend();
+    const f32 = (data: OwnedAct, shape: number[]) => new CpuTensor(act === 'float32' ? (data as Float32Array).slice() : toF32(this.act(data, [data.length])), shape, 'f32');
+    const request: RequestContext = {
+      backend, dims, layout,
+      embeds: f32(hidden, [L, D]),
+      visualEmbeds: f32(visual.data as OwnedAct, [V, D]),
+      textEmbeds: f32((embeds.data as OwnedAct).slice((pre + V) * D) as OwnedAct, [layout.textLength, D]),
+      visualOrigin: Int32Array.from({ length: V }, (_, i) => i),
+    };
+    const stages: StageTrace[] = [];
+    const apply = (plan: PrunePlan, rowsOf: OwnedAct): OwnedAct => {
+      const rows = (plan.rows as CpuTensor).data as Uint32Array;
+      const mergedF32 = plan.merged ? ((plan.merged as CpuTensor).data as Float32Array) : null;
+      // Merged rows enter the graph in its dtype (round to nearest even, like the converter).
+      const merged = mergedF32 && (act === 'float16' ? toFloat16(mergedF32) : mergedF32);
+      const next = act === 'float16' ? new Uint16Array(rows.length * D) : new Float32Array(rows.length * D);
+      const nextPositions: number[] = [];
+      rows.forEach((r, i) => {
+        if (r < L) next.set(rowsOf.subarray(r * D, r * D + D), i * D);
+        else if (merged && r - L < plan.merged!.shape[0]) next.set(merged.subarray((r - L) * D, (r - L + 1) * D), i * D);
+        else throw new ReferenceError(`plan row ${r} is past the ${L} rows and ${plan.merged?.shape[0] ?? 0} merged ones`, { row: r });
+        if (plan.positions === 'keep' && r >= L) throw new ReferenceError('a plan that keeps positions added merged rows', { row: r });
+        nextPositions.push(plan.positions === 'renumber' ? i : positions[r]);
+      });
+      L = rows.length;
+      positions = nextPositions;
+      layout = plan.layout;
+      request.layout = layout;
+      request.visualOrigin = plan.visualOrigin;
+      stages.push(plan.trace);
+      return next;
+    };
+
+    const first = await method.begin(request);
+    if (first) hidden = apply(first, hidden);
+    const cache: { key: ort.Tensor; value: ort.Tensor }[] = this.emptyCache();
+    const visualPerLayer: number[] = [];
+    for (let l = 0; l < this.layers.length; l++) {
+      visualPerLayer.push(layout.visualCount);
+      const out = await this.layers[l].run({
+        hidden: this.act(hidden, [1, L, D]), position_ids: this.ids(positions), past_key: cache[l].key, past_value: cache[l].value,
+      });
+      cache[l] = { key: out.present_key, value: out.present_value };
+      hidden = out.hidden_out.data as OwnedAct;
+      if (method.actsAfter?.(l) === false) continue;
+      const [, H, , hd] = out.query.dims;
+      const Hkv = out.present_key.dims[1];
+      const lctx: LayerContext = {
+        ...request, layout, layer: l,
+        hidden: f32(hidden, [L, D]),
+        query: f32(out.query.data as OwnedAct, [H, L, hd]),
+        key: f32(out.present_key.data as OwnedAct, [Hkv, L, hd]),
+        positions: new CpuTensor(Int32Array.from(positions), [L], 'i32'),
+      };
+      const plan = await method.afterLayer(lctx);
+      if (plan) hidden = apply(plan, hidden);
+    }
+    const firstLogits = toF32((await this.head.run({ hidden: this.act(hidden, [1, L, D]) })).logits).slice();
+    const tokens = [argmax(firstLogits)];
+    const margins = [margin(firstLogits)];
+    for (let step = 0; step < newTokens - 1; step++) {
+      let h = await this.embedTokens([tokens[tokens.length - 1]]);
+      for (let l = 0; l < this.layers.length; l++) {
+        const position = method.decodePositions === 'unpruned-length' ? inputIds.length + step : cache[l].key.dims[2];
+        const out = await this.layers[l].run({ hidden: h, position_ids: this.ids([position]), past_key: cache[l].key, past_value: cache[l].value });
+        cache[l] = { key: out.present_key, value: out.present_value };
+        h = out.hidden_out;
+      }
+      const logits = toF32((await this.head.run({ hidden: h })).logits);
+      tokens.push(argmax(logits));
+      margins.push(margin(logits));
+    }
+    const kvBytesPerLayer = cache.map((c) => (c.key.data as ActArray).byteLength + (c.value.data as ActArray).byteLength);
+    return { firstLogits, tokens, layout: request.layout, visualPerLayer, stages, raters: method.raterSelection?.()?.raters ?? null, kvBytesPerLayer, margins };
   }
 }

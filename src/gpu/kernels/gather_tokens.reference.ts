@@ -2,9 +2,10 @@ import { KernelInputError } from './errors';
 
 /**
  * CPU twin of shaders/gather_tokens.wgsl: out[i] = rows[i] < L ? src[rows[i]] : extra[rows[i] − L],
- * rows W wide. Works on any 32-bit element type (hidden f32, positions i32) since it copies bits.
+ * rows W wide. Works on any element type (hidden f32 or f16 bits, positions i32) since it copies
+ * elements.
  */
-export function gatherTokensReference<T extends Float32Array | Int32Array | Uint32Array>(
+export function gatherTokensReference<T extends Float32Array | Int32Array | Uint32Array | Uint16Array>(
   src: T, // (L, W)
   extra: T | null, // (C, W)
   rows: ArrayLike<number>, // (L')
