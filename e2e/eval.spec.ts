@@ -96,4 +96,39 @@ test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept a
   await saved.getByRole('button', { name: 'Show' }).click();
   await expect(page.getByTestId('eval.row')).toHaveCount(2);
   await expect(page.getByTestId('eval.row').nth(1).getByTestId('eval.score')).toHaveText(results.methods[1].scores.headline.toFixed(2));
+
+  // Interrupted: the same evaluation again, the page reloaded part-way (the tab closed on it),
+  // the folder picked again: it continues from IndexedDB and ends with the same results.
+  const setUp = async () => {
+    await page.getByTestId('eval.folder-input').setInputFiles(DATA);
+    await expect(page.getByTestId('eval.folder')).toHaveAttribute('data-items', '4');
+    await page.getByTestId('eval.methods').fill('none,sparsevlm:64');
+    await page.getByTestId('eval.max-tokens').fill('4');
+    await page.getByTestId('eval.start').click();
+  };
+  await setUp();
+  // Reload after the first answer: the 4 answered requests come first and take ~1 s each (the 4
+  // skips after them are instant), so the reload lands with answers still to ask.
+  await expect.poll(async () => Number(await page.getByTestId('eval.progress').getAttribute('data-done')), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+  await page.reload();
+  await panels(page).model.waitReady();
+  await expect(page.getByTestId('eval.saved-item')).toHaveCount(2);
+  await expect(page.getByTestId('eval.saved-item').first()).toHaveAttribute('data-status', 'unfinished');
+  await setUp();
+  await expect(page.getByTestId('eval.status')).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
+  const kept = Number(await page.getByTestId('eval.progress').getAttribute('data-resumed'));
+  expect(kept).toBeGreaterThanOrEqual(1);
+  expect(kept).toBeLessThan(8);
+  await expect(page.getByTestId('eval.saved-item').first()).toHaveAttribute('data-status', 'done');
+  const again = page.waitForEvent('download');
+  await page.getByTestId('eval.export-json').click();
+  const resumed = JSON.parse(readFileSync(await (await again).path(), 'utf8')) as { results: EvalResults };
+  expect(resumed.results).toEqual(results);
+  await snap(page, info, 'eval-03-resumed');
+
+  // Deleting a saved evaluation removes it (and its records) from IndexedDB.
+  await page.getByTestId('eval.saved-item').nth(1).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByTestId('eval.saved-item')).toHaveCount(1);
+  await page.reload();
+  await expect(page.getByTestId('eval.saved-item')).toHaveCount(1);
 });

@@ -10,8 +10,8 @@
  *                  for a killed-and-resumed run and an uninterrupted one: no timings in it)
  *   speed.json     prefill, time to first token, tokens/s of the same requests (medians)
  *   results.md     one table;  results.svg  score against prefill time and against FLOPs
- * Run the same command again to resume: only the missing items are asked. Ctrl-C stops after the
- * item in flight and writes the files for what is done.
+ * Run the same command again to resume: only the missing items are asked. Ctrl-C cancels the
+ * request in flight (it is asked again on resume) and writes the files for what is done.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     generate: (r) => engine.generate({ image: r.image, question: r.prompt, settings: r.settings, options: { maxNewTokens: r.maxNewTokens, temperature: 0, topP: 1, seed: 0 }, signal: r.signal }),
   };
   const stop = new AbortController();
-  process.once('SIGINT', () => { process.stderr.write('\nstopping after the item in flight…\n'); stop.abort(); });
+  process.once('SIGINT', () => { process.stderr.write('\nstopping: the request in flight is cancelled, every finished answer is kept…\n'); stop.abort(); });
   const outcome = await runEvaluation({
     format, items, methods, source, engine: evalEngine, existing, suffix, maxNewTokens, signal: stop.signal,
     sink: async (record) => { appendFileSync(logPath, serialiseRecord(record)); records.push(record); },

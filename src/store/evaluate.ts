@@ -125,6 +125,7 @@ export async function startEvaluation(): Promise<void> {
   update({ status: 'running', error: null, currentId: stored.id, progress: null });
   refresh();
   await d?.putEval(stored).catch(() => {});
+  await refreshSavedEvals();
   let lastRefresh = 0;
   let outcome: 'done' | 'stopped' | 'error' = 'error';
   try {

@@ -97,14 +97,14 @@ function Progress() {
   if (!p) return null;
   const share = p.total > 0 ? p.done / p.total : 0;
   return (
-    <div className="progress" data-testid="eval.progress" data-done={p.done} data-total={p.total}>
+    <div className="progress" data-testid="eval.progress" data-done={p.done} data-total={p.total} data-resumed={p.resumed}>
       <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={p.total} aria-valuenow={p.done}>
         <span style={{ width: `${share * 100}%` }} />
       </div>
       <p className="small">
         {p.done} of {p.total} answers{p.resumed ? ` (${p.resumed} kept from before)` : ''}
         {status === 'running' && <> · {formatDuration(p.etaS)} left{p.method ? ` · last: ${p.method} on ${p.itemId}` : ''}</>}
-        {status === 'stopping' && ' · stopping after the answer in flight…'}
+        {status === 'stopping' && ' · stopping: the request in flight is cancelled, finished answers are kept…'}
       </p>
     </div>
   );
@@ -113,22 +113,27 @@ function Progress() {
 function Saved() {
   const saved = useApp((s) => s.evalSaved);
   const currentId = useApp((s) => s.evaluation.currentId);
+  // An entry left 'running' by a closed tab or a reload is unfinished: the same folder and options continue it.
+  const liveId = useApp((s) => (s.evaluation.status === 'running' || s.evaluation.status === 'stopping' ? s.evaluation.currentId : null));
   useEffect(() => { void refreshSavedEvals(); }, []);
   if (saved.length === 0) return <Empty testid="eval.saved-empty">Evaluations are kept here, in this browser, across reloads.</Empty>;
   return (
     <ul className="history-list eval-saved" data-testid="eval.saved">
-      {saved.map((e) => (
-        <li key={e.id} className={e.id === currentId ? 'on' : ''} data-testid="eval.saved-item" data-status={e.status}>
+      {saved.map((e) => {
+        const status = e.status === 'running' && e.id !== liveId ? 'unfinished' : e.status;
+        return (
+        <li key={e.id} className={e.id === currentId ? 'on' : ''} data-testid="eval.saved-item" data-status={status}>
           <div className="history-text">
             <p><strong>{e.header.format}</strong> · “{e.header.data}” · {e.header.model} <span className="muted">· {new Date(e.createdAt).toLocaleString()}</span></p>
-            <p className="muted">{e.methods.join(', ')} · {e.recordCount} of {e.header.items * e.methods.length} answers · {e.status}</p>
+            <p className="muted">{e.methods.join(', ')} · {status === 'unfinished' ? 'unfinished: pick the same folder with the same options and Evaluate to continue' : `${e.recordCount} of ${e.header.items * e.methods.length} answers · ${status}`}</p>
           </div>
           <div className="history-actions">
             <button type="button" className="small-button" onClick={() => void openSavedEval(e.id)} disabled={!e.results}>Show</button>
             <button type="button" className="small-button ghost" onClick={() => void deleteSavedEval(e.id)} aria-label="Delete this evaluation">Delete</button>
           </div>
         </li>
-      ))}
+        );
+      })}
     </ul>
   );
 }
