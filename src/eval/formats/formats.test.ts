@@ -3,7 +3,7 @@
  * parser on the awkward answers, and its metric against figures computed by hand in the
  * comments. No model here: runner.test.ts runs the same datasets through the engine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,8 +41,11 @@ const skipped = (item: EvalItem): ItemRecord => ({ method: 'none', id: item.id, 
 describe('POPE', () => {
   const pope = FORMATS.pope;
 
-  it('reads coco_pope_<split>.json lines: split from the file name, a cut-off line kept as an invalid item', async () => {
-    const { items, index } = await load(pope, dataset((d) => writePope(d, { splits: ['random', 'adversarial'], perSplit: 2 })));
+  it('reads coco_pope_<split>.json lines: split from the file name, a cut-off line kept as an invalid item; an unlabelled LLaVA question file beside them is left alone', async () => {
+    const { items, index } = await load(pope, dataset((d) => {
+      writePope(d, { splits: ['random', 'adversarial'], perSplit: 2 });
+      writeFileSync(join(d, 'llava_pope_test.jsonl'), '{"question_id": 1, "image": "COCO_val2014_000000000001.jpg", "text": "Is there a circle in the image?", "category": "random"}\n');
+    }));
     expect(items.map((i) => i.id)).toEqual(['adversarial:1', 'adversarial:2', 'random:1', 'random:2', 'random:3', 'random:line4']);
     expect(items[2]).toMatchObject({ image: 'COCO_val2014_000000000001.jpg', question: 'Is there a circle in the image?', label: 'yes', meta: { category: 'random' } });
     expect(items[5].invalid).toMatch(/coco_pope_random\.json: line 4 is not JSON/);

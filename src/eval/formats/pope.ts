@@ -2,7 +2,9 @@
  * POPE (Li et al. 2023): yes/no object-existence questions on COCO val2014, three splits
  * (random, popular, adversarial). Files as the POPE repository publishes them:
  * `coco_pope_<split>.json`, JSON Lines of {question_id, image, text, label: "yes"|"no"}
- * (a `category` field, as LLaVA's llava_pope_test.jsonl has, overrides the split from the name).
+ * (a `category` field overrides the split from the name). A file with no `label` on any line —
+ * LLaVA's llava_pope_test.jsonl beside the POPE files in its playground — is not read: the
+ * labels are in the coco_pope_<split>.json files it was made from.
  * Images by file name (COCO_val2014_….jpg) anywhere under the folder or --images.
  *
  * Answer parsing is LLaVA's eval_pope.py: keep the text before the first '.', drop commas, split
@@ -25,7 +27,9 @@ async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
   if (files.length === 0) pickFile(source, undefined, () => false, 'POPE question file (coco_pope_<split>.json)');
   const items: EvalItem[] = [];
   for (const path of files) {
-    for (const line of await readJsonLines(source, path)) {
+    const lines = await readJsonLines(source, path);
+    if (!file && !lines.some((l) => 'value' in l && isObject(l.value) && 'label' in l.value)) continue;
+    for (const line of lines) {
       const where = `${path} line ${line.line}`;
       if ('error' in line) { items.push({ id: `${splitOf(path)}:line${line.line}`, image: null, question: '', label: '', invalid: `${path}: ${line.error}` }); continue; }
       const v = line.value;
