@@ -3,14 +3,14 @@
  * parser on the awkward answers, and its metric against figures computed by hand in the
  * comments. No model here: runner.test.ts runs the same datasets through the engine.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeDataSource } from '../nodeSource';
 import { promptFor } from '../runner';
 import { ImageIndex } from '../source';
-import { writeGqa, writeMmbench, writeMme, writePope, writeScienceQa, writeTextVqa, writeVqaV2 } from '../testing/datasets';
+import { SAMPLE_IMAGES, writeGqa, writeMmbench, writeMme, writePope, writeScienceQa, writeTextVqa, writeVqaV2 } from '../testing/datasets';
 import type { EvalFormat, EvalItem, ItemRecord } from '../types';
 import { FORMATS, formatByName } from './index';
 import { parseLetter } from './mcq';
@@ -98,6 +98,17 @@ describe('MME', () => {
     expect(index.find(items[2].image!)).toBeNull(); // 0002 has no picture
     expect(promptFor(mme, items[4], mme.defaultSuffix)).toBe('Is there a circle in this image?\nAnswer the question using a single word or phrase.');
     expect(promptFor(mme, items[4], '')).toBe('Is there a circle in this image? Please answer yes or no.');
+  });
+
+  it("reads the eval tool's per-category files (image<TAB>question<TAB>answer, images under <category>/)", async () => {
+    const { items, index } = await load(mme, dataset((d) => {
+      writeFileSync(join(d, 'OCR.txt'), 'a.png\tIs the word "cat"? Please answer yes or no.\tYes\na.png\tIs the word "dog"? Please answer yes or no.\tNo\nb.png\tIs it red?\tmaybe\n');
+      mkdirSync(join(d, 'OCR'));
+      writeFileSync(join(d, 'OCR', 'a.png'), SAMPLE_IMAGES[0]);
+    }));
+    expect(items.map((i) => [i.id, i.label, i.meta?.category])).toEqual([['OCR/a.png#0', 'yes', 'OCR'], ['OCR/a.png#1', 'no', 'OCR'], ['OCR/b.png#0', 'maybe', undefined]]);
+    expect(index.find(items[0].image!)).toBe('OCR/a.png');
+    expect(items[2].invalid).toMatch(/OCR\.txt line 3: needs "question<TAB>yes\|no"/);
   });
 
   it("parses as the eval tool: yes/no, else yes/no within the first 4 characters, else 'other'", () => {
