@@ -92,7 +92,7 @@ test('upload, ask, stream; SparseVLM 64 prunes 576 → 82 / 32 / 18; fates, rate
   expect(counts!.kept + counts!.merged + counts!.dropped).toBe(576);
   const dropped = page.locator('[data-testid="explorer.patch"][data-state="dropped"]').first();
   await dropped.hover();
-  await expect(explorer.fate()).toContainText(/dropped at layer (2|6|15)/);
+  await expect(explorer.fate()).toContainText(/dropped after layer (2|6|15)/);
   const kept = page.locator('[data-testid="explorer.patch"][data-state="kept"]').first();
   await kept.hover();
   await expect(explorer.fate()).toContainText('kept');

@@ -109,7 +109,7 @@ test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept a
   await setUp();
   // Reload after the first answer: the 4 answered requests come first and take ~1 s each (the 4
   // skips after them are instant), so the reload lands with answers still to ask.
-  await expect.poll(async () => Number(await page.getByTestId('eval.progress').getAttribute('data-done')), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+  await expect.poll(async () => Number(await page.getByTestId('eval.progress').getAttribute('data-done')), { timeout: 120_000, intervals: [50] }).toBeGreaterThanOrEqual(1);
   await page.reload();
   await panels(page).model.waitReady();
   await expect(page.getByTestId('eval.saved-item')).toHaveCount(2);

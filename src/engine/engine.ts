@@ -265,7 +265,13 @@ export class Engine {
             name: im.name, origin: imageBlocks[i].start - layout.preLength, patches: imageBlocks[i].count, ...(im.frame ? { frame: im.frame } : {}),
           })),
         } : {}),
-        ...(rs ? { raters: { tokenIds: inputIds.slice(textStart), relevance: rs.relevance, raters: rs.raters } } : {}),
+        ...(rs ? {
+          raters: {
+            tokenIds: inputIds.slice(textStart), relevance: rs.relevance, raters: rs.raters,
+            // Each token as the person reads it (the rater view showed "#id"); special tokens by name.
+            tokenTexts: inputIds.slice(textStart).map((id) => this.inputs!.tokenizer.decode([id], { skip_special_tokens: false })),
+          },
+        } : {}),
         visualPerLayer,
         equalTokens: after.reduce((s, v) => s + v, 0) / after.length,
         meanVisualIn: visualPerLayer.reduce((s, v) => s + v, 0) / visualPerLayer.length,

@@ -156,6 +156,7 @@ export function handleMessage(message: FromWorker): void {
         deviceLost: s.deviceLost ? { ...s.deviceLost, recovered: true } : null,
       }));
       clearError('model');
+      onRunSettled(); // runs asked while the model was loading start now
       return;
     case 'token':
       updateRun(message.id, (r) => ({
@@ -205,10 +206,13 @@ export function handleMessage(message: FromWorker): void {
           sourceLabel: kept?.sourceLabel ?? message.loaded.name, lastSource: kept?.lastSource ?? null,
         });
         showError({ ...error, message: `${error.message} ${kept?.sourceLabel ?? message.loaded.name} is still loaded.` });
+        onRunSettled(); // a question asked meanwhile runs on the model still loaded
         return;
       }
       if (request?.kind === 'load' || request?.kind === 'init' || message.where === 'model') {
-        setState({ status: 'error', progress: null });
+        // Runs that were waiting for this model will not run.
+        const why: ShownError = { where: 'answer', code: 'no-model', message: `No model is loaded: ${message.message}` };
+        setState((s) => ({ status: 'error', progress: null, runs: s.runs.map((r) => (r.status === 'queued' ? { ...r, status: 'error', error: why } : r)) }));
       }
       showError(error);
       return;

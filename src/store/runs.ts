@@ -10,11 +10,10 @@ import { buildSettings, settingsKey, settingsLabel } from './methods';
 import { getState, setState } from './store';
 import type { AppState, Run } from './types';
 
-export const GENERATE_OPTIONS: GenerateOptions = { maxNewTokens: 32, temperature: 0, topP: 1, seed: 0 };
 /** Answer lengths the method panel offers (new tokens at most). */
 export const ANSWER_LENGTHS = [8, 16, 32, 64, 128] as const;
 
-const optionsFor = (s: AppState): GenerateOptions => ({ ...GENERATE_OPTIONS, maxNewTokens: s.maxNewTokens });
+const optionsFor = (s: AppState): GenerateOptions => ({ maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP, seed: s.seed });
 
 /** Runs kept in memory (their traces are a few hundred KB at most). */
 const MAX_RUNS = 24;
@@ -32,9 +31,9 @@ export const imageVersionOf = (run: Pick<Run, 'key'>): number => Number(run.key.
 
 export const isActive = (r: Run) => r.status === 'queued' || r.status === 'running' || r.status === 'stopping';
 
-/** Why asking is not possible now, in words; null when it is. */
+/** Why asking is not possible now, in words; null when it is (while the model loads, the run waits for it). */
 export function cannotAsk(s: AppState = getState()): string | null {
-  if (s.status !== 'ready') return s.status === 'error' ? 'No model is loaded.' : 'The model is still loading.';
+  if (s.status === 'error' || s.status === 'idle') return 'No model is loaded.';
   if (!s.image) return 'Add an image first.';
   if (!s.question.trim()) return 'Type a question first.';
   if (s.runs.some(isActive)) return 'A run is in progress.';
@@ -52,6 +51,7 @@ function newRun(s: AppState, settings: MethodSettings, group: number | null): Ru
 /** Post the oldest queued run when none is running. */
 function pump(): void {
   const s = getState();
+  if (s.status !== 'ready') return; // queued runs start when the model is loaded (engine.ts 'loaded')
   if (s.runs.some((r) => r.status === 'running' || r.status === 'stopping')) return;
   const next = [...s.runs].reverse().find((r) => r.status === 'queued');
   if (!next || !s.image) return;

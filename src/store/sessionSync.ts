@@ -20,6 +20,9 @@ export function settingsPatch(saved: Partial<SessionSettings>, current: AppState
   if (typeof saved.budget === 'number' && (BUDGETS as readonly number[]).includes(saved.budget)) patch.budget = saved.budget;
   if (saved.params && typeof saved.params === 'object') patch.params = saved.params;
   if (typeof saved.maxNewTokens === 'number' && (ANSWER_LENGTHS as readonly number[]).includes(saved.maxNewTokens)) patch.maxNewTokens = saved.maxNewTokens;
+  if (typeof saved.temperature === 'number' && saved.temperature >= 0 && saved.temperature <= 5) patch.temperature = saved.temperature;
+  if (typeof saved.topP === 'number' && saved.topP > 0 && saved.topP <= 1) patch.topP = saved.topP;
+  if (typeof saved.seed === 'number' && Number.isInteger(saved.seed) && saved.seed >= 0 && saved.seed <= 0xffffffff) patch.seed = saved.seed;
   if (saved.theme && (THEMES as readonly string[]).includes(saved.theme)) patch.theme = saved.theme;
   if (typeof saved.endpoint === 'string' && /^https?:\/\//.test(saved.endpoint)) patch.endpoint = saved.endpoint;
   if (saved.gpuMemoryMb === null || (typeof saved.gpuMemoryMb === 'number' && saved.gpuMemoryMb > 0)) patch.gpuMemoryMb = saved.gpuMemoryMb;
@@ -38,7 +41,7 @@ export async function restoreSession(): Promise<void> {
   if (image && !getState().image) await setImageFromBlob(new Blob([image.bytes], { type: image.mime }), image.name);
 }
 
-const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'maxNewTokens', 'theme', 'endpoint', 'gpuMemoryMb', 'compare'] as const;
+const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'maxNewTokens', 'temperature', 'topP', 'seed', 'theme', 'endpoint', 'gpuMemoryMb', 'compare'] as const;
 
 /** Save on change from now on; returns the unsubscribe. */
 export function startSessionSync(): () => void {

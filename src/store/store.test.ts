@@ -7,7 +7,7 @@ import { setImageFromBlob, setQuestion } from './input';
 import { loadFromFolder, loadFromUrl, startEngine } from './model';
 import { ProgressMeter } from './progress';
 import { ask, currentSettings, setCompareEnabled, stop } from './runs';
-import { setBudget, setMethod, setParam } from './settings';
+import { setBudget, setMethod, setParam, setSampling } from './settings';
 import { settingsPatch } from './sessionSync';
 import { getState, resetStore } from './store';
 
@@ -151,6 +151,40 @@ describe('runs slice', () => {
     handleMessage({ type: 'error', id: lastGenerate().id, where: 'gpu', code: 'run-failed', message: 'device lost' });
     expect(getState().runs[0].status).toBe('error');
     expect(getState().errors.answer?.message).toBe('device lost');
+  });
+  it('sampling settings reach the engine as the CLI passes them, and key the run cache', async () => {
+    await readyWithImage();
+    setSampling({ temperature: 0.7, topP: 0.9, seed: 42 });
+    ask();
+    expect(lastGenerate().options).toEqual({ maxNewTokens: 32, temperature: 0.7, topP: 0.9, seed: 42 });
+    finish(lastGenerate().id);
+    setSampling({ seed: 43 });
+    ask();
+    expect(lastGenerate().options.seed).toBe(43); // another seed: not the cached answer
+    setSampling({ temperature: -1, topP: 7 });
+    expect(getState()).toMatchObject({ temperature: 0, topP: 1 });
+  });
+  it('a question asked while the model loads waits for it, then runs; a failed load ends it with why', async () => {
+    startEngine(true);
+    expect(await setImageFromBlob(samplePng(), 'shapes.png', accept)).toBe(true);
+    setQuestion('What shapes?');
+    ask();
+    expect(getState().errors).toEqual({});
+    expect(getState().runs[0].status).toBe('queued');
+    expect(posted.some((m) => m.type === 'generate')).toBe(false);
+    const load = posted.find((m) => m.type === 'load')!;
+    handleMessage({ type: 'loaded', id: load.id, model });
+    expect(getState().runs[0].status).toBe('running');
+    expect(lastGenerate().question).toBe('What shapes?');
+    finish(lastGenerate().id);
+    loadFromUrl('/models/other/');
+    const second = posted.at(-1) as Extract<ToWorker, { type: 'load' }>;
+    expect(second.type).toBe('load');
+    setQuestion('And now?');
+    ask();
+    expect(getState().runs[0]).toMatchObject({ status: 'queued', question: 'And now?' });
+    handleMessage({ type: 'error', id: second.id, where: 'model', code: 'sha256-mismatch', message: 'layers/00.onnx is damaged.', loaded: null });
+    expect(getState().runs[0]).toMatchObject({ status: 'error', error: { code: 'no-model' } });
   });
   it('a refused question does not stay on screen through the next run', async () => {
     await readyWithImage();

@@ -90,6 +90,10 @@ export interface MethodSlice {
   params: Record<string, Record<string, ParamValue>>;
   /** Longest answer, in new tokens. */
   maxNewTokens: number;
+  /** Sampling as the CLI's --temperature / --top-p / --seed: temperature 0 is greedy (the default). */
+  temperature: number;
+  topP: number;
+  seed: number;
 }
 
 export type RunStatus = 'queued' | 'running' | 'stopping' | 'done' | 'stopped' | 'error';

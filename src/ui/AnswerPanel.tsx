@@ -5,7 +5,7 @@ import type { Run } from '../store/types';
 import { clip, formatMs, tokensPerSecond } from './format';
 import { Empty, Panel } from './Panel';
 
-const STATUS_WORDS: Record<Run['status'], string> = {
+export const STATUS_WORDS: Record<Run['status'], string> = {
   queued: 'Queued', running: 'Generating…', stopping: 'Stopping…', done: 'Done', stopped: 'Stopped', error: 'Failed',
 };
 
@@ -29,8 +29,9 @@ export function AnswerPanel() {
   const history = useApp((s) => s.runs);
   const error = useApp((s) => s.errors.answer);
   const synthetic = useApp((s) => s.info?.synthetic ?? false);
+  const modelReady = useApp((s) => s.status === 'ready');
   return (
-    <Panel id="answer" title="Answer" error={error} aside={run && <span className={`pill ${run.status}`} data-testid="answer.status" data-status={run.status}>{STATUS_WORDS[run.status]}</span>}>
+    <Panel id="answer" title="Answer" error={error} aside={run && <span className={`pill ${run.status}`} data-testid="answer.status" data-status={run.status}>{run.status === 'queued' && !modelReady ? 'Waiting for the model' : STATUS_WORDS[run.status]}</span>}>
       {run ? (
         <>
           <p className="small muted answer-label" data-testid="answer.label" title={run.question.length > QUESTION_ECHO ? run.question : undefined}>

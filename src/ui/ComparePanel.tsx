@@ -4,7 +4,7 @@ import type { MethodSettings } from '../engine/protocol';
 import { BUDGETS, METHODS, methodEntry, settingsLabel } from '../store/methods';
 import { addCompareSettings, removeCompareSettings, selectRun, setCompareEnabled, setCompareSettings } from '../store/runs';
 import { useApp } from '../store/store';
-import { RunMetrics } from './AnswerPanel';
+import { RunMetrics, STATUS_WORDS } from './AnswerPanel';
 import { ExplorerSvg } from './charts/ExplorerSvg';
 import { costSummary } from './charts/cost';
 import { Panel } from './Panel';
@@ -60,13 +60,13 @@ export function ComparePanel() {
             const cost = r.trace ? costSummary(r.trace) : null;
             return (
               <article key={r.id} className="compare-col" data-testid="compare.column" data-label={r.label}>
-                <header className="row"><h3>{r.label}</h3><span className={`pill ${r.status}`}>{r.status}</span></header>
+                <header className="row"><h3>{r.label}</h3><span className={`pill ${r.status}`}>{STATUS_WORDS[r.status]}</span></header>
                 {r.trace && image ? (
                   <button type="button" className="thumb-button" onClick={() => selectRun(r.id)} aria-label={`Show ${r.label} in the explorer`}>
                     <ExplorerSvg trace={r.trace} image={image} fit={fit} modelGrid={grid} layer={finalLayer} size={140} thumbnail />
                   </button>
                 ) : <div className="thumb-placeholder" />}
-                <p className="answer-text small" data-testid="compare.answer">{r.text || '…'}</p>
+                <p className="answer-text small" data-testid="compare.answer">{r.text || (r.status === 'done' ? '(whitespace only)' : '…')}</p>
                 <RunMetrics run={r} prefix="compare" />
                 {cost && r.trace && (
                   <p className="small" data-testid="compare.cost">

@@ -42,7 +42,9 @@ export function CostPanel() {
   }
   const c = costSummary(current.trace);
   const series = runs.map((r) => ({ label: r.label, values: r.trace!.visualPerLayer }));
-  const rows = runs.map((r) => ({ label: r.label, phases: phaseTimes(r.trace!) }));
+  // Decode time grows with the answer: each bar says how many tokens its run generated.
+  const rows = runs.map((r) => ({ label: `${r.label} · ${r.tokenCount} tok`, phases: phaseTimes(r.trace!) }));
+  const lengths = new Set(runs.map((r) => r.tokenCount));
   return (
     <Panel id="cost" title="Cost" aside={<span className="small muted">{current.label} · {current.trace.timings.clock === 'gpu-timestamp' ? 'GPU timestamps' : 'wall clock'}</span>}>
       <div className="figures">
@@ -51,7 +53,9 @@ export function CostPanel() {
       </div>
       <div className="charts">
         <figure className="chart-figure"><figcaption className="small">Visual tokens entering each layer</figcaption><TokenLinesChart series={series} /></figure>
-        <figure className="chart-figure"><figcaption className="small">Time per phase</figcaption><PhaseBarsChart rows={rows} /></figure>
+        <figure className="chart-figure"><figcaption className="small" data-testid="cost.phase-caption">
+          Time per phase{lengths.size > 1 ? ' · the answers differ in length, so compare decode per token, or the prefill phases' : ''}
+        </figcaption><PhaseBarsChart rows={rows} /></figure>
       </div>
     </Panel>
   );

@@ -8,7 +8,7 @@ import { setLayer } from '../store/settings';
 import { useApp } from '../store/store';
 import { ExplorerSvg } from './charts/ExplorerSvg';
 import { describeWindow, gridFor, modelWindow, movePatch, stageLayers } from './charts/explorer';
-import { describeFate, patchCount, patchFates, tokensAtLayer } from './charts/fates';
+import { describeFate, groupSizes, patchCount, patchFates, tokensAtLayer } from './charts/fates';
 import { exportPng, exportRunJson, exportSvg } from './exportFiles';
 import { Empty, Panel } from './Panel';
 
@@ -28,6 +28,7 @@ export function ExplorerPanel() {
   const numLayers = trace ? trace.visualPerLayer.length : 0;
   const layer = Math.min(storedLayer, Math.max(0, numLayers - 1));
   const fates = useMemo(() => (trace ? patchFates(trace, layer) : []), [trace, layer]);
+  const sizes = useMemo(() => groupSizes(fates), [fates]);
   if (!trace || !run || !image) {
     return (
       <Panel id="explorer" title="Layer explorer">
@@ -68,22 +69,25 @@ export function ExplorerPanel() {
     >
       <div className="explorer">
         <div className="explorer-main" tabIndex={0} onKeyDown={onKey} aria-label="Patch grid: arrow keys move between patches" data-testid="explorer.grid">
-          {seen && <p className="small muted crop-note" data-testid="explorer.crop-note">Drawn over what the model saw: {seen}.</p>}
           <ExplorerSvg ref={svgRef} trace={trace} image={image} fit={info?.imageFit ?? null} modelGrid={info?.gridSize ?? null} layer={layer} size={SIZE} highlight={shown} onHover={setHover} testid="explorer.svg" />
         </div>
         <div className="explorer-side">
           <p className="big-figure"><span data-testid="explorer.count">{tokens}</span> <span className="small muted">visual tokens entering layer {layer}</span></p>
+          {seen && <p className="small muted" data-testid="explorer.crop-note">Drawn over what the model saw: {seen}.</p>}
           <label className="field" htmlFor="layer-slider">
             <span>Layer {layer} of {numLayers - 1}</span>
             <input id="layer-slider" type="range" min={0} max={numLayers - 1} value={layer} data-testid="explorer.layer" onChange={(e) => setLayer(Number(e.target.value))} />
           </label>
-          <p className="fate" data-testid="explorer.fate" data-state={fate?.state} aria-live="polite">{fate ? describeFate(fate) : ''}</p>
+          <p className="fate" data-testid="explorer.fate" data-state={fate?.state} aria-live="polite">{fate ? describeFate(fate, fate.token === null ? undefined : sizes.get(fate.token)) : ''}</p>
           <ul className="legend small">
             <li><span className="swatch heat" /> score (low → high)</li>
             <li><span className="swatch dropped" /> dropped</li>
-            <li><span className="swatch merged" /> merged group</li>
+            <li><span className="swatch merged" /> merged group (each in its own colour)</li>
           </ul>
-          <p className="small muted">Equal tokens {trace.equalTokens.toFixed(1)} · mean entering {trace.meanVisualIn.toFixed(1)}</p>
+          <p className="small muted" data-testid="explorer.means">
+            Visual tokens per layer, on average: {trace.equalTokens.toFixed(1)} leaving each layer (what the budget{run.settings.budget !== undefined ? ` of ${run.settings.budget}` : ''} counts),
+            {' '}{trace.meanVisualIn.toFixed(1)} entering it (layer 0 takes all {patchCount(trace)})
+          </p>
         </div>
       </div>
       <div className="multiples" role="list" aria-label="Pruning stages">

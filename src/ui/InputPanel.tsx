@@ -78,6 +78,7 @@ export function InputPanel() {
   const running = useApp((s) => s.runs.some(isActive));
   const blocked = useApp((s) => cannotAsk(s));
   const compare = useApp((s) => s.compare.enabled);
+  const loading = useApp((s) => s.status === 'loading' || s.status === 'starting');
   return (
     <Panel id="input" title="Image and question" error={error}>
       <ImageArea />
@@ -111,6 +112,7 @@ export function InputPanel() {
           </button>
           <button type="button" data-testid="input.stop" onClick={stop} disabled={!running}>Stop</button>
           {blocked && !running && <span className="small muted" data-testid="input.why">{blocked}</span>}
+          {!blocked && loading && <span className="small muted" data-testid="input.why">The model is still loading: a question asked now runs as soon as it is ready.</span>}
         </div>
       </form>
     </Panel>

@@ -2,7 +2,7 @@
 import type { ParamDef, ParamValue } from '../prune/params';
 import { BUDGETS, METHODS, methodEntry, paramDefs } from '../store/methods';
 import { ANSWER_LENGTHS } from '../store/runs';
-import { resetParams, setBudget, setMaxNewTokens, setMethod, setParam } from '../store/settings';
+import { resetParams, setBudget, setMaxNewTokens, setMethod, setParam, setSampling } from '../store/settings';
 import { useApp } from '../store/store';
 import { Panel } from './Panel';
 
@@ -44,6 +44,34 @@ function ParamControl({ method, def, value }: { method: string; def: ParamDef; v
   );
 }
 
+/** Temperature, top-p and seed, as the CLI's --temperature / --top-p / --seed (0 = greedy, the reference's setting). */
+function Sampling() {
+  const temperature = useApp((s) => s.temperature);
+  const topP = useApp((s) => s.topP);
+  const seed = useApp((s) => s.seed);
+  const greedy = temperature === 0;
+  return (
+    <details className="params" data-testid="method.sampling">
+      <summary>Sampling: {greedy ? 'greedy' : `temperature ${temperature}, top-p ${topP}, seed ${seed}`}</summary>
+      <div className="param-grid">
+        <label className="field" htmlFor="sampling-temperature" title="0 picks the most likely token every step (greedy, deterministic); higher values sample more freely.">
+          <span>Temperature</span>
+          <input id="sampling-temperature" data-testid="method.temperature" type="number" min={0} max={5} step={0.1} value={temperature} onChange={(e) => setSampling({ temperature: Number(e.target.value) })} />
+        </label>
+        <label className="field" htmlFor="sampling-top-p" title="Sample only from the most likely tokens whose probabilities add up to this share.">
+          <span>Top-p</span>
+          <input id="sampling-top-p" data-testid="method.top-p" type="number" min={0.01} max={1} step={0.05} value={topP} disabled={greedy} onChange={(e) => setSampling({ topP: Number(e.target.value) })} />
+        </label>
+        <label className="field" htmlFor="sampling-seed" title="The same seed gives the same answer.">
+          <span>Seed</span>
+          <input id="sampling-seed" data-testid="method.seed" type="number" min={0} step={1} value={seed} disabled={greedy} onChange={(e) => setSampling({ seed: Number(e.target.value) })} />
+        </label>
+      </div>
+      <p className="small muted">The reference prunes under greedy decoding; here pruning runs under any sampling.</p>
+    </details>
+  );
+}
+
 export function MethodPanel() {
   const method = useApp((s) => s.method);
   const budget = useApp((s) => s.budget);
@@ -79,6 +107,7 @@ export function MethodPanel() {
           <button type="button" className="ghost small-button" onClick={() => resetParams(method)}>Reset to defaults</button>
         </details>
       )}
+      <Sampling />
       <label className="field" htmlFor="answer-length">
         <span>Answer length</span>
         <select id="answer-length" data-testid="method.max-tokens" value={maxNewTokens} onChange={(e) => setMaxNewTokens(Number(e.target.value))}>

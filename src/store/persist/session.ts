@@ -11,7 +11,7 @@ const DB = 'sparsevlm-session';
 const STORE = 'kv';
 
 /** The persisted part of the state (plain JSON). */
-export type SessionSettings = Pick<AppState, 'question' | 'method' | 'budget' | 'params' | 'maxNewTokens' | 'theme' | 'endpoint' | 'gpuMemoryMb'> & {
+export type SessionSettings = Pick<AppState, 'question' | 'method' | 'budget' | 'params' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'theme' | 'endpoint' | 'gpuMemoryMb'> & {
   compare: Pick<AppState['compare'], 'enabled' | 'settings'>;
 };
 
@@ -19,7 +19,8 @@ export interface SessionImage { name: string; mime: string; bytes: ArrayBuffer }
 
 export function pickSettings(s: AppState): SessionSettings {
   return {
-    question: s.question, method: s.method, budget: s.budget, params: s.params, maxNewTokens: s.maxNewTokens, theme: s.theme,
+    question: s.question, method: s.method, budget: s.budget, params: s.params, maxNewTokens: s.maxNewTokens,
+    temperature: s.temperature, topP: s.topP, seed: s.seed, theme: s.theme,
     endpoint: s.endpoint, gpuMemoryMb: s.gpuMemoryMb, compare: { enabled: s.compare.enabled, settings: s.compare.settings },
   };
 }

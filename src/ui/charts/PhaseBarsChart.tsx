@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Axis } from './Axis';
 import { layoutPhaseBars, PHASE_COLORS, PHASES, type Phase, type Size } from './cost';
 
-const MARGIN = { top: 8, right: 16, bottom: 30, left: 110 };
+const MARGIN = { top: 8, right: 16, bottom: 30, left: 150 };
 
 export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Phase, number> }[]; width?: number }) {
   const height = 40 + props.rows.length * 30;

@@ -15,7 +15,8 @@ export function TokenLinesChart(props: { series: { label: string; values: number
       {layout.lines.map((l) => (
         <g key={l.label}>
           <path d={l.d} fill="none" stroke={l.color} strokeWidth={2} />
-          <text x={l.last.x + 6} y={l.last.y} dy="0.32em" fill={l.color} className="line-label">{l.label} · {l.last.value}</text>
+          {Math.abs(l.labelY - l.last.y) > 1 && <path d={`M${l.last.x + 1},${l.last.y}L${l.last.x + 5},${l.labelY}`} stroke={l.color} fill="none" />}
+          <text x={l.last.x + 6} y={l.labelY} dy="0.32em" fill={l.color} className="line-label" data-testid="cost.line-label">{l.label} · {l.last.value}</text>
         </g>
       ))}
     </svg>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageFit } from '../../engine/protocol';
-import { costSummary, layoutPhaseBars, layoutTokenLines, phaseTimes } from './cost';
+import { costSummary, layoutPhaseBars, layoutTokenLines, phaseTimes, spreadLabels } from './cost';
 import { describeWindow, gridFor, groupOutlines, layoutPatches, modelWindow, movePatch, stageLayers } from './explorer';
 import { patchFates } from './fates';
 import { smallTrace } from './fixtures/traces';
@@ -52,6 +52,15 @@ describe('explorer layout', () => {
 });
 
 describe('cost layout', () => {
+  it('spreads line-end labels that would pile up (five runs ending at about the same count)', () => {
+    const ys = [100, 101, 99, 100.5, 180];
+    const out = spreadLabels(ys, 12, 10, 170);
+    const sorted = out.slice().sort((a, b) => a - b);
+    for (let k = 1; k < sorted.length; k++) expect(sorted[k] - sorted[k - 1]).toBeGreaterThanOrEqual(12 - 1e-9);
+    expect(Math.max(...out)).toBeLessThanOrEqual(170);
+    expect(out[4]).toBe(170); // past the bottom: clamped
+    expect(spreadLabels([50, 120], 12, 10, 170)).toEqual([50, 120]); // apart already: unchanged
+  });
   it('one step line per run, y from 0 to the largest count', () => {
     const l = layoutTokenLines([{ label: 'none', values: [16, 16, 16] }, { label: 'sparse', values: [16, 8, 4] }], size);
     expect(l.y.domain()[0]).toBe(0);

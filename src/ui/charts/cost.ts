@@ -7,7 +7,7 @@ import type { RequestTrace } from '../../engine/trace';
 
 export interface Size { width: number; height: number; margin: { top: number; right: number; bottom: number; left: number } }
 
-export interface TokenLine { label: string; color: string; d: string; last: { x: number; y: number; value: number } }
+export interface TokenLine { label: string; color: string; d: string; last: { x: number; y: number; value: number }; /** Where its end label sits (spread from the others). */ labelY: number }
 
 export interface TokenLinesLayout { x: ScaleLinear<number, number>; y: ScaleLinear<number, number>; lines: TokenLine[] }
 
@@ -23,8 +23,33 @@ export function layoutTokenLines(series: { label: string; values: number[] }[], 
     color: schemeTableau10[i % schemeTableau10.length],
     d: path(s.values) ?? '',
     last: { x: x(s.values.length - 1), y: y(s.values[s.values.length - 1] ?? 0), value: s.values[s.values.length - 1] ?? 0 },
+    labelY: 0,
   }));
+  // Labels at the lines' ends, spread apart where several runs end at about the same count.
+  const spread = spreadLabels(lines.map((l) => l.last.y), LABEL_GAP, margin.top, height - margin.bottom);
+  lines.forEach((l, i) => { l.labelY = spread[i]; });
   return { x, y, lines };
+}
+
+/** Vertical room one line label needs (px, at the chart's 11 px label size). */
+export const LABEL_GAP = 12;
+
+/**
+ * Label positions near `ys` with at least `gap` between neighbours, inside [lo, hi] where they
+ * fit: sorted, pushed down where they collide, then shifted up as a block if they ran past `hi`.
+ */
+export function spreadLabels(ys: number[], gap: number, lo: number, hi: number): number[] {
+  const order = ys.map((y, i) => ({ y, i })).sort((a, b) => a.y - b.y || a.i - b.i);
+  const placed = order.map((o) => Math.min(hi, Math.max(lo, o.y)));
+  for (let k = 1; k < placed.length; k++) placed[k] = Math.max(placed[k], placed[k - 1] + gap);
+  const last = placed.length - 1;
+  if (last >= 0 && placed[last] > hi) {
+    placed[last] = hi; // pushed past the bottom: close up from there (too many to fit go above `lo`, still apart)
+    for (let k = last - 1; k >= 0; k--) placed[k] = Math.min(placed[k], placed[k + 1] - gap);
+  }
+  const out = new Array<number>(ys.length);
+  order.forEach((o, k) => { out[o.i] = placed[k]; });
+  return out;
 }
 
 export const PHASES = ['vision', 'embed', 'layers', 'method', 'head', 'decode'] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFate, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
+import { describeFate, groupSizes, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
 import { llava64Trace, smallTrace } from './fixtures/traces';
 
 describe('tokensAtLayer', () => {
@@ -63,7 +63,11 @@ describe('patchFates', () => {
   });
   it('describes a fate in words', () => {
     const f = patchFates(smallTrace(), 2);
-    expect(describeFate(f[8])).toBe('patch 8: dropped at layer 1 · score 0.500 (rank 9 at layer 1)');
-    expect(describeFate(f[3])).toContain('merged into group 1 at layer 1');
+    expect(describeFate(f[8])).toBe('patch 8: dropped after layer 1 · score 0.500 (rank 9 after layer 1)');
+    const sizes = groupSizes(f);
+    expect(describeFate(f[3], sizes.get(f[3].token!))).toContain('merged with 2 other patches into one token after layer 1');
+    // No trace-internal numbers: no negative ids, no layer −1.
+    for (const x of f) expect(describeFate(x, sizes.get(x.token!))).not.toMatch(/-\d|group \d/);
+    expect(describeFate({ ...f[8], atLayer: -1, scoreLayer: -1 })).toBe('patch 8: dropped before the first layer · score 0.500 (rank 9 before the first layer)');
   });
 });

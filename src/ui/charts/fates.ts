@@ -136,18 +136,30 @@ export function mergedGroupsAtLayer(trace: RequestTrace, layer: number): { id: n
   return [...groups].map(([id, patches]) => ({ id, patches }));
 }
 
-/** A token as a person reads it: merged tokens (negative ids in the trace) are numbered groups, as the explorer outlines them. */
-const tokenName = (id: number | null) => (id !== null && id < 0 ? `group ${-id}` : `token ${id}`);
+/** Where a stage acts, in words: its layer −1 (DivPrune) is before the language model's first layer. */
+const stageWords = (layer: number | null) => (layer === null ? '' : layer < 0 ? 'before the first layer' : `after layer ${layer}`);
 
-/** One-line description of a fate, for tooltips and the keyboard readout. */
-export function describeFate(f: PatchFate): string {
-  const score = f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} at layer ${f.scoreLayer})`;
+/**
+ * A patch's fate in words, for the hover line. No internal numbers: merged tokens (negative ids
+ * in the trace) are described by how many patches they hold (`groupSize`, when known).
+ */
+export function describeFate(f: PatchFate, groupSize?: number): string {
+  const score = f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} ${stageWords(f.scoreLayer)})`;
   let what: string;
   if (f.state === 'kept') what = 'kept';
-  else if (f.state === 'merged') what = `merged into ${tokenName(f.token)} at layer ${f.atLayer}`;
-  else what = `dropped at layer ${f.atLayer}`;
+  else if (f.state === 'merged') {
+    const others = groupSize === undefined ? 'other patches' : `${groupSize - 1} other patch${groupSize === 2 ? '' : 'es'}`;
+    what = `merged with ${others} into one token ${stageWords(f.atLayer)}`;
+  } else what = `dropped ${stageWords(f.atLayer)}`;
   const later = f.later === null ? ''
-    : f.later.state === 'dropped' ? ` · later dropped at layer ${f.later.atLayer}`
-      : ` · later merged into ${tokenName(f.later.token)} at layer ${f.later.atLayer}`;
+    : f.later.state === 'dropped' ? ` · later dropped ${stageWords(f.later.atLayer)}`
+      : ` · later merged with other patches ${stageWords(f.later.atLayer)}`;
   return `patch ${f.patch}: ${what}${score}${later}`;
+}
+
+/** Patches per merged token at a layer (for describeFate's group size). */
+export function groupSizes(fates: PatchFate[]): Map<number, number> {
+  const sizes = new Map<number, number>();
+  for (const f of fates) if (f.state === 'merged' && f.token !== null) sizes.set(f.token, (sizes.get(f.token) ?? 0) + 1);
+  return sizes;
 }
