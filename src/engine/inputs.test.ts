@@ -56,6 +56,21 @@ describe('InputPipeline on the open-llava15-deep fixture', () => {
     expect(px.data[2 * plane]).toBeCloseTo((b / 255 - 0.40821073) / 0.27577711, 4);
   });
 
+  it('decodes an image once: the same bytes give the cached pixel values, other bytes their own', async () => {
+    const png = new Uint8Array(readFileSync(dir + 'image.png'));
+    const fresh = new InputPipeline(manifest, texts);
+    const first = await fresh.preparePixels(png, 'image.png');
+    const again = await fresh.preparePixels(png.slice(), 'copy.png'); // same content, another buffer
+    expect(again).toBe(first);
+    const mirrored = new Uint8Array(readFileSync('fixtures/multi/second.png'));
+    const other = await fresh.preparePixels(mirrored, 'second.png');
+    expect(other).not.toBe(first);
+    expect(other.data).not.toEqual(first.data);
+    // A refused image is refused again (refusals are not cached).
+    expect(await codeAsync(fresh.preparePixels(new Uint8Array(png.subarray(0, png.length >> 1)), 'half.png'))).toBe('truncated-image');
+    expect(await codeAsync(fresh.preparePixels(new Uint8Array(png.subarray(0, png.length >> 1)), 'half.png'))).toBe('truncated-image');
+  });
+
   it('refuses bad inputs with one typed error each', async () => {
     expect(code(() => pipeline.prepareText('   ', 16))).toBe('empty-question');
     expect(code(() => pipeline.prepareText('word '.repeat(3000), 16))).toBe('question-too-long');
@@ -80,5 +95,41 @@ describe('readImageHeader', () => {
     const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xc0, 0, 11, 8, 0, 200, 1, 44, 3, 0, 0, 0, 0xff, 0xd9]);
     expect(readImageHeader(jpeg)).toEqual({ format: 'jpeg', width: 300, height: 200 });
     expect(code(() => readImageHeader(jpeg.subarray(0, 12)))).toBe('truncated-image');
+  });
+});
+
+describe('several images in one question (golden-multi.json of make_multi_goldens.py)', () => {
+  const fixture = (name: string, imageTokenId: number, maxPositions: number) => {
+    const d = `fixtures/${name}/`;
+    const files = new Map(['tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'].map((f) => [f, readFileSync(d + f, 'utf8')]));
+    const m = {
+      imageToken: '<image>', imageTokenId, chatTemplate: readFileSync(d + 'chat_template.jinja', 'utf8'),
+      vision: { visualTokens: 576, imageSize: 336 }, text: { maxPositions },
+    } as unknown as Manifest;
+    const g = JSON.parse(readFileSync(d + 'golden-multi.json', 'utf8')) as { question: string; prompt: string; input_ids: number[]; image_starts: number[] };
+    return { p: new InputPipeline(m, files), g };
+  };
+
+  it.each([['llama-clip-gqa', 4, 2048], ['qwen2-siglip', 383, 4096]] as const)('%s: two images first in the user turn give transformers\' ids and blocks', (name, id, ctx) => {
+    const { p, g } = fixture(name, id, ctx);
+    const r = p.prepareText(g.question, 16, 2);
+    expect(r.prompt).toBe(g.prompt);
+    expect(r.inputIds).toEqual(g.input_ids);
+    expect(r.images).toEqual(g.image_starts.map((start) => ({ start, count: 576 })));
+    const end = g.image_starts[1] + 576;
+    expect(r.layout).toEqual({ preLength: g.image_starts[0], visualCount: end - g.image_starts[0], textLength: g.input_ids.length - end });
+    // One image is still the single-image prompt and layout.
+    expect(p.prepareText(g.question, 16).layout.visualCount).toBe(576);
+  });
+
+  it('refuses more images or frames than the context holds, with the figures, before decoding any', () => {
+    const { p, g } = fixture('llama-clip-gqa', 4, 2048);
+    try { p.prepareText(g.question, 16, 4); expect.unreachable(); } catch (e) {
+      expect((e as EngineError).code).toBe('too-many-images');
+      expect((e as EngineError).message).toBe('4 images take 4 × 576 = 2304 visual tokens; with 19 text tokens (the template\'s, separators included) and 16 for the answer that is 2339, but the model\'s context holds 2048: at most 3 fit.');
+    }
+    expect(code(() => p.prepareText(g.question, 16, 8, 'frame'))).toBe('too-many-frames');
+    expect(code(() => p.prepareText(g.question, 16, 0))).toBe('no-image');
+    expect(p.prepareText(g.question, 16, 3).images.length).toBe(3);
   });
 });

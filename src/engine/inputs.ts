@@ -45,6 +45,8 @@ export class InputPipeline {
   /** What part of a picture the processor keeps (the app draws patches over it). */
   readonly imageFit: ImageFit;
   private readonly processor: ImageProcessorLike;
+  /** Pixel values of recent images by content (LRU, PIXEL_CACHE_IMAGES entries). */
+  private readonly pixelCache = new Map<string, { data: Float32Array; dims: number[] }>();
 
   constructor(private readonly manifest: Manifest, texts: Map<string, string>) {
     this.tokenizer = new T.PreTrainedTokenizer(json(texts, 'tokenizer.json'), json(texts, 'tokenizer_config.json'));
@@ -92,7 +94,7 @@ export class InputPipeline {
       const fit = Math.floor((limit - maxNewTokens - textTokens) / V);
       if (imageCount > 1 && fit >= 1) {
         throw new EngineError('input', noun === 'frame' ? 'too-many-frames' : 'too-many-images',
-          `${imageCount} ${noun}s take ${imageCount} × ${V} = ${imageCount * V} visual tokens; with ${textTokens} text tokens and ${maxNewTokens} for the answer that is ${inputIds.length + maxNewTokens}, but the model's context holds ${limit}: at most ${fit} fit.`,
+          `${imageCount} ${noun}s take ${imageCount} × ${V} = ${imageCount * V} visual tokens; with ${textTokens} text tokens (the template's, separators included) and ${maxNewTokens} for the answer that is ${inputIds.length + maxNewTokens}, but the model's context holds ${limit}: at most ${fit} fit.`,
           { images: imageCount, tokensPerImage: V, textTokens, maxNewTokens, context: limit, fit });
       }
       throw new EngineError('input', 'question-too-long',
@@ -108,6 +110,15 @@ export class InputPipeline {
   /** Image bytes → pixel_values f32 [1,3,H,W]. Checks the header before decoding. */
   async preparePixels(bytes: Uint8Array, name: string): Promise<{ data: Float32Array; dims: number[] }> {
     const header = readImageHeader(bytes, name);
+    // Image work once per image: compare mode, repeated frames and asking again about the same
+    // picture reuse its pixel values (keyed by the bytes' SHA-256; consumers only read them).
+    const key = await pixelKey(bytes);
+    const cached = this.pixelCache.get(key);
+    if (cached) {
+      this.pixelCache.delete(key);
+      this.pixelCache.set(key, cached); // most recently used last
+      return cached;
+    }
     let image: T.RawImage;
     try {
       image = await T.RawImage.fromBlob(new Blob([bytes as BlobPart]));
@@ -115,12 +126,24 @@ export class InputPipeline {
       throw new EngineError('input', 'truncated-image', `The image ${name} could not be decoded; it may be damaged (${(e as Error).message.split('\n')[0]}).`, { name, ...header });
     }
     const out = await this.processor(image.rgb());
-    return { data: out.pixel_values.data, dims: out.pixel_values.dims };
+    const pixels = { data: out.pixel_values.data, dims: out.pixel_values.dims };
+    this.pixelCache.set(key, pixels);
+    while (this.pixelCache.size > PIXEL_CACHE_IMAGES) this.pixelCache.delete(this.pixelCache.keys().next().value!);
+    return pixels;
   }
 
   decode(ids: number[]): string {
     return this.tokenizer.decode(ids, { skip_special_tokens: true });
   }
+}
+
+/** Images whose pixel values are kept (8 video frames + a few more; 336 px: 1.35 MB each). */
+export const PIXEL_CACHE_IMAGES = 16;
+
+/** SHA-256 of the bytes (WebCrypto: browsers, workers and Node ≥ 20), hex. */
+async function pixelKey(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**

@@ -79,6 +79,11 @@ export type ToWorker =
       type: 'generate'; id: number;
       /** Encoded image bytes (PNG/JPEG/…) as the person gave them. */
       image: { bytes: ArrayBuffer; mime: string; name: string };
+      /**
+       * Several images or a video's sampled frames, in prompt order (issue 15); when given they
+       * are the request's images and `image` is not used. Send the buffers in the transfer list.
+       */
+      images?: { bytes: ArrayBuffer; mime: string; name: string; frame?: { index: number; of: number } }[];
       question: string;
       settings: MethodSettings;
       options: GenerateOptions;

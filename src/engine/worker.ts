@@ -88,6 +88,7 @@ async function handle(msg: ToWorker): Promise<void> {
         const eng = await engineFor();
         const result = await eng.generate({
           image: { bytes: new Uint8Array(msg.image.bytes), name: msg.image.name },
+          images: msg.images?.map((im) => ({ bytes: new Uint8Array(im.bytes), name: im.name, ...(im.frame ? { frame: im.frame } : {}) })),
           question: msg.question, settings: msg.settings, options: msg.options, signal: abort.signal,
           onToken: (tokenId, text, elapsedMs) => post({ type: 'token', id: msg.id, tokenId, text, elapsedMs }),
         });
