@@ -13,7 +13,9 @@
 set -uo pipefail
 cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
-SHAPE=${SHAPE:-llava-1.5-7b}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; SMALL_S=${SMALL_S:-130}
+# DTYPE=q4f16: the 7B phases on a q4f16 package (f16 activations; needs shader-f16, which
+# nodeGpu.ts's Dawn toggle exposes on NVIDIA). Default q4.
+SHAPE=${SHAPE:-llava-1.5-7b}; DTYPE=${DTYPE:-q4}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; SMALL_S=${SMALL_S:-130}
 log=$OUT/run.log
 t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
 machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader 2>/dev/null | head -1)
@@ -35,7 +37,7 @@ else echo "vulkan default: $r" >> "$log"; export VK_ICD_FILENAMES=/tmp/nvidia_eg
 fi
 quiet() { grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp'; }
 
-( timeout "$PREP_S" node bench.mjs --prepare-only --shape $SHAPE --dtype q4 --no-merged --cache $cache 2>&1 \
+( timeout "$PREP_S" node bench.mjs --prepare-only --shape $SHAPE --dtype $DTYPE --no-merged --cache $cache 2>&1 \
     | quiet | sed -u 's/^/[prepare] /' >> "$log" ) &
 prep=$!
 timeout "$NATIVE_S" python3 torch_reference.py --plan plan.json --out "$OUT/native.json" --runs 5 --warmup 2 --tokens 64 2>&1 \
@@ -46,7 +48,7 @@ wait $prep; echo "prepare done at $(( $(date +%s) - t0 )) s" | tee -a "$log"
 
 b=$(( $(left) - SMALL_S ))
 echo "bench 7B: limit $b s" | tee -a "$log"
-timeout "$b" node bench.mjs --where node --shape $SHAPE --dtype q4 --no-merged --cache $cache --checkpoint \
+timeout "$b" node bench.mjs --where node --shape $SHAPE --dtype $DTYPE --no-merged --cache $cache --checkpoint \
   --methods none,sparsevlm:192,sparsevlm:64,fastv:64,pdrop:64,divprune:64 --runs 3 --warmup 1 --tokens 64 \
   --out "$OUT" --native "$OUT/native.json" --machine "$machine" --deadline "$(( b - 60 ))" "$@" 2>&1 | quiet | sed -u 's/^/[bench] /' >> "$log"
 echo "bench 7B: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
