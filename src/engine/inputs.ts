@@ -113,8 +113,8 @@ export class InputPipeline {
     // Image work once per image: compare mode, repeated frames and asking again about the same
     // picture reuse its pixel values (keyed by the bytes' SHA-256; consumers only read them).
     const key = await pixelKey(bytes);
-    const cached = this.pixelCache.get(key);
-    if (cached) {
+    const cached = key === null ? undefined : this.pixelCache.get(key);
+    if (key !== null && cached) {
       this.pixelCache.delete(key);
       this.pixelCache.set(key, cached); // most recently used last
       return cached;
@@ -127,7 +127,7 @@ export class InputPipeline {
     }
     const out = await this.processor(image.rgb());
     const pixels = { data: out.pixel_values.data, dims: out.pixel_values.dims };
-    this.pixelCache.set(key, pixels);
+    if (key !== null) this.pixelCache.set(key, pixels);
     while (this.pixelCache.size > PIXEL_CACHE_IMAGES) this.pixelCache.delete(this.pixelCache.keys().next().value!);
     return pixels;
   }
@@ -140,8 +140,12 @@ export class InputPipeline {
 /** Images whose pixel values are kept (8 video frames + a few more; 336 px: 1.35 MB each). */
 export const PIXEL_CACHE_IMAGES = 16;
 
-/** SHA-256 of the bytes (WebCrypto: browsers, workers and Node ≥ 20), hex. */
-async function pixelKey(bytes: Uint8Array): Promise<string> {
+/**
+ * SHA-256 of the bytes (WebCrypto: browsers, workers and Node ≥ 20), hex; null where WebCrypto
+ * is missing (a page served over plain http from another host is not a secure context): no cache.
+ */
+async function pixelKey(bytes: Uint8Array): Promise<string | null> {
+  if (!globalThis.crypto?.subtle) return null;
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
