@@ -7,8 +7,15 @@ import { hubFolder, listHubFiles } from './hub';
 import { openCheckpointDir } from './nodeCheckpoint';
 import { downloadHubCheckpoint, type DownloadProgress } from './nodeHub';
 import { startHubServer, type HubServer } from './testing/hubServer';
+import { convertCheckpoint } from './convert';
+import { MemorySink } from './package';
+import { loadReferenceModel, readFromMap } from '../reference/package';
+import { pixelValuesFor } from '../reference/pixels';
+import { ReferenceRunner } from '../reference/runner';
 import { FIXTURE, KEY_STYLES, copyFixture, removeDir, rewriteWeights, tempDir } from './testing/variants';
 
+/** BF16 in 3 shards + index as transformers' save_pretrained wrote them (fixtures/README.md). */
+const BF16_SHARDED = join(import.meta.dirname, '..', '..', 'fixtures', 'llama-clip-bf16-sharded');
 let server: HubServer;
 let sharded: string;
 const dirs: string[] = [];
@@ -17,7 +24,7 @@ beforeAll(async () => {
   sharded = await copyFixture(FIXTURE, 'hub-sharded');
   await rewriteWeights(sharded, KEY_STYLES.saved, 3);
   dirs.push(sharded);
-  server = await startHubServer({ 'test-org/open-deep': FIXTURE, 'test-org/sharded': sharded });
+  server = await startHubServer({ 'test-org/open-deep': FIXTURE, 'test-org/sharded': sharded, 'test-org/bf16-sharded': BF16_SHARDED });
 });
 afterAll(async () => {
   await server.close();
@@ -78,6 +85,26 @@ describe('hub download', () => {
     expect(remote.config).toEqual(local.config);
     const name = 'text.layers.20.mlp.up_proj.weight';
     expect(Array.from(await remote.read(name))).toEqual(Array.from(await local.read(name)));
+  });
+
+  it('converts a BF16 checkpoint sharded as the hub ships it, read in place, to a package that reproduces transformers', async () => {
+    const golden = JSON.parse(await readFile(join(BF16_SHARDED, 'golden.json'), 'utf8')) as { input_ids: number[]; first_step_logits: number[]; greedy16: number[] };
+    const remote = await openCheckpoint(hubFolder('test-org/bf16-sharded', { endpoint: server.endpoint }));
+    expect(remote.info('text.layers.0.self_attn.q_proj.weight')?.dtype).toBe('BF16');
+    const sink = new MemorySink();
+    await convertCheckpoint(remote, { dtype: 'fp32', sink });
+    const ranges = server.log.filter((r) => r.path.includes('bf16-sharded') && r.path.endsWith('.safetensors') && r.range);
+    expect(new Set(ranges.map((r) => r.path.split('/').pop())).size).toBe(3); // every shard read by Range
+    const runner = await ReferenceRunner.create(await loadReferenceModel(readFromMap(sink.files)));
+    try {
+      const pixels = (await pixelValuesFor(remote.files['preprocessor_config.json'], join(BF16_SHARDED, 'image.png'))).data;
+      const result = await runner.generate(golden.input_ids, pixels, 16);
+      const worst = golden.first_step_logits.reduce((w, v, i) => Math.max(w, Math.abs(result.firstLogits[i] - v)), 0);
+      expect(worst).toBeLessThan(1e-4);
+      expect(result.tokens).toEqual(golden.greedy16);
+    } finally {
+      await runner.release();
+    }
   });
 
   it('names the URL when a repo does not exist', async () => {
