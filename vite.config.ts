@@ -39,7 +39,13 @@ function testPackages(): Plugin {
 export default defineConfig({
   plugins: [react(), testPackages()],
   worker: { format: 'es' },
-  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  optimizeDeps: {
+    exclude: ['onnxruntime-web'],
+    // The workers' imports too: Vite's scan starts at index.html and does not follow
+    // `new Worker(new URL(…))`, so @huggingface/transformers was found only once the engine
+    // worker asked for it, ~13 s into the first visit of a fresh dev server (issue 12 item 8).
+    entries: ['index.html', 'src/engine/worker.ts', 'src/convert/browser/convertWorker.ts'],
+  },
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
   build: {

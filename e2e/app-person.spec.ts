@@ -150,6 +150,14 @@ test.describe('with a loaded model', () => {
     expect(Number(await picture.getAttribute('width'))).toBeCloseTo(672, 3);
     expect(Number(await picture.getAttribute('height'))).toBeCloseTo(336, 3);
     await expect(page.getByTestId('explorer.crop-note')).toContainText('centre 672×672');
+    // The exported picture explains itself (caption and legend) and carries no hover mark.
+    await page.getByTestId('explorer.grid').hover();
+    const download = page.waitForEvent('download');
+    await page.getByTestId('explorer.export.svg').click();
+    const svg = readFileSync(await (await download).path(), 'utf8');
+    expect(svg).toContain('visual tokens entering layer 0 of 31 · wide-1344x672.png');
+    expect(svg).toContain('score (low → high)');
+    expect(svg).not.toContain('hover-mark');
     for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
       await page.setViewportSize(size);
       for (const scheme of ['light', 'dark'] as const) {

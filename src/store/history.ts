@@ -45,7 +45,7 @@ export async function saveRun(run: Run): Promise<void> {
       id, createdAt: Date.now(), model: s.info?.name ?? null, imageName: run.imageName,
       thumbnail: image ? await makeThumbnail(new Blob([image.bytes], { type: image.mime })) : null,
       image: image ? new Blob([image.bytes], { type: image.mime }) : null,
-      question: run.question, settings: run.settings, label: run.label, answer: run.text, trace: run.trace,
+      question: run.question, settings: run.settings, maxNewTokens: run.maxNewTokens, label: run.label, answer: run.text, trace: run.trace,
       metrics: runMetrics(run.tokenCount, run.firstTokenMs, run.lastTokenMs, run.totalMs),
     };
     await (await d).put(stored);
@@ -83,7 +83,7 @@ export async function showSaved(id: string): Promise<void> {
   }
   const saved = stored!;
   const run: Run = {
-    id: newRequestId(), key: `${version}|saved|${saved.id}`, settings: saved.settings, label: saved.label,
+    id: newRequestId(), key: `${version}|saved|${saved.id}`, settings: saved.settings, maxNewTokens: saved.maxNewTokens, label: saved.label,
     imageName: saved.imageName, question: saved.question, status: 'done', text: saved.answer,
     tokenCount: saved.metrics.tokenCount, firstTokenMs: saved.metrics.firstTokenMs,
     lastTokenMs: decodeEnd(saved.metrics), totalMs: saved.metrics.totalMs, trace: saved.trace,

@@ -4,6 +4,7 @@
  */
 import type { MethodSettings } from '../engine/protocol';
 import { METHOD_PARAMS, type ParamDef, type ParamValue } from '../prune/params';
+import { PDROP_STAGE_LAYERS, SPARSEVLM_STAGE_LAYERS, SPARSEVLM_V1_STAGE_LAYERS, scaleStageLayers } from '../prune/schedule';
 
 export interface MethodEntry { name: string; label: string; short: string; usesBudget: boolean; note: string }
 
@@ -19,8 +20,29 @@ export const METHODS: readonly MethodEntry[] = [
 
 export const BUDGETS = [192, 128, 96, 64] as const;
 
-export function methodEntry(name: string): MethodEntry {
-  return METHODS.find((m) => m.name === name) ?? { name, label: name, short: name, usesBudget: false, note: '' };
+/** The loaded model's shape, for labels that name layers and token counts. */
+export interface ModelShape { numLayers: number; visualTokens: number }
+
+/** "2, 6 and 15" */
+const andList = (xs: number[]) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+
+/**
+ * A method's entry in the loaded model's numbers: the reference's stage layers scaled to its
+ * depth (prune/schedule.ts, as the methods do) and its own visual-token count, so a 24-layer,
+ * 729-token model is not described with LLaVA-1.5's "layers 2, 6 and 15" and "576 tokens".
+ */
+export function methodEntry(name: string, model?: ModelShape | null): MethodEntry {
+  const entry = METHODS.find((m) => m.name === name) ?? { name, label: name, short: name, usesBudget: false, note: '' };
+  if (!model) return entry;
+  const at = (layers: readonly number[]) => andList(scaleStageLayers(layers, model.numLayers));
+  const before = (layers: readonly number[]) => andList(scaleStageLayers(layers, model.numLayers).map((l) => l + 1));
+  switch (name) {
+    case 'none': return { ...entry, label: `None (all ${model.visualTokens} tokens)` };
+    case 'sparsevlm': return { ...entry, note: `Text raters score visual tokens after layers ${at(SPARSEVLM_STAGE_LAYERS)}; keep tables per budget; pruned tokens recycled into merged ones.` };
+    case 'sparsevlm-v1': return { ...entry, note: `Keeps a count set by the rank of the rater × visual attention block, after layers ${at(SPARSEVLM_V1_STAGE_LAYERS)}.` };
+    case 'pdrop': return { ...entry, note: `Before layers ${before(PDROP_STAGE_LAYERS)}, keeps λ, λ², λ³ of the visual tokens by last-instruction attention.` };
+    default: return entry;
+  }
 }
 
 export function paramDefs(method: string): readonly ParamDef[] {

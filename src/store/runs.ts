@@ -42,7 +42,7 @@ export function cannotAsk(s: AppState = getState()): string | null {
 
 function newRun(s: AppState, settings: MethodSettings, group: number | null): Run {
   return {
-    id: newRequestId(), key: runKey(s, settings), settings, label: settingsLabel(settings),
+    id: newRequestId(), key: runKey(s, settings), settings, maxNewTokens: s.maxNewTokens, label: settingsLabel(settings),
     imageName: s.image!.name, question: s.question.trim(), status: 'queued', text: '', tokenCount: 0,
     firstTokenMs: null, lastTokenMs: null, totalMs: null, trace: null, error: null, group,
   };

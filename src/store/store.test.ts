@@ -5,6 +5,7 @@ import { smallTrace } from '../ui/charts/fixtures/traces';
 import { connectEngine, handleMessage } from './engine';
 import { setImageFromBlob, setQuestion } from './input';
 import { loadFromFolder, loadFromUrl, startEngine } from './model';
+import { methodEntry } from './methods';
 import { ProgressMeter } from './progress';
 import { ask, currentSettings, setCompareEnabled, stop } from './runs';
 import { setBudget, setMethod, setParam, setSampling } from './settings';
@@ -71,6 +72,15 @@ describe('model slice', () => {
   });
 });
 
+describe('method labels in the loaded model\'s numbers', () => {
+  it('names the scaled stage layers and the model\'s visual-token count', () => {
+    expect(methodEntry('sparsevlm', { numLayers: 32, visualTokens: 576 }).note).toContain('after layers 2, 6 and 15');
+    expect(methodEntry('sparsevlm', { numLayers: 24, visualTokens: 729 }).note).toContain('after layers 1, 4 and 11');
+    expect(methodEntry('none', { numLayers: 24, visualTokens: 729 }).label).toBe('None (all 729 tokens)');
+    expect(methodEntry('pdrop', { numLayers: 24, visualTokens: 729 }).note).toMatch(/^Before layers \d+, \d+ and \d+,/);
+  });
+});
+
 describe('progress meter', () => {
   it('gives rate over the window and time left', () => {
     const meter = new ProgressMeter();
@@ -105,7 +115,7 @@ describe('runs slice', () => {
     await readyWithImage();
     ask();
     const g = lastGenerate();
-    expect(g).toMatchObject({ question: 'What shapes?', settings: { method: 'none' } });
+    expect(g).toMatchObject({ question: 'What shapes?', settings: { method: 'sparsevlm', budget: 64 } }); // a pruned default
     expect(g.image.bytes.byteLength).toBe(getState().image!.bytes.byteLength);
     handleMessage({ type: 'token', id: g.id, tokenId: 5, text: '<img src=x>', elapsedMs: 120 });
     handleMessage({ type: 'token', id: g.id, tokenId: 6, text: ' b', elapsedMs: 150 });
@@ -115,7 +125,7 @@ describe('runs slice', () => {
     const before = posted.length;
     ask();
     expect(posted.length).toBe(before); // cached
-    setMethod('sparsevlm'); setBudget(64); setParam('sparsevlm', 'recycling', false);
+    setMethod('sparsevlm'); setBudget(64); setParam('sparsevlm', 'recycling', false); // a changed parameter: another run
     expect(currentSettings()).toEqual({ method: 'sparsevlm', budget: 64, params: { recycling: false } });
     ask();
     expect(lastGenerate().settings).toEqual({ method: 'sparsevlm', budget: 64, params: { recycling: false } });

@@ -9,7 +9,8 @@ const modelSlice = (): ModelSlice => ({
   status: 'idle', sourceLabel: '', adapter: null, noWebGpu: false, progress: null, info: null, lastSource: null, deviceLost: null,
 });
 const inputSlice = (): InputSlice => ({ image: null, question: '' });
-const methodSlice = (): MethodSlice => ({ method: 'none', budget: 64, params: {}, maxNewTokens: 32, temperature: 0, topP: 1, seed: 0 });
+// A pruned default: the first answer already shows what SparseVLM keeps (None is one click away).
+const methodSlice = (): MethodSlice => ({ method: 'sparsevlm', budget: 64, params: {}, maxNewTokens: 32, temperature: 0, topP: 1, seed: 0 });
 const runsSlice = (): RunsSlice => ({
   runs: [], currentRunId: null,
   compare: {

@@ -104,6 +104,8 @@ export interface Run {
   /** image version | question | settings: equal keys give equal answers (greedy). */
   key: string;
   settings: MethodSettings;
+  /** The answer length asked for (absent for runs reopened from before it was saved). */
+  maxNewTokens?: number;
   label: string;
   imageName: string;
   question: string;

@@ -1,4 +1,5 @@
 /** The streamed answer of the current run, as text (React escapes it: never innerHTML). */
+import { useEffect, useState } from 'react';
 import { selectRun } from '../store/runs';
 import { useApp } from '../store/store';
 import type { Run } from '../store/types';
@@ -24,6 +25,38 @@ export function RunMetrics({ run, prefix }: { run: Run; prefix: string }) {
   );
 }
 
+/** Seconds since `since` (performance.now() ms), ticking once a second while shown. */
+function useElapsedS(since: number | undefined): number {
+  const [now, setNow] = useState(() => performance.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(performance.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return since === undefined ? 0 : Math.max(0, (now - since) / 1000);
+}
+
+/**
+ * Before the first token nothing streams, and on a software adapter that can last minutes: say
+ * what is happening, for how long so far, and what to expect (the last run with these settings,
+ * else the adapter's kind).
+ */
+function PrefillWait({ run }: { run: Run }) {
+  const elapsed = useElapsedS(run.startedAt);
+  const software = useApp((s) => Boolean(s.adapter && (s.adapter.software || s.adapter.isFallbackAdapter || s.adapter.backend === 'wasm')));
+  const last = useApp((s) => s.runs.find((r) => r.id !== run.id && r.label === run.label && r.status === 'done' && r.firstTokenMs !== null)
+    ?? s.runs.find((r) => r.id !== run.id && r.status === 'done' && r.firstTokenMs !== null));
+  const expect = last
+    ? `The last ${last.label === run.label ? 'run with these settings' : `run (${last.label})`} had its first token after ${formatMs(last.firstTokenMs)}.`
+    : software
+      ? 'This adapter runs on the CPU: the first token takes from about 20 s (pruned) to 2 minutes (unpruned); the rest follow at about one a second.'
+      : '';
+  return (
+    <p className="small muted" data-testid="answer.wait" role="status">
+      Reading the image and the question (vision encoder and prefill): {Math.floor(elapsed)} s so far. {expect}
+    </p>
+  );
+}
+
 export function AnswerPanel() {
   const run = useApp((s) => s.runs.find((r) => r.id === s.currentRunId) ?? null);
   const history = useApp((s) => s.runs);
@@ -43,6 +76,7 @@ export function AnswerPanel() {
               The {run.tokenCount} tokens of this answer decode to whitespace only{synthetic ? ' (the bundled model has random weights)' : ''}.
             </p>
           )}
+          {run.status === 'running' && run.tokenCount === 0 && <PrefillWait run={run} />}
           <RunMetrics run={run} prefix="answer" />
         </>
       ) : (

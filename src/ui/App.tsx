@@ -43,7 +43,8 @@ export function App() {
       <a className="skip" href="#question">Skip to the question</a>
       <Header />
       <main className="layout">
-        <aside className="col side"><ModelPanel /><MethodPanel /><HistoryPanel /></aside>
+        {/* Pruning first: it is what the tool is for, and at 1280×800 it was below the fold under the model panel. */}
+        <aside className="col side"><MethodPanel /><ModelPanel /><HistoryPanel /></aside>
         <div className="col center"><InputPanel /></div>
         <div className="col right"><AnswerPanel /><ExplorerPanel /><RatersPanel /></div>
         <div className="col wide"><CostPanel /><ComparePanel /><EvalPanel /></div>

@@ -56,14 +56,15 @@ export function ExplorerPanel() {
     if (next !== cursor || e.key.startsWith('Arrow')) { e.preventDefault(); setCursor(next); setHover(null); }
   };
   const name = `explorer-run${run.id}-layer${layer}`;
+  const caption = `${run.label} · ${tokens} visual tokens entering layer ${layer} of ${numLayers - 1} · ${run.imageName}`;
   return (
     <Panel
       id="explorer" title="Layer explorer"
       aside={
         <div className="row tight">
           <button type="button" className="ghost small-button" data-testid="explorer.export.json" onClick={() => exportRunJson(run)}>JSON</button>
-          <button type="button" className="ghost small-button" data-testid="explorer.export.svg" onClick={() => svgRef.current && void exportSvg(svgRef.current, image, name)}>SVG</button>
-          <button type="button" className="ghost small-button" data-testid="explorer.export.png" onClick={() => svgRef.current && void exportPng(svgRef.current, image, name)}>PNG</button>
+          <button type="button" className="ghost small-button" data-testid="explorer.export.svg" onClick={() => svgRef.current && void exportSvg(svgRef.current, image, name, caption)}>SVG</button>
+          <button type="button" className="ghost small-button" data-testid="explorer.export.png" onClick={() => svgRef.current && void exportPng(svgRef.current, image, name, caption)}>PNG</button>
         </div>
       }
     >

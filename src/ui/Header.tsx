@@ -13,7 +13,10 @@ export function Header() {
       <header className="app-head">
         <div>
           <h1>SparseVLM <span className="muted">in the browser</span></h1>
-          <p className="subtitle">A LLaVA-family model on WebGPU, with visual tokens pruned between decoder layers.</p>
+          <p className="subtitle">
+            Ask a LLaVA-family model about an image, here on WebGPU, and watch SparseVLM drop the image patches the question does not need,
+            layer by layer, and what that saves.
+          </p>
         </div>
         <button type="button" className="ghost" data-testid="app.theme" onClick={() => setTheme(NEXT[theme])} aria-label={`Colour theme: ${theme}. Switch to ${NEXT[theme]}.`}>
           {theme === 'system' ? '◐ Auto' : theme === 'light' ? '☀ Light' : '☾ Dark'}

@@ -40,10 +40,13 @@ export function HistoryPanel() {
             <li key={r.id} className={r.id === currentSavedId ? 'on' : ''} data-testid="history.item" data-id={r.id} data-label={r.label}>
               {thumbs.has(r.id) ? <img src={thumbs.get(r.id)} alt="" /> : <span className="history-thumb" aria-hidden="true" />}
               <div className="history-text">
-                <p><strong>{r.label}</strong> <span className="muted">· {new Date(r.createdAt).toLocaleString()}</span></p>
+                <p className="history-label" data-testid="history.label"><strong>{r.label}</strong></p>
+                <p className="muted">{new Date(r.createdAt).toLocaleString()}</p>
                 <p className="muted" data-testid="history.question" title={r.question.length > 120 ? r.question : undefined}>“{clip(r.question, 120)}”</p>
                 <p data-testid="history.answer">{r.answer || '—'}</p>
-                <p className="muted">{r.metrics.tokenCount} tokens · {formatMs(r.metrics.totalMs)}</p>
+                <p className="muted" data-testid="history.metrics">
+                  {r.metrics.tokenCount}{r.maxNewTokens ? ` of up to ${r.maxNewTokens}` : ''} tokens · {formatMs(r.metrics.totalMs)}
+                </p>
               </div>
               <div className="history-actions">
                 <button type="button" className="small-button" data-testid="history.show" onClick={() => void showSaved(r.id)} aria-label={`Show run ${r.label}: ${r.question}`}>Show</button>

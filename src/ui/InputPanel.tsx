@@ -1,7 +1,7 @@
 /** The image (drop, pick, paste, or a sample) with its patch grid, and the question. */
 import { useState, type DragEvent } from 'react';
 import { EXAMPLE_QUESTIONS, loadSample, setImageFromBlob, setQuestion } from '../store/input';
-import { ask, cannotAsk, isActive, stop } from '../store/runs';
+import { ask, cannotAsk, isActive, setCompareEnabled, stop } from '../store/runs';
 import { useApp } from '../store/store';
 import { describeWindow, gridFor, modelWindow, type PictureWindow } from './charts/explorer';
 import { Panel } from './Panel';
@@ -110,6 +110,13 @@ export function InputPanel() {
           <button type="submit" className="primary" data-testid="input.run" disabled={blocked !== null} title={blocked ?? undefined}>
             {compare ? 'Run comparison' : 'Run'} <kbd>Enter</kbd>
           </button>
+          {!compare && (
+            <button
+              type="button" data-testid="input.compare" disabled={blocked !== null}
+              title="Answer with each of the compare panel's settings (None, SparseVLM 64, FastV 64 unless changed), one after another"
+              onClick={() => { setCompareEnabled(true); ask(); }}
+            >Compare methods</button>
+          )}
           <button type="button" data-testid="input.stop" onClick={stop} disabled={!running}>Stop</button>
           {blocked && !running && <span className="small muted" data-testid="input.why">{blocked}</span>}
           {!blocked && loading && <span className="small muted" data-testid="input.why">The model is still loading: a question asked now runs as soon as it is ready.</span>}

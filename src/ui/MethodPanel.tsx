@@ -3,6 +3,7 @@ import type { ParamDef, ParamValue } from '../prune/params';
 import { BUDGETS, METHODS, methodEntry, paramDefs } from '../store/methods';
 import { ANSWER_LENGTHS } from '../store/runs';
 import { resetParams, setBudget, setMaxNewTokens, setMethod, setParam, setSampling } from '../store/settings';
+import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../store/store';
 import { Panel } from './Panel';
 
@@ -77,7 +78,8 @@ export function MethodPanel() {
   const budget = useApp((s) => s.budget);
   const changed = useApp((s) => s.params[s.method]);
   const maxNewTokens = useApp((s) => s.maxNewTokens);
-  const entry = methodEntry(method);
+  const shape = useApp(useShallow((s) => (s.info ? { numLayers: s.info.numLayers, visualTokens: s.info.visualTokens } : null)));
+  const entry = methodEntry(method, shape);
   const defs = paramDefs(method);
   const switches = defs.filter((d) => d.kind === 'boolean');
   const others = defs.filter((d) => d.kind !== 'boolean');
@@ -86,7 +88,7 @@ export function MethodPanel() {
       <label className="field" htmlFor="method-select">
         <span>Method</span>
         <select id="method-select" data-testid="method.select" value={method} onChange={(e) => setMethod(e.target.value)}>
-          {METHODS.map((m) => <option key={m.name} value={m.name}>{m.label}</option>)}
+          {METHODS.map((m) => <option key={m.name} value={m.name}>{methodEntry(m.name, shape).label}</option>)}
         </select>
       </label>
       <p className="small muted">{entry.note}</p>

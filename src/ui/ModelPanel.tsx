@@ -12,15 +12,24 @@ function Progress() {
   const p = useApp((s) => s.progress);
   if (!p) return null;
   const share = p.totalBytes > 0 ? p.loadedBytes / p.totalBytes : 0;
+  const moving = p.phase === 'download' || p.phase === 'verify';
   return (
     <div className="progress" data-testid="model.progress">
       <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
         <span style={{ width: `${share * 100}%` }} />
       </div>
-      <p className="small">
-        {PHASE_WORDS[p.phase]}{p.file ? ` ${p.file}` : ''} · {formatBytes(p.loadedBytes)} of {formatBytes(p.totalBytes)}
-        {' · '}{p.rate === null ? '—' : `${formatBytes(p.rate)}/s`} · {formatDuration(p.remainingS)} left · file {p.filesDone}/{p.filesTotal}
-      </p>
+      {moving ? (
+        <p className="small">
+          {PHASE_WORDS[p.phase]}{p.file ? ` ${p.file}` : ''} · {formatBytes(p.loadedBytes)} of {formatBytes(p.totalBytes)}
+          {' · '}{p.rate === null ? 'measuring speed' : `${formatBytes(p.rate)}/s`}{p.remainingS !== null && <> · {formatDuration(p.remainingS)} left</>} · file {p.filesDone}/{p.filesTotal}
+        </p>
+      ) : (
+        // Every byte is in: sessions are created and warmed up graph by graph (no transfer rate to show).
+        <p className="small">
+          {PHASE_WORDS[p.phase]}{p.file ? ` ${p.file}` : ''} · all {formatBytes(p.totalBytes)} downloaded and checked
+          {p.phase === 'warmup' ? ' · compiling GPU pipelines, one graph at a time' : ''}
+        </p>
+      )}
     </div>
   );
 }
@@ -71,7 +80,7 @@ export function ModelPanel() {
   const busy = status === 'loading' || status === 'starting';
   const statusText = { idle: 'Not started', starting: 'Starting the engine…', loading: `Loading ${sourceLabel}…`, ready: `Ready: ${sourceLabel}`, error: 'No model loaded' }[status];
   return (
-    <Panel id="model" title="Model" error={error} aside={<span className={`pill ${status}`} data-testid="model.status" data-status={status}>{statusText}</span>}>
+    <Panel id="model" title="Model" error={error} aside={<span className={`pill wrap ${status}`} data-testid="model.status" data-status={status} title={statusText}>{statusText}</span>}>
       <fieldset className="choices" disabled={busy}>
         <legend className="sr-only">Model source</legend>
         <button type="button" className="choice" data-testid="model.synthetic" onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, 'Synthetic tiny (bundled)')}>

@@ -36,6 +36,8 @@ export interface StoredRun {
   image?: Blob | null;
   question: string;
   settings: MethodSettings;
+  /** The answer length asked for (absent in runs saved before it was kept). */
+  maxNewTokens?: number;
   label: string;
   answer: string;
   trace: RequestTrace | null;

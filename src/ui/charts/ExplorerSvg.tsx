@@ -59,7 +59,7 @@ export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function 
       <g fill="none" strokeWidth={Math.max(1, side / 7)} strokeLinecap="square">
         {outlines.map((o) => <path key={o.id} d={o.d} stroke={o.color} data-testid={thumbnail ? undefined : 'explorer.group'} />)}
       </g>
-      {lit && <rect x={lit.x} y={lit.y} width={side} height={side} fill="none" stroke="#fff" strokeWidth={2} pointerEvents="none" />}
+      {lit && <rect className="hover-mark" x={lit.x} y={lit.y} width={side} height={side} fill="none" stroke="#fff" strokeWidth={2} pointerEvents="none" />}
     </svg>
   );
 });
