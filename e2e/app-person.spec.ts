@@ -75,6 +75,8 @@ function expectPrefixes(seen: string[], final: string) {
 
 let page: Page;
 let ui: Fixtures;
+/** Error-level console lines of the shared page (its worker included), checked at the end. */
+const consoleErrors: string[] = [];
 
 test.describe('with a loaded model', () => {
   test.describe.configure({ mode: 'serial' });
@@ -82,6 +84,7 @@ test.describe('with a loaded model', () => {
     test.setTimeout(240_000);
     page = await browser.newPage({ baseURL: test.info().project.use.baseURL });
     ui = panels(page);
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     await page.goto('/?e2e');
     await ui.model.waitReady();
   });
@@ -241,6 +244,15 @@ test.describe('with a loaded model', () => {
     expect(seen.filter((s) => s.length < final.length && / \S/.test(s)).length).toBeGreaterThan(2);
     await snap(page, info, '35-converted-streamed');
   });
+  test('the console shows only real errors: no onnxruntime node-placement warnings at error level', async ({}, info) => {
+    // Earlier tests loaded two models, asked, failed URLs on purpose: what they logged as errors
+    // must be those failures (the refused port, the 404), nothing from onnxruntime's session set-up.
+    await info.attach('console errors', { body: consoleErrors.join('\n') || '(none)', contentType: 'text/plain' });
+    expect(consoleErrors.filter((l) => /VerifyEachNodeIsAssignedToAnEp|onnxruntime/.test(l))).toEqual([]);
+    const unexpected = consoleErrors.filter((l) => !/127\.0\.0\.1:9|no-such-package|404|ERR_CONNECTION_REFUSED|Failed to load resource/.test(l));
+    expect(unexpected).toEqual([]);
+  });
+
 });
 
 /** A server that answers everything with 200 and a body, and no CORS headers at all. */

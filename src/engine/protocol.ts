@@ -101,6 +101,11 @@ export type FromWorker =
   | { type: 'ready'; id: number; adapter: AdapterInfo }
   | { type: 'progress'; id: number; progress: LoadProgress }
   | { type: 'loaded'; id: number; model: ModelInfo }
+  /**
+   * One generated token. `text` is what became final with it (engine/textStream.ts): appended in
+   * order, the pieces are always a prefix of `done.text`; a piece may be '' (a space waiting for
+   * the next word, half of a UTF-8 character). `done.text` is the whole answer.
+   */
   | { type: 'token'; id: number; tokenId: number; text: string; elapsedMs: number }
   | {
       type: 'done'; id: number; text: string; trace: RequestTrace;
