@@ -13,7 +13,7 @@ import { createMethod, UnknownMethodError } from '../prune/registry';
 import { cpuBridge, gpuBridge, type BackendBridge } from './bridge';
 import { decodeStep } from './decode';
 import { abortable, asEngineError, EngineError } from './errors';
-import { InputPipeline } from './inputs';
+import { InputPipeline, type PreparedPixels } from './inputs';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
 import { checkGenerateOptions } from './options';
 import { CpuTensorOps, GpuTensorOps, type TensorOps } from './ops';
@@ -44,6 +44,9 @@ export interface GenerateRequest {
    */
   onToken?: (tokenId: number, text: string, elapsedMs: number) => void;
 }
+
+/** Images whose vision embeddings the engine keeps between requests (8 frames + a few; 7B shape: 9.4 MB each). */
+export const VISION_CACHE_IMAGES = 16;
 
 export interface GenerateResult {
   text: string;
@@ -80,6 +83,15 @@ export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
   /** ORT tensors alive inside the current request; all disposed when it ends. */
   private live = new Set<OrtTensor>();
+  /**
+   * Vision embeddings by image content (the pixel key, SHA-256 of the bytes), kept across
+   * requests of the loaded model: compare mode, asking again and repeated frames run
+   * vision.onnx once per image. Most recently used last; trimmed to VISION_CACHE_IMAGES after
+   * each request (never during one: its tensors may be in use), emptied when the model goes.
+   */
+  private visionCache = new Map<string, OrtTensor>();
+  /** vision.onnx runs so far (cache misses), for tests and the benchmarks. */
+  visionRuns = 0;
 
   private constructor(readonly rt: OrtRuntime) {}
 
@@ -143,7 +155,7 @@ export class Engine {
       // point (sha256 is checked while reading) the old one is released first, so that two
       // packages never hold GPU memory at once.
       const pkg = await loadPackage(this.rt, reader, onProgress, async () => {
-        if (this.pkg) { this.releasing = true; await releasePackage(this.pkg); this.pkg = null; }
+        if (this.pkg) { this.releasing = true; this.dropVisionCache(0); await releasePackage(this.pkg); this.pkg = null; }
       }).catch((e) => { this.releasing = false; throw e; });
       this.inputs = new InputPipeline(pkg.manifest, pkg.texts);
       const device = this.rt.device();
@@ -213,7 +225,7 @@ export class Engine {
     // Several images: the methods see one visual block (the span) and scale their tables to it.
     const dims: ModelDims = { ...this.dims(), visualTokens: layout.visualCount };
     if (images.length > 1) method = this.method(req.settings, dims);
-    const pixels = [];
+    const pixels: PreparedPixels[] = [];
     for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));
     const track = (t: OrtTensor) => { this.live.add(t); return t; };
     const untrack = (t: OrtTensor) => { this.live.delete(t); };
@@ -223,6 +235,20 @@ export class Engine {
       const pre = await prefill({
         ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method, clock,
         inputIds, layout, pixels, imageBlocks, signal: req.signal, track, untrack,
+        cachedVisual: (i) => {
+          const key = pixels[i].key;
+          const hit = key === null ? undefined : this.visionCache.get(key);
+          if (!hit) { this.visionRuns += 1; return null; }
+          this.visionCache.delete(key!);
+          this.visionCache.set(key!, hit);
+          return hit;
+        },
+        keepVisual: (i, t) => {
+          const key = pixels[i].key;
+          if (key === null) return false;
+          this.visionCache.set(key, t);
+          return true;
+        },
       }).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
       const prefillMs = performance.now() - tStart;
       const random = seededRandom(req.options.seed);
@@ -290,6 +316,7 @@ export class Engine {
     } finally {
       for (const t of this.live) t.dispose();
       this.live.clear();
+      this.dropVisionCache(VISION_CACHE_IMAGES);
     }
   }
 
@@ -307,11 +334,21 @@ export class Engine {
     return sampleToken((await logits.getData()) as Float32Array, o.temperature, o.topP, random);
   }
 
+  /** Dispose cached vision embeddings, oldest first, until at most `keep` remain. */
+  private dropVisionCache(keep: number): void {
+    for (const [key, t] of this.visionCache) {
+      if (this.visionCache.size <= keep) break;
+      this.visionCache.delete(key);
+      t.dispose();
+    }
+  }
+
   async dispose(): Promise<void> {
     await this.serial(async () => {
       this.clock?.clock.destroy();
       this.clock = null;
       this.releasing = true; // from here on, a device that ends is expected to
+      this.dropVisionCache(0);
       if (this.pkg) await releasePackage(this.pkg);
       this.pkg = null;
     });

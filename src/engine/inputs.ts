@@ -20,6 +20,9 @@ import type { Manifest } from './manifest';
 import type { ImageFit } from './protocol';
 import type { SequenceLayout } from '../prune/method';
 
+/** pixel_values f32 [1,3,H,W], and the image's content key (SHA-256 of its bytes; null without WebCrypto). */
+export interface PreparedPixels { data: Float32Array; dims: number[]; key: string | null }
+
 /** Where one image's tokens sit in the prompt ids: [start, start + count). */
 export interface ImageBlock { start: number; count: number }
 
@@ -46,7 +49,7 @@ export class InputPipeline {
   readonly imageFit: ImageFit;
   private readonly processor: ImageProcessorLike;
   /** Pixel values of recent images by content (LRU, PIXEL_CACHE_IMAGES entries). */
-  private readonly pixelCache = new Map<string, { data: Float32Array; dims: number[] }>();
+  private readonly pixelCache = new Map<string, PreparedPixels>();
 
   constructor(private readonly manifest: Manifest, texts: Map<string, string>) {
     this.tokenizer = new T.PreTrainedTokenizer(json(texts, 'tokenizer.json'), json(texts, 'tokenizer_config.json'));
@@ -108,7 +111,7 @@ export class InputPipeline {
   }
 
   /** Image bytes → pixel_values f32 [1,3,H,W]. Checks the header before decoding. */
-  async preparePixels(bytes: Uint8Array, name: string): Promise<{ data: Float32Array; dims: number[] }> {
+  async preparePixels(bytes: Uint8Array, name: string): Promise<PreparedPixels> {
     const header = readImageHeader(bytes, name);
     // Image work once per image: compare mode, repeated frames and asking again about the same
     // picture reuse its pixel values (keyed by the bytes' SHA-256; consumers only read them).
@@ -126,7 +129,7 @@ export class InputPipeline {
       throw new EngineError('input', 'truncated-image', `The image ${name} could not be decoded; it may be damaged (${(e as Error).message.split('\n')[0]}).`, { name, ...header });
     }
     const out = await this.processor(image.rgb());
-    const pixels = { data: out.pixel_values.data, dims: out.pixel_values.dims };
+    const pixels = { data: out.pixel_values.data, dims: out.pixel_values.dims, key };
     if (key !== null) this.pixelCache.set(key, pixels);
     while (this.pixelCache.size > PIXEL_CACHE_IMAGES) this.pixelCache.delete(this.pixelCache.keys().next().value!);
     return pixels;

@@ -84,6 +84,10 @@ export interface PrefillArgs {
   pixels: { data: Float32Array; dims: number[] } | { data: Float32Array; dims: number[] }[];
   /** Where each image's tokens sit in inputIds (several images); absent = one block at the layout's visual block. */
   imageBlocks?: { start: number; count: number }[];
+  /** Image i's vision embeddings from the engine's cache (never disposed here), or null: run vision.onnx. */
+  cachedVisual?: (i: number) => OrtTensor | null;
+  /** A freshly computed embedding of image i: true = the engine's cache keeps it (not disposed here). */
+  keepVisual?: (i: number, t: OrtTensor) => boolean;
   signal?: AbortSignal;
   /** Tensors to dispose when the request ends, however it ends. */
   track: (t: OrtTensor) => OrtTensor;
@@ -101,8 +105,14 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const start = await clock.mark('Prefill.start');
   const pixelList = Array.isArray(a.pixels) ? a.pixels : [a.pixels];
   const visuals: OrtTensor[] = [];
-  for (const px of pixelList) {
-    visuals.push(track((await s.vision.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds));
+  const owned: boolean[] = []; // false: the engine's vision cache holds it
+  for (const [i, px] of pixelList.entries()) {
+    const hit = a.cachedVisual?.(i) ?? null;
+    if (hit) { visuals.push(hit); owned.push(false); continue; }
+    const t = (await s.vision.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds;
+    const cached = a.keepVisual?.(i, t) ?? false;
+    visuals.push(cached ? t : track(t));
+    owned.push(!cached);
   }
   const visionMark = await clock.mark('Prefill.vision');
 
@@ -125,7 +135,7 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   // The visual block's rows as the methods see them (raters): the projector output for one
   // image, the spliced span (images and the template tokens between them) for several.
   const visual = visuals.length === 1 ? visuals[0] : track(ops.concatRows([{ tensor: hidden, fromRow: pre, rows: V }], D));
-  if (visuals.length > 1) for (const v of visuals) dispose(v);
+  if (visuals.length > 1) visuals.forEach((v, i) => { if (owned[i]) dispose(v); });
   const text = track(ops.concatRows([{ tensor: embeds, fromRow: pre + V, rows: T }], D));
   dispose(embeds);
   const embedMark = await clock.mark('Prefill.embed');
@@ -201,7 +211,7 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
     if (plan) await apply(plan, lctx.hidden);
     layerMarks.push({ layer: layerMark, hook: await clock.mark(`Prefill.hook${l}`) });
   }
-  dispose(visual);
+  if (visuals.length > 1 || owned[0]) dispose(visual);
   dispose(text);
 
   check('head');
