@@ -3,7 +3,7 @@ import { EngineError } from './errors';
 import { checkFrameCount, sampleUniform, visualTokensFit } from './frames';
 
 describe('video frame sampling and limits', () => {
-  it('samples as numpy.linspace(0, total − 1, n).astype(int) does (values computed with numpy)', () => {
+  it('samples as numpy.linspace(0, total − 1, n).astype(int) does (i·step truncated; 24 → 8 as golden-multi.json recorded it with numpy)', () => {
     expect(sampleUniform(24, 8)).toEqual([0, 3, 6, 9, 13, 16, 19, 23]);
     expect(sampleUniform(100, 8)).toEqual([0, 14, 28, 42, 56, 70, 84, 99]);
     expect(sampleUniform(11, 4)).toEqual([0, 3, 6, 10]);
