@@ -51,21 +51,25 @@ function decodeGolden(name: string): { question: string; text: string } {
   return { question: golden.question, text: tok.decode(golden.greedy16, { skip_special_tokens: true }) };
 }
 
-/** Records the answer box's text after every DOM change, from now on. */
+/** Records the answer box's text after every DOM change, from now on, with the question it answers. */
 async function watchAnswer(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as unknown as { __seen: string[]; __watch?: MutationObserver };
+    const w = window as unknown as { __seen: { label: string; text: string }[]; __watch?: MutationObserver };
     w.__seen = [];
     w.__watch?.disconnect();
     const record = () => {
       const text = document.querySelector('[data-testid="answer.text"]')?.textContent ?? '';
-      if (w.__seen.at(-1) !== text) w.__seen.push(text);
+      const label = document.querySelector('[data-testid="answer.label"]')?.textContent ?? '';
+      const last = w.__seen.at(-1);
+      if (last?.text !== text || last?.label !== label) w.__seen.push({ label, text });
     };
     w.__watch = new MutationObserver(record);
     w.__watch.observe(document.body, { subtree: true, childList: true, characterData: true });
   });
 }
-const seenTexts = (page: Page) => page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+/** What the box showed for `question` (earlier answers shown before the new run took the panel are not its own). */
+const seenTexts = async (page: Page, question: string) => (await page.evaluate(() => (window as unknown as { __seen: { label: string; text: string }[] }).__seen))
+  .filter((s) => s.label.includes(question)).map((s) => s.text);
 
 /** Every text the box showed was the start of the final one. */
 function expectPrefixes(seen: string[], final: string) {
@@ -126,7 +130,8 @@ test.describe('with a loaded model', () => {
     await expect(ui.answer.status).toHaveAttribute('data-status', 'done');
     const final = (await ui.api.currentRun())!.text;
     expect(await ui.answer.text.evaluate((el) => el.textContent)).toBe(final); // exactly, spaces included
-    expectPrefixes(await seenTexts(page), final);
+    const seen = await seenTexts(page, 'Which colours do you see?');
+    expectPrefixes(seen, final);
     // The bundled model's random weights mostly pick the space token: an answer that is all
     // whitespace says so instead of leaving an empty box.
     if (final.trim() === '') await expect(page.getByTestId('answer.blank')).toContainText('whitespace only');
@@ -238,12 +243,30 @@ test.describe('with a loaded model', () => {
     await expect(ui.answer.status).toHaveAttribute('data-status', 'done');
     const final = (await ui.api.currentRun())!.text;
     expect(final).toBe(golden.text); // the fixture's transformers greedy answer, as text
-    const seen = await seenTexts(page);
+    const seen = await seenTexts(page, golden.question);
     expectPrefixes(seen, final);
     // Spaces arrive while it streams, not only at the end (each token decoded alone gave "ichcatma…").
     expect(seen.filter((s) => s.length < final.length && / \S/.test(s)).length).toBeGreaterThan(2);
     await snap(page, info, '35-converted-streamed');
   });
+  test('the fixed views at 1280×800 and phone width, light and dark', async ({}, info) => {
+    test.setTimeout(120_000);
+    // A refused URL on top of the converted model: the kept-model message, the streamed answer,
+    // the explorer, the saved runs and the pruning panel on one page.
+    await page.getByTestId('model.url').fill('http://127.0.0.1:9/');
+    await page.getByTestId('model.url').press('Enter');
+    await expect(page.getByTestId('model.error')).toContainText('is still loaded', { timeout: 60_000 });
+    for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+      await page.setViewportSize(size);
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
+        await snap(page, info, `37-views-${name}-${scheme}`, name === 'phone');
+        if (name === 'desktop') await snap(page, info, `37-views-${name}-${scheme}-first-screen`, false);
+      }
+    }
+  });
+
   test('the console shows only real errors: no onnxruntime node-placement warnings at error level', async ({}, info) => {
     // Earlier tests loaded two models, asked, failed URLs on purpose: what they logged as errors
     // must be those failures (the refused port, the 404), nothing from onnxruntime's session set-up.

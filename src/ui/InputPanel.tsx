@@ -115,7 +115,7 @@ export function InputPanel() {
               type="button" data-testid="input.compare" disabled={blocked !== null}
               title="Answer with each of the compare panel's settings (None, SparseVLM 64, FastV 64 unless changed), one after another"
               onClick={() => { setCompareEnabled(true); ask(); }}
-            >Compare methods</button>
+            >Compare</button>
           )}
           <button type="button" data-testid="input.stop" onClick={stop} disabled={!running}>Stop</button>
           {blocked && !running && <span className="small muted" data-testid="input.why">{blocked}</span>}

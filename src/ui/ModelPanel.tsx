@@ -6,6 +6,7 @@ import { useApp } from '../store/store';
 import { HubSection } from './HubSection';
 import { Panel } from './Panel';
 
+const BUNDLED_LABEL = 'Synthetic tiny (bundled)';
 const PHASE_WORDS = { download: 'Downloading', verify: 'Checking', session: 'Creating sessions', warmup: 'Warming up' } as const;
 
 function Progress() {
@@ -53,9 +54,12 @@ function Adapter() {
 
 function Info() {
   const info = useApp((s) => s.info);
+  const source = useApp((s) => s.sourceLabel);
   if (!info) return null;
   return (
     <>
+      {/* The loaded model by its own name (the choice card above is only one of the ways to load one). */}
+      <p className="model-title" data-testid="model.title"><strong>{info.name}</strong> <span className="small muted">· loaded from {source}</span></p>
       <dl className="facts" data-testid="model.info">
         <dt>Model</dt><dd>{info.name}</dd>
         <dt>Layers</dt><dd>{info.numLayers} × {info.hiddenSize} wide, {info.dtype}</dd>
@@ -83,7 +87,7 @@ export function ModelPanel() {
     <Panel id="model" title="Model" error={error} aside={<span className={`pill wrap ${status}`} data-testid="model.status" data-status={status} title={statusText}>{statusText}</span>}>
       <fieldset className="choices" disabled={busy}>
         <legend className="sr-only">Model source</legend>
-        <button type="button" className="choice" data-testid="model.synthetic" onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, 'Synthetic tiny (bundled)')}>
+        <button type="button" className={`choice ${sourceLabel === BUNDLED_LABEL && status === 'ready' ? 'on' : ''}`} data-testid="model.synthetic" onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, BUNDLED_LABEL)}>
           <strong>Synthetic tiny</strong><span className="small muted">bundled · random weights · offline</span>
         </button>
       </fieldset>
