@@ -126,6 +126,8 @@ test.describe('with a loaded model', () => {
     await ui.input.upload(SAMPLE);
     await watchAnswer(page);
     await ui.input.ask('Which colours do you see?');
+    // Nothing streams during the prefill (seconds to minutes on SwiftShader): the panel says what is going on.
+    await expect(page.getByTestId('answer.wait')).toContainText(/Reading the image and the question .* \d+ s so far/);
     await ui.answer.waitSettled();
     await expect(ui.answer.status).toHaveAttribute('data-status', 'done');
     const final = (await ui.api.currentRun())!.text;

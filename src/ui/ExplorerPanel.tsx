@@ -86,7 +86,7 @@ export function ExplorerPanel() {
             <li><span className="swatch merged" /> merged group (each in its own colour)</li>
           </ul>
           <p className="small muted" data-testid="explorer.means">
-            Visual tokens per layer, on average: {trace.equalTokens.toFixed(1)} leaving each layer (what the budget{run.settings.budget !== undefined ? ` of ${run.settings.budget}` : ''} counts),
+            Visual tokens per layer, on average: {trace.equalTokens.toFixed(1)} leaving each layer{run.settings.budget !== undefined ? ` (what the budget of ${run.settings.budget} counts)` : ''},
             {' '}{trace.meanVisualIn.toFixed(1)} entering it (layer 0 takes all {patchCount(trace)})
           </p>
         </div>
