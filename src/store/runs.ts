@@ -22,18 +22,31 @@ export function currentSettings(s: AppState = getState()): MethodSettings {
   return buildSettings(s.method, s.budget, s.params[s.method]);
 }
 
+/** The versions of the question's images, in prompt order ('3' for one image, '3+4+5' for several). */
+export const imagesKey = (s: Pick<AppState, 'images'>): string => (s.images.length ? s.images.map((im) => im.version).join('+') : '0');
+
 function runKey(s: AppState, settings: MethodSettings): string {
-  return [s.image?.version ?? 0, s.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(s))].join('|');
+  return [imagesKey(s), s.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(s))].join('|');
 }
 
-/** The image version a run was asked about (the first field of its key). */
+/** The image version a run was asked about (the first field of its key; NaN for several images). */
 export const imageVersionOf = (run: Pick<Run, 'key'>): number => Number(run.key.split('|')[0]);
+
+/** Whether `run` was asked about exactly the images shown now, in the same order. */
+export const askedAboutShown = (run: Pick<Run, 'key'>, s: Pick<AppState, 'images'>): boolean => run.key.split('|')[0] === imagesKey(s);
+
+/** The run's images in words: one name, the video with its frame count, or the names in order. */
+function imagesLabel(s: AppState): string {
+  if (s.video) return `${s.video.name} (${s.images.length} frame${s.images.length === 1 ? '' : 's'})`;
+  return s.images.map((im) => im.name).join(' + ');
+}
 
 export const isActive = (r: Run) => r.status === 'queued' || r.status === 'running' || r.status === 'stopping';
 
 /** Why asking is not possible now, in words; null when it is (while the model loads, the run waits for it). */
 export function cannotAsk(s: AppState = getState()): string | null {
   if (s.status === 'error' || s.status === 'idle') return 'No model is loaded.';
+  if (s.sampling) return `Reading the video ${s.sampling}…`;
   if (!s.image) return 'Add an image first.';
   if (!s.question.trim()) return 'Type a question first.';
   if (s.runs.some(isActive)) return 'A run is in progress.';
@@ -43,7 +56,7 @@ export function cannotAsk(s: AppState = getState()): string | null {
 function newRun(s: AppState, settings: MethodSettings, group: number | null): Run {
   return {
     id: newRequestId(), key: runKey(s, settings), settings, maxNewTokens: s.maxNewTokens, label: settingsLabel(settings),
-    imageName: s.image!.name, question: s.question.trim(), status: 'queued', text: '', tokenCount: 0,
+    imageName: imagesLabel(s), question: s.question.trim(), status: 'queued', text: '', tokenCount: 0,
     firstTokenMs: null, lastTokenMs: null, totalMs: null, trace: null, error: null, group,
   };
 }
@@ -56,9 +69,16 @@ function pump(): void {
   const next = [...s.runs].reverse().find((r) => r.status === 'queued');
   if (!next || !s.image) return;
   setState({ runs: s.runs.map((r) => (r.id === next.id ? { ...r, status: 'running', startedAt: performance.now() } : r)) });
+  // Several images or a video's frames go as `images`, in prompt order (one image as before).
+  const many = s.images.length > 1 || s.video !== null;
   send({
     type: 'generate', id: next.id,
-    image: { bytes: s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },
+    image: { bytes: many ? new ArrayBuffer(0) : s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },
+    ...(many ? {
+      images: s.images.map((im) => ({
+        bytes: im.bytes.slice(0), mime: im.mime, name: im.name, ...(im.frame ? { frame: { index: im.frame.index, of: im.frame.of } } : {}),
+      })),
+    } : {}),
     question: next.question, settings: next.settings, options: optionsFor(s),
   }, 'generate');
 }

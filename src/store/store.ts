@@ -2,13 +2,14 @@
 import { create } from 'zustand';
 import type { AppState, HistorySlice, HubSlice, InputSlice, MethodSlice, ModelSlice, RunsSlice, UiSlice } from './types';
 import { evalSlice } from './evalSlice';
+import { DEFAULT_FRAMES } from '../engine/frames';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 
 const modelSlice = (): ModelSlice => ({
   status: 'idle', sourceLabel: '', adapter: null, noWebGpu: false, progress: null, info: null, lastSource: null, deviceLost: null,
 });
-const inputSlice = (): InputSlice => ({ image: null, question: '' });
+const inputSlice = (): InputSlice => ({ image: null, images: [], video: null, frameCount: DEFAULT_FRAMES, sampling: null, question: '' });
 // A pruned default: the first answer already shows what SparseVLM keeps (None is one click away).
 const methodSlice = (): MethodSlice => ({ method: 'sparsevlm', budget: 64, params: {}, maxNewTokens: 32, temperature: 0, topP: 1, seed: 0 });
 const runsSlice = (): RunsSlice => ({

@@ -76,10 +76,33 @@ export interface InputImage {
   height: number;
   /** object URL for <img>/<image>; revoked when replaced. */
   url: string;
+  /**
+   * A video's sampled frame: its position on the source's millisecond grid (the browser's
+   * `<video>` element exposes time, not frame numbers) and the grid's length; `timeS` in seconds.
+   */
+  frame?: { index: number; of: number; timeS: number };
+}
+
+/** A video a person gave, kept so it can be sampled again with another frame count. */
+export interface InputVideo {
+  name: string;
+  blob: Blob;
+  durationS: number;
+  width: number;
+  height: number;
 }
 
 export interface InputSlice {
+  /** The first of `images` (null when there is none): what single-image views show. */
   image: InputImage | null;
+  /** The question's images in prompt order, or the video's sampled frames in time order. */
+  images: InputImage[];
+  /** Set when `images` are a video's frames. */
+  video: InputVideo | null;
+  /** Frames sampled from a video (uniformly over its length). */
+  frameCount: number;
+  /** A video being read and sampled now (its name), for the panel's progress line. */
+  sampling: string | null;
   question: string;
 }
 

@@ -1,6 +1,6 @@
 /** Page layout: sidebar (model, pruning) · input · answer, explorer and raters · cost and compare. */
 import { useEffect } from 'react';
-import { setImageFromBlob } from '../store/input';
+import { putFiles } from '../store/input';
 import { useApp } from '../store/store';
 import { AnswerPanel } from './AnswerPanel';
 import { ComparePanel } from './ComparePanel';
@@ -17,10 +17,10 @@ import { RatersPanel } from './RatersPanel';
 function usePasteImage() {
   useEffect(() => {
     const onPaste = (e: ClipboardEvent) => {
-      const file = Array.from(e.clipboardData?.files ?? []).find((f) => f.type.startsWith('image/'));
-      if (!file) return;
+      const files = Array.from(e.clipboardData?.files ?? []).filter((f) => f.type.startsWith('image/'));
+      if (files.length === 0) return;
       e.preventDefault();
-      void setImageFromBlob(file, file.name || 'pasted image');
+      void putFiles(files.map((f, i) => ({ blob: f, name: f.name || `pasted image ${i + 1}` })), 'replace');
     };
     window.addEventListener('paste', onPaste);
     return () => window.removeEventListener('paste', onPaste);

@@ -63,7 +63,7 @@ export function ComparePanel() {
                 <header className="row"><h3>{r.label}</h3><span className={`pill ${r.status}`}>{STATUS_WORDS[r.status]}</span></header>
                 {r.trace && image ? (
                   <button type="button" className="thumb-button" onClick={() => selectRun(r.id)} aria-label={`Show ${r.label} in the explorer`}>
-                    <ExplorerSvg trace={r.trace} image={image} fit={fit} modelGrid={grid} layer={finalLayer} size={140} thumbnail />
+                    <ExplorerSvg trace={r.trace} image={image} fit={fit} modelGrid={grid} layer={finalLayer} size={140} thumbnail part={r.trace.images?.[0]} />
                   </button>
                 ) : <div className="thumb-placeholder" />}
                 <p className="answer-text small" data-testid="compare.answer">{r.text || (r.status === 'done' ? '(whitespace only)' : '…')}</p>

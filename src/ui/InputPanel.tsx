@@ -1,6 +1,9 @@
-/** The image (drop, pick, paste, or a sample) with its patch grid, and the question. */
+/**
+ * The images (drop, pick, paste, or a sample) with the patch grid, or a video sampled to N
+ * frames in the page, and the question. Several images keep the order shown (move, remove).
+ */
 import { useState, type DragEvent } from 'react';
-import { EXAMPLE_QUESTIONS, loadSample, setImageFromBlob, setQuestion } from '../store/input';
+import { clearVideo, EXAMPLE_QUESTIONS, loadSample, moveImage, putFiles, removeImage, setFrameCount, setQuestion } from '../store/input';
 import { ask, cannotAsk, isActive, setCompareEnabled, stop } from '../store/runs';
 import { useApp } from '../store/store';
 import { describeWindow, gridFor, modelWindow, type PictureWindow } from './charts/explorer';
@@ -33,15 +36,72 @@ function PatchGrid({ rows, cols, width, height, win }: { rows: number; cols: num
   );
 }
 
+const asFiles = (list: FileList | null | undefined) => [...(list ?? [])].map((f) => ({ blob: f as Blob, name: f.name }));
+
+/** Several images in prompt order (move, remove), or a video's sampled frames in time order. */
+function ImageStrip() {
+  const images = useApp((s) => s.images);
+  const video = useApp((s) => s.video);
+  if (images.length < 2 && !video) return null;
+  return (
+    <figure className="image-strip-frame">
+      <ol className={`image-strip ${video ? 'frames' : ''}`} data-testid={video ? 'input.frames' : 'input.images'} aria-label={video ? 'Sampled frames, in time order' : 'Images, in the order the model reads them'}>
+        {images.map((im, i) => (
+          <li key={im.version} className="strip-item" data-testid={video ? 'input.frame' : 'input.thumb'} data-name={im.name}>
+            <img src={im.url} alt={video ? `Frame at ${im.frame?.timeS.toFixed(2)} s` : `Image ${i + 1}: ${im.name}`} />
+            <span className="small strip-label">{video ? `${im.frame?.timeS.toFixed(2)} s` : <><strong>{i + 1}</strong> {im.name}</>}</span>
+            {!video && (
+              <span className="row tight strip-actions">
+                <button type="button" className="ghost icon-button" aria-label={`Move ${im.name} earlier`} data-testid="input.thumb.earlier" disabled={i === 0} onClick={() => moveImage(i, -1)}>←</button>
+                <button type="button" className="ghost icon-button" aria-label={`Move ${im.name} later`} data-testid="input.thumb.later" disabled={i === images.length - 1} onClick={() => moveImage(i, 1)}>→</button>
+                <button type="button" className="ghost icon-button" aria-label={`Remove ${im.name}`} data-testid="input.thumb.remove" onClick={() => removeImage(i)}>×</button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ol>
+      <figcaption className="small muted" data-testid="input.caption">
+        {video
+          ? `${video.name} · ${video.width}×${video.height}px · ${video.durationS.toFixed(2)} s · ${images.length} frame${images.length === 1 ? '' : 's'} sampled evenly, each one image to the model`
+          : `${images.length} images, read by the model in this order`}
+      </figcaption>
+    </figure>
+  );
+}
+
+/** The frame count (N, default 8) and the video's own controls. */
+function VideoControls() {
+  const video = useApp((s) => s.video);
+  const frameCount = useApp((s) => s.frameCount);
+  const sampling = useApp((s) => s.sampling);
+  const [draft, setDraft] = useState<string | null>(null);
+  const apply = () => { if (draft !== null) { void setFrameCount(Number(draft)); setDraft(null); } };
+  return (
+    <div className="row wrap video-controls">
+      <label className="field inline" htmlFor="frame-count">
+        <span className="small">Video frames</span>
+        <input
+          id="frame-count" type="number" min={1} step={1} inputMode="numeric" data-testid="input.frame-count"
+          value={draft ?? String(frameCount)} onChange={(e) => setDraft(e.target.value)} onBlur={apply}
+          onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); apply(); } }}
+        />
+      </label>
+      {video && <button type="button" className="ghost small-button" data-testid="input.video.remove" onClick={clearVideo}>Remove video</button>}
+      {sampling && <span className="small muted" data-testid="input.sampling" aria-live="polite">Reading {sampling} and sampling {frameCount} frames…</span>}
+    </div>
+  );
+}
+
 function ImageArea() {
   const image = useApp((s) => s.image);
+  const several = useApp((s) => s.images.length > 1 || s.video !== null);
   const info = useApp((s) => s.info);
   const [over, setOver] = useState(false);
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
-    const file = e.dataTransfer.files[0];
-    if (file) void setImageFromBlob(file, file.name);
+    const files = asFiles(e.dataTransfer.files);
+    if (files.length) void putFiles(files, 'replace');
   };
   const grid = info ? gridFor(info.visualTokens, info.gridSize) : null;
   const win = image && info ? modelWindow(image.width, image.height, info.imageFit) : null;
@@ -51,7 +111,7 @@ function ImageArea() {
       className={`dropzone ${over ? 'over' : ''} ${image ? 'has-image' : ''}`} data-testid="input.dropzone"
       onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)} onDrop={onDrop}
     >
-      {image ? (
+      {several ? <ImageStrip /> : image ? (
         <figure className="image-frame">
           <div className="picture">
             <img src={image.url} alt={`Input: ${image.name}`} data-testid="input.image" />
@@ -64,8 +124,8 @@ function ImageArea() {
         </figure>
       ) : (
         <div className="drop-empty">
-          <p><strong>Drop an image here</strong>, paste one, or choose a file.</p>
-          <p className="small muted">PNG, JPEG, GIF, BMP or WebP, up to 50 megapixels. It never leaves this machine.</p>
+          <p><strong>Drop images or a video here</strong>, paste one, or choose files.</p>
+          <p className="small muted">PNG, JPEG, GIF, BMP or WebP, up to 50 megapixels; several images in the order given, or a video sampled to frames. Nothing leaves this machine.</p>
         </div>
       )}
     </div>
@@ -79,14 +139,21 @@ export function InputPanel() {
   const blocked = useApp((s) => cannotAsk(s));
   const compare = useApp((s) => s.compare.enabled);
   const loading = useApp((s) => s.status === 'loading' || s.status === 'starting');
+  const hasImages = useApp((s) => s.images.length > 0 && s.video === null);
   return (
-    <Panel id="input" title="Image and question" error={error}>
+    <Panel id="input" title="Images and question" error={error}>
       <ImageArea />
       <div className="row wrap">
         <label className="file-button">
-          <input type="file" accept="image/*" data-testid="input.file" onChange={(e) => { const f = e.target.files?.[0]; if (f) void setImageFromBlob(f, f.name); e.target.value = ''; }} />
-          <span>Choose image…</span>
+          <input type="file" multiple accept="image/*,video/*" data-testid="input.file" onChange={(e) => { const files = asFiles(e.target.files); if (files.length) void putFiles(files, 'replace'); e.target.value = ''; }} />
+          <span>Choose images or video…</span>
         </label>
+        {hasImages && (
+          <label className="file-button">
+            <input type="file" multiple accept="image/*,video/*" data-testid="input.add" onChange={(e) => { const files = asFiles(e.target.files); if (files.length) void putFiles(files, 'add'); e.target.value = ''; }} />
+            <span>Add image…</span>
+          </label>
+        )}
         <span className="small muted">or a sample:</span>
         {SAMPLES.map((s) => (
           <button key={s.path} type="button" className="ghost small-button" data-testid={`input.sample.${s.name.replace('.png', '')}`} onClick={() => void loadSample(s.path, s.name)}>
@@ -94,6 +161,7 @@ export function InputPanel() {
           </button>
         ))}
       </div>
+      <VideoControls />
       <form className="question" onSubmit={(e) => { e.preventDefault(); ask(); }}>
         <label htmlFor="question">Question</label>
         <textarea

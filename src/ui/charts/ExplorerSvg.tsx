@@ -6,7 +6,7 @@ import { forwardRef, useMemo } from 'react';
 import type { ImageFit } from '../../engine/protocol';
 import type { RequestTrace } from '../../engine/trace';
 import { gridFor, groupOutlines, layoutPatches, modelWindow } from './explorer';
-import { patchCount, patchFates } from './fates';
+import { imageFates, patchCount, patchFates } from './fates';
 
 export interface ExplorerSvgProps {
   trace: RequestTrace;
@@ -19,18 +19,29 @@ export interface ExplorerSvgProps {
   size: number;
   highlight?: number | null;
   onHover?: (patch: number | null) => void;
+  /**
+   * One image of a request with several (trace.images): its patches are the span's tokens
+   * `origin … origin + patches − 1`, drawn as that image's grid. Absent: the whole visual block.
+   */
+  part?: { origin: number; patches: number };
   /** Small multiples skip per-patch test ids and events. */
   thumbnail?: boolean;
   testid?: string;
 }
 
 export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function ExplorerSvg(props, ref) {
-  const { trace, image, fit, modelGrid, layer, size, highlight, onHover, thumbnail } = props;
+  const { trace, image, fit, modelGrid, layer, size, highlight, onHover, thumbnail, part } = props;
   // The model's input square is `win` of the picture: place the picture so that `win` fills the SVG.
   const win = modelWindow(image.width, image.height, fit);
   const kx = size / win.w, ky = size / win.h;
-  const grid = gridFor(patchCount(trace), modelGrid);
-  const cells = useMemo(() => layoutPatches(patchFates(trace, layer), grid, size), [trace, layer, grid[0], grid[1], size]);
+  const grid = gridFor(part ? part.patches : patchCount(trace), modelGrid);
+  const cells = useMemo(
+    () => {
+      const all = patchFates(trace, layer);
+      return layoutPatches(part ? imageFates(all, part) : all, grid, size, all);
+    },
+    [trace, layer, grid[0], grid[1], size, part?.origin, part?.patches],
+  );
   const outlines = useMemo(() => groupOutlines(cells, grid[1]), [cells, grid[1]]);
   const side = cells[0]?.size ?? size;
   const lit = highlight === null || highlight === undefined ? null : cells[highlight];

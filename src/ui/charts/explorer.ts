@@ -29,10 +29,11 @@ export function gridFor(count: number, grid?: [number, number] | null): [number,
 }
 
 /** Cells in row-major patch order over a `size`×`size` square (the image is resized to it). */
-export function layoutPatches(fates: PatchFate[], grid: [number, number], size: number): PatchCell[] {
+/** `scoredFrom`: the fates whose live scores set the colour scale (all images of the span, so frames compare); default `fates`. */
+export function layoutPatches(fates: PatchFate[], grid: [number, number], size: number, scoredFrom: PatchFate[] = fates): PatchCell[] {
   const [rows, cols] = grid;
   const cell = size / Math.max(rows, cols);
-  const live = fates.filter((f) => f.state !== 'dropped' && f.score !== null).map((f) => f.score!);
+  const live = scoredFrom.filter((f) => f.state !== 'dropped' && f.score !== null).map((f) => f.score!);
   const lo = Math.min(...live), hi = Math.max(...live);
   const norm = live.length && hi > lo ? scaleLinear([lo, hi], [0.15, 1]).clamp(true) : () => 0.7;
   return fates.map((fate) => {

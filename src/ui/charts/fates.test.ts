@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeFate, groupSizes, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
+import { locateOrigin } from '../../engine/trace';
+import { describeFate, groupSizes, imageCounts, imageFates, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
 import { llava64Trace, smallTrace } from './fixtures/traces';
 
 describe('tokensAtLayer', () => {
@@ -69,5 +70,23 @@ describe('patchFates', () => {
     // No trace-internal numbers: no negative ids, no layer −1.
     for (const x of f) expect(describeFate(x, sizes.get(x.token!))).not.toMatch(/-\d|group \d/);
     expect(describeFate({ ...f[8], atLayer: -1, scoreLayer: -1 })).toBe('patch 8: dropped before the first layer · score 0.500 (rank 9 before the first layer)');
+  });
+});
+
+describe('several images (trace.images)', () => {
+  // smallTrace's 16-token span read as two 4-patch images at origins 2 and 9 (the other tokens
+  // stand for template tokens between images: only the origin arithmetic matters here).
+  const trace = { ...smallTrace(), images: [{ name: 'a.png', origin: 2, patches: 4 }, { name: 'b.png', origin: 9, patches: 4 }] };
+  it("each image's kept patches after the first stage are the stage's kept origins that locateOrigin puts in it", () => {
+    const fates = patchFates(trace, 2);
+    for (const [k, im] of trace.images.entries()) {
+      const kept = imageFates(fates, im).filter((f) => f.state === 'kept').map((f) => f.patch);
+      const expected = trace.stages[0].kept.flatMap((o) => { const at = locateOrigin(trace, o); return at.kind === 'patch' && at.image === k ? [at.patch] : []; });
+      expect(kept).toEqual(expected);
+      expect(imageCounts(fates, im).kept).toBe(expected.length);
+    }
+    // Image a = tokens 2..5: 2 and 5 kept, 3 and 4 merged; image b = 9..12: 9 kept, 10 and 11 merged, 12 dropped.
+    expect(imageCounts(fates, trace.images[0])).toEqual({ kept: 2, merged: 2, dropped: 0 });
+    expect(imageCounts(fates, trace.images[1])).toEqual({ kept: 1, merged: 2, dropped: 1 });
   });
 });

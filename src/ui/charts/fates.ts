@@ -163,3 +163,18 @@ export function groupSizes(fates: PatchFate[]): Map<number, number> {
   for (const f of fates) if (f.state === 'merged' && f.token !== null) sizes.set(f.token, (sizes.get(f.token) ?? 0) + 1);
   return sizes;
 }
+
+/**
+ * One image's patches out of the visual span's fates (trace.images: image k's patch p is span
+ * token `origin + p`), renumbered from 0 so they lay out on that image's grid.
+ */
+export function imageFates(fates: PatchFate[], part: { origin: number; patches: number }): PatchFate[] {
+  return fates.slice(part.origin, part.origin + part.patches).map((f) => ({ ...f, patch: f.patch - part.origin }));
+}
+
+/** Visual tokens of each image at `layer`: its patches still kept, and merged tokens holding one of them. */
+export function imageCounts(fates: PatchFate[], part: { origin: number; patches: number }): { kept: number; merged: number; dropped: number } {
+  const counts = { kept: 0, merged: 0, dropped: 0 };
+  for (const f of imageFates(fates, part)) counts[f.state]++;
+  return counts;
+}
