@@ -2,6 +2,7 @@
  * A typed, read-only in-page API for the Playwright suite (tldraw's pattern), installed only
  * when the page is opened with `?e2e`. Specs read facts from the store instead of pixels.
  */
+import type { RequestTrace } from '../engine/trace';
 import { newRequestId, send } from '../store/engine';
 import { getState } from '../store/store';
 import { patchFates, tokensAtLayer } from './charts/fates';
@@ -20,6 +21,8 @@ export interface E2eApi {
   loseDevice(): void;
   /** Name of the loaded model, null when none. */
   modelName(): string | null;
+  /** The current run's trace as the engine sent it (structured-clone data), null without one. */
+  trace(): RequestTrace | null;
 }
 
 function currentTrace() {
@@ -50,6 +53,7 @@ export const e2eApi: E2eApi = {
   },
   loseDevice: () => send({ type: 'lose-device', id: newRequestId() }),
   modelName: () => getState().info?.name ?? null,
+  trace: () => currentTrace(),
 };
 
 declare global { interface Window { __e2e?: E2eApi } }

@@ -1,0 +1,242 @@
+/**
+ * Issue 15, the app side, end to end: several images in one question and a video sampled in
+ * the page, on a fixture converted by the project's converter (llama-clip-gqa-112: 64 visual
+ * tokens an image, 4 layers, a 2048-token context), the engine on wasm (navigator.gpu hidden:
+ * the bundled model is slow on SwiftShader and nothing here is about the GPU path).
+ *
+ *  1. two images: shown in order, reordered; the explorer draws one heatmap each, and each
+ *     heatmap's kept patches are the trace's kept origins that `locateOrigin` puts in that image;
+ *  2. a video made in the page (canvas + MediaRecorder, WebM): sampled to 8 frames by default
+ *     and to N when N is changed, a frame strip; N frame heatmaps on a timeline after a run;
+ *  3. bad inputs, each with its message and the input kept: an unreadable video, a video with
+ *     no picture (sound only), a frame count of 0, a video together with images, more frames
+ *     than the context holds (the engine's figures).
+ *
+ * Screenshots at 1280×800 and 390 px wide, light and dark, in test-results/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page, TestInfo } from '@playwright/test';
+import { locateOrigin, type RequestTrace } from '../src/engine/trace';
+import { expect, panels, test, type Fixtures } from './fixtures/pages';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIXTURE = 'llama-clip-gqa-112';
+const SHAPES = join('public', 'samples', 'shapes.png');
+const CHART = join('public', 'samples', 'chart.png');
+
+async function snap(page: Page, info: TestInfo, name: string) {
+  const path = join('test-results', 'screenshots', `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  await info.attach(name, { path, contentType: 'image/png' });
+}
+
+/** Converts fixtures/<name> to an fp32 package under test-packages/ (served at /test-packages/). */
+function convertFixture(name: string): string {
+  const out = join(ROOT, 'test-packages', `multi-${name}-fp32`);
+  rmSync(out, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/cli/convert.ts'),
+    join(ROOT, 'fixtures', name), '--out', out, '--dtype', 'fp32'], { stdio: 'pipe' });
+  return `/test-packages/multi-${name}-fp32/`;
+}
+
+/** A WebM recorded in the page: a square moving across a canvas for `seconds` (or sound only). */
+async function recordWebm(page: Page, kind: 'video' | 'audio', seconds: number): Promise<Buffer> {
+  const bytes = await page.evaluate(async ([k, s]) => {
+    let stream: MediaStream;
+    let draw: (t: number) => void = () => {};
+    if (k === 'video') {
+      const canvas = document.createElement('canvas');
+      canvas.width = 160; canvas.height = 120;
+      const ctx = canvas.getContext('2d')!;
+      draw = (t) => {
+        ctx.fillStyle = '#1d3557'; ctx.fillRect(0, 0, 160, 120);
+        ctx.fillStyle = `hsl(${Math.round(t * 300)}, 80%, 60%)`; ctx.fillRect(10 + t * 80, 40, 40, 40);
+      };
+      draw(0);
+      stream = canvas.captureStream(30);
+    } else {
+      const audio = new AudioContext();
+      await audio.resume();
+      const osc = audio.createOscillator();
+      const out = audio.createMediaStreamDestination();
+      osc.connect(out); osc.start();
+      stream = out.stream;
+    }
+    const recorder = new MediaRecorder(stream, { mimeType: k === 'video' ? 'video/webm;codecs=vp8' : 'audio/webm' });
+    const chunks: Blob[] = [];
+    recorder.ondataavailable = (e) => chunks.push(e.data);
+    const stopped = new Promise((r) => { recorder.onstop = r; });
+    recorder.start(100);
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const t = (performance.now() - t0) / 1000;
+        draw(t);
+        if (t < s) setTimeout(tick, 20); else resolve();
+      };
+      tick();
+    });
+    recorder.stop();
+    await stopped;
+    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+  }, [kind, seconds] as const);
+  return Buffer.from(bytes);
+}
+
+/** Each heatmap's kept patches (from the DOM) and the trace's kept origins located in that image. */
+async function keptByImage(page: Page, trace: RequestTrace, stage: number) {
+  const images = trace.images!;
+  const fromTrace = images.map((_, k) => trace.stages[stage].kept.flatMap((o) => {
+    const at = locateOrigin(trace, o);
+    return at.kind === 'patch' && at.image === k ? [at.patch] : [];
+  }).sort((a, b) => a - b));
+  const shown = [];
+  for (let k = 0; k < images.length; k++) {
+    const patches = await page.getByTestId(`explorer.image.${k}`).locator('[data-testid="explorer.patch"][data-state="kept"]')
+      .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-patch'))));
+    shown.push(patches.sort((a, b) => a - b));
+  }
+  return { fromTrace, shown };
+}
+
+let page: Page;
+let ui: Fixtures;
+
+test.beforeAll(async ({ browser }) => {
+  test.setTimeout(300_000);
+  page = await browser.newPage({ baseURL: test.info().project.use.baseURL });
+  ui = panels(page);
+  await page.addInitScript(() => { Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined }); });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto('/?e2e');
+  await ui.model.waitReady();
+  const url = `${new URL(page.url()).origin}${convertFixture(FIXTURE)}`;
+  await page.getByTestId('model.url').fill(url);
+  await page.getByTestId('model.url').press('Enter');
+  await expect(page.getByTestId('model.status')).toHaveText(`Ready: ${url}`, { timeout: 120_000 });
+  await page.getByTestId('method.max-tokens').selectOption('8');
+  await ui.method.choose('sparsevlm', 64);
+});
+test.afterAll(async () => { await page?.close(); });
+
+/** The same view at 1280×800 and at phone width, light and dark. */
+async function snapAll(name: string, info: TestInfo, scrollTo?: string) {
+  for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width, height });
+      await page.emulateMedia({ colorScheme: scheme });
+      if (scrollTo) await page.getByTestId(scrollTo).scrollIntoViewIfNeeded();
+      await snap(page, info, `${name}-${width}-${scheme}`);
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+test('two images: order shown and changed, one heatmap each, kept patches as the trace says', async ({}, info) => {
+  test.setTimeout(300_000);
+  await ui.input.file().setInputFiles([SHAPES, CHART]);
+  const thumbs = page.getByTestId('input.thumb');
+  await expect(thumbs).toHaveCount(2);
+  await expect(thumbs.nth(0)).toHaveAttribute('data-name', 'shapes.png');
+  await thumbs.nth(1).getByTestId('input.thumb.earlier').click();
+  await expect(thumbs.nth(0)).toHaveAttribute('data-name', 'chart.png');
+  await expect(page.getByTestId('input.caption')).toHaveText('2 images, read by the model in this order');
+  await ui.input.ask('Which picture has more colours?');
+  await ui.answer.waitSettled();
+  await expect(ui.answer.status).toHaveAttribute('data-status', 'done');
+
+  const trace = (await ui.api.trace())!;
+  expect(trace.images?.map((im) => im.name)).toEqual(['chart.png', 'shapes.png']);
+  expect(trace.images?.map((im) => im.patches)).toEqual([64, 64]);
+  const heatmaps = page.getByTestId('explorer.image');
+  await expect(heatmaps).toHaveCount(2);
+  const stage = trace.stages.findIndex((s) => s.layer >= 0);
+  const after = trace.stages[stage].layer + 1;
+  await page.getByTestId('explorer.layer').fill(String(after));
+  const { fromTrace, shown } = await keptByImage(page, trace, stage);
+  expect(fromTrace.flat().length, 'the first stage keeps patches of the images').toBeGreaterThan(0);
+  expect(shown).toEqual(fromTrace);
+  for (let k = 0; k < 2; k++) await expect(heatmaps.nth(k)).toHaveAttribute('data-kept', String(fromTrace[k].length));
+  // Pointing at a patch names its image.
+  await page.getByTestId('explorer.image.1').locator('[data-testid="explorer.patch"]').nth(5).hover();
+  await expect(page.getByTestId('explorer.fate')).toContainText(/^image 2, patch 5: /);
+  await snapAll('multi-01-two-images', info, 'explorer.images');
+});
+
+test('a video made in the page: 8 frames by default, N when set, N frame heatmaps on a timeline', async ({}, info) => {
+  test.setTimeout(300_000);
+  const webm = await recordWebm(page, 'video', 1.2);
+  await ui.input.file().setInputFiles({ name: 'moving-square.webm', mimeType: 'video/webm', buffer: webm });
+  const frames = page.getByTestId('input.frame');
+  await expect(frames).toHaveCount(8, { timeout: 60_000 });
+  await expect(page.getByTestId('input.frame-count')).toHaveValue('8');
+  await expect(page.getByTestId('input.caption')).toContainText('moving-square.webm · 160×120px');
+  await expect(page.getByTestId('input.caption')).toContainText('8 frames sampled evenly');
+  // The frames differ: the square moves (the first and the last are not the same picture).
+  const first = await frames.nth(0).locator('img').screenshot();
+  const last = await frames.nth(7).locator('img').screenshot();
+  expect(first.equals(last)).toBe(false);
+
+  await page.getByTestId('input.frame-count').fill('4');
+  await page.getByTestId('input.frame-count').press('Enter');
+  await expect(frames).toHaveCount(4, { timeout: 60_000 });
+  const times = await frames.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+  expect(times[0]).toBe('moving-square.webm @ 0.00 s');
+  await ui.input.ask('Where does the square go?');
+  await ui.answer.waitSettled();
+  await expect(ui.answer.status).toHaveAttribute('data-status', 'done');
+  const trace = (await ui.api.trace())!;
+  expect(trace.images).toHaveLength(4);
+  expect(trace.images!.every((im) => im.frame && im.frame.of > 1000)).toBe(true);
+  await expect(page.getByTestId('explorer.images')).toHaveClass(/timeline/);
+  await expect(page.getByTestId('explorer.image')).toHaveCount(4);
+  const stage = trace.stages.findIndex((s) => s.layer >= 0);
+  await page.getByTestId('explorer.layer').fill(String(trace.stages[stage].layer + 1));
+  const { fromTrace, shown } = await keptByImage(page, trace, stage);
+  expect(shown).toEqual(fromTrace);
+  await snapAll('multi-02-video-frames', info, 'explorer.images');
+  await page.getByTestId('input.frames').scrollIntoViewIfNeeded();
+  await snap(page, info, 'multi-03-video-input-1280-light');
+});
+
+test('bad inputs: unreadable video, sound only, 0 frames, a video with images, more frames than fit', async ({}, info) => {
+  test.setTimeout(300_000);
+  const error = page.getByTestId('input.error');
+  await ui.input.file().setInputFiles([SHAPES]);
+  await expect(page.getByTestId('input.image')).toBeVisible();
+
+  await ui.input.file().setInputFiles({ name: 'broken.webm', mimeType: 'video/webm', buffer: Buffer.from('this is not a video at all') });
+  await expect(error).toContainText(/^The video broken\.webm could not be read: /, { timeout: 30_000 });
+  await expect(page.getByTestId('input.image')).toBeVisible(); // the image is still there
+
+  const sound = await recordWebm(page, 'audio', 0.5);
+  await ui.input.file().setInputFiles({ name: 'sound.webm', mimeType: 'video/webm', buffer: sound });
+  await expect(error).toContainText('The video sound.webm has no frames: it holds no picture track (sound only?).', { timeout: 30_000 });
+  await expect(page.getByTestId('input.image')).toBeVisible();
+
+  const webm = await recordWebm(page, 'video', 0.8);
+  await page.getByTestId('input.add').setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
+  await expect(error).toContainText(/^A video and images cannot go into one question: .*Remove the image first/);
+  await expect(page.getByTestId('input.image')).toBeVisible();
+  await snap(page, info, 'multi-04-video-with-images');
+
+  await ui.input.file().setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
+  await expect(page.getByTestId('input.frame')).toHaveCount(4, { timeout: 60_000 }); // N stays as set
+  await page.getByTestId('input.frame-count').fill('0');
+  await page.getByTestId('input.frame-count').press('Enter');
+  await expect(error).toHaveText('The number of frames must be a whole number of at least 1, not 0.');
+  await expect(page.getByTestId('input.frame')).toHaveCount(4);
+
+  // 40 frames × 64 tokens is more than the 2048-token context: the engine's figures, in the input panel.
+  await page.getByTestId('input.frame-count').fill('40');
+  await page.getByTestId('input.frame-count').press('Enter');
+  await expect(page.getByTestId('input.frame')).toHaveCount(40, { timeout: 120_000 });
+  await ui.input.ask('What moves?');
+  await expect(error).toContainText('40 frames take 40 × 64 = 2560 visual tokens', { timeout: 60_000 });
+  await expect(error).toContainText(/but the model's context holds 2048: at most \d+ fit\./);
+  await expect(page.getByTestId('input.frame')).toHaveCount(40);
+  await snapAll('multi-05-too-many-frames', info, 'input.error');
+});
