@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { convertCheckpoint } from '../convert/convert';
 import { openCheckpointDir } from '../convert/nodeCheckpoint';
-import { MemorySink } from '../convert/package';
+import { MemorySink, type PackageDtype } from '../convert/package';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine } from './engine';
 import { missingFile, type PackageReader } from './source';
@@ -30,12 +30,12 @@ export function memoryReader(files: Map<string, Uint8Array>, label: string): Pac
   };
 }
 
-/** Convert fixtures/<name> to an fp32 package in memory. */
-export async function fixturePackage(name: string): Promise<Map<string, Uint8Array>> {
+/** Convert fixtures/<name> to a package in memory (fp32 unless `dtype` says otherwise). */
+export async function fixturePackage(name: string, dtype: PackageDtype = 'fp32'): Promise<Map<string, Uint8Array>> {
   const ckpt = await openCheckpointDir(join(FIXTURES, name));
   try {
     const sink = new MemorySink();
-    await convertCheckpoint(ckpt, { dtype: 'fp32', sink });
+    await convertCheckpoint(ckpt, { dtype, sink });
     return sink.files;
   } finally {
     await ckpt.close?.();
