@@ -54,8 +54,9 @@ async function recordWebm(page: Page, kind: 'video' | 'audio', seconds: number):
         ctx.fillStyle = '#1d3557'; ctx.fillRect(0, 0, 160, 120);
         ctx.fillStyle = `hsl(${Math.round(t * 300)}, 80%, 60%)`; ctx.fillRect(10 + t * 80, 40, 40, 40);
       };
-      draw(0);
       stream = canvas.captureStream(30);
+      // The capture's first frames are the blank canvas until a drawn one is committed: draw a while first.
+      for (let i = 0; i < 10; i++) { draw(0); await new Promise((r) => setTimeout(r, 20)); }
     } else {
       const audio = new AudioContext();
       await audio.resume();
@@ -121,14 +122,18 @@ test.beforeAll(async ({ browser }) => {
 });
 test.afterAll(async () => { await page?.close(); });
 
-/** The same view at 1280×800 and at phone width, light and dark. */
-async function snapAll(name: string, info: TestInfo, scrollTo?: string) {
+/** The panels that show it, at 1280×800 and at phone width, light and dark (the whole page at 1280 light). */
+async function snapAll(name: string, info: TestInfo, panelIds: string[]) {
+  await snap(page, info, `${name}-page`);
   for (const [width, height] of [[1280, 800], [390, 844]] as const) {
     for (const scheme of ['light', 'dark'] as const) {
       await page.setViewportSize({ width, height });
       await page.emulateMedia({ colorScheme: scheme });
-      if (scrollTo) await page.getByTestId(scrollTo).scrollIntoViewIfNeeded();
-      await snap(page, info, `${name}-${width}-${scheme}`);
+      for (const id of panelIds) {
+        const path = join('test-results', 'screenshots', `${name}-${id}-${width}-${scheme}.png`);
+        await page.getByTestId(`${id}.panel`).screenshot({ path });
+        await info.attach(`${name}-${id}-${width}-${scheme}`, { path, contentType: 'image/png' });
+      }
     }
   }
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -163,7 +168,7 @@ test('two images: order shown and changed, one heatmap each, kept patches as the
   // Pointing at a patch names its image.
   await page.getByTestId('explorer.image.1').locator('[data-testid="explorer.patch"]').nth(5).hover();
   await expect(page.getByTestId('explorer.fate')).toContainText(/^image 2, patch 5: /);
-  await snapAll('multi-01-two-images', info, 'explorer.images');
+  await snapAll('multi-01-two-images', info, ['input', 'explorer']);
 });
 
 test('a video made in the page: 8 frames by default, N when set, N frame heatmaps on a timeline', async ({}, info) => {
@@ -179,6 +184,16 @@ test('a video made in the page: 8 frames by default, N when set, N frame heatmap
   const first = await frames.nth(0).locator('img').screenshot();
   const last = await frames.nth(7).locator('img').screenshot();
   expect(first.equals(last)).toBe(false);
+  // The frame at 0 s is the recording's first picture: the square (hue 0, red) at x 10–50, y 40–80.
+  const atStart = await frames.nth(0).locator('img').evaluate(async (img: HTMLImageElement) => {
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(img, 0, 0);
+    return { square: [...ctx.getImageData(30, 60, 1, 1).data], background: [...ctx.getImageData(120, 100, 1, 1).data] };
+  });
+  expect(atStart.square[0], `red square at 0 s (pixel ${atStart.square})`).toBeGreaterThan(150);
+  expect(atStart.background[0], `background at 0 s (pixel ${atStart.background})`).toBeLessThan(80);
 
   await page.getByTestId('input.frame-count').fill('4');
   await page.getByTestId('input.frame-count').press('Enter');
@@ -197,9 +212,14 @@ test('a video made in the page: 8 frames by default, N when set, N frame heatmap
   await page.getByTestId('explorer.layer').fill(String(trace.stages[stage].layer + 1));
   const { fromTrace, shown } = await keptByImage(page, trace, stage);
   expect(shown).toEqual(fromTrace);
-  await snapAll('multi-02-video-frames', info, 'explorer.images');
-  await page.getByTestId('input.frames').scrollIntoViewIfNeeded();
-  await snap(page, info, 'multi-03-video-input-1280-light');
+  // The cost panel: one row per frame, each frame's visual work pruned below its unpruned patches × layers.
+  const perFrame = page.getByTestId('cost.per-image.row');
+  await expect(perFrame).toHaveCount(4);
+  for (const share of await perFrame.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-share'))))) {
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThan(1);
+  }
+  await snapAll('multi-02-video', info, ['input', 'explorer', 'cost']);
 });
 
 test('bad inputs: unreadable video, sound only, 0 frames, a video with images, more frames than fit', async ({}, info) => {
@@ -221,7 +241,7 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await page.getByTestId('input.add').setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
   await expect(error).toContainText(/^A video and images cannot go into one question: .*Remove the image first/);
   await expect(page.getByTestId('input.image')).toBeVisible();
-  await snap(page, info, 'multi-04-video-with-images');
+  await snapAll('multi-03-video-with-images', info, ['input']);
 
   await ui.input.file().setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
   await expect(page.getByTestId('input.frame')).toHaveCount(4, { timeout: 60_000 }); // N stays as set
@@ -238,5 +258,5 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await expect(error).toContainText('40 frames take 40 × 64 = 2560 visual tokens', { timeout: 60_000 });
   await expect(error).toContainText(/but the model's context holds 2048: at most \d+ fit\./);
   await expect(page.getByTestId('input.frame')).toHaveCount(40);
-  await snapAll('multi-05-too-many-frames', info, 'input.error');
+  await snapAll('multi-04-too-many-frames', info, ['input']);
 });

@@ -1,9 +1,12 @@
 /** What pruning saved: tokens per layer, time per phase, FLOPs and KV bytes against unpruned. */
+import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes } from '../store/progress';
 import { useApp } from '../store/store';
 import type { AppState, Run } from '../store/types';
+import type { RequestTrace } from '../engine/trace';
 import { costSummary, phaseTimes } from './charts/cost';
+import { imageTokenLayers } from './charts/fates';
 import { PhaseBarsChart } from './charts/PhaseBarsChart';
 import { TokenLinesChart } from './charts/TokenLinesChart';
 import { formatCount } from './format';
@@ -34,6 +37,34 @@ function Ratio({ value, testid, label, now, base }: { value: number; testid: str
   );
 }
 
+/**
+ * Several images or frames: how much of each one's visual work is left, as tokens carrying its
+ * patches summed over the layers against its patches × layers (what the KV cache and the
+ * layers' visual FLOPs scale with).
+ */
+function PerImage({ trace }: { trace: RequestTrace }) {
+  const rows = useMemo(() => imageTokenLayers(trace), [trace]);
+  if (rows.length === 0) return null;
+  const video = rows.some((r) => r.frame);
+  return (
+    <figure className="chart-figure per-image" data-testid="cost.per-image">
+      <figcaption className="small">
+        Visual tokens per {video ? 'frame' : 'image'}, summed over the {trace.visualPerLayer.length} layers, against unpruned
+        <span className="muted"> (a token merged from two {video ? 'frames' : 'images'} counts for both)</span>
+      </figcaption>
+      <ol className="per-image-rows">
+        {rows.map((r, k) => (
+          <li key={k} className="per-image-row" data-testid="cost.per-image.row" data-share={r.share.toFixed(4)}>
+            <span className="small per-image-name" title={r.name}>{video ? `${k + 1}. ${r.name.replace(/^.* @ /, '')}` : `${k + 1}. ${r.name}`}</span>
+            <span className="meter"><span style={{ width: `${Math.min(1, r.share) * 100}%` }} /></span>
+            <strong className="small">{(r.share * 100).toFixed(1)}%</strong>
+          </li>
+        ))}
+      </ol>
+    </figure>
+  );
+}
+
 export function CostPanel() {
   const runs = useApp(useShallow(comparableRuns));
   const current = runs[0];
@@ -51,6 +82,7 @@ export function CostPanel() {
         <Ratio testid="cost.flops" label="Prefill FLOPs" value={c.flopsRatio} now={formatCount(c.flops)} base={formatCount(c.flopsUnpruned)} />
         <Ratio testid="cost.kv" label="KV cache" value={c.kvRatio} now={formatBytes(c.kvBytes)} base={formatBytes(c.kvBytesUnpruned)} />
       </div>
+      {current.trace.images && <PerImage trace={current.trace} />}
       <div className="charts">
         <figure className="chart-figure"><figcaption className="small">Visual tokens entering each layer</figcaption><TokenLinesChart series={series} /></figure>
         <figure className="chart-figure"><figcaption className="small" data-testid="cost.phase-caption">

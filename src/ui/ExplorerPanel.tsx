@@ -18,7 +18,7 @@ const SIZE = 336;
 const THUMB = 88;
 
 /** A heatmap's side for several images: two side by side, more (a video's frames) on a timeline. */
-const partSize = (count: number) => (count <= 2 ? 200 : count <= 4 ? 150 : 120);
+const partSize = (count: number) => (count <= 2 ? 200 : count <= 4 ? 116 : 96);
 
 /**
  * Several images or frames (trace.images): one heatmap each at the chosen layer, in prompt
@@ -44,8 +44,9 @@ function ImageHeatmaps({ traceImages, images, fates, onHover, hover, ...svg }: {
                 highlight={hover?.image === k ? hover.patch : null} onHover={(p) => onHover(p === null ? null : { image: k, patch: p })}
               />
             )}
-            <figcaption className="small" title={im.name}>
-              <strong>{where}</strong> · <span className="muted">{counts.kept} kept{counts.merged ? `, ${counts.merged} merged` : ''} of {im.patches}</span>
+            <figcaption className="small" title={im.name} style={{ maxWidth: size }}>
+              <strong>{where}</strong>
+              <span className="muted">{counts.kept} kept{counts.merged ? `, ${counts.merged} merged` : ''} of {im.patches}</span>
             </figcaption>
           </figure>
         );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { locateOrigin } from '../../engine/trace';
-import { describeFate, groupSizes, imageCounts, imageFates, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
+import { describeFate, groupSizes, imageCounts, imageFates, imageTokenLayers, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
 import { llava64Trace, smallTrace } from './fixtures/traces';
 
 describe('tokensAtLayer', () => {
@@ -88,5 +88,14 @@ describe('several images (trace.images)', () => {
     // Image a = tokens 2..5: 2 and 5 kept, 3 and 4 merged; image b = 9..12: 9 kept, 10 and 11 merged, 12 dropped.
     expect(imageCounts(fates, trace.images[0])).toEqual({ kept: 2, merged: 2, dropped: 0 });
     expect(imageCounts(fates, trace.images[1])).toEqual({ kept: 1, merged: 2, dropped: 1 });
+  });
+  it('per image, the tokens carrying its patches entering each layer and their share of patches × layers', () => {
+    // Layers 0–1 all 4 patches each. Layer 2: a = 2, 5 kept + −1 (3, 4) → 3; b = 9 + −2 (10, 11) → 2.
+    // Layer 3 (−2 rides on): a same 3; b same 2. Layer 4: a = 5, −1 → 2; b = −3 (holds −2) → 1. Layer 5: a = 5 → 1; b = −3 → 1.
+    const rows = imageTokenLayers(trace);
+    expect(rows.map((r) => r.perLayer)).toEqual([[4, 4, 3, 3, 2, 1], [4, 4, 2, 2, 1, 1]]);
+    expect(rows[0].share).toBeCloseTo(17 / 24, 12);
+    expect(rows[1].share).toBeCloseTo(14 / 24, 12);
+    expect(imageTokenLayers(smallTrace())).toEqual([]);
   });
 });

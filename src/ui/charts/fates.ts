@@ -178,3 +178,30 @@ export function imageCounts(fates: PatchFate[], part: { origin: number; patches:
   for (const f of imageFates(fates, part)) counts[f.state]++;
   return counts;
 }
+
+/** One image's share of the visual tokens layer by layer (the cost panel's per-frame rows). */
+export interface ImageTokenLayers { name: string; frame?: { index: number; of: number }; patches: number; perLayer: number[]; share: number }
+
+/**
+ * For each image of trace.images, the visual tokens carrying its patches entering each layer —
+ * its kept patches plus each merged token holding one of them (a token merged across two images
+ * counts for both) — and their sum over layers against the unpruned patches × layers.
+ */
+export function imageTokenLayers(trace: RequestTrace): ImageTokenLayers[] {
+  const images = trace.images;
+  if (!images) return [];
+  const layers = trace.visualPerLayer.length;
+  const perLayer = images.map(() => [] as number[]);
+  for (let layer = 0; layer < layers; layer++) {
+    const fates = patchFates(trace, layer);
+    images.forEach((im, k) => {
+      const part = imageFates(fates, im);
+      const merged = new Set(part.filter((f) => f.state === 'merged').map((f) => f.token));
+      perLayer[k].push(part.filter((f) => f.state === 'kept').length + merged.size);
+    });
+  }
+  return images.map((im, k) => ({
+    name: im.name, ...(im.frame ? { frame: im.frame } : {}), patches: im.patches, perLayer: perLayer[k],
+    share: perLayer[k].reduce((a, b) => a + b, 0) / (im.patches * layers),
+  }));
+}
