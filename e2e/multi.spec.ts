@@ -15,7 +15,7 @@
  * Screenshots at 1280×800 and 390 px wide, light and dark, in test-results/screenshots/.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { locateOrigin, type RequestTrace } from '../src/engine/trace';
@@ -165,6 +165,7 @@ test('two images: order shown and changed, one heatmap each, kept patches as the
   expect(fromTrace.flat().length, 'the first stage keeps patches of the images').toBeGreaterThan(0);
   expect(shown).toEqual(fromTrace);
   for (let k = 0; k < 2; k++) await expect(heatmaps.nth(k)).toHaveAttribute('data-kept', String(fromTrace[k].length));
+  await expect(page.getByTestId('cost.per-image.row')).toHaveCount(2);
   // Pointing at a patch names its image.
   await page.getByTestId('explorer.image.1').locator('[data-testid="explorer.patch"]').nth(5).hover();
   await expect(page.getByTestId('explorer.fate')).toContainText(/^image 2, patch 5: /);
@@ -258,5 +259,20 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await expect(error).toContainText('40 frames take 40 × 64 = 2560 visual tokens', { timeout: 60_000 });
   await expect(error).toContainText(/but the model's context holds 2048: at most \d+ fit\./);
   await expect(page.getByTestId('input.frame')).toHaveCount(40);
+
+  // 32 images likewise (32 × 64 = 2048 visual tokens alone fill the context).
+  const many = Array.from({ length: 32 }, (_, i) => ({ name: `shapes-${i + 1}.png`, mimeType: 'image/png', buffer: readFileSync(SHAPES) }));
+  await ui.input.file().setInputFiles(many);
+  await expect(page.getByTestId('input.thumb')).toHaveCount(32);
+  await ui.input.run().click();
+  await expect(error).toContainText('32 images take 32 × 64 = 2048 visual tokens', { timeout: 60_000 });
+  await expect(error).toContainText(/at most \d+ fit\./);
+  await expect(page.getByTestId('input.thumb')).toHaveCount(32);
+  await ui.input.file().setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: webm });
+  await page.getByTestId('input.frame-count').fill('40');
+  await page.getByTestId('input.frame-count').press('Enter');
+  await expect(page.getByTestId('input.frame')).toHaveCount(40, { timeout: 120_000 });
+  await ui.input.run().click();
+  await expect(error).toContainText('40 frames take 40 × 64 = 2560 visual tokens', { timeout: 60_000 });
   await snapAll('multi-04-too-many-frames', info, ['input']);
 });

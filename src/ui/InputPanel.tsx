@@ -86,7 +86,9 @@ function VideoControls() {
           onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); apply(); } }}
         />
       </label>
-      {video && <button type="button" className="ghost small-button" data-testid="input.video.remove" onClick={clearVideo}>Remove video</button>}
+      {video
+        ? <button type="button" className="ghost small-button" data-testid="input.video.remove" onClick={clearVideo}>Remove video</button>
+        : <span className="small muted">sampled evenly from a video you choose</span>}
       {sampling && <span className="small muted" data-testid="input.sampling" aria-live="polite">Reading {sampling} and sampling {frameCount} frames…</span>}
     </div>
   );
