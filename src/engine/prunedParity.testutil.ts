@@ -59,7 +59,6 @@ export async function expectParity(pair: ParityPair, method: string, budget: num
     image: { bytes: pair.image, name: 'image.png' }, question: pair.question,
     settings: { method, budget },
     options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
-    onToken: () => {}, // (engine.ts feeds its TextStream only when onToken is set)
   });
   const gpu = await run(pair.gpu);
   const cpu = await run(pair.cpu);
