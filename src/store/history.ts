@@ -7,7 +7,7 @@
 import { RunsDb, makeThumbnail, newRunId, runMetrics, type StoredRun } from './persist/runsDb';
 import { newRequestId, setRunDoneHandler, showError } from './engine';
 import { setImageFromBlob, setQuestion } from './input';
-import { imageVersionOf } from './runs';
+import { askedAboutShown, imageVersionOf } from './runs';
 import { getState, setState } from './store';
 import type { Run } from './types';
 
@@ -68,6 +68,12 @@ export async function showSaved(id: string): Promise<void> {
   } catch (e) { historyError('open the run', e); return; }
   if (!inMemory && !stored) { await refreshHistory(); return; }
   const question = inMemory?.question ?? stored!.question;
+  if (inMemory && askedAboutShown(inMemory, getState())) {
+    // Its images (several, or a video's frames) are the ones shown now: nothing to put back.
+    setQuestion(question);
+    setState({ currentRunId: inMemory.id, layer: 0 });
+    return;
+  }
   let version = getState().image?.version ?? -1;
   if (!(inMemory && imageVersionOf(inMemory) === version) && stored?.image) {
     if (await setImageFromBlob(stored.image, stored.imageName)) version = getState().image!.version;

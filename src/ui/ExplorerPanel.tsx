@@ -82,7 +82,9 @@ export function ExplorerPanel() {
     return (
       <Panel id="explorer" title="Layer explorer">
         <Empty testid="explorer.other-image">
-          This run was asked about {run.imageName}, not the image shown now; open it with Show under Saved runs to see its patches.
+          {trace.images
+            ? `This run was asked about ${run.imageName}, not what is shown now; saved runs keep no copy of several images or a video, so give them again (in the same order) to see their patches.`
+            : `This run was asked about ${run.imageName}, not the image shown now; open it with Show under Saved runs to see its patches.`}
         </Empty>
       </Panel>
     );
