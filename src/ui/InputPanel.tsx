@@ -88,7 +88,7 @@ function VideoControls() {
       </label>
       {video
         ? <button type="button" className="ghost small-button" data-testid="input.video.remove" onClick={clearVideo}>Remove video</button>
-        : <span className="small muted">sampled evenly from a video you choose</span>}
+        : <span className="small muted" title="A video you choose is sampled to this many frames, evenly over its length">for a video, evenly spaced</span>}
       {sampling && <span className="small muted" data-testid="input.sampling" aria-live="polite">Reading {sampling} and sampling {frameCount} frames…</span>}
     </div>
   );
