@@ -18,7 +18,18 @@ export interface EngineLink {
   restart?(): void;
 }
 
-/** A Worker made by `make` as a link; restart() terminates it and makes another. Image bytes are copied by structured clone. */
+/**
+ * A generate request's image buffers. Every sender makes its own copy for the request (runs.ts
+ * from the input slice, evaluate.ts from the file), so the buffers move to the worker instead of
+ * being cloned a second time (issue 15: image bytes transferred, not copied twice).
+ */
+export function transferOf(message: ToWorker): ArrayBuffer[] {
+  if (message.type !== 'generate') return [];
+  const buffers = [message.image.bytes, ...(message.images ?? []).map((im) => im.bytes)];
+  return [...new Set(buffers)].filter((b) => b.byteLength > 0);
+}
+
+/** A Worker made by `make` as a link; restart() terminates it and makes another. Image bytes are transferred (transferOf). */
 export function workerLink(make: () => Worker): EngineLink {
   let worker = make();
   let handler: ((message: FromWorker) => void) | null = null;
@@ -30,7 +41,7 @@ export function workerLink(make: () => Worker): EngineLink {
   };
   attach(worker);
   return {
-    post: (message) => worker.postMessage(message),
+    post: (message) => worker.postMessage(message, transferOf(message)),
     subscribe: (h) => { handler = h; },
     restart: () => {
       worker.terminate();

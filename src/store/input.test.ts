@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ToWorker } from '../engine/protocol';
-import { connectEngine, handleMessage } from './engine';
+import { connectEngine, handleMessage, transferOf } from './engine';
 import { clearVideo, moveImage, putFiles, removeImage, setFrameCount, setQuestion, setVideoFromBlob } from './input';
 import { startEngine } from './model';
 import { ask, askedAboutShown } from './runs';
@@ -74,6 +74,10 @@ describe('several images', () => {
     const run = getState().runs[0];
     expect(run.imageName).toBe('a.png + b.png');
     expect(askedAboutShown(run, getState())).toBe(true);
+    // The request's buffers are its own copies, moved to the worker (transferOf); the input keeps its bytes.
+    const transfer = transferOf(sent);
+    expect(transfer).toEqual(sent.images!.map((im) => im.bytes));
+    expect(transfer.some((b) => getState().images.some((im) => im.bytes === b))).toBe(false);
     moveImage(1, -1);
     expect(askedAboutShown(run, getState())).toBe(false); // b, a is another question
   });
