@@ -63,7 +63,7 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
       memory?.resetPeak();
       const r = await engine.generate({
         image, question: BENCH_QUESTION, settings: spec.settings,
-        options: { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0 },
+        options: { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0, reuseVision: false },
       });
       return { trace: r.trace, peakGpuBytes: memory ? memory.peak() : null };
     },

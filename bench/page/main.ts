@@ -48,7 +48,7 @@ const api: BenchPageApi = {
     await memory(true);
     const { trace } = await client!.generate(
       { bytes: image!.slice(0), mime: 'image/png', name: 'shapes.png' }, question, settings,
-      { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0 },
+      { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0, reuseVision: false },
     ).result;
     return { trace, peakGpuBytes: (await memory(false)).peak };
   },

@@ -236,7 +236,7 @@ export class Engine {
         ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method, clock,
         inputIds, layout, pixels, imageBlocks, signal: req.signal, track, untrack,
         cachedVisual: (i) => {
-          const key = pixels[i].key;
+          const key = req.options.reuseVision === false ? null : pixels[i].key;
           const hit = key === null ? undefined : this.visionCache.get(key);
           if (!hit) { this.visionRuns += 1; return null; }
           this.visionCache.delete(key!);
@@ -244,7 +244,7 @@ export class Engine {
           return hit;
         },
         keepVisual: (i, t) => {
-          const key = pixels[i].key;
+          const key = req.options.reuseVision === false ? null : pixels[i].key;
           if (key === null) return false;
           this.visionCache.set(key, t);
           return true;

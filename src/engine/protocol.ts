@@ -24,6 +24,11 @@ export interface GenerateOptions {
   temperature: number;
   topP: number;
   seed: number;
+  /**
+   * Reuse vision embeddings cached for the same image content (default true: compare mode and
+   * asking again skip the tower). Benchmarks set false so every request measures the tower.
+   */
+  reuseVision?: boolean;
 }
 
 export interface AdapterInfo {
