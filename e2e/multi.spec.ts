@@ -276,3 +276,44 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await expect(error).toContainText('40 frames take 40 × 64 = 2560 visual tokens', { timeout: 60_000 });
   await snapAll('multi-04-too-many-frames', info, ['input']);
 });
+
+/** What the session store holds for the input ('input' key: several images or a video), read in the page. */
+async function savedInput(page: Page): Promise<string> {
+  return page.evaluate(() => new Promise<string>((resolve) => {
+    const open = indexedDB.open('sparsevlm-session', 1);
+    open.onsuccess = () => {
+      const get = open.result.transaction('kv', 'readonly').objectStore('kv').get('input');
+      get.onsuccess = () => {
+        const v = get.result as { kind: string; images?: { name: string }[]; video?: { name: string } } | undefined;
+        resolve(!v ? 'none' : v.kind === 'video' ? `video ${v.video!.name}` : `images ${v.images!.map((im) => im.name).join(',')}`);
+        open.result.close();
+      };
+      get.onerror = () => resolve('error');
+    };
+    open.onerror = () => resolve('error');
+  }));
+}
+
+test('a reload keeps several images in their order, and a video with its frame count', async ({}, info) => {
+  test.setTimeout(300_000);
+  await ui.input.file().setInputFiles([CHART, SHAPES]);
+  await expect(page.getByTestId('input.thumb')).toHaveCount(2);
+  await page.getByTestId('input.thumb').nth(1).getByTestId('input.thumb.earlier').click();
+  await expect.poll(() => savedInput(page)).toBe('images shapes.png,chart.png');
+  await page.reload();
+  const thumbs = page.getByTestId('input.thumb');
+  await expect(thumbs).toHaveCount(2, { timeout: 30_000 });
+  expect(await thumbs.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).toEqual(['shapes.png', 'chart.png']);
+
+  const webm = await recordWebm(page, 'video', 0.6);
+  await ui.input.file().setInputFiles({ name: 'short.webm', mimeType: 'video/webm', buffer: webm });
+  await page.getByTestId('input.frame-count').fill('5');
+  await page.getByTestId('input.frame-count').press('Enter');
+  await expect(page.getByTestId('input.frame')).toHaveCount(5, { timeout: 60_000 });
+  await expect.poll(() => savedInput(page)).toBe('video short.webm');
+  await page.reload();
+  await expect(page.getByTestId('input.frame')).toHaveCount(5, { timeout: 60_000 });
+  await expect(page.getByTestId('input.frame-count')).toHaveValue('5');
+  await expect(page.getByTestId('input.caption')).toContainText('short.webm');
+  await snap(page, info, 'multi-05-video-after-reload');
+});

@@ -11,6 +11,7 @@ import { connectEngine, handleMessage, transferOf } from './engine';
 import { clearVideo, moveImage, putFiles, removeImage, setFrameCount, setQuestion, setVideoFromBlob } from './input';
 import { startEngine } from './model';
 import { ask, askedAboutShown } from './runs';
+import { settingsPatch } from './sessionSync';
 import { getState, resetStore } from './store';
 import { VideoReadError, type VideoSampler } from './videoFrames';
 
@@ -97,6 +98,33 @@ describe('video', () => {
     expect(getState().runs[0].imageName).toBe('clip.webm (8 frames)');
     expect(await setFrameCount(3, sampler)).toBe(true);
     expect(getState().images.map((im) => im.frame?.timeS)).toEqual([0, 0.999, 1.999]);
+  });
+
+  it('the frame count survives a reload when it is a whole number ≥ 1', () => {
+    expect(settingsPatch({ frameCount: 12 }).frameCount).toBe(12);
+    for (const bad of [0, -3, 2.5, Number.NaN]) expect(settingsPatch({ frameCount: bad })).not.toHaveProperty('frameCount');
+  });
+
+  it('a frame count changed while the video is read is the one it ends with; a later video wins', async () => {
+    let release: () => void = () => {};
+    const slow: VideoSampler = async (blob, name, count) => { await new Promise<void>((r) => { release = r; }); return sampler(blob, name, count); };
+    const first = setVideoFromBlob(video().blob, 'clip.webm', slow);
+    expect(getState().sampling).toBe('clip.webm');
+    await setFrameCount(3, slow); // no video yet: only the setting changes
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    release(); // the second sampling, with 3
+    expect(await first).toBe(true);
+    expect(getState().images).toHaveLength(3);
+    expect(getState().sampling).toBeNull();
+
+    const a = setVideoFromBlob(video().blob, 'a.webm', slow);
+    const releaseA = release;
+    const b = setVideoFromBlob(video().blob, 'b.webm', sampler);
+    expect(await b).toBe(true);
+    releaseA();
+    expect(await a).toBe(false);
+    expect(getState().video?.name).toBe('b.webm');
   });
 
   it('refuses a bad frame count and keeps the frames', async () => {

@@ -146,11 +146,17 @@ export function clearVideo(): void {
  * A video file, sampled to `frameCount` frames in the page. An unreadable file or one with no
  * frames gets its message and leaves the input as it was.
  */
+let videoRequest = 0;
+
 export async function setVideoFromBlob(blob: Blob, name: string, sampler?: VideoSampler, count = getState().frameCount): Promise<boolean> {
   clearError('input');
+  const request = ++videoRequest;
   setState({ sampling: name });
   try {
     const sampled = await (sampler ?? browserVideoSampler)(blob, name, count);
+    // Another video was given meanwhile: it wins. The frame count changed meanwhile: sample again.
+    if (request !== videoRequest) return false;
+    if (getState().frameCount !== count) return setVideoFromBlob(blob, name, sampler, getState().frameCount);
     if (sampled.frames.length === 0) throw new VideoReadError('no-frames', `The video ${name} has no frames.`);
     const frames: InputImage[] = [];
     for (const f of sampled.frames) {
@@ -162,11 +168,12 @@ export async function setVideoFromBlob(blob: Blob, name: string, sampler?: Video
     putImages(frames, { name, blob, durationS: sampled.durationS, width: sampled.width, height: sampled.height });
     return true;
   } catch (e) {
+    if (request !== videoRequest) return false; // another video was given meanwhile
     const code = e instanceof VideoReadError ? e.code : 'unreadable-video';
     showError({ where: 'input', code, message: e instanceof VideoReadError ? e.message : `The video ${name} could not be read: ${(e as Error).message}.` });
     return false;
   } finally {
-    setState({ sampling: null });
+    if (request === videoRequest) setState({ sampling: null });
   }
 }
 

@@ -4,9 +4,9 @@
  * hand-edited entry falls back to defaults instead of breaking the page.
  */
 import { BUDGETS, METHODS } from './methods';
-import { setImageFromBlob } from './input';
+import { putFiles, setImageFromBlob, setVideoFromBlob } from './input';
 import { ANSWER_LENGTHS } from './runs';
-import { loadImage, loadSettings, pickSettings, saveImage, saveSettings, type SessionSettings } from './persist/session';
+import { loadImage, loadInput, loadSettings, pickSettings, saveImage, saveInput, saveSettings, type SessionSettings } from './persist/session';
 import { getState, setState, useApp } from './store';
 import type { AppState } from './types';
 
@@ -25,6 +25,7 @@ export function settingsPatch(saved: Partial<SessionSettings>, current: AppState
   if (typeof saved.seed === 'number' && Number.isInteger(saved.seed) && saved.seed >= 0 && saved.seed <= 0xffffffff) patch.seed = saved.seed;
   if (saved.theme && (THEMES as readonly string[]).includes(saved.theme)) patch.theme = saved.theme;
   if (typeof saved.endpoint === 'string' && /^https?:\/\//.test(saved.endpoint)) patch.endpoint = saved.endpoint;
+  if (typeof saved.frameCount === 'number' && Number.isInteger(saved.frameCount) && saved.frameCount >= 1 && saved.frameCount <= 1024) patch.frameCount = saved.frameCount;
   if (saved.gpuMemoryMb === null || (typeof saved.gpuMemoryMb === 'number' && saved.gpuMemoryMb > 0)) patch.gpuMemoryMb = saved.gpuMemoryMb;
   const c = saved.compare;
   if (c && typeof c.enabled === 'boolean' && Array.isArray(c.settings) && c.settings.length >= 2
@@ -37,11 +38,16 @@ export function settingsPatch(saved: Partial<SessionSettings>, current: AppState
 export async function restoreSession(): Promise<void> {
   const saved = loadSettings();
   if (saved) setState(settingsPatch(saved));
+  const input = await loadInput();
+  if (input && !getState().image) {
+    if (input.kind === 'video') await setVideoFromBlob(new Blob([input.video.bytes], { type: input.video.mime }), input.video.name);
+    else await putFiles(input.images.map((im) => ({ blob: new Blob([im.bytes], { type: im.mime }), name: im.name })), 'replace');
+  }
   const image = await loadImage();
   if (image && !getState().image) await setImageFromBlob(new Blob([image.bytes], { type: image.mime }), image.name);
 }
 
-const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'maxNewTokens', 'temperature', 'topP', 'seed', 'theme', 'endpoint', 'gpuMemoryMb', 'compare'] as const;
+const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'maxNewTokens', 'temperature', 'topP', 'seed', 'theme', 'endpoint', 'gpuMemoryMb', 'frameCount', 'compare'] as const;
 
 /** Save on change from now on; returns the unsubscribe. */
 export function startSessionSync(): () => void {
@@ -51,5 +57,17 @@ export function startSessionSync(): () => void {
       const img = s.image;
       void saveImage(img ? { name: img.name, mime: img.mime, bytes: img.bytes } : null).catch(() => { /* the session still works */ });
     }
+    if (s.images !== prev.images || s.video !== prev.video) void saveSeveral(s).catch(() => { /* the session still works */ });
   });
+}
+
+/** Several images, or the video itself (its frames are sampled again at restore); one image is 'image' alone. */
+async function saveSeveral(s: AppState): Promise<void> {
+  if (s.video) {
+    await saveInput({ kind: 'video', video: { name: s.video.name, mime: s.video.blob.type || 'video/webm', bytes: await s.video.blob.arrayBuffer() } });
+  } else if (s.images.length > 1) {
+    await saveInput({ kind: 'images', images: s.images.map((im) => ({ name: im.name, mime: im.mime, bytes: im.bytes })) });
+  } else {
+    await saveInput(null);
+  }
 }

@@ -11,7 +11,7 @@ const DB = 'sparsevlm-session';
 const STORE = 'kv';
 
 /** The persisted part of the state (plain JSON). */
-export type SessionSettings = Pick<AppState, 'question' | 'method' | 'budget' | 'params' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'theme' | 'endpoint' | 'gpuMemoryMb'> & {
+export type SessionSettings = Pick<AppState, 'question' | 'method' | 'budget' | 'params' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'theme' | 'endpoint' | 'gpuMemoryMb' | 'frameCount'> & {
   compare: Pick<AppState['compare'], 'enabled' | 'settings'>;
 };
 
@@ -21,7 +21,7 @@ export function pickSettings(s: AppState): SessionSettings {
   return {
     question: s.question, method: s.method, budget: s.budget, params: s.params, maxNewTokens: s.maxNewTokens,
     temperature: s.temperature, topP: s.topP, seed: s.seed, theme: s.theme,
-    endpoint: s.endpoint, gpuMemoryMb: s.gpuMemoryMb, compare: { enabled: s.compare.enabled, settings: s.compare.settings },
+    endpoint: s.endpoint, gpuMemoryMb: s.gpuMemoryMb, frameCount: s.frameCount, compare: { enabled: s.compare.enabled, settings: s.compare.settings },
   };
 }
 
@@ -67,6 +67,32 @@ export async function loadImage(): Promise<SessionImage | null> {
   try {
     const value = await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('image')) as SessionImage | undefined;
     return value && value.bytes instanceof ArrayBuffer ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Several images in prompt order, or a video (sampled again at restore): kept beside 'image'
+ * (which then holds the first image), so a session saved before issue 15 restores as before.
+ */
+export type SessionInput = { kind: 'images'; images: SessionImage[] } | { kind: 'video'; video: SessionImage };
+
+export async function saveInput(input: SessionInput | null): Promise<void> {
+  if (typeof indexedDB === 'undefined') return;
+  const store = (await openDb()).transaction(STORE, 'readwrite').objectStore(STORE);
+  if (input) await request(store.put(input, 'input'));
+  else await request(store.delete('input'));
+}
+
+export async function loadInput(): Promise<SessionInput | null> {
+  if (typeof indexedDB === 'undefined') return null;
+  try {
+    const value = await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('input')) as SessionInput | undefined;
+    const ok = (im: SessionImage | undefined) => !!im && typeof im.name === 'string' && im.bytes instanceof ArrayBuffer;
+    if (value?.kind === 'video' && ok(value.video)) return value;
+    if (value?.kind === 'images' && Array.isArray(value.images) && value.images.length > 1 && value.images.every(ok)) return value;
+    return null;
   } catch {
     return null;
   }
