@@ -142,9 +142,23 @@ async function snapAll(name: string, info: TestInfo, panelIds: string[]) {
 
 test('two images: order shown and changed, one heatmap each, kept patches as the trace says', async ({}, info) => {
   test.setTimeout(300_000);
-  await ui.input.file().setInputFiles([SHAPES, CHART]);
+  // Dropped together: both go in, in the order given.
+  const dropped = await page.evaluateHandle(async (files) => {
+    const dt = new DataTransfer();
+    for (const [name, bytes] of files) dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+    return dt;
+  }, [['landscape.png', [...readFileSync(join('public', 'samples', 'landscape.png'))]], ['chart.png', [...readFileSync(CHART)]]] as [string, number[]][]);
+  await page.getByTestId('input.dropzone').dispatchEvent('drop', { dataTransfer: dropped });
   const thumbs = page.getByTestId('input.thumb');
   await expect(thumbs).toHaveCount(2);
+  const order = () => thumbs.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+  await expect.poll(order).toEqual(['landscape.png', 'chart.png']);
+  // Add appends; × removes.
+  await page.getByTestId('input.add').setInputFiles(SHAPES);
+  await expect(thumbs).toHaveCount(3);
+  await thumbs.nth(0).getByTestId('input.thumb.remove').click();
+  await expect.poll(order).toEqual(['chart.png', 'shapes.png']);
+  await thumbs.nth(0).getByTestId('input.thumb.later').click();
   await expect(thumbs.nth(0)).toHaveAttribute('data-name', 'shapes.png');
   await thumbs.nth(1).getByTestId('input.thumb.earlier').click();
   await expect(thumbs.nth(0)).toHaveAttribute('data-name', 'chart.png');
