@@ -57,6 +57,9 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
     },
     gpuMemoryCounter: memory !== null,
   };
+  const pkg = engine.model;
+  environment.runtime.decode = pkg?.decoder?.ready ? 'captured graphs (onnxruntime WebGPU graph capture, engine/capturedDecode.ts)'
+    : `plain session runs${pkg?.captureUnavailable ? ` (capture unavailable: ${pkg.captureUnavailable})` : engine.rt.graphCapture ? '' : ' (SVLM_GRAPH_CAPTURE=0)'}`;
   return {
     engine, model, environment, loadMs,
     async generate(spec: MethodSpec, newTokens: number): Promise<RunOutcome> {
@@ -67,7 +70,16 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
       });
       return { trace: r.trace, peakGpuBytes: memory ? memory.peak() : null };
     },
-    close: () => engine.dispose(),
+    async close() {
+      // Per-token CPU of the captured decode path, by part (capturedDecode.ts counts).
+      const c = engine.model?.decoder?.counts;
+      if (c && c.steps > 0) {
+        const parts = Object.entries(c.cpuMs).map(([k, v]) => `${k} ${(v / c.steps).toFixed(3)}`).join(', ');
+        const total = Object.values(c.cpuMs).reduce((a, b) => a + b, 0) / c.steps;
+        console.log(`captured decode: ${c.steps} steps, CPU per token ${total.toFixed(2)} ms (${parts} ms); decode sessions made ${c.sessions}`);
+      }
+      await engine.dispose();
+    },
   };
 }
 

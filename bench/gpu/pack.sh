@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); cd "$root"
 stage=tmp/gpu-extra
-rm -rf "$stage" && mkdir -p "$stage/node_modules/@img" "$stage/node_modules/onnxruntime-node/bin/napi-v6/linux"
+rm -rf "$stage" && mkdir -p "$stage/node_modules/@img" "$stage/node_modules/onnxruntime-node"
 npx esbuild src/cli/bench.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/bench.mjs" --external:webgpu --external:onnxruntime-web --external:onnxruntime-node \
   --external:sharp --external:vite --external:@playwright/test \
@@ -18,10 +18,20 @@ npx esbuild bench/gpu/dispatch-cost.ts --bundle --platform=node --format=esm --t
   --outfile="$stage/dispatch-cost.mjs" --external:webgpu --external:onnxruntime-web
 cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
    fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png \
-   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh "$stage/"
+   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/probe.sh "$stage/"
 nm=node_modules; dst=$stage/node_modules
 cp -r $nm/sharp $nm/detect-libc $nm/semver $nm/onnxruntime-common "$dst/"
 cp -r $nm/@img/colour $nm/@img/sharp-linux-x64 $nm/@img/sharp-libvips-linux-x64 "$dst/@img/"
-cp -r $nm/onnxruntime-node/package.json $nm/onnxruntime-node/dist "$dst/onnxruntime-node/"
-cp -r $nm/onnxruntime-node/bin/napi-v6/linux/x64 "$dst/onnxruntime-node/bin/napi-v6/linux/"
+# onnxruntime-node: its 44 MB native library no longer fits the 64 MiB carry beside the repo's
+# fixtures, and transformers.js only reads it at load (InferenceSession, Tensor, env): a module
+# that refuses any use stands in for it on the GPU machine (our engine runs onnxruntime-web).
+cat > "$dst/onnxruntime-node/package.json" <<'JSON'
+{ "name": "onnxruntime-node", "version": "0.0.0-not-carried", "main": "index.js" }
+JSON
+cat > "$dst/onnxruntime-node/index.js" <<'JS'
+const refuse = () => { throw new Error('onnxruntime-node is not carried to the GPU machine (bench/gpu/pack.sh)'); };
+exports.InferenceSession = { create: refuse };
+exports.Tensor = class Tensor { constructor() { refuse(); } };
+exports.env = undefined;
+JS
 bash ../shared/gpu/pack.sh "$stage"/*

@@ -4,9 +4,8 @@
 # 1. the LLaVA-1.5-7B q4 package generated (CPU, in the background) while
 #    the native PyTorch reference (torch_reference.py, GPU) runs → $OUT/native.json
 # 2. the bench on Dawn on that package, all methods, native folded in → $OUT/<date>-node-llava-1.5-7b.*
-# 3. if time is left: the split cost (merged decoder vs per-layer sessions) on the small shape
-#    → $OUT/<date>-node-small.*  (the 7B merged graph cannot load in onnxruntime-web: see README)
-# 4. if time is left: the CPU cost of one layer session run (dispatch-cost.mjs) → run.log
+# 3. if time is left: the same bench with decode through plain session runs (capture off) for
+#    none and sparsevlm:64 → $OUT/plain/*
 # Every phase has its own limit inside TOTAL_S (keep it under the run tool's timeout_s), and every
 # writer rewrites its files as it goes, so a phase cut short keeps what it measured. All logs go
 # to $OUT/run.log: with native.json and two result triples that is the 8 files a run brings back.
@@ -15,7 +14,7 @@ cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
 # DTYPE=q4f16: the 7B phases on a q4f16 package (f16 activations; needs shader-f16, which
 # nodeGpu.ts's Dawn toggle exposes on NVIDIA). Default q4.
-SHAPE=${SHAPE:-llava-1.5-7b}; DTYPE=${DTYPE:-q4}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; SMALL_S=${SMALL_S:-130}
+SHAPE=${SHAPE:-llava-1.5-7b}; DTYPE=${DTYPE:-q4}; TOTAL_S=${TOTAL_S:-560}; NATIVE_S=${NATIVE_S:-170}; PREP_S=${PREP_S:-300}; PLAIN_S=${PLAIN_S:-110}
 log=$OUT/run.log
 t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
 machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader 2>/dev/null | head -1)
@@ -46,28 +45,21 @@ echo "native: rc ${PIPESTATUS[0]}, $(( $(date +%s) - t0 )) s" | tee -a "$log"
 wait $prep; echo "prepare done at $(( $(date +%s) - t0 )) s" | tee -a "$log"
 [ -n "${NO_GPU:-}" ] && { tail -40 "$log"; exit 0; }
 
-b=$(( $(left) - SMALL_S ))
+b=$(( $(left) - PLAIN_S ))
 echo "bench 7B: limit $b s" | tee -a "$log"
 timeout "$b" node bench.mjs --where node --shape $SHAPE --dtype $DTYPE --no-merged --cache $cache --checkpoint \
   --methods none,sparsevlm:192,sparsevlm:64,fastv:64,pdrop:64,divprune:64 --runs 3 --warmup 1 --tokens 64 \
   --out "$OUT" --native "$OUT/native.json" --machine "$machine" --deadline "$(( b - 60 ))" "$@" 2>&1 | quiet | sed -u 's/^/[bench] /' >> "$log"
 echo "bench 7B: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
 
+# 3. the same package with decode through plain session runs (SVLM_GRAPH_CAPTURE=0: the path
+#    before 2026-12-02), none and sparsevlm:64, 1 round, 32 tokens → $OUT/plain/* (before/after
+#    in one call). The split cost and dispatch-cost phases of earlier runs are left out: the
+#    64 MiB carry and one 600 s call no longer hold them (README, Benchmarks).
 s=$(( $(left) - 5 ))
-if [ "$s" -gt 30 ]; then
-  timeout "$s" node bench.mjs --where node --shape small --dtype q4 --methods none --runs 3 --warmup 1 --tokens 64 --cache $cache \
-    --checkpoint --out "$OUT" --machine "$machine" --deadline "$(( s - 25 ))" 2>&1 | quiet | sed -u 's/^/[small] /' >> "$log"
-  echo "small split cost: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
-fi
-# 4. the per-run CPU cost of one layer session (bench/gpu/dispatch-cost.ts) on the small package,
-#    with Liftoff-only wasm, with tier-up, and with Dawn's skip_validation: → run.log
-s=$(( $(left) - 5 ))
-small=$(ls -d $cache/small-q4* 2>/dev/null | head -1)
-if [ "$s" -gt 40 ] && [ -n "$small" ]; then
-  for cfg in "SVLM_WASM_TIERUP=0" "SVLM_WASM_TIERUP=1" "SVLM_WASM_TIERUP=1 SVLM_DAWN_TOGGLES=skip_validation" "SVLM_WASM_TIERUP=1 CALLS=--calls"; do
-    [ "$(left)" -gt 15 ] || break
-    echo "[dispatch] $cfg" >> "$log"
-    env $cfg bash -c 'timeout 30 node dispatch-cost.mjs "$0" $CALLS' "$small" 2>&1 | quiet | grep -v 'Vulkan shaderUniform\|While initializing\|at Initialize' | sed -u 's/^/[dispatch] /' >> "$log"
-  done
+if [ "$s" -gt 60 ]; then
+  SVLM_GRAPH_CAPTURE=0 timeout "$s" node bench.mjs --where node --shape $SHAPE --dtype $DTYPE --no-merged --cache $cache \
+    --methods none,sparsevlm:64 --runs 1 --warmup 1 --tokens 32 --out "$OUT/plain" --machine "$machine" 2>&1 | quiet | sed -u 's/^/[plain] /' >> "$log"
+  echo "plain decode: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
 fi
 tail -40 "$log"; ls -la "$OUT"

@@ -1,5 +1,8 @@
 /**
- * Decode: one token through every layer against that layer's own cache. The position of the
+ * Decode: one token through every layer against that layer's own cache. Two paths: captured
+ * graphs with fixed-capacity caches (capturedDecode.ts, WebGPU, `rt.graphCapture`), or plain
+ * session runs whose present KV (Concat of past and new) becomes the next past (below; wasm,
+ * and WebGPU with capture off). The position of the
  * new token is the layer's cache length (methods that renumber) or the unpruned prompt length
  * plus the step ('unpruned-length', methods that keep original positions).
  */
@@ -30,6 +33,16 @@ export interface DecodeArgs {
  */
 export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): Promise<OrtTensor> {
   const { pkg, track, untrack } = a;
+  if (pkg.decoder?.ready) {
+    // Captured graphs (capturedDecode.ts): the prefill caches are copied into fixed buffers once.
+    if (step === 0) {
+      await pkg.decoder.begin(a.caches);
+      // The prefill's present KV now lives in the fixed caches: give its buffers back at once.
+      for (const c of a.caches) for (const t of [c.key, c.value]) { untrack(t); t.dispose(); }
+      a.caches.length = 0;
+    }
+    return track(await pkg.decoder.step(a.ops, a.method, a.unprunedLength, tokenId, step, a.signal));
+  }
   const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
   const s = pkg.sessions;
   if (a.signal?.aborted) throw cancelled(`decode step ${step}`);

@@ -171,6 +171,7 @@ export class Engine {
       await gpuBackend?.warmup();
       this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend, pkg.manifest.activationDtype) : cpuBridge(this.rt.ort, new CpuPruneBackend(), pkg.manifest.activationDtype);
       this.argmax = gpuBackend ? new ArgmaxLogitsKernel(gpuBackend.runner) : null;
+      if (gpuBackend) await pkg.decoder?.attach(gpuBackend.runner); // captured decode's kv_write
       this.pkg = pkg;
       return this.info!;
     });

@@ -51,6 +51,15 @@ async function withLayerHook<T>(layer: number, hook: (run: OrtSession['run'], ..
   try { return await body(); } finally { session.run = run; }
 }
 
+/** The same for the session a decode step runs layer `layer` through (the captured decoder's, when decode is captured). */
+async function withDecodeLayerHook<T>(layer: number, hook: (run: OrtSession['run'], ...args: Parameters<OrtSession['run']>) => ReturnType<OrtSession['run']>, body: () => Promise<T>): Promise<T> {
+  const session = engine.model!.decoder?.layerSession(layer);
+  if (!session) return withLayerHook(layer, hook, body);
+  const run = session.run.bind(session);
+  session.run = ((...args: Parameters<OrtSession['run']>) => hook(run, ...args)) as OrtSession['run'];
+  try { return await body(); } finally { session.run = run; }
+}
+
 async function expectCancelled(p: Promise<unknown>): Promise<EngineError> {
   try { await p; } catch (e) {
     expect(e).toBeInstanceOf(EngineError);
@@ -106,12 +115,12 @@ describe(`engine lifecycle on WebGPU (${NAME}, sparsevlm 64, ${TOKENS} greedy to
     controller = new AbortController();
     let decodeCallsOfLayer1 = 0;
     const decodeRunsOfLayer2: number[] = [];
-    const e2 = await withLayerHook(1, async (run, feeds, ...rest) => {
+    const e2 = await withDecodeLayerHook(1, async (run, feeds, ...rest) => {
       const out = await run(feeds, ...rest);
       const seq = (feeds as Record<string, { dims: readonly number[] }>).hidden.dims[1];
       if (seq === 1 && ++decodeCallsOfLayer1 === 3) controller.abort();
       return out;
-    }, () => withLayerHook(2, (run, feeds, ...rest) => {
+    }, () => withDecodeLayerHook(2, (run, feeds, ...rest) => {
       if ((feeds as Record<string, { dims: readonly number[] }>).hidden.dims[1] === 1) decodeRunsOfLayer2.push(1);
       return run(feeds, ...rest);
     }, () => expectCancelled(engine.generate(request(controller.signal)))));

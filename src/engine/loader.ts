@@ -3,7 +3,10 @@
  * one ORT session per graph → each session run once on a tiny input (warm-up: the WebGPU EP
  * compiles shaders on first run, so that cost lands here and not on the first question).
  */
+import { CapturedDecoder } from './capturedDecode';
 import { EngineError } from './errors';
+import { GraphRewriteError, liftWeights } from './graphRewrite';
+import { CausalBiases, GpuBuffers, LiftedLayer, type LayerSession } from './liftedLayer';
 import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from './manifest';
 import { sessionOptions, type OrtRuntime, type OrtSession } from './ortEnv';
 import type { LoadProgress } from './protocol';
@@ -12,7 +15,8 @@ import { missingFile, type PackageReader } from './source';
 export interface Sessions {
   vision: OrtSession;
   embed: OrtSession;
-  layers: OrtSession[];
+  /** Plain sessions, or lifted layers (weights in engine buffers) when decode is captured. */
+  layers: LayerSession[];
   head: OrtSession;
 }
 
@@ -23,6 +27,18 @@ export interface LoadedPackage {
   texts: Map<string, string>;
   bytes: number;
   label: string;
+  /**
+   * Decode through captured graphs (capturedDecode.ts), when the runtime asks for it
+   * (`rt.graphCapture`) and every layer graph could be rewritten for it; null otherwise.
+   * Ready once the engine attached its kernel runner.
+   */
+  decoder: CapturedDecoder | null;
+  /** Why decode is not captured, when `rt.graphCapture` asked for it and it is not. */
+  captureUnavailable: string | null;
+  /** Engine-owned GPU buffers (lifted weights, caches, biases); null without capture. */
+  gpuBuffers: GpuBuffers | null;
+  /** Shared causal masks of the lifted layers; null without capture. */
+  biases: CausalBiases | null;
 }
 
 /** Layer outputs we keep on the GPU. */
@@ -99,8 +115,8 @@ export async function loadPackage(
   }
 
   // One graph at a time: read, verify, create the session, drop the bytes (peak memory = one layer).
-  const created: OrtSession[] = [];
-  const createSession = async (path: string, gpuOutputs: string[]): Promise<OrtSession> => {
+  const created: LayerSession[] = [];
+  const readGraph = async (path: string) => {
     const graphFile = manifest.files.find((f) => f.path === path)!;
     const model = await fetchFile(graphFile);
     const external = [];
@@ -108,26 +124,66 @@ export async function loadPackage(
       // The protobuf records the data file relative to the graph (ARCHITECTURE.md).
       external.push({ path: basename(d.path), data: await fetchFile(d) });
     }
+    return { model, external };
+  };
+  const open = async (path: string, model: Uint8Array, options: Parameters<typeof sessionOptions>) => {
     report('session', path);
     try {
-      const s = await rt.ort.InferenceSession.create(model, sessionOptions(rt, gpuOutputs, external));
+      const s = await rt.ort.InferenceSession.create(model, sessionOptions(...options));
       created.push(s);
       return s;
     } catch (e) {
       throw new EngineError('model', 'session-failed', `onnxruntime could not open ${path}: ${(e as Error).message.split('\n')[0]}`, { file: path });
     }
   };
+  const createSession = async (path: string, gpuOutputs: string[]): Promise<OrtSession> => {
+    const { model, external } = await readGraph(path);
+    return open(path, model, [rt, gpuOutputs, external]);
+  };
+  let gpu: GpuBuffers | null = null;
+  let biases: CausalBiases | null = null;
+  let captureUnavailable: string | null = null;
+  /** A layer with its weights lifted into engine buffers; null when its graph cannot be rewritten. */
+  const createLifted = async (path: string): Promise<LiftedLayer | null> => {
+    const { model, external } = await readGraph(path);
+    let lifted;
+    try {
+      lifted = liftWeights(path, model, new Map(external.map((e) => [e.path, e.data])));
+    } catch (e) {
+      if (!(e instanceof GraphRewriteError)) throw e;
+      captureUnavailable = e.message;
+      return null;
+    }
+    const session = await open(path, lifted.model, [rt, LAYER_GPU_OUTPUTS]);
+    const layer = new LiftedLayer(path, session, lifted.model, await LiftedLayer.upload(gpu!, path, lifted.weights), biases!);
+    created[created.length - 1] = layer; // release() of the lifted layer also frees its weights
+    return layer;
+  };
   try {
     const vision = await createSession(g.vision, ['visual_embeds']);
     const embed = await createSession(g.embed, ['embeds']);
-    const layers: OrtSession[] = [];
-    for (const p of g.layers) layers.push(await createSession(p, LAYER_GPU_OUTPUTS));
+    const device = rt.device();
+    const capture = rt.graphCapture && rt.backend === 'webgpu' && device !== null;
+    if (rt.graphCapture && !capture) captureUnavailable = 'graph capture needs the WebGPU backend';
+    if (capture) {
+      gpu = await GpuBuffers.create(rt.ort, device);
+      biases = new CausalBiases(gpu);
+    }
+    const layers: LayerSession[] = [];
+    for (const p of g.layers) {
+      const lifted = capture && captureUnavailable === null ? await createLifted(p) : null;
+      layers.push(lifted ?? await createSession(p, LAYER_GPU_OUTPUTS));
+    }
     const head = await createSession(g.head, HEAD_GPU_OUTPUTS);
     const sessions = { vision, embed, layers, head };
+    const allLifted = layers.every((l) => l instanceof LiftedLayer);
+    const decoder = capture && allLifted ? new CapturedDecoder(rt, manifest, layers as LiftedLayer[], embed, head, gpu!) : null;
     await warmUp(rt, manifest, sessions, (file) => report('warmup', file));
-    return { manifest, sessions, texts, bytes: totalBytes, label: reader.label };
+    return { manifest, sessions, texts, bytes: totalBytes, label: reader.label, decoder, captureUnavailable, gpuBuffers: gpu, biases };
   } catch (e) {
     await Promise.all(created.map((s) => s.release().catch(() => {})));
+    biases?.release();
+    await gpu?.release();
     throw e;
   }
 }
@@ -182,6 +238,9 @@ async function warmUp(rt: OrtRuntime, m: Manifest, s: Sessions, report: (file: s
 }
 
 export async function releasePackage(p: LoadedPackage): Promise<void> {
-  const all = [p.sessions.vision, p.sessions.embed, ...p.sessions.layers, p.sessions.head];
+  await p.decoder?.release().catch(() => {});
+  p.biases?.release();
+  const all: LayerSession[] = [p.sessions.vision, p.sessions.embed, ...p.sessions.layers, p.sessions.head];
   await Promise.all(all.map((s) => s.release().catch(() => {})));
+  await p.gpuBuffers?.release();
 }

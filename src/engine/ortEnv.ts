@@ -23,6 +23,12 @@ export interface OrtRuntime {
   fallbackReason: string | null;
   /** ORT's device; null on wasm, and on WebGPU until the first session was created. */
   device(): GPUDevice | null;
+  /**
+   * Decode through onnxruntime's graph capture on WebGPU (engine/capturedDecode.ts): weights in
+   * engine buffers shared by a prefill and a captured decode session per layer. Off: one plain
+   * session per layer, the KV cache grown by Concat each token (the path before 2026-12-02).
+   */
+  graphCapture: boolean;
 }
 
 export interface OrtInitOptions {
@@ -35,6 +41,14 @@ export interface OrtInitOptions {
   wasmPaths?: string | { wasm?: string; mjs?: string };
   /** Set by the Node setup when no adapter exists, to say why. */
   noGpuReason?: string;
+  /** Decode through captured graphs on WebGPU (default on; in Node `SVLM_GRAPH_CAPTURE=0` turns it off). */
+  graphCapture?: boolean;
+}
+
+/** The default of `graphCapture`: on, unless the Node environment says `SVLM_GRAPH_CAPTURE=0`. */
+export function graphCaptureDefault(): boolean {
+  const env = typeof process !== 'undefined' ? process.env?.SVLM_GRAPH_CAPTURE : undefined;
+  return env !== '0';
 }
 
 const wasmAdapter = (): AdapterInfo => ({
@@ -89,6 +103,7 @@ export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
       backend,
       adapter: adapter ? describeAdapter(adapter) : wasmAdapter(),
       fallbackReason,
+      graphCapture: opts.graphCapture ?? graphCaptureDefault(),
       device() {
         if (backend !== 'webgpu') return null;
         // The getter throws or returns a promise before the first session on some builds.

@@ -1,0 +1,266 @@
+/**
+ * Decode through onnxruntime's WebGPU graph capture: per layer one decode session made from
+ * the rewritten layer graph (graphRewrite.ts: weights and mask as inputs, outputs the new
+ * token's key/value), run with the same GPU buffers every token, so onnxruntime records its
+ * dispatches once and replays them (no per-dispatch bind groups, uniforms or shape logic on
+ * the CPU). Everything that changes per token lives in GPU buffers:
+ *
+ * - each layer's KV cache is a fixed-capacity buffer [1,Hkv,cap,hd] (read-only input) with an
+ *   additive mask [1,1,1,cap+1] over its slots (−∞ = empty; the last column is the new token
+ *   itself, always 0). The graph attends over Concat(cache, new) and outputs the new rows;
+ *   after the token went through every layer, kv_write (one dispatch per layer, recorded with
+ *   fixed bind groups) copies them to each layer's own logical length and opens that slot —
+ *   pruned layers are shorter, each has its own length;
+ * - positions are int64 buffers per layer, written before the token (each layer's own, for
+ *   methods that renumber);
+ * - hidden states ping-pong between two [1,1,D] buffers; the embedding writes the first
+ *   (pre-allocated output), the head reads the last (plain sessions: no capture needed there).
+ *
+ * Capacity: each layer's cache is sized at a request's start to its prefill length + 64,
+ * rounded up to 64 (`capacity`), and kept for later requests (a captured graph is tied to its buffers);
+ * a layer that fills up mid-request gets a twice larger cache and a new decode session.
+ * Weights are not duplicated: both sessions of a layer read the engine's weight buffers.
+ */
+import { KvWrite } from '../gpu/kernels/kv_write';
+import type { KernelRunner } from '../gpu/runner';
+import { cancelled } from './errors';
+import { BIAS_INPUT, KEY_NEW, VALUE_NEW, decodeOutputs } from './graphRewrite';
+import type { GpuBuffers, LiftedLayer } from './liftedLayer';
+import type { LayerCache } from './prefill';
+import { sessionOptions, type OrtRuntime, type OrtSession, type OrtTensor } from './ortEnv';
+import type { Manifest } from './manifest';
+import type { TensorOps } from './ops';
+import type { PruneMethod } from '../prune/method';
+
+type Feeds = Record<string, OrtTensor>;
+
+/** A cache's capacity for a prefill of `rows`: rows + headroom, rounded up to a multiple of step. */
+export interface CapacityPolicy { headroom: number; step: number }
+export const DEFAULT_CAPACITY: CapacityPolicy = { headroom: 64, step: 64 };
+export const capacityFor = (rows: number, p: CapacityPolicy = DEFAULT_CAPACITY): number => Math.ceil((rows + p.headroom) / p.step) * p.step;
+
+interface Buf { buffer: GPUBuffer; tensor: OrtTensor }
+
+/** One layer's fixed decode state: its capture session and every buffer bound to it. */
+interface DecodeLayer {
+  cap: number;
+  session: OrtSession;
+  key: Buf; value: Buf; bias: Buf; position: Buf; keyNew: Buf; valueNew: Buf;
+  params: GPUBuffer;
+  feeds: Feeds;
+  fetches: Feeds;
+}
+
+export interface CapturedDecodeCounts {
+  /** Decode sessions made (one per layer, plus one per growth). */
+  sessions: number;
+  /** Tokens run through the captured path. */
+  steps: number;
+  /**
+   * CPU time (ms, summed over steps) of each part of a step, as the JS thread sees it: position
+   * uploads, the embedding run, the layers' replays, the kv_write pass, the head run. The GPU
+   * runs behind; these are what the CPU pays per token (README, "what limits each phase").
+   */
+  cpuMs: { positions: number; embed: number; layers: number; kvWrite: number; head: number };
+}
+
+export class CapturedDecoder {
+  private layers: (DecodeLayer | null)[];
+  private decodeModels: (Uint8Array | null)[];
+  private hidden: [Buf, Buf] | null = null;
+  /** u32 per layer: the row each layer's new key/value goes to (kv_write's `slots`). */
+  private slots: Buf | null = null;
+  private loadSlots: Buf | null = null;
+  private lens: number[] = [];
+  private runner: KernelRunner | null = null;
+  private kv: KvWrite | null = null;
+  private readonly el: number;
+  /** How large each layer's cache is made (tests shrink it to exercise growth). */
+  capacity: CapacityPolicy = DEFAULT_CAPACITY;
+  readonly counts: CapturedDecodeCounts = { sessions: 0, steps: 0, cpuMs: { positions: 0, embed: 0, layers: 0, kvWrite: 0, head: 0 } };
+
+  constructor(
+    private readonly rt: OrtRuntime,
+    private readonly manifest: Manifest,
+    private readonly lifted: LiftedLayer[],
+    private readonly embed: OrtSession,
+    private readonly head: OrtSession,
+    private readonly gpu: GpuBuffers,
+  ) {
+    const n = lifted.length;
+    this.el = manifest.activationDtype === 'float16' ? 2 : 4;
+    this.layers = new Array(n).fill(null);
+    this.decodeModels = new Array(n).fill(null);
+  }
+
+  /** Buffers shared by every layer, made with the first request. */
+  private async shared(): Promise<void> {
+    if (this.hidden) return;
+    const D = this.manifest.text.hiddenSize;
+    const n = this.lifted.length;
+    this.hidden = [await this.gpu.tensor(this.act, [1, 1, D], null, D * this.el, 'Decode.hidden0'), await this.gpu.tensor(this.act, [1, 1, D], null, D * this.el, 'Decode.hidden1')];
+    this.slots = await this.gpu.tensor('uint32', [n], null, 4 * n, 'Decode.slots');
+    this.loadSlots = await this.gpu.tensor('uint32', [4], null, 16, 'Decode.loadSlots');
+  }
+
+  /** The engine's kernel runner on onnxruntime's device (the one door, STYLE.md rule 3). */
+  async attach(runner: KernelRunner): Promise<void> {
+    this.runner = runner;
+    this.kv = new KvWrite(runner);
+    await runner.warm(KvWrite.specs());
+  }
+
+  get ready(): boolean {
+    return this.runner !== null;
+  }
+
+  private get act(): 'float32' | 'float16' {
+    return this.manifest.activationDtype === 'float16' ? 'float16' : 'float32';
+  }
+
+  private shape(cap: number, n: number, srcRows: number) {
+    const { numKvHeads: Hkv, headDim: hd } = this.manifest.text;
+    return { W: (hd * this.el) / 4, heads: Hkv, srcRows, dstRows: cap, n };
+  }
+
+  private async makeLayer(l: number, cap: number): Promise<DecodeLayer> {
+    const { numKvHeads: Hkv, headDim: hd } = this.manifest.text;
+    const g = this.gpu;
+    const act = this.act;
+    const label = `Decode.layer${l}`;
+    this.decodeModels[l] ??= decodeOutputs(this.lifted[l].label, this.lifted[l].model);
+    const session = await this.rt.ort.InferenceSession.create(this.decodeModels[l]!, {
+      ...sessionOptions(this.rt, ['hidden_out', KEY_NEW, VALUE_NEW]),
+      // The EP reads `enableGraphCapture` only when the provider is given as an object
+      // (ort.webgpu.mjs setExecutionProviders); with the string 'webgpu' nothing is captured.
+      executionProviders: [{ name: 'webgpu' }],
+      enableGraphCapture: true,
+    });
+    this.counts.sessions++;
+    const key = await g.tensor(act, [1, Hkv, cap, hd], null, Hkv * cap * hd * this.el, `${label}.key`);
+    const value = await g.tensor(act, [1, Hkv, cap, hd], null, Hkv * cap * hd * this.el, `${label}.value`);
+    const bias = await g.tensor('float32', [1, 1, 1, cap + 1], null, (cap + 1) * 4, `${label}.bias`);
+    const position = await g.tensor('int64', [1, 1], null, 8, `${label}.position`);
+    const keyNew = await g.tensor(act, [1, Hkv, 1, hd], null, Hkv * hd * this.el, `${label}.keyNew`);
+    const valueNew = await g.tensor(act, [1, Hkv, 1, hd], null, Hkv * hd * this.el, `${label}.valueNew`);
+    const [hin, hout] = [this.hidden![l % 2], this.hidden![(l + 1) % 2]];
+    return {
+      cap, session, key, value, bias, position, keyNew, valueNew,
+      params: this.kv!.params(this.shape(cap, 1, 1), l),
+      feeds: {
+        hidden: hin.tensor, position_ids: position.tensor, past_key: key.tensor, past_value: value.tensor,
+        [BIAS_INPUT]: bias.tensor, ...this.lifted[l].weights,
+      },
+      fetches: { hidden_out: hout.tensor, [KEY_NEW]: keyNew.tensor, [VALUE_NEW]: valueNew.tensor },
+    };
+  }
+
+  private async dropLayer(d: DecodeLayer): Promise<void> {
+    await d.session.release().catch(() => {});
+    for (const b of [d.key, d.value, d.bias, d.position, d.keyNew, d.valueNew]) b.tensor.dispose();
+    d.params.destroy();
+  }
+
+  /** Mask of a cache holding no rows yet: every slot −∞, the new token's own column 0. */
+  private resetBias(d: DecodeLayer): void {
+    const bias = new Float32Array(d.cap + 1).fill(-Infinity);
+    bias[d.cap] = 0;
+    this.gpu.device.queue.writeBuffer(d.bias.buffer, 0, bias);
+  }
+
+  /** A request's start: each layer's prefill KV [1,Hkv,len,hd] into its fixed cache. */
+  async begin(caches: LayerCache[]): Promise<void> {
+    await this.shared();
+    this.lens = caches.map((c) => c.length);
+    for (const [l, c] of caches.entries()) {
+      let d = this.layers[l];
+      if (!d || d.cap < c.length + 1) {
+        if (d) await this.dropLayer(d);
+        d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity));
+      }
+      this.resetBias(d);
+      if (c.length > 0) {
+        this.kv!.run({ slots: this.loadSlots!.buffer, srcK: c.key.gpuBuffer, srcV: c.value.gpuBuffer, dstK: d.key.buffer, dstV: d.value.buffer, bias: d.bias.buffer },
+          { ...this.shape(d.cap, c.length, c.length), at: 0 });
+      }
+    }
+  }
+
+  /** A full layer: a twice larger cache (and a new decode session), its rows copied over. */
+  private async grow(l: number): Promise<void> {
+    const old = this.layers[l]!;
+    const d = await this.makeLayer(l, old.cap * 2);
+    this.resetBias(d);
+    this.kv!.run({ slots: this.loadSlots!.buffer, srcK: old.key.buffer, srcV: old.value.buffer, dstK: d.key.buffer, dstV: d.value.buffer, bias: d.bias.buffer },
+      { ...this.shape(d.cap, this.lens[l], old.cap), at: 0 });
+    this.layers[l] = d;
+    await this.dropLayer(old);
+  }
+
+  /**
+   * Token `tokenId` (the `step`-th generated) through embed, every layer and the head. Returns
+   * the logits [1, Vocab] (a GPU buffer of onnxruntime's; the caller disposes them).
+   */
+  async step(ops: TensorOps, method: PruneMethod, unprunedLength: number, tokenId: number, step: number, signal?: AbortSignal): Promise<OrtTensor> {
+    if (signal?.aborted) throw cancelled(`decode step ${step}`);
+    const queue = this.gpu.device.queue;
+    const ms = this.counts.cpuMs;
+    let t = performance.now();
+    const lap = (part: keyof CapturedDecodeCounts['cpuMs']) => { const now = performance.now(); ms[part] += now - t; t = now; };
+    for (let l = 0; l < this.layers.length; l++) {
+      if (this.lens[l] + 1 > this.layers[l]!.cap) await this.grow(l);
+      const position = method.decodePositions === 'unpruned-length' ? unprunedLength + step : this.lens[l];
+      queue.writeBuffer(this.layers[l]!.position.buffer, 0, BigInt64Array.of(BigInt(position)));
+    }
+    lap('positions');
+    const ids = ops.ids([tokenId]);
+    try {
+      await this.embed.run({ input_ids: ids }, { embeds: this.hidden![0].tensor });
+    } finally {
+      ids.dispose();
+    }
+    lap('embed');
+    for (const [l, d] of this.layers.entries()) {
+      if (signal?.aborted) throw cancelled(`decode step ${step}, layer ${l}`);
+      await d!.session.run(d!.feeds, d!.fetches);
+    }
+    lap('layers');
+    // The new rows into every layer's cache at its own length, in one pass.
+    queue.writeBuffer(this.slots!.buffer, 0, Uint32Array.from(this.lens));
+    this.runner!.run(KvWrite.owner, (pass) => {
+      for (const d of this.layers) {
+        this.kv!.encode(pass, d!.params, { slots: this.slots!.buffer, srcK: d!.keyNew.buffer, srcV: d!.valueNew.buffer, dstK: d!.key.buffer, dstV: d!.value.buffer, bias: d!.bias.buffer }, this.shape(d!.cap, 1, 1));
+      }
+    });
+    this.runner!.door.flush();
+    for (let l = 0; l < this.lens.length; l++) this.lens[l] += 1;
+    this.counts.steps++;
+    lap('kvWrite');
+    const logits = (await this.head.run({ hidden: this.hidden![this.layers.length % 2].tensor })).logits;
+    lap('head');
+    return logits;
+  }
+
+  /** Frees every layer's cache and decode session; the next request makes them again. */
+  async dropCaches(): Promise<void> {
+    for (const d of this.layers) if (d) await this.dropLayer(d);
+    this.layers.fill(null);
+  }
+
+  /** Layer l's decode session (null before the first request): tests hook its `run`. */
+  layerSession(l: number): OrtSession | null {
+    return this.layers[l]?.session ?? null;
+  }
+
+  /** Each layer's cache capacity (0 before the first request). */
+  get capacities(): number[] {
+    return this.layers.map((d) => d?.cap ?? 0);
+  }
+
+  async release(): Promise<void> {
+    for (const d of this.layers) if (d) await this.dropLayer(d);
+    this.layers.fill(null);
+    for (const b of [...(this.hidden ?? []), this.slots, this.loadSlots]) b?.tensor.dispose();
+    this.hidden = this.slots = this.loadSlots = null;
+  }
+}
