@@ -59,7 +59,7 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
   };
   const pkg = engine.model;
   environment.runtime.decode = pkg?.decoder?.ready ? 'captured graphs (onnxruntime WebGPU graph capture, engine/capturedDecode.ts)'
-    : `plain session runs${pkg?.captureUnavailable ? ` (capture unavailable: ${pkg.captureUnavailable})` : engine.rt.graphCapture ? '' : ' (SVLM_GRAPH_CAPTURE=0)'}`;
+    : `plain session runs${pkg?.captureUnavailable ? ` (capture unavailable: ${pkg.captureUnavailable})` : engine.rt.graphCapture ? '' : ' (graph capture off)'}`;
   return {
     engine, model, environment, loadMs,
     async generate(spec: MethodSpec, newTokens: number): Promise<RunOutcome> {
