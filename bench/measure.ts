@@ -4,7 +4,7 @@
  * reduce each run's RequestTrace to the figures of issue 6. Where the engine runs is a
  * BenchTarget's business.
  */
-import type { RequestTrace } from '../src/engine/trace';
+import type { RequestTrace } from '../src/common/trace';
 import type { MethodSpec } from './args';
 import { ratio, spread, type Spread } from './stats';
 

@@ -12,6 +12,7 @@ import type { Engine } from '../src/engine/engine';
 import { sessionOptions, type OrtSession, type OrtTensor } from '../src/engine/ortEnv';
 import type { MergedComparison, NotMeasured } from './result';
 import { spread } from './stats';
+import { f32ToF16 } from '../src/common/float16';
 
 interface MergedManifest { graphs: { mergedDecoder?: { graph: string; data: string[] } } }
 
@@ -35,10 +36,7 @@ export async function measureSplitCost(
     const f = new Float32Array(n);
     for (let i = 0; i < n; i++) f[i] = Math.sin(i * 12.9898 + seed) * 0.02;
     if (act === 'float32') return new ort.Tensor('float32', f, [1, rows, t.hiddenSize]);
-    const h = new Uint16Array(n); // f16 by truncation of an f32 whose low bits we do not need
-    const u = new Uint32Array(f.buffer);
-    for (let i = 0; i < n; i++) { const x = u[i]; const e = ((x >>> 23) & 0xff) - 112; h[i] = ((x >>> 16) & 0x8000) | (e > 0 ? (e << 10) | ((x >>> 13) & 0x3ff) : 0); }
-    return new ort.Tensor('float16', h, [1, rows, t.hiddenSize]);
+    return new ort.Tensor('float16', f32ToF16(f), [1, rows, t.hiddenSize]);
   };
   const positions = (from: number, count: number) => new ort.Tensor('int64', BigInt64Array.from({ length: count }, (_, i) => BigInt(from + i)), [1, count]);
   const empty = () => new ort.Tensor(act, act === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { convertCheckpoint } from '../src/convert/convert';
-import { DirSink } from '../src/convert/nodeSink';
-import { SyntheticCheckpoint } from '../src/convert/synthetic';
+import { DirSink } from '../src/package/nodeSink';
+import { SyntheticCheckpoint } from '../src/convert/synthetic/synthetic';
 import type { BenchDtype, BenchShape } from './args';
 
 /** The fixture tokenizer every synthetic model carries (make-synthetic.ts reads the same files). */

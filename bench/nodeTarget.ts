@@ -41,7 +41,7 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
   // Before the first ORT session: ORT's device and all its buffers go through the hook.
   const memory: GpuMemoryCounter | null = gpu.adapter ? installGpuMemoryCounter() : null;
   const { Engine } = await import('../src/engine/engine');
-  const { dirReader } = await import('../src/engine/nodeSource');
+  const { dirReader } = await import('../src/package/nodeSource');
   const engine = await Engine.create({ preferBackend: gpu.adapter ? 'webgpu' : 'wasm', noGpuReason: gpu.adapter ? undefined : gpu.reason });
   const t0 = performance.now();
   const model = await engine.load(dirReader(modelDir));

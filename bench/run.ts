@@ -1,7 +1,7 @@
 /**
  * One bench run in Node, end to end: model package (generated or given), engine on Dawn,
  * every method measured, the comparisons that can be made, one BenchResult. The CLI
- * (src/cli/bench.ts) and harness.test.ts both call this.
+ * (bench/cli.ts) and harness.test.ts both call this.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
-import { locateOrigin, type RequestTrace } from '../src/engine/trace';
+import { locateOrigin, type RequestTrace } from '../src/common/trace';
 import { expect, panels, test, type Fixtures } from './fixtures/pages';
 
 const ROOT = join(import.meta.dirname, '..');

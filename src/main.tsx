@@ -1,7 +1,7 @@
 /** Entry: connect the store to the engine worker, start it, render the app. */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { connectEngine, showError, workerLink } from './store/engine';
+import { connectEngine, showError } from './store/engine';
 import './store/history'; // saves finished runs to IndexedDB
 import { connectConverter } from './store/hub';
 import { startEngine } from './store/model';
@@ -9,6 +9,7 @@ import { restoreSession, startSessionSync } from './store/sessionSync';
 import { App } from './ui/App';
 import { installE2eApi } from './ui/e2eApi';
 import './ui/styles.css';
+import { workerLink } from './engine/client';
 
 installE2eApi();
 connectConverter(() => new Worker(new URL('./convert/browser/convertWorker.ts', import.meta.url), { type: 'module' }));

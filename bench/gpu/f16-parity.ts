@@ -11,11 +11,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupNodeGpu } from '../../src/cli/shared/nodeGpu';
 import { convertCheckpoint } from '../../src/convert/convert';
-import { openCheckpointDir } from '../../src/convert/nodeCheckpoint';
-import { MemorySink, type PackageDtype } from '../../src/convert/package';
+import { openCheckpointDir } from '../../src/convert/checkpoint/nodeCheckpoint';
 import type { GenerateResult } from '../../src/engine/engine';
 import { generationParity } from '../../src/engine/pruneParity';
-import type { PackageReader } from '../../src/engine/source';
+import type { PackageReader } from '../../src/package/source';
+import type { PackageDtype } from '../../src/package/manifest';
+import { MemorySink } from '../../src/package/sink';
 
 const [fixtures, out, dtypeList, nameList] = process.argv.slice(2);
 const DTYPES = (dtypeList ?? 'q4f16,fp16,q4').split(',') as PackageDtype[];

@@ -10,7 +10,7 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel); cd "$root"
 stage=tmp/gpu-extra
 rm -rf "$stage" && mkdir -p "$stage/node_modules/@img" "$stage/node_modules/onnxruntime-node"
-npx esbuild src/cli/bench.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+npx esbuild bench/cli.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/bench.mjs" --external:webgpu --external:onnxruntime-web --external:onnxruntime-node \
   --external:sharp --external:vite --external:@playwright/test \
   --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"

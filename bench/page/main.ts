@@ -3,9 +3,9 @@
  * Playwright drives (bench/browser.ts). Each generate also reads the worker's GPU byte counter.
  * `split` ends the engine worker, then measures the split cost in a worker of its own (split.ts).
  */
-import { EngineClient } from '../../src/engine/client';
+import { EngineClient, workerLink } from '../../src/engine/client';
 import type { AdapterInfo, MethodSettings, ModelInfo } from '../../src/engine/protocol';
-import type { RequestTrace } from '../../src/engine/trace';
+import type { RequestTrace } from '../../src/common/trace';
 import type { MergedComparison, NotMeasured } from '../result';
 import type { SplitRequest } from './split';
 
@@ -35,7 +35,7 @@ function memory(reset: boolean): Promise<{ live: number | null; peak: number | n
 const api: BenchPageApi = {
   async init(backend) {
     worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-    client = new EngineClient(worker);
+    client = new EngineClient(workerLink(() => worker!));
     return { ...(await client.init(backend)), crossOriginIsolated };
   },
   async load(url) {

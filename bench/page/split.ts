@@ -7,7 +7,7 @@
 /// <reference lib="webworker" />
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Engine } from '../../src/engine/engine';
-import { readerFor } from '../../src/engine/source';
+import { readerFor } from '../../src/package/source';
 import { measureSplitCost } from '../merged';
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -3,11 +3,11 @@
  * server and reads back what the OPFS store holds. Nothing here is a stand-in: the spec
  * drives the same worker, store and download code the app uses.
  */
-import { OpfsPackageStore, packageKey } from '../../src/engine/cache/opfsStore';
+import { OpfsPackageStore, packageKey } from '../../src/package/opfsStore';
 import type { BrowserConvertProgress, BrowserConvertResult } from '../../src/convert/browser/convertInBrowser';
 import { runConversion, type ConvertRequest } from '../../src/convert/browser/convertProtocol';
-import { sha256Hex } from '../../src/convert/package';
 import { chooseDtype } from '../../src/convert/browser/dtype';
+import { sha256Hex } from '../../src/package/hash';
 
 let worker: Worker | null = null;
 const progress: BrowserConvertProgress[] = [];

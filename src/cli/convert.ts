@@ -13,14 +13,14 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../convert/convert';
-import { ConvertError } from '../convert/errors';
-import { hubEndpoint, isHubId } from '../convert/hub';
-import { openCheckpointDir } from '../convert/nodeCheckpoint';
-import { downloadHubCheckpoint } from '../convert/nodeHub';
-import { DirSink } from '../convert/nodeSink';
-import { PACKAGE_DTYPES, type PackageDtype } from '../convert/package';
+import { ConvertError } from '../common/errors';
+import { hubEndpoint, isHubId } from '../convert/checkpoint/hub';
+import { openCheckpointDir } from '../convert/checkpoint/nodeCheckpoint';
+import { downloadHubCheckpoint } from '../convert/checkpoint/nodeHub';
+import { DirSink } from '../package/nodeSink';
 import { convertToTransformersJs } from '../convert/transformersjs';
 import { ProgressBar, exitWithError } from './progressBar';
+import { PACKAGE_DTYPES, type PackageDtype } from '../package/manifest';
 
 const USAGE = 'usage: npm run convert -- <checkpoint dir or hub id> --out <dir> [--dtype fp32|fp16|q4|q4f16] [--cache <dir>] [--merged-decoder] [--layout package|transformers.js]';
 

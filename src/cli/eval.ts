@@ -44,14 +44,14 @@ function positiveInt(flag: string, v: string | undefined, fallback: number): num
 /** A package folder as is; a hub id is downloaded and converted once into .cache/eval/packages/. */
 async function packageDir(model: string, dtype: string): Promise<string> {
   if (existsSync(join(model, 'manifest.json'))) return model;
-  const { isHubId } = await import('../convert/hub');
+  const { isHubId } = await import('../convert/checkpoint/hub');
   if (!isHubId(model)) throw new EvalArgError(`--model: ${model} is neither a package folder (with manifest.json) nor a hub id ("org/name")`);
   const out = join('.cache', 'eval', 'packages', `${model.replace('/', '--')}-${dtype}`);
   if (existsSync(join(out, 'manifest.json'))) return out;
-  const { downloadHubCheckpoint } = await import('../convert/nodeHub');
-  const { openCheckpointDir } = await import('../convert/nodeCheckpoint');
+  const { downloadHubCheckpoint } = await import('../convert/checkpoint/nodeHub');
+  const { openCheckpointDir } = await import('../convert/checkpoint/nodeCheckpoint');
   const { convertCheckpoint } = await import('../convert/convert');
-  const { DirSink } = await import('../convert/nodeSink');
+  const { DirSink } = await import('../package/nodeSink');
   const cache = join('.cache', 'hub', model.replace('/', '--'));
   const down = new ProgressBar(`download ${model}`);
   await downloadHubCheckpoint(model, cache, { token: process.env.HF_TOKEN, onProgress: (p) => down.update(p.bytesDone, p.bytesTotal, p.file) });
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     if (!gpu.adapter) { noGpuReason = gpu.reason; process.stderr.write(`No WebGPU adapter: ${gpu.reason}. Falling back to the wasm backend.\n`); }
   }
   const { Engine } = await import('../engine/engine');
-  const { dirReader } = await import('../engine/nodeSource');
+  const { dirReader } = await import('../package/nodeSource');
   const engine = await Engine.create({ preferBackend: backend, noGpuReason });
   const loadBar = new ProgressBar('load');
   const info = await engine.load(dirReader(dir), (p) => loadBar.update(p.filesDone, p.filesTotal, `${p.phase} ${p.file ?? ''}`, 'count'));

@@ -11,14 +11,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { TensorDtype } from '../convert/checkpoint';
 import { convertCheckpoint } from '../convert/convert';
-import { ConvertError } from '../convert/errors';
-import { DirSink } from '../convert/nodeSink';
-import { PACKAGE_DTYPES, type PackageDtype } from '../convert/package';
-import { SYNTHETIC_SHAPES, SyntheticCheckpoint, syntheticCheckpointFiles } from '../convert/synthetic';
+import { ConvertError } from '../common/errors';
+import { DirSink } from '../package/nodeSink';
+import { SYNTHETIC_SHAPES, SyntheticCheckpoint, syntheticCheckpointFiles } from '../convert/synthetic/synthetic';
 import { convertToTransformersJs } from '../convert/transformersjs';
 import { ProgressBar, exitWithError } from './progressBar';
+import { PACKAGE_DTYPES, type PackageDtype } from '../package/manifest';
+import type { TensorDtype } from '../convert/checkpoint/safetensors';
 
 const TOKENIZER_DIR = new URL('../../fixtures/open-llava15-deep/', import.meta.url);
 const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package|transformers.js] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16] [--merged-decoder]`;

@@ -14,14 +14,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { preferQuickWasmCompile, releaseNodeGpu, setupNodeGpu } from './shared/nodeGpu';
-import { isEngineError } from '../engine/errors';
 import { readImageHeader } from '../engine/imageHeader';
 import type { RequestImage } from '../engine/engine';
 import { checkFrameCount, DEFAULT_FRAMES, visualTokensFit } from '../engine/frames';
-import type { Manifest } from '../engine/manifest';
+import type { Manifest } from '../package/manifest';
 import { checkGenerateOptions } from '../engine/options';
 import { resolveParams } from '../prune/params';
 import { knownMethods } from '../prune/registry';
+import { isEngineError } from '../common/errors';
 
 const USAGE = 'usage: npm run vlm -- --model <dir> (--image <file> [--image <file> ...] | --video <folder|file.gif> [--frames N]) --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
 const OWN = new Set(['model', 'image', 'video', 'frames', 'question', 'max-new-tokens', 'method', 'budget', 'backend', 'json', 'temperature', 'top-p', 'seed']);
@@ -123,7 +123,7 @@ async function main(): Promise<number> {
     else log(`WebGPU: ${gpu.reason}`);
   }
   const { Engine } = await import('../engine/engine');
-  const { dirReader } = await import('../engine/nodeSource');
+  const { dirReader } = await import('../package/nodeSource');
   const engine = await Engine.create({ preferBackend: backendArg, noGpuReason });
   log(`backend: ${engine.adapter.backend}${engine.adapter.architecture ? ` (${engine.adapter.architecture})` : ''}`);
   const info = await engine.load(dirReader(model), (p) => {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYNTHETIC_SHAPES } from './synthetic';
+import { SYNTHETIC_SHAPES } from './synthetic/synthetic';
 import { startHubServer, type HubServer } from './testing/hubServer';
 import { FIXTURE, copyFixture, editJson, removeDir, tempDir } from './testing/variants';
 

@@ -6,10 +6,10 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type LlavaConfig, parseLlavaConfig } from './config';
-import { ConvertError } from './errors';
-import { openCheckpointDir } from './nodeCheckpoint';
-import { buildManifest } from './package';
+import { type LlavaConfig, parseLlavaConfig } from './checkpoint/config';
+import { ConvertError } from '../common/errors';
+import { openCheckpointDir } from './checkpoint/nodeCheckpoint';
+import { buildManifest } from './manifestWriter';
 import { copyFixture, editJson, removeDir } from './testing/variants';
 
 type Json = Record<string, any>;

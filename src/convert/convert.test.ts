@@ -1,15 +1,15 @@
 import { readFile, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadReferenceModel, readFromMap } from '../reference/package';
-import { ReferenceRunner } from '../reference/runner';
+import { loadReferenceModel, readFromMap } from './testing/reference/package';
+import { ReferenceRunner } from './testing/reference/runner';
 import { convertCheckpoint } from './convert';
-import { ConvertError } from './errors';
-import { openCheckpointDir } from './nodeCheckpoint';
-import { DirSink } from './nodeSink';
-import { MemorySink } from './package';
-import { SyntheticCheckpoint, syntheticCheckpointFiles } from './synthetic';
+import { ConvertError } from '../common/errors';
+import { openCheckpointDir } from './checkpoint/nodeCheckpoint';
+import { DirSink } from '../package/nodeSink';
+import { SyntheticCheckpoint, syntheticCheckpointFiles } from './synthetic/synthetic';
 import { FIXTURE, KEY_STYLES, copyFixture, removeDir, rewriteWeights, tempDir, toLegacyGeneration } from './testing/variants';
+import { MemorySink } from '../package/sink';
 
 const dirs: string[] = [];
 afterAll(async () => { for (const d of dirs) await removeDir(d); });

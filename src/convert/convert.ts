@@ -5,9 +5,13 @@
  * Deterministic: the same checkpoint and dtype give byte-identical files.
  */
 import { buildMergedDecoderFiles, buildPackageFiles } from './graphs';
-import type { Checkpoint, SideFile } from './checkpoint';
-import { ConvertError } from './errors';
-import { buildManifest, layerGraphPath, sha256Hex, type ManifestFile, type PackageDtype, type PackageSink } from './package';
+import type { Checkpoint, SideFile } from './checkpoint/checkpoint';
+import { ConvertError } from '../common/errors';
+import { buildManifest } from './manifestWriter';
+import type { ManifestFile } from '../package/manifest';
+import { layerGraphPath, type PackageDtype } from '../package/manifest';
+import { sha256Hex } from '../package/hash';
+import type { PackageSink } from '../package/sink';
 
 export interface ConvertProgress {
   /** The file just written. */

@@ -32,14 +32,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Checkpoint } from './checkpoint';
+import type { Checkpoint } from './checkpoint/checkpoint';
 import { convertCheckpoint } from './convert';
-import { openCheckpointDir } from './nodeCheckpoint';
-import { MemorySink, type PackageDtype } from './package';
+import { openCheckpointDir } from './checkpoint/nodeCheckpoint';
 import { dequantizeInt4, quantizeInt4 } from './quantize';
-import { loadReferenceModel, readFromMap } from '../reference/package';
-import { pixelValuesFor } from '../reference/pixels';
-import { type GenerateResult, ReferenceRunner } from '../reference/runner';
+import { loadReferenceModel, readFromMap } from './testing/reference/package';
+import { pixelValuesFor } from './testing/reference/pixels';
+import { type GenerateResult, ReferenceRunner } from './testing/reference/runner';
+import type { PackageDtype } from '../package/manifest';
+import { MemorySink } from '../package/sink';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 

@@ -9,8 +9,8 @@ import { buildVision } from './arch/vision';
 import { type TextVariant, buildDecoderLayer, buildEmbed, buildHead } from './arch/llama';
 import { qwen2Variant } from './arch/qwen2';
 import type { GraphConfig, TensorSource, WeightDtype } from './arch/types';
-import type { GraphBuilder } from './onnx/builder';
-import { layerGraphPath } from './package';
+import type { GraphBuilder } from '../onnx/builder';
+import { layerGraphPath } from '../package/manifest';
 
 export interface PackageFile {
   path: string;

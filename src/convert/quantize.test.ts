@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { INT4_BLOCK, dequantizeInt4, f16BitsToF32, f32ToF16Bits, fromFloat16, quantizeInt4, toFloat16 } from './quantize';
+import { INT4_BLOCK, dequantizeInt4, quantizeInt4 } from './quantize';
+import { f16BitsToF32, f32ToF16Bits, f16ToF32, f32ToF16 } from '../common/float16';
 
 describe('f32 → f16', () => {
   it('rounds known values to nearest even, saturating to inf', () => {
@@ -21,7 +22,7 @@ describe('f32 → f16', () => {
   });
 
   it('converts arrays', () => {
-    expect(Array.from(fromFloat16(toFloat16(new Float32Array([0.5, -3.25, 1024])))) ).toEqual([0.5, -3.25, 1024]);
+    expect(Array.from(f16ToF32(f32ToF16(new Float32Array([0.5, -3.25, 1024])))) ).toEqual([0.5, -3.25, 1024]);
   });
 });
 

@@ -17,63 +17,9 @@
  *   zero_points  uint8 [N · ⌈blocks/2⌉]   row n, byte b>>1, low nibble for even b
  * blocks = ⌈K/32⌉; K not a multiple of 32 is padded with zeros (MatMulNBits reads only K).
  */
+import { f32ToF16Bits, f16BitsToF32, f32Scratch } from '../common/float16';
 
 export const INT4_BLOCK = 32;
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** One f32 → IEEE half bits, round to nearest even; overflow → ±inf, NaN stays NaN. */
-export function f32ToF16Bits(value: number): number {
-  f32Scratch[0] = value;
-  return f32BitsToF16Bits(u32Scratch[0]);
-}
-
-function f32BitsToF16Bits(bits: number): number {
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // below half the smallest subnormal → ±0
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rem > halfway || (rem === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry rolls into the exponent, up to inf
-  return sign | half;
-}
-
-/** IEEE half bits → number. */
-export function f16BitsToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-export function toFloat16(src: Float32Array): Uint16Array {
-  const out = new Uint16Array(src.length);
-  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length); // f32 arrays are 4-byte aligned
-  for (let i = 0; i < src.length; i++) out[i] = f32BitsToF16Bits(bits[i]);
-  return out;
-}
-
-export function fromFloat16(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f16BitsToF32(src[i]);
-  return out;
-}
 
 export interface Int4Weight {
   /** Output features (rows of the PyTorch weight). */

@@ -11,12 +11,12 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AutoProcessor, LlavaForConditionalGeneration, RawImage, Tensor, env } from '@huggingface/transformers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openCheckpointDir } from './nodeCheckpoint';
-import { DirSink } from './nodeSink';
-import type { PackageDtype } from './package';
+import { openCheckpointDir } from './checkpoint/nodeCheckpoint';
+import { DirSink } from '../package/nodeSink';
 import { removeDir, tempDir } from './testing/variants';
 import { convertToTransformersJs } from './transformersjs';
-import { pixelValuesFor } from '../reference/pixels';
+import { pixelValuesFor } from './testing/reference/pixels';
+import type { PackageDtype } from '../package/manifest';
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'llama-clip-gqa');
 const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { input_ids: number[]; greedy16: number[]; prompt: string };

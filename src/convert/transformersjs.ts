@@ -25,11 +25,12 @@
 import { MERGED_CHUNK_BYTES, buildDecoderStack } from './arch/merged';
 import { buildEmbed } from './arch/llama';
 import { buildVision } from './arch/vision';
-import type { Checkpoint } from './checkpoint';
-import { ConvertError } from './errors';
+import type { Checkpoint } from './checkpoint/checkpoint';
+import { ConvertError } from '../common/errors';
 import { EXTERNAL_DATA_THRESHOLD, type PackageFile, textVariant } from './graphs';
-import type { GraphBuilder } from './onnx/builder';
-import type { PackageDtype, PackageSink } from './package';
+import type { GraphBuilder } from '../onnx/builder';
+import type { PackageDtype } from '../package/manifest';
+import type { PackageSink } from '../package/sink';
 
 export const TRANSFORMERS_JS_SUFFIX: Record<PackageDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
 

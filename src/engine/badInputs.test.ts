@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, GenerateRequest } from './engine';
-import { EngineError } from './errors';
 import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { EngineError } from '../common/errors';
 
 const NAME = 'llama-clip-gqa';
 const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string; greedy16: number[] };

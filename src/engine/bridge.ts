@@ -8,9 +8,10 @@
  * going back into the graph (gather keeps its source's dtype). f16 activations are viewed as
  * f16 (half bits); the backends read them as f32 (src/gpu/README.md, "f16 activations").
  */
-import type { BDtype, BTensor, PruneBackend } from '../prune/backend';
+import type { PruneBackend } from '../prune/backend';
 import { CpuTensor } from '../prune/cpuBackend';
 import type { Ort, OrtTensor } from './ortEnv';
+import type { BDtype, BTensor } from '../common/tensor';
 
 export type ActivationDtype = 'float32' | 'float16';
 

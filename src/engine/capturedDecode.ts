@@ -29,11 +29,11 @@ import type { KernelRunner } from '../gpu/runner';
 import { cancelled } from './errors';
 import { BIAS_INPUT, KEY_NEW, VALUE_NEW, decodeOutputs } from './graphRewrite';
 import type { GpuBuffers, LiftedLayer } from './liftedLayer';
-import type { LayerCache } from './prefill';
 import { sessionOptions, type OrtRuntime, type OrtSession, type OrtTensor } from './ortEnv';
-import type { Manifest } from './manifest';
+import type { Manifest } from '../package/manifest';
 import type { TensorOps } from './ops';
 import type { PruneMethod } from '../prune/method';
+import type { LayerCache } from './layerCache';
 
 type Feeds = Record<string, OrtTensor>;
 

@@ -1,9 +1,13 @@
 /**
  * Typed main-thread client of the engine worker: a promise per request, a token callback,
- * cancel. Errors arrive as EngineClientError carrying the worker's where/code/message.
+ * cancel. Errors arrive as EngineClientError carrying the worker's where/code/message. It rides
+ * on the same EngineLink (workerLink) as the app's store, so bench pages and e2e use the app's
+ * transport.
  */
-import type { AdapterInfo, EngineErrorWhere, FromWorker, GenerateOptions, LoadProgress, MethodSettings, ModelInfo, PackageSource, ToWorker } from './protocol';
-import type { RequestTrace } from './trace';
+import type { AdapterInfo, FromWorker, GenerateOptions, LoadProgress, MethodSettings, ModelInfo, ToWorker } from './protocol';
+import type { RequestTrace } from '../common/trace';
+import type { EngineErrorWhere } from '../common/errors';
+import type { PackageSource } from '../package/source';
 
 export class EngineClientError extends Error {
   override readonly name = 'EngineClientError';
@@ -26,21 +30,23 @@ export class EngineClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
 
-  constructor(private readonly worker: Worker) {
-    worker.onmessage = (ev: MessageEvent<FromWorker>) => this.receive(ev.data);
-    worker.onerror = (ev) => {
-      const err = new EngineClientError('gpu', 'worker-crashed', `The engine worker stopped: ${ev.message}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
+  constructor(private readonly link: EngineLink) {
+    link.subscribe((m) => this.receive(m));
   }
 
-  /** The worker module Vite bundles (ES worker). */
+  /** Over the worker module Vite bundles (ES worker), through the app's link. */
   static create(): EngineClient {
-    return new EngineClient(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }));
+    return new EngineClient(workerLink(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })));
   }
 
   private receive(m: FromWorker): void {
+    if (m.type === 'error' && m.id === 0) {
+      // The link's report that the worker itself failed: every request in flight is lost.
+      const err = new EngineClientError(m.where, m.code, m.message);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'error') { this.pending.delete(m.id); p.reject(new EngineClientError(m.where, m.code, m.message)); }
@@ -51,7 +57,7 @@ export class EngineClient {
   private request(msg: ToWorker, onEvent?: (m: FromWorker) => void): Promise<FromWorker> {
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject, onEvent });
-      this.worker.postMessage(msg);
+      this.link.post(msg);
     });
   }
 
@@ -73,14 +79,61 @@ export class EngineClient {
     onToken?: (t: { tokenId: number; text: string; elapsedMs: number }) => void,
   ): GenerateHandle {
     const id = this.nextId++;
-    const result = this.request({ type: 'generate', id, image, question, settings, options }, (e) => {
+    const own = { ...image, bytes: image.bytes.slice(0) }; // transferred to the worker by the link
+    const result = this.request({ type: 'generate', id, image: own, question, settings, options }, (e) => {
       if (e.type === 'token') onToken?.({ tokenId: e.tokenId, text: e.text, elapsedMs: e.elapsedMs });
     }).then((m) => {
       const done = m as Extract<FromWorker, { type: 'done' }>;
       return { text: done.text, trace: done.trace, firstStepTopLogits: done.firstStepTopLogits };
     });
-    return { id, result, cancel: () => this.worker.postMessage({ type: 'cancel', id } satisfies ToWorker) };
+    return { id, result, cancel: () => this.link.post({ type: 'cancel', id } satisfies ToWorker) };
   }
 
-  terminate(): void { this.worker.terminate(); }
+  terminate(): void { this.link.terminate?.(); }
+}
+
+export interface EngineLink {
+  post(message: ToWorker): void;
+  subscribe(handler: (message: FromWorker) => void): void;
+  /**
+   * Replace the engine by a fresh one (a new worker: new ORT, new GPUDevice). Used after a
+   * device loss, so recovery does not depend on ORT rebuilding a device in place. Optional.
+   */
+  restart?(): void;
+  /** Ends the worker for good. Optional. */
+  terminate?(): void;
+}
+
+/** A Worker made by `make` as a link; restart() terminates it and makes another. Image bytes are transferred (transferOf). */
+export function workerLink(make: () => Worker): EngineLink {
+  let worker = make();
+  let handler: ((message: FromWorker) => void) | null = null;
+  const attach = (w: Worker) => {
+    w.addEventListener('message', (e: MessageEvent<FromWorker>) => { if (w === worker) handler?.(e.data); });
+    w.addEventListener('error', (e) => {
+      if (w === worker) handler?.({ type: 'error', id: 0, where: 'model', code: 'worker-failed', message: `The engine worker failed to start: ${e.message || 'script error'}.` });
+    });
+  };
+  attach(worker);
+  return {
+    post: (message) => worker.postMessage(message, transferOf(message)),
+    subscribe: (h) => { handler = h; },
+    restart: () => {
+      worker.terminate();
+      worker = make();
+      attach(worker);
+    },
+    terminate: () => worker.terminate(),
+  };
+}
+
+/**
+ * A generate request's image buffers. Every sender makes its own copy for the request (runs.ts
+ * from the input slice, evaluate.ts from the file), so the buffers move to the worker instead of
+ * being cloned a second time (issue 15: image bytes transferred, not copied twice).
+ */
+export function transferOf(message: ToWorker): ArrayBuffer[] {
+  if (message.type !== 'generate') return [];
+  const buffers = [message.image.bytes, ...(message.images ?? []).map((im) => im.bytes)];
+  return [...new Set(buffers)].filter((b) => b.byteLength > 0);
 }

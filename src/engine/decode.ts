@@ -7,11 +7,11 @@
  * plus the step ('unpruned-length', methods that keep original positions).
  */
 import { cancelled } from './errors';
-import type { LayerCache } from './prefill';
 import type { LoadedPackage } from './loader';
 import type { OrtTensor } from './ortEnv';
 import type { TensorOps } from './ops';
 import type { PruneMethod } from '../prune/method';
+import type { LayerCache } from './layerCache';
 
 export interface DecodeArgs {
   pkg: LoadedPackage;

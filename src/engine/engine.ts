@@ -12,7 +12,7 @@ import type { ModelDims, PruneMethod } from '../prune/method';
 import { createMethod, UnknownMethodError } from '../prune/registry';
 import { cpuBridge, gpuBridge, type BackendBridge } from './bridge';
 import { decodeStep } from './decode';
-import { abortable, asEngineError, EngineError } from './errors';
+import { abortable, asEngineError } from './errors';
 import { InputPipeline, type PreparedPixels } from './inputs';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
 import { checkGenerateOptions } from './options';
@@ -21,10 +21,12 @@ import { initOrt, type OrtInitOptions, type OrtRuntime, type OrtTensor } from '.
 import { createPhaseClock, type PhaseClock } from './phaseClock';
 import { prefill, prefillTimings } from './prefill';
 import type { AdapterInfo, GenerateOptions, LoadProgress, MethodSettings, ModelInfo } from './protocol';
-import { sampleToken, seededRandom, topK } from './sampling';
+import { sampleToken, topK } from './sampling';
 import { TextStream } from './textStream';
-import type { PackageReader } from './source';
-import type { RequestTrace } from './trace';
+import type { PackageReader } from '../package/source';
+import type { RequestTrace } from '../common/trace';
+import { seededRandom } from '../common/random';
+import { EngineError } from '../common/errors';
 
 /** One image of a request; `frame` when it is a video frame (index in the source, source frame count). */
 export interface RequestImage { bytes: Uint8Array; name: string; frame?: { index: number; of: number } }

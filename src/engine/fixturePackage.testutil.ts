@@ -5,11 +5,12 @@
  */
 import { join } from 'node:path';
 import { convertCheckpoint } from '../convert/convert';
-import { openCheckpointDir } from '../convert/nodeCheckpoint';
-import { MemorySink, type PackageDtype } from '../convert/package';
+import { openCheckpointDir } from '../convert/checkpoint/nodeCheckpoint';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine } from './engine';
-import { missingFile, type PackageReader } from './source';
+import { missingFile, type PackageReader } from '../package/source';
+import type { PackageDtype } from '../package/manifest';
+import { MemorySink } from '../package/sink';
 
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 

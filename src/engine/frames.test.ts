@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from './errors';
 import { checkFrameCount, sampleUniform, visualTokensFit } from './frames';
+import { EngineError } from '../common/errors';
 
 describe('video frame sampling and limits', () => {
   it('samples as numpy.linspace(0, total − 1, n).astype(int) does (i·step truncated; 24 → 8 as golden-multi.json recorded it with numpy)', () => {

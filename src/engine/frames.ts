@@ -6,7 +6,7 @@
  * (llava-interleave's format; LLaVA-1.5 has none of its own and gets the same), so a sampled
  * frame is one `RequestImage` carrying its index in the source.
  */
-import { EngineError } from './errors';
+import { EngineError } from '../common/errors';
 
 /** Frames fed by default: Video-LLaVA's 8. */
 export const DEFAULT_FRAMES = 8;

@@ -20,7 +20,7 @@
  *    present Concats), no `present_*` and no `query`: the caller writes the new rows into its
  *    fixed cache itself (WebGPU forbids binding one buffer as both past and present).
  */
-import { DataType, ModelProto } from '../convert/onnx/proto';
+import { DataType, ModelProto } from '../onnx/proto';
 
 /** Initializers at least this large (and of a float or uint8 type) are lifted to inputs. */
 export const LIFT_MIN_BYTES = 1024;

@@ -3,7 +3,7 @@
  * image is refused before anything allocates width × height × 4 bytes, and a file that is not
  * an image (or was cut off) gets a plain message instead of a decoder stack trace.
  */
-import { EngineError } from './errors';
+import { EngineError } from '../common/errors';
 
 /** Largest image we decode: 50 megapixels (≈ 200 MB of RGBA while decoding). */
 export const MAX_IMAGE_PIXELS = 50_000_000;

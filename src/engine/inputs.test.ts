@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from './errors';
 import { InputPipeline } from './inputs';
-import type { Manifest } from './manifest';
+import type { Manifest } from '../package/manifest';
 import { MAX_IMAGE_PIXELS, readImageHeader } from './imageHeader';
+import { EngineError } from '../common/errors';
 
 const dir = 'fixtures/open-llava15-deep/';
 const golden = JSON.parse(readFileSync(dir + 'golden.json', 'utf8')) as { question: string; input_ids: number[] };

@@ -14,11 +14,12 @@
  * visual block is the whole span from the first image token to the last (`imageBlocks`; trace.ts `TraceImage`).
  */
 import * as T from '@huggingface/transformers';
-import { EngineError } from './errors';
 import { readImageHeader } from './imageHeader';
-import type { Manifest } from './manifest';
+import type { Manifest } from '../package/manifest';
 import type { ImageFit } from './protocol';
 import type { SequenceLayout } from '../prune/method';
+import { EngineError } from '../common/errors';
+import { sha256Hex } from '../package/hash';
 
 /** pixel_values f32 [1,3,H,W], and the image's content key (SHA-256 of its bytes; null without WebCrypto). */
 export interface PreparedPixels { data: Float32Array; dims: number[]; key: string | null }
@@ -149,8 +150,7 @@ export const PIXEL_CACHE_IMAGES = 16;
  */
 async function pixelKey(bytes: Uint8Array): Promise<string | null> {
   if (!globalThis.crypto?.subtle) return null;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(bytes);
 }
 
 /**

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import type { Engine, GenerateRequest, GenerateResult } from './engine';
-import { EngineError } from './errors';
 import { FIXTURES, fixturePackage, memoryReader } from './fixturePackage.testutil';
 import type { OrtSession } from './ortEnv';
+import { EngineError } from '../common/errors';
 
 const NAME = 'llama-clip-gqa';
 const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string };

@@ -6,7 +6,7 @@
  * they call a plain session: it adds the weights and the causal `attn_bias` the rewritten
  * graph reads instead of making the mask from shapes.
  */
-import { GraphBuilder } from '../convert/onnx/builder';
+import { GraphBuilder } from '../onnx/builder';
 import { BIAS_INPUT, type LiftedWeight } from './graphRewrite';
 import type { Ort, OrtSession, OrtTensor } from './ortEnv';
 

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EngineError } from './errors';
 import { loadPackage } from './loader';
-import { dirReader } from './nodeSource';
+import { dirReader } from '../package/nodeSource';
 import { initOrt } from './ortEnv';
+import { EngineError } from '../common/errors';
 
 const fixture = 'fixtures/open-llava15-deep/';
 const root = mkdtempSync(join(tmpdir(), 'engine-loader-'));

@@ -4,13 +4,14 @@
  * compiles shaders on first run, so that cost lands here and not on the first question).
  */
 import { CapturedDecoder } from './capturedDecode';
-import { EngineError } from './errors';
 import { GraphRewriteError, liftWeights } from './graphRewrite';
 import { CausalBiases, GpuBuffers, LiftedLayer, type LayerSession } from './liftedLayer';
-import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from './manifest';
+import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from '../package/manifest';
 import { sessionOptions, type OrtRuntime, type OrtSession } from './ortEnv';
 import type { LoadProgress } from './protocol';
-import { missingFile, type PackageReader } from './source';
+import { missingFile, type PackageReader } from '../package/source';
+import { EngineError } from '../common/errors';
+import { sha256Hex } from '../package/hash';
 
 export interface Sessions {
   vision: OrtSession;
@@ -45,11 +46,6 @@ export interface LoadedPackage {
 export const LAYER_GPU_OUTPUTS = ['hidden_out', 'present_key', 'present_value', 'query'];
 /** Logits stay on the GPU too: greedy decode picks the token there and reads back 4 bytes. */
 export const HEAD_GPU_OUTPUTS = ['logits'];
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Read one listed file and check it against the manifest. */
 async function readVerified(reader: PackageReader, f: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {

@@ -10,9 +10,9 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { EngineError } from './errors';
 import type { RequestImage } from './engine';
 import { noFrames, sampleUniform } from './frames';
+import { EngineError } from '../common/errors';
 
 const FRAME_FILES = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp']);
 

@@ -4,8 +4,8 @@
  * array, "token_ids must be a non-empty array of integers."), and the CLI checks the same
  * before it loads a model, which can take minutes.
  */
-import { EngineError } from './errors';
 import type { GenerateOptions } from './protocol';
+import { EngineError } from '../common/errors';
 
 /** Longest answer any request may ask for; the model's context limits it further (inputs.ts). */
 export const MAX_NEW_TOKENS_LIMIT = 4096;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
-import { GraphBuilder } from '../convert/onnx/builder';
+import { GraphBuilder } from '../onnx/builder';
 import { GpuTensorOps } from './ops';
 
 /** y = x·2 + 1 over [1,S,4]. */

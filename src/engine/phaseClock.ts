@@ -14,7 +14,7 @@
  */
 import { TimestampMarks } from '../gpu/profiler';
 import type { GpuDoor } from '../gpu/device';
-import type { PhaseTimings } from './trace';
+import type { PhaseTimings } from '../common/trace';
 
 export type ClockKind = PhaseTimings['clock'];
 

@@ -20,10 +20,8 @@ import type { Ort, OrtTensor } from './ortEnv';
 import type { RowBlock, TensorOps } from './ops';
 import type { LayerContext, ModelDims, PruneMethod, PrunePlan, RequestContext, SequenceLayout } from '../prune/method';
 import type { PhaseClock } from './phaseClock';
-import type { StageTrace } from './trace';
-
-/** Each layer's own cache: K/V [1,Hkv,P,hd] and its length P. */
-export interface LayerCache { key: OrtTensor; value: OrtTensor; length: number }
+import type { StageTrace } from '../common/trace';
+import type { LayerCache } from './layerCache';
 
 export interface PrefillResult {
   caches: LayerCache[];

@@ -3,11 +3,11 @@
  * no tensors, no class instances. Each request carries an id; the worker answers with
  * events of the same id and exactly one `done` or `error`.
  */
-import type { RequestTrace } from './trace';
+import type { RequestTrace } from '../common/trace';
+import type { EngineErrorWhere } from '../common/errors';
+import type { PackageSource } from '../package/source';
 
-export type PackageSource =
-  | { kind: 'url'; url: string }                      // a package folder URL (same-origin path or absolute)
-  | { kind: 'files'; files: { path: string; file: Blob }[] }; // a folder a person picked
+// a folder a person picked
 
 export interface MethodSettings {
   /** Registry name: none | sparsevlm | sparsevlm-v1 | sparsevlm-v2 | fastv | pdrop | divprune */
@@ -99,8 +99,6 @@ export type ToWorker =
    * would. The worker answers through the normal `device-lost` path; nothing else changes.
    */
   | { type: 'lose-device'; id: number };
-
-export type EngineErrorWhere = 'model' | 'input' | 'answer' | 'gpu';
 
 export type FromWorker =
   | { type: 'ready'; id: number; adapter: AdapterInfo }

@@ -13,7 +13,7 @@
  * inside a merge group's member list (members are listed in recycling order).
  */
 import type { GenerateResult } from './engine';
-import type { StageTrace } from './trace';
+import type { StageTrace } from '../common/trace';
 
 export interface ParityReport {
   problems: string[];

@@ -12,11 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { PackageDtype } from '../convert/package';
 import type { Engine, GenerateResult } from './engine';
 import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
-import type { StageTrace } from './trace';
+import type { StageTrace } from '../common/trace';
 import { generationParity, stageParity } from './pruneParity';
+import type { PackageDtype } from '../package/manifest';
 
 /** Score agreement, relative: 1e-5 after a few layers; deeper stages carry more f32 drift (per-test). */
 export const REL = 1e-5;

@@ -18,7 +18,7 @@ import type { Engine, GenerateResult, RequestImage } from './engine';
 import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
 import { multiGolden } from './goldenMulti.testutil';
 import { readVideoFrames } from './nodeFrames';
-import { locateOrigin, type StageTrace } from './trace';
+import { locateOrigin, type StageTrace } from '../common/trace';
 
 const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
 

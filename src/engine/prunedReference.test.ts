@@ -19,15 +19,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PackageDtype } from '../convert/package';
-import { loadReferenceModel, readFromMap } from '../reference/package';
-import { pixelValuesFor } from '../reference/pixels';
-import { ReferenceRunner } from '../reference/runner';
+import { loadReferenceModel, readFromMap } from '../convert/testing/reference/package';
+import { pixelValuesFor } from '../convert/testing/reference/pixels';
+import { ReferenceRunner } from '../convert/testing/reference/runner';
 import { createMethod } from '../prune/registry';
 import type { Engine, GenerateResult } from './engine';
 import { FIXTURES, fixturePackage, memoryReader } from './fixturePackage.testutil';
 import { compareStages } from './prunedParity.testutil';
-import type { StageTrace } from './trace';
+import type { StageTrace } from '../common/trace';
+import type { PackageDtype } from '../package/manifest';
 
 const METHODS: [string, number][] = [
   ['sparsevlm', 64], ['sparsevlm-v1', 64], ['sparsevlm-v2', 64], ['fastv', 64], ['pdrop', 64], ['divprune', 64],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, sampleToken, seededRandom, topK } from './sampling';
+import { argmax, sampleToken, topK } from './sampling';
+import { seededRandom } from '../common/random';
 
 describe('sampling', () => {
   const logits = Float32Array.from([0.5, 3, 3, -1, 2.9]);

@@ -14,9 +14,11 @@
 // bundle carries its .mjs inline, so only the .wasm needs a URL.
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Engine } from './engine';
-import { asEngineError, EngineError } from './errors';
-import type { EngineErrorWhere, FromWorker, ModelInfo, ToWorker } from './protocol';
-import { readerFor } from './source';
+import { asEngineError } from './errors';
+import type { FromWorker, ModelInfo, ToWorker } from './protocol';
+import { readerFor } from '../package/source';
+import type { EngineErrorWhere } from '../common/errors';
+import { EngineError } from '../common/errors';
 
 declare const self: DedicatedWorkerGlobalScope;
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
   preferQuickWasmCompile(); // as the CLI does: V8's tier-up of onnxruntime's wasm costs more than it saves in a short run
   const dir = tinyPackage();
   const { Engine } = await import('../engine/engine');
-  const { dirReader } = await import('../engine/nodeSource');
+  const { dirReader } = await import('../package/nodeSource');
   engine = await Engine.create({ preferBackend: 'wasm' });
   await engine.load(dirReader(dir));
   evalEngine = {

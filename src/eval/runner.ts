@@ -7,7 +7,7 @@
  * is not about the item (GPU lost, no model) stops the run, keeping every record so far.
  */
 import type { MethodSettings } from '../engine/protocol';
-import type { RequestTrace } from '../engine/trace';
+import type { RequestTrace } from '../common/trace';
 import type { MethodSpec } from './methods';
 import { recordKey } from './records';
 import { ImageIndex, type DataSource } from './source';

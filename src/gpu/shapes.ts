@@ -1,5 +1,5 @@
-import type { BTensor } from '../prune/backend';
 import { KernelInputError } from './kernels/errors';
+import type { BTensor } from '../common/tensor';
 
 /**
  * The tensor's shape as `rank` dims. A leading batch dim of 1 (ORT's [1,S,D], [1,H,S,hd])

@@ -1,4 +1,5 @@
-import type { BDtype, BTensor, HostArray } from '../prune/backend';
+import type { BDtype, BTensor, HostArray } from '../common/tensor';
+
 
 /**
  * A GPU tensor: a buffer (from the pool, or ORT's when wrapped) with a shape. Buffers may

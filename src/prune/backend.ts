@@ -7,22 +7,7 @@
  * Shape legend: docs/ARCHITECTURE.md. Row-major everywhere; the leading batch dim of ORT
  * tensors ([1,S,D] etc.) is dropped here.
  */
-
-/**
- * 'f16': IEEE half bits (Uint16Array on the host), the activations of fp16/q4f16 graphs as ORT
- * gives them. Kernels read them through a cast to f32 (src/gpu/README.md, "f16 activations");
- * `gather` keeps them f16, so the hidden states it returns go back into the graph in its dtype.
- */
-export type BDtype = 'f32' | 'f16' | 'u32' | 'i32';
-
-/** A tensor owned by a backend: typed array on the CPU backend, GPUBuffer on the GPU backend. */
-export interface BTensor {
-  readonly shape: readonly number[];
-  readonly dtype: BDtype;
-}
-
-/** f32, u32, i32, or f16 bits (Uint16Array). */
-export type HostArray = Float32Array | Uint32Array | Int32Array | Uint16Array;
+import type { BTensor, HostArray } from '../common/tensor';
 
 export interface RaterSelection {
   /** m: mean over visual rows of softmax over text of Hv·Htᵀ. (T) */
@@ -87,16 +72,13 @@ export interface PruneBackend {
   upload(data: HostArray, shape: readonly number[]): BTensor;
   /** Read back to the host. Only for decisions and the trace (never hidden states or KV). */
   read(t: BTensor): Promise<HostArray>;
+  /** Several reads as one (the GPU backend: one submit and one mapAsync for all). */
+  readMany(parts: readonly ReadPart[]): Promise<HostArray[]>;
   /**
-   * Optional: several reads as one (the GPU backend: one submit and one mapAsync for all).
-   * Without it, callers read part by part (`readParts` in methods/scoredStage.ts).
+   * out[i] = src[start + i] + add for i < count, src u32: recycling candidates from top-k's
+   * order, without a read-back on the GPU. (count) u32.
    */
-  readMany?(parts: readonly ReadPart[]): Promise<HostArray[]>;
-  /**
-   * Optional: out[i] = src[start + i] + add for i < count, src u32 (e.g. recycling candidates
-   * from top-k's order without a read-back). (count) u32. Without it, callers go via the host.
-   */
-  selectRows?(src: BTensor, start: number, count: number, add: number): BTensor;
+  selectRows(src: BTensor, start: number, count: number, add: number): BTensor;
   release(t: BTensor): void;
 
   // Activation inputs (visual, text, query, key, hidden) may be f32 or f16 (read as f32).

@@ -7,10 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CpuPruneBackend } from './cpuBackend';
-import type { BTensor, PruneBackend } from './backend';
+import type { PruneBackend } from './backend';
 import { gaussian, gpuBackend } from '../gpu/testing/harness';
 import { castF16ToF32Reference, castF32ToF16Reference } from '../gpu/kernels/cast_f16.reference';
 import { GpuTensor } from '../gpu/tensor';
+import type { BTensor } from '../common/tensor';
 
 const Lpre = 3, V = 40, T = 7, D = 48, H = 4, Hkv = 2, hd = 12;
 const L = Lpre + V + T;

@@ -1,7 +1,6 @@
 import type {
-  BDtype, BTensor, DpcKnnMerge, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs,
-  RaterSelection, RecycleVariant, TopkKeep,
-} from './backend';
+  DpcKnnMerge, PruneBackend, RaterAttention, RaterAttentionArgs,
+  RaterSelection, RecycleVariant, TopkKeep, ReadPart } from './backend';
 import { KernelInputError } from '../gpu/kernels/errors';
 import { raterSelectReference } from '../gpu/kernels/rater_select.reference';
 import { raterAttentionReference } from '../gpu/kernels/rater_attention.reference';
@@ -12,6 +11,8 @@ import { divpruneSelectReference } from '../gpu/kernels/divprune_select.referenc
 import { gatherTokensReference } from '../gpu/kernels/gather_tokens.reference';
 import { castF16ToF32Reference, castF32ToF16Reference } from '../gpu/kernels/cast_f16.reference';
 import { shapeOf } from '../gpu/shapes';
+import type { BDtype, BTensor, HostArray } from '../common/tensor';
+import { selectRowsReference } from '../gpu/kernels/select_rows.reference';
 
 /** A host tensor of the CPU backend. */
 export class CpuTensor implements BTensor {
@@ -58,6 +59,16 @@ export class CpuPruneBackend implements PruneBackend {
 
   release(_t: BTensor): void {
     // Host memory is garbage-collected.
+  }
+
+  async readMany(parts: readonly ReadPart[]): Promise<HostArray[]> {
+    return parts.map(({ tensor, offset = 0, count }) => host(tensor, 'readMany').data.slice(offset, count === undefined ? undefined : offset + count) as HostArray);
+  }
+
+  selectRows(src: BTensor, start: number, count: number, add: number): BTensor {
+    const rows = host(src, 'selectRows');
+    if (!(rows.data instanceof Uint32Array)) throw new KernelInputError('CpuPruneBackend', 'selectRows', 'u32', rows.dtype);
+    return this.upload(selectRowsReference(rows.data, start, count, add), [count]);
   }
 
   async raterSelect(visual: BTensor, text: BTensor, opts?: { inclusive?: boolean }): Promise<RaterSelection> {

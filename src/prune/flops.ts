@@ -7,7 +7,7 @@
  * Eq. 12) is not included. KV: each layer holds K and V for every token it processed in prefill
  * plus one per decode step (nothing is evicted), `2 · Hkv · hd · bytes` per token.
  */
-import type { CostFigures } from '../engine/trace';
+import type { CostFigures } from '../common/trace';
 import type { ModelDims } from './method';
 
 /** FLOPs of one decoder layer with `tokens` entering: 4nd² + 2n²d + 3ndm. */

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputPipeline } from '../engine/inputs';
-import type { Manifest } from '../engine/manifest';
+import type { Manifest } from '../package/manifest';
 import { GoldenModel, readSafetensorsF32, runGolden } from './goldenModel.testutil';
 import { createMethod } from './registry';
 import { CpuTensor } from './cpuBackend';

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { CpuPruneBackend, CpuTensor } from './cpuBackend';
 import type { LayerContext, ModelDims, PruneMethod, PrunePlan, RequestContext, SequenceLayout } from './method';
-import type { StageTrace } from '../engine/trace';
+import type { StageTrace } from '../common/trace';
 
 type W = Map<string, Float32Array>;
 

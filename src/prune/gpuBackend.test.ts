@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CpuPruneBackend } from './cpuBackend';
-import type { BTensor, PruneBackend } from './backend';
+import type { PruneBackend } from './backend';
 import { gaussian, gpuBackend } from '../gpu/testing/harness';
 import { GpuDoor, GpuDoorError } from '../gpu/device';
+import type { BTensor } from '../common/tensor';
 
 // One SparseVLM stage on small shapes, written once against PruneBackend (as a method is),
 // run on both backends: decisions must agree, and the GPU side must leave its pool where it

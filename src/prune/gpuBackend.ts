@@ -1,5 +1,5 @@
 import type {
-  BDtype, BTensor, DpcKnnMerge, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs,
+  DpcKnnMerge, PruneBackend, RaterAttention, RaterAttentionArgs,
   RaterSelection, ReadPart, RecycleVariant, TopkKeep,
 } from './backend';
 import type { GpuDoor } from '../gpu/device';
@@ -20,6 +20,7 @@ import { SelectRowsKernel } from '../gpu/kernels/select_rows';
 import { CastF16Kernel } from '../gpu/kernels/cast_f16';
 import type { KernelSpec } from '../gpu/runner';
 import { dtypeOf } from './cpuBackend';
+import type { BDtype, BTensor, HostArray } from '../common/tensor';
 
 function gpu(t: BTensor, name: string): GpuTensor {
   if (!(t instanceof GpuTensor)) throw new KernelInputError('GpuPruneBackend', name, 'a GpuTensor', t.constructor.name);

@@ -1,5 +1,6 @@
-import type { BTensor, PruneBackend } from './backend';
-import type { StageTrace } from '../engine/trace';
+import type { PruneBackend } from './backend';
+import type { StageTrace } from '../common/trace';
+import type { BTensor } from '../common/tensor';
 
 /**
  * Where the visual tokens sit in the current sequence:

@@ -7,49 +7,7 @@ import type { FromWorker, ModelInfo, ToWorker } from '../engine/protocol';
 import { ProgressMeter } from './progress';
 import { getState, setState } from './store';
 import type { ModelSlice, Run, ShownError } from './types';
-
-export interface EngineLink {
-  post(message: ToWorker): void;
-  subscribe(handler: (message: FromWorker) => void): void;
-  /**
-   * Replace the engine by a fresh one (a new worker: new ORT, new GPUDevice). Used after a
-   * device loss, so recovery does not depend on ORT rebuilding a device in place. Optional.
-   */
-  restart?(): void;
-}
-
-/**
- * A generate request's image buffers. Every sender makes its own copy for the request (runs.ts
- * from the input slice, evaluate.ts from the file), so the buffers move to the worker instead of
- * being cloned a second time (issue 15: image bytes transferred, not copied twice).
- */
-export function transferOf(message: ToWorker): ArrayBuffer[] {
-  if (message.type !== 'generate') return [];
-  const buffers = [message.image.bytes, ...(message.images ?? []).map((im) => im.bytes)];
-  return [...new Set(buffers)].filter((b) => b.byteLength > 0);
-}
-
-/** A Worker made by `make` as a link; restart() terminates it and makes another. Image bytes are transferred (transferOf). */
-export function workerLink(make: () => Worker): EngineLink {
-  let worker = make();
-  let handler: ((message: FromWorker) => void) | null = null;
-  const attach = (w: Worker) => {
-    w.addEventListener('message', (e: MessageEvent<FromWorker>) => { if (w === worker) handler?.(e.data); });
-    w.addEventListener('error', (e) => {
-      if (w === worker) handler?.({ type: 'error', id: 0, where: 'model', code: 'worker-failed', message: `The engine worker failed to start: ${e.message || 'script error'}.` });
-    });
-  };
-  attach(worker);
-  return {
-    post: (message) => worker.postMessage(message, transferOf(message)),
-    subscribe: (h) => { handler = h; },
-    restart: () => {
-      worker.terminate();
-      worker = make();
-      attach(worker);
-    },
-  };
-}
+import type { EngineLink } from '../engine/client';
 
 /** What was loaded when a load began: put back when the new package is refused before the old one is released. */
 export interface PreviousModel { info: ModelInfo; sourceLabel: string; lastSource: ModelSlice['lastSource'] }

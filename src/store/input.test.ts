@@ -7,13 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ToWorker } from '../engine/protocol';
-import { connectEngine, handleMessage, transferOf } from './engine';
+import { connectEngine, handleMessage } from './engine';
 import { clearVideo, moveImage, putFiles, removeImage, setFrameCount, setQuestion, setVideoFromBlob } from './input';
 import { startEngine } from './model';
 import { ask, askedAboutShown } from './runs';
 import { settingsPatch } from './sessionSync';
 import { getState, resetStore } from './store';
 import { VideoReadError, type VideoSampler } from './videoFrames';
+import { transferOf } from '../engine/client';
 
 const posted: ToWorker[] = [];
 connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });

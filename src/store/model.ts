@@ -1,7 +1,7 @@
 /** Model slice actions: start the engine, load a package from a URL or a picked folder. */
-import type { PackageSource } from '../engine/protocol';
 import { clearError, isConnected, newRequestId, restartEngine, send, setDeviceLostHandler, showError } from './engine';
 import { getState, setState } from './store';
+import type { PackageSource } from '../package/source';
 
 /** Reloads after device losses in one session before the app gives up and says so. */
 const MAX_RECOVERIES = 5;

@@ -5,12 +5,14 @@
  */
 import type { BrowserConvertProgress } from '../convert/browser/convertInBrowser';
 import type { PreflightFigures } from '../convert/browser/preflight';
-import type { CachedPackage } from '../engine/cache/opfsStore';
-import type { AdapterInfo, EngineErrorWhere, LoadProgress, MethodSettings, ModelInfo, PackageSource } from '../engine/protocol';
-import type { RequestTrace } from '../engine/trace';
+import type { CachedPackage } from '../package/opfsStore';
+import type { AdapterInfo, LoadProgress, MethodSettings, ModelInfo } from '../engine/protocol';
+import type { RequestTrace } from '../common/trace';
 import type { RunSummary } from './persist/runsDb';
 import type { EvalSlice } from './evalSlice';
 import type { ParamValue } from '../prune/params';
+import type { EngineErrorWhere } from '../common/errors';
+import type { PackageSource } from '../package/source';
 
 /** An error shown where it happened. */
 export interface ShownError { where: EngineErrorWhere; code: string; message: string }

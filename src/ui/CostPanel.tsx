@@ -4,7 +4,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { formatBytes } from '../store/progress';
 import { useApp } from '../store/store';
 import type { AppState, Run } from '../store/types';
-import type { RequestTrace } from '../engine/trace';
+import type { RequestTrace } from '../common/trace';
 import { costSummary, phaseTimes } from './charts/cost';
 import { imageTokenLayers } from './charts/fates';
 import { PhaseBarsChart } from './charts/PhaseBarsChart';

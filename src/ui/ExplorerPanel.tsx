@@ -8,7 +8,7 @@ import { setLayer } from '../store/settings';
 import { useApp } from '../store/store';
 import { ExplorerSvg, type ExplorerSvgProps } from './charts/ExplorerSvg';
 import { describeWindow, gridFor, modelWindow, movePatch, stageLayers } from './charts/explorer';
-import type { TraceImage } from '../engine/trace';
+import type { TraceImage } from '../common/trace';
 import type { InputImage } from '../store/types';
 import { describeFate, groupSizes, imageCounts, patchCount, patchFates, tokensAtLayer, type PatchFate } from './charts/fates';
 import { exportPng, exportRunJson, exportSvg } from './exportFiles';

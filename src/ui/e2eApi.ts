@@ -2,7 +2,7 @@
  * A typed, read-only in-page API for the Playwright suite (tldraw's pattern), installed only
  * when the page is opened with `?e2e`. Specs read facts from the store instead of pixels.
  */
-import type { RequestTrace } from '../engine/trace';
+import type { RequestTrace } from '../common/trace';
 import { newRequestId, send } from '../store/engine';
 import { getState } from '../store/store';
 import { patchFates, tokensAtLayer } from './charts/fates';

@@ -11,9 +11,9 @@
  * from shapes, onnxruntime ran the int32 arithmetic on WebGPU and read it back (a GPU sync per
  * layer run) unless those nodes were pinned to the CPU by name (`forceCpuNodeNames`).
  */
-import { MS_DOMAIN, attr } from '../onnx/builder';
-import { toFloat16 } from '../quantize';
+import { MS_DOMAIN, attr } from '../../onnx/builder';
 import type { Ctx } from './common';
+import { f32ToF16 } from '../../common/float16';
 
 /** HF default rope: inv_freq[i] = 1 / θ^(2i/hd), computed in f32 as torch does. */
 export function ropeInvFreq(theta: number, headDim: number): Float32Array {
@@ -129,8 +129,8 @@ export function causalAllowed(ctx: Ctx, hidden: string, presentKey: string): str
 export function attend(ctx: Ctx, q: string, k: string, v: string, scale: number, allowed?: string): string {
   const { g } = ctx;
   const kt = g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });
-  const scores = g.op('Mul', [ctx.toF32(g.op('MatMul', [q, kt], undefined, 'qk')), g.constScalar(scale, 'float32', toFloat16)]);
-  const masked = allowed ? g.op('Where', [allowed, scores, g.constScalar(-Infinity, 'float32', toFloat16)], undefined, 'mask') : scores;
+  const scores = g.op('Mul', [ctx.toF32(g.op('MatMul', [q, kt], undefined, 'qk')), g.constScalar(scale, 'float32', f32ToF16)]);
+  const masked = allowed ? g.op('Where', [allowed, scores, g.constScalar(-Infinity, 'float32', f32ToF16)], undefined, 'mask') : scores;
   const probs = ctx.toAct(g.op('Softmax', [masked], { axis: attr.int(-1) }));
   return g.op('MatMul', [probs, v], undefined, 'attn');
 }

@@ -2,7 +2,7 @@
  * CLIP vision embeddings (LLaVA-1.5): patch Conv (no bias) → [CLS; patches] + learned
  * positions → pre_layrnorm. pixel_values [1,C,Hpx,Wpx] (act dtype) → [1, 1+Vp, Dv].
  */
-import { attr } from '../onnx/builder';
+import { attr } from '../../onnx/builder';
 import { type Ctx, layerNorm } from './common';
 import type { VisionDims } from './types';
 

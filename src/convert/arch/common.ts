@@ -2,9 +2,10 @@
  * Building blocks shared by every architecture: weights in the package dtype, Linear
  * (MatMul or int4 MatMulNBits), RMSNorm and LayerNorm in f32, activations, casts.
  */
-import { GraphBuilder, MS_DOMAIN, attr } from '../onnx/builder';
-import { INT4_BLOCK, type Int4Weight, quantizeInt4, toFloat16 } from '../quantize';
+import { GraphBuilder, MS_DOMAIN, attr } from '../../onnx/builder';
+import { INT4_BLOCK, type Int4Weight, quantizeInt4 } from '../quantize';
 import { type ActDtype, type TensorSource, type WeightDtype, activationDtype } from './types';
+import { f32ToF16 } from '../../common/float16';
 
 export class MissingWeightError extends Error {
   override readonly name = 'MissingWeightError';
@@ -63,7 +64,7 @@ export class Ctx {
 
   /** Stores f32 values as an initializer of the activation dtype. */
   actInit(name: string, data: Float32Array, dims: number[]): string {
-    return this.act === 'float32' ? this.g.f32(name, data, dims) : this.g.f16(name, toFloat16(data), dims);
+    return this.act === 'float32' ? this.g.f32(name, data, dims) : this.g.f16(name, f32ToF16(data), dims);
   }
 
   /** A checkpoint tensor as an activation-dtype initializer (named as in the checkpoint). */

@@ -5,12 +5,13 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { TextConfig } from '../config';
-import { dequantizeInt4, fromFloat16, quantizeInt4, toFloat16 } from '../quantize';
-import { ModelProto } from '../onnx/proto';
+import type { TextConfig } from '../checkpoint/config';
+import { dequantizeInt4, quantizeInt4 } from '../quantize';
+import { ModelProto } from '../../onnx/proto';
 import { ROPE_TABLE_CAP, ropeInvFreq, ropeTablePositions, ropeTables } from './attention';
 import { buildDecoderLayer } from './llama';
 import type { TensorSource, WeightDtype } from './types';
+import { f16ToF32, f32ToF16 } from '../../common/float16';
 
 const dims: TextConfig = {
   arch: 'qwen2', hiddenSize: 32, numLayers: 1, numHeads: 4, numKvHeads: 2, headDim: 8, intermediateSize: 48,
@@ -53,7 +54,7 @@ class Layer {
     return new Layer(await ort.InferenceSession.create(g.serialize().model), dtype === 'fp16' || dtype === 'q4f16');
   }
   private act(data: Float32Array, shape: number[]): ort.Tensor {
-    return this.half ? new ort.Tensor('float16', toFloat16(data), shape) : new ort.Tensor('float32', data, shape);
+    return this.half ? new ort.Tensor('float16', f32ToF16(data), shape) : new ort.Tensor('float32', data, shape);
   }
   /** Runs rows [from, to) of hiddenValues at `positions` against `past`. */
   async run(from: number, to: number, positions: number[], past?: { key: ort.Tensor; value: ort.Tensor }) {
@@ -64,7 +65,7 @@ class Layer {
       past_key: past?.key ?? empty,
       past_value: past?.value ?? empty,
     });
-    const f32 = (t: ort.Tensor) => (t.type === 'float16' ? fromFloat16(t.data as Uint16Array) : (t.data as Float32Array));
+    const f32 = (t: ort.Tensor) => (t.type === 'float16' ? f16ToF32(t.data as Uint16Array) : (t.data as Float32Array));
     return { hidden: f32(out.hidden_out), query: f32(out.query), key: out.present_key, value: out.present_value, keyF32: f32(out.present_key) };
   }
 }

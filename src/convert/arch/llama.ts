@@ -3,7 +3,7 @@
  * picked up when the checkpoint has them): one decoder layer per graph, the embedding and
  * the head. Layer I/O is the contract of docs/ARCHITECTURE.md ("Layer graph I/O").
  */
-import { type Dim, GraphBuilder, attr } from '../onnx/builder';
+import { type Dim, GraphBuilder, attr } from '../../onnx/builder';
 import { type Rotary, applyRotary, attend, causalAllowed, repeatKv, rotaryTables } from './attention';
 import { Ctx, activation, addRmsNorm, linear, linearStack, mergeHeads, rmsNorm, splitHeads } from './common';
 import type { TensorSource, TextDims, WeightDtype } from './types';

@@ -11,11 +11,12 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../convert';
 import { MERGED_DECODER_PATH, buildMergedDecoderFiles } from '../graphs';
-import { openCheckpointDir } from '../nodeCheckpoint';
-import { MemorySink, type PackageDtype } from '../package';
-import { loadReferenceModel, readFromMap } from '../../reference/package';
-import { pixelValuesFor } from '../../reference/pixels';
-import { ReferenceRunner } from '../../reference/runner';
+import { openCheckpointDir } from '../checkpoint/nodeCheckpoint';
+import { loadReferenceModel, readFromMap } from '../testing/reference/package';
+import { pixelValuesFor } from '../testing/reference/pixels';
+import { ReferenceRunner } from '../testing/reference/runner';
+import type { PackageDtype } from '../../package/manifest';
+import { MemorySink } from '../../package/sink';
 
 const DIR = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'llama-clip-gqa');
 const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { input_ids: number[]; greedy16: number[] };

@@ -8,7 +8,7 @@
  * chunks as layers are added; the generator hands each closed chunk out as a file at once, and
  * the .onnx itself (references only) last. Peak memory: about two chunks plus one layer.
  */
-import { type DataChunk, type Dim, GraphBuilder, attr } from '../onnx/builder';
+import { type DataChunk, type Dim, GraphBuilder, attr } from '../../onnx/builder';
 import { Ctx } from './common';
 import { type TextVariant, addDecoderLayer, addHead, sharedAttention } from './llama';
 import type { ActDtype, TensorSource, TextDims, WeightDtype } from './types';

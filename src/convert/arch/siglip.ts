@@ -4,7 +4,7 @@
  * post_layernorm is not applied: LLaVA reads `hidden_states[feature_layer]`, which are the
  * encoder layer outputs before the tower's post_layernorm.
  */
-import { attr } from '../onnx/builder';
+import { attr } from '../../onnx/builder';
 import type { Ctx } from './common';
 import type { VisionDims } from './types';
 

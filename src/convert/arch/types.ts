@@ -2,7 +2,7 @@
  * What the graph builders need from a checkpoint: canonical tensor names (see
  * ../keys.ts) read one at a time as f32, and the dims of the model (../config.ts).
  */
-import type { LlavaConfig, TextConfig, VisionConfig } from '../config';
+import type { LlavaConfig, TextConfig, VisionConfig } from '../checkpoint/config';
 import type { Int4Weight } from '../quantize';
 
 export type WeightDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';

@@ -4,8 +4,8 @@
  * axis when vision_feature_layer is a list → projector → visual_embeds [1,Vp,D] in the
  * activation dtype.
  */
-import { attr, GraphBuilder } from '../onnx/builder';
-import { visualTokenCount } from '../config';
+import { attr, GraphBuilder } from '../../onnx/builder';
+import { visualTokenCount } from '../checkpoint/config';
 import { clipEmbeddings } from './clip';
 import { Ctx } from './common';
 import { projector } from './projector';

@@ -6,21 +6,23 @@
  *   3. download each file into OPFS `downloads/<repo>/` with Range requests (rangeDownload.ts:
  *      resumable across drops and reloads, length- and sha256-checked)
  *   4. open the downloaded files with the same openCheckpoint + convertCheckpoint as the CLI and
- *      write the package through the sink the caller gives (the OPFS store, src/engine/cache/)
+ *      write the package through the sink the caller gives (the OPFS store, src/package/opfsStore.ts)
  * Meant for a dedicated worker (convertWorker.ts): there OPFS writes go through sync access
  * handles and the quantiser does not block the page.
  */
-import { blobFolder, openCheckpoint } from '../checkpoint';
-import { parseLlavaConfig } from '../config';
+import { blobFolder, openCheckpoint } from '../checkpoint/checkpoint';
+import { parseLlavaConfig } from '../checkpoint/config';
 import { convertCheckpoint } from '../convert';
-import { ConvertError } from '../errors';
-import { hubEndpoint, hubInit, hubUrl, listHubFiles, type HubFile, type HubOptions } from '../hub';
-import type { PackageDtype, PackageSink } from '../package';
+import { ConvertError } from '../../common/errors';
+import { hubEndpoint, hubInit, hubUrl, listHubFiles, type HubFile, type HubOptions } from '../checkpoint/hub';
 import { RateMeter } from './meter';
-import { dirAt, fileAt, opfsPartialFile, opfsRoot, opfsStateStore, removeEntry } from './opfs';
+import { opfsPartialFile, opfsStateStore } from './opfs';
 import { preflight, type AdapterBudget, type StorageFigures } from './preflight';
 import { probeHub } from './probe';
 import { DEFAULT_RETRY, downloadFile, type RetryPolicy } from './rangeDownload';
+import type { PackageDtype } from '../../package/manifest';
+import type { PackageSink } from '../../package/sink';
+import { dirAt, fileAt, opfsRoot, removeEntry } from '../../package/opfs';
 
 export type BrowserConvertPhase = 'listing' | 'preflight' | 'download' | 'convert' | 'done';
 

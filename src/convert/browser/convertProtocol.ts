@@ -3,7 +3,7 @@
  * structured-clone data; errors travel as SerializedError and come back as ConvertError
  * (PreflightError keeps its reason and figures, so the UI can show the numbers).
  */
-import { ConvertError, type ConvertErrorCode } from '../errors';
+import { ConvertError, type ConvertErrorCode } from '../../common/errors';
 import type { BrowserConvertOptions, BrowserConvertProgress, BrowserConvertResult } from './convertInBrowser';
 import { PreflightError, type PreflightFigures, type PreflightReason } from './preflight';
 

@@ -3,7 +3,7 @@
  * Messages: convertProtocol.ts. One conversion at a time per worker; `cancel` aborts it, and
  * what was downloaded stays on disk for the next attempt to resume.
  */
-import { OpfsPackageStore } from '../../engine/cache/opfsStore';
+import { OpfsPackageStore } from '../../package/opfsStore';
 import { convertInBrowser } from './convertInBrowser';
 import { serializeError, type ConvertFromWorker, type ConvertToWorker } from './convertProtocol';
 

@@ -4,7 +4,7 @@
  * arithmetic (the `shader-f16` feature). Without it the WebGPU EP would emulate f16, slower
  * than f32, so q4 (f32 activations) is the better choice there.
  */
-import type { PackageDtype } from '../package';
+import type { PackageDtype } from '../../package/manifest';
 
 /** The slice of GPUAdapter (or of the engine's AdapterInfo) the choice depends on. */
 export type DtypeAdapter =

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseLlavaConfig } from '../config';
+import { parseLlavaConfig } from '../checkpoint/config';
 import { convertCheckpoint } from '../convert';
-import { openCheckpointDir } from '../nodeCheckpoint';
-import { MemorySink } from '../package';
-import { SYNTHETIC_SHAPES } from '../synthetic';
+import { openCheckpointDir } from '../checkpoint/nodeCheckpoint';
+import { SYNTHETIC_SHAPES } from '../synthetic/synthetic';
 import { chooseDtype } from './dtype';
 import { RateMeter } from './meter';
 import { estimatePackage, preflight, PreflightError } from './preflight';
+import { MemorySink } from '../../package/sink';
 
 const FIXTURE = new URL('../../../fixtures/qwen2-siglip/', import.meta.url).pathname;
 const GB = 1e9;

@@ -7,11 +7,11 @@
  * clearly cannot fit, with the numbers, instead of failing an hour into a download.
  */
 import { ropeTablePositions } from '../arch/attention';
-import type { LlavaConfig } from '../config';
-import { ConvertError, fmtInt } from '../errors';
-import { expectedTensors } from '../keys';
-import type { PackageDtype } from '../package';
+import type { LlavaConfig } from '../checkpoint/config';
+import { ConvertError, fmtInt } from '../../common/errors';
+import { expectedTensors } from '../checkpoint/keys';
 import { INT4_BLOCK } from '../quantize';
+import type { PackageDtype } from '../../package/manifest';
 
 /** Tensors that go through `linear` (quantised under q4); embeddings, norms and biases do not. */
 const LINEAR_WEIGHT = /(_proj|\.fc1|\.fc2|linear_\d|lm_head)\.weight$/;

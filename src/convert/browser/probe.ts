@@ -7,8 +7,8 @@
  * that does not expose Content-Range to the page cannot be checked: both are refused here.
  * What a local mirror must send: README "Hub mirror for the browser".
  */
-import { ConvertError } from '../errors';
-import { hubEndpoint, hubInit, hubUrl, type HubOptions } from '../hub';
+import { ConvertError } from '../../common/errors';
+import { hubEndpoint, hubInit, hubUrl, type HubOptions } from '../checkpoint/hub';
 
 export const MIRROR_HEADERS_HINT =
   'serve it with Access-Control-Allow-Origin: * (or this page\'s origin), Access-Control-Allow-Headers: Range, Authorization, '

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConvertError } from '../errors';
+import { ConvertError } from '../../common/errors';
 import { startFaultServer, type FaultServer } from '../testing/faultServer';
 import { downloadFile, sha256FromEtag, type DownloadState, type PartialFile, type RemoteFile, type StateStore } from './rangeDownload';
 import { Sha256 } from './sha256';

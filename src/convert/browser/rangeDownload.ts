@@ -10,7 +10,7 @@
  * X-Linked-Etag is the sha256). Transient faults (network errors, 5xx, 429, short bodies) are
  * retried with exponential backoff from the last byte on disk; anything else is a ConvertError.
  */
-import { ConvertError, fmtInt } from '../errors';
+import { ConvertError, fmtInt } from '../../common/errors';
 import { Sha256, type Sha256State } from './sha256';
 
 /** Where the bytes go: OPFS in the browser (opfsFiles.ts), anything with these four in tests. */

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+import { answerRange } from './range';
 
 export type Fault =
   | { kind: 'drop'; afterBytes: number; times?: number }
@@ -127,17 +128,9 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
       return end(200, { ...meta, 'Content-Length': data.byteLength + (lie?.kind === 'headSize' ? lie.delta : 0) });
     }
 
-    let start = 0;
-    let last = data.byteLength - 1;
-    let status = 200;
-    const r = range && /^bytes=(\d+)-(\d*)$/.exec(range);
-    if (range && !r) return end(416, { 'Content-Range': `bytes */${data.byteLength}` });
-    if (r) {
-      start = Number(r[1]);
-      last = r[2] ? Math.min(Number(r[2]), last) : last;
-      if (start > last) return end(416, { 'Content-Range': `bytes */${data.byteLength}` });
-      status = 206;
-    }
+    const span = answerRange(range, data.byteLength);
+    if (span.status === 416) return end(416, { 'Content-Range': `bytes */${data.byteLength}` });
+    const { start, last, status } = span;
     let body = data.subarray(start, last + 1);
     const headers: Record<string, string | number> = { ...meta };
     if (status === 206) headers['Content-Range'] = `bytes ${start}-${last}/${data.byteLength}`;

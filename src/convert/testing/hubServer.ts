@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+import { answerRange } from './range';
 
 export interface HubServer {
   endpoint: string;
@@ -38,17 +39,9 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
       return send(404, { 'x-error-code': 'EntryNotFound' });
     }
     const data = new Uint8Array(await readFile(full));
-    let start = 0;
-    let end = data.byteLength - 1;
-    let status = 200;
-    const r = range && /^bytes=(\d+)-(\d*)$/.exec(range);
-    if (range && !r) return send(416);
-    if (r) {
-      start = Number(r[1]);
-      end = r[2] ? Math.min(Number(r[2]), end) : end;
-      if (start > end) return send(416, { 'Content-Range': `bytes */${data.byteLength}` });
-      status = 206;
-    }
+    const span = answerRange(range, data.byteLength);
+    if (span.status === 416) return span.unparsable ? send(416) : send(416, { 'Content-Range': `bytes */${data.byteLength}` });
+    const { start, last: end, status } = span;
     const body = data.subarray(start, end + 1);
     const headers: Record<string, string | number> = { 'Content-Length': body.byteLength, 'Accept-Ranges': 'bytes' };
     if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${data.byteLength}`;

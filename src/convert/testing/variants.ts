@@ -5,9 +5,9 @@
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileByteSource } from '../nodeBytesource';
-import { SafetensorsFile } from '../safetensors';
-import { encodeSafetensors, type WriterTensor } from '../safetensorsWriter';
+import { FileByteSource } from '../checkpoint/nodeBytesource';
+import { SafetensorsFile } from '../checkpoint/safetensors';
+import { encodeSafetensors, type WriterTensor } from '../synthetic/safetensorsWriter';
 
 export const FIXTURE = new URL('../../../fixtures/open-llava15-deep/', import.meta.url).pathname;
 

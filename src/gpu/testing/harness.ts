@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import { GpuPruneBackend } from '../../prune/gpuBackend';
 import { dawnDoor } from './dawn';
-import { seededRandom } from '../../engine/sampling';
+import { seededRandom } from '../../common/random';
 
 export async function gpuBackend() {
   const { door, faults } = await dawnDoor();

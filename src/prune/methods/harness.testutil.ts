@@ -6,17 +6,13 @@
  */
 import { CpuPruneBackend, CpuTensor } from '../cpuBackend';
 import type { LayerContext, ModelDims, PruneMethod, RequestContext, SequenceLayout } from '../method';
-import type { StageTrace } from '../../engine/trace';
+import type { StageTrace } from '../../common/trace';
+import { seededRandom } from '../../common/random';
 
+/** Seeded values on [−0.5, 0.5): the shared generator, centred. */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = seededRandom(seed);
+  return () => next() - 0.5;
 }
 
 export function randomArray(n: number, random: () => number, scale = 1): Float32Array {

@@ -5,30 +5,12 @@
  * return the plan. The methods differ only in the query rows, the attention options, how k
  * is decided and whether recycling runs.
  */
-import type { BTensor, HostArray, PruneBackend, RaterAttention, RaterAttentionArgs, ReadPart, RecycleVariant } from '../backend';
+import type { RaterAttention, RaterAttentionArgs, ReadPart, RecycleVariant } from '../backend';
 import type { LayerContext, PrunePlan } from '../method';
-import type { StageTrace } from '../../engine/trace';
-import { selectRowsReference } from '../../gpu/kernels/select_rows.reference';
+import type { StageTrace } from '../../common/trace';
 import { recycleSizes } from '../schedule';
-import { buildPlan, mergedTokenId, nowMs, readU32 } from './stage';
-
-/** Several reads, as one round trip where the backend can (`readMany`), else one by one. */
-export async function readParts(backend: PruneBackend, parts: readonly ReadPart[]): Promise<HostArray[]> {
-  if (backend.readMany) return backend.readMany(parts);
-  return Promise.all(parts.map(async ({ tensor, offset = 0, count }) => {
-    const all = await backend.read(tensor);
-    return all.slice(offset, count === undefined ? undefined : offset + count);
-  }));
-}
-
-/**
- * Recycling candidates as sequence rows: order[start, start + count) + add, on the GPU where the
- * backend can (no read-back, no await), else through the host.
- */
-function candidateRows(backend: PruneBackend, order: BTensor, start: number, count: number, add: number): BTensor | Promise<BTensor> {
-  if (backend.selectRows) return backend.selectRows(order, start, count, add);
-  return readU32(backend, order).then((host) => backend.upload(selectRowsReference(host, start, count, add), [count]));
-}
+import { buildPlan, mergedTokenId, nowMs } from './stage';
+import type { BTensor } from '../../common/tensor';
 
 export interface RecycleSettings {
   tau: number;
@@ -87,14 +69,14 @@ export async function runScoredStage(args: ScoredStageArgs): Promise<PrunePlan |
     const sizes = recycling && prunedCount > 0 ? recycleSizes(prunedCount, recycling.tau, recycling.theta) : null;
     let merge: ReturnType<typeof backend.dpcKnnMerge> | null = null;
     if (recycling && sizes) {
-      const rows = candidateRows(backend, topk.order, keepCount, sizes.candidates, layout.preLength);
-      const candidateTensor = rows instanceof Promise ? await rows : rows;
+      // Recycling candidates as sequence rows: order[keepCount, keepCount + candidates) + preLength.
+      const candidateTensor = backend.selectRows(topk.order, keepCount, sizes.candidates, layout.preLength);
       merge = backend.dpcKnnMerge(ctx.hidden, candidateTensor, sizes.clusters, recycling.variant);
       release.push(candidateTensor, merge.assignment, merge.centers);
     }
     const parts: ReadPart[] = [{ tensor: attention.scores }, { tensor: topk.keep }];
     if (merge && sizes) parts.push({ tensor: topk.order, offset: keepCount, count: sizes.candidates }, { tensor: merge.assignment });
-    const [scoresHost, keepHost, candidateHost, assignmentHost] = await readParts(backend, parts);
+    const [scoresHost, keepHost, candidateHost, assignmentHost] = await backend.readMany(parts);
     const scores = scoresHost instanceof Float32Array ? scoresHost : Float32Array.from(scoresHost);
     const keptVisual = keepHost instanceof Uint32Array ? keepHost : Uint32Array.from(keepHost);
 

@@ -3,9 +3,10 @@
  * plan record. Ownership: a method releases every backend tensor it made except the plan's
  * `rows` and `merged`, which pass to the engine (it releases them after `gather`).
  */
-import type { BTensor, PruneBackend } from '../backend';
+import type { PruneBackend } from '../backend';
 import type { PrunePlan, SequenceLayout } from '../method';
-import type { StageTrace } from '../../engine/trace';
+import type { StageTrace } from '../../common/trace';
+import type { BTensor } from '../../common/tensor';
 
 /** Wall clock in ms (performance.now exists in browsers, workers and Node ≥ 16). */
 export const nowMs = (): number => performance.now();

@@ -7,7 +7,7 @@
  * exports is plain functions (tested in Node, runsDb.test.ts).
  */
 import type { MethodSettings } from '../../engine/protocol';
-import type { RequestTrace } from '../../engine/trace';
+import type { RequestTrace } from '../../common/trace';
 
 export const RUNS_DB = 'sparsevlm-runs';
 const STORE = 'runs';

@@ -4,7 +4,7 @@
  */
 import { forwardRef, useMemo } from 'react';
 import type { ImageFit } from '../../engine/protocol';
-import type { RequestTrace } from '../../engine/trace';
+import type { RequestTrace } from '../../common/trace';
 import { gridFor, groupOutlines, layoutPatches, modelWindow } from './explorer';
 import { imageFates, patchCount, patchFates } from './fates';
 

@@ -3,7 +3,7 @@
  * per phase (one stacked bar per run). Pure; CostPanel.tsx renders it and draws the axes.
  */
 import { curveStepAfter, line, max, scaleBand, scaleLinear, schemeTableau10, type ScaleBand, type ScaleLinear } from 'd3';
-import type { RequestTrace } from '../../engine/trace';
+import type { RequestTrace } from '../../common/trace';
 
 export interface Size { width: number; height: number; margin: { top: number; right: number; bottom: number; left: number } }
 

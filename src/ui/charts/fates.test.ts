@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locateOrigin } from '../../engine/trace';
+import { locateOrigin } from '../../common/trace';
 import { describeFate, groupSizes, imageCounts, imageFates, imageTokenLayers, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
 import { llava64Trace, smallTrace } from './fixtures/traces';
 

@@ -6,7 +6,7 @@
  * [kept (sequence order) | merged tokens made at this stage]. A stage before layer 0
  * (DivPrune) has s = −1. "At layer L" means the visual tokens entering layer L.
  */
-import type { RequestTrace, StageTrace } from '../../engine/trace';
+import type { RequestTrace, StageTrace } from '../../common/trace';
 
 export type FateState = 'kept' | 'merged' | 'dropped';
 

@@ -1,5 +1,5 @@
 /** The rater view's data: the question's tokens with relevance shading (paper Fig. 3). */
-import type { RaterTrace } from '../../engine/trace';
+import type { RaterTrace } from '../../common/trace';
 
 export interface RaterToken { index: number; text: string; relevance: number; shade: number; isRater: boolean }
 

@@ -1,0 +1,347 @@
+/**
+ * Synthetic checkpoints: named LLaVA shapes with seeded random weights generated on demand, one
+ * tensor at a time, so a LLaVA-1.5-7B-shaped model converts without ever existing in full.
+ *
+ * Each shape is written as the transformers-5 config.json it would have, and parsed by the same
+ * parseLlavaConfig as a real checkpoint. The tokenizer is the project's small Llama-2-shaped
+ * fixture tokenizer (270 tokens, `<image>` = id 4) for every shape: tiny/small set vocabSize to
+ * its size; the 7B and Qwen shapes keep their real vocab (32000 / 151936), of which the
+ * tokenizer only ever produces the first 270 ids, so the head's size is real for benchmarks.
+ *
+ * Values: uniform with std 0.02 (transformers' initializer_range; uniform is cheaper to draw than
+ * a normal and bounded), norm weights 1 and norm biases 0, so activations stay finite. The answers
+ * are noise and the manifest says `synthetic: true`.
+ * Shapes marked `directInt4` (llava-1.5-7b, interleave-qwen-0.5b) make their Linear weights as
+ * random int4 codes instead (same std, see syntheticInt4): a q4/q4f16 package skips floats and
+ * the quantiser (the 7B q4 package in ~1.5 CPU-minutes instead of ~25), and `read` returns those
+ * codes dequantised, so the checkpoint and fp32/fp16 forms hold the same model.
+ */
+import type { Checkpoint, SideFile } from '../checkpoint/checkpoint';
+import { parseLlavaConfig, type LlavaConfig } from '../checkpoint/config';
+import { ConvertError } from '../../common/errors';
+import { expectedTensors } from '../checkpoint/keys';
+import { INT4_BLOCK, type Int4Weight, dequantizeInt4 } from '../quantize';
+import { elementCount, type TensorDtype, type TensorInfo } from '../checkpoint/safetensors';
+import { safetensorsChunks, tensorBytes, type WriterTensor } from './safetensorsWriter';
+import { f16BitsToF32, f32ToF16Bits } from '../../common/float16';
+
+type Json = Record<string, unknown>;
+
+const CLIP_336_PROCESSOR: Json = {
+  crop_size: { height: 336, width: 336 }, do_center_crop: true, do_convert_rgb: true, do_normalize: true,
+  do_rescale: true, do_resize: true, image_mean: [0.48145466, 0.4578275, 0.40821073],
+  image_processor_type: 'CLIPImageProcessor', image_std: [0.26862954, 0.26130258, 0.27577711],
+  resample: 3, rescale_factor: 1 / 255, size: { shortest_edge: 336 },
+};
+const SIGLIP_384_PROCESSOR: Json = {
+  do_convert_rgb: true, do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.5, 0.5, 0.5],
+  image_processor_type: 'SiglipImageProcessor', image_std: [0.5, 0.5, 0.5], resample: 3,
+  rescale_factor: 1 / 255, size: { height: 384, width: 384 },
+};
+
+/** The fixture tokenizer's size: tiny/small use it as vocab so every id has a token. */
+export const SYNTHETIC_TOKENIZER_VOCAB = 270;
+const IMAGE_TOKEN_ID = 4;
+
+function llama(d: { hidden: number; layers: number; heads: number; kvHeads: number; mlp: number; vocab: number; maxPos?: number }): Json {
+  return {
+    model_type: 'llama', hidden_size: d.hidden, num_hidden_layers: d.layers, num_attention_heads: d.heads,
+    num_key_value_heads: d.kvHeads, head_dim: d.hidden / d.heads, intermediate_size: d.mlp, vocab_size: d.vocab,
+    hidden_act: 'silu', max_position_embeddings: d.maxPos ?? 4096, rms_norm_eps: 1e-5, attention_bias: false,
+    mlp_bias: false, tie_word_embeddings: false, rope_parameters: { rope_theta: 10000, rope_type: 'default' },
+    bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
+  };
+}
+function clip336(d: { hidden: number; layers: number; heads: number; mlp: number }): Json {
+  return {
+    model_type: 'clip_vision_model', hidden_size: d.hidden, num_hidden_layers: d.layers, num_attention_heads: d.heads,
+    intermediate_size: d.mlp, image_size: 336, patch_size: 14, num_channels: 3, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5,
+  };
+}
+function llava15(text: Json, vision: Json): Json {
+  return {
+    architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_token_index: IMAGE_TOKEN_ID,
+    image_seq_length: 576, projector_hidden_act: 'gelu', multimodal_projector_bias: true, tie_word_embeddings: false,
+    vision_feature_layer: -2, vision_feature_select_strategy: 'default', text_config: text, vision_config: vision,
+  };
+}
+
+export interface SyntheticShape {
+  description: string;
+  /**
+   * Linear weights are generated as int4 codes (see syntheticInt4): q4/q4f16 packages skip the
+   * floats and the quantiser, and `read` returns the same weights dequantised, so every format
+   * of the shape holds one model. For the big benchmark shapes.
+   */
+  directInt4?: boolean;
+  config: Json;
+  imageProcessor: Json;
+}
+
+export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
+  tiny: {
+    description: 'CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA (hidden 64, 4 layers, GQA 4/2 heads)',
+    config: llava15(
+      llama({ hidden: 64, layers: 4, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
+      clip336({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
+    ),
+    imageProcessor: CLIP_336_PROCESSOR,
+  },
+  'deep-tiny': {
+    description: 'The app\'s bundled model: CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA with LLaVA-1.5\'s depth (hidden 64, 32 layers, GQA 4/2 heads), so the pruning schedules apply unscaled',
+    config: llava15(
+      llama({ hidden: 64, layers: 32, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
+      clip336({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
+    ),
+    imageProcessor: CLIP_336_PROCESSOR,
+  },
+  small: {
+    description: 'CLIP 336/14 (width 128, 4 layers) + LLaMA (hidden 512, 8 layers, 8 heads)',
+    config: llava15(
+      llama({ hidden: 512, layers: 8, heads: 8, kvHeads: 8, mlp: 1376, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
+      clip336({ hidden: 128, layers: 4, heads: 4, mlp: 512 }),
+    ),
+    imageProcessor: CLIP_336_PROCESSOR,
+  },
+  'llava-1.5-7b': {
+    description: 'LLaVA-1.5-7B: CLIP ViT-L/336 (1024, 24 layers) + Vicuna-7B (4096, 32 layers, vocab 32000), projector 1024→4096→4096',
+    directInt4: true,
+    config: llava15(
+      llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
+      clip336({ hidden: 1024, layers: 24, heads: 16, mlp: 4096 }),
+    ),
+    imageProcessor: CLIP_336_PROCESSOR,
+  },
+  'interleave-qwen-0.5b': {
+    description: 'LLaVA-Interleave-Qwen-0.5B: SigLIP so400m 384/14 (1152, 26 layers, 729 tokens) + Qwen2-0.5B (896, 24 layers, GQA 14/2, tied)',
+    directInt4: true,
+    config: {
+      architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_token_index: IMAGE_TOKEN_ID,
+      image_seq_length: 729, projector_hidden_act: 'gelu', multimodal_projector_bias: true,
+      vision_feature_layer: -1, vision_feature_select_strategy: 'full',
+      text_config: {
+        model_type: 'qwen2', hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
+        intermediate_size: 4864, vocab_size: 151936, hidden_act: 'silu', max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+        tie_word_embeddings: true, rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
+        bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
+      },
+      vision_config: {
+        model_type: 'siglip_vision_model', hidden_size: 1152, num_hidden_layers: 26, num_attention_heads: 16,
+        intermediate_size: 4304, image_size: 384, patch_size: 14, num_channels: 3, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6,
+      },
+    },
+    imageProcessor: SIGLIP_384_PROCESSOR,
+  },
+};
+
+export function syntheticShape(name: string): SyntheticShape {
+  const shape = SYNTHETIC_SHAPES[name];
+  if (!shape) throw new ConvertError('unsupported', name, `unknown synthetic shape (known: ${Object.keys(SYNTHETIC_SHAPES).join(', ')})`);
+  return shape;
+}
+
+/** The tokenizer files every synthetic model carries (the project's fixture tokenizer). */
+export interface SyntheticTokenizer {
+  tokenizerJson: Uint8Array;
+  tokenizerConfigJson: Uint8Array;
+  chatTemplate: string;
+}
+
+// splitmix32-style hashing and mulberry32 stream: a tensor's values depend only on (seed, name),
+// so tensors can be generated in any order and again, identically.
+function hashName(name: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function fillUniform(out: Float32Array, state: number, std: number): void {
+  const scale = std * Math.sqrt(12) / 4294967296; // uniform on [-a, a] has std a/√3; a = std·√3
+  const offset = -std * Math.sqrt(3);
+  // Int32 arithmetic throughout (same bits as the uint32 form: every step is taken mod 2³²), so
+  // V8 keeps the loop on small integers instead of heap doubles.
+  let s = state | 0;
+  const n = out.length;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
+    out[i] = ((t ^ (t >>> 14)) >>> 0) * scale + offset;
+  }
+}
+
+/** Norm scales are 1 and norm shifts 0 (as a freshly initialised model has them). */
+function constantFor(name: string): number | null {
+  if (/(layernorm|layer_norm\d?|layrnorm|norm)\.weight$/.test(name)) return 1;
+  if (/(layernorm|layer_norm\d?|layrnorm)\.bias$/.test(name)) return 0;
+  return null;
+}
+
+export const INITIALIZER_STD = 0.02;
+
+/**
+ * Direct int4 weights: codes uniform on 0..15, zero points alternating 7 and 8 by block (so the
+ * weights average 0 over a row), one scale for all blocks chosen so the std is INITIALIZER_STD
+ * (codes uniform on 16 values have std √((16²−1)/12) ≈ 4.61 steps), rounded to f16 so q4 and
+ * q4f16 packages dequantise to the very same values.
+ */
+export const SYNTHETIC_INT4_SCALE = f16BitsToF32(f32ToF16Bits(INITIALIZER_STD / Math.sqrt((16 * 16 - 1) / 12)));
+const LINEAR_WEIGHT = /(_proj|\.fc1|\.fc2|linear_1|linear_2|^lm_head)\.weight$/;
+
+/** int4 weight [N, K] (K a multiple of the block) with random codes from `state`. */
+export function syntheticInt4(n: number, k: number, state: number, halfScales: boolean): Int4Weight {
+  const blocks = k / INT4_BLOCK;
+  const packed = new Uint8Array(n * blocks * (INT4_BLOCK / 2));
+  const words = new Uint32Array(packed.buffer); // 16 bytes a block: always whole words
+  let s = state | 0;
+  for (let i = 0; i < words.length; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
+    words[i] = t ^ (t >>> 14);
+  }
+  const scales = halfScales ? new Uint16Array(n * blocks).fill(f32ToF16Bits(SYNTHETIC_INT4_SCALE)) : new Float32Array(n * blocks).fill(SYNTHETIC_INT4_SCALE);
+  const zpStride = Math.ceil(blocks / 2);
+  const zeroPoints = new Uint8Array(n * zpStride).fill(0x87); // even block 7, odd block 8
+  if (blocks % 2) for (let row = 0; row < n; row++) zeroPoints[row * zpStride + zpStride - 1] = 0x07; // no odd block
+  return { n, k, blocks, packed, scales, zeroPoints };
+}
+
+export class SyntheticCheckpoint implements Checkpoint {
+  readonly layout = 'v5' as const;
+  readonly synthetic = true;
+  readonly id: string;
+  readonly config: LlavaConfig;
+  readonly chatTemplate: string;
+  readonly files: Record<SideFile, Uint8Array>;
+  /** transformers-5 side files for `--format checkpoint`. */
+  readonly processorConfigJson: Uint8Array;
+  private readonly shapes: Map<string, number[]>;
+
+  constructor(readonly shapeName: string, tokenizer: SyntheticTokenizer, readonly seed = 0) {
+    const shape = syntheticShape(shapeName);
+    const enc = new TextEncoder();
+    this.id = `synthetic-${shapeName}`;
+    this.config = parseLlavaConfig(shape.config, '<image>');
+    this.chatTemplate = tokenizer.chatTemplate;
+    this.files = {
+      'config.json': enc.encode(JSON.stringify(shape.config, null, 2) + '\n'),
+      'tokenizer.json': tokenizer.tokenizerJson,
+      'tokenizer_config.json': tokenizer.tokenizerConfigJson,
+      'preprocessor_config.json': enc.encode(JSON.stringify(shape.imageProcessor, null, 2) + '\n'),
+    };
+    this.processorConfigJson = enc.encode(JSON.stringify({
+      image_processor: shape.imageProcessor, image_token: '<image>', num_additional_image_tokens: this.config.vision.arch === 'clip' ? 1 : 0,
+      patch_size: this.config.vision.patchSize, processor_class: 'LlavaProcessor', vision_feature_select_strategy: this.config.vision.selectStrategy,
+    }, null, 2) + '\n');
+    this.shapes = expectedTensors(this.config);
+  }
+
+  names(): string[] {
+    return [...this.shapes.keys()].sort();
+  }
+
+  info(name: string): TensorInfo | undefined {
+    const shape = this.shapes.get(name);
+    return shape && { dtype: 'F32', shape: [...shape] };
+  }
+
+  /** Parameters in all (for reports). */
+  parameterCount(): number {
+    let n = 0;
+    for (const shape of this.shapes.values()) n += elementCount(shape);
+    return n;
+  }
+
+  private directInt4(name: string): [number, number] | undefined {
+    const shape = this.shapes.get(name);
+    if (!syntheticShape(this.shapeName).directInt4 || !shape || shape.length !== 2 || !LINEAR_WEIGHT.test(name)) return undefined;
+    return shape[1] % INT4_BLOCK === 0 ? [shape[0], shape[1]] : undefined;
+  }
+
+  /** TensorSource.readInt4: Linear weights of `directInt4` shapes, generated as codes. */
+  async readInt4(name: string, opts: { blockSize: number; halfScales: boolean }): Promise<Int4Weight | undefined> {
+    const nk = this.directInt4(name);
+    if (!nk || opts.blockSize !== INT4_BLOCK) return undefined;
+    return syntheticInt4(nk[0], nk[1], hashName(name, this.seed), opts.halfScales);
+  }
+
+  async read(name: string): Promise<Float32Array> {
+    const shape = this.shapes.get(name);
+    if (!shape) throw new ConvertError('missing-tensor', this.id, `no canonical tensor "${name}"`);
+    const nk = this.directInt4(name);
+    if (nk) return dequantizeInt4(syntheticInt4(nk[0], nk[1], hashName(name, this.seed), false));
+    const out = new Float32Array(elementCount(shape));
+    const constant = constantFor(name);
+    if (constant !== null) out.fill(constant);
+    else fillUniform(out, hashName(name, this.seed), INITIALIZER_STD);
+    return out;
+  }
+}
+
+/** Canonical → the key transformers 5.17 save_pretrained writes (the legacy `language_model.model.*` form). */
+export function savedKey(canonical: string): string {
+  if (canonical.startsWith('text.')) return `language_model.model.${canonical.slice(5)}`;
+  if (canonical.startsWith('lm_head.')) return `language_model.${canonical}`;
+  if (canonical.startsWith('vision.')) return `vision_tower.${canonical.slice(7)}`;
+  if (canonical.startsWith('projector.')) return `multi_modal_projector.${canonical.slice(10)}`;
+  throw new ConvertError('unexpected-tensor', 'synthetic', `no saved key for "${canonical}"`);
+}
+
+export interface CheckpointFileStream {
+  path: string;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * The files of an HF-layout checkpoint folder as transformers 5 writes it: config.json,
+ * tokenizer files, processor_config.json (nested), chat_template.jinja, and the weights as
+ * model.safetensors or, above `maxShardBytes`, shards plus model.safetensors.index.json.
+ * Tensors are generated while the file streams out.
+ */
+export function syntheticCheckpointFiles(
+  ckpt: SyntheticCheckpoint,
+  tensorDtype: TensorDtype = 'F32',
+  maxShardBytes = 5_000_000_000,
+): CheckpointFileStream[] {
+  const once = (bytes: Uint8Array): AsyncIterable<Uint8Array> => ({ async *[Symbol.asyncIterator]() { yield bytes; } });
+  const enc = new TextEncoder();
+  const out: CheckpointFileStream[] = [
+    { path: 'config.json', chunks: once(ckpt.files['config.json']) },
+    { path: 'tokenizer.json', chunks: once(ckpt.files['tokenizer.json']) },
+    { path: 'tokenizer_config.json', chunks: once(ckpt.files['tokenizer_config.json']) },
+    { path: 'processor_config.json', chunks: once(ckpt.processorConfigJson) },
+    { path: 'chat_template.jinja', chunks: once(enc.encode(ckpt.chatTemplate)) },
+  ];
+  // Greedy sharding in sorted key order, as save_pretrained does.
+  const tensors = ckpt.names().map((name) => ({ name: savedKey(name), canonical: name, dtype: tensorDtype, shape: ckpt.info(name)!.shape }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  const shards: (typeof tensors)[] = [[]];
+  let current = 0;
+  for (const t of tensors) {
+    const bytes = tensorBytes(t);
+    if (current > 0 && current + bytes > maxShardBytes) {
+      shards.push([]);
+      current = 0;
+    }
+    shards[shards.length - 1].push(t);
+    current += bytes;
+  }
+  const read = (t: WriterTensor) => ckpt.read((t as (typeof tensors)[number]).canonical);
+  if (shards.length === 1) {
+    out.push({ path: 'model.safetensors', chunks: safetensorsChunks(shards[0], read) });
+    return out;
+  }
+  const weightMap: Record<string, string> = {};
+  const pad = (n: number) => String(n).padStart(5, '0');
+  shards.forEach((group, i) => {
+    const path = `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`;
+    for (const t of group) weightMap[t.name] = path;
+    out.push({ path, chunks: safetensorsChunks(group, read) });
+  });
+  const totalSize = tensors.reduce((n, t) => n + tensorBytes(t), 0);
+  out.push({ path: 'model.safetensors.index.json', chunks: once(enc.encode(JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + '\n')) });
+  return out;
+}
