@@ -20,18 +20,64 @@ const down = (name, from, forbidden, comment) => ({
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'Import circles hide which side owns a contract.', from: {}, to: { circular: true } },
-    down('common-imports-nothing', 'common', ['package', 'gpu', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'], 'The shared vocabulary is the bottom.'),
-    down('onnx-on-common', 'onnx', ['package', 'gpu', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'], 'The ONNX protobuf and graph builder serve convert/ and engine/; they import only common/.'),
-    down('package-on-common', 'package', ['gpu', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'], 'The package contract sits between convert and engine; it imports only common/.'),
-    down('gpu-down', 'gpu', ['package', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'], 'The GPU door knows no method or model.'),
-    down('prune-down', 'prune', ['package', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'], 'Methods see backend tensors and the trace vocabulary, never the engine.'),
-    down('engine-not-convert', 'engine', ['convert', 'eval', 'store', 'ui', 'cli'], 'The engine reads packages through package/, never the converter.'),
-    down('convert-alone', 'convert', ['gpu', 'prune', 'engine', 'eval', 'store', 'ui', 'cli'], 'The converter imports nothing of the app: package/, onnx/ and common/ only.'),
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import circles hide which side owns a contract.',
+      from: {},
+      to: { circular: true },
+    },
+    down(
+      'common-imports-nothing',
+      'common',
+      ['package', 'gpu', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'],
+      'The shared vocabulary is the bottom.',
+    ),
+    down(
+      'onnx-on-common',
+      'onnx',
+      ['package', 'gpu', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'],
+      'The ONNX protobuf and graph builder serve convert/ and engine/; they import only common/.',
+    ),
+    down(
+      'package-on-common',
+      'package',
+      ['gpu', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'],
+      'The package contract sits between convert and engine; it imports only common/.',
+    ),
+    down(
+      'gpu-down',
+      'gpu',
+      ['package', 'prune', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'],
+      'The GPU door knows no method or model.',
+    ),
+    down(
+      'prune-down',
+      'prune',
+      ['package', 'engine', 'convert', 'eval', 'store', 'ui', 'cli'],
+      'Methods see backend tensors and the trace vocabulary, never the engine.',
+    ),
+    down(
+      'engine-not-convert',
+      'engine',
+      ['convert', 'eval', 'store', 'ui', 'cli'],
+      'The engine reads packages through package/, never the converter.',
+    ),
+    down(
+      'convert-alone',
+      'convert',
+      ['gpu', 'prune', 'engine', 'eval', 'store', 'ui', 'cli'],
+      'The converter imports nothing of the app: package/, onnx/ and common/ only.',
+    ),
     down('eval-down', 'eval', ['store', 'ui', 'cli'], 'The eval harness runs the engine; the app and the CLI run it.'),
     down('store-down', 'store', ['ui', 'cli'], 'The store never imports components.'),
     {
-      ...down('ui-not-engine', 'ui', ['engine', 'gpu', 'cli'], 'The app talks to the engine through the store and the worker; it may read the worker protocol types.'),
+      ...down(
+        'ui-not-engine',
+        'ui',
+        ['engine', 'gpu', 'cli'],
+        'The app talks to the engine through the store and the worker; it may read the worker protocol types.',
+      ),
       to: { path: room('engine', 'gpu', 'cli'), pathNot: '^src/engine/protocol\\.ts$' },
     },
     down('cli-not-ui', 'cli', ['ui'], 'Node entry points never import React.'),
@@ -55,6 +101,9 @@ module.exports = {
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^node_modules/' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

@@ -3,13 +3,27 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'tmp/', '.gpu/', 'public/', 'test-results/', 'playwright-report/', 'src/gpu/shaders.generated.ts'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'tmp/',
+      '.gpu/',
+      'public/',
+      'test-results/',
+      'playwright-report/',
+      'src/gpu/shaders.generated.ts',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.{ts,tsx,js,mjs,cjs}'],
     languageOptions: { ecmaVersion: 2023, sourceType: 'module' },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {

@@ -27,8 +27,12 @@ function testPackages(): Plugin {
   };
   return {
     name: 'sparsevlm:test-packages',
-    configureServer: (server) => { server.middlewares.use(serve); },
-    configurePreviewServer: (server) => { server.middlewares.use(serve); },
+    configureServer: (server) => {
+      server.middlewares.use(serve);
+    },
+    configurePreviewServer: (server) => {
+      server.middlewares.use(serve);
+    },
   };
 }
 

@@ -52,7 +52,11 @@ export interface BenchOptions {
 }
 
 export class BenchArgError extends Error {
-  constructor(readonly flag: string, readonly value: string, message: string) {
+  constructor(
+    readonly flag: string,
+    readonly value: string,
+    message: string,
+  ) {
     super(`${flag}: ${message}`);
     this.name = 'BenchArgError';
   }
@@ -66,7 +70,10 @@ export function parseMethodSpec(spec: string): MethodSpec {
 
 /** `none` always runs (every ratio is against it) and comes first. */
 export function parseMethods(list: string): MethodSpec[] {
-  const specs = list.split(',').filter((s) => s.trim()).map(parseMethodSpec);
+  const specs = list
+    .split(',')
+    .filter((s) => s.trim())
+    .map(parseMethodSpec);
   const seen = new Set<string>();
   const unique = specs.filter((s) => (seen.has(s.spec) ? false : (seen.add(s.spec), true)));
   const none = unique.find((s) => s.spec === 'none') ?? parseMethodSpec('none');
@@ -79,8 +86,9 @@ const positiveInt = (flag: string, v: string, min: number): number => {
   return n;
 };
 
-export const USAGE = 'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] '
-  + `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only]`;
+export const USAGE =
+  'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] ' +
+  `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -89,20 +97,48 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (!a.startsWith('--')) throw new BenchArgError(a, a, `unexpected argument. ${USAGE}`);
     const next = argv[i + 1];
     if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
-    else { flags.set(a, next); i++; }
+    else {
+      flags.set(a, next);
+      i++;
+    }
   }
-  const known = new Set(['--where', '--shape', '--dtype', '--methods', '--runs', '--warmup', '--tokens', '--out', '--cache', '--model', '--no-merged', '--no-peer', '--native', '--machine', '--deadline', '--backend', '--checkpoint', '--prepare-only']);
+  const known = new Set([
+    '--where',
+    '--shape',
+    '--dtype',
+    '--methods',
+    '--runs',
+    '--warmup',
+    '--tokens',
+    '--out',
+    '--cache',
+    '--model',
+    '--no-merged',
+    '--no-peer',
+    '--native',
+    '--machine',
+    '--deadline',
+    '--backend',
+    '--checkpoint',
+    '--prepare-only',
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
   const where = flags.get('--where') ?? 'node';
   if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
   const shape = flags.get('--shape') ?? 'tiny';
-  if (!(SHAPES as readonly string[]).includes(shape)) throw new BenchArgError('--shape', shape, `must be one of ${SHAPES.join(', ')}`);
+  if (!(SHAPES as readonly string[]).includes(shape))
+    throw new BenchArgError('--shape', shape, `must be one of ${SHAPES.join(', ')}`);
   const dtype = flags.get('--dtype') ?? 'q4';
   if (!['q4', 'q4f16', 'fp16'].includes(dtype)) throw new BenchArgError('--dtype', dtype, 'must be q4, q4f16 or fp16');
   const backend = flags.get('--backend') ?? 'webgpu';
-  if (backend !== 'webgpu' && backend !== 'wasm') throw new BenchArgError('--backend', backend, 'must be webgpu or wasm');
+  if (backend !== 'webgpu' && backend !== 'wasm')
+    throw new BenchArgError('--backend', backend, 'must be webgpu or wasm');
   return {
-    where, backend, backendExplicit: flags.has('--backend'), shape: shape as BenchShape, dtype: dtype as BenchDtype,
+    where,
+    backend,
+    backendExplicit: flags.has('--backend'),
+    shape: shape as BenchShape,
+    dtype: dtype as BenchDtype,
     methods: parseMethods(flags.get('--methods') ?? DEFAULT_METHODS),
     // The browser run also loads the peer and the merged decoder; 2 rounds keep
     // `--where browser --shape small` under 10 minutes on a 2-core CPU machine (issue 6).

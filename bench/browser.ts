@@ -20,8 +20,14 @@ import { spread } from './stats';
 
 /** Flags as in playwright.config.ts (ENVIRONMENT.md: these give WebGPU in headless Chromium here). */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 type BenchApi = import('./page/main').BenchPageApi;
@@ -44,24 +50,47 @@ export interface PeerResult {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
-async function openPage(browser: import('@playwright/test').Browser, url: string, global: string, log: (l: string) => void): Promise<Page> {
+async function openPage(
+  browser: import('@playwright/test').Browser,
+  url: string,
+  global: string,
+  log: (l: string) => void,
+): Promise<Page> {
   const page = await browser.newPage();
-  page.on('console', (m) => { if (m.type() === 'error' || process.env.BENCH_DEBUG || m.text().startsWith('split:')) log(`page: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || process.env.BENCH_DEBUG || m.text().startsWith('split:')) log(`page: ${m.text()}`);
+  });
   page.on('pageerror', (e) => log(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) log(`page: ${r.status()} ${r.url()}`); });
+  page.on('response', (r) => {
+    if (r.status() >= 400) log(`page: ${r.status()} ${r.url()}`);
+  });
   await page.goto(url);
   await page.waitForFunction((g) => g in window, global, { timeout: 120_000 });
   return page;
 }
 
 async function measurePeer(
-  browser: import('@playwright/test').Browser, base: string, o: BenchOptions, backend: 'webgpu' | 'wasm', none: MethodResult, log: (l: string) => void,
+  browser: import('@playwright/test').Browser,
+  base: string,
+  o: BenchOptions,
+  backend: 'webgpu' | 'wasm',
+  none: MethodResult,
+  log: (l: string) => void,
 ): Promise<PeerResult> {
   const page = await openPage(browser, `${base}/bench/page/peer.html`, 'peer', log);
   try {
-    const loaded = await page.evaluate(([d, t]) => (window as unknown as { peer: PeerApi }).peer.load(d, t), [backend, o.dtype] as const);
-    log(`peer loaded in ${(loaded.loadMs / 1000).toFixed(1)} s (${backend}, cross-origin isolated ${loaded.crossOriginIsolated})`);
-    const gen = () => page.evaluate(([q, n]) => (window as unknown as { peer: PeerApi }).peer.generate(q, n), [BENCH_QUESTION, o.newTokens] as const);
+    const loaded = await page.evaluate(([d, t]) => (window as unknown as { peer: PeerApi }).peer.load(d, t), [
+      backend,
+      o.dtype,
+    ] as const);
+    log(
+      `peer loaded in ${(loaded.loadMs / 1000).toFixed(1)} s (${backend}, cross-origin isolated ${loaded.crossOriginIsolated})`,
+    );
+    const gen = () =>
+      page.evaluate(([q, n]) => (window as unknown as { peer: PeerApi }).peer.generate(q, n), [
+        BENCH_QUESTION,
+        o.newTokens,
+      ] as const);
     for (let w = 0; w < o.warmup; w++) await gen();
     const runs = [];
     for (let r = 0; r < Math.min(o.runs, 3); r++) {
@@ -70,13 +99,24 @@ async function measurePeer(
     }
     const ttft = spread(runs.map((r) => r.ttftMs));
     const tps = spread(runs.map((r) => (r.decodeStepMs.length / r.decodeStepMs.reduce((s, v) => s + v, 0)) * 1000));
-    const ours = { ttftMs: none.figures.ttftMs!.median, decodeTokPerS: none.figures.decodeTokPerS!.median, promptTokens: none.layout.preLength + none.layout.visualCount + none.layout.textLength };
+    const ours = {
+      ttftMs: none.figures.ttftMs!.median,
+      decodeTokPerS: none.figures.decodeTokPerS!.median,
+      promptTokens: none.layout.preLength + none.layout.visualCount + none.layout.textLength,
+    };
     return {
-      pipeline: '@huggingface/transformers LlavaForConditionalGeneration.generate (AutoProcessor → LlavaProcessor), greedy, min = max new tokens',
-      device: backend, dtype: o.dtype, loadMs: loaded.loadMs, promptTokens: runs[0].promptTokens, runs: runs.length,
-      ttftMs: ttft, decodeTokPerS: tps,
+      pipeline:
+        '@huggingface/transformers LlavaForConditionalGeneration.generate (AutoProcessor → LlavaProcessor), greedy, min = max new tokens',
+      device: backend,
+      dtype: o.dtype,
+      loadMs: loaded.loadMs,
+      promptTokens: runs[0].promptTokens,
+      runs: runs.length,
+      ttftMs: ttft,
+      decodeTokPerS: tps,
       speedup: { ttft: ttft.median / ours.ttftMs, decode: ours.decodeTokPerS / tps.median },
-      ours, generatedIds: runs[runs.length - 1].generatedIds,
+      ours,
+      generatedIds: runs[runs.length - 1].generatedIds,
     };
   } finally {
     await page.close();
@@ -97,17 +137,25 @@ async function chooseBackend(page: Page, o: BenchOptions): Promise<{ backend: 'w
     const ad = gpu ? await gpu.requestAdapter() : null;
     if (!ad) return null;
     const info = (ad as GPUAdapter & { info?: GPUAdapterInfo }).info;
-    return { text: `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.trim(), fallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter) };
+    return {
+      text: `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`.trim(),
+      fallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    };
   });
   if (!a) return { backend: 'wasm', why: 'no WebGPU adapter in this Chromium' };
   if (a.fallback || /swiftshader|llvmpipe|lavapipe/i.test(a.text)) {
-    return { backend: 'wasm', why: `the WebGPU adapter is software (${a.text}): on it one unpruned small request takes minutes, so ORT's wasm backend on the CPU (pass --backend webgpu to force WebGPU)` };
+    return {
+      backend: 'wasm',
+      why: `the WebGPU adapter is software (${a.text}): on it one unpruned small request takes minutes, so ORT's wasm backend on the CPU (pass --backend webgpu to force WebGPU)`,
+    };
   }
   return { backend: 'webgpu', why: `hardware WebGPU adapter (${a.text})` };
 }
 
 export async function runBrowserBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
-  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
+  const model = o.model
+    ? { dir: resolve(o.model), generated: false, generateMs: 0 }
+    : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
   const peerPkg = o.model || o.noPeer ? null : await ensureTransformersJsPackage(o.shape, o.dtype, o.cacheDir, log);
   const webDir = resolve(o.cacheDir, 'web');
@@ -121,14 +169,22 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
     '/': webDir,
   });
   const { chromium } = await import('@playwright/test');
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  });
   try {
     const page = await openPage(browser, `${server.base}/bench/page/index.html`, 'bench', log);
     const { backend, why } = await chooseBackend(page, o);
     log(`backend ${backend}: ${why}`);
     const adapter = await page.evaluate((b) => (window as unknown as { bench: BenchApi }).bench.init(b), backend);
-    const { model: info, loadMs } = await page.evaluate((url) => (window as unknown as { bench: BenchApi }).bench.load(url), `${server.base}/bench-model/`);
-    log(`loaded ${info.name} in ${(loadMs / 1000).toFixed(1)} s on ${adapter.backend} (${adapter.architecture} ${adapter.description}), cross-origin isolated ${adapter.crossOriginIsolated}`);
+    const { model: info, loadMs } = await page.evaluate(
+      (url) => (window as unknown as { bench: BenchApi }).bench.load(url),
+      `${server.base}/bench-model/`,
+    );
+    log(
+      `loaded ${info.name} in ${(loadMs / 1000).toFixed(1)} s on ${adapter.backend} (${adapter.architecture} ${adapter.description}), cross-origin isolated ${adapter.crossOriginIsolated}`,
+    );
     const target: BenchTarget = {
       // On wasm the worker's counter sees no GPU buffers (0): not a measurement, so null.
       generate: async (spec: MethodSpec, newTokens: number): Promise<RunOutcome> => {
@@ -139,17 +195,35 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
         return adapter.backend === 'webgpu' ? r : { ...r, peakGpuBytes: null };
       },
     };
-    const { rows: methods, failures } = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}) });
+    const { rows: methods, failures } = await measureMethods(target, o.methods, {
+      runs: o.runs,
+      warmup: o.warmup,
+      newTokens: o.newTokens,
+      onProgress: log,
+      ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}),
+    });
     const layout = methods[0].layout;
-    const merged: MergedComparison | NotMeasured = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
-      : await page.evaluate((q) => (window as unknown as { bench: BenchApi }).bench.split(q), {
-        url: `${server.base}/bench-model/`, backend: adapter.backend, runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens,
-        seqLen: layout.preLength + layout.visualCount + layout.textLength,
-      }).catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${message(e)}` }));
+    const merged: MergedComparison | NotMeasured = o.noMerged
+      ? { notMeasured: 'skipped (--no-merged)' }
+      : await page
+          .evaluate((q) => (window as unknown as { bench: BenchApi }).bench.split(q), {
+            url: `${server.base}/bench-model/`,
+            backend: adapter.backend,
+            runs: Math.max(1, Math.min(o.runs, 3)),
+            newTokens: o.newTokens,
+            seqLen: layout.preLength + layout.visualCount + layout.textLength,
+          })
+          .catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${message(e)}` }));
     await page.close();
-    const peer: PeerResult | NotMeasured = !peerPkg ? { notMeasured: o.noPeer ? 'skipped (--no-peer)' : 'no transformers.js layout for a package given with --model (convert it with --layout transformers.js)' }
-      : await measurePeer(browser, server.base, o, adapter.backend, methods[0], log)
-        .catch((e: unknown) => ({ notMeasured: `@huggingface/transformers' LLaVA pipeline failed on the converter's transformers.js layout: ${message(e)}` }));
+    const peer: PeerResult | NotMeasured = !peerPkg
+      ? {
+          notMeasured: o.noPeer
+            ? 'skipped (--no-peer)'
+            : 'no transformers.js layout for a package given with --model (convert it with --layout transformers.js)',
+        }
+      : await measurePeer(browser, server.base, o, adapter.backend, methods[0], log).catch((e: unknown) => ({
+          notMeasured: `@huggingface/transformers' LLaVA pipeline failed on the converter's transformers.js layout: ${message(e)}`,
+        }));
     const { crossOriginIsolated, ...adapterInfo } = adapter;
     return {
       schema: 1,
@@ -157,10 +231,22 @@ export async function runBrowserBench(o: BenchOptions, log: (line: string) => vo
       where: 'browser',
       shape: o.shape,
       dtype: o.dtype,
-      options: { runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)), warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: 'shapes.png' },
+      options: {
+        runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)),
+        warmup: o.warmup,
+        newTokens: o.newTokens,
+        question: BENCH_QUESTION,
+        image: 'shapes.png',
+      },
       environment: {
         adapter: adapterInfo,
-        runtime: { backendChoice: why, chromium: browser.version(), node: process.versions.node, crossOriginIsolated: String(crossOriginIsolated), pages: 'vite build (bench/serve.ts)' },
+        runtime: {
+          backendChoice: why,
+          chromium: browser.version(),
+          node: process.versions.node,
+          crossOriginIsolated: String(crossOriginIsolated),
+          pages: 'vite build (bench/serve.ts)',
+        },
         host: { platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem() },
         ...(o.machine ? { machine: o.machine } : {}),
       },

@@ -17,8 +17,22 @@ import { writeResult } from './write';
 describe('bench harness (tiny, browser)', () => {
   it('measures none and sparsevlm:64 in Chromium, the split cost and the transformers.js peer, and writes the three files', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-browser-test-'));
-    const o = parseBenchArgs(['--where', 'browser', '--shape', 'tiny', '--runs', '1', '--warmup', '0', '--tokens', '4',
-      '--methods', 'none,sparsevlm:64', '--out', out]);
+    const o = parseBenchArgs([
+      '--where',
+      'browser',
+      '--shape',
+      'tiny',
+      '--runs',
+      '1',
+      '--warmup',
+      '0',
+      '--tokens',
+      '4',
+      '--methods',
+      'none,sparsevlm:64',
+      '--out',
+      out,
+    ]);
     const r = await runBrowserBench(o);
     expect(r.where).toBe('browser');
     expect(r.environment.runtime.chromium).toMatch(/\d+\./);
@@ -26,7 +40,15 @@ describe('bench harness (tiny, browser)', () => {
     expect(r.failures).toEqual([]);
     expect(r.methods.map((m) => m.spec)).toEqual(['none', 'sparsevlm:64']);
     for (const m of r.methods) {
-      for (const name of ['visionMs', 'llmPrefillMs', 'layersMs', 'ttftMs', 'decodeTokPerS', 'kvBytes', 'flops'] as const) {
+      for (const name of [
+        'visionMs',
+        'llmPrefillMs',
+        'layersMs',
+        'ttftMs',
+        'decodeTokPerS',
+        'kvBytes',
+        'flops',
+      ] as const) {
         expect(m.figures[name]?.median, `${m.spec} ${name}`).toBeGreaterThan(0);
       }
       expect(m.figures.ttftMs!.median).toBeGreaterThanOrEqual(m.figures.visionMs!.median);

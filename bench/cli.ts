@@ -11,7 +11,10 @@ import { writeResult } from './write';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help')) { process.stdout.write(`${USAGE}\n`); return 0; }
+  if (argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const o = parseBenchArgs(argv);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (o.prepareOnly) {
@@ -22,17 +25,21 @@ async function main(): Promise<number> {
     process.stdout.write(`${m.dir}\n`);
     return 0;
   }
-  const result = o.where === 'node'
-    ? await (await import('./run')).runNodeBench(o, log)
-    : await (await import('./browser')).runBrowserBench(o, log);
+  const result =
+    o.where === 'node'
+      ? await (await import('./run')).runNodeBench(o, log)
+      : await (await import('./browser')).runBrowserBench(o, log);
   const paths = await writeResult(result, o.out);
   process.stdout.write(`${paths.json}\n${paths.md}\n${paths.svg}\n`);
   return 0;
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  const msg = e instanceof BenchArgError ? e.message : e instanceof Error ? e.message : String(e);
-  process.stderr.write(`bench: ${msg}\n`);
-  if (process.env.BENCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const msg = e instanceof BenchArgError ? e.message : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`bench: ${msg}\n`);
+    if (process.env.BENCH_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exit(1);
+  },
+);

@@ -19,7 +19,9 @@ export interface GpuMemoryCounter {
   buffers(): number;
 }
 
-interface Proto { prototype: Record<string, unknown> }
+interface Proto {
+  prototype: Record<string, unknown>;
+}
 
 let installed: GpuMemoryCounter | null = null;
 
@@ -27,7 +29,9 @@ let installed: GpuMemoryCounter | null = null;
  * Install once per realm (Node process or worker). Returns null when the WebGPU classes are not
  * globals here (no WebGPU: nothing to count).
  */
-export function installGpuMemoryCounter(scope: Record<string, unknown> = globalThis as unknown as Record<string, unknown>): GpuMemoryCounter | null {
+export function installGpuMemoryCounter(
+  scope: Record<string, unknown> = globalThis as unknown as Record<string, unknown>,
+): GpuMemoryCounter | null {
   if (installed) return installed;
   const Device = scope.GPUDevice as Proto | undefined;
   const Buffer = scope.GPUBuffer as Proto | undefined;
@@ -48,13 +52,19 @@ export function installGpuMemoryCounter(scope: Record<string, unknown> = globalT
   };
   Buffer.prototype.destroy = function (this: GPUBuffer): void {
     const size = sizes.get(this);
-    if (size !== undefined) { live -= size; count--; sizes.delete(this); }
+    if (size !== undefined) {
+      live -= size;
+      count--;
+      sizes.delete(this);
+    }
     destroy.call(this);
   };
   installed = {
     live: () => live,
     peak: () => peak,
-    resetPeak: () => { peak = live; },
+    resetPeak: () => {
+      peak = live;
+    },
     buffers: () => count,
   };
   return installed;

@@ -23,8 +23,25 @@ import { plannedVisualCounts } from '../src/prune/schedule';
 describe('bench harness (tiny, Node)', () => {
   it('measures none and the pruning methods with sane figures and writes JSON, markdown and SVG', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-test-'));
-    const o = parseBenchArgs(['--where', 'node', '--backend', BACKEND, '--shape', 'tiny', '--runs', '1', '--warmup', '0', '--tokens', '3',
-      '--methods', 'sparsevlm:64,none,fastv:64', '--out', out, '--checkpoint']);
+    const o = parseBenchArgs([
+      '--where',
+      'node',
+      '--backend',
+      BACKEND,
+      '--shape',
+      'tiny',
+      '--runs',
+      '1',
+      '--warmup',
+      '0',
+      '--tokens',
+      '3',
+      '--methods',
+      'sparsevlm:64,none,fastv:64',
+      '--out',
+      out,
+      '--checkpoint',
+    ]);
     const r = await runNodeBench(o);
     // --checkpoint: the round's figures were on disk before the run returned (the GPU run relies on it).
     const early = JSON.parse(readFileSync(join(out, `${resultStem(r)}.json`), 'utf8'));
@@ -35,11 +52,26 @@ describe('bench harness (tiny, Node)', () => {
     expect(r.failures).toEqual([]);
     expect(r.methods.map((m) => m.spec)).toEqual(['none', 'sparsevlm:64', 'fastv:64']);
     const dims = {
-      numLayers: 4, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 128, ropeTheta: 10000, visualTokens: 576,
+      numLayers: 4,
+      hiddenSize: 64,
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      intermediateSize: 128,
+      ropeTheta: 10000,
+      visualTokens: 576,
     };
     for (const m of r.methods) {
       const f = m.figures;
-      for (const name of ['visionMs', 'llmPrefillMs', 'layersMs', 'ttftMs', 'decodeTokPerS', 'kvBytes', 'flops'] as const) {
+      for (const name of [
+        'visionMs',
+        'llmPrefillMs',
+        'layersMs',
+        'ttftMs',
+        'decodeTokPerS',
+        'kvBytes',
+        'flops',
+      ] as const) {
         expect(f[name], `${m.spec} ${name}`).toBeDefined();
         expect(f[name]!.median, `${m.spec} ${name}`).toBeGreaterThan(0);
         expect(f[name]!.min).toBeLessThanOrEqual(f[name]!.max);
@@ -49,7 +81,9 @@ describe('bench harness (tiny, Node)', () => {
       expect(m.layerMs).toHaveLength(4);
       // The engine's schedule is the method's plan (visual tokens entering each layer).
       const { settings } = o.methods.find((s) => s.spec === m.spec)!;
-      expect(m.visualPerLayer).toEqual(plannedVisualCounts(createMethod(settings.method, { budget: settings.budget }, dims), dims));
+      expect(m.visualPerLayer).toEqual(
+        plannedVisualCounts(createMethod(settings.method, { budget: settings.budget }, dims), dims),
+      );
       expect(f.peakGpuBytes!.median, `${m.spec} peakGpuBytes`).toBeGreaterThan(0);
     }
     const [none, sparse, fastv] = r.methods;
@@ -59,7 +93,9 @@ describe('bench harness (tiny, Node)', () => {
     expect(sparse.ratios.flops!).toBeLessThan(1);
     expect(sparse.figures.kvBytes!.median).toBeLessThan(none.figures.kvBytes!.median);
     expect(fastv.figures.flops!.median).toBeLessThan(none.figures.flops!.median);
-    expect(sparse.stages.map((s) => s.visualOut)).toEqual(sparse.visualPerLayer.filter((v, l, a) => l > 0 && v !== a[l - 1]));
+    expect(sparse.stages.map((s) => s.visualOut)).toEqual(
+      sparse.visualPerLayer.filter((v, l, a) => l > 0 && v !== a[l - 1]),
+    );
     expect(r.model.layout.visualCount).toBe(576);
 
     // Split cost: the converter's merged decoder against the per-layer sessions, same weights.

@@ -89,7 +89,8 @@ export function summarise(spec: MethodSpec, outcomes: RunOutcome[]): MethodResul
     budget: spec.settings.budget ?? null,
     figures,
     ratios: {},
-    kernelShareOfPrefill: figures.methodMs && figures.llmPrefillMs ? figures.methodMs.median / figures.llmPrefillMs.median : 0,
+    kernelShareOfPrefill:
+      figures.methodMs && figures.llmPrefillMs ? figures.methodMs.median / figures.llmPrefillMs.median : 0,
     layerMs: Array.from({ length: layers }, (_, l) => median(outcomes.map((o) => o.trace.timings.layerMs[l]))),
     layout: last.layout,
     visualPerLayer: last.visualPerLayer,
@@ -125,9 +126,15 @@ export interface MeasureOptions {
 }
 
 /** A method the engine refused or failed on: reported with its error, never silently dropped. */
-export interface MethodFailure { spec: string; error: string }
+export interface MethodFailure {
+  spec: string;
+  error: string;
+}
 
-export interface Measured { rows: MethodResult[]; failures: MethodFailure[] }
+export interface Measured {
+  rows: MethodResult[];
+  failures: MethodFailure[];
+}
 
 export async function measureMethods(target: BenchTarget, methods: MethodSpec[], o: MeasureOptions): Promise<Measured> {
   const log = o.onProgress ?? (() => {});
@@ -152,7 +159,9 @@ export async function measureMethods(target: BenchTarget, methods: MethodSpec[],
   }
   const outcomes = new Map<string, RunOutcome[]>(methods.map((m) => [m.spec, []]));
   const soFar = (): Measured => ({
-    rows: withRatios(methods.filter((m) => outcomes.get(m.spec)!.length > 0).map((m) => summarise(m, outcomes.get(m.spec)!))),
+    rows: withRatios(
+      methods.filter((m) => outcomes.get(m.spec)!.length > 0).map((m) => summarise(m, outcomes.get(m.spec)!)),
+    ),
     failures: [...failures],
   });
   for (let r = 0; r < o.runs; r++) {
@@ -165,7 +174,9 @@ export async function measureMethods(target: BenchTarget, methods: MethodSpec[],
         const out = await target.generate(spec, o.newTokens);
         outcomes.get(spec.spec)!.push(out);
         const t = out.trace.timings;
-        log(`run ${r + 1}/${o.runs} ${spec.spec}: ttft ${t.firstTokenMs.toFixed(1)} ms, prefill ${t.prefillMs.toFixed(1)} ms, ${t.decodeStepMs.length} decode steps`);
+        log(
+          `run ${r + 1}/${o.runs} ${spec.spec}: ttft ${t.firstTokenMs.toFixed(1)} ms, prefill ${t.prefillMs.toFixed(1)} ms, ${t.decodeStepMs.length} decode steps`,
+        );
       } catch (e) {
         if (spec.spec === 'none') throw e;
         fail(spec, e);

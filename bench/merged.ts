@@ -14,23 +14,33 @@ import type { MergedComparison, NotMeasured } from './result';
 import { spread } from './stats';
 import { f32ToF16 } from '../src/common/float16';
 
-interface MergedManifest { graphs: { mergedDecoder?: { graph: string; data: string[] } } }
+interface MergedManifest {
+  graphs: { mergedDecoder?: { graph: string; data: string[] } };
+}
 
 export async function measureSplitCost(
-  engine: Engine, read: (path: string) => Promise<Uint8Array>, o: { runs: number; newTokens: number; seqLen: number }, log: (l: string) => void = () => {},
+  engine: Engine,
+  read: (path: string) => Promise<Uint8Array>,
+  o: { runs: number; newTokens: number; seqLen: number },
+  log: (l: string) => void = () => {},
 ): Promise<MergedComparison | NotMeasured> {
   const pkg = engine.model;
   if (!pkg) return { notMeasured: 'no model loaded' };
   const entry = (pkg.manifest as unknown as MergedManifest).graphs.mergedDecoder;
-  if (!entry) return { notMeasured: 'the package has no merged decoder (generate it with the converter\'s mergedDecoder option)' };
+  if (!entry)
+    return { notMeasured: "the package has no merged decoder (generate it with the converter's mergedDecoder option)" };
   const { ort } = engine.rt;
   const t = pkg.manifest.text;
   const act = pkg.manifest.activationDtype;
   const L = t.numLayers;
   const names = (p: string) => Array.from({ length: L }, (_, i) => `${p}.${i}`);
-  const external = await Promise.all(entry.data.map(async (p) => ({ path: p.slice(p.lastIndexOf('/') + 1), data: await read(p) })));
-  const merged: OrtSession = await ort.InferenceSession.create(await read(entry.graph),
-    sessionOptions(engine.rt, ['hidden_out', ...names('present_key'), ...names('present_value')], external));
+  const external = await Promise.all(
+    entry.data.map(async (p) => ({ path: p.slice(p.lastIndexOf('/') + 1), data: await read(p) })),
+  );
+  const merged: OrtSession = await ort.InferenceSession.create(
+    await read(entry.graph),
+    sessionOptions(engine.rt, ['hidden_out', ...names('present_key'), ...names('present_value')], external),
+  );
   const tensor = (rows: number, seed: number) => {
     const n = rows * t.hiddenSize;
     const f = new Float32Array(n);
@@ -38,9 +48,17 @@ export async function measureSplitCost(
     if (act === 'float32') return new ort.Tensor('float32', f, [1, rows, t.hiddenSize]);
     return new ort.Tensor('float16', f32ToF16(f), [1, rows, t.hiddenSize]);
   };
-  const positions = (from: number, count: number) => new ort.Tensor('int64', BigInt64Array.from({ length: count }, (_, i) => BigInt(from + i)), [1, count]);
-  const empty = () => new ort.Tensor(act, act === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);
-  const dispose = (xs: Iterable<OrtTensor>) => { for (const x of xs) x.dispose(); };
+  const positions = (from: number, count: number) =>
+    new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: count }, (_, i) => BigInt(from + i)),
+      [1, count],
+    );
+  const empty = () =>
+    new ort.Tensor(act, act === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);
+  const dispose = (xs: Iterable<OrtTensor>) => {
+    for (const x of xs) x.dispose();
+  };
 
   /** One request: prefill S rows then newTokens−1 decode steps; returns [prefill ms, tokens/s]. */
   const perLayer = async (): Promise<[number, number]> => {
@@ -48,15 +66,26 @@ export async function measureSplitCost(
     let values: OrtTensor[] = Array.from({ length: L }, empty);
     const step = async (hidden: OrtTensor, pos: OrtTensor) => {
       let h = hidden;
-      const nk: OrtTensor[] = []; const nv: OrtTensor[] = [];
+      const nk: OrtTensor[] = [];
+      const nv: OrtTensor[] = [];
       for (let l = 0; l < L; l++) {
-        const out = await pkg.sessions.layers[l].run({ hidden: h, position_ids: pos, past_key: keys[l], past_value: values[l] });
+        const out = await pkg.sessions.layers[l].run({
+          hidden: h,
+          position_ids: pos,
+          past_key: keys[l],
+          past_value: values[l],
+        });
         if (h !== hidden) h.dispose();
         out.query.dispose();
-        h = out.hidden_out; nk.push(out.present_key); nv.push(out.present_value);
+        h = out.hidden_out;
+        nk.push(out.present_key);
+        nv.push(out.present_value);
       }
       await h.getData(true);
-      dispose(keys); dispose(values); keys = nk; values = nv;
+      dispose(keys);
+      dispose(values);
+      keys = nk;
+      values = nv;
     };
     const t0 = performance.now();
     await step(tensor(o.seqLen, 1), positions(0, o.seqLen));
@@ -64,18 +93,25 @@ export async function measureSplitCost(
     const t1 = performance.now();
     for (let s = 1; s < o.newTokens; s++) await step(tensor(1, s), positions(o.seqLen + s - 1, 1));
     const tps = ((o.newTokens - 1) / (performance.now() - t1)) * 1000;
-    dispose(keys); dispose(values);
+    dispose(keys);
+    dispose(values);
     return [prefill, tps];
   };
   const whole = async (): Promise<[number, number]> => {
     let pasts: Record<string, OrtTensor> = {};
-    for (let l = 0; l < L; l++) { pasts[`past_key.${l}`] = empty(); pasts[`past_value.${l}`] = empty(); }
+    for (let l = 0; l < L; l++) {
+      pasts[`past_key.${l}`] = empty();
+      pasts[`past_value.${l}`] = empty();
+    }
     const step = async (hidden: OrtTensor, pos: OrtTensor) => {
       const out = await merged.run({ hidden, position_ids: pos, ...pasts });
       await out.hidden_out.getData(true);
       dispose(Object.values(pasts));
       pasts = {};
-      for (let l = 0; l < L; l++) { pasts[`past_key.${l}`] = out[`present_key.${l}`]; pasts[`past_value.${l}`] = out[`present_value.${l}`]; }
+      for (let l = 0; l < L; l++) {
+        pasts[`past_key.${l}`] = out[`present_key.${l}`];
+        pasts[`past_value.${l}`] = out[`present_value.${l}`];
+      }
     };
     const t0 = performance.now();
     await step(tensor(o.seqLen, 1), positions(0, o.seqLen));
@@ -87,16 +123,22 @@ export async function measureSplitCost(
     return [prefill, tps];
   };
   try {
-    await perLayer(); await whole(); // warm-up (pipelines of the merged graph are new)
-    const a: [number, number][] = []; const b: [number, number][] = [];
+    await perLayer();
+    await whole(); // warm-up (pipelines of the merged graph are new)
+    const a: [number, number][] = [];
+    const b: [number, number][] = [];
     for (let r = 0; r < o.runs; r++) {
-      a.push(await perLayer()); b.push(await whole());
-      log(`split cost run ${r + 1}/${o.runs}: per-layer ${a[r][0].toFixed(1)} ms ${a[r][1].toFixed(1)} tok/s, merged ${b[r][0].toFixed(1)} ms ${b[r][1].toFixed(1)} tok/s`);
+      a.push(await perLayer());
+      b.push(await whole());
+      log(
+        `split cost run ${r + 1}/${o.runs}: per-layer ${a[r][0].toFixed(1)} ms ${a[r][1].toFixed(1)} tok/s, merged ${b[r][0].toFixed(1)} ms ${b[r][1].toFixed(1)} tok/s`,
+      );
     }
     const perLayerS = { prefillMs: spread(a.map((x) => x[0])), decodeTokPerS: spread(a.map((x) => x[1])) };
     const mergedS = { prefillMs: spread(b.map((x) => x[0])), decodeTokPerS: spread(b.map((x) => x[1])) };
     return {
-      perLayer: perLayerS, merged: mergedS,
+      perLayer: perLayerS,
+      merged: mergedS,
       prefillCost: perLayerS.prefillMs.median / mergedS.prefillMs.median,
       decodeCost: mergedS.decodeTokPerS.median / perLayerS.decodeTokPerS.median,
     };

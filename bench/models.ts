@@ -33,7 +33,11 @@ export interface PreparedModel {
 }
 
 export async function ensureSyntheticPackage(
-  shape: BenchShape, dtype: BenchDtype, cacheDir: string, log: (line: string) => void = () => {}, mergedDecoder = false,
+  shape: BenchShape,
+  dtype: BenchDtype,
+  cacheDir: string,
+  log: (line: string) => void = () => {},
+  mergedDecoder = false,
 ): Promise<PreparedModel> {
   const dir = resolve(cacheDir, `${shape}-${dtype}${mergedDecoder ? '-merged' : ''}`);
   if (existsSync(join(dir, 'manifest.json'))) return { dir, generated: false, generateMs: 0 };
@@ -42,9 +46,14 @@ export async function ensureSyntheticPackage(
   const sink = new DirSink(dir);
   let lastLogged = -1;
   await convertCheckpoint(ckpt, {
-    dtype, sink, mergedDecoder,
+    dtype,
+    sink,
+    mergedDecoder,
     onProgress: (p) => {
-      if (p.graphsDone !== lastLogged) { lastLogged = p.graphsDone; log(`generating ${shape} ${dtype}: ${p.graphsDone}/${p.graphsTotal} graphs (${p.path})`); }
+      if (p.graphsDone !== lastLogged) {
+        lastLogged = p.graphsDone;
+        log(`generating ${shape} ${dtype}: ${p.graphsDone}/${p.graphsTotal} graphs (${p.path})`);
+      }
     },
   });
   return { dir, generated: true, generateMs: performance.now() - t0 };
@@ -56,7 +65,10 @@ export async function ensureSyntheticPackage(
  * `<localModelPath>/<id>/…`, so the folder served is the parent and the id is `model`).
  */
 export async function ensureTransformersJsPackage(
-  shape: BenchShape, dtype: BenchDtype, cacheDir: string, log: (line: string) => void = () => {},
+  shape: BenchShape,
+  dtype: BenchDtype,
+  cacheDir: string,
+  log: (line: string) => void = () => {},
 ): Promise<PreparedModel> {
   const dir = resolve(cacheDir, `${shape}-${dtype}-tjs`);
   if (existsSync(join(dir, 'model', 'config.json'))) return { dir, generated: false, generateMs: 0 };

@@ -36,13 +36,23 @@ function packageVersion(name: string): string {
   }
 }
 
-export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Array; name: string }, backend: 'webgpu' | 'wasm' = 'webgpu'): Promise<NodeTarget> {
-  const gpu = backend === 'webgpu' ? await setupNodeGpu() : { adapter: null, reason: 'the wasm backend was asked for (--backend wasm)' };
+export async function openNodeTarget(
+  modelDir: string,
+  image: { bytes: Uint8Array; name: string },
+  backend: 'webgpu' | 'wasm' = 'webgpu',
+): Promise<NodeTarget> {
+  const gpu =
+    backend === 'webgpu'
+      ? await setupNodeGpu()
+      : { adapter: null, reason: 'the wasm backend was asked for (--backend wasm)' };
   // Before the first ORT session: ORT's device and all its buffers go through the hook.
   const memory: GpuMemoryCounter | null = gpu.adapter ? installGpuMemoryCounter() : null;
   const { Engine } = await import('../src/engine/engine');
   const { dirReader } = await import('../src/package/nodeSource');
-  const engine = await Engine.create({ preferBackend: gpu.adapter ? 'webgpu' : 'wasm', noGpuReason: gpu.adapter ? undefined : gpu.reason });
+  const engine = await Engine.create({
+    preferBackend: gpu.adapter ? 'webgpu' : 'wasm',
+    noGpuReason: gpu.adapter ? undefined : gpu.reason,
+  });
   const t0 = performance.now();
   const model = await engine.load(dirReader(modelDir));
   const loadMs = performance.now() - t0;
@@ -50,7 +60,8 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
     adapter: engine.adapter,
     runtime: {
       node: process.versions.node,
-      'onnxruntime-web': (engine.rt.ort.env.versions as { web?: string } | undefined)?.web ?? packageVersion('onnxruntime-web'),
+      'onnxruntime-web':
+        (engine.rt.ort.env.versions as { web?: string } | undefined)?.web ?? packageVersion('onnxruntime-web'),
       webgpu: packageVersion('webgpu'),
       // setupNodeGpu's reason calls any VK_ICD_FILENAMES "software"; say which ICD file it was.
       vulkan: gpu.adapter && process.env.VK_ICD_FILENAMES ? `ICD file ${process.env.VK_ICD_FILENAMES}` : gpu.reason,
@@ -58,14 +69,20 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
     gpuMemoryCounter: memory !== null,
   };
   const pkg = engine.model;
-  environment.runtime.decode = pkg?.decoder?.ready ? 'captured graphs (onnxruntime WebGPU graph capture, engine/capturedDecode.ts)'
+  environment.runtime.decode = pkg?.decoder?.ready
+    ? 'captured graphs (onnxruntime WebGPU graph capture, engine/capturedDecode.ts)'
     : `plain session runs${pkg?.captureUnavailable ? ` (capture unavailable: ${pkg.captureUnavailable})` : engine.rt.graphCapture ? '' : ' (graph capture off)'}`;
   return {
-    engine, model, environment, loadMs,
+    engine,
+    model,
+    environment,
+    loadMs,
     async generate(spec: MethodSpec, newTokens: number): Promise<RunOutcome> {
       memory?.resetPeak();
       const r = await engine.generate({
-        image, question: BENCH_QUESTION, settings: spec.settings,
+        image,
+        question: BENCH_QUESTION,
+        settings: spec.settings,
         options: { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0, reuseVision: false },
       });
       return { trace: r.trace, peakGpuBytes: memory ? memory.peak() : null };
@@ -74,9 +91,13 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
       // Per-token CPU of the captured decode path, by part (capturedDecode.ts counts).
       const c = engine.model?.decoder?.counts;
       if (c && c.steps > 0) {
-        const parts = Object.entries(c.cpuMs).map(([k, v]) => `${k} ${(v / c.steps).toFixed(3)}`).join(', ');
+        const parts = Object.entries(c.cpuMs)
+          .map(([k, v]) => `${k} ${(v / c.steps).toFixed(3)}`)
+          .join(', ');
         const total = Object.values(c.cpuMs).reduce((a, b) => a + b, 0) / c.steps;
-        console.log(`captured decode: ${c.steps} steps, CPU per token ${total.toFixed(2)} ms (${parts} ms); decode sessions made ${c.sessions}`);
+        console.log(
+          `captured decode: ${c.steps} steps, CPU per token ${total.toFixed(2)} ms (${parts} ms); decode sessions made ${c.sessions}`,
+        );
       }
       await engine.dispose();
     },
@@ -85,5 +106,8 @@ export async function openNodeTarget(modelDir: string, image: { bytes: Uint8Arra
 
 export async function readBenchImage(path: string): Promise<{ bytes: Uint8Array; name: string }> {
   const buf = await readFile(path);
-  return { bytes: new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), name: path.split('/').pop()! };
+  return {
+    bytes: new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)),
+    name: path.split('/').pop()!,
+  };
 }

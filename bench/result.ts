@@ -6,7 +6,9 @@ import type { AdapterInfo, ModelInfo } from '../src/engine/protocol';
 import { FIGURES, type FigureName, type MethodFailure, type MethodResult } from './measure';
 import type { Spread } from './stats';
 
-export interface NotMeasured { notMeasured: string }
+export interface NotMeasured {
+  notMeasured: string;
+}
 
 export interface MergedComparison {
   /** Same weights, unpruned: one merged decoder graph vs the per-layer sessions. */
@@ -31,7 +33,11 @@ export interface BenchResult {
     /** Free text from the machine (nvidia-smi line on the GPU machine), when given. */
     machine?: string;
   };
-  model: ModelInfo & { loadMs: number; generatedMs: number; layout: { preLength: number; visualCount: number; textLength: number } };
+  model: ModelInfo & {
+    loadMs: number;
+    generatedMs: number;
+    layout: { preLength: number; visualCount: number; textLength: number };
+  };
   memoryNote: string;
   methods: MethodResult[];
   /** Methods that failed, with the engine's message. */
@@ -58,14 +64,25 @@ const cell = (name: FigureName, s: Spread | undefined, r: number | null | undefi
   return `${fmt(name, s.median)}${range}${ratio}`;
 };
 
-export const TABLE_FIGURES: FigureName[] = ['visionMs', 'llmPrefillMs', 'methodMs', 'ttftMs', 'decodeTokPerS', 'peakGpuBytes', 'kvBytes', 'flops'];
+export const TABLE_FIGURES: FigureName[] = [
+  'visionMs',
+  'llmPrefillMs',
+  'methodMs',
+  'ttftMs',
+  'decodeTokPerS',
+  'peakGpuBytes',
+  'kvBytes',
+  'flops',
+];
 
 export function markdownTable(r: BenchResult): string {
   const head = ['method', ...TABLE_FIGURES.map((f) => FIGURES[f]), 'visual tokens per stage'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const m of r.methods) {
     const stages = [m.layout.visualCount, ...m.stages.map((s) => `${s.visualOut}@${s.layer}`)].join(' → ');
-    lines.push(`| ${m.spec} | ${TABLE_FIGURES.map((f) => cell(f, m.figures[f], m.ratios[f])).join(' | ')} | ${stages} |`);
+    lines.push(
+      `| ${m.spec} | ${TABLE_FIGURES.map((f) => cell(f, m.figures[f], m.ratios[f])).join(' | ')} | ${stages} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -79,34 +96,62 @@ export function markdownReport(r: BenchResult): string {
   const parts = [
     `## Bench ${r.date}: ${r.where}, ${r.shape} ${r.dtype}`,
     '',
-    `Adapter: ${a.backend} ${a.vendor} ${a.architecture} (${a.description || 'no description'}), shader-f16 ${a.shaderF16 ? 'yes' : 'no'}. `
-      + `Runtime: ${Object.entries(r.environment.runtime).map(([k, v]) => `${k} ${v}`).join(', ')}.`
-      + (r.environment.machine ? ` Machine: ${r.environment.machine}.` : ''),
+    `Adapter: ${a.backend} ${a.vendor} ${a.architecture} (${a.description || 'no description'}), shader-f16 ${a.shaderF16 ? 'yes' : 'no'}. ` +
+      `Runtime: ${Object.entries(r.environment.runtime)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.` +
+      (r.environment.machine ? ` Machine: ${r.environment.machine}.` : ''),
     '',
-    `Model: ${r.model.name} (${r.model.numLayers} layers, hidden ${r.model.hiddenSize}, ${(r.model.bytes / 2 ** 20).toFixed(1)} MiB), `
-      + `prompt ${r.model.layout.preLength} + ${r.model.layout.visualCount} visual + ${r.model.layout.textLength} text tokens. `
-      + `${r.options.runs} runs after ${r.options.warmup} warm-up per method, round-robin; ${r.options.newTokens} tokens forced. `
-      + 'Median [min–max] (ratio to none, same run).',
+    `Model: ${r.model.name} (${r.model.numLayers} layers, hidden ${r.model.hiddenSize}, ${(r.model.bytes / 2 ** 20).toFixed(1)} MiB), ` +
+      `prompt ${r.model.layout.preLength} + ${r.model.layout.visualCount} visual + ${r.model.layout.textLength} text tokens. ` +
+      `${r.options.runs} runs after ${r.options.warmup} warm-up per method, round-robin; ${r.options.newTokens} tokens forced. ` +
+      'Median [min–max] (ratio to none, same run).',
     '',
     markdownTable(r),
     '',
-    `Sparsification kernels as a share of the pruned LLM prefill: ${r.methods.filter((m) => m.spec !== 'none').map((m) => `${m.spec} ${(m.kernelShareOfPrefill * 100).toFixed(1)} %`).join(', ')}.`,
+    `Sparsification kernels as a share of the pruned LLM prefill: ${r.methods
+      .filter((m) => m.spec !== 'none')
+      .map((m) => `${m.spec} ${(m.kernelShareOfPrefill * 100).toFixed(1)} %`)
+      .join(', ')}.`,
     '',
     `Peak GPU bytes: ${r.memoryNote}`,
-    ...(r.failures.length ? ['', 'Not measured (the engine failed on them in this run):', ...r.failures.map((f) => `- ${f.spec}: ${f.error}`)] : []),
+    ...(r.failures.length
+      ? [
+          '',
+          'Not measured (the engine failed on them in this run):',
+          ...r.failures.map((f) => `- ${f.spec}: ${f.error}`),
+        ]
+      : []),
   ];
-  const merged = 'notMeasured' in r.merged ? `Not measured: ${r.merged.notMeasured}`
-    : `Per-layer sessions vs one merged decoder (unpruned): prefill ${r.merged.perLayer.prefillMs.median.toFixed(1)} vs ${r.merged.merged.prefillMs.median.toFixed(1)} ms `
-      + `(cost ${r.merged.prefillCost.toFixed(2)}×), decode ${r.merged.perLayer.decodeTokPerS.median.toFixed(1)} vs ${r.merged.merged.decodeTokPerS.median.toFixed(1)} tokens/s (cost ${r.merged.decodeCost.toFixed(2)}×).`;
+  const merged =
+    'notMeasured' in r.merged
+      ? `Not measured: ${r.merged.notMeasured}`
+      : `Per-layer sessions vs one merged decoder (unpruned): prefill ${r.merged.perLayer.prefillMs.median.toFixed(1)} vs ${r.merged.merged.prefillMs.median.toFixed(1)} ms ` +
+        `(cost ${r.merged.prefillCost.toFixed(2)}×), decode ${r.merged.perLayer.decodeTokPerS.median.toFixed(1)} vs ${r.merged.merged.decodeTokPerS.median.toFixed(1)} tokens/s (cost ${r.merged.decodeCost.toFixed(2)}×).`;
   const peer = 'notMeasured' in r.peer ? `Not measured: ${r.peer.notMeasured}` : peerText(r.peer);
   const native = 'notMeasured' in r.native ? `Not measured: ${r.native.notMeasured}` : nativeTable(r.native);
-  return parts.join('\n') + section('Split cost (merged decoder)', merged) + section('Peer (transformers.js LLaVA pipeline)', peer)
-    + section('Native reference (PyTorch, same machine)', native);
+  return (
+    parts.join('\n') +
+    section('Split cost (merged decoder)', merged) +
+    section('Peer (transformers.js LLaVA pipeline)', peer) +
+    section('Native reference (PyTorch, same machine)', native)
+  );
 }
 
 /** The browser peer (browser.ts PeerResult) as a table beside our unpruned row; other shapes as JSON. */
 function peerText(p: Record<string, unknown>): string {
-  const q = p as { pipeline?: string; device?: string; dtype?: string; runs?: number; promptTokens?: number; loadMs?: number; ttftMs?: Spread; decodeTokPerS?: Spread; speedup?: { ttft: number; decode: number }; ours?: { ttftMs: number; decodeTokPerS: number; promptTokens: number } };
+  const q = p as {
+    pipeline?: string;
+    device?: string;
+    dtype?: string;
+    runs?: number;
+    promptTokens?: number;
+    loadMs?: number;
+    ttftMs?: Spread;
+    decodeTokPerS?: Spread;
+    speedup?: { ttft: number; decode: number };
+    ours?: { ttftMs: number; decodeTokPerS: number; promptTokens: number };
+  };
   if (!q.ttftMs || !q.decodeTokPerS || !q.ours || !q.speedup) return '```json\n' + JSON.stringify(p, null, 1) + '\n```';
   return [
     `${q.pipeline}, ${q.device}, ${q.dtype}, same weights unpruned in the converter's transformers.js layout; ${q.runs} run(s); loaded in ${((q.loadMs ?? 0) / 1000).toFixed(1)} s.`,
@@ -119,7 +164,12 @@ function peerText(p: Record<string, unknown>): string {
   ].join('\n');
 }
 
-interface NativeMethod { prefillLayersMs: Spread; decodeTokPerS: Spread; ratios?: { prefillLayersMs: number; decodeTokPerS: number }; peakBytes: number }
+interface NativeMethod {
+  prefillLayersMs: Spread;
+  decodeTokPerS: Spread;
+  ratios?: { prefillLayersMs: number; decodeTokPerS: number };
+  peakBytes: number;
+}
 
 function nativeTable(n: Record<string, unknown>): string {
   const env = n.environment as Record<string, string> | undefined;
@@ -127,14 +177,20 @@ function nativeTable(n: Record<string, unknown>): string {
   const vision = n.visionMs as Spread | undefined;
   const std = n.prefillStandardMs as Spread | undefined;
   const lines = [
-    env ? `${env.gpu}, torch ${env.torch}, transformers ${env.transformers}, ${env.dtype}, ${env.attention}, ${env.mode}.` : '',
-    vision && std ? `Vision ${vision.median.toFixed(2)} ms; LLM prefill through LlamaModel.forward ${std.median.toFixed(2)} ms.` : '',
+    env
+      ? `${env.gpu}, torch ${env.torch}, transformers ${env.transformers}, ${env.dtype}, ${env.attention}, ${env.mode}.`
+      : '',
+    vision && std
+      ? `Vision ${vision.median.toFixed(2)} ms; LLM prefill through LlamaModel.forward ${std.median.toFixed(2)} ms.`
+      : '',
     '',
     '| schedule | LLM prefill, manual layer loop (ms) | decode (tokens/s) | peak bytes |',
     '|---|---|---|---|',
-    ...Object.entries(methods).map(([spec, m]) =>
-      `| ${spec} | ${m.prefillLayersMs.median.toFixed(2)} [${m.prefillLayersMs.min.toFixed(2)}–${m.prefillLayersMs.max.toFixed(2)}]${m.ratios ? ` (${m.ratios.prefillLayersMs.toFixed(2)}×)` : ''} `
-      + `| ${m.decodeTokPerS.median.toFixed(1)}${m.ratios ? ` (${m.ratios.decodeTokPerS.toFixed(2)}×)` : ''} | ${(m.peakBytes / 2 ** 30).toFixed(2)} GiB |`),
+    ...Object.entries(methods).map(
+      ([spec, m]) =>
+        `| ${spec} | ${m.prefillLayersMs.median.toFixed(2)} [${m.prefillLayersMs.min.toFixed(2)}–${m.prefillLayersMs.max.toFixed(2)}]${m.ratios ? ` (${m.ratios.prefillLayersMs.toFixed(2)}×)` : ''} ` +
+        `| ${m.decodeTokPerS.median.toFixed(1)}${m.ratios ? ` (${m.ratios.decodeTokPerS.toFixed(2)}×)` : ''} | ${(m.peakBytes / 2 ** 30).toFixed(2)} GiB |`,
+    ),
   ];
   return lines.join('\n');
 }

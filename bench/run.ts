@@ -15,28 +15,39 @@ import { BENCH_QUESTION, openNodeTarget, readBenchImage } from './nodeTarget';
 import type { BenchResult, NotMeasured } from './result';
 import { writeResult } from './write';
 
-export const MEMORY_NOTE = 'highest live bytes of all GPUBuffers (createBuffer minus destroy, counted by a hook on the WebGPU '
-  + 'prototypes installed before onnxruntime made its device: weights, activations, KV caches, our kernels\' buffers and '
-  + 'onnxruntime\'s buffer cache alike), per request, median over runs. onnxruntime keeps released buffers for reuse, so the '
-  + 'figure is what the process holds, not only what the request needs; the KV-cache column is the exact per-request need.';
+export const MEMORY_NOTE =
+  'highest live bytes of all GPUBuffers (createBuffer minus destroy, counted by a hook on the WebGPU ' +
+  "prototypes installed before onnxruntime made its device: weights, activations, KV caches, our kernels' buffers and " +
+  "onnxruntime's buffer cache alike), per request, median over runs. onnxruntime keeps released buffers for reuse, so the " +
+  'figure is what the process holds, not only what the request needs; the KV-cache column is the exact per-request need.';
 
 /** The fixed image every method sees: the app's bundled procedural sample (scripts/make-samples.mjs). */
 export function benchImagePath(): string {
   return process.env.BENCH_IMAGE ?? resolve('public/samples/shapes.png');
 }
 
-const PEER_GAP = 'the transformers.js peer (@huggingface/transformers\' LLaVA pipeline on the converter\'s transformers.js layout) is measured in the browser only (--where browser)';
+const PEER_GAP =
+  "the transformers.js peer (@huggingface/transformers' LLaVA pipeline on the converter's transformers.js layout) is measured in the browser only (--where browser)";
 
 export async function runNodeBench(o: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
-  const model = o.model ? { dir: resolve(o.model), generated: false, generateMs: 0 } : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
+  const model = o.model
+    ? { dir: resolve(o.model), generated: false, generateMs: 0 }
+    : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
   const imagePath = benchImagePath();
   const target = await openNodeTarget(model.dir, await readBenchImage(imagePath), o.backend);
-  log(`loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`);
+  log(
+    `loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`,
+  );
   const date = new Date().toISOString();
   const nativeOf = async (): Promise<Record<string, unknown> | NotMeasured> => {
-    if (!o.native) return { notMeasured: 'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)' };
-    return existsSync(o.native) ? JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>
+    if (!o.native)
+      return {
+        notMeasured:
+          'run bench/native/torch_reference.py on the GPU machine and pass its JSON with --native (bench/gpu/run.sh does)',
+      };
+    return existsSync(o.native)
+      ? (JSON.parse(await readFile(o.native, 'utf8')) as Record<string, unknown>)
       : { notMeasured: `the native reference wrote no ${o.native} (see the run log)` };
   };
   const assemble = (measured: Measured, merged: BenchResult['merged'], native: BenchResult['native']): BenchResult => {
@@ -47,7 +58,13 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
       where: 'node',
       shape: o.shape,
       dtype: o.dtype,
-      options: { runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)), warmup: o.warmup, newTokens: o.newTokens, question: BENCH_QUESTION, image: imagePath.split('/').pop()! },
+      options: {
+        runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)),
+        warmup: o.warmup,
+        newTokens: o.newTokens,
+        question: BENCH_QUESTION,
+        image: imagePath.split('/').pop()!,
+      },
       environment: {
         adapter: target.environment.adapter,
         runtime: target.environment.runtime,
@@ -55,7 +72,9 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
         ...(o.machine ? { machine: o.machine } : {}),
       },
       model: { ...target.model, loadMs: target.loadMs, generatedMs: model.generateMs, layout: methods[0].layout },
-      memoryNote: target.environment.gpuMemoryCounter ? MEMORY_NOTE : 'not counted: no WebGPU in this process (wasm backend)',
+      memoryNote: target.environment.gpuMemoryCounter
+        ? MEMORY_NOTE
+        : 'not counted: no WebGPU in this process (wasm backend)',
       methods,
       failures: measured.failures,
       merged,
@@ -67,15 +86,39 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
     // With --checkpoint the files are rewritten after every round, so a run cut short by a time
     // limit (the GPU machine's) still leaves every figure measured so far.
     const checkpoint = o.checkpoint
-      ? async (m: Measured) => { await writeResult(assemble(m, { notMeasured: 'run cut short before the merged-decoder comparison' }, await nativeOf()), o.out); }
+      ? async (m: Measured) => {
+          await writeResult(
+            assemble(m, { notMeasured: 'run cut short before the merged-decoder comparison' }, await nativeOf()),
+            o.out,
+          );
+        }
       : undefined;
-    const measured = await measureMethods(target, o.methods, { runs: o.runs, warmup: o.warmup, newTokens: o.newTokens, onProgress: log, ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}), ...(checkpoint ? { onRound: checkpoint } : {}) });
+    const measured = await measureMethods(target, o.methods, {
+      runs: o.runs,
+      warmup: o.warmup,
+      newTokens: o.newTokens,
+      onProgress: log,
+      ...(o.deadlineS ? { deadlineMs: o.deadlineS * 1000 } : {}),
+      ...(checkpoint ? { onRound: checkpoint } : {}),
+    });
     const methods = measured.rows;
     const pastDeadline = o.deadlineS !== undefined && performance.now() > o.deadlineS * 1000;
-    const merged = o.noMerged ? { notMeasured: 'skipped (--no-merged)' }
-      : pastDeadline ? { notMeasured: `skipped: the --deadline of ${o.deadlineS} s had passed after the methods` }
-        : await measureSplitCost(target.engine, async (p) => new Uint8Array(await readFile(join(model.dir, p))), { runs: Math.max(1, Math.min(o.runs, 3)), newTokens: o.newTokens, seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength }, log)
-          .catch((e: unknown) => ({ notMeasured: `the merged-decoder comparison failed: ${e instanceof Error ? e.message : String(e)}` }));
+    const merged = o.noMerged
+      ? { notMeasured: 'skipped (--no-merged)' }
+      : pastDeadline
+        ? { notMeasured: `skipped: the --deadline of ${o.deadlineS} s had passed after the methods` }
+        : await measureSplitCost(
+            target.engine,
+            async (p) => new Uint8Array(await readFile(join(model.dir, p))),
+            {
+              runs: Math.max(1, Math.min(o.runs, 3)),
+              newTokens: o.newTokens,
+              seqLen: methods[0].layout.preLength + methods[0].layout.visualCount + methods[0].layout.textLength,
+            },
+            log,
+          ).catch((e: unknown) => ({
+            notMeasured: `the merged-decoder comparison failed: ${e instanceof Error ? e.message : String(e)}`,
+          }));
     return assemble(measured, merged, await nativeOf());
   } finally {
     await target.close();

@@ -12,8 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
-  '.json': 'application/json', '.png': 'image/png', '.css': 'text/css', '.jinja': 'text/plain',
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.css': 'text/css',
+  '.jinja': 'text/plain',
 };
 
 export async function buildBenchPages(outDir: string): Promise<void> {
@@ -26,13 +32,19 @@ export async function buildBenchPages(outDir: string): Promise<void> {
     worker: { format: 'es' },
     optimizeDeps: { exclude: ['onnxruntime-web'] },
     build: {
-      target: 'es2022', outDir, emptyOutDir: true, chunkSizeWarningLimit: 1 << 16,
+      target: 'es2022',
+      outDir,
+      emptyOutDir: true,
+      chunkSizeWarningLimit: 1 << 16,
       rollupOptions: { input: { bench: resolve('bench/page/index.html'), peer: resolve('bench/page/peer.html') } },
     },
   });
 }
 
-export interface BenchServer { base: string; close(): Promise<void> }
+export interface BenchServer {
+  base: string;
+  close(): Promise<void>;
+}
 
 /** Serves `mounts` (URL prefix → folder), the first match wins; 404 otherwise. */
 export async function serveFolders(mounts: Record<string, string>, isolate = false): Promise<BenchServer> {
@@ -46,10 +58,15 @@ export async function serveFolders(mounts: Record<string, string>, isolate = fal
       res.writeHead(200, {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': String(statSync(file).size),
-        ...(isolate ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
+        ...(isolate
+          ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+          : {}),
         'cache-control': 'no-store',
       });
-      if (req.method === 'HEAD') { res.end(); return; }
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
       createReadStream(file).pipe(res);
       return;
     }
@@ -59,6 +76,10 @@ export async function serveFolders(mounts: Record<string, string>, isolate = fal
   const { port } = server.address() as AddressInfo;
   return {
     base: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

@@ -13,7 +13,11 @@ describe('SparseVLM stage round trips on GpuPruneBackend (Dawn)', () => {
     const again = await runStages(be, SMALL_SHAPES, 3);
     console.log(formatCounts([again.begin, ...again.stages]));
     for (const run of [first, again]) {
-      expect(run.stages.map((s) => [s.layer, s.visualIn, s.visualOut])).toEqual([[2, 576, 82], [6, 82, 32], [15, 32, 18]]);
+      expect(run.stages.map((s) => [s.layer, s.visualIn, s.visualOut])).toEqual([
+        [2, 576, 82],
+        [6, 82, 32],
+        [15, 32, 18],
+      ]);
       expect(run.begin.readbacks).toBe(1); // raters, once per request
       expect(run.begin.mapAsync).toBe(1);
       for (const s of run.stages) {

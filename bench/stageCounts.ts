@@ -45,23 +45,57 @@ export interface StageShapes {
 }
 
 export const LLAVA7B_SHAPES: StageShapes = {
-  dims: { numLayers: 32, hiddenSize: 4096, numHeads: 32, numKvHeads: 32, headDim: 128, intermediateSize: 11008, ropeTheta: 10000, visualTokens: 576 },
+  dims: {
+    numLayers: 32,
+    hiddenSize: 4096,
+    numHeads: 32,
+    numKvHeads: 32,
+    headDim: 128,
+    intermediateSize: 11008,
+    ropeTheta: 10000,
+    visualTokens: 576,
+  },
   layout: { preLength: 5, visualCount: 576, textLength: 12 },
   budget: 64,
 };
 
 /** Same schedule (576 → 82 → 32 → 18), narrow layers: for tests on SwiftShader. */
 export const SMALL_SHAPES: StageShapes = {
-  dims: { numLayers: 32, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 16, intermediateSize: 128, ropeTheta: 10000, visualTokens: 576 },
+  dims: {
+    numLayers: 32,
+    hiddenSize: 64,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 16,
+    intermediateSize: 128,
+    ropeTheta: 10000,
+    visualTokens: 576,
+  },
   layout: { preLength: 5, visualCount: 576, textLength: 12 },
   budget: 64,
 };
 
-type Counter = { submits: number; encoders: number; pipelines: number; bindGroups: number; buffers: number; mapAsync: number; mapWaitMs: number };
+type Counter = {
+  submits: number;
+  encoders: number;
+  pipelines: number;
+  bindGroups: number;
+  buffers: number;
+  mapAsync: number;
+  mapWaitMs: number;
+};
 
 /** Wraps the device's (and GPUBuffer's) methods to count calls; `restore` undoes it. */
 function observe(device: GPUDevice): { counter: Counter; restore: () => void } {
-  const counter: Counter = { submits: 0, encoders: 0, pipelines: 0, bindGroups: 0, buffers: 0, mapAsync: 0, mapWaitMs: 0 };
+  const counter: Counter = {
+    submits: 0,
+    encoders: 0,
+    pipelines: 0,
+    bindGroups: 0,
+    buffers: 0,
+    mapAsync: 0,
+    mapWaitMs: 0,
+  };
   const restores: (() => void)[] = [];
   const wrap = <O extends object>(obj: O, name: string, field: Exclude<keyof Counter, 'mapWaitMs'>) => {
     const rec = obj as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -99,7 +133,11 @@ function random(n: number, seed: number, scale: number): Float32Array {
  * does: read the row list, gather hidden). Returns counts per stage (layers without a stage
  * cost nothing and are not listed) and of `begin`.
  */
-export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed = 1): Promise<{ begin: StageCounts; stages: StageCounts[] }> {
+export async function runStages(
+  be: GpuPruneBackend,
+  shapes: StageShapes,
+  seed = 1,
+): Promise<{ begin: StageCounts; stages: StageCounts[] }> {
   const { dims, budget } = shapes;
   let layout = shapes.layout;
   const D = dims.hiddenSize;
@@ -115,7 +153,9 @@ export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed =
     return t;
   };
   const request: RequestContext = {
-    backend: be, dims, layout,
+    backend: be,
+    dims,
+    layout,
     embeds: up(embeds, [L, D]),
     visualEmbeds: up(embeds.slice(vs, ts), [layout.visualCount, D]),
     textEmbeds: up(embeds.slice(ts), [layout.textLength, D]),
@@ -147,8 +187,15 @@ export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed =
   const stages: StageCounts[] = [];
   for (let layer = 0; layer < dims.numLayers; layer++) {
     const query = up(random(dims.numHeads * L * dims.headDim, seed + 100 + layer, 1), [dims.numHeads, L, dims.headDim]);
-    const key = up(random(dims.numKvHeads * L * dims.headDim, seed + 200 + layer, 1), [dims.numKvHeads, L, dims.headDim]);
-    const positions = up(Int32Array.from({ length: L }, (_, i) => i), [L]);
+    const key = up(random(dims.numKvHeads * L * dims.headDim, seed + 200 + layer, 1), [
+      dims.numKvHeads,
+      L,
+      dims.headDim,
+    ]);
+    const positions = up(
+      Int32Array.from({ length: L }, (_, i) => i),
+      [L],
+    );
     const ctx: LayerContext = { ...request, layout, visualOrigin: origin, layer, hidden, query, key, positions };
     let applied = false;
     const counts = await measure(layer, layout.visualCount, async () => {
@@ -176,9 +223,19 @@ export async function runStages(be: GpuPruneBackend, shapes: StageShapes, seed =
 
 export function formatCounts(rows: StageCounts[]): string {
   const head = 'layer  visual      submits encoders pipelines bindGroups buffers mapAsync readbacks      ms  mapWait';
-  const lines = rows.map((r) =>
-    `${String(r.layer).padStart(5)}  ${`${r.visualIn}→${r.visualOut}`.padEnd(10)} ${[r.submits, r.encoders, r.pipelines, r.bindGroups, r.buffers, r.mapAsync, r.readbacks]
-      .map((x, i) => String(x).padStart([8, 8, 9, 10, 7, 8, 9][i])).join(' ')} ${r.ms.toFixed(2).padStart(7)} ${r.mapWaitMs.toFixed(2).padStart(8)}`,
+  const lines = rows.map(
+    (r) =>
+      `${String(r.layer).padStart(5)}  ${`${r.visualIn}→${r.visualOut}`.padEnd(10)} ${[
+        r.submits,
+        r.encoders,
+        r.pipelines,
+        r.bindGroups,
+        r.buffers,
+        r.mapAsync,
+        r.readbacks,
+      ]
+        .map((x, i) => String(x).padStart([8, 8, 9, 10, 7, 8, 9][i]))
+        .join(' ')} ${r.ms.toFixed(2).padStart(7)} ${r.mapWaitMs.toFixed(2).padStart(8)}`,
   );
   return [head, ...lines].join('\n');
 }
@@ -237,7 +294,18 @@ async function main(): Promise<void> {
         }
       };
     };
-    for (const m of ['upload', 'raterAttention', 'topkKeep', 'selectRows', 'dpcKnnMerge', 'gather', 'bufferOf', 'readMany', 'read']) time(be, m, `backend.${m}`);
+    for (const m of [
+      'upload',
+      'raterAttention',
+      'topkKeep',
+      'selectRows',
+      'dpcKnnMerge',
+      'gather',
+      'bufferOf',
+      'readMany',
+      'read',
+    ])
+      time(be, m, `backend.${m}`);
     time(door.device.queue, 'writeBuffer', 'queue.writeBuffer');
     time(door.device.queue, 'submit', 'queue.submit');
     for (const m of ['createBindGroup', 'createCommandEncoder', 'createBuffer']) time(door.device, m, `device.${m}`);
@@ -247,7 +315,8 @@ async function main(): Promise<void> {
     console.log(`round ${r} (${shapes === SMALL_SHAPES ? 'small' : '7B'} shapes; begin = raterSelect)`);
     console.log(formatCounts([begin, ...stages]));
   }
-  for (const [label, { n, ms }] of callMs) console.log(`${label.padEnd(28)} ${String(n).padStart(5)} calls ${ms.toFixed(2).padStart(9)} ms (sync part)`);
+  for (const [label, { n, ms }] of callMs)
+    console.log(`${label.padEnd(28)} ${String(n).padStart(5)} calls ${ms.toFixed(2).padStart(9)} ms (sync part)`);
   process.exit(0);
 }
 

@@ -19,9 +19,17 @@ function quantile(sorted: readonly number[], q: number): number {
 
 export function spread(values: readonly number[]): Spread {
   if (values.length === 0) throw new RangeError('spread: no values');
-  if (values.some((v) => !Number.isFinite(v))) throw new RangeError(`spread: non-finite value in [${values.join(', ')}]`);
+  if (values.some((v) => !Number.isFinite(v)))
+    throw new RangeError(`spread: non-finite value in [${values.join(', ')}]`);
   const s = [...values].sort((a, b) => a - b);
-  return { median: quantile(s, 0.5), min: s[0], max: s[s.length - 1], q1: quantile(s, 0.25), q3: quantile(s, 0.75), n: s.length };
+  return {
+    median: quantile(s, 0.5),
+    min: s[0],
+    max: s[s.length - 1],
+    q1: quantile(s, 0.25),
+    q3: quantile(s, 0.75),
+    n: s.length,
+  };
 }
 
 /** Ratio of medians; null when the reference is zero (a figure `none` does not have, e.g. kernel time). */

@@ -9,10 +9,34 @@ export const PHASES = ['vision', 'LLM prefill (layers, embed, head)', 'sparsific
 const PHASE_COLOURS = ['#8da0cb', '#fc8d62', '#e41a1c', '#66c2a5'];
 const LINE_COLOURS = ['#333333', '#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d'];
 
-export interface Rect { x: number; y: number; width: number; height: number; fill: string; title: string }
-export interface Polyline { points: [number, number][]; stroke: string; label: string }
-export interface Text { x: number; y: number; text: string; anchor: 'start' | 'middle' | 'end'; size: number }
-export interface ChartLayout { width: number; height: number; rects: Rect[]; lines: Polyline[]; texts: Text[]; axes: [number, number, number, number][] }
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  fill: string;
+  title: string;
+}
+export interface Polyline {
+  points: [number, number][];
+  stroke: string;
+  label: string;
+}
+export interface Text {
+  x: number;
+  y: number;
+  text: string;
+  anchor: 'start' | 'middle' | 'end';
+  size: number;
+}
+export interface ChartLayout {
+  width: number;
+  height: number;
+  rects: Rect[];
+  lines: Polyline[];
+  texts: Text[];
+  axes: [number, number, number, number][];
+}
 
 /** Median ms per phase for one method; decode = forced steps at the median rate. */
 export function phaseMs(m: MethodResult): number[] {
@@ -55,16 +79,36 @@ export function chartLayout(methods: MethodResult[], title: string): ChartLayout
     let x = labelW;
     phaseMs(m).forEach((ms, p) => {
       const w = sx(ms);
-      if (w > 0) rects.push({ x, y: y + 3, width: w, height: rowH - 6, fill: PHASE_COLOURS[p], title: `${m.spec} ${PHASES[p]}: ${ms.toFixed(1)} ms` });
+      if (w > 0)
+        rects.push({
+          x,
+          y: y + 3,
+          width: w,
+          height: rowH - 6,
+          fill: PHASE_COLOURS[p],
+          title: `${m.spec} ${PHASES[p]}: ${ms.toFixed(1)} ms`,
+        });
       x += w;
     });
   });
   const axisY = top + methods.length * rowH + 4;
   axes.push([labelW, axisY, labelW + barW, axisY]);
   for (let k = 0; k <= 4; k++) {
-    texts.push({ x: labelW + (barW * k) / 4, y: axisY + 14, text: `${((tMax * k) / 4).toPrecision(3).replace(/\.?0+$/, '')}`, anchor: 'middle', size: 10 });
+    texts.push({
+      x: labelW + (barW * k) / 4,
+      y: axisY + 14,
+      text: `${((tMax * k) / 4).toPrecision(3).replace(/\.?0+$/, '')}`,
+      anchor: 'middle',
+      size: 10,
+    });
   }
-  texts.push({ x: labelW + barW / 2, y: axisY + 30, text: 'ms per request (median): stacked by phase', anchor: 'middle', size: 11 });
+  texts.push({
+    x: labelW + barW / 2,
+    y: axisY + 30,
+    text: 'ms per request (median): stacked by phase',
+    anchor: 'middle',
+    size: 11,
+  });
   PHASES.forEach((p, k) => {
     const lx = labelW + k * 100;
     rects.push({ x: lx - 60, y: axisY + 42, width: 10, height: 10, fill: PHASE_COLOURS[k], title: p });
@@ -78,8 +122,16 @@ export function chartLayout(methods: MethodResult[], title: string): ChartLayout
   axes.push([lineX, top + plotH, lineX + lineW, top + plotH], [lineX, top, lineX, top + plotH]);
   texts.push({ x: lineX + lineW / 2, y: top + plotH + 30, text: 'decoder layer', anchor: 'middle', size: 11 });
   texts.push({ x: lineX, y: top - 8, text: 'visual tokens entering each layer', anchor: 'start', size: 11 });
-  for (let k = 0; k <= 4; k++) texts.push({ x: lineX - 4, y: py((vMax * k) / 4) + 3, text: `${Math.round((vMax * k) / 4)}`, anchor: 'end', size: 10 });
-  for (const l of [0, layers - 1]) texts.push({ x: px(l), y: top + plotH + 14, text: `${l}`, anchor: 'middle', size: 10 });
+  for (let k = 0; k <= 4; k++)
+    texts.push({
+      x: lineX - 4,
+      y: py((vMax * k) / 4) + 3,
+      text: `${Math.round((vMax * k) / 4)}`,
+      anchor: 'end',
+      size: 10,
+    });
+  for (const l of [0, layers - 1])
+    texts.push({ x: px(l), y: top + plotH + 14, text: `${l}`, anchor: 'middle', size: 10 });
   methods.forEach((m, i) => {
     const stroke = LINE_COLOURS[i % LINE_COLOURS.length];
     // Steps, not slopes: a layer sees one count throughout.
@@ -102,10 +154,20 @@ export function renderSvg(c: ChartLayout): string {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${c.width}" height="${c.height}" viewBox="0 0 ${c.width} ${c.height}" font-family="sans-serif">`,
     `<rect width="${c.width}" height="${c.height}" fill="#ffffff"/>`,
-    ...c.axes.map(([x1, y1, x2, y2]) => `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="#666"/>`),
-    ...c.rects.map((r) => `<rect x="${n(r.x)}" y="${n(r.y)}" width="${n(r.width)}" height="${n(r.height)}" fill="${r.fill}"><title>${esc(r.title)}</title></rect>`),
-    ...c.lines.map((l) => `<polyline fill="none" stroke="${l.stroke}" stroke-width="1.5" points="${l.points.map(([x, y]) => `${n(x)},${n(y)}`).join(' ')}"><title>${esc(l.label)}</title></polyline>`),
-    ...c.texts.map((t) => `<text x="${n(t.x)}" y="${n(t.y)}" font-size="${t.size}" text-anchor="${t.anchor}">${esc(t.text)}</text>`),
+    ...c.axes.map(
+      ([x1, y1, x2, y2]) => `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" stroke="#666"/>`,
+    ),
+    ...c.rects.map(
+      (r) =>
+        `<rect x="${n(r.x)}" y="${n(r.y)}" width="${n(r.width)}" height="${n(r.height)}" fill="${r.fill}"><title>${esc(r.title)}</title></rect>`,
+    ),
+    ...c.lines.map(
+      (l) =>
+        `<polyline fill="none" stroke="${l.stroke}" stroke-width="1.5" points="${l.points.map(([x, y]) => `${n(x)},${n(y)}`).join(' ')}"><title>${esc(l.label)}</title></polyline>`,
+    ),
+    ...c.texts.map(
+      (t) => `<text x="${n(t.x)}" y="${n(t.y)}" font-size="${t.size}" text-anchor="${t.anchor}">${esc(t.text)}</text>`,
+    ),
     '</svg>',
   ];
   return out.join('\n') + '\n';

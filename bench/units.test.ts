@@ -8,9 +8,23 @@ import { spread } from './stats';
 import { chartLayout, phaseMs, renderSvg } from './svg';
 
 const row = (spec: string, prefill: number, method: number, counts: number[]): MethodResult => ({
-  spec, method: spec, budget: null, ratios: {}, kernelShareOfPrefill: 0, layerMs: [], layout: { preLength: 2, visualCount: 576, textLength: 12 },
-  visualPerLayer: counts, stages: [], decodeSteps: [63], generatedIds: [],
-  figures: { visionMs: spread([10]), llmPrefillMs: spread([prefill]), methodMs: spread([method]), decodeTokPerS: spread([63]) },
+  spec,
+  method: spec,
+  budget: null,
+  ratios: {},
+  kernelShareOfPrefill: 0,
+  layerMs: [],
+  layout: { preLength: 2, visualCount: 576, textLength: 12 },
+  visualPerLayer: counts,
+  stages: [],
+  decodeSteps: [63],
+  generatedIds: [],
+  figures: {
+    visionMs: spread([10]),
+    llmPrefillMs: spread([prefill]),
+    methodMs: spread([method]),
+    decodeTokPerS: spread([63]),
+  },
 });
 
 describe('bench units', () => {
@@ -37,18 +51,42 @@ describe('bench units', () => {
     const f = runFigures({
       peakGpuBytes: 1000,
       trace: {
-        timings: { clock: 'wall', visionMs: 5, embedMs: 1, layerMs: [2, 3], methodMs: 1, headMs: 1, prefillMs: 15, firstTokenMs: 16, decodeStepMs: [10, 10], totalMs: 40 },
+        timings: {
+          clock: 'wall',
+          visionMs: 5,
+          embedMs: 1,
+          layerMs: [2, 3],
+          methodMs: 1,
+          headMs: 1,
+          prefillMs: 15,
+          firstTokenMs: 16,
+          decodeStepMs: [10, 10],
+          totalMs: 40,
+        },
         cost: { flops: 7, flopsUnpruned: 9, kvBytesPerLayer: [4, 6], kvBytesUnpruned: 12 },
       } as never,
     });
-    expect(f).toMatchObject({ visionMs: 5, llmPrefillMs: 8, layersMs: 5, methodMs: 1, ttftMs: 16, decodeTokPerS: 100, kvBytes: 10, flops: 7, peakGpuBytes: 1000 });
+    expect(f).toMatchObject({
+      visionMs: 5,
+      llmPrefillMs: 8,
+      layersMs: 5,
+      methodMs: 1,
+      ttftMs: 16,
+      decodeTokPerS: 100,
+      kvBytes: 10,
+      flops: 7,
+      peakGpuBytes: 1000,
+    });
   });
 
   it('lays out stacked phase bars and step lines that stay inside the chart', () => {
     const rows = [row('none', 100, 0, [576, 576, 576]), row('sparsevlm:64', 40, 2, [576, 82, 18])];
     expect(phaseMs(rows[1])).toEqual([10, 38, 2, 1000]);
     const c = chartLayout(rows, 't');
-    for (const r of c.rects) { expect(r.x + r.width).toBeLessThanOrEqual(c.width); expect(r.y + r.height).toBeLessThanOrEqual(c.height); }
+    for (const r of c.rects) {
+      expect(r.x + r.width).toBeLessThanOrEqual(c.width);
+      expect(r.y + r.height).toBeLessThanOrEqual(c.height);
+    }
     expect(c.lines[1].points).toHaveLength(5); // 3 layers + 2 steps
     expect(renderSvg(c)).toMatch(/^<svg[^>]+viewBox="0 0 \d+ \d+"/);
   });
@@ -60,7 +98,10 @@ describe('bench units', () => {
   });
 
   it('passes the native reference planning tests (python, no torch)', () => {
-    const out = execFileSync('python3', ['-m', 'unittest', 'bench/native/test_torch_reference.py'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('python3', ['-m', 'unittest', 'bench/native/test_torch_reference.py'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(out).toBe('');
   });
 });

@@ -13,7 +13,10 @@ export async function writeResult(r: BenchResult, outDir: string): Promise<{ jso
   const stem = join(outDir, resultStem(r));
   const paths = { json: `${stem}.json`, md: `${stem}.md`, svg: `${stem}.svg` };
   // Written aside then renamed: the GPU run rewrites these after every round and may be killed.
-  const put = async (path: string, text: string) => { await writeFile(`${path}.part`, text); await rename(`${path}.part`, path); };
+  const put = async (path: string, text: string) => {
+    await writeFile(`${path}.part`, text);
+    await rename(`${path}.part`, path);
+  };
   await put(paths.json, JSON.stringify(r, null, 1) + '\n');
   await put(paths.md, markdownReport(r) + '\n');
   const title = `${r.where} · ${r.shape} ${r.dtype} · ${r.environment.adapter.architecture || r.environment.adapter.backend} · ${r.date.slice(0, 10)}`;

@@ -22,9 +22,16 @@ async function snap(page: Page, info: TestInfo, name: string) {
 }
 
 let server: FaultServer;
-test.beforeAll(async () => { server = await startFaultServer({ [REPO]: 'fixtures/qwen2-siglip' }); });
-test.afterAll(async () => { await server.close(); });
-test.beforeEach(() => { server.clearFaults(); server.log.length = 0; });
+test.beforeAll(async () => {
+  server = await startFaultServer({ [REPO]: 'fixtures/qwen2-siglip' });
+});
+test.afterAll(async () => {
+  await server.close();
+});
+test.beforeEach(() => {
+  server.clearFaults();
+  server.log.length = 0;
+});
 
 /** Each test has a fresh browser context: empty OPFS, IndexedDB and localStorage. */
 async function open(page: Page) {
@@ -35,9 +42,15 @@ async function open(page: Page) {
 /** The cached fixture is the loaded model (an engine error is reported with its message). */
 async function expectLoaded(page: Page) {
   const status = page.getByTestId('model.status');
-  await expect.poll(async () => (await status.getAttribute('data-status')) === 'error'
-    ? `error: ${await page.getByTestId('model.error').textContent()}`
-    : await status.textContent(), { timeout: 120_000 }).toContain(`Ready: ${REPO}`);
+  await expect
+    .poll(
+      async () =>
+        (await status.getAttribute('data-status')) === 'error'
+          ? `error: ${await page.getByTestId('model.error').textContent()}`
+          : await status.textContent(),
+      { timeout: 120_000 },
+    )
+    .toContain(`Ready: ${REPO}`);
 }
 
 async function pointAtServer(page: Page) {
@@ -45,10 +58,16 @@ async function pointAtServer(page: Page) {
   await page.getByTestId('hub.endpoint').fill(server.endpoint);
 }
 
-test('convert a hub checkpoint in the page: dtype and why, progress, cached with its size, loaded, deleted', async ({ page, api }, info) => {
+test('convert a hub checkpoint in the page: dtype and why, progress, cached with its size, loaded, deleted', async ({
+  page,
+  api,
+}, info) => {
   await open(page);
   await expect(page.getByTestId('model.hub')).toHaveCount(2);
-  await expect(page.getByTestId('model.hub').first()).toHaveAttribute('data-id', 'llava-hf/llava-interleave-qwen-0.5b-hf');
+  await expect(page.getByTestId('model.hub').first()).toHaveAttribute(
+    'data-id',
+    'llava-hf/llava-interleave-qwen-0.5b-hf',
+  );
   await expect(page.getByTestId('model.hub').nth(1)).toHaveAttribute('data-id', 'llava-hf/llava-1.5-7b-hf');
   await expect(page.getByTestId('cache.empty')).toBeVisible();
   await pointAtServer(page);
@@ -62,7 +81,10 @@ test('convert a hub checkpoint in the page: dtype and why, progress, cached with
   await expect(page.getByTestId('hub.dtype')).toContainText('lacks shader-f16');
   const progress = page.getByTestId('hub.progress');
   await expect(progress).toHaveAttribute('data-phase', 'download', { timeout: 30_000 });
-  await expect(progress).toContainText(/Downloading model\.safetensors · [\d.]+ (KB|MB) of [\d.]+ (MB|KB) · [\d.]+ (KB|MB)\/s · .+ left/, { timeout: 15_000 });
+  await expect(progress).toContainText(
+    /Downloading model\.safetensors · [\d.]+ (KB|MB) of [\d.]+ (MB|KB) · [\d.]+ (KB|MB)\/s · .+ left/,
+    { timeout: 15_000 },
+  );
   await snap(page, info, '20-hub-downloading');
   const item = page.locator(`[data-testid="cache.item"][data-key="${KEY}"]`);
   await expect(item).toHaveAttribute('data-state', 'ready', { timeout: 120_000 });
@@ -95,7 +117,9 @@ test('a model that will not fit is refused before downloading, with the numbers'
   await page.getByTestId('hub.convert').click();
   const error = page.getByTestId('hub.error');
   await expect(error).toHaveAttribute('data-code', 'preflight-gpu-memory', { timeout: 60_000 });
-  await expect(error).toContainText(/Refused before downloading: .* needs about [\d,]+ MB of GPU memory .* but the GPU has \d+ MB/);
+  await expect(error).toContainText(
+    /Refused before downloading: .* needs about [\d,]+ MB of GPU memory .* but the GPU has \d+ MB/,
+  );
   await expect(page.getByTestId('hub.figure.gpuBytes')).toHaveText(/[\d.]+ MB/);
   await expect(page.getByTestId('hub.figure.gpuMemoryBytes')).toHaveText('1.05 MB');
   expect(server.log.filter((e) => e.method === 'GET' && e.file === 'model.safetensors')).toEqual([]);
@@ -107,7 +131,13 @@ test('a model that will not fit is refused before downloading, with the numbers'
   await expect(error).toHaveAttribute('data-code', 'bad-id');
 });
 
-test('runs are saved and a reload loses nothing: image, question, settings, past runs; export and delete', async ({ page, model, input, method, answer }, info) => {
+test('runs are saved and a reload loses nothing: image, question, settings, past runs; export and delete', async ({
+  page,
+  model,
+  input,
+  method,
+  answer,
+}, info) => {
   await open(page);
   await model.waitReady();
   await page.getByTestId('method.max-tokens').selectOption('8');
@@ -139,7 +169,10 @@ test('runs are saved and a reload loses nothing: image, question, settings, past
   const download = page.waitForEvent('download');
   await page.getByTestId('history.export').click();
   const exported = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
-  expect(exported).toMatchObject({ format: 'sparsevlm-runs', runs: [{ question: 'What shapes are in the picture?', answer: text, label: 'SparseVLM 64' }] });
+  expect(exported).toMatchObject({
+    format: 'sparsevlm-runs',
+    runs: [{ question: 'What shapes are in the picture?', answer: text, label: 'SparseVLM 64' }],
+  });
   expect(exported.runs[0].trace.stages.map((s: { layer: number }) => s.layer)).toEqual([2, 6, 15]);
   expect(exported.runs[0].thumbnail).toMatch(/^data:image\/jpeg;base64,/);
   await item.getByTestId('history.delete').click();
@@ -148,7 +181,14 @@ test('runs are saved and a reload loses nothing: image, question, settings, past
   await expect(page.getByTestId('history.empty')).toBeVisible();
 });
 
-test('a GPU device loss during generation: banner, model reloaded, inputs and runs kept, next question answered', async ({ page, model, input, method, answer, api }, info) => {
+test('a GPU device loss during generation: banner, model reloaded, inputs and runs kept, next question answered', async ({
+  page,
+  model,
+  input,
+  method,
+  answer,
+  api,
+}, info) => {
   await open(page);
   await model.waitReady();
   await page.getByTestId('method.max-tokens').selectOption('8');

@@ -38,8 +38,19 @@ async function snap(page: Page, info: TestInfo, name: string, fullPage = true) {
 function convertFixture(name: string): string {
   const out = join(ROOT, 'test-packages', `${name}-fp32`);
   rmSync(out, { recursive: true, force: true });
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/cli/convert.ts'),
-    join(ROOT, 'fixtures', name), '--out', out, '--dtype', 'fp32'], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+      join(ROOT, 'src/cli/convert.ts'),
+      join(ROOT, 'fixtures', name),
+      '--out',
+      out,
+      '--dtype',
+      'fp32',
+    ],
+    { stdio: 'pipe' },
+  );
   return `/test-packages/${name}-fp32/`;
 }
 
@@ -68,8 +79,10 @@ async function watchAnswer(page: Page): Promise<void> {
   });
 }
 /** What the box showed for `question` (earlier answers shown before the new run took the panel are not its own). */
-const seenTexts = async (page: Page, question: string) => (await page.evaluate(() => (window as unknown as { __seen: { label: string; text: string }[] }).__seen))
-  .filter((s) => s.label.includes(question)).map((s) => s.text);
+const seenTexts = async (page: Page, question: string) =>
+  (await page.evaluate(() => (window as unknown as { __seen: { label: string; text: string }[] }).__seen))
+    .filter((s) => s.label.includes(question))
+    .map((s) => s.text);
 
 /** Every text the box showed was the start of the final one. */
 function expectPrefixes(seen: string[], final: string) {
@@ -88,13 +101,21 @@ test.describe('with a loaded model', () => {
     test.setTimeout(240_000);
     page = await browser.newPage({ baseURL: test.info().project.use.baseURL });
     ui = panels(page);
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     await page.goto('/?e2e');
     await ui.model.waitReady();
   });
-  test.afterAll(async () => { await page?.close(); });
+  test.afterAll(async () => {
+    await page?.close();
+  });
 
-  async function setUp({ tokens = '8', method = 'sparsevlm', budget = 64 }: { tokens?: string; method?: string; budget?: number } = {}) {
+  async function setUp({
+    tokens = '8',
+    method = 'sparsevlm',
+    budget = 64,
+  }: { tokens?: string; method?: string; budget?: number } = {}) {
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.getByTestId('method.max-tokens').selectOption(tokens);
@@ -168,7 +189,10 @@ test.describe('with a loaded model', () => {
     expect(svg).toContain('visual tokens entering layer 0 of 31 · wide-1344x672.png');
     expect(svg).toContain('score (low → high)');
     expect(svg).not.toContain('hover-mark');
-    for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+    for (const [name, size] of [
+      ['desktop', { width: 1280, height: 800 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
       await page.setViewportSize(size);
       for (const scheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme: scheme });
@@ -197,7 +221,10 @@ test.describe('with a loaded model', () => {
       await expect(page.getByTestId('input.caption'), pass).toContainText('shapes.png');
       await expect(page.getByTestId('input.question'), pass).toHaveValue(question);
       // The explorer draws over the picture the input panel shows: the run's own.
-      await expect(page.getByTestId('explorer.picture')).toHaveAttribute('href', (await page.getByTestId('input.image').getAttribute('src'))!);
+      await expect(page.getByTestId('explorer.picture')).toHaveAttribute(
+        'href',
+        (await page.getByTestId('input.image').getAttribute('src'))!,
+      );
       await expect(page.getByTestId('explorer.count')).toHaveText('576');
       if (pass === 'in memory') {
         await snap(page, info, '33-history-show');
@@ -258,7 +285,10 @@ test.describe('with a loaded model', () => {
     await page.getByTestId('model.url').fill('http://127.0.0.1:9/');
     await page.getByTestId('model.url').press('Enter');
     await expect(page.getByTestId('model.error')).toContainText('is still loaded', { timeout: 60_000 });
-    for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+    for (const [name, size] of [
+      ['desktop', { width: 1280, height: 800 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
       await page.setViewportSize(size);
       for (const scheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme: scheme });
@@ -274,31 +304,50 @@ test.describe('with a loaded model', () => {
     // must be those failures (the refused port, the 404), nothing from onnxruntime's session set-up.
     await info.attach('console errors', { body: consoleErrors.join('\n') || '(none)', contentType: 'text/plain' });
     expect(consoleErrors.filter((l) => /VerifyEachNodeIsAssignedToAnEp|onnxruntime/.test(l))).toEqual([]);
-    const unexpected = consoleErrors.filter((l) => !/127\.0\.0\.1:9|no-such-package|404|ERR_CONNECTION_REFUSED|Failed to load resource/.test(l));
+    const unexpected = consoleErrors.filter(
+      (l) => !/127\.0\.0\.1:9|no-such-package|404|ERR_CONNECTION_REFUSED|Failed to load resource/.test(l),
+    );
     expect(unexpected).toEqual([]);
   });
-
 });
 
 /** A server that answers everything with 200 and a body, and no CORS headers at all. */
-function plainServer(handler: (url: string, range: string | undefined) => { status: number; headers: Record<string, string>; body: string }): Promise<{ url: string; server: Server }> {
+function plainServer(
+  handler: (
+    url: string,
+    range: string | undefined,
+  ) => { status: number; headers: Record<string, string>; body: string },
+): Promise<{ url: string; server: Server }> {
   return new Promise((done) => {
     const server = createServer((req, res) => {
       const r = handler(req.url ?? '/', req.headers.range);
       res.writeHead(r.status, r.headers);
       res.end(req.method === 'HEAD' ? undefined : r.body);
     });
-    server.listen(0, '127.0.0.1', () => done({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }));
+    server.listen(0, '127.0.0.1', () =>
+      done({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
+    );
   });
 }
 
-test('a hub mirror without CORS, or without Range support, is refused with what to do; an unreachable one shows its retries', async ({ page }, info) => {
+test('a hub mirror without CORS, or without Range support, is refused with what to do; an unreachable one shows its retries', async ({
+  page,
+}, info) => {
   test.setTimeout(120_000);
   const config = '{"architectures": ["LlavaForConditionalGeneration"]}';
-  const noCors = await plainServer(() => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: config }));
+  const noCors = await plainServer(() => ({
+    status: 200,
+    headers: { 'Content-Type': 'application/json' },
+    body: config,
+  }));
   const noRange = await plainServer(() => ({
-    status: 200, body: config,
-    headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'Range, Authorization' },
+    status: 200,
+    body: config,
+    headers: {
+      'Content-Type': 'application/json',
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Headers': 'Range, Authorization',
+    },
   }));
   try {
     await page.goto('/?e2e');
@@ -320,7 +369,9 @@ test('a hub mirror without CORS, or without Range support, is refused with what 
     await expect(error).toContainText('ignores Range requests');
     // Nothing listens on port 9: the panel says it is retrying, and why, while it does.
     await convert('http://127.0.0.1:9');
-    await expect(page.getByTestId('hub.retrying')).toContainText(/cannot reach the server.*retry 1 of \d+ in/, { timeout: 10_000 });
+    await expect(page.getByTestId('hub.retrying')).toContainText(/cannot reach the server.*retry 1 of \d+ in/, {
+      timeout: 10_000,
+    });
     await page.getByTestId('hub.cancel').click();
     await expect(page.getByTestId('hub.cancelled')).toBeVisible({ timeout: 20_000 });
   } finally {

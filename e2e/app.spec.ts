@@ -36,10 +36,17 @@ test.beforeAll(async ({ browser }) => {
   await ui.model.waitReady();
   await expect(page.getByTestId('model.synthetic-note')).toContainText('noise');
 });
-test.afterAll(async () => { await page?.close(); });
+test.afterAll(async () => {
+  await page?.close();
+});
 
 /** Short answers keep the suite fast on SwiftShader (the Stop test asks for a longer one). */
-async function setUp({ tokens = '8', method = 'none', budget, image = true }: { tokens?: string; method?: string; budget?: number; image?: boolean } = {}) {
+async function setUp({
+  tokens = '8',
+  method = 'none',
+  budget,
+  image = true,
+}: { tokens?: string; method?: string; budget?: number; image?: boolean } = {}) {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.getByTestId('method.max-tokens').selectOption(tokens);
@@ -78,7 +85,12 @@ test('upload, ask, stream; SparseVLM 64 prunes 576 → 82 / 32 / 18; fates, rate
   expect((await api.currentRun())!.method).toBe('sparsevlm');
   await expect(explorer.count()).toHaveText('576');
   expect(await api.stageLayers()).toEqual([2, 6, 15]);
-  for (const [layer, count] of [[0, 576], [3, 82], [7, 32], [16, 18]] as const) {
+  for (const [layer, count] of [
+    [0, 576],
+    [3, 82],
+    [7, 32],
+    [16, 18],
+  ] as const) {
     await expect(explorer.stageCount(layer)).toHaveText(String(count));
   }
   await explorer.stage(3).click();
@@ -157,7 +169,9 @@ test('asking makes no network request once the model is loaded', async () => {
   const { input, answer } = ui;
   await setUp({ method: 'sparsevlm', budget: 64 });
   const requests: string[] = [];
-  const record = (r: { url(): string }) => { if (!/^(blob|data):/.test(r.url())) requests.push(r.url()); };
+  const record = (r: { url(): string }) => {
+    if (!/^(blob|data):/.test(r.url())) requests.push(r.url());
+  };
   page.on('request', record);
   await input.upload(SAMPLE); // the file comes from disk, not the network
   await input.ask('Is there a circle in the picture?');
@@ -186,11 +200,15 @@ test('answer text is rendered as text, never as HTML', async () => {
 test('layout at 1280×800 and phone width, light and dark', async ({}, info) => {
   const { input, answer, api } = ui;
   await setUp({ method: 'sparsevlm', budget: 64 });
-  if ((await api.currentRun())?.status !== 'done') { // an earlier test's answer serves when there is one
+  if ((await api.currentRun())?.status !== 'done') {
+    // an earlier test's answer serves when there is one
     await input.ask(QUESTION);
     await answer.waitSettled();
   }
-  for (const [name, size] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+  for (const [name, size] of [
+    ['desktop', { width: 1280, height: 800 }],
+    ['phone', { width: 390, height: 844 }],
+  ] as const) {
     await page.setViewportSize(size);
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });

@@ -30,9 +30,13 @@ test.beforeAll(() => {
   writePope(DATA, { splits: ['random'], perSplit: 2 }); // 2 answerable, 1 missing image, 1 cut-off line
 });
 
-test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept across a reload; exported', async ({ page }, info) => {
+test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept across a reload; exported', async ({
+  page,
+}, info) => {
   test.setTimeout(300_000);
-  await page.addInitScript(() => { Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined }); });
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined });
+  });
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.goto('/?e2e');
@@ -64,8 +68,10 @@ test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept a
   await expect(page.getByTestId('eval.skipped')).toContainText('line 4 is not JSON');
 
   // The chart: one point per method in each panel, sparsevlm:64 left of none on the FLOPs axis.
-  for (const chart of ['eval.chart-prefill', 'eval.chart-flops']) await expect(page.getByTestId(chart).getByTestId('eval.point')).toHaveCount(2);
-  const flopsX = async (method: string) => Number(await page.getByTestId('eval.chart-flops').locator(`[data-method="${method}"] circle`).getAttribute('cx'));
+  for (const chart of ['eval.chart-prefill', 'eval.chart-flops'])
+    await expect(page.getByTestId(chart).getByTestId('eval.point')).toHaveCount(2);
+  const flopsX = async (method: string) =>
+    Number(await page.getByTestId('eval.chart-flops').locator(`[data-method="${method}"] circle`).getAttribute('cx'));
   expect(await flopsX('sparsevlm:64')).toBeLessThan(await flopsX('none'));
   await snap(page, info, 'eval-01-pope-done');
   await snap(page, info, 'eval-02-chart', page.getByTestId('eval.chart'));
@@ -95,7 +101,9 @@ test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept a
   await expect(saved).toHaveAttribute('data-status', 'done');
   await saved.getByRole('button', { name: 'Show' }).click();
   await expect(page.getByTestId('eval.row')).toHaveCount(2);
-  await expect(page.getByTestId('eval.row').nth(1).getByTestId('eval.score')).toHaveText(results.methods[1].scores.headline.toFixed(2));
+  await expect(page.getByTestId('eval.row').nth(1).getByTestId('eval.score')).toHaveText(
+    results.methods[1].scores.headline.toFixed(2),
+  );
 
   // Interrupted: the same evaluation again, the page reloaded part-way (the tab closed on it),
   // the folder picked again: it continues from IndexedDB and ends with the same results.
@@ -109,7 +117,12 @@ test('Evaluate runs a POPE folder: progress, scores, skip reasons, chart; kept a
   await setUp();
   // Reload after the first answer: the 4 answered requests come first and take ~1 s each (the 4
   // skips after them are instant), so the reload lands with answers still to ask.
-  await expect.poll(async () => Number(await page.getByTestId('eval.progress').getAttribute('data-done')), { timeout: 120_000, intervals: [50] }).toBeGreaterThanOrEqual(1);
+  await expect
+    .poll(async () => Number(await page.getByTestId('eval.progress').getAttribute('data-done')), {
+      timeout: 120_000,
+      intervals: [50],
+    })
+    .toBeGreaterThanOrEqual(1);
   await page.reload();
   await panels(page).model.waitReady();
   await expect(page.getByTestId('eval.saved-item')).toHaveCount(2);

@@ -17,18 +17,31 @@ const KEY = 'test-org--qwen2-siglip--q4';
 const WEIGHTS = 'model.safetensors';
 const WEIGHTS_SIZE = readFileSync('fixtures/qwen2-siglip/model.safetensors').byteLength;
 
-type HubTest = Window & { hubTest: {
-  convert(r: ConvertRequest): Promise<{ ok: true; result: { files: { path: string; sha256: string }[] } } | { ok: false; error: Record<string, any> }>;
-  start(r: ConvertRequest): void;
-  progress: { phase: string; file?: string; bytesDone: number; bytesTotal: number; retrying?: string; rate: number | null }[];
-  list(): Promise<{ key: string; state: string; bytes: number; files: number; sourceId?: string }[]>;
-  remove(key: string): Promise<void>;
-  files(key: string): Promise<{ path: string; bytes: number; sha256: string }[]>;
-  readManifest(key: string): Promise<string>;
-  tree(): Promise<string[]>;
-  clearAll(): Promise<void>;
-  chooseDtype(): Promise<{ dtype: string; reason: string }>;
-} };
+type HubTest = Window & {
+  hubTest: {
+    convert(
+      r: ConvertRequest,
+    ): Promise<
+      { ok: true; result: { files: { path: string; sha256: string }[] } } | { ok: false; error: Record<string, any> }
+    >;
+    start(r: ConvertRequest): void;
+    progress: {
+      phase: string;
+      file?: string;
+      bytesDone: number;
+      bytesTotal: number;
+      retrying?: string;
+      rate: number | null;
+    }[];
+    list(): Promise<{ key: string; state: string; bytes: number; files: number; sourceId?: string }[]>;
+    remove(key: string): Promise<void>;
+    files(key: string): Promise<{ path: string; bytes: number; sha256: string }[]>;
+    readManifest(key: string): Promise<string>;
+    tree(): Promise<string[]>;
+    clearAll(): Promise<void>;
+    chooseDtype(): Promise<{ dtype: string; reason: string }>;
+  };
+};
 
 let server: FaultServer;
 let cliDir: string;
@@ -37,7 +50,11 @@ let cliManifest: { files: { path: string; bytes: number; sha256: string }[]; sou
 test.beforeAll(async () => {
   server = await startFaultServer({ [REPO]: 'fixtures/qwen2-siglip' });
   cliDir = mkdtempSync(join(tmpdir(), 'hub-e2e-cli-'));
-  execFileSync('npx', ['tsx', 'src/cli/convert.ts', 'fixtures/qwen2-siglip', '--out', join(cliDir, 'pkg'), '--dtype', 'q4'], { stdio: 'pipe' });
+  execFileSync(
+    'npx',
+    ['tsx', 'src/cli/convert.ts', 'fixtures/qwen2-siglip', '--out', join(cliDir, 'pkg'), '--dtype', 'q4'],
+    { stdio: 'pipe' },
+  );
   cliManifest = JSON.parse(readFileSync(join(cliDir, 'pkg', 'manifest.json'), 'utf8'));
 });
 test.afterAll(async () => {
@@ -54,11 +71,18 @@ test.beforeEach(async ({ page }) => {
 });
 
 const request = (): ConvertRequest => ({
-  id: REPO, endpoint: server.endpoint, dtype: 'q4', key: KEY, adapter: null,
-  retry: { attempts: 4, baseDelayMs: 50, maxDelayMs: 200 }, chunkBytes: 256 * 1024,
+  id: REPO,
+  endpoint: server.endpoint,
+  dtype: 'q4',
+  key: KEY,
+  adapter: null,
+  retry: { attempts: 4, baseDelayMs: 50, maxDelayMs: 200 },
+  chunkBytes: 256 * 1024,
 });
-const convert = (page: Page, r = request()) => page.evaluate((req) => (window as unknown as HubTest).hubTest.convert(req), r);
-const hub = <T>(page: Page, fn: (h: HubTest['hubTest']) => Promise<T>) => page.evaluate(`(${fn.toString()})(window.hubTest)`) as Promise<T>;
+const convert = (page: Page, r = request()) =>
+  page.evaluate((req) => (window as unknown as HubTest).hubTest.convert(req), r);
+const hub = <T>(page: Page, fn: (h: HubTest['hubTest']) => Promise<T>) =>
+  page.evaluate(`(${fn.toString()})(window.hubTest)`) as Promise<T>;
 
 /** The cached package equals the CLI's: every file's bytes and sha256 (recomputed from OPFS), manifest but for source.id. */
 async function expectSameAsCli(page: Page) {
@@ -86,7 +110,9 @@ function errorOf(out: Awaited<ReturnType<typeof convert>>): Record<string, any> 
 
 const weightGets = () => server.log.filter((e) => e.method === 'GET' && e.file === WEIGHTS);
 
-test('the in-browser conversion gives the CLI package, file for file; it is listed, readable and deletable', async ({ page }) => {
+test('the in-browser conversion gives the CLI package, file for file; it is listed, readable and deletable', async ({
+  page,
+}) => {
   const adapter = await page.evaluate(async () => (await navigator.gpu?.requestAdapter())?.info.architecture ?? 'none');
   expect(adapter).toBe('swiftshader');
   const choice = await hub(page, (h) => h.chooseDtype());
@@ -97,11 +123,15 @@ test('the in-browser conversion gives the CLI package, file for file; it is list
   await expectSameAsCli(page);
   // Range requests of 256 KiB, every one answered 206, and the download folder removed afterwards.
   expect(weightGets().map((g) => g.status)).toEqual(Array(Math.ceil(WEIGHTS_SIZE / 262144)).fill(206));
-  expect((await hub(page, (h) => h.tree())).filter((p) => p.startsWith('downloads/') && p !== 'downloads/')).toEqual([]);
+  expect((await hub(page, (h) => h.tree())).filter((p) => p.startsWith('downloads/') && p !== 'downloads/')).toEqual(
+    [],
+  );
   const progress = await page.evaluate(() => (window as unknown as HubTest).hubTest.progress);
   const last = progress.filter((p) => p.phase === 'download').pop()!;
   expect(last.bytesDone).toBe(last.bytesTotal);
-  expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['listing', 'preflight', 'download', 'convert', 'done']));
+  expect(progress.map((p) => p.phase)).toEqual(
+    expect.arrayContaining(['listing', 'preflight', 'download', 'convert', 'done']),
+  );
 
   await hub(page, (h) => h.remove('test-org--qwen2-siglip--q4'));
   await expectNothingLoadable(page);
@@ -117,7 +147,11 @@ test('a connection dropped mid-file is resumed from the byte it reached', async 
   // last buffer of a failed response, so anything from 0 to 100,000), then chunks go on from there.
   const resumedAt = Number(/^bytes=(\d+)-/.exec(gets[1].range ?? '')![1]);
   expect(resumedAt).toBeLessThanOrEqual(100_000);
-  expect(gets[1], JSON.stringify(gets)).toMatchObject({ range: `bytes=${resumedAt}-${resumedAt + 262143}`, status: 206, fault: null });
+  expect(gets[1], JSON.stringify(gets)).toMatchObject({
+    range: `bytes=${resumedAt}-${resumedAt + 262143}`,
+    status: 206,
+    fault: null,
+  });
   await expectSameAsCli(page);
 });
 
@@ -126,11 +160,21 @@ test('HTTP 500s (on a listing HEAD and on the weights) are retried until the ser
   server.inject(WEIGHTS, { kind: 'status', status: 500, times: 2 });
   const out = await convert(page);
   expect(out.ok, JSON.stringify(out)).toBe(true);
-  expect(weightGets().slice(0, 3).map((g) => [g.range, g.status])).toEqual([['bytes=0-262143', 500], ['bytes=0-262143', 500], ['bytes=0-262143', 206]]);
+  expect(
+    weightGets()
+      .slice(0, 3)
+      .map((g) => [g.range, g.status]),
+  ).toEqual([
+    ['bytes=0-262143', 500],
+    ['bytes=0-262143', 500],
+    ['bytes=0-262143', 206],
+  ]);
   await expectSameAsCli(page);
 });
 
-test('wrong lengths: a short body once is recovered; always short, a lying size or corrupt bytes end in a clear error', async ({ page }) => {
+test('wrong lengths: a short body once is recovered; always short, a lying size or corrupt bytes end in a clear error', async ({
+  page,
+}) => {
   server.inject(WEIGHTS, { kind: 'short', missingBytes: 5000 });
   let out = await convert(page);
   expect(out.ok, JSON.stringify(out)).toBe(true);
@@ -140,7 +184,9 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
   server.inject(WEIGHTS, { kind: 'short', missingBytes: 5000, times: Infinity });
   out = await convert(page);
   expect(out.ok).toBe(false);
-  expect(errorOf(out).message).toMatch(/model\.safetensors: gave up after 4 attempts at byte [\d,]+ of [\d,]+: a response said 5,000 bytes and carried 0 \(start again to resume\)/);
+  expect(errorOf(out).message).toMatch(
+    /model\.safetensors: gave up after 4 attempts at byte [\d,]+ of [\d,]+: a response said 5,000 bytes and carried 0 \(start again to resume\)/,
+  );
   await expectNothingLoadable(page);
   server.clearFaults();
   await hub(page, (h) => h.clearAll());
@@ -149,7 +195,8 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
   out = await convert(page);
   expect(out.ok).toBe(false);
   expect(errorOf(out)).toMatchObject({
-    code: 'size-mismatch', message: expect.stringMatching(/^model\.safetensors: the hub listed [\d,]+ bytes but serves [\d,]+/),
+    code: 'size-mismatch',
+    message: expect.stringMatching(/^model\.safetensors: the hub listed [\d,]+ bytes but serves [\d,]+/),
   });
   await expectNothingLoadable(page);
   await hub(page, (h) => h.clearAll());
@@ -157,7 +204,9 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
   server.inject(WEIGHTS, { kind: 'corrupt', at: 300_000 });
   out = await convert(page);
   expect(out.ok).toBe(false);
-  expect(errorOf(out).message).toMatch(/^model\.safetensors: sha256 [0-9a-f]{64} does not match the hub's [0-9a-f]{64}; the file was discarded/);
+  expect(errorOf(out).message).toMatch(
+    /^model\.safetensors: sha256 [0-9a-f]{64} does not match the hub's [0-9a-f]{64}; the file was discarded/,
+  );
   await expectNothingLoadable(page);
   // The discarded file is fetched anew on the next attempt and the package comes out right.
   out = await convert(page);
@@ -168,10 +217,17 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
 test('a page reload mid-download continues from the bytes on disk', async ({ page }) => {
   server.inject(WEIGHTS, { kind: 'slow', bytesPerSecond: 150_000, times: Infinity });
   await page.evaluate((r) => (window as unknown as HubTest).hubTest.start(r), request());
-  await expect.poll(async () => {
-    const p = await page.evaluate(() => (window as unknown as HubTest).hubTest.progress.filter((e) => e.file === 'model.safetensors').pop());
-    return p?.bytesDone ?? 0;
-  }, { timeout: 60_000 }).toBeGreaterThan(400_000);
+  await expect
+    .poll(
+      async () => {
+        const p = await page.evaluate(() =>
+          (window as unknown as HubTest).hubTest.progress.filter((e) => e.file === 'model.safetensors').pop(),
+        );
+        return p?.bytesDone ?? 0;
+      },
+      { timeout: 60_000 },
+    )
+    .toBeGreaterThan(400_000);
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]');
   server.clearFaults();
@@ -182,12 +238,16 @@ test('a page reload mid-download continues from the bytes on disk', async ({ pag
   const start = Number(/^bytes=(\d+)-/.exec(resumed[0].range ?? '')![1]);
   expect(start).toBeGreaterThan(400_000); // not from zero
   expect(resumed.every((g) => g.status === 206)).toBe(true);
-  const firstDownload = (await page.evaluate(() => (window as unknown as HubTest).hubTest.progress)).find((p) => p.phase === 'download' && p.file === 'model.safetensors')!;
+  const firstDownload = (await page.evaluate(() => (window as unknown as HubTest).hubTest.progress)).find(
+    (p) => p.phase === 'download' && p.file === 'model.safetensors',
+  )!;
   expect(firstDownload.bytesDone).toBeGreaterThan(0);
   await expectSameAsCli(page);
 });
 
-test('a storage quota smaller than download + package is refused before any weights are fetched, with the numbers', async ({ page }) => {
+test('a storage quota smaller than download + package is refused before any weights are fetched, with the numbers', async ({
+  page,
+}) => {
   // Chromium enforces a CDP quota override on writes but does not report it through
   // navigator.storage.estimate() (checked: estimate() still says 4 GiB), so the preflight gets
   // the same figures the browser enforces, with the real usage.
@@ -205,14 +265,21 @@ test('a storage quota smaller than download + package is refused before any weig
     expect(error.figures.downloadBytes).toBeGreaterThan(WEIGHTS_SIZE);
     expect(error.figures.needBytes).toBe(error.figures.downloadBytes + error.figures.packageBytes);
     expect(error.figures.needBytes).toBeGreaterThan(error.figures.freeBytes);
-    expect(error.message).toMatch(/^test-org\/qwen2-siglip: needs [\d,]+ MB of browser storage \(download [\d,]+ MB \+ package [\d,]+ MB\) but only [\d,]+ MB is free \(quota 1 MB, used [\d,]+ MB\)$/);
+    expect(error.message).toMatch(
+      /^test-org\/qwen2-siglip: needs [\d,]+ MB of browser storage \(download [\d,]+ MB \+ package [\d,]+ MB\) but only [\d,]+ MB is free \(quota 1 MB, used [\d,]+ MB\)$/,
+    );
     expect(weightGets()).toEqual([]);
     await expectNothingLoadable(page);
 
     // Without the preflight, the browser's own refusal to write is a clear storage error, not a retry loop.
     const forced = await convert(page, { ...request(), storage: null });
     expect(forced.ok).toBe(false);
-    expect(errorOf(forced)).toMatchObject({ code: 'output', message: expect.stringMatching(/^model\.safetensors: (cannot write at byte [\d,]+ \(QuotaExceededError|the browser's storage kept [\d,]+ of the [\d,]+ bytes written \(storage full or over quota\))/) });
+    expect(errorOf(forced)).toMatchObject({
+      code: 'output',
+      message: expect.stringMatching(
+        /^model\.safetensors: (cannot write at byte [\d,]+ \(QuotaExceededError|the browser's storage kept [\d,]+ of the [\d,]+ bytes written \(storage full or over quota\))/,
+      ),
+    });
     await expectNothingLoadable(page);
   } finally {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });

@@ -36,66 +36,96 @@ async function snap(page: Page, info: TestInfo, name: string) {
 function convertFixture(name: string): string {
   const out = join(ROOT, 'test-packages', `multi-${name}-fp32`);
   rmSync(out, { recursive: true, force: true });
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/cli/convert.ts'),
-    join(ROOT, 'fixtures', name), '--out', out, '--dtype', 'fp32'], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+      join(ROOT, 'src/cli/convert.ts'),
+      join(ROOT, 'fixtures', name),
+      '--out',
+      out,
+      '--dtype',
+      'fp32',
+    ],
+    { stdio: 'pipe' },
+  );
   return `/test-packages/multi-${name}-fp32/`;
 }
 
 /** A WebM recorded in the page: a square moving across a canvas for `seconds` (or sound only). */
 async function recordWebm(page: Page, kind: 'video' | 'audio', seconds: number): Promise<Buffer> {
-  const bytes = await page.evaluate(async ([k, s]) => {
-    let stream: MediaStream;
-    let draw: (t: number) => void = () => {};
-    if (k === 'video') {
-      const canvas = document.createElement('canvas');
-      canvas.width = 160; canvas.height = 120;
-      const ctx = canvas.getContext('2d')!;
-      draw = (t) => {
-        ctx.fillStyle = '#1d3557'; ctx.fillRect(0, 0, 160, 120);
-        ctx.fillStyle = `hsl(${Math.round(t * 300)}, 80%, 60%)`; ctx.fillRect(10 + t * 80, 40, 40, 40);
-      };
-      stream = canvas.captureStream(30);
-      // The capture's first frames are the blank canvas until a drawn one is committed: draw a while first.
-      for (let i = 0; i < 10; i++) { draw(0); await new Promise((r) => setTimeout(r, 20)); }
-    } else {
-      const audio = new AudioContext();
-      await audio.resume();
-      const osc = audio.createOscillator();
-      const out = audio.createMediaStreamDestination();
-      osc.connect(out); osc.start();
-      stream = out.stream;
-    }
-    const recorder = new MediaRecorder(stream, { mimeType: k === 'video' ? 'video/webm;codecs=vp8' : 'audio/webm' });
-    const chunks: Blob[] = [];
-    recorder.ondataavailable = (e) => chunks.push(e.data);
-    const stopped = new Promise((r) => { recorder.onstop = r; });
-    recorder.start(100);
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const t = (performance.now() - t0) / 1000;
-        draw(t);
-        if (t < s) setTimeout(tick, 20); else resolve();
-      };
-      tick();
-    });
-    recorder.stop();
-    await stopped;
-    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
-  }, [kind, seconds] as const);
+  const bytes = await page.evaluate(
+    async ([k, s]) => {
+      let stream: MediaStream;
+      let draw: (t: number) => void = () => {};
+      if (k === 'video') {
+        const canvas = document.createElement('canvas');
+        canvas.width = 160;
+        canvas.height = 120;
+        const ctx = canvas.getContext('2d')!;
+        draw = (t) => {
+          ctx.fillStyle = '#1d3557';
+          ctx.fillRect(0, 0, 160, 120);
+          ctx.fillStyle = `hsl(${Math.round(t * 300)}, 80%, 60%)`;
+          ctx.fillRect(10 + t * 80, 40, 40, 40);
+        };
+        stream = canvas.captureStream(30);
+        // The capture's first frames are the blank canvas until a drawn one is committed: draw a while first.
+        for (let i = 0; i < 10; i++) {
+          draw(0);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } else {
+        const audio = new AudioContext();
+        await audio.resume();
+        const osc = audio.createOscillator();
+        const out = audio.createMediaStreamDestination();
+        osc.connect(out);
+        osc.start();
+        stream = out.stream;
+      }
+      const recorder = new MediaRecorder(stream, { mimeType: k === 'video' ? 'video/webm;codecs=vp8' : 'audio/webm' });
+      const chunks: Blob[] = [];
+      recorder.ondataavailable = (e) => chunks.push(e.data);
+      const stopped = new Promise((r) => {
+        recorder.onstop = r;
+      });
+      recorder.start(100);
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          const t = (performance.now() - t0) / 1000;
+          draw(t);
+          if (t < s) setTimeout(tick, 20);
+          else resolve();
+        };
+        tick();
+      });
+      recorder.stop();
+      await stopped;
+      return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+    },
+    [kind, seconds] as const,
+  );
   return Buffer.from(bytes);
 }
 
 /** Each heatmap's kept patches (from the DOM) and the trace's kept origins located in that image. */
 async function keptByImage(page: Page, trace: RequestTrace, stage: number) {
   const images = trace.images!;
-  const fromTrace = images.map((_, k) => trace.stages[stage].kept.flatMap((o) => {
-    const at = locateOrigin(trace, o);
-    return at.kind === 'patch' && at.image === k ? [at.patch] : [];
-  }).sort((a, b) => a - b));
+  const fromTrace = images.map((_, k) =>
+    trace.stages[stage].kept
+      .flatMap((o) => {
+        const at = locateOrigin(trace, o);
+        return at.kind === 'patch' && at.image === k ? [at.patch] : [];
+      })
+      .sort((a, b) => a - b),
+  );
   const shown = [];
   for (let k = 0; k < images.length; k++) {
-    const patches = await page.getByTestId(`explorer.image.${k}`).locator('[data-testid="explorer.patch"][data-state="kept"]')
+    const patches = await page
+      .getByTestId(`explorer.image.${k}`)
+      .locator('[data-testid="explorer.patch"][data-state="kept"]')
       .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-patch'))));
     shown.push(patches.sort((a, b) => a - b));
   }
@@ -109,7 +139,9 @@ test.beforeAll(async ({ browser }) => {
   test.setTimeout(300_000);
   page = await browser.newPage({ baseURL: test.info().project.use.baseURL });
   ui = panels(page);
-  await page.addInitScript(() => { Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined }); });
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined });
+  });
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto('/?e2e');
   await ui.model.waitReady();
@@ -120,12 +152,17 @@ test.beforeAll(async ({ browser }) => {
   await page.getByTestId('method.max-tokens').selectOption('8');
   await ui.method.choose('sparsevlm', 64);
 });
-test.afterAll(async () => { await page?.close(); });
+test.afterAll(async () => {
+  await page?.close();
+});
 
 /** The panels that show it, at 1280×800 and at phone width, light and dark (the whole page at 1280 light). */
 async function snapAll(name: string, info: TestInfo, panelIds: string[]) {
   await snap(page, info, `${name}-page`);
-  for (const [width, height] of [[1280, 800], [390, 844]] as const) {
+  for (const [width, height] of [
+    [1280, 800],
+    [390, 844],
+  ] as const) {
     for (const scheme of ['light', 'dark'] as const) {
       await page.setViewportSize({ width, height });
       await page.emulateMedia({ colorScheme: scheme });
@@ -143,11 +180,17 @@ async function snapAll(name: string, info: TestInfo, panelIds: string[]) {
 test('two images: order shown and changed, one heatmap each, kept patches as the trace says', async ({}, info) => {
   test.setTimeout(300_000);
   // Dropped together: both go in, in the order given.
-  const dropped = await page.evaluateHandle(async (files) => {
-    const dt = new DataTransfer();
-    for (const [name, bytes] of files) dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
-    return dt;
-  }, [['landscape.png', [...readFileSync(join('public', 'samples', 'landscape.png'))]], ['chart.png', [...readFileSync(CHART)]]] as [string, number[]][]);
+  const dropped = await page.evaluateHandle(
+    async (files) => {
+      const dt = new DataTransfer();
+      for (const [name, bytes] of files) dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+      return dt;
+    },
+    [
+      ['landscape.png', [...readFileSync(join('public', 'samples', 'landscape.png'))]],
+      ['chart.png', [...readFileSync(CHART)]],
+    ] as [string, number[]][],
+  );
   await page.getByTestId('input.dropzone').dispatchEvent('drop', { dataTransfer: dropped });
   const thumbs = page.getByTestId('input.thumb');
   await expect(thumbs).toHaveCount(2);
@@ -200,13 +243,20 @@ test('a video made in the page: 8 frames by default, N when set, N frame heatmap
   const last = await frames.nth(7).locator('img').screenshot();
   expect(first.equals(last)).toBe(false);
   // The frame at 0 s is the recording's first picture: the square (hue 0, red) at x 10–50, y 40–80.
-  const atStart = await frames.nth(0).locator('img').evaluate(async (img: HTMLImageElement) => {
-    const c = document.createElement('canvas');
-    c.width = img.naturalWidth; c.height = img.naturalHeight;
-    const ctx = c.getContext('2d')!;
-    ctx.drawImage(img, 0, 0);
-    return { square: [...ctx.getImageData(30, 60, 1, 1).data], background: [...ctx.getImageData(120, 100, 1, 1).data] };
-  });
+  const atStart = await frames
+    .nth(0)
+    .locator('img')
+    .evaluate(async (img: HTMLImageElement) => {
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      return {
+        square: [...ctx.getImageData(30, 60, 1, 1).data],
+        background: [...ctx.getImageData(120, 100, 1, 1).data],
+      };
+    });
   expect(atStart.square[0], `red square at 0 s (pixel ${atStart.square})`).toBeGreaterThan(150);
   expect(atStart.background[0], `background at 0 s (pixel ${atStart.background})`).toBeLessThan(80);
 
@@ -243,13 +293,17 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await ui.input.file().setInputFiles([SHAPES]);
   await expect(page.getByTestId('input.image')).toBeVisible();
 
-  await ui.input.file().setInputFiles({ name: 'broken.webm', mimeType: 'video/webm', buffer: Buffer.from('this is not a video at all') });
+  await ui.input
+    .file()
+    .setInputFiles({ name: 'broken.webm', mimeType: 'video/webm', buffer: Buffer.from('this is not a video at all') });
   await expect(error).toContainText(/^The video broken\.webm could not be read: /, { timeout: 30_000 });
   await expect(page.getByTestId('input.image')).toBeVisible(); // the image is still there
 
   const sound = await recordWebm(page, 'audio', 0.5);
   await ui.input.file().setInputFiles({ name: 'sound.webm', mimeType: 'video/webm', buffer: sound });
-  await expect(error).toContainText('The video sound.webm has no frames: it holds no picture track (sound only?).', { timeout: 30_000 });
+  await expect(error).toContainText('The video sound.webm has no frames: it holds no picture track (sound only?).', {
+    timeout: 30_000,
+  });
   await expect(page.getByTestId('input.image')).toBeVisible();
 
   const webm = await recordWebm(page, 'video', 0.8);
@@ -275,7 +329,11 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await expect(page.getByTestId('input.frame')).toHaveCount(40);
 
   // 32 images likewise (32 × 64 = 2048 visual tokens alone fill the context).
-  const many = Array.from({ length: 32 }, (_, i) => ({ name: `shapes-${i + 1}.png`, mimeType: 'image/png', buffer: readFileSync(SHAPES) }));
+  const many = Array.from({ length: 32 }, (_, i) => ({
+    name: `shapes-${i + 1}.png`,
+    mimeType: 'image/png',
+    buffer: readFileSync(SHAPES),
+  }));
   await ui.input.file().setInputFiles(many);
   await expect(page.getByTestId('input.thumb')).toHaveCount(32);
   await ui.input.run().click();
@@ -293,19 +351,28 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
 
 /** What the session store holds for the input ('input' key: several images or a video), read in the page. */
 async function savedInput(page: Page): Promise<string> {
-  return page.evaluate(() => new Promise<string>((resolve) => {
-    const open = indexedDB.open('sparsevlm-session', 1);
-    open.onsuccess = () => {
-      const get = open.result.transaction('kv', 'readonly').objectStore('kv').get('input');
-      get.onsuccess = () => {
-        const v = get.result as { kind: string; images?: { name: string }[]; video?: { name: string } } | undefined;
-        resolve(!v ? 'none' : v.kind === 'video' ? `video ${v.video!.name}` : `images ${v.images!.map((im) => im.name).join(',')}`);
-        open.result.close();
-      };
-      get.onerror = () => resolve('error');
-    };
-    open.onerror = () => resolve('error');
-  }));
+  return page.evaluate(
+    () =>
+      new Promise<string>((resolve) => {
+        const open = indexedDB.open('sparsevlm-session', 1);
+        open.onsuccess = () => {
+          const get = open.result.transaction('kv', 'readonly').objectStore('kv').get('input');
+          get.onsuccess = () => {
+            const v = get.result as { kind: string; images?: { name: string }[]; video?: { name: string } } | undefined;
+            resolve(
+              !v
+                ? 'none'
+                : v.kind === 'video'
+                  ? `video ${v.video!.name}`
+                  : `images ${v.images!.map((im) => im.name).join(',')}`,
+            );
+            open.result.close();
+          };
+          get.onerror = () => resolve('error');
+        };
+        open.onerror = () => resolve('error');
+      }),
+  );
 }
 
 test('a reload keeps several images in their order, and a video with its frame count', async ({}, info) => {
@@ -317,7 +384,10 @@ test('a reload keeps several images in their order, and a video with its frame c
   await page.reload();
   const thumbs = page.getByTestId('input.thumb');
   await expect(thumbs).toHaveCount(2, { timeout: 30_000 });
-  expect(await thumbs.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).toEqual(['shapes.png', 'chart.png']);
+  expect(await thumbs.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).toEqual([
+    'shapes.png',
+    'chart.png',
+  ]);
 
   const webm = await recordWebm(page, 'video', 0.6);
   await ui.input.file().setInputFiles({ name: 'short.webm', mimeType: 'video/webm', buffer: webm });

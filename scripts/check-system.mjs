@@ -7,8 +7,11 @@ import { execSync } from 'node:child_process';
 
 const missing = [];
 if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH) missing.push('chromium');
-const hasVulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1']
-  .some((p) => existsSync(p));
+const hasVulkan = [
+  '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+  '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+  '/usr/lib/libvulkan.so.1',
+].some((p) => existsSync(p));
 if (!hasVulkan) missing.push('libvulkan1');
 if (missing.length === 0) process.exit(0);
 

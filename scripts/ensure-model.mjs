@@ -17,7 +17,8 @@ function sourcesHash() {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (/\.ts$/.test(name) && !/\.test\.ts$/.test(name)) hash.update(path.slice(root.length)).update(readFileSync(path));
+      else if (/\.ts$/.test(name) && !/\.test\.ts$/.test(name))
+        hash.update(path.slice(root.length)).update(readFileSync(path));
     }
   };
   walk(join(root, 'src/convert'));
@@ -34,6 +35,22 @@ if (existsSync(join(out, 'manifest.json')) && existsSync(stampFile) && readFileS
   process.exit(0);
 }
 console.log('synthetic model: making public/models/synthetic-tiny (deep-tiny shape, q4)…');
-execFileSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'src/cli/make-synthetic.ts'),
-  '--shape', 'deep-tiny', '--format', 'package', '--dtype', 'q4', '--seed', '7', '--out', out], { stdio: 'inherit' });
+execFileSync(
+  process.execPath,
+  [
+    join(root, 'node_modules/tsx/dist/cli.mjs'),
+    join(root, 'src/cli/make-synthetic.ts'),
+    '--shape',
+    'deep-tiny',
+    '--format',
+    'package',
+    '--dtype',
+    'q4',
+    '--seed',
+    '7',
+    '--out',
+    out,
+  ],
+  { stdio: 'inherit' },
+);
 writeFileSync(stampFile, want);

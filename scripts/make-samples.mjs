@@ -33,7 +33,8 @@ export function encodePng(width, height, rgb) {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; ihdr[9] = 2; // bit depth 8, colour type 2 (RGB)
+  ihdr[8] = 8;
+  ihdr[9] = 2; // bit depth 8, colour type 2 (RGB)
   const raw = Buffer.alloc(height * (1 + width * 3));
   for (let y = 0; y < height; y++) {
     raw[y * (1 + width * 3)] = 0; // filter: none
@@ -41,7 +42,9 @@ export function encodePng(width, height, rgb) {
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -50,15 +53,22 @@ function render(shade) {
   const rgb = new Uint8Array(SIZE * SIZE * 3);
   for (let py = 0; py < SIZE; py++) {
     for (let px = 0; px < SIZE; px++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let sy = 0; sy < SUPERSAMPLE; sy++) {
         for (let sx = 0; sx < SUPERSAMPLE; sx++) {
           const c = shade((px + (sx + 0.5) / SUPERSAMPLE) / SIZE, (py + (sy + 0.5) / SUPERSAMPLE) / SIZE);
-          r += c[0]; g += c[1]; b += c[2];
+          r += c[0];
+          g += c[1];
+          b += c[2];
         }
       }
-      const n = SUPERSAMPLE * SUPERSAMPLE, o = (py * SIZE + px) * 3;
-      rgb[o] = Math.round(r / n); rgb[o + 1] = Math.round(g / n); rgb[o + 2] = Math.round(b / n);
+      const n = SUPERSAMPLE * SUPERSAMPLE,
+        o = (py * SIZE + px) * 3;
+      rgb[o] = Math.round(r / n);
+      rgb[o + 1] = Math.round(g / n);
+      rgb[o + 2] = Math.round(b / n);
     }
   }
   return rgb;
@@ -89,7 +99,13 @@ const landscape = render((x, y) => {
 
 // 3. Bar chart: five bars of different heights on a white ground with an axis line.
 const heights = [0.35, 0.6, 0.85, 0.45, 0.25];
-const colours = [[78, 121, 167], [242, 142, 43], [225, 87, 89], [118, 183, 178], [89, 161, 79]];
+const colours = [
+  [78, 121, 167],
+  [242, 142, 43],
+  [225, 87, 89],
+  [118, 183, 178],
+  [89, 161, 79],
+];
 const chart = render((x, y) => {
   if (y > 0.88 && y < 0.895 && x > 0.08 && x < 0.94) return [40, 40, 40];
   if (x > 0.08 && x < 0.095 && y > 0.06 && y < 0.895) return [40, 40, 40];
@@ -102,7 +118,11 @@ const chart = render((x, y) => {
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public', 'samples');
 mkdirSync(outDir, { recursive: true });
-for (const [name, rgb] of [['shapes', shapes], ['landscape', landscape], ['chart', chart]]) {
+for (const [name, rgb] of [
+  ['shapes', shapes],
+  ['landscape', landscape],
+  ['chart', chart],
+]) {
   writeFileSync(join(outDir, `${name}.png`), encodePng(SIZE, SIZE, rgb));
   console.log(`wrote public/samples/${name}.png`);
 }

@@ -52,9 +52,11 @@ describe('import-direction rules', () => {
   it('pass a tree whose arrows point down (tests may import across rooms)', async () => {
     const dir = await tree({
       'src/common/trace.ts': 'export type StageTrace = { layer: number };\n',
-      'src/prune/method.ts': "import type { StageTrace } from '../common/trace';\nexport const first = (s: StageTrace) => s.layer;\n",
+      'src/prune/method.ts':
+        "import type { StageTrace } from '../common/trace';\nexport const first = (s: StageTrace) => s.layer;\n",
       'src/engine/engine.ts': "import { first } from '../prune/method';\nexport const run = first;\n",
-      'src/engine/engine.test.ts': "import { run } from './engine';\nimport { convert } from '../convert/convert';\nexport const t = [run, convert];\n",
+      'src/engine/engine.test.ts':
+        "import { run } from './engine';\nimport { convert } from '../convert/convert';\nexport const t = [run, convert];\n",
       'src/convert/convert.ts': 'export const convert = 1;\n',
     });
     expect(await violations(dir)).toEqual([]);
@@ -63,7 +65,8 @@ describe('import-direction rules', () => {
   it('fail an upward import between rooms', async () => {
     const dir = await tree({
       'src/engine/trace.ts': 'export type StageTrace = { layer: number };\n',
-      'src/prune/method.ts': "import type { StageTrace } from '../engine/trace';\nexport const first = (s: StageTrace) => s.layer;\n",
+      'src/prune/method.ts':
+        "import type { StageTrace } from '../engine/trace';\nexport const first = (s: StageTrace) => s.layer;\n",
       'src/convert/convert.ts': "import { first } from '../prune/method';\nexport const c = first;\n",
     });
     expect(await violations(dir)).toEqual([
@@ -74,8 +77,10 @@ describe('import-direction rules', () => {
 
   it('fail a circle, even inside one room', async () => {
     const dir = await tree({
-      'src/convert/checkpoint.ts': "import { read } from './safetensors';\nexport type TensorInfo = { name: string };\nexport const open = read;\n",
-      'src/convert/safetensors.ts': "import type { TensorInfo } from './checkpoint';\nexport const read = (t: TensorInfo) => t.name;\n",
+      'src/convert/checkpoint.ts':
+        "import { read } from './safetensors';\nexport type TensorInfo = { name: string };\nexport const open = read;\n",
+      'src/convert/safetensors.ts':
+        "import type { TensorInfo } from './checkpoint';\nexport const read = (t: TensorInfo) => t.name;\n",
     });
     const found = await violations(dir);
     expect(found.length).toBeGreaterThan(0);

@@ -22,4 +22,8 @@ try {
   showError({ where: 'model', code: 'worker-failed', message: `The engine could not start: ${(e as Error).message}` });
 }
 
-createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -23,7 +23,9 @@ function instrument(): void {
     GPUBuffer: ['mapAsync', 'destroy', 'getMappedRange', 'unmap'],
   };
   for (const [cls, names] of Object.entries(methods)) {
-    const proto = (globalThis as unknown as Record<string, { prototype: Record<string, (...a: unknown[]) => unknown> } | undefined>)[cls]?.prototype;
+    const proto = (
+      globalThis as unknown as Record<string, { prototype: Record<string, (...a: unknown[]) => unknown> } | undefined>
+    )[cls]?.prototype;
     if (!proto) continue;
     for (const name of names) {
       const original = proto[name];
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
   const dir = process.argv[2];
   const setup = await setupNodeGpu();
   if (!setup.adapter) throw new Error(setup.reason);
-  console.log(`adapter: ${setup.reason}; liftoff-only wasm ${liftoffOnly()}; extra Dawn toggles '${process.env.SVLM_DAWN_TOGGLES ?? ''}'`);
+  console.log(
+    `adapter: ${setup.reason}; liftoff-only wasm ${liftoffOnly()}; extra Dawn toggles '${process.env.SVLM_DAWN_TOGGLES ?? ''}'`,
+  );
   if (process.argv.includes('--calls')) instrument();
   const ort = await import('onnxruntime-web/webgpu');
   ort.env.wasm.numThreads = 1;
@@ -55,12 +59,20 @@ async function main(): Promise<void> {
   const kv: number = text.num_key_value_heads;
   const hd: number = text.head_dim ?? D / text.num_attention_heads;
   const session = await ort.InferenceSession.create(readFileSync(`${dir}/layers/00.onnx`), {
-    executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer',
+    executionProviders: ['webgpu'],
+    preferredOutputLocation: 'gpu-buffer',
   });
   const device = (ort.env.webgpu as unknown as { device: GPUDevice }).device;
   // GPU-resident inputs, as the engine passes them (src/engine/ops.ts `ids`).
-  const gpuTensor = (type: 'float32' | 'int64', data: Float32Array<ArrayBuffer> | BigInt64Array<ArrayBuffer>, dims: number[]) => {
-    const buffer = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+  const gpuTensor = (
+    type: 'float32' | 'int64',
+    data: Float32Array<ArrayBuffer> | BigInt64Array<ArrayBuffer>,
+    dims: number[],
+  ) => {
+    const buffer = device.createBuffer({
+      size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
     device.queue.writeBuffer(buffer, 0, data);
     return ort.Tensor.fromGpuBuffer(buffer, { dataType: type, dims, dispose: () => buffer.destroy() });
   };
@@ -71,7 +83,10 @@ async function main(): Promise<void> {
   const rounds = 4;
   const perRound = 300;
   for (let round = 0; round < rounds; round++) {
-    for (const c of Object.values(calls)) { c.n = 0; c.ms = 0; }
+    for (const c of Object.values(calls)) {
+      c.n = 0;
+      c.ms = 0;
+    }
     const positions: import('onnxruntime-web').Tensor[] = [];
     let inRun = 0;
     const t0 = performance.now();
@@ -91,12 +106,20 @@ async function main(): Promise<void> {
     await device.queue.onSubmittedWorkDone();
     const t2 = performance.now();
     for (const p of positions) p.dispose();
-    console.log(`round ${round}: ${(inRun / perRound).toFixed(3)} ms CPU in run(), ${((t2 - t0) / perRound).toFixed(3)} ms per run with the GPU (drain ${(t2 - t1).toFixed(1)} ms), KV ${key.dims[2]}`);
+    console.log(
+      `round ${round}: ${(inRun / perRound).toFixed(3)} ms CPU in run(), ${((t2 - t0) / perRound).toFixed(3)} ms per run with the GPU (drain ${(t2 - t1).toFixed(1)} ms), KV ${key.dims[2]}`,
+    );
   }
   for (const [k, c] of Object.entries(calls).sort()) {
-    if (c.n) console.log(`  ${k}: ${(c.n / perRound).toFixed(1)} per run, ${((1000 * c.ms) / perRound).toFixed(0)} µs per run`);
+    if (c.n)
+      console.log(
+        `  ${k}: ${(c.n / perRound).toFixed(1)} per run, ${((1000 * c.ms) / perRound).toFixed(0)} µs per run`,
+      );
   }
   process.exit(0);
 }
 
-main().catch((e) => { console.error(`dispatch-cost: ${(e as Error).message}`); process.exit(1); });
+main().catch((e) => {
+  console.error(`dispatch-cost: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -11,8 +11,14 @@ import { plannedVisualCounts } from '../../src/prune/schedule';
 import { parseMethodSpec } from '../args';
 
 export const LLAVA15_7B_DIMS: ModelDims = {
-  numLayers: 32, hiddenSize: 4096, numHeads: 32, numKvHeads: 32, headDim: 128, intermediateSize: 11008,
-  ropeTheta: 10000, visualTokens: 576,
+  numLayers: 32,
+  hiddenSize: 4096,
+  numHeads: 32,
+  numKvHeads: 32,
+  headDim: 128,
+  intermediateSize: 11008,
+  ropeTheta: 10000,
+  visualTokens: 576,
 };
 
 /** The SparseVLM budgets the issue's native comparison replays (plus none). */
@@ -29,7 +35,10 @@ export interface NativePlan {
 }
 
 /** `layout` is the bench prompt's (trace.layout of any synthetic model: they share the tokenizer). */
-export function nativePlan(layout: Pick<SequenceLayout, 'preLength' | 'textLength'>, dims: ModelDims = LLAVA15_7B_DIMS): NativePlan {
+export function nativePlan(
+  layout: Pick<SequenceLayout, 'preLength' | 'textLength'>,
+  dims: ModelDims = LLAVA15_7B_DIMS,
+): NativePlan {
   const schedules: Record<string, number[]> = {};
   for (const spec of NATIVE_SPECS) {
     const { settings } = parseMethodSpec(spec);
@@ -39,7 +48,12 @@ export function nativePlan(layout: Pick<SequenceLayout, 'preLength' | 'textLengt
     schedules[spec] = counts;
   }
   return {
-    dims, vocabSize: 32000, imageTokenId: 4, preLength: layout.preLength, textLength: layout.textLength,
-    visualTokens: dims.visualTokens, schedules,
+    dims,
+    vocabSize: 32000,
+    imageTokenId: 4,
+    preLength: layout.preLength,
+    textLength: layout.textLength,
+    visualTokens: dims.visualTokens,
+    schedules,
   };
 }

@@ -12,7 +12,11 @@ import type { SplitRequest } from './split';
 export interface BenchPageApi {
   init(backend: 'webgpu' | 'wasm'): Promise<AdapterInfo & { crossOriginIsolated: boolean }>;
   load(url: string): Promise<{ model: ModelInfo; loadMs: number }>;
-  generate(settings: MethodSettings, question: string, newTokens: number): Promise<{ trace: RequestTrace; peakGpuBytes: number | null }>;
+  generate(
+    settings: MethodSettings,
+    question: string,
+    newTokens: number,
+  ): Promise<{ trace: RequestTrace; peakGpuBytes: number | null }>;
   split(q: SplitRequest): Promise<MergedComparison | NotMeasured>;
 }
 
@@ -47,21 +51,34 @@ const api: BenchPageApi = {
   async generate(settings, question, newTokens) {
     await memory(true);
     const { trace } = await client!.generate(
-      { bytes: image!.slice(0), mime: 'image/png', name: 'shapes.png' }, question, settings,
+      { bytes: image!.slice(0), mime: 'image/png', name: 'shapes.png' },
+      question,
+      settings,
       { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0, reuseVision: false },
     ).result;
     return { trace, peakGpuBytes: (await memory(false)).peak };
   },
   split(q) {
     worker?.terminate(); // its device and sessions go with it
-    worker = null; client = null;
+    worker = null;
+    client = null;
     const w = new Worker(new URL('./split.ts', import.meta.url), { type: 'module' });
     return new Promise((resolve, reject) => {
-      w.addEventListener('message', (ev: MessageEvent<{ type: string; line?: string; result?: MergedComparison | NotMeasured; message?: string }>) => {
-        if (ev.data.type === 'log') console.log(`split: ${ev.data.line}`);
-        else if (ev.data.type === 'done') { w.terminate(); resolve(ev.data.result!); }
-        else { w.terminate(); reject(new Error(ev.data.message)); }
-      });
+      w.addEventListener(
+        'message',
+        (
+          ev: MessageEvent<{ type: string; line?: string; result?: MergedComparison | NotMeasured; message?: string }>,
+        ) => {
+          if (ev.data.type === 'log') console.log(`split: ${ev.data.line}`);
+          else if (ev.data.type === 'done') {
+            w.terminate();
+            resolve(ev.data.result!);
+          } else {
+            w.terminate();
+            reject(new Error(ev.data.message));
+          }
+        },
+      );
       w.postMessage(q);
     });
   },

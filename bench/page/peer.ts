@@ -11,7 +11,14 @@
  * generated token handed to the streamer; decode steps are the gaps between later tokens.
  */
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { AutoProcessor, BaseStreamer, LlavaForConditionalGeneration, RawImage, env, type Tensor } from '@huggingface/transformers';
+import {
+  AutoProcessor,
+  BaseStreamer,
+  LlavaForConditionalGeneration,
+  RawImage,
+  env,
+  type Tensor,
+} from '@huggingface/transformers';
 
 export interface PeerRun {
   ttftMs: number;
@@ -21,7 +28,10 @@ export interface PeerRun {
 }
 
 export interface PeerPageApi {
-  load(device: 'webgpu' | 'wasm', dtype: string): Promise<{ loadMs: number; numThreads: number | null; crossOriginIsolated: boolean }>;
+  load(
+    device: 'webgpu' | 'wasm',
+    dtype: string,
+  ): Promise<{ loadMs: number; numThreads: number | null; crossOriginIsolated: boolean }>;
   generate(question: string, newTokens: number): Promise<PeerRun>;
 }
 
@@ -30,7 +40,10 @@ class TimingStreamer extends BaseStreamer {
   ids: number[] = [];
   private prompt = true;
   override put(value: bigint[][]): void {
-    if (this.prompt) { this.prompt = false; return; } // the first put is the prompt's ids
+    if (this.prompt) {
+      this.prompt = false;
+      return;
+    } // the first put is the prompt's ids
     this.times.push(performance.now());
     this.ids.push(Number(value[0][0]));
   }
@@ -54,7 +67,11 @@ const api: PeerPageApi = {
     image = await (await fetch('/bench-image/shapes.png')).blob();
     const t0 = performance.now();
     processor = await AutoProcessor.from_pretrained('model', { local_files_only: true });
-    model = await LlavaForConditionalGeneration.from_pretrained('model', { local_files_only: true, device, dtype: dtype as 'q4' });
+    model = await LlavaForConditionalGeneration.from_pretrained('model', {
+      local_files_only: true,
+      device,
+      dtype: dtype as 'q4',
+    });
     return { loadMs: performance.now() - t0, numThreads: onnxEnv.wasm?.numThreads ?? null, crossOriginIsolated };
   },
   async generate(question, newTokens) {
@@ -66,10 +83,24 @@ const api: PeerPageApi = {
       [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }],
       { tokenize: false, add_generation_prompt: true },
     );
-    const inputs = await (processor as unknown as (img: RawImage, text: string) => Promise<Record<string, Tensor>>)(raw, prompt);
-    await model!.generate({ ...inputs, max_new_tokens: newTokens, min_new_tokens: newTokens, do_sample: false, streamer: streamer as unknown as import('@huggingface/transformers').TextStreamer });
+    const inputs = await (processor as unknown as (img: RawImage, text: string) => Promise<Record<string, Tensor>>)(
+      raw,
+      prompt,
+    );
+    await model!.generate({
+      ...inputs,
+      max_new_tokens: newTokens,
+      min_new_tokens: newTokens,
+      do_sample: false,
+      streamer: streamer as unknown as import('@huggingface/transformers').TextStreamer,
+    });
     const decodeStepMs = streamer.times.slice(1).map((t, i) => t - streamer.times[i]);
-    return { ttftMs: streamer.times[0] - t0, decodeStepMs, promptTokens: inputs.input_ids.dims.at(-1) ?? 0, generatedIds: streamer.ids };
+    return {
+      ttftMs: streamer.times[0] - t0,
+      decodeStepMs,
+      promptTokens: inputs.input_ids.dims.at(-1) ?? 0,
+      generatedIds: streamer.ids,
+    };
   },
 };
 

@@ -12,16 +12,29 @@ import { measureSplitCost } from '../merged';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-export interface SplitRequest { url: string; backend: 'webgpu' | 'wasm'; runs: number; newTokens: number; seqLen: number }
+export interface SplitRequest {
+  url: string;
+  backend: 'webgpu' | 'wasm';
+  runs: number;
+  newTokens: number;
+  seqLen: number;
+}
 
 self.addEventListener('message', (ev: MessageEvent<SplitRequest>) => {
   const q = ev.data;
   void (async () => {
-    const engine = await Engine.create({ preferBackend: q.backend, wasmPaths: { wasm: new URL(ortWasmUrl, self.location.href).href } });
+    const engine = await Engine.create({
+      preferBackend: q.backend,
+      wasmPaths: { wasm: new URL(ortWasmUrl, self.location.href).href },
+    });
     const reader = readerFor({ kind: 'url', url: q.url });
     await engine.load(reader);
-    const result = await measureSplitCost(engine, (p) => reader.read(p), { runs: q.runs, newTokens: q.newTokens, seqLen: q.seqLen },
-      (line) => self.postMessage({ type: 'log', line }));
+    const result = await measureSplitCost(
+      engine,
+      (p) => reader.read(p),
+      { runs: q.runs, newTokens: q.newTokens, seqLen: q.seqLen },
+      (line) => self.postMessage({ type: 'log', line }),
+    );
     await engine.dispose();
     self.postMessage({ type: 'done', result });
   })().catch((e: unknown) => self.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) }));

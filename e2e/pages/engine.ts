@@ -42,14 +42,28 @@ const api = {
       const bytes = Uint8Array.from(atob(imageBase64), (c) => c.charCodeAt(0));
       const streamed: number[] = [];
       const handle = client.generate(
-        { bytes: bytes.buffer, mime: 'image/png', name: 'image.png' }, question, { method: 'none' },
-        { maxNewTokens, temperature: 0, topP: 1, seed: 0 }, (t) => streamed.push(t.tokenId),
+        { bytes: bytes.buffer, mime: 'image/png', name: 'image.png' },
+        question,
+        { method: 'none' },
+        { maxNewTokens, temperature: 0, topP: 1, seed: 0 },
+        (t) => streamed.push(t.tokenId),
       );
       const { trace, firstStepTopLogits } = await handle.result;
       return {
-        adapter, model, initMs, loadMs, loadGaps: phases, inputIds: trace.inputIds, tokenIds: trace.generatedIds, streamed,
+        adapter,
+        model,
+        initMs,
+        loadMs,
+        loadGaps: phases,
+        inputIds: trace.inputIds,
+        tokenIds: trace.generatedIds,
+        streamed,
         firstStepTopLogits: firstStepTopLogits ?? [],
-        timings: { prefillMs: trace.timings.prefillMs, decodeStepMs: trace.timings.decodeStepMs, totalMs: trace.timings.totalMs },
+        timings: {
+          prefillMs: trace.timings.prefillMs,
+          decodeStepMs: trace.timings.decodeStepMs,
+          totalMs: trace.timings.totalMs,
+        },
       };
     } finally {
       client.terminate();
@@ -57,5 +71,9 @@ const api = {
   },
 };
 
-declare global { interface Window { engineTest: typeof api } }
+declare global {
+  interface Window {
+    engineTest: typeof api;
+  }
+}
 window.engineTest = api;

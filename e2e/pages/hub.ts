@@ -16,17 +16,22 @@ const api = {
   packageKey,
   progress,
   async chooseDtype() {
-    return chooseDtype(await navigator.gpu?.requestAdapter() ?? null);
+    return chooseDtype((await navigator.gpu?.requestAdapter()) ?? null);
   },
   /** Starts a conversion; resolves with the result or a plain error record. */
-  async convert(request: ConvertRequest): Promise<{ ok: true; result: BrowserConvertResult } | { ok: false; error: Record<string, unknown> }> {
+  async convert(
+    request: ConvertRequest,
+  ): Promise<{ ok: true; result: BrowserConvertResult } | { ok: false; error: Record<string, unknown> }> {
     worker ??= new Worker(new URL('../../src/convert/browser/convertWorker.ts', import.meta.url), { type: 'module' });
     progress.length = 0;
     try {
       return { ok: true, result: await runConversion(worker, request, (p) => progress.push(p)) };
     } catch (err) {
       const e = err as Error & Record<string, unknown>;
-      return { ok: false, error: { name: e.name, message: e.message, code: e.code, reason: e.reason, figures: e.figures } };
+      return {
+        ok: false,
+        error: { name: e.name, message: e.message, code: e.code, reason: e.reason, figures: e.figures },
+      };
     }
   },
   /** Starts a conversion without waiting (for the reload test). */
@@ -57,7 +62,9 @@ const api = {
   /** Names under OPFS (for checking that nothing half-written is left or listed). */
   async tree() {
     const walk = async (dir: FileSystemDirectoryHandle, prefix: string, out: string[]) => {
-      for await (const [name, h] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+      for await (const [name, h] of (
+        dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+      ).entries()) {
         out.push(prefix + name + (h.kind === 'directory' ? '/' : ''));
         if (h.kind === 'directory') await walk(h as FileSystemDirectoryHandle, `${prefix}${name}/`, out);
       }
@@ -67,7 +74,9 @@ const api = {
   },
   async clearAll() {
     const root = await navigator.storage.getDirectory();
-    for await (const [name] of (root as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+    for await (const [name] of (
+      root as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+    ).entries()) {
       await root.removeEntry(name, { recursive: true });
     }
   },

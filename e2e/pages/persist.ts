@@ -2,11 +2,21 @@
 import { RunsDb, makeThumbnail, newRunId, runMetrics, type StoredRun } from '../../src/store/persist/runsDb';
 
 const api = {
-  async save(run: Omit<StoredRun, 'id' | 'thumbnail' | 'metrics'> & { imageUrl: string; tokens: [number, number, number, number] }) {
+  async save(
+    run: Omit<StoredRun, 'id' | 'thumbnail' | 'metrics'> & {
+      imageUrl: string;
+      tokens: [number, number, number, number];
+    },
+  ) {
     const db = await RunsDb.open();
     const { imageUrl, tokens, ...rest } = run;
     const image = await (await fetch(imageUrl)).blob();
-    const stored: StoredRun = { ...rest, id: newRunId(run.createdAt), thumbnail: await makeThumbnail(image), metrics: runMetrics(...tokens) };
+    const stored: StoredRun = {
+      ...rest,
+      id: newRunId(run.createdAt),
+      thumbnail: await makeThumbnail(image),
+      metrics: runMetrics(...tokens),
+    };
     await db.put(stored);
     db.close();
     return stored.id;
@@ -15,10 +25,17 @@ const api = {
     const db = await RunsDb.open();
     const runs = await db.list();
     db.close();
-    return Promise.all(runs.map(async (r) => {
-      const bitmap = r.thumbnail ? await createImageBitmap(r.thumbnail) : null;
-      return { ...r, thumbnail: r.thumbnail ? { type: r.thumbnail.type, bytes: r.thumbnail.size, width: bitmap!.width, height: bitmap!.height } : null };
-    }));
+    return Promise.all(
+      runs.map(async (r) => {
+        const bitmap = r.thumbnail ? await createImageBitmap(r.thumbnail) : null;
+        return {
+          ...r,
+          thumbnail: r.thumbnail
+            ? { type: r.thumbnail.type, bytes: r.thumbnail.size, width: bitmap!.width, height: bitmap!.height }
+            : null,
+        };
+      }),
+    );
   },
   async get(id: string) {
     const db = await RunsDb.open();

@@ -22,7 +22,8 @@ import { convertToTransformersJs } from '../convert/transformersjs';
 import { ProgressBar, exitWithError } from './progressBar';
 import { PACKAGE_DTYPES, type PackageDtype } from '../package/manifest';
 
-const USAGE = 'usage: npm run convert -- <checkpoint dir or hub id> --out <dir> [--dtype fp32|fp16|q4|q4f16] [--cache <dir>] [--merged-decoder] [--layout package|transformers.js]';
+const USAGE =
+  'usage: npm run convert -- <checkpoint dir or hub id> --out <dir> [--dtype fp32|fp16|q4|q4f16] [--cache <dir>] [--merged-decoder] [--layout package|transformers.js]';
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -36,8 +37,12 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      out: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, cache: { type: 'string' }, help: { type: 'boolean' },
-      'merged-decoder': { type: 'boolean' }, layout: { type: 'string', default: 'package' },
+      out: { type: 'string' },
+      dtype: { type: 'string', default: 'q4' },
+      cache: { type: 'string' },
+      help: { type: 'boolean' },
+      'merged-decoder': { type: 'boolean' },
+      layout: { type: 'string', default: 'package' },
     },
   });
   if (values.help) {
@@ -47,15 +52,23 @@ async function main(): Promise<void> {
   const [source] = positionals;
   if (!source || !values.out || positionals.length !== 1) throw new ConvertError('bad-value', 'arguments', USAGE);
   const dtype = values.dtype as PackageDtype;
-  if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
+  if (!PACKAGE_DTYPES.includes(dtype))
+    throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
   const layout = values.layout;
-  if (layout !== 'package' && layout !== 'transformers.js') throw new ConvertError('bad-value', '--layout', `"${layout}" is not package or transformers.js`);
-  if (layout === 'transformers.js' && values['merged-decoder']) throw new ConvertError('bad-value', '--merged-decoder', 'only for --layout package (transformers.js\'s decoder is merged already)');
+  if (layout !== 'package' && layout !== 'transformers.js')
+    throw new ConvertError('bad-value', '--layout', `"${layout}" is not package or transformers.js`);
+  if (layout === 'transformers.js' && values['merged-decoder'])
+    throw new ConvertError(
+      'bad-value',
+      '--merged-decoder',
+      "only for --layout package (transformers.js's decoder is merged already)",
+    );
 
   let dir = source;
   let id: string | undefined;
   if (!(await isDir(source))) {
-    if (!isHubId(source)) throw new ConvertError('missing-file', source, 'neither a checkpoint folder nor a hub id ("org/name")');
+    if (!isHubId(source))
+      throw new ConvertError('missing-file', source, 'neither a checkpoint folder nor a hub id ("org/name")');
     id = source;
     dir = values.cache ?? join('.cache', 'hub', source.replace('/', '--'));
     const bar = new ProgressBar(`download ${source}`);
@@ -71,10 +84,14 @@ async function main(): Promise<void> {
   try {
     if (layout === 'transformers.js') {
       const written = await convertToTransformersJs(ckpt, {
-        dtype, sink: new DirSink(values.out), onProgress: (p) => bar.update(p.filesDone, p.filesDone, p.path, 'count'),
+        dtype,
+        sink: new DirSink(values.out),
+        onProgress: (p) => bar.update(p.filesDone, p.filesDone, p.path, 'count'),
       });
       const bytes = written.reduce((n, f) => n + f.bytes, 0);
-      bar.done(`wrote ${values.out} (transformers.js layout): ${written.length} files, ${(bytes / 1e6).toFixed(1)} MB (${dtype})`);
+      bar.done(
+        `wrote ${values.out} (transformers.js layout): ${written.length} files, ${(bytes / 1e6).toFixed(1)} MB (${dtype})`,
+      );
       return;
     }
     const files = await convertCheckpoint(ckpt, {
@@ -84,7 +101,9 @@ async function main(): Promise<void> {
       onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count'),
     });
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
-    bar.done(`wrote ${values.out}: ${files.length + 1} files, ${(bytes / 1e6).toFixed(1)} MB (${ckpt.config.text.arch} + ${ckpt.config.vision.arch}, ${dtype})`);
+    bar.done(
+      `wrote ${values.out}: ${files.length + 1} files, ${(bytes / 1e6).toFixed(1)} MB (${ckpt.config.text.arch} + ${ckpt.config.vision.arch}, ${dtype})`,
+    );
   } finally {
     await ckpt.close?.();
   }

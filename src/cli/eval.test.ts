@@ -19,10 +19,28 @@ const data = join(root, 'pope');
 writePope(data, { splits: ['random'], perSplit: 3 }); // 3 answerable + a missing image + a cut-off line
 
 const args = (out: string, extra: string[] = []) => [
-  TSX, join(REPO, 'src', 'cli', 'eval.ts'), '--model', tinyPackage(), '--data', data, '--format', 'pope',
-  '--methods', 'none,sparsevlm:64', '--max-new-tokens', '3', '--backend', 'wasm', '--out', out, ...extra,
+  TSX,
+  join(REPO, 'src', 'cli', 'eval.ts'),
+  '--model',
+  tinyPackage(),
+  '--data',
+  data,
+  '--format',
+  'pope',
+  '--methods',
+  'none,sparsevlm:64',
+  '--max-new-tokens',
+  '3',
+  '--backend',
+  'wasm',
+  '--out',
+  out,
+  ...extra,
 ];
-const lines = (out: string) => (existsSync(join(out, 'records.jsonl')) ? readFileSync(join(out, 'records.jsonl'), 'utf8').split('\n').filter(Boolean).length : 0);
+const lines = (out: string) =>
+  existsSync(join(out, 'records.jsonl'))
+    ? readFileSync(join(out, 'records.jsonl'), 'utf8').split('\n').filter(Boolean).length
+    : 0;
 
 function runToEnd(out: string, extra: string[] = []) {
   return spawnSync(process.execPath, args(out, extra), { cwd: REPO, encoding: 'utf8', timeout: 240_000 });
@@ -58,13 +76,20 @@ it('killed after 4 of 10 records and run again: the same results.json as an unin
   expect(log.split('\n').filter(Boolean)).toHaveLength(10);
   expect(readFileSync(join(resumed, 'results.json'), 'utf8')).toBe(readFileSync(join(whole, 'results.json'), 'utf8'));
   const speed = JSON.parse(readFileSync(join(resumed, 'speed.json'), 'utf8'));
-  expect(speed.methods.map((m: { method: string; requests: number }) => [m.method, m.requests])).toEqual([['none', 3], ['sparsevlm:64', 3]]);
+  expect(speed.methods.map((m: { method: string; requests: number }) => [m.method, m.requests])).toEqual([
+    ['none', 3],
+    ['sparsevlm:64', 3],
+  ]);
   expect(readFileSync(join(resumed, 'results.md'), 'utf8')).toContain('| sparsevlm:64 |');
-  expect(readFileSync(join(resumed, 'results.svg'), 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*sparsevlm:64[\s\S]*<\/svg>\n$/);
+  expect(readFileSync(join(resumed, 'results.svg'), 'utf8')).toMatch(
+    /^<svg [^>]*>[\s\S]*sparsevlm:64[\s\S]*<\/svg>\n$/,
+  );
 }, 600_000);
 
 it('a resume with other settings is refused, naming the difference', () => {
   const r = runToEnd(join(root, 'whole'), ['--no-suffix']);
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/records a run with other settings .*"suffix":"Answer the question using a single word or phrase\."/);
+  expect(r.stderr).toMatch(
+    /records a run with other settings .*"suffix":"Answer the question using a single word or phrase\."/,
+  );
 }, 300_000);

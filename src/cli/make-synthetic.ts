@@ -34,9 +34,14 @@ async function loadSyntheticTokenizer() {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      shape: { type: 'string' }, out: { type: 'string' }, format: { type: 'string', default: 'checkpoint' },
-      dtype: { type: 'string', default: 'q4' }, seed: { type: 'string', default: '0' },
-      'tensor-dtype': { type: 'string', default: 'F32' }, 'merged-decoder': { type: 'boolean' }, help: { type: 'boolean' },
+      shape: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string', default: 'checkpoint' },
+      dtype: { type: 'string', default: 'q4' },
+      seed: { type: 'string', default: '0' },
+      'tensor-dtype': { type: 'string', default: 'F32' },
+      'merged-decoder': { type: 'boolean' },
+      help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -45,13 +50,15 @@ async function main(): Promise<void> {
   }
   if (!values.shape || !values.out) throw new ConvertError('bad-value', 'arguments', USAGE);
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new ConvertError('bad-value', '--seed', `"${values.seed}" is not a non-negative integer`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new ConvertError('bad-value', '--seed', `"${values.seed}" is not a non-negative integer`);
   const ckpt = new SyntheticCheckpoint(values.shape, await loadSyntheticTokenizer(), seed);
   const sink = new DirSink(values.out);
 
   if (values.format === 'checkpoint') {
     const tensorDtype = values['tensor-dtype'] as TensorDtype;
-    if (!['F32', 'F16', 'BF16'].includes(tensorDtype)) throw new ConvertError('bad-value', '--tensor-dtype', `"${tensorDtype}" is not one of F32, F16, BF16`);
+    if (!['F32', 'F16', 'BF16'].includes(tensorDtype))
+      throw new ConvertError('bad-value', '--tensor-dtype', `"${tensorDtype}" is not one of F32, F16, BF16`);
     const bar = new ProgressBar(`synthetic ${values.shape}`);
     const files = syntheticCheckpointFiles(ckpt, tensorDtype);
     try {
@@ -64,19 +71,32 @@ async function main(): Promise<void> {
       await sink.abort();
       throw err;
     }
-    bar.done(`wrote checkpoint ${values.out} (${values.shape}, ${(ckpt.parameterCount() / 1e6).toFixed(1)}M parameters, ${tensorDtype})`);
+    bar.done(
+      `wrote checkpoint ${values.out} (${values.shape}, ${(ckpt.parameterCount() / 1e6).toFixed(1)}M parameters, ${tensorDtype})`,
+    );
   } else if (values.format === 'package') {
     const dtype = values.dtype as PackageDtype;
-    if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
+    if (!PACKAGE_DTYPES.includes(dtype))
+      throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
     const bar = new ProgressBar(`synthetic ${values.shape} → ${dtype}`);
-    const files = await convertCheckpoint(ckpt, { dtype, sink, mergedDecoder: values['merged-decoder'], onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count') });
+    const files = await convertCheckpoint(ckpt, {
+      dtype,
+      sink,
+      mergedDecoder: values['merged-decoder'],
+      onProgress: (p) => bar.update(p.graphsDone, p.graphsTotal, p.path, 'count'),
+    });
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
     bar.done(`wrote package ${values.out} (${values.shape}, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
   } else if (values.format === 'transformers.js') {
     const dtype = values.dtype as PackageDtype;
-    if (!PACKAGE_DTYPES.includes(dtype)) throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
+    if (!PACKAGE_DTYPES.includes(dtype))
+      throw new ConvertError('bad-value', '--dtype', `"${values.dtype}" is not one of ${PACKAGE_DTYPES.join(', ')}`);
     const bar = new ProgressBar(`synthetic ${values.shape} → transformers.js ${dtype}`);
-    const files = await convertToTransformersJs(ckpt, { dtype, sink, onProgress: (p) => bar.update(p.filesDone, p.filesDone, p.path, 'count') });
+    const files = await convertToTransformersJs(ckpt, {
+      dtype,
+      sink,
+      onProgress: (p) => bar.update(p.filesDone, p.filesDone, p.path, 'count'),
+    });
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
     bar.done(`wrote ${values.out} (${values.shape}, transformers.js layout, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB)`);
   } else {

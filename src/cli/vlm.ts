@@ -23,8 +23,23 @@ import { resolveParams } from '../prune/params';
 import { knownMethods } from '../prune/registry';
 import { isEngineError } from '../common/errors';
 
-const USAGE = 'usage: npm run vlm -- --model <dir> (--image <file> [--image <file> ...] | --video <folder|file.gif> [--frames N]) --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
-const OWN = new Set(['model', 'image', 'video', 'frames', 'question', 'max-new-tokens', 'method', 'budget', 'backend', 'json', 'temperature', 'top-p', 'seed']);
+const USAGE =
+  'usage: npm run vlm -- --model <dir> (--image <file> [--image <file> ...] | --video <folder|file.gif> [--frames N]) --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
+const OWN = new Set([
+  'model',
+  'image',
+  'video',
+  'frames',
+  'question',
+  'max-new-tokens',
+  'method',
+  'budget',
+  'backend',
+  'json',
+  'temperature',
+  'top-p',
+  'seed',
+]);
 
 /** Options by name (the last one wins), and every --image in the order given. */
 function parseArgs(argv: string[]): { args: Map<string, string>; images: string[] } {
@@ -36,7 +51,10 @@ function parseArgs(argv: string[]): { args: Map<string, string>; images: string[
     const key = a.slice(2);
     const next = argv[i + 1];
     if (next === undefined || next.startsWith('--')) out.set(key, 'true');
-    else { out.set(key, next); i++; }
+    else {
+      out.set(key, next);
+      i++;
+    }
     if (key === 'image') images.push(out.get(key)!);
   }
   return { args: out, images };
@@ -58,30 +76,46 @@ function numberArg(args: Map<string, string>, key: string, fallback: number): nu
  */
 async function checkRequest(args: Map<string, string>, model: string, imagePaths: string[], question: string) {
   if (!existsSync(join(model, 'manifest.json'))) {
-    throw new Error(existsSync(model) ? `${model} has no manifest.json: --model must be a model package folder (npm run convert makes one).` : `the model folder ${model} does not exist.`);
+    throw new Error(
+      existsSync(model)
+        ? `${model} has no manifest.json: --model must be a model package folder (npm run convert makes one).`
+        : `the model folder ${model} does not exist.`,
+    );
   }
   const images: RequestImage[] = [];
   for (const image of imagePaths) {
     let bytes: Uint8Array;
-    try { bytes = new Uint8Array(readFileSync(image)); } catch { throw new Error(`cannot read the image file ${image}.`); }
+    try {
+      bytes = new Uint8Array(readFileSync(image));
+    } catch {
+      throw new Error(`cannot read the image file ${image}.`);
+    }
     readImageHeader(bytes, basename(image)); // throws a sentence for a non-image, a damaged header or a huge image
     images.push({ bytes, name: basename(image) });
   }
-  if (question.trim() === '' || question === 'true') throw new Error('--question needs the question text, e.g. --question "What is in the picture?".');
+  if (question.trim() === '' || question === 'true')
+    throw new Error('--question needs the question text, e.g. --question "What is in the picture?".');
   const method = args.get('method') ?? 'none';
-  if (!knownMethods().includes(method)) throw new Error(`unknown --method "${method}"; known: ${knownMethods().join(', ')}.`);
+  if (!knownMethods().includes(method))
+    throw new Error(`unknown --method "${method}"; known: ${knownMethods().join(', ')}.`);
   const params: Record<string, string> = {};
   for (const [k, v] of args) if (!OWN.has(k)) params[k] = v;
   resolveParams(method, params); // throws ParamError naming the parameter and its range
   const budget = args.has('budget') ? numberArg(args, 'budget', 0) : undefined;
-  if (budget !== undefined && (!Number.isInteger(budget) || budget < 1)) throw new Error(`--budget must be a whole number of visual tokens (e.g. 64), not "${args.get('budget')}".`);
+  if (budget !== undefined && (!Number.isInteger(budget) || budget < 1))
+    throw new Error(`--budget must be a whole number of visual tokens (e.g. 64), not "${args.get('budget')}".`);
   const options = {
     maxNewTokens: numberArg(args, 'max-new-tokens', 64),
     temperature: numberArg(args, 'temperature', 0),
     topP: numberArg(args, 'top-p', 1),
     seed: numberArg(args, 'seed', 0),
   };
-  checkGenerateOptions(options, { maxNewTokens: '--max-new-tokens', temperature: '--temperature', topP: '--top-p', seed: '--seed' });
+  checkGenerateOptions(options, {
+    maxNewTokens: '--max-new-tokens',
+    temperature: '--temperature',
+    topP: '--top-p',
+    seed: '--seed',
+  });
   let video: { path: string; total: number } | null = null;
   const videoPath = args.get('video');
   if (videoPath !== undefined) {
@@ -104,58 +138,85 @@ async function main(): Promise<number> {
   const { args, images } = parseArgs(process.argv.slice(2));
   const model = args.get('model');
   const question = args.get('question');
-  if (!model || (images.length === 0 && !args.has('video')) || question === undefined) { process.stderr.write(`${USAGE}\n`); return 2; }
-  if (images.length > 0 && args.has('video')) {
-    throw new Error('give --image files or one --video, not both: a video\'s frames are the images of its question.');
+  if (!model || (images.length === 0 && !args.has('video')) || question === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
   }
-  if (args.has('frames') && !args.has('video')) throw new Error('--frames samples a --video; give --video <folder|file.gif> with it.');
+  if (images.length > 0 && args.has('video')) {
+    throw new Error("give --image files or one --video, not both: a video's frames are the images of its question.");
+  }
+  if (args.has('frames') && !args.has('video'))
+    throw new Error('--frames samples a --video; give --video <folder|file.gif> with it.');
   const json = args.get('json') === 'true';
-  const log = (s: string) => { if (!json) process.stderr.write(`${s}\n`); };
+  const log = (s: string) => {
+    if (!json) process.stderr.write(`${s}\n`);
+  };
   const backendArg = args.get('backend') ?? 'webgpu';
-  if (backendArg !== 'webgpu' && backendArg !== 'wasm') throw new Error(`--backend must be webgpu or wasm, not "${backendArg}".`);
+  if (backendArg !== 'webgpu' && backendArg !== 'wasm')
+    throw new Error(`--backend must be webgpu or wasm, not "${backendArg}".`);
   const request = await checkRequest(args, model, images, question);
 
   preferQuickWasmCompile(); // see nodeGpu.ts: Turbofan tier-up of ORT's wasm costs minutes here
   let noGpuReason: string | undefined;
   if (backendArg === 'webgpu') {
     const gpu = await setupNodeGpu();
-    if (!gpu.adapter) { noGpuReason = gpu.reason; process.stderr.write(`No WebGPU adapter: ${gpu.reason}. Falling back to the wasm backend (slow).\n`); }
-    else log(`WebGPU: ${gpu.reason}`);
+    if (!gpu.adapter) {
+      noGpuReason = gpu.reason;
+      process.stderr.write(`No WebGPU adapter: ${gpu.reason}. Falling back to the wasm backend (slow).\n`);
+    } else log(`WebGPU: ${gpu.reason}`);
   }
   const { Engine } = await import('../engine/engine');
   const { dirReader } = await import('../package/nodeSource');
   const engine = await Engine.create({ preferBackend: backendArg, noGpuReason });
   log(`backend: ${engine.adapter.backend}${engine.adapter.architecture ? ` (${engine.adapter.architecture})` : ''}`);
   const info = await engine.load(dirReader(model), (p) => {
-    if (!json && p.phase !== 'download') process.stderr.write(`\r${p.phase} ${p.file ?? ''} (${p.filesDone}/${p.filesTotal} files)`.padEnd(80));
+    if (!json && p.phase !== 'download')
+      process.stderr.write(`\r${p.phase} ${p.file ?? ''} (${p.filesDone}/${p.filesTotal} files)`.padEnd(80));
   });
   log(`\nloaded ${info.name} (${info.numLayers} layers, ${info.dtype})`);
-  if (request.video) log(`video ${request.video.path}: ${request.video.total} frames, fed ${request.images.length}: ${request.images.map((im) => im.frame!.index).join(', ')}`);
+  if (request.video)
+    log(
+      `video ${request.video.path}: ${request.video.total} frames, fed ${request.images.length}: ${request.images.map((im) => im.frame!.index).join(', ')}`,
+    );
   let printed = '';
   const result = await engine.generate({
     images: request.images,
     question,
     settings: request.settings,
     options: request.options,
-    onToken: json ? undefined : (_id, text) => { printed += text; process.stdout.write(text); },
+    onToken: json
+      ? undefined
+      : (_id, text) => {
+          printed += text;
+          process.stdout.write(text);
+        },
   });
   if (json) {
-    process.stdout.write(`${JSON.stringify({ text: result.text, inputIds: result.inputIds, tokenIds: result.tokenIds, firstStepTopLogits: result.firstStepTopLogits, trace: result.trace })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ text: result.text, inputIds: result.inputIds, tokenIds: result.tokenIds, firstStepTopLogits: result.firstStepTopLogits, trace: result.trace })}\n`,
+    );
   } else {
     // The stream holds back what a later token could still change (trailing spaces); the rest is here.
-    process.stdout.write(`${result.text.startsWith(printed) ? result.text.slice(printed.length) : `\n${result.text}`}\n`);
+    process.stdout.write(
+      `${result.text.startsWith(printed) ? result.text.slice(printed.length) : `\n${result.text}`}\n`,
+    );
     const t = result.trace.timings;
-    log(`prefill ${t.prefillMs.toFixed(0)} ms, ${t.decodeStepMs.length} decode steps, total ${t.totalMs.toFixed(0)} ms (${t.clock} clock)`);
+    log(
+      `prefill ${t.prefillMs.toFixed(0)} ms, ${t.decodeStepMs.length} decode steps, total ${t.totalMs.toFixed(0)} ms (${t.clock} clock)`,
+    );
   }
   await engine.dispose();
   releaseNodeGpu();
   return 0;
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  // One sentence, never a bare stack trace; VLM_DEBUG=1 shows the stack.
-  const msg = isEngineError(e) ? e.message : e instanceof Error ? e.message : String(e);
-  process.stderr.write(`vlm: ${msg}\n`);
-  if (process.env.VLM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    // One sentence, never a bare stack trace; VLM_DEBUG=1 shows the stack.
+    const msg = isEngineError(e) ? e.message : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`vlm: ${msg}\n`);
+    if (process.env.VLM_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exit(1);
+  },
+);

@@ -57,15 +57,35 @@ export type EngineErrorWhere = 'model' | 'input' | 'answer' | 'gpu';
 
 export type EngineErrorCode =
   // model package
-  | 'manifest-missing' | 'manifest-invalid' | 'manifest-version' | 'file-missing'
-  | 'sha256-mismatch' | 'size-mismatch' | 'fetch-failed' | 'session-failed'
+  | 'manifest-missing'
+  | 'manifest-invalid'
+  | 'manifest-version'
+  | 'file-missing'
+  | 'sha256-mismatch'
+  | 'size-mismatch'
+  | 'fetch-failed'
+  | 'session-failed'
   // inputs
-  | 'not-an-image' | 'empty-image' | 'truncated-image' | 'image-too-large'
-  | 'empty-question' | 'question-too-long' | 'bad-option'
+  | 'not-an-image'
+  | 'empty-image'
+  | 'truncated-image'
+  | 'image-too-large'
+  | 'empty-question'
+  | 'question-too-long'
+  | 'bad-option'
   // several images and video (issue 15)
-  | 'no-image' | 'too-many-images' | 'no-frames' | 'unreadable-video' | 'too-many-frames'
+  | 'no-image'
+  | 'too-many-images'
+  | 'no-frames'
+  | 'unreadable-video'
+  | 'too-many-frames'
   // running
-  | 'no-model' | 'busy' | 'cancelled' | 'unknown-method' | 'gpu-unavailable' | 'run-failed';
+  | 'no-model'
+  | 'busy'
+  | 'cancelled'
+  | 'unknown-method'
+  | 'gpu-unavailable'
+  | 'run-failed';
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';

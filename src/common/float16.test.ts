@@ -4,13 +4,22 @@ import { bf16ToF32, f16BitsToF32, f16ToF32, f32ToBf16, f32ToF16, f32ToF16Bits } 
 describe('f16', () => {
   it('rounds f32 to the nearest half, ties to even', () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [0.5, 0x3800],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [0.5, 0x3800],
       [1 + 2 ** -11, 0x3c00], // halfway between 1 and the next half: ties to even (down)
       [1 + 3 * 2 ** -11, 0x3c02], // halfway between 0x3c01 and 0x3c02: ties to even (up)
       [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above halfway: up
       [65520, 0x7c00], // halfway to the next binade past the largest half: rounds to inf
-      [1e6, 0x7c00], [-Infinity, 0xfc00], [Infinity, 0x7c00],
-      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [3 * 2 ** -25, 0x0002], // subnormals, ties to even
+      [1e6, 0x7c00],
+      [-Infinity, 0xfc00],
+      [Infinity, 0x7c00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [3 * 2 ** -25, 0x0002], // subnormals, ties to even
       [2 ** -14, 0x0400],
     ];
     for (const [value, bits] of cases) expect(f32ToF16Bits(value), `f16(${value})`).toBe(bits);
@@ -25,7 +34,8 @@ describe('f16', () => {
     const wrong: string[] = [];
     for (let h = 0; h < 65536; h++) {
       const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-      if (isNaN ? !Number.isNaN(wide[h]) : back[h] !== h || !Object.is(wide[h], f16BitsToF32(h))) wrong.push(h.toString(16));
+      if (isNaN ? !Number.isNaN(wide[h]) : back[h] !== h || !Object.is(wide[h], f16BitsToF32(h)))
+        wrong.push(h.toString(16));
     }
     expect(wrong.slice(0, 8), `${wrong.length} halves wrong`).toEqual([]);
   });

@@ -103,14 +103,18 @@ export interface TraceImage {
 }
 
 /** Where a visual origin comes from (see TraceImage): a patch of an image, a merged token, or a template token between images. */
-export type VisualOriginKind = { kind: 'patch'; image: number; patch: number } | { kind: 'merged'; id: number } | { kind: 'between-images'; offset: number };
+export type VisualOriginKind =
+  | { kind: 'patch'; image: number; patch: number }
+  | { kind: 'merged'; id: number }
+  | { kind: 'between-images'; offset: number };
 
 export function locateOrigin(trace: Pick<RequestTrace, 'images'>, origin: number): VisualOriginKind {
   if (origin < 0) return { kind: 'merged', id: origin };
   const images = trace.images;
   if (!images) return { kind: 'patch', image: 0, patch: origin };
   for (const [i, im] of images.entries()) {
-    if (origin >= im.origin && origin < im.origin + im.patches) return { kind: 'patch', image: i, patch: origin - im.origin };
+    if (origin >= im.origin && origin < im.origin + im.patches)
+      return { kind: 'patch', image: i, patch: origin - im.origin };
   }
   return { kind: 'between-images', offset: origin };
 }

@@ -8,11 +8,21 @@ import { ConvertError } from '../common/errors';
 import { openCheckpointDir } from './checkpoint/nodeCheckpoint';
 import { DirSink } from '../package/nodeSink';
 import { SyntheticCheckpoint, syntheticCheckpointFiles } from './synthetic/synthetic';
-import { FIXTURE, KEY_STYLES, copyFixture, removeDir, rewriteWeights, tempDir, toLegacyGeneration } from './testing/variants';
+import {
+  FIXTURE,
+  KEY_STYLES,
+  copyFixture,
+  removeDir,
+  rewriteWeights,
+  tempDir,
+  toLegacyGeneration,
+} from './testing/variants';
 import { MemorySink } from '../package/sink';
 
 const dirs: string[] = [];
-afterAll(async () => { for (const d of dirs) await removeDir(d); });
+afterAll(async () => {
+  for (const d of dirs) await removeDir(d);
+});
 
 async function convertDir(dir: string, dtype: 'fp32' | 'q4'): Promise<Map<string, Uint8Array>> {
   const ckpt = await openCheckpointDir(dir);
@@ -41,7 +51,19 @@ describe('convertCheckpoint', () => {
     const manifest = JSON.parse(await readFile(join(outs[0], 'manifest.json'), 'utf8'));
     const paths = manifest.files.map((f: { path: string }) => f.path);
     expect(paths).toEqual([...paths].sort());
-    expect(paths).toEqual(expect.arrayContaining(['vision.onnx', 'embed.onnx', 'head.onnx', 'layers/00.onnx', 'layers/31.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'vision.onnx',
+        'embed.onnx',
+        'head.onnx',
+        'layers/00.onnx',
+        'layers/31.onnx',
+        'config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'preprocessor_config.json',
+      ]),
+    );
     const { createHash } = await import('node:crypto');
     for (const f of manifest.files) {
       const a = await readFile(join(outs[0], f.path));
@@ -49,7 +71,9 @@ describe('convertCheckpoint', () => {
       expect(createHash('sha256').update(a).digest('hex'), f.path).toBe(f.sha256);
       expect(a.equals(await readFile(join(outs[1], f.path))), f.path).toBe(true);
     }
-    expect((await readFile(join(outs[0], 'manifest.json'))).equals(await readFile(join(outs[1], 'manifest.json')))).toBe(true);
+    expect(
+      (await readFile(join(outs[0], 'manifest.json'))).equals(await readFile(join(outs[1], 'manifest.json'))),
+    ).toBe(true);
     expect(await readFile(join(outs[0], 'config.json'))).toEqual(await readFile(join(FIXTURE, 'config.json')));
   });
 
@@ -77,7 +101,9 @@ describe('convertCheckpoint', () => {
     await truncate(join(dir, 'model-00002-of-00002.safetensors'), 200_000);
     const parent = await tempDir('conv-bad-out');
     dirs.push(parent);
-    const err = await convertCheckpoint(ckpt, { dtype: 'fp32', sink: new DirSink(join(parent, 'pkg')) }).catch((e) => e);
+    const err = await convertCheckpoint(ckpt, { dtype: 'fp32', sink: new DirSink(join(parent, 'pkg')) }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(ConvertError);
     expect(err.message).toMatch(/^model-00002-of-00002\.safetensors: file ended at byte [\d,]+ while reading/);
     expect(await readdir(parent)).toEqual([]);
@@ -94,7 +120,11 @@ describe('convertCheckpoint', () => {
     const direct = new MemorySink();
     await convertCheckpoint(synth, { dtype: 'q4', sink: direct });
     const m = JSON.parse(new TextDecoder().decode(direct.files.get('manifest.json')));
-    expect(m).toMatchObject({ synthetic: true, source: { kind: 'synthetic', id: 'synthetic-tiny' }, vision: { visualTokens: 576 } });
+    expect(m).toMatchObject({
+      synthetic: true,
+      source: { kind: 'synthetic', id: 'synthetic-tiny' },
+      vision: { visualTokens: 576 },
+    });
 
     // The synthetic weights are scaled so a forward pass stays finite and is not degenerate.
     const runner = await ReferenceRunner.create(await loadReferenceModel(readFromMap(direct.files)));

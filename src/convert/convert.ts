@@ -31,16 +31,25 @@ export interface ConvertOptions {
   mergedDecoder?: boolean;
 }
 
-const SIDE_FILES: readonly SideFile[] = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json'];
+const SIDE_FILES: readonly SideFile[] = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+];
 
 /** Writes the package; returns the manifest's file list (every file but manifest.json, sorted). */
-export async function convertCheckpoint(ckpt: Checkpoint, { dtype, sink, onProgress, mergedDecoder }: ConvertOptions): Promise<ManifestFile[]> {
+export async function convertCheckpoint(
+  ckpt: Checkpoint,
+  { dtype, sink, onProgress, mergedDecoder }: ConvertOptions,
+): Promise<ManifestFile[]> {
   const files: ManifestFile[] = [];
   const graphsTotal = ckpt.config.text.numLayers + 3 + (mergedDecoder ? 1 : 0);
   let graphsDone = 0;
   let bytesWritten = 0;
   const put = async (path: string, bytes: Uint8Array) => {
-    if (files.some((f) => f.path === path) || path === 'manifest.json') throw new ConvertError('output', path, 'produced twice');
+    if (files.some((f) => f.path === path) || path === 'manifest.json')
+      throw new ConvertError('output', path, 'produced twice');
     const sha256 = await sha256Hex(bytes);
     await sink.write(path, bytes);
     files.push({ path, bytes: bytes.byteLength, sha256 });
@@ -55,7 +64,8 @@ export async function convertCheckpoint(ckpt: Checkpoint, { dtype, sink, onProgr
     const needed = ['vision.onnx', 'embed.onnx', 'head.onnx'];
     for (let i = 0; i < ckpt.config.text.numLayers; i++) needed.push(layerGraphPath(i, ckpt.config.text.numLayers));
     for (const path of needed) {
-      if (!files.some((f) => f.path === path)) throw new ConvertError('output', path, 'the graph builder did not produce it');
+      if (!files.some((f) => f.path === path))
+        throw new ConvertError('output', path, 'the graph builder did not produce it');
     }
     const manifest = buildManifest(ckpt, dtype, files);
     await sink.write('manifest.json', manifest);

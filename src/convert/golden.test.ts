@@ -85,7 +85,10 @@ const FP16_LOGIT_TOL_BY_FIXTURE: Record<string, number> = { 'qwen2-siglip-384': 
 const QUANTISED = /(proj|fc1|fc2|linear_\d|lm_head)\.weight$/;
 
 /** The checkpoint with its quantised weights replaced by `transform(w, N, K)`. */
-function withLinearWeights(ckpt: Checkpoint, transform: (w: Float32Array, n: number, k: number) => Float32Array): Checkpoint {
+function withLinearWeights(
+  ckpt: Checkpoint,
+  transform: (w: Float32Array, n: number, k: number) => Float32Array,
+): Checkpoint {
   const read = async (name: string) => {
     const w = await ckpt.read(name);
     const info = ckpt.info(name);
@@ -104,12 +107,19 @@ function noisyWeights(seed: number) {
   };
   return (w: Float32Array, n: number, k: number) => {
     const q = quantizeInt4(w, n, k);
-    for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) w[r * k + c] += uniform() * q.scales[r * q.blocks + (c >> 5)];
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < k; c++) w[r * k + c] += uniform() * q.scales[r * q.blocks + (c >> 5)];
     return w;
   };
 }
 
-async function runPackage(ckpt: Checkpoint, dtype: PackageDtype, golden: Golden, pixels: Float32Array, steps: number): Promise<GenerateResult> {
+async function runPackage(
+  ckpt: Checkpoint,
+  dtype: PackageDtype,
+  golden: Golden,
+  pixels: Float32Array,
+  steps: number,
+): Promise<GenerateResult> {
   const sink = new MemorySink();
   await convertCheckpoint(ckpt, { dtype, sink });
   const runner = await ReferenceRunner.create(await loadReferenceModel(readFromMap(sink.files)));
@@ -153,7 +163,9 @@ describe.each(['llama-clip-gqa', 'qwen2-siglip', 'open-llava15-deep', ...ISSUE11
     const result = await runPackage(ckpt, 'fp32', golden, pixels, 16);
     const top10 = maxTop10Error(golden, result.firstLogits);
     const all = golden.first_step_logits ? maxAbsDiff(result.firstLogits, golden.first_step_logits) : undefined;
-    console.log(`${name} fp32: max |Δlogit| top-10 ${top10.toExponential(2)}, all vocab ${all?.toExponential(2) ?? 'not recorded'}`);
+    console.log(
+      `${name} fp32: max |Δlogit| top-10 ${top10.toExponential(2)}, all vocab ${all?.toExponential(2) ?? 'not recorded'}`,
+    );
     expect(top10).toBeLessThan(LOGIT_TOL);
     if (all !== undefined) expect(all).toBeLessThan(LOGIT_TOL);
     expect(result.tokens).toEqual(golden.greedy16);
@@ -208,7 +220,9 @@ describe.each(['llama-clip-gqa', 'qwen2-siglip', 'open-llava15-deep', ...ISSUE11
         const noisy = await runPackage(withLinearWeights(ckpt, noisyWeights(seed)), 'fp32', golden, pixels, 1);
         noiseErrors.push(maxTop10Error(golden, noisy.firstLogits));
       }
-      console.log(`${name} q4: max |Δlogit| top-10 ${q4Error.toFixed(3)}; same-size noise ${noiseErrors.map((e) => e.toFixed(3)).join(', ')}`);
+      console.log(
+        `${name} q4: max |Δlogit| top-10 ${q4Error.toFixed(3)}; same-size noise ${noiseErrors.map((e) => e.toFixed(3)).join(', ')}`,
+      );
       expect(q4Error).toBeLessThan(1.5 * Math.max(...noiseErrors));
     });
   }

@@ -31,7 +31,8 @@ const TEXT_VARIANTS: Record<string, TextVariant> = { llama: {}, qwen2: qwen2Vari
 
 export function textVariant(arch: string): TextVariant {
   const variant = TEXT_VARIANTS[arch];
-  if (!variant) throw new RangeError(`unsupported text decoder "${arch}" (known: ${Object.keys(TEXT_VARIANTS).join(', ')})`);
+  if (!variant)
+    throw new RangeError(`unsupported text decoder "${arch}" (known: ${Object.keys(TEXT_VARIANTS).join(', ')})`);
   return variant;
 }
 
@@ -73,17 +74,29 @@ export function mergedDataPath(index: number): string {
  * outputs, no pruning: the unpruned baseline the per-layer sessions are measured against.
  * Yields its data chunks as they fill, then the graph.
  */
-export async function* buildMergedDecoderFiles(ckpt: GraphSource, dtype: WeightDtype, maxChunkBytes = MERGED_CHUNK_BYTES): AsyncIterable<PackageFile> {
+export async function* buildMergedDecoderFiles(
+  ckpt: GraphSource,
+  dtype: WeightDtype,
+  maxChunkBytes = MERGED_CHUNK_BYTES,
+): AsyncIterable<PackageFile> {
   const { text } = ckpt.config;
-  const stack = buildDecoderStack(ckpt, text, dtype, textVariant(text.arch), {
-    graphName: 'decoder_merged',
-    hidden: 'hidden',
-    positionIds: 'position_ids',
-    past: (i) => [`past_key.${i}`, `past_value.${i}`],
-    present: (i) => [`present_key.${i}`, `present_value.${i}`],
-    dims: { batch: 1, seq: 'S', past: 'P', total: 'T' },
-    output: { kind: 'hidden', name: 'hidden_out' },
-  }, mergedDataPath, maxChunkBytes);
+  const stack = buildDecoderStack(
+    ckpt,
+    text,
+    dtype,
+    textVariant(text.arch),
+    {
+      graphName: 'decoder_merged',
+      hidden: 'hidden',
+      positionIds: 'position_ids',
+      past: (i) => [`past_key.${i}`, `past_value.${i}`],
+      present: (i) => [`present_key.${i}`, `present_value.${i}`],
+      dims: { batch: 1, seq: 'S', past: 'P', total: 'T' },
+      output: { kind: 'hidden', name: 'hidden_out' },
+    },
+    mergedDataPath,
+    maxChunkBytes,
+  );
   for (;;) {
     const next = await stack.next();
     if (next.done) {

@@ -31,19 +31,33 @@ export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: read
     activationDtype: activationDtypeOf(dtype),
     architecture: { text: text.arch, vision: vision.arch },
     text: {
-      hiddenSize: text.hiddenSize, numLayers: text.numLayers, numHeads: text.numHeads, numKvHeads: text.numKvHeads,
-      headDim: text.headDim, intermediateSize: text.intermediateSize, vocabSize: text.vocabSize,
-      ropeTheta: text.ropeTheta, rmsNormEps: text.rmsNormEps,
+      hiddenSize: text.hiddenSize,
+      numLayers: text.numLayers,
+      numHeads: text.numHeads,
+      numKvHeads: text.numKvHeads,
+      headDim: text.headDim,
+      intermediateSize: text.intermediateSize,
+      vocabSize: text.vocabSize,
+      ropeTheta: text.ropeTheta,
+      rmsNormEps: text.rmsNormEps,
       // the rope tables' rows (max_position_embeddings, capped), and at most the sliding window
       // (full attention equals it while the sequence fits): the engine refuses prompts longer
       maxPositions: Math.min(ropeTablePositions(text.maxPositions), text.slidingWindow ?? Infinity),
       slidingWindow: text.slidingWindow,
-      attentionBias: text.attentionBias, tieWordEmbeddings: text.tieWordEmbeddings,
-      bosTokenId: text.bosTokenId, eosTokenIds: text.eosTokenIds, padTokenId: text.padTokenId,
+      attentionBias: text.attentionBias,
+      tieWordEmbeddings: text.tieWordEmbeddings,
+      bosTokenId: text.bosTokenId,
+      eosTokenIds: text.eosTokenIds,
+      padTokenId: text.padTokenId,
     },
     vision: {
-      arch: vision.arch, imageSize: vision.imageSize, patchSize: vision.patchSize, gridSize: [grid, grid],
-      visualTokens: ckpt.config.imageSeqLength, featureLayer: vision.featureLayer, selectStrategy: vision.selectStrategy,
+      arch: vision.arch,
+      imageSize: vision.imageSize,
+      patchSize: vision.patchSize,
+      gridSize: [grid, grid],
+      visualTokens: ckpt.config.imageSeqLength,
+      featureLayer: vision.featureLayer,
+      selectStrategy: vision.selectStrategy,
     },
     imageTokenId: ckpt.config.imageTokenId,
     imageToken: ckpt.config.imageToken,
@@ -54,15 +68,21 @@ export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: read
       layers: Array.from({ length: text.numLayers }, (_, i) => layerGraphPath(i, text.numLayers)),
       head: 'head.onnx',
       // Only when converted with the merged decoder: all layers in one graph + its data chunks.
-      ...(files.some((f) => f.path === 'decoder_merged.onnx') ? {
-        mergedDecoder: {
-          graph: 'decoder_merged.onnx',
-          data: files.map((f) => f.path).filter((p) => p.startsWith('decoder_merged.onnx.data'))
-            .sort((a, b) => chunkIndex(a) - chunkIndex(b)),
-        },
-      } : {}),
+      ...(files.some((f) => f.path === 'decoder_merged.onnx')
+        ? {
+            mergedDecoder: {
+              graph: 'decoder_merged.onnx',
+              data: files
+                .map((f) => f.path)
+                .filter((p) => p.startsWith('decoder_merged.onnx.data'))
+                .sort((a, b) => chunkIndex(a) - chunkIndex(b)),
+            },
+          }
+        : {}),
     },
-    files: [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 })),
+    files: [...files]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 })),
   };
   return new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n');
 }

@@ -12,7 +12,9 @@ import { sha256Hex } from '../package/hash';
 import { MemorySink } from '../package/sink';
 
 const dirs: string[] = [];
-afterAll(async () => { for (const d of dirs) await removeDir(d); });
+afterAll(async () => {
+  for (const d of dirs) await removeDir(d);
+});
 
 describe('package sinks', () => {
   it('DirSink shows nothing at the target until commit, then everything at once, replacing an old package', async () => {
@@ -29,7 +31,7 @@ describe('package sinks', () => {
     await expect(sink.write('../escape', new Uint8Array(1))).rejects.toBeInstanceOf(ConvertError);
     await sink.commit();
     expect((await readdir(out)).sort()).toEqual(['layers', 'manifest.json']);
-    expect([...await readFile(join(out, 'layers/00.onnx'))]).toEqual([1, 2, 3]);
+    expect([...(await readFile(join(out, 'layers/00.onnx')))]).toEqual([1, 2, 3]);
     expect(await readdir(parent)).toEqual(['pkg']);
   });
 
@@ -53,7 +55,13 @@ describe('manifest', () => {
   it('follows ARCHITECTURE.md, sorts files, is deterministic, and the engine parses it', async () => {
     const ckpt = await openCheckpointDir(FIXTURE);
     const n = ckpt.config.text.numLayers;
-    const paths = ['vision.onnx', 'head.onnx', 'embed.onnx', 'tokenizer.json', ...Array.from({ length: n }, (_, i) => layerGraphPath(i, n)).reverse()];
+    const paths = [
+      'vision.onnx',
+      'head.onnx',
+      'embed.onnx',
+      'tokenizer.json',
+      ...Array.from({ length: n }, (_, i) => layerGraphPath(i, n)).reverse(),
+    ];
     const files: ManifestFile[] = [];
     for (const path of paths) {
       const bytes = new TextEncoder().encode(path);
@@ -65,11 +73,16 @@ describe('manifest', () => {
     const text = new TextDecoder().decode(a);
     const m = parseManifest(text);
     expect(m).toMatchObject({
-      format: 'sparsevlm-package', version: 1, name: 'open-llava15-deep', dtype: 'q4', activationDtype: 'float32',
+      format: 'sparsevlm-package',
+      version: 1,
+      name: 'open-llava15-deep',
+      dtype: 'q4',
+      activationDtype: 'float32',
       source: { kind: 'checkpoint', id: 'open-llava15-deep', layout: 'v5' },
       architecture: { text: 'llama', vision: 'clip' },
       vision: { gridSize: [24, 24], visualTokens: 576, featureLayer: -2, selectStrategy: 'default' },
-      imageTokenId: 4, imageToken: '<image>',
+      imageTokenId: 4,
+      imageToken: '<image>',
     });
     expect(m.graphs.layers[0]).toBe('layers/00.onnx');
     expect(m.graphs.layers[31]).toBe('layers/31.onnx');

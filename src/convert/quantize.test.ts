@@ -5,9 +5,20 @@ import { f16BitsToF32, f32ToF16Bits, f16ToF32, f32ToF16 } from '../common/float1
 describe('f32 → f16', () => {
   it('rounds known values to nearest even, saturating to inf', () => {
     const cases: [number, number][] = [
-      [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00],
-      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [1.5 * 2 ** -25, 0x0001], [2 ** -14, 0x0400],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [0, 0], [-0, 0x8000], [Infinity, 0x7c00],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [1e6, 0x7c00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [1.5 * 2 ** -25, 0x0001],
+      [2 ** -14, 0x0400],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [0, 0],
+      [-0, 0x8000],
+      [Infinity, 0x7c00],
     ];
     for (const [value, bits] of cases) expect(f32ToF16Bits(value), `f16(${value})`).toBe(bits);
     expect(f32ToF16Bits(NaN) & 0x7c00).toBe(0x7c00);
@@ -22,7 +33,7 @@ describe('f32 → f16', () => {
   });
 
   it('converts arrays', () => {
-    expect(Array.from(f16ToF32(f32ToF16(new Float32Array([0.5, -3.25, 1024])))) ).toEqual([0.5, -3.25, 1024]);
+    expect(Array.from(f16ToF32(f32ToF16(new Float32Array([0.5, -3.25, 1024]))))).toEqual([0.5, -3.25, 1024]);
   });
 });
 
@@ -43,8 +54,10 @@ describe('int4 MatMulNBits packing', () => {
   it('packs two zero points per byte, even block in the low nibble', () => {
     const w = new Float32Array(2 * 40);
     for (let r = 0; r < 2; r++) {
-      w[r * 40 + 0] = -1; w[r * 40 + 1] = 14; // block 0: zp = round(1/1) = 1
-      w[r * 40 + 32] = -6; w[r * 40 + 33] = 9; // block 1: zp = round(6/1) = 6
+      w[r * 40 + 0] = -1;
+      w[r * 40 + 1] = 14; // block 0: zp = round(1/1) = 1
+      w[r * 40 + 32] = -6;
+      w[r * 40 + 33] = 9; // block 1: zp = round(6/1) = 6
     }
     const q = quantizeInt4(w, 2, 40);
     expect(q.blocks).toBe(2);

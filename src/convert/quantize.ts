@@ -39,7 +39,8 @@ export interface Int4Weight {
  * ±scale/2 bound holds for what the kernel actually multiplies by.
  */
 export function quantizeInt4(weight: Float32Array, n: number, k: number, halfScales = false): Int4Weight {
-  if (weight.length !== n * k) throw new RangeError(`quantizeInt4: weight has ${weight.length} values, expected ${n}×${k}`);
+  if (weight.length !== n * k)
+    throw new RangeError(`quantizeInt4: weight has ${weight.length} values, expected ${n}×${k}`);
   const blocks = Math.ceil(k / INT4_BLOCK);
   const zpStride = Math.ceil(blocks / 2);
   const packed = new Uint8Array(n * blocks * (INT4_BLOCK / 2));

@@ -19,7 +19,11 @@ import { pixelValuesFor } from './testing/reference/pixels';
 import type { PackageDtype } from '../package/manifest';
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'llama-clip-gqa');
-const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { input_ids: number[]; greedy16: number[]; prompt: string };
+const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as {
+  input_ids: number[];
+  greedy16: number[];
+  prompt: string;
+};
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await removeDir(d);
@@ -35,7 +39,12 @@ describe('transformers.js layout', () => {
       await convertToTransformersJs(ckpt, { dtype, sink: new DirSink(out) });
       const sfx = dtype === 'fp32' ? '' : `_${dtype}`;
       expect((await readdir(join(out, 'onnx'))).sort()).toEqual(
-        [`decoder_model_merged${sfx}.onnx`, `decoder_model_merged${sfx}.onnx_data`, `embed_tokens${sfx}.onnx`, `vision_encoder${sfx}.onnx`].sort(),
+        [
+          `decoder_model_merged${sfx}.onnx`,
+          `decoder_model_merged${sfx}.onnx_data`,
+          `embed_tokens${sfx}.onnx`,
+          `vision_encoder${sfx}.onnx`,
+        ].sort(),
       );
       const pixels = (await pixelValuesFor(ckpt.files['preprocessor_config.json'], join(DIR, 'image.png'))).data;
       await ckpt.close?.();
@@ -46,15 +55,19 @@ describe('transformers.js layout', () => {
       const processor = await AutoProcessor.from_pretrained('model', { local_files_only: true });
       const inputs = await processor(await RawImage.read(join(DIR, 'image.png')), golden.prompt);
       expect(Array.from(inputs.input_ids.data as BigInt64Array, Number)).toEqual(golden.input_ids);
-      const model = await LlavaForConditionalGeneration.from_pretrained('model', { local_files_only: true, device: 'cpu', dtype });
+      const model = await LlavaForConditionalGeneration.from_pretrained('model', {
+        local_files_only: true,
+        device: 'cpu',
+        dtype,
+      });
       const S = golden.input_ids.length;
-      const result = await model.generate({
+      const result = (await model.generate({
         input_ids: new Tensor('int64', BigInt64Array.from(golden.input_ids.map(BigInt)), [1, S]),
         attention_mask: new Tensor('int64', new BigInt64Array(S).fill(1n), [1, S]),
         pixel_values: new Tensor('float32', pixels, [1, 3, 336, 336]),
         max_new_tokens: 16,
         do_sample: false,
-      }) as Tensor;
+      })) as Tensor;
       await model.dispose();
       const tokens = Array.from(result.data as BigInt64Array, Number).slice(S);
       expect(tokens).toEqual(golden.greedy16);

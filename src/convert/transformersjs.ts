@@ -32,7 +32,12 @@ import type { GraphBuilder } from '../onnx/builder';
 import type { PackageDtype } from '../package/manifest';
 import type { PackageSink } from '../package/sink';
 
-export const TRANSFORMERS_JS_SUFFIX: Record<PackageDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
+export const TRANSFORMERS_JS_SUFFIX: Record<PackageDtype, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q4: '_q4',
+  q4f16: '_q4f16',
+};
 
 /** `<file>.onnx_data`, `<file>.onnx_data_1`, … (transformers.js getExternalDataChunkNames). */
 function chunkNamer(fileName: string): (index: number) => string {
@@ -43,7 +48,12 @@ function serializeTjs(g: GraphBuilder, path: string): PackageFile[] {
   const fileName = path.slice(path.lastIndexOf('/') + 1);
   if (g.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: g.serialize().model }];
   const { model, data } = g.serialize({ location: chunkNamer(fileName)(0) });
-  return data ? [{ path, bytes: model }, { path: `${path}_data`, bytes: data }] : [{ path, bytes: model }];
+  return data
+    ? [
+        { path, bytes: model },
+        { path: `${path}_data`, bytes: data },
+      ]
+    : [{ path, bytes: model }];
 }
 
 /** The three graphs, one file at a time (the decoder's data chunks as they fill). */
@@ -55,16 +65,29 @@ export async function* buildTransformersJsFiles(ckpt: Checkpoint, dtype: Package
   const embedIo = { output: 'inputs_embeds', batch: 'batch_size', seq: 'sequence_length' };
   yield* serializeTjs(await buildEmbed(ckpt, cfg.text, dtype, embedIo), `onnx/embed_tokens${sfx}.onnx`);
   const decoderFile = `decoder_model_merged${sfx}.onnx`;
-  const stack = buildDecoderStack(ckpt, cfg.text, dtype, variant, {
-    graphName: 'decoder_model_merged',
-    hidden: 'inputs_embeds',
-    positionIds: 'position_ids',
-    extraInputs: [{ name: 'attention_mask', elem: 'int64', dims: ['batch_size', 'total_sequence_length'] }],
-    past: (i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`],
-    present: (i) => [`present.${i}.key`, `present.${i}.value`],
-    dims: { batch: 'batch_size', seq: 'sequence_length', past: 'past_sequence_length', total: 'total_sequence_length' },
-    output: { kind: 'logits', name: 'logits' },
-  }, chunkNamer(decoderFile), MERGED_CHUNK_BYTES);
+  const stack = buildDecoderStack(
+    ckpt,
+    cfg.text,
+    dtype,
+    variant,
+    {
+      graphName: 'decoder_model_merged',
+      hidden: 'inputs_embeds',
+      positionIds: 'position_ids',
+      extraInputs: [{ name: 'attention_mask', elem: 'int64', dims: ['batch_size', 'total_sequence_length'] }],
+      past: (i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`],
+      present: (i) => [`present.${i}.key`, `present.${i}.value`],
+      dims: {
+        batch: 'batch_size',
+        seq: 'sequence_length',
+        past: 'past_sequence_length',
+        total: 'total_sequence_length',
+      },
+      output: { kind: 'logits', name: 'logits' },
+    },
+    chunkNamer(decoderFile),
+    MERGED_CHUNK_BYTES,
+  );
   for (;;) {
     const next = await stack.next();
     if (next.done) {
@@ -86,7 +109,9 @@ function tjsConfig(ckpt: Checkpoint, dtype: PackageDtype, chunks: Record<string,
 function generationConfig(ckpt: Checkpoint): Uint8Array {
   const { bosTokenId, eosTokenIds, padTokenId } = ckpt.config.text;
   const eos = eosTokenIds.length === 1 ? eosTokenIds[0] : eosTokenIds;
-  return new TextEncoder().encode(JSON.stringify({ bos_token_id: bosTokenId, eos_token_id: eos, pad_token_id: padTokenId }, null, 2) + '\n');
+  return new TextEncoder().encode(
+    JSON.stringify({ bos_token_id: bosTokenId, eos_token_id: eos, pad_token_id: padTokenId }, null, 2) + '\n',
+  );
 }
 
 /**
@@ -102,10 +127,16 @@ function processorFiles(ckpt: Checkpoint): { preprocessor: Uint8Array; processor
   const v = ckpt.config.vision;
   const extra = (v.arch === 'clip' ? 1 : 0) - (v.selectStrategy === 'default' ? 1 : 0);
   const processor = {
-    processor_class: 'LlavaProcessor', image_token: ckpt.config.imageToken, patch_size: v.patchSize,
-    num_additional_image_tokens: extra, vision_feature_select_strategy: v.selectStrategy,
+    processor_class: 'LlavaProcessor',
+    image_token: ckpt.config.imageToken,
+    patch_size: v.patchSize,
+    num_additional_image_tokens: extra,
+    vision_feature_select_strategy: v.selectStrategy,
   };
-  return { preprocessor: enc.encode(JSON.stringify(pre, null, 2) + '\n'), processor: enc.encode(JSON.stringify(processor, null, 2) + '\n') };
+  return {
+    preprocessor: enc.encode(JSON.stringify(pre, null, 2) + '\n'),
+    processor: enc.encode(JSON.stringify(processor, null, 2) + '\n'),
+  };
 }
 
 /** Its tokenizer takes the chat template only from tokenizer_config.json (LlavaProcessor reads no .jinja). */
@@ -125,7 +156,10 @@ export interface TjsConvertOptions {
  * Writes the transformers.js layout into `sink` (all or nothing, like convertCheckpoint).
  * Returns the written paths and sizes, sorted.
  */
-export async function convertToTransformersJs(ckpt: Checkpoint, { dtype, sink, onProgress }: TjsConvertOptions): Promise<{ path: string; bytes: number }[]> {
+export async function convertToTransformersJs(
+  ckpt: Checkpoint,
+  { dtype, sink, onProgress }: TjsConvertOptions,
+): Promise<{ path: string; bytes: number }[]> {
   const written: { path: string; bytes: number }[] = [];
   let bytesWritten = 0;
   const put = async (path: string, bytes: Uint8Array) => {

@@ -18,7 +18,10 @@ import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePac
 import { EngineError } from '../common/errors';
 
 const NAME = 'llama-clip-gqa';
-const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string; greedy16: number[] };
+const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as {
+  question: string;
+  greedy16: number[];
+};
 const png = new Uint8Array(readFileSync(join(FIXTURES, NAME, 'image.png')));
 const TOKENS = 3;
 
@@ -28,20 +31,43 @@ let files: Map<string, Uint8Array>;
 /** A valid PNG signature + IHDR of the given size + an empty IDAT + IEND (never decoded: refused from the header). */
 function pngOfSize(width: number, height: number): Uint8Array {
   const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
     return Buffer.concat([len, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
   };
-  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = 8; ihdr[9] = 2;
-  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(0))), chunk('IEND', Buffer.alloc(0))]));
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', deflateSync(Buffer.alloc(0))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
+  );
 }
 
-const ask = (over: Partial<Pick<GenerateRequest, 'image' | 'question'>> = {}, maxNewTokens = TOKENS): GenerateRequest => ({
-  image: { bytes: png, name: 'image.png' }, question: golden.question, ...over,
-  settings: { method: 'none' }, options: { maxNewTokens, temperature: 0, topP: 1, seed: 0 },
+const ask = (
+  over: Partial<Pick<GenerateRequest, 'image' | 'question'>> = {},
+  maxNewTokens = TOKENS,
+): GenerateRequest => ({
+  image: { bytes: png, name: 'image.png' },
+  question: golden.question,
+  ...over,
+  settings: { method: 'none' },
+  options: { maxNewTokens, temperature: 0, topP: 1, seed: 0 },
 });
 
 async function refusal(p: Promise<unknown>): Promise<EngineError> {
-  try { await p; } catch (e) { expect(e).toBeInstanceOf(EngineError); return e as EngineError; }
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(EngineError);
+    return e as EngineError;
+  }
   throw new Error('expected a refusal');
 }
 
@@ -60,14 +86,36 @@ afterAll(async () => engine?.dispose());
 describe(`bad inputs through the engine on WebGPU (${NAME})`, () => {
   it('images and questions: one message each, then a correct answer', async () => {
     const cases: { name: string; req: GenerateRequest; code: string; message: string }[] = [
-      { name: 'not an image', req: ask({ image: { bytes: new TextEncoder().encode('just some text'), name: 'notes.txt' } }), code: 'not-an-image',
-        message: 'The file notes.txt is not an image this app can read (PNG, JPEG, GIF, BMP or WebP).' },
-      { name: '0 bytes', req: ask({ image: { bytes: new Uint8Array(0), name: 'empty.png' } }), code: 'empty-image', message: 'The image empty.png is empty (0 bytes).' },
-      { name: 'truncated', req: ask({ image: { bytes: png.slice(0, png.length >> 1), name: 'half.png' } }), code: 'truncated-image',
-        message: 'The image half.png is cut off: its PNG data ends early.' },
-      { name: '12000×12000', req: ask({ image: { bytes: pngOfSize(12000, 12000), name: 'huge.png' } }), code: 'image-too-large',
-        message: 'The image huge.png is 12000×12000 pixels; the limit is 50 megapixels. Please scale it down.' },
-      { name: 'empty question', req: ask({ question: ' \n ' }), code: 'empty-question', message: 'Please type a question about the image.' },
+      {
+        name: 'not an image',
+        req: ask({ image: { bytes: new TextEncoder().encode('just some text'), name: 'notes.txt' } }),
+        code: 'not-an-image',
+        message: 'The file notes.txt is not an image this app can read (PNG, JPEG, GIF, BMP or WebP).',
+      },
+      {
+        name: '0 bytes',
+        req: ask({ image: { bytes: new Uint8Array(0), name: 'empty.png' } }),
+        code: 'empty-image',
+        message: 'The image empty.png is empty (0 bytes).',
+      },
+      {
+        name: 'truncated',
+        req: ask({ image: { bytes: png.slice(0, png.length >> 1), name: 'half.png' } }),
+        code: 'truncated-image',
+        message: 'The image half.png is cut off: its PNG data ends early.',
+      },
+      {
+        name: '12000×12000',
+        req: ask({ image: { bytes: pngOfSize(12000, 12000), name: 'huge.png' } }),
+        code: 'image-too-large',
+        message: 'The image huge.png is 12000×12000 pixels; the limit is 50 megapixels. Please scale it down.',
+      },
+      {
+        name: 'empty question',
+        req: ask({ question: ' \n ' }),
+        code: 'empty-question',
+        message: 'Please type a question about the image.',
+      },
     ];
     for (const c of cases) {
       const e = await refusal(engine.generate(c.req));
@@ -76,7 +124,9 @@ describe(`bad inputs through the engine on WebGPU (${NAME})`, () => {
     }
     const long = await refusal(engine.generate(ask({ question: 'why '.repeat(3000) })));
     expect(long.code).toBe('question-too-long');
-    expect(long.message).toMatch(/^The question is too long: the prompt takes \d+ tokens and the answer 3 more, but the model's context holds 2048\.$/);
+    expect(long.message).toMatch(
+      /^The question is too long: the prompt takes \d+ tokens and the answer 3 more, but the model's context holds 2048\.$/,
+    );
     await answersCorrectly();
   }, 600_000);
 
@@ -85,19 +135,36 @@ describe(`bad inputs through the engine on WebGPU (${NAME})`, () => {
     const sessionsCreated: string[] = [];
     const ortSession = engine.rt.ort.InferenceSession;
     const create = ortSession.create;
-    ortSession.create = ((...args: Parameters<typeof create>) => { sessionsCreated.push('session'); return create.apply(ortSession, args); }) as typeof create;
+    ortSession.create = ((...args: Parameters<typeof create>) => {
+      sessionsCreated.push('session');
+      return create.apply(ortSession, args);
+    }) as typeof create;
     try {
       const v9 = new Map(files);
       v9.set('manifest.json', new TextEncoder().encode(JSON.stringify({ ...manifest, version: 9 })));
       const e1 = await refusal(engine.load(memoryReader(v9, 'v9')));
-      expect({ code: e1.code, message: e1.message }).toEqual({ code: 'manifest-version', message: 'This package has manifest version 9, which this app does not know (it reads version 1).' });
+      expect({ code: e1.code, message: e1.message }).toEqual({
+        code: 'manifest-version',
+        message: 'This package has manifest version 9, which this app does not know (it reads version 1).',
+      });
 
       const noLayer = new Map(files);
       noLayer.delete('layers/02.onnx');
       const read: string[] = [];
       const reader = memoryReader(noLayer, 'no-layer-02');
-      const e2 = await refusal(engine.load({ ...reader, read: (p, on) => { read.push(p); return reader.read(p, on); } }));
-      expect({ code: e2.code, message: e2.message }).toEqual({ code: 'file-missing', message: 'The package file layers/02.onnx is missing from no-layer-02.' });
+      const e2 = await refusal(
+        engine.load({
+          ...reader,
+          read: (p, on) => {
+            read.push(p);
+            return reader.read(p, on);
+          },
+        }),
+      );
+      expect({ code: e2.code, message: e2.message }).toEqual({
+        code: 'file-missing',
+        message: 'The package file layers/02.onnx is missing from no-layer-02.',
+      });
       expect(read).toEqual(['manifest.json']); // refused from the file list: nothing else was read
       expect(sessionsCreated).toEqual([]);
     } finally {
@@ -113,7 +180,11 @@ describe(`bad inputs through the engine on WebGPU (${NAME})`, () => {
     layer[layer.length - 1] ^= 0xff; // same size, different bytes
     bad.set('layers/01.onnx', layer);
     const e = await refusal(engine.load(memoryReader(bad, 'bad-sha')));
-    expect({ code: e.code, message: e.message }).toEqual({ code: 'sha256-mismatch', message: 'The package file layers/01.onnx does not match its sha256 in the manifest; the package is damaged or was changed.' });
+    expect({ code: e.code, message: e.message }).toEqual({
+      code: 'sha256-mismatch',
+      message:
+        'The package file layers/01.onnx does not match its sha256 in the manifest; the package is damaged or was changed.',
+    });
     const none = await refusal(engine.generate(ask()));
     expect({ code: none.code, message: none.message }).toEqual({ code: 'no-model', message: 'Load a model first.' });
     await engine.load(memoryReader(files, NAME));

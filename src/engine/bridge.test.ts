@@ -15,11 +15,15 @@ describe('bridge dtypes', () => {
   it('an activation in another dtype than the package\u2019s is refused, naming both', () => {
     const f16 = cpuBridge(runtime, new CpuPruneBackend(), 'float16');
     const f32 = cpuBridge(runtime, new CpuPruneBackend(), 'float32');
-    expect(() => f16.view(new ort.Tensor('float32', new Float32Array(6), [1, 3, 2]), [3, 2]))
-      .toThrow(new BridgeDtypeError('activation [3,2]', 'float16', 'float32'));
-    expect(() => f32.view(new ort.Tensor('float16', new Uint16Array(6), [1, 3, 2]), [3, 2]))
-      .toThrow(/activation \[3,2\]: expected float32 \(the package's activation dtype\), got float16/);
-    expect(() => f32.view(new ort.Tensor('int32', new Int32Array(6), [1, 3, 2]), [3, 2])).toThrow(/expected float32.*got int32/);
+    expect(() => f16.view(new ort.Tensor('float32', new Float32Array(6), [1, 3, 2]), [3, 2])).toThrow(
+      new BridgeDtypeError('activation [3,2]', 'float16', 'float32'),
+    );
+    expect(() => f32.view(new ort.Tensor('float16', new Uint16Array(6), [1, 3, 2]), [3, 2])).toThrow(
+      /activation \[3,2\]: expected float32 \(the package's activation dtype\), got float16/,
+    );
+    expect(() => f32.view(new ort.Tensor('int32', new Int32Array(6), [1, 3, 2]), [3, 2])).toThrow(
+      /expected float32.*got int32/,
+    );
   });
 
   it('f16 activations: viewed as f16, gathered with f32 merged rows as f16, back to ORT as float16; an f32 result is refused', () => {
@@ -32,8 +36,12 @@ describe('bridge dtypes', () => {
     const out = be.gather(hidden, merged, be.upload(Uint32Array.from([2, 3, 0]), [3]));
     const t = bridge.toOrt(out, [1, 3, 2]);
     expect(t.type).toBe('float16');
-    expect(Array.from(t.data as Uint16Array)).toEqual(Array.from(castF32ToF16Reference(Float32Array.from([5, 6, 0.5, 0.25, 1, 2]))));
-    expect(() => bridge.toOrt(new CpuTensor(new Float32Array(2), [1, 2], 'f32'), [1, 1, 2])).toThrow(/result \[1,2\]: expected float16.*got float32/);
+    expect(Array.from(t.data as Uint16Array)).toEqual(
+      Array.from(castF32ToF16Reference(Float32Array.from([5, 6, 0.5, 0.25, 1, 2]))),
+    );
+    expect(() => bridge.toOrt(new CpuTensor(new Float32Array(2), [1, 2], 'f32'), [1, 1, 2])).toThrow(
+      /result \[1,2\]: expected float16.*got float32/,
+    );
     // Positions and row lists are not activations: i32/u32 pass.
     expect(bridge.toOrt(be.upload(Int32Array.from([0, 1]), [2]), [1, 2]).type).toBe('int32');
   });

@@ -25,14 +25,23 @@ export interface BackendBridge {
 
 /** An ORT tensor or backend result whose dtype is not the one the graph runs in. */
 export class BridgeDtypeError extends Error {
-  constructor(readonly what: string, readonly expected: string, readonly got: string) {
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly got: string,
+  ) {
     super(`${what}: expected ${expected} (the package's activation dtype), got ${got}`);
     this.name = 'BridgeDtypeError';
   }
 }
 
 const BDTYPE: Record<ActivationDtype, BDtype> = { float32: 'f32', float16: 'f16' };
-const ORT_TYPE: Record<BDtype, 'float32' | 'float16' | 'int32' | 'uint32'> = { f32: 'float32', f16: 'float16', i32: 'int32', u32: 'uint32' };
+const ORT_TYPE: Record<BDtype, 'float32' | 'float16' | 'int32' | 'uint32'> = {
+  f32: 'float32',
+  f16: 'float16',
+  i32: 'int32',
+  u32: 'uint32',
+};
 
 /** The backend dtype of an ORT activation, checked against the package's. */
 function activation(t: OrtTensor, act: ActivationDtype, shape: number[]): BDtype {
@@ -42,7 +51,8 @@ function activation(t: OrtTensor, act: ActivationDtype, shape: number[]): BDtype
 
 /** A float result must be in the activation dtype to go back into the graph. */
 function checkResult(b: BTensor, act: ActivationDtype): void {
-  if ((b.dtype === 'f32' || b.dtype === 'f16') && b.dtype !== BDTYPE[act]) throw new BridgeDtypeError(`result [${b.shape}]`, act, ORT_TYPE[b.dtype]);
+  if ((b.dtype === 'f32' || b.dtype === 'f16') && b.dtype !== BDTYPE[act])
+    throw new BridgeDtypeError(`result [${b.shape}]`, act, ORT_TYPE[b.dtype]);
 }
 
 export function cpuBridge(ort: Ort, backend: PruneBackend, act: ActivationDtype): BackendBridge {

@@ -12,10 +12,14 @@ import { dawnEngine, FIXTURES, fixturePackage, memoryReader } from './fixturePac
 import { LiftedLayer, causalBias } from './liftedLayer';
 
 const NAME = 'llama-clip-gqa';
-const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as { question: string; greedy16: number[] };
+const golden = JSON.parse(readFileSync(join(FIXTURES, NAME, 'golden.json'), 'utf8')) as {
+  question: string;
+  greedy16: number[];
+};
 const image = new Uint8Array(readFileSync(join(FIXTURES, NAME, 'image.png')));
 const request = (method: string, budget?: number, maxNewTokens = 10): GenerateRequest => ({
-  image: { bytes: image, name: 'image.png' }, question: golden.question,
+  image: { bytes: image, name: 'image.png' },
+  question: golden.question,
   settings: { method, ...(budget ? { budget } : {}) },
   options: { maxNewTokens, temperature: 0, topP: 1, seed: 0 },
 });
@@ -42,7 +46,10 @@ describe.runIf(process.env.CAPTURED_DECODE_TEST === '1')(`captured decode on Web
     await captured.load(memoryReader(files, NAME));
     await plain.load(memoryReader(files, NAME));
   }, 300_000);
-  afterAll(async () => { await captured?.dispose(); await plain?.dispose(); });
+  afterAll(async () => {
+    await captured?.dispose();
+    await plain?.dispose();
+  });
 
   it('loads lifted layers and a decoder only when capture is on', () => {
     expect(captured.model!.decoder?.ready).toBe(true);
@@ -59,10 +66,19 @@ describe.runIf(process.env.CAPTURED_DECODE_TEST === '1')(`captured decode on Web
     const createBindGroup = proto.createBindGroup;
     let bindGroups = 0;
     const perStep: number[] = [];
-    proto.createBindGroup = function (this: GPUDevice, d: GPUBindGroupDescriptor) { bindGroups++; return createBindGroup.call(this, d); };
+    proto.createBindGroup = function (this: GPUDevice, d: GPUBindGroupDescriptor) {
+      bindGroups++;
+      return createBindGroup.call(this, d);
+    };
     let got;
     try {
-      got = await captured.generate({ ...request('sparsevlm', 64), onToken: () => { perStep.push(bindGroups); bindGroups = 0; } });
+      got = await captured.generate({
+        ...request('sparsevlm', 64),
+        onToken: () => {
+          perStep.push(bindGroups);
+          bindGroups = 0;
+        },
+      });
     } finally {
       proto.createBindGroup = createBindGroup;
     }

@@ -38,17 +38,29 @@ import type { LayerCache } from './layerCache';
 type Feeds = Record<string, OrtTensor>;
 
 /** A cache's capacity for a prefill of `rows`: rows + headroom, rounded up to a multiple of step. */
-export interface CapacityPolicy { headroom: number; step: number }
+export interface CapacityPolicy {
+  headroom: number;
+  step: number;
+}
 export const DEFAULT_CAPACITY: CapacityPolicy = { headroom: 64, step: 64 };
-export const capacityFor = (rows: number, p: CapacityPolicy = DEFAULT_CAPACITY): number => Math.ceil((rows + p.headroom) / p.step) * p.step;
+export const capacityFor = (rows: number, p: CapacityPolicy = DEFAULT_CAPACITY): number =>
+  Math.ceil((rows + p.headroom) / p.step) * p.step;
 
-interface Buf { buffer: GPUBuffer; tensor: OrtTensor }
+interface Buf {
+  buffer: GPUBuffer;
+  tensor: OrtTensor;
+}
 
 /** One layer's fixed decode state: its capture session and every buffer bound to it. */
 interface DecodeLayer {
   cap: number;
   session: OrtSession;
-  key: Buf; value: Buf; bias: Buf; position: Buf; keyNew: Buf; valueNew: Buf;
+  key: Buf;
+  value: Buf;
+  bias: Buf;
+  position: Buf;
+  keyNew: Buf;
+  valueNew: Buf;
   params: GPUBuffer;
   feeds: Feeds;
   fetches: Feeds;
@@ -80,7 +92,11 @@ export class CapturedDecoder {
   private readonly el: number;
   /** How large each layer's cache is made (tests shrink it to exercise growth). */
   capacity: CapacityPolicy = DEFAULT_CAPACITY;
-  readonly counts: CapturedDecodeCounts = { sessions: 0, steps: 0, cpuMs: { positions: 0, embed: 0, layers: 0, kvWrite: 0, head: 0 } };
+  readonly counts: CapturedDecodeCounts = {
+    sessions: 0,
+    steps: 0,
+    cpuMs: { positions: 0, embed: 0, layers: 0, kvWrite: 0, head: 0 },
+  };
 
   constructor(
     private readonly rt: OrtRuntime,
@@ -101,7 +117,10 @@ export class CapturedDecoder {
     if (this.hidden) return;
     const D = this.manifest.text.hiddenSize;
     const n = this.lifted.length;
-    this.hidden = [await this.gpu.tensor(this.act, [1, 1, D], null, D * this.el, 'Decode.hidden0'), await this.gpu.tensor(this.act, [1, 1, D], null, D * this.el, 'Decode.hidden1')];
+    this.hidden = [
+      await this.gpu.tensor(this.act, [1, 1, D], null, D * this.el, 'Decode.hidden0'),
+      await this.gpu.tensor(this.act, [1, 1, D], null, D * this.el, 'Decode.hidden1'),
+    ];
     this.slots = await this.gpu.tensor('uint32', [n], null, 4 * n, 'Decode.slots');
     this.loadSlots = await this.gpu.tensor('uint32', [4], null, 16, 'Decode.loadSlots');
   }
@@ -148,11 +167,22 @@ export class CapturedDecoder {
     const valueNew = await g.tensor(act, [1, Hkv, 1, hd], null, Hkv * hd * this.el, `${label}.valueNew`);
     const [hin, hout] = [this.hidden![l % 2], this.hidden![(l + 1) % 2]];
     return {
-      cap, session, key, value, bias, position, keyNew, valueNew,
+      cap,
+      session,
+      key,
+      value,
+      bias,
+      position,
+      keyNew,
+      valueNew,
       params: this.kv!.params(this.shape(cap, 1, 1), l),
       feeds: {
-        hidden: hin.tensor, position_ids: position.tensor, past_key: key.tensor, past_value: value.tensor,
-        [BIAS_INPUT]: bias.tensor, ...this.lifted[l].weights,
+        hidden: hin.tensor,
+        position_ids: position.tensor,
+        past_key: key.tensor,
+        past_value: value.tensor,
+        [BIAS_INPUT]: bias.tensor,
+        ...this.lifted[l].weights,
       },
       fetches: { hidden_out: hout.tensor, [KEY_NEW]: keyNew.tensor, [VALUE_NEW]: valueNew.tensor },
     };
@@ -183,8 +213,17 @@ export class CapturedDecoder {
       }
       this.resetBias(d);
       if (c.length > 0) {
-        this.kv!.run({ slots: this.loadSlots!.buffer, srcK: c.key.gpuBuffer, srcV: c.value.gpuBuffer, dstK: d.key.buffer, dstV: d.value.buffer, bias: d.bias.buffer },
-          { ...this.shape(d.cap, c.length, c.length), at: 0 });
+        this.kv!.run(
+          {
+            slots: this.loadSlots!.buffer,
+            srcK: c.key.gpuBuffer,
+            srcV: c.value.gpuBuffer,
+            dstK: d.key.buffer,
+            dstV: d.value.buffer,
+            bias: d.bias.buffer,
+          },
+          { ...this.shape(d.cap, c.length, c.length), at: 0 },
+        );
       }
     }
   }
@@ -194,8 +233,17 @@ export class CapturedDecoder {
     const old = this.layers[l]!;
     const d = await this.makeLayer(l, old.cap * 2);
     this.resetBias(d);
-    this.kv!.run({ slots: this.loadSlots!.buffer, srcK: old.key.buffer, srcV: old.value.buffer, dstK: d.key.buffer, dstV: d.value.buffer, bias: d.bias.buffer },
-      { ...this.shape(d.cap, this.lens[l], old.cap), at: 0 });
+    this.kv!.run(
+      {
+        slots: this.loadSlots!.buffer,
+        srcK: old.key.buffer,
+        srcV: old.value.buffer,
+        dstK: d.key.buffer,
+        dstV: d.value.buffer,
+        bias: d.bias.buffer,
+      },
+      { ...this.shape(d.cap, this.lens[l], old.cap), at: 0 },
+    );
     this.layers[l] = d;
     await this.dropLayer(old);
   }
@@ -204,12 +252,23 @@ export class CapturedDecoder {
    * Token `tokenId` (the `step`-th generated) through embed, every layer and the head. Returns
    * the logits [1, Vocab] (a GPU buffer of onnxruntime's; the caller disposes them).
    */
-  async step(ops: TensorOps, method: PruneMethod, unprunedLength: number, tokenId: number, step: number, signal?: AbortSignal): Promise<OrtTensor> {
+  async step(
+    ops: TensorOps,
+    method: PruneMethod,
+    unprunedLength: number,
+    tokenId: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<OrtTensor> {
     if (signal?.aborted) throw cancelled(`decode step ${step}`);
     const queue = this.gpu.device.queue;
     const ms = this.counts.cpuMs;
     let t = performance.now();
-    const lap = (part: keyof CapturedDecodeCounts['cpuMs']) => { const now = performance.now(); ms[part] += now - t; t = now; };
+    const lap = (part: keyof CapturedDecodeCounts['cpuMs']) => {
+      const now = performance.now();
+      ms[part] += now - t;
+      t = now;
+    };
     for (let l = 0; l < this.layers.length; l++) {
       if (this.lens[l] + 1 > this.layers[l]!.cap) await this.grow(l);
       const position = method.decodePositions === 'unpruned-length' ? unprunedLength + step : this.lens[l];
@@ -238,7 +297,19 @@ export class CapturedDecoder {
     queue.writeBuffer(this.slots!.buffer, 0, Uint32Array.from(this.lens));
     this.runner!.run(KvWrite.owner, (pass) => {
       for (const d of this.layers) {
-        this.kv!.encode(pass, d!.params, { slots: this.slots!.buffer, srcK: d!.keyNew.buffer, srcV: d!.valueNew.buffer, dstK: d!.key.buffer, dstV: d!.value.buffer, bias: d!.bias.buffer }, this.shape(d!.cap, 1, 1));
+        this.kv!.encode(
+          pass,
+          d!.params,
+          {
+            slots: this.slots!.buffer,
+            srcK: d!.keyNew.buffer,
+            srcV: d!.valueNew.buffer,
+            dstK: d!.key.buffer,
+            dstV: d!.value.buffer,
+            bias: d!.bias.buffer,
+          },
+          this.shape(d!.cap, 1, 1),
+        );
       }
     });
     this.runner!.door.flush();

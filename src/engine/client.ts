@@ -4,14 +4,28 @@
  * on the same EngineLink (workerLink) as the app's store, so bench pages and e2e use the app's
  * transport.
  */
-import type { AdapterInfo, FromWorker, GenerateOptions, LoadProgress, MethodSettings, ModelInfo, ToWorker } from './protocol';
+import type {
+  AdapterInfo,
+  FromWorker,
+  GenerateOptions,
+  LoadProgress,
+  MethodSettings,
+  ModelInfo,
+  ToWorker,
+} from './protocol';
 import type { RequestTrace } from '../common/trace';
 import type { EngineErrorWhere } from '../common/errors';
 import type { PackageSource } from '../package/source';
 
 export class EngineClientError extends Error {
   override readonly name = 'EngineClientError';
-  constructor(readonly where: EngineErrorWhere, readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly where: EngineErrorWhere,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 type Pending = {
@@ -49,9 +63,13 @@ export class EngineClient {
     }
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.type === 'error') { this.pending.delete(m.id); p.reject(new EngineClientError(m.where, m.code, m.message)); }
-    else if (m.type === 'ready' || m.type === 'loaded' || m.type === 'done') { this.pending.delete(m.id); p.resolve(m); }
-    else p.onEvent?.(m);
+    if (m.type === 'error') {
+      this.pending.delete(m.id);
+      p.reject(new EngineClientError(m.where, m.code, m.message));
+    } else if (m.type === 'ready' || m.type === 'loaded' || m.type === 'done') {
+      this.pending.delete(m.id);
+      p.resolve(m);
+    } else p.onEvent?.(m);
   }
 
   private request(msg: ToWorker, onEvent?: (m: FromWorker) => void): Promise<FromWorker> {
@@ -67,7 +85,9 @@ export class EngineClient {
   }
 
   async load(source: PackageSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
-    const m = await this.request({ type: 'load', id: this.nextId++, source }, (e) => { if (e.type === 'progress') onProgress?.(e.progress); });
+    const m = await this.request({ type: 'load', id: this.nextId++, source }, (e) => {
+      if (e.type === 'progress') onProgress?.(e.progress);
+    });
     return (m as Extract<FromWorker, { type: 'loaded' }>).model;
   }
 
@@ -89,7 +109,9 @@ export class EngineClient {
     return { id, result, cancel: () => this.link.post({ type: 'cancel', id } satisfies ToWorker) };
   }
 
-  terminate(): void { this.link.terminate?.(); }
+  terminate(): void {
+    this.link.terminate?.();
+  }
 }
 
 export interface EngineLink {
@@ -109,15 +131,26 @@ export function workerLink(make: () => Worker): EngineLink {
   let worker = make();
   let handler: ((message: FromWorker) => void) | null = null;
   const attach = (w: Worker) => {
-    w.addEventListener('message', (e: MessageEvent<FromWorker>) => { if (w === worker) handler?.(e.data); });
+    w.addEventListener('message', (e: MessageEvent<FromWorker>) => {
+      if (w === worker) handler?.(e.data);
+    });
     w.addEventListener('error', (e) => {
-      if (w === worker) handler?.({ type: 'error', id: 0, where: 'model', code: 'worker-failed', message: `The engine worker failed to start: ${e.message || 'script error'}.` });
+      if (w === worker)
+        handler?.({
+          type: 'error',
+          id: 0,
+          where: 'model',
+          code: 'worker-failed',
+          message: `The engine worker failed to start: ${e.message || 'script error'}.`,
+        });
     });
   };
   attach(worker);
   return {
     post: (message) => worker.postMessage(message, transferOf(message)),
-    subscribe: (h) => { handler = h; },
+    subscribe: (h) => {
+      handler = h;
+    },
     restart: () => {
       worker.terminate();
       worker = make();

@@ -38,17 +38,27 @@ export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): 
     if (step === 0) {
       await pkg.decoder.begin(a.caches);
       // The prefill's present KV now lives in the fixed caches: give its buffers back at once.
-      for (const c of a.caches) for (const t of [c.key, c.value]) { untrack(t); t.dispose(); }
+      for (const c of a.caches)
+        for (const t of [c.key, c.value]) {
+          untrack(t);
+          t.dispose();
+        }
       a.caches.length = 0;
     }
     return track(await pkg.decoder.step(a.ops, a.method, a.unprunedLength, tokenId, step, a.signal));
   }
-  const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
+  const dispose = (t: OrtTensor) => {
+    untrack(t);
+    t.dispose();
+  };
   const s = pkg.sessions;
   if (a.signal?.aborted) throw cancelled(`decode step ${step}`);
   let hidden = track((await s.embed.run({ input_ids: track(a.ops.ids([tokenId])) })).embeds);
   for (const [l, layer] of s.layers.entries()) {
-    if (a.signal?.aborted) { dispose(hidden); throw cancelled(`decode step ${step}, layer ${l}`); }
+    if (a.signal?.aborted) {
+      dispose(hidden);
+      throw cancelled(`decode step ${step}, layer ${l}`);
+    }
     const cache = a.caches[l];
     const position = a.method.decodePositions === 'unpruned-length' ? a.unprunedLength + step : cache.length;
     const out = await layer.run({

@@ -29,7 +29,11 @@ import { seededRandom } from '../common/random';
 import { EngineError } from '../common/errors';
 
 /** One image of a request; `frame` when it is a video frame (index in the source, source frame count). */
-export interface RequestImage { bytes: Uint8Array; name: string; frame?: { index: number; of: number } }
+export interface RequestImage {
+  bytes: Uint8Array;
+  name: string;
+  frame?: { index: number; of: number };
+}
 
 export interface GenerateRequest {
   /** One image; or `images`, several images or video frames in prompt order (`images` wins when both are given). */
@@ -109,12 +113,20 @@ export class Engine {
     return new Engine(rt);
   }
 
-  get adapter(): AdapterInfo { return this.rt.adapter; }
-  get model(): LoadedPackage | null { return this.pkg; }
+  get adapter(): AdapterInfo {
+    return this.rt.adapter;
+  }
+  get model(): LoadedPackage | null {
+    return this.pkg;
+  }
   /** Engine-made GPU buffers alive now (the splice buffers); ORT's are counted by ORT. */
-  get engineLiveBuffers(): number { return this.ops instanceof GpuTensorOps ? this.ops.liveBuffers : 0; }
+  get engineLiveBuffers(): number {
+    return this.ops instanceof GpuTensorOps ? this.ops.liveBuffers : 0;
+  }
   /** The GPU door (pool and read-back counters) while a package is loaded on WebGPU. */
-  get door(): GpuDoor | null { return this.gpuDoor; }
+  get door(): GpuDoor | null {
+    return this.gpuDoor;
+  }
 
   /** The one door to ORT's device (STYLE.md rule 3): our kernels' buffer pool, read-back counter and fault routing. */
   private doorFor(device: GPUDevice): GpuDoor {
@@ -140,7 +152,11 @@ export class Engine {
     const key = `${this.clockPreference}:${numLayers}`;
     if (!this.clock || this.clock.door !== door || this.clock.key !== key) {
       this.clock?.clock.destroy();
-      this.clock = { clock: createPhaseClock(door, () => this.ops!.sync(), numLayers, this.clockPreference), door, key };
+      this.clock = {
+        clock: createPhaseClock(door, () => this.ops!.sync(), numLayers, this.clockPreference),
+        door,
+        key,
+      };
     }
     return this.clock.clock;
   }
@@ -157,8 +173,16 @@ export class Engine {
       // point (sha256 is checked while reading) the old one is released first, so that two
       // packages never hold GPU memory at once.
       const pkg = await loadPackage(this.rt, reader, onProgress, async () => {
-        if (this.pkg) { this.releasing = true; this.dropVisionCache(0); await releasePackage(this.pkg); this.pkg = null; }
-      }).catch((e) => { this.releasing = false; throw e; });
+        if (this.pkg) {
+          this.releasing = true;
+          this.dropVisionCache(0);
+          await releasePackage(this.pkg);
+          this.pkg = null;
+        }
+      }).catch((e) => {
+        this.releasing = false;
+        throw e;
+      });
       this.inputs = new InputPipeline(pkg.manifest, pkg.texts);
       const device = this.rt.device();
       if (this.rt.backend === 'webgpu' && !device) {
@@ -171,7 +195,9 @@ export class Engine {
       // Our kernels' pipelines compile here, not in the first question's first pruning stage
       // (a pipeline already made for this device is not made again).
       await gpuBackend?.warmup();
-      this.bridge = gpuBackend ? gpuBridge(this.rt.ort, gpuBackend, pkg.manifest.activationDtype) : cpuBridge(this.rt.ort, new CpuPruneBackend(), pkg.manifest.activationDtype);
+      this.bridge = gpuBackend
+        ? gpuBridge(this.rt.ort, gpuBackend, pkg.manifest.activationDtype)
+        : cpuBridge(this.rt.ort, new CpuPruneBackend(), pkg.manifest.activationDtype);
       this.argmax = gpuBackend ? new ArgmaxLogitsKernel(gpuBackend.runner) : null;
       if (gpuBackend) await pkg.decoder?.attach(gpuBackend.runner); // captured decode's kv_write
       this.pkg = pkg;
@@ -185,9 +211,15 @@ export class Engine {
     if (!pkg || !this.inputs) return null;
     const m = pkg.manifest;
     return {
-      name: m.name, dtype: m.dtype, numLayers: m.text.numLayers, hiddenSize: m.text.hiddenSize,
-      visualTokens: m.vision.visualTokens, gridSize: m.vision.gridSize, imageSize: m.vision.imageSize,
-      synthetic: Boolean(m.synthetic ?? (m.source?.kind === 'synthetic')), bytes: pkg.bytes,
+      name: m.name,
+      dtype: m.dtype,
+      numLayers: m.text.numLayers,
+      hiddenSize: m.text.hiddenSize,
+      visualTokens: m.vision.visualTokens,
+      gridSize: m.vision.gridSize,
+      imageSize: m.vision.imageSize,
+      synthetic: Boolean(m.synthetic ?? m.source?.kind === 'synthetic'),
+      bytes: pkg.bytes,
       imageFit: this.inputs.imageFit,
     };
   }
@@ -195,8 +227,13 @@ export class Engine {
   dims(): ModelDims {
     const t = this.pkg!.manifest.text;
     return {
-      numLayers: t.numLayers, hiddenSize: t.hiddenSize, numHeads: t.numHeads, numKvHeads: t.numKvHeads,
-      headDim: t.headDim, intermediateSize: t.intermediateSize, ropeTheta: t.ropeTheta,
+      numLayers: t.numLayers,
+      hiddenSize: t.hiddenSize,
+      numHeads: t.numHeads,
+      numKvHeads: t.numKvHeads,
+      headDim: t.headDim,
+      intermediateSize: t.intermediateSize,
+      ropeTheta: t.ropeTheta,
       visualTokens: this.pkg!.manifest.vision.visualTokens,
     };
   }
@@ -205,7 +242,11 @@ export class Engine {
     try {
       return createMethod(settings.method, { budget: settings.budget, params: settings.params }, dims);
     } catch (e) {
-      if (e instanceof UnknownMethodError) throw new EngineError('input', 'unknown-method', e.message.replace(/^u/, 'U') + '.', { method: settings.method, known: e.known });
+      if (e instanceof UnknownMethodError)
+        throw new EngineError('input', 'unknown-method', e.message.replace(/^u/, 'U') + '.', {
+          method: settings.method,
+          known: e.known,
+        });
       throw asEngineError(e, 'input', 'unknown-method');
     }
   }
@@ -215,7 +256,8 @@ export class Engine {
   }
 
   private async run(req: GenerateRequest): Promise<GenerateResult> {
-    if (!this.pkg || !this.inputs || !this.bridge || !this.ops) throw new EngineError('model', 'no-model', 'Load a model first.', {});
+    if (!this.pkg || !this.inputs || !this.bridge || !this.ops)
+      throw new EngineError('model', 'no-model', 'Load a model first.', {});
     const pkg = this.pkg;
     const m = pkg.manifest;
     const tStart = performance.now();
@@ -224,24 +266,48 @@ export class Engine {
     const images = req.images ?? (req.image ? [req.image] : []);
     // Limits (frames × tokens against the context) are checked here, before any image is decoded.
     const noun = images.length > 0 && images.every((im) => im.frame) ? 'frame' : 'image';
-    const { inputIds, layout, images: imageBlocks } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length, noun);
+    const {
+      inputIds,
+      layout,
+      images: imageBlocks,
+    } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length, noun);
     // Several images: the methods see one visual block (the span) and scale their tables to it.
     const dims: ModelDims = { ...this.dims(), visualTokens: layout.visualCount };
     if (images.length > 1) method = this.method(req.settings, dims);
     const pixels: PreparedPixels[] = [];
     for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));
-    const track = (t: OrtTensor) => { this.live.add(t); return t; };
-    const untrack = (t: OrtTensor) => { this.live.delete(t); };
+    const track = (t: OrtTensor) => {
+      this.live.add(t);
+      return t;
+    };
+    const untrack = (t: OrtTensor) => {
+      this.live.delete(t);
+    };
     const clock = this.phaseClock();
     clock.reset();
     try {
       const pre = await prefill({
-        ort: this.rt.ort, pkg, ops: this.ops, bridge: this.bridge, dims, method, clock,
-        inputIds, layout, pixels, imageBlocks, signal: req.signal, track, untrack,
+        ort: this.rt.ort,
+        pkg,
+        ops: this.ops,
+        bridge: this.bridge,
+        dims,
+        method,
+        clock,
+        inputIds,
+        layout,
+        pixels,
+        imageBlocks,
+        signal: req.signal,
+        track,
+        untrack,
         cachedVisual: (i) => {
           const key = req.options.reuseVision === false ? null : pixels[i].key;
           const hit = key === null ? undefined : this.visionCache.get(key);
-          if (!hit) { this.visionRuns += 1; return null; }
+          if (!hit) {
+            this.visionRuns += 1;
+            return null;
+          }
           this.visionCache.delete(key!);
           this.visionCache.set(key!, hit);
           return hit;
@@ -252,7 +318,9 @@ export class Engine {
           this.visionCache.set(key, t);
           return true;
         },
-      }).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
+      }).catch((e) => {
+        throw asEngineError(e, 'answer', 'run-failed');
+      });
       const prefillMs = performance.now() - tStart;
       const random = seededRandom(req.options.seed);
       const stop = new Set(m.text.eosTokenIds);
@@ -260,7 +328,16 @@ export class Engine {
       const decodeStepMs: number[] = [];
       const firstStepTopLogits = topK(pre.logits, 10);
       let firstTokenMs = 0;
-      const decodeArgs = { pkg, ops: this.ops, method, caches: pre.caches, unprunedLength: inputIds.length, signal: req.signal, track, untrack };
+      const decodeArgs = {
+        pkg,
+        ops: this.ops,
+        method,
+        caches: pre.caches,
+        unprunedLength: inputIds.length,
+        signal: req.signal,
+        track,
+        untrack,
+      };
       let token = sampleToken(pre.logits, req.options.temperature, req.options.topP, random);
       const inputs = this.inputs;
       const stream = new TextStream((ids) => inputs.decode(ids));
@@ -272,8 +349,14 @@ export class Engine {
         req.onToken?.(token, piece, elapsed);
         if (stop.has(token) || step === req.options.maxNewTokens - 1) break;
         const t0 = performance.now();
-        const logitsT = await decodeStep(decodeArgs, token, step).catch((e) => { throw asEngineError(e, 'answer', 'run-failed'); });
-        token = await abortable(this.nextToken(logitsT, req.options, random), req.signal, `decode step ${step}, token read-back`);
+        const logitsT = await decodeStep(decodeArgs, token, step).catch((e) => {
+          throw asEngineError(e, 'answer', 'run-failed');
+        });
+        token = await abortable(
+          this.nextToken(logitsT, req.options, random),
+          req.signal,
+          `decode step ${step}, token read-back`,
+        );
         untrack(logitsT);
         logitsT.dispose();
         decodeStepMs.push(performance.now() - t0);
@@ -286,31 +369,53 @@ export class Engine {
       const textStart = layout.preLength + layout.visualCount;
       const trace: RequestTrace = {
         method: method.name,
-        params: { ...(method.params ?? {}), ...(req.settings.budget !== undefined ? { budget: req.settings.budget } : {}) },
+        params: {
+          ...(method.params ?? {}),
+          ...(req.settings.budget !== undefined ? { budget: req.settings.budget } : {}),
+        },
         inputIds,
         layout,
-        ...(images.length > 1 ? {
-          images: images.map((im, i) => ({
-            name: im.name, origin: imageBlocks[i].start - layout.preLength, patches: imageBlocks[i].count, ...(im.frame ? { frame: im.frame } : {}),
-          })),
-        } : {}),
-        ...(rs ? {
-          raters: {
-            tokenIds: inputIds.slice(textStart), relevance: rs.relevance, raters: rs.raters,
-            // Each token as the person reads it (the rater view showed "#id"); special tokens by name.
-            tokenTexts: inputIds.slice(textStart).map((id) => this.inputs!.tokenizer.decode([id], { skip_special_tokens: false })),
-          },
-        } : {}),
+        ...(images.length > 1
+          ? {
+              images: images.map((im, i) => ({
+                name: im.name,
+                origin: imageBlocks[i].start - layout.preLength,
+                patches: imageBlocks[i].count,
+                ...(im.frame ? { frame: im.frame } : {}),
+              })),
+            }
+          : {}),
+        ...(rs
+          ? {
+              raters: {
+                tokenIds: inputIds.slice(textStart),
+                relevance: rs.relevance,
+                raters: rs.raters,
+                // Each token as the person reads it (the rater view showed "#id"); special tokens by name.
+                tokenTexts: inputIds
+                  .slice(textStart)
+                  .map((id) => this.inputs!.tokenizer.decode([id], { skip_special_tokens: false })),
+              },
+            }
+          : {}),
         visualPerLayer,
         equalTokens: after.reduce((s, v) => s + v, 0) / after.length,
         meanVisualIn: visualPerLayer.reduce((s, v) => s + v, 0) / visualPerLayer.length,
         stages: pre.stages,
         timings: {
-          clock: clock.kind, ...phases, prefillMs, firstTokenMs, decodeStepMs, totalMs: performance.now() - tStart,
+          clock: clock.kind,
+          ...phases,
+          prefillMs,
+          firstTokenMs,
+          decodeStepMs,
+          totalMs: performance.now() - tStart,
         },
         cost: costFigures({
-          dims, nonVisualTokens: layout.preLength + layout.textLength, visualPerLayer,
-          visualTokens: layout.visualCount, decodeSteps: Math.max(0, tokenIds.length - 1),
+          dims,
+          nonVisualTokens: layout.preLength + layout.textLength,
+          visualPerLayer,
+          visualTokens: layout.visualCount,
+          decodeSteps: Math.max(0, tokenIds.length - 1),
           bytesPerElement: m.activationDtype === 'float16' ? 2 : 4,
         }),
         generatedIds: tokenIds,

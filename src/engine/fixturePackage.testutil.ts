@@ -43,7 +43,6 @@ export async function fixturePackage(name: string, dtype: PackageDtype = 'fp32')
   }
 }
 
-
 /**
  * An engine on Dawn's WebGPU, with `fixture` (a converted fixture package) loaded when given.
  * Dawn is set up before the engine module is imported (onnxruntime reads `navigator.gpu` then);

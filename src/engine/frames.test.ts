@@ -20,9 +20,14 @@ describe('video frame sampling and limits', () => {
     const llava = { vision: { visualTokens: 576 }, text: { maxPositions: 4096 } };
     expect(() => visualTokensFit(llava, 7, 63, 'frame')).not.toThrow(); // 4095: one position left for the text
     expect(() => visualTokensFit(llava, 7, 64, 'frame')).toThrow('at most 6 fit'); // 4096: none left
-    try { visualTokensFit(llava, 8, 64, 'frame'); expect.unreachable(); } catch (e) {
+    try {
+      visualTokensFit(llava, 8, 64, 'frame');
+      expect.unreachable();
+    } catch (e) {
       expect((e as EngineError).code).toBe('too-many-frames');
-      expect((e as EngineError).message).toBe('8 frames take 8 × 576 = 4608 visual tokens; with 64 for the answer that is more than the model\'s context of 4096 tokens: at most 6 fit (fewer frames: --frames).');
+      expect((e as EngineError).message).toBe(
+        "8 frames take 8 × 576 = 4608 visual tokens; with 64 for the answer that is more than the model's context of 4096 tokens: at most 6 fit (fewer frames: --frames).",
+      );
       expect((e as EngineError).data).toMatchObject({ count: 8, tokensPerImage: 576, context: 4096, fit: 6 });
     }
   });

@@ -28,7 +28,9 @@ export function sampleUniform(total: number, n: number): number[] {
 /** Checks a frame count setting (--frames, the app's control): a whole number ≥ 1. */
 export function checkFrameCount(n: number, what = 'The number of frames'): number {
   if (!Number.isInteger(n) || n < 1) {
-    throw new EngineError('input', 'bad-option', `${what} must be a whole number of at least 1, not ${String(n)}.`, { frames: n });
+    throw new EngineError('input', 'bad-option', `${what} must be a whole number of at least 1, not ${String(n)}.`, {
+      frames: n,
+    });
   }
   return n;
 }
@@ -39,7 +41,10 @@ export function noFrames(source: string, detail: string): EngineError {
 }
 
 /** The model fields the frame limit needs. */
-export interface VisualBudget { vision: { visualTokens: number }; text: { maxPositions: number } }
+export interface VisualBudget {
+  vision: { visualTokens: number };
+  text: { maxPositions: number };
+}
 
 /**
  * Refuses `count` images or frames whose visual tokens alone, with the answer, exceed the
@@ -51,7 +56,10 @@ export function visualTokensFit(m: VisualBudget, count: number, maxNewTokens: nu
   const limit = m.text.maxPositions;
   if (count * V + maxNewTokens < limit) return;
   const fit = Math.max(0, Math.floor((limit - 1 - maxNewTokens) / V));
-  throw new EngineError('input', noun === 'frame' ? 'too-many-frames' : 'too-many-images',
+  throw new EngineError(
+    'input',
+    noun === 'frame' ? 'too-many-frames' : 'too-many-images',
     `${count} ${noun}s take ${count} × ${V} = ${count * V} visual tokens; with ${maxNewTokens} for the answer that is more than the model's context of ${limit} tokens: at most ${fit} fit${noun === 'frame' ? ' (fewer frames: --frames)' : ''}.`,
-    { count, tokensPerImage: V, maxNewTokens, context: limit, fit });
+    { count, tokensPerImage: V, maxNewTokens, context: limit, fit },
+  );
 }

@@ -39,9 +39,17 @@ export function logitError(golden: Golden, logits: Float32Array): number {
  * the two whose packages differ for the engine: 729 image tokens (qwen2-siglip-384) and 575 from
  * two concatenated feature layers (llama-siglip-hubkeys). ENGINE_GOLDEN_ALL=1 adds the other two.
  */
-const ISSUE11 = ['qwen2-siglip-384', 'llama-siglip-hubkeys',
-  ...(process.env.ENGINE_GOLDEN_ALL ? ['llama-clip-bf16-sharded', 'mistral-clip'] : [])];
-const NAMES = ['llama-clip-gqa', 'qwen2-siglip', ...ISSUE11, ...(process.env.ENGINE_GOLDEN_DEEP ? ['open-llava15-deep'] : [])];
+const ISSUE11 = [
+  'qwen2-siglip-384',
+  'llama-siglip-hubkeys',
+  ...(process.env.ENGINE_GOLDEN_ALL ? ['llama-clip-bf16-sharded', 'mistral-clip'] : []),
+];
+const NAMES = [
+  'llama-clip-gqa',
+  'qwen2-siglip',
+  ...ISSUE11,
+  ...(process.env.ENGINE_GOLDEN_DEEP ? ['open-llava15-deep'] : []),
+];
 
 describe('engine goldens on WebGPU (Dawn, Node)', () => {
   let engine: Engine;
@@ -50,22 +58,28 @@ describe('engine goldens on WebGPU (Dawn, Node)', () => {
   }, 120_000);
   afterAll(async () => engine?.dispose());
 
-  it.each(NAMES)('%s: same ids, logits within 1e-4, same 16 greedy tokens', async (name) => {
-    const golden = JSON.parse(readFileSync(join(FIXTURES, name, 'golden.json'), 'utf8')) as Golden;
-    const t0 = performance.now();
-    await engine.load(memoryReader(await fixturePackage(name), name));
-    const loadMs = performance.now() - t0;
-    const result = await engine.generate({
-      image: { bytes: new Uint8Array(readFileSync(join(FIXTURES, name, 'image.png'))), name: 'image.png' },
-      question: golden.question,
-      settings: { method: 'none' },
-      options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
-    });
-    const err = logitError(golden, result.firstStepLogits);
-    const t = result.trace.timings;
-    console.log(`${name} webgpu: max |Δlogit| ${err.toExponential(2)} (${golden.first_step_logits ? 'all vocab' : 'top-10'}); load ${loadMs.toFixed(0)} ms, prefill ${t.prefillMs.toFixed(0)} ms, decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
-    expect(result.inputIds).toEqual(golden.input_ids);
-    expect(result.tokenIds).toEqual(golden.greedy16);
-    expect(err).toBeLessThan(LOGIT_TOL);
-  }, 300_000);
+  it.each(NAMES)(
+    '%s: same ids, logits within 1e-4, same 16 greedy tokens',
+    async (name) => {
+      const golden = JSON.parse(readFileSync(join(FIXTURES, name, 'golden.json'), 'utf8')) as Golden;
+      const t0 = performance.now();
+      await engine.load(memoryReader(await fixturePackage(name), name));
+      const loadMs = performance.now() - t0;
+      const result = await engine.generate({
+        image: { bytes: new Uint8Array(readFileSync(join(FIXTURES, name, 'image.png'))), name: 'image.png' },
+        question: golden.question,
+        settings: { method: 'none' },
+        options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
+      });
+      const err = logitError(golden, result.firstStepLogits);
+      const t = result.trace.timings;
+      console.log(
+        `${name} webgpu: max |Δlogit| ${err.toExponential(2)} (${golden.first_step_logits ? 'all vocab' : 'top-10'}); load ${loadMs.toFixed(0)} ms, prefill ${t.prefillMs.toFixed(0)} ms, decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
+      );
+      expect(result.inputIds).toEqual(golden.input_ids);
+      expect(result.tokenIds).toEqual(golden.greedy16);
+      expect(err).toBeLessThan(LOGIT_TOL);
+    },
+    300_000,
+  );
 });

@@ -22,54 +22,68 @@ import sharp from 'sharp';
 
 const LOGIT_TOL = 1e-4;
 
-const maxLogitError = (g: MultiGolden, logits: Float32Array) => g.first_step_logits.reduce((w, v, i) => Math.max(w, Math.abs(logits[i] - v)), 0);
+const maxLogitError = (g: MultiGolden, logits: Float32Array) =>
+  g.first_step_logits.reduce((w, v, i) => Math.max(w, Math.abs(logits[i] - v)), 0);
 
 const TWO_IMAGES = process.env.ENGINE_GOLDEN_MULTI_336 ? ['llama-clip-gqa', 'qwen2-siglip'] : [];
 const VIDEO = ['llama-clip-gqa-112', 'qwen2-siglip-112'];
 
 describe('several images and video frames against transformers (WebGPU, Dawn)', () => {
   let engine: Engine;
-  beforeAll(async () => { engine = await dawnEngine(); }, 120_000);
+  beforeAll(async () => {
+    engine = await dawnEngine();
+  }, 120_000);
   afterAll(async () => engine?.dispose());
 
-  const run = (images: RequestImage[], question: string) => engine.generate({
-    images, question, settings: { method: 'none' }, options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
-  });
+  const run = (images: RequestImage[], question: string) =>
+    engine.generate({
+      images,
+      question,
+      settings: { method: 'none' },
+      options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
+    });
 
-  it.skipIf(TWO_IMAGES.length === 0).each(TWO_IMAGES)('%s, two images: same ids, logits within 1e-4, same 16 greedy tokens', async (name) => {
-    const g = multiGolden(name);
-    await engine.load(memoryReader(await fixturePackage(name), name));
-    const r = await run(goldenImages(name, g), g.question);
-    const err = maxLogitError(g, r.firstStepLogits);
-    console.log(`${name} two images: max |Δlogit| ${err.toExponential(2)} over the vocabulary`);
-    expect(r.inputIds).toEqual(g.input_ids);
-    expect(r.tokenIds).toEqual(g.greedy16);
-    expect(err).toBeLessThan(LOGIT_TOL);
-    // The trace places both images in the visual span: image k's patch 0 at its token's offset.
-    expect(r.trace.images?.map((im) => im.origin)).toEqual(g.image_starts.map((s) => s - g.image_starts[0]));
-    expect(r.trace.layout.visualCount).toBe(g.image_starts[1] - g.image_starts[0] + g.tokens_per_image);
-  }, 900_000);
+  it.skipIf(TWO_IMAGES.length === 0).each(TWO_IMAGES)(
+    '%s, two images: same ids, logits within 1e-4, same 16 greedy tokens',
+    async (name) => {
+      const g = multiGolden(name);
+      await engine.load(memoryReader(await fixturePackage(name), name));
+      const r = await run(goldenImages(name, g), g.question);
+      const err = maxLogitError(g, r.firstStepLogits);
+      console.log(`${name} two images: max |Δlogit| ${err.toExponential(2)} over the vocabulary`);
+      expect(r.inputIds).toEqual(g.input_ids);
+      expect(r.tokenIds).toEqual(g.greedy16);
+      expect(err).toBeLessThan(LOGIT_TOL);
+      // The trace places both images in the visual span: image k's patch 0 at its token's offset.
+      expect(r.trace.images?.map((im) => im.origin)).toEqual(g.image_starts.map((s) => s - g.image_starts[0]));
+      expect(r.trace.layout.visualCount).toBe(g.image_starts[1] - g.image_starts[0] + g.tokens_per_image);
+    },
+    900_000,
+  );
 
-  it.each(VIDEO)('%s, 8 frames of 24: same ids, logits within 1e-4, same 16 greedy tokens', async (name) => {
-    const g = multiGolden(name);
-    await engine.load(memoryReader(await fixturePackage(name), name));
-    const folder = await readVideoFrames(join(FIXTURES, 'multi', 'frames'), 8);
-    expect(folder.total).toBe(g.frames_source);
-    expect(folder.images.map((im) => im.frame!.index)).toEqual(g.frame_indices);
-    expect(folder.images.map((im) => im.name)).toEqual(g.images.map((p) => basename(p)));
-    const r = await run(folder.images, g.question);
-    const err = maxLogitError(g, r.firstStepLogits);
-    console.log(`${name} 8 frames: max |Δlogit| ${err.toExponential(2)} over the vocabulary`);
-    expect(r.inputIds).toEqual(g.input_ids);
-    expect(r.tokenIds).toEqual(g.greedy16);
-    expect(err).toBeLessThan(LOGIT_TOL);
-    expect(r.trace.images?.map((im) => im.frame)).toEqual(g.frame_indices!.map((index) => ({ index, of: 24 })));
-
-  }, 300_000);
+  it.each(VIDEO)(
+    '%s, 8 frames of 24: same ids, logits within 1e-4, same 16 greedy tokens',
+    async (name) => {
+      const g = multiGolden(name);
+      await engine.load(memoryReader(await fixturePackage(name), name));
+      const folder = await readVideoFrames(join(FIXTURES, 'multi', 'frames'), 8);
+      expect(folder.total).toBe(g.frames_source);
+      expect(folder.images.map((im) => im.frame!.index)).toEqual(g.frame_indices);
+      expect(folder.images.map((im) => im.name)).toEqual(g.images.map((p) => basename(p)));
+      const r = await run(folder.images, g.question);
+      const err = maxLogitError(g, r.firstStepLogits);
+      console.log(`${name} 8 frames: max |Δlogit| ${err.toExponential(2)} over the vocabulary`);
+      expect(r.inputIds).toEqual(g.input_ids);
+      expect(r.tokenIds).toEqual(g.greedy16);
+      expect(err).toBeLessThan(LOGIT_TOL);
+      expect(r.trace.images?.map((im) => im.frame)).toEqual(g.frame_indices!.map((index) => ({ index, of: 24 })));
+    },
+    300_000,
+  );
 });
 
 describe('video from an animated GIF', () => {
-  it('gives the folder\'s frames: same sampled indices, same pixels', async () => {
+  it("gives the folder's frames: same sampled indices, same pixels", async () => {
     const gif = await readVideoFrames(join(FIXTURES, 'multi', 'frames.gif'), 8);
     const folder = await readVideoFrames(join(FIXTURES, 'multi', 'frames'), 8);
     expect(gif.total).toBe(24);

@@ -26,4 +26,3 @@ export const multiGolden = (name: string): MultiGolden =>
 export function goldenImages(name: string, g: MultiGolden): RequestImage[] {
   return g.images.map((p) => ({ bytes: new Uint8Array(readFileSync(join(FIXTURES, name, p))), name: basename(p) }));
 }
-

@@ -32,37 +32,77 @@ export const VALUE_NEW = 'value_new';
 export type WeightType = 'float32' | 'float16' | 'uint8';
 
 /** One lifted initializer: now a graph input of this name, dtype and shape. */
-export interface LiftedWeight { name: string; type: WeightType; dims: number[]; bytes: Uint8Array }
+export interface LiftedWeight {
+  name: string;
+  type: WeightType;
+  dims: number[];
+  bytes: Uint8Array;
+}
 
 export class GraphRewriteError extends Error {
   override readonly name = 'GraphRewriteError';
-  constructor(readonly graph: string, readonly detail: string) {
+  constructor(
+    readonly graph: string,
+    readonly detail: string,
+  ) {
     super(`cannot prepare ${graph} for graph capture: ${detail}`);
   }
 }
 
 // Decoded protobuf messages (protobufjs reflection objects; int64 fields may be Long-like).
 type Num = number | { toNumber(): number };
-interface Dim { dimValue?: Num; dimParam?: string }
-interface ValueInfo { name: string; type: { tensorType: { elemType: number; shape: { dim: Dim[] } } } }
-interface TensorMsg {
-  name: string; dims: Num[]; dataType: number; rawData?: Uint8Array;
-  externalData?: { key: string; value: string }[]; dataLocation?: number;
+interface Dim {
+  dimValue?: Num;
+  dimParam?: string;
 }
-interface NodeMsg { input: string[]; output: string[]; name: string; opType: string; domain?: string; attribute: unknown[] }
-interface GraphMsg { node: NodeMsg[]; initializer: TensorMsg[]; input: ValueInfo[]; output: ValueInfo[]; name: string }
-interface ModelMsg { graph: GraphMsg }
+interface ValueInfo {
+  name: string;
+  type: { tensorType: { elemType: number; shape: { dim: Dim[] } } };
+}
+interface TensorMsg {
+  name: string;
+  dims: Num[];
+  dataType: number;
+  rawData?: Uint8Array;
+  externalData?: { key: string; value: string }[];
+  dataLocation?: number;
+}
+interface NodeMsg {
+  input: string[];
+  output: string[];
+  name: string;
+  opType: string;
+  domain?: string;
+  attribute: unknown[];
+}
+interface GraphMsg {
+  node: NodeMsg[];
+  initializer: TensorMsg[];
+  input: ValueInfo[];
+  output: ValueInfo[];
+  name: string;
+}
+interface ModelMsg {
+  graph: GraphMsg;
+}
 
 const num = (v: Num | undefined): number => (v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
 
 const WEIGHT_TYPES: Partial<Record<number, WeightType>> = {
-  [DataType.FLOAT]: 'float32', [DataType.FLOAT16]: 'float16', [DataType.UINT8]: 'uint8',
+  [DataType.FLOAT]: 'float32',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.UINT8]: 'uint8',
 };
 
 function valueInfo(name: string, elemType: number, dims: (number | string)[]): ValueInfo {
   return {
     name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
@@ -93,7 +133,11 @@ function pruneDeadNodes(g: GraphMsg): void {
  * Weights → inputs and the causal mask → `attn_bias`. `files` holds the graph's external data
  * files by the location its protobuf records. Returns the new graph and the lifted weights.
  */
-export function liftWeights(label: string, model: Uint8Array, files: Map<string, Uint8Array>): { model: Uint8Array; weights: LiftedWeight[] } {
+export function liftWeights(
+  label: string,
+  model: Uint8Array,
+  files: Map<string, Uint8Array>,
+): { model: Uint8Array; weights: LiftedWeight[] } {
   const m = decode(model);
   const g = m.graph;
   const weights: LiftedWeight[] = [];
@@ -111,7 +155,8 @@ export function liftWeights(label: string, model: Uint8Array, files: Map<string,
       bytes = file.subarray(offset, offset + length);
     }
     if (!type || !bytes || bytes.byteLength < LIFT_MIN_BYTES) {
-      if (t.dataLocation === 1) throw new GraphRewriteError(label, `small external initializer ${t.name} is not supported`);
+      if (t.dataLocation === 1)
+        throw new GraphRewriteError(label, `small external initializer ${t.name} is not supported`);
       kept.push(t);
       continue;
     }
@@ -124,7 +169,8 @@ export function liftWeights(label: string, model: Uint8Array, files: Map<string,
   const producer = new Map<string, NodeMsg>();
   for (const n of g.node) for (const o of n.output) producer.set(o, n);
   const wheres = g.node.filter((n) => n.opType === 'Where' && producer.get(n.input[0])?.opType === 'LessOrEqual');
-  if (wheres.length !== 1) throw new GraphRewriteError(label, `expected one causal-mask Where node, found ${wheres.length}`);
+  if (wheres.length !== 1)
+    throw new GraphRewriteError(label, `expected one causal-mask Where node, found ${wheres.length}`);
   const where = wheres[0];
   where.opType = 'Add';
   where.input = [where.input[1], BIAS_INPUT];
@@ -146,11 +192,26 @@ export function decodeOutputs(label: string, lifted: Uint8Array): Uint8Array {
   const hidden = g.output.find((o) => o.name === 'hidden_out');
   const pk = concatOf('present_key');
   const pv = concatOf('present_value');
-  if (!pk || !pv || !hidden || act === undefined) throw new GraphRewriteError(label, 'no present_key/present_value Concat or hidden_out output');
+  if (!pk || !pv || !hidden || act === undefined)
+    throw new GraphRewriteError(label, 'no present_key/present_value Concat or hidden_out output');
   const hkv = g.output.find((o) => o.name === 'present_key')!.type.tensorType.shape.dim;
   const shape = [num(hkv[0]?.dimValue) || 1, num(hkv[1]?.dimValue), 'S', num(hkv[3]?.dimValue)];
-  g.node.push({ input: [pk.input[1]], output: [KEY_NEW], name: 'key_new_node', opType: 'Identity', domain: '', attribute: [] });
-  g.node.push({ input: [pv.input[1]], output: [VALUE_NEW], name: 'value_new_node', opType: 'Identity', domain: '', attribute: [] });
+  g.node.push({
+    input: [pk.input[1]],
+    output: [KEY_NEW],
+    name: 'key_new_node',
+    opType: 'Identity',
+    domain: '',
+    attribute: [],
+  });
+  g.node.push({
+    input: [pv.input[1]],
+    output: [VALUE_NEW],
+    name: 'value_new_node',
+    opType: 'Identity',
+    domain: '',
+    attribute: [],
+  });
   g.output = [hidden, valueInfo(KEY_NEW, act, shape), valueInfo(VALUE_NEW, act, shape)];
   pruneDeadNodes(g);
   return encode(m);

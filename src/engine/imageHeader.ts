@@ -8,7 +8,11 @@ import { EngineError } from '../common/errors';
 /** Largest image we decode: 50 megapixels (≈ 200 MB of RGBA while decoding). */
 export const MAX_IMAGE_PIXELS = 50_000_000;
 
-export interface ImageHeader { format: 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp'; width: number; height: number }
+export interface ImageHeader {
+  format: 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp';
+  width: number;
+  height: number;
+}
 
 const u16be = (b: Uint8Array, i: number) => (b[i] << 8) | b[i + 1];
 const u32be = (b: Uint8Array, i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
@@ -17,15 +21,29 @@ const u24le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] <
 const ascii = (b: Uint8Array, i: number, n: number) => String.fromCharCode(...b.subarray(i, i + n));
 
 const truncated = (name: string, format: string) =>
-  new EngineError('input', 'truncated-image', `The image ${name} is cut off: its ${format.toUpperCase()} data ends early.`, { name, format });
+  new EngineError(
+    'input',
+    'truncated-image',
+    `The image ${name} is cut off: its ${format.toUpperCase()} data ends early.`,
+    { name, format },
+  );
 
 function jpegSize(b: Uint8Array, name: string): { width: number; height: number } {
   let i = 2;
   while (i + 9 < b.length) {
-    if (b[i] !== 0xff) { i += 1; continue; }
+    if (b[i] !== 0xff) {
+      i += 1;
+      continue;
+    }
     const marker = b[i + 1];
-    if (marker === 0xff) { i += 1; continue; }
-    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) { i += 2; continue; }
+    if (marker === 0xff) {
+      i += 1;
+      continue;
+    }
+    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      i += 2;
+      continue;
+    }
     // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC) carry the frame size.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       return { height: u16be(b, i + 5), width: u16be(b, i + 7) };
@@ -37,7 +55,8 @@ function jpegSize(b: Uint8Array, name: string): { width: number; height: number 
 
 /** Throws EngineError 'empty-image' | 'not-an-image' | 'truncated-image' | 'image-too-large'. */
 export function readImageHeader(bytes: Uint8Array, name = 'image'): ImageHeader {
-  if (bytes.byteLength === 0) throw new EngineError('input', 'empty-image', `The image ${name} is empty (0 bytes).`, { name });
+  if (bytes.byteLength === 0)
+    throw new EngineError('input', 'empty-image', `The image ${name} is empty (0 bytes).`, { name });
   let h: ImageHeader;
   const b = bytes;
   if (b.length >= 8 && b[0] === 0x89 && ascii(b, 1, 3) === 'PNG') {
@@ -62,16 +81,30 @@ export function readImageHeader(bytes: Uint8Array, name = 'image'): ImageHeader 
     if (b.length < 30) throw truncated(name, 'webp');
     const chunk = ascii(b, 12, 4);
     if (chunk === 'VP8X') h = { format: 'webp', width: u24le(b, 24) + 1, height: u24le(b, 27) + 1 };
-    else if (chunk === 'VP8L') { const v = b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24); h = { format: 'webp', width: (v & 0x3fff) + 1, height: ((v >>> 14) & 0x3fff) + 1 }; }
-    else h = { format: 'webp', width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
+    else if (chunk === 'VP8L') {
+      const v = b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24);
+      h = { format: 'webp', width: (v & 0x3fff) + 1, height: ((v >>> 14) & 0x3fff) + 1 };
+    } else h = { format: 'webp', width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
   } else {
-    throw new EngineError('input', 'not-an-image', `The file ${name} is not an image this app can read (PNG, JPEG, GIF, BMP or WebP).`, { name });
+    throw new EngineError(
+      'input',
+      'not-an-image',
+      `The file ${name} is not an image this app can read (PNG, JPEG, GIF, BMP or WebP).`,
+      { name },
+    );
   }
-  if (h.width === 0 || h.height === 0) throw new EngineError('input', 'not-an-image', `The image ${name} says it is ${h.width}×${h.height} pixels.`, { name, ...h });
+  if (h.width === 0 || h.height === 0)
+    throw new EngineError('input', 'not-an-image', `The image ${name} says it is ${h.width}×${h.height} pixels.`, {
+      name,
+      ...h,
+    });
   if (h.width * h.height > MAX_IMAGE_PIXELS) {
-    throw new EngineError('input', 'image-too-large',
+    throw new EngineError(
+      'input',
+      'image-too-large',
       `The image ${name} is ${h.width}×${h.height} pixels; the limit is ${MAX_IMAGE_PIXELS / 1e6} megapixels. Please scale it down.`,
-      { name, width: h.width, height: h.height, maxPixels: MAX_IMAGE_PIXELS });
+      { name, width: h.width, height: h.height, maxPixels: MAX_IMAGE_PIXELS },
+    );
   }
   return h;
 }

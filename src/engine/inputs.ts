@@ -22,10 +22,17 @@ import { EngineError } from '../common/errors';
 import { sha256Hex } from '../package/hash';
 
 /** pixel_values f32 [1,3,H,W], and the image's content key (SHA-256 of its bytes; null without WebCrypto). */
-export interface PreparedPixels { data: Float32Array; dims: number[]; key: string | null }
+export interface PreparedPixels {
+  data: Float32Array;
+  dims: number[];
+  key: string | null;
+}
 
 /** Where one image's tokens sit in the prompt ids: [start, start + count). */
-export interface ImageBlock { start: number; count: number }
+export interface ImageBlock {
+  start: number;
+  count: number;
+}
 
 export interface PreparedText {
   prompt: string;
@@ -40,7 +47,10 @@ type ImageProcessorLike = (image: T.RawImage) => Promise<{ pixel_values: { data:
 
 function json(texts: Map<string, string>, path: string): Record<string, unknown> {
   const t = texts.get(path);
-  if (t === undefined) throw new EngineError('model', 'file-missing', `The package file ${path} is missing from the manifest.`, { file: path });
+  if (t === undefined)
+    throw new EngineError('model', 'file-missing', `The package file ${path} is missing from the manifest.`, {
+      file: path,
+    });
   return JSON.parse(t) as Record<string, unknown>;
 }
 
@@ -52,15 +62,26 @@ export class InputPipeline {
   /** Pixel values of recent images by content (LRU, PIXEL_CACHE_IMAGES entries). */
   private readonly pixelCache = new Map<string, PreparedPixels>();
 
-  constructor(private readonly manifest: Manifest, texts: Map<string, string>) {
+  constructor(
+    private readonly manifest: Manifest,
+    texts: Map<string, string>,
+  ) {
     this.tokenizer = new T.PreTrainedTokenizer(json(texts, 'tokenizer.json'), json(texts, 'tokenizer_config.json'));
     // Flat preprocessor_config.json in packages; transformers-5's nested processor_config.json in fixtures.
-    let cfg = texts.has('preprocessor_config.json') ? json(texts, 'preprocessor_config.json') : json(texts, 'processor_config.json');
-    if (cfg.image_processor && typeof cfg.image_processor === 'object') cfg = cfg.image_processor as Record<string, unknown>;
+    let cfg = texts.has('preprocessor_config.json')
+      ? json(texts, 'preprocessor_config.json')
+      : json(texts, 'processor_config.json');
+    if (cfg.image_processor && typeof cfg.image_processor === 'object')
+      cfg = cfg.image_processor as Record<string, unknown>;
     const type = String(cfg.image_processor_type ?? 'CLIPImageProcessor').replace(/Fast$/, '');
     const Ctor = (T as unknown as Record<string, unknown>)[type];
     if (typeof Ctor !== 'function' || !(Ctor.prototype instanceof T.ImageProcessor || Ctor === T.ImageProcessor)) {
-      throw new EngineError('model', 'manifest-invalid', `preprocessor_config.json names the image processor ${type}, which transformers.js does not have.`, { type });
+      throw new EngineError(
+        'model',
+        'manifest-invalid',
+        `preprocessor_config.json names the image processor ${type}, which transformers.js does not have.`,
+        { type },
+      );
     }
     this.imageFit = imageFitOf(cfg);
     const proc = new (Ctor as new (c: Record<string, unknown>) => T.ImageProcessor)(cfg);
@@ -75,40 +96,62 @@ export class InputPipeline {
   prepareText(question: string, maxNewTokens: number, imageCount = 1, noun: 'image' | 'frame' = 'image'): PreparedText {
     const m = this.manifest;
     const V = m.vision.visualTokens;
-    if (question.trim() === '') throw new EngineError('input', 'empty-question', 'Please type a question about the image.', {});
+    if (question.trim() === '')
+      throw new EngineError('input', 'empty-question', 'Please type a question about the image.', {});
     if (!Number.isInteger(imageCount) || imageCount < 1) {
-      throw new EngineError('input', 'no-image', 'Please add an image (or a video with at least one frame).', { imageCount });
+      throw new EngineError('input', 'no-image', 'Please add an image (or a video with at least one frame).', {
+        imageCount,
+      });
     }
-    const content = [...Array.from({ length: imageCount }, () => ({ type: 'image' })), { type: 'text', text: question }];
-    const prompt = this.tokenizer.apply_chat_template(
-      [{ role: 'user', content }],
-      { chat_template: m.chatTemplate, tokenize: false, add_generation_prompt: true },
-    ) as string;
+    const content = [
+      ...Array.from({ length: imageCount }, () => ({ type: 'image' })),
+      { type: 'text', text: question },
+    ];
+    const prompt = this.tokenizer.apply_chat_template([{ role: 'user', content }], {
+      chat_template: m.chatTemplate,
+      tokenize: false,
+      add_generation_prompt: true,
+    }) as string;
     const expanded = prompt.split(m.imageToken).join(m.imageToken.repeat(V));
     const inputIds = this.tokenizer.encode(expanded, { add_special_tokens: true }) as number[];
     const images = imageBlocks(inputIds, m.imageTokenId, V);
     if (images.length !== imageCount) {
       const count = inputIds.filter((id) => id === m.imageTokenId).length;
-      throw new EngineError('model', 'manifest-invalid',
-        `The chat template gave ${count} image tokens for ${imageCount} image${imageCount === 1 ? '' : 's'}, where the model expects ${V} per image.`, { count, imageCount });
+      throw new EngineError(
+        'model',
+        'manifest-invalid',
+        `The chat template gave ${count} image tokens for ${imageCount} image${imageCount === 1 ? '' : 's'}, where the model expects ${V} per image.`,
+        { count, imageCount },
+      );
     }
     const limit = m.text.maxPositions;
     if (inputIds.length + maxNewTokens > limit) {
       const textTokens = inputIds.length - imageCount * V;
       const fit = Math.floor((limit - maxNewTokens - textTokens) / V);
       if (imageCount > 1 && fit >= 1) {
-        throw new EngineError('input', noun === 'frame' ? 'too-many-frames' : 'too-many-images',
+        throw new EngineError(
+          'input',
+          noun === 'frame' ? 'too-many-frames' : 'too-many-images',
           `${imageCount} ${noun}s take ${imageCount} × ${V} = ${imageCount * V} visual tokens; with ${textTokens} text tokens (the template's, separators included) and ${maxNewTokens} for the answer that is ${inputIds.length + maxNewTokens}, but the model's context holds ${limit}: at most ${fit} fit.`,
-          { images: imageCount, tokensPerImage: V, textTokens, maxNewTokens, context: limit, fit });
+          { images: imageCount, tokensPerImage: V, textTokens, maxNewTokens, context: limit, fit },
+        );
       }
-      throw new EngineError('input', 'question-too-long',
+      throw new EngineError(
+        'input',
+        'question-too-long',
         `The question is too long: the prompt takes ${inputIds.length} tokens and the answer ${maxNewTokens} more, but the model's context holds ${limit}.`,
-        { promptTokens: inputIds.length, maxNewTokens, context: limit });
+        { promptTokens: inputIds.length, maxNewTokens, context: limit },
+      );
     }
     const first = images[0].start;
     const last = images[images.length - 1];
     const spanEnd = last.start + last.count;
-    return { prompt, inputIds, images, layout: { preLength: first, visualCount: spanEnd - first, textLength: inputIds.length - spanEnd } };
+    return {
+      prompt,
+      inputIds,
+      images,
+      layout: { preLength: first, visualCount: spanEnd - first, textLength: inputIds.length - spanEnd },
+    };
   }
 
   /** Image bytes → pixel_values f32 [1,3,H,W]. Checks the header before decoding. */
@@ -127,7 +170,12 @@ export class InputPipeline {
     try {
       image = await T.RawImage.fromBlob(new Blob([bytes as BlobPart]));
     } catch (e) {
-      throw new EngineError('input', 'truncated-image', `The image ${name} could not be decoded; it may be damaged (${(e as Error).message.split('\n')[0]}).`, { name, ...header });
+      throw new EngineError(
+        'input',
+        'truncated-image',
+        `The image ${name} could not be decoded; it may be damaged (${(e as Error).message.split('\n')[0]}).`,
+        { name, ...header },
+      );
     }
     const out = await this.processor(image.rgb());
     const pixels = { data: out.pixel_values.data, dims: out.pixel_values.dims, key };
@@ -161,7 +209,10 @@ async function pixelKey(bytes: Uint8Array): Promise<string | null> {
 export function imageBlocks(ids: readonly number[], imageTokenId: number, V: number): ImageBlock[] {
   const out: ImageBlock[] = [];
   for (let i = 0; i < ids.length;) {
-    if (ids[i] !== imageTokenId) { i++; continue; }
+    if (ids[i] !== imageTokenId) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < ids.length && ids[j] === imageTokenId) j++;
     if ((j - i) % V !== 0) return [];
@@ -177,16 +228,26 @@ export function imageBlocks(ids: readonly number[], imageTokenId: number, V: num
  * centre when do_center_crop is set; a `{height, width}` size stretches.
  */
 export function imageFitOf(cfg: Record<string, unknown>): ImageFit {
-  const size = cfg.size as number | { shortest_edge?: number; longest_edge?: number; height?: number; width?: number } | undefined;
+  const size = cfg.size as
+    number | { shortest_edge?: number; longest_edge?: number; height?: number; width?: number } | undefined;
   const crop = cfg.crop_size as number | { height: number; width: number } | undefined;
-  const cropHw: [number, number] | null = cfg.do_center_crop && crop !== undefined
-    ? (typeof crop === 'number' ? [crop, crop] : [crop.height, crop.width]) : null;
+  const cropHw: [number, number] | null =
+    cfg.do_center_crop && crop !== undefined
+      ? typeof crop === 'number'
+        ? [crop, crop]
+        : [crop.height, crop.width]
+      : null;
   if (typeof size === 'number') {
     const longest = typeof cfg.max_size === 'number' ? cfg.max_size : size;
     return { kind: 'resize-crop', shortestEdge: size, longestEdge: longest, crop: cropHw };
   }
   if (size && (size.shortest_edge !== undefined || size.longest_edge !== undefined)) {
-    return { kind: 'resize-crop', shortestEdge: size.shortest_edge ?? null, longestEdge: size.longest_edge ?? null, crop: cropHw };
+    return {
+      kind: 'resize-crop',
+      shortestEdge: size.shortest_edge ?? null,
+      longestEdge: size.longest_edge ?? null,
+      crop: cropHw,
+    };
   }
   return { kind: 'stretch' }; // {height, width}: any crop after it is of an image already that size
 }

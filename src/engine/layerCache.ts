@@ -2,4 +2,8 @@
 import type { OrtTensor } from './ortEnv';
 
 /** Each layer's own cache: K/V [1,Hkv,P,hd] and its length P. */
-export interface LayerCache { key: OrtTensor; value: OrtTensor; length: number }
+export interface LayerCache {
+  key: OrtTensor;
+  value: OrtTensor;
+  length: number;
+}

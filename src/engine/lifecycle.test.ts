@@ -32,7 +32,8 @@ let engine: Engine;
 const liveGpuBuffers = new Set<GPUBuffer>();
 
 const request = (signal?: AbortSignal): GenerateRequest => ({
-  image: { bytes: image, name: 'image.png' }, question: golden.question,
+  image: { bytes: image, name: 'image.png' },
+  question: golden.question,
   settings: { method: 'sparsevlm', budget: 64 },
   options: { maxNewTokens: TOKENS, temperature: 0, topP: 1, seed: 0 },
   signal,
@@ -40,28 +41,51 @@ const request = (signal?: AbortSignal): GenerateRequest => ({
 
 function memory() {
   const pool = engine.door!.pool.snapshot();
-  return { poolLiveBuffers: pool.liveBuffers, poolLiveBytes: pool.liveBytes, engineBuffers: engine.engineLiveBuffers, deviceBuffers: liveGpuBuffers.size };
+  return {
+    poolLiveBuffers: pool.liveBuffers,
+    poolLiveBytes: pool.liveBytes,
+    engineBuffers: engine.engineLiveBuffers,
+    deviceBuffers: liveGpuBuffers.size,
+  };
 }
 
 /** Replace one layer session's `run` for the duration of `body` (a test hook on the engine's own session). */
-async function withLayerHook<T>(layer: number, hook: (run: OrtSession['run'], ...args: Parameters<OrtSession['run']>) => ReturnType<OrtSession['run']>, body: () => Promise<T>): Promise<T> {
+async function withLayerHook<T>(
+  layer: number,
+  hook: (run: OrtSession['run'], ...args: Parameters<OrtSession['run']>) => ReturnType<OrtSession['run']>,
+  body: () => Promise<T>,
+): Promise<T> {
   const session = engine.model!.sessions.layers[layer];
   const run = session.run.bind(session);
   session.run = ((...args: Parameters<OrtSession['run']>) => hook(run, ...args)) as OrtSession['run'];
-  try { return await body(); } finally { session.run = run; }
+  try {
+    return await body();
+  } finally {
+    session.run = run;
+  }
 }
 
 /** The same for the session a decode step runs layer `layer` through (the captured decoder's, when decode is captured). */
-async function withDecodeLayerHook<T>(layer: number, hook: (run: OrtSession['run'], ...args: Parameters<OrtSession['run']>) => ReturnType<OrtSession['run']>, body: () => Promise<T>): Promise<T> {
+async function withDecodeLayerHook<T>(
+  layer: number,
+  hook: (run: OrtSession['run'], ...args: Parameters<OrtSession['run']>) => ReturnType<OrtSession['run']>,
+  body: () => Promise<T>,
+): Promise<T> {
   const session = engine.model!.decoder?.layerSession(layer);
   if (!session) return withLayerHook(layer, hook, body);
   const run = session.run.bind(session);
   session.run = ((...args: Parameters<OrtSession['run']>) => hook(run, ...args)) as OrtSession['run'];
-  try { return await body(); } finally { session.run = run; }
+  try {
+    return await body();
+  } finally {
+    session.run = run;
+  }
 }
 
 async function expectCancelled(p: Promise<unknown>): Promise<EngineError> {
-  try { await p; } catch (e) {
+  try {
+    await p;
+  } catch (e) {
     expect(e).toBeInstanceOf(EngineError);
     expect((e as EngineError).code).toBe('cancelled');
     return e as EngineError;
@@ -83,7 +107,10 @@ beforeAll(async () => {
     liveGpuBuffers.add(b);
     return b;
   };
-  bufferProto.destroy = function (this: GPUBuffer) { liveGpuBuffers.delete(this); return destroy.call(this); };
+  bufferProto.destroy = function (this: GPUBuffer) {
+    liveGpuBuffers.delete(this);
+    return destroy.call(this);
+  };
   const { Engine } = await import('./engine');
   engine = await Engine.create();
   await engine.load(memoryReader(await fixturePackage(NAME), NAME));
@@ -97,15 +124,31 @@ describe(`engine lifecycle on WebGPU (${NAME}, sparsevlm 64, ${TOKENS} greedy to
   it('cancel mid-prefill and mid-decode: typed error within one layer, memory unchanged, same answer after', async () => {
     fresh = await engine.generate(request());
     baseline = memory();
-    console.log(`fresh: tokens ${fresh.tokenIds.join(' ')}; stages ${fresh.trace.stages.map((s) => `${s.visualIn}→${s.visualOut}`).join(', ')}; memory ${JSON.stringify(baseline)}; prefill ${fresh.trace.timings.prefillMs.toFixed(0)} ms`);
+    console.log(
+      `fresh: tokens ${fresh.tokenIds.join(' ')}; stages ${fresh.trace.stages.map((s) => `${s.visualIn}→${s.visualOut}`).join(', ')}; memory ${JSON.stringify(baseline)}; prefill ${fresh.trace.timings.prefillMs.toFixed(0)} ms`,
+    );
     expect(fresh.tokenIds.length).toBe(TOKENS);
 
     // Mid-prefill: the signal fires as layer 1 returns; layer 2 must never start.
     let controller = new AbortController();
     const laterLayerRuns: number[] = [];
-    const e1 = await withLayerHook(1, async (run, ...args) => { const out = await run(...args); controller.abort(); return out; },
-      () => withLayerHook(2, (run, ...args) => { laterLayerRuns.push(2); return run(...args); },
-        () => expectCancelled(engine.generate(request(controller.signal)))));
+    const e1 = await withLayerHook(
+      1,
+      async (run, ...args) => {
+        const out = await run(...args);
+        controller.abort();
+        return out;
+      },
+      () =>
+        withLayerHook(
+          2,
+          (run, ...args) => {
+            laterLayerRuns.push(2);
+            return run(...args);
+          },
+          () => expectCancelled(engine.generate(request(controller.signal))),
+        ),
+    );
     expect(e1.data).toEqual({ phase: 'layer 2' });
     expect(e1.message).toBe('The request was cancelled during layer 2.');
     expect(laterLayerRuns).toEqual([]);
@@ -115,15 +158,24 @@ describe(`engine lifecycle on WebGPU (${NAME}, sparsevlm 64, ${TOKENS} greedy to
     controller = new AbortController();
     let decodeCallsOfLayer1 = 0;
     const decodeRunsOfLayer2: number[] = [];
-    const e2 = await withDecodeLayerHook(1, async (run, feeds, ...rest) => {
-      const out = await run(feeds, ...rest);
-      const seq = (feeds as Record<string, { dims: readonly number[] }>).hidden.dims[1];
-      if (seq === 1 && ++decodeCallsOfLayer1 === 3) controller.abort();
-      return out;
-    }, () => withDecodeLayerHook(2, (run, feeds, ...rest) => {
-      if ((feeds as Record<string, { dims: readonly number[] }>).hidden.dims[1] === 1) decodeRunsOfLayer2.push(1);
-      return run(feeds, ...rest);
-    }, () => expectCancelled(engine.generate(request(controller.signal)))));
+    const e2 = await withDecodeLayerHook(
+      1,
+      async (run, feeds, ...rest) => {
+        const out = await run(feeds, ...rest);
+        const seq = (feeds as Record<string, { dims: readonly number[] }>).hidden.dims[1];
+        if (seq === 1 && ++decodeCallsOfLayer1 === 3) controller.abort();
+        return out;
+      },
+      () =>
+        withDecodeLayerHook(
+          2,
+          (run, feeds, ...rest) => {
+            if ((feeds as Record<string, { dims: readonly number[] }>).hidden.dims[1] === 1) decodeRunsOfLayer2.push(1);
+            return run(feeds, ...rest);
+          },
+          () => expectCancelled(engine.generate(request(controller.signal))),
+        ),
+    );
     expect(e2.data).toEqual({ phase: 'decode step 2, layer 2' });
     expect(decodeRunsOfLayer2.length).toBe(2); // steps 0 and 1 ran layer 2; step 2 stopped before it
     expect(memory()).toEqual(baseline);
@@ -142,7 +194,9 @@ describe(`engine lifecycle on WebGPU (${NAME}, sparsevlm 64, ${TOKENS} greedy to
       expect(r.tokenIds, `request ${i + 1}`).toEqual(fresh.tokenIds);
       seen.push(memory());
     }
-    console.log(`after ${SOAK} requests: ${JSON.stringify(seen.at(-1) ?? baseline)} (baseline ${JSON.stringify(baseline)}); pool ${JSON.stringify(engine.door!.pool.snapshot())}`);
+    console.log(
+      `after ${SOAK} requests: ${JSON.stringify(seen.at(-1) ?? baseline)} (baseline ${JSON.stringify(baseline)}); pool ${JSON.stringify(engine.door!.pool.snapshot())}`,
+    );
     for (const [i, m] of seen.entries()) expect(m, `after request ${i + 2}`).toEqual(baseline);
   }, 1_800_000);
 });

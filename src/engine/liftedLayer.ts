@@ -19,7 +19,6 @@ export interface LayerSession {
   release(): Promise<void>;
 }
 
-
 /**
  * Causal additive mask for S new queries after P cached keys, [S, P+S] row-major: query i
  * (cache index P+i) sees keys 0..P+i (0), not the later ones (−∞). The CPU twin of what the
@@ -45,7 +44,11 @@ export function causalBias(S: number, P: number): Float32Array {
 export class GpuBuffers {
   /** Tensors made here and not yet disposed (the leak tests read it). */
   live = 0;
-  private constructor(readonly ort: Ort, readonly device: GPUDevice, private readonly identity: OrtSession) {}
+  private constructor(
+    readonly ort: Ort,
+    readonly device: GPUDevice,
+    private readonly identity: OrtSession,
+  ) {}
 
   static async create(ort: Ort, device: GPUDevice): Promise<GpuBuffers> {
     const g = new GraphBuilder('engine_alloc');
@@ -53,7 +56,8 @@ export class GpuBuffers {
     g.node('Identity', ['x'], { outputs: ['y'] });
     g.output('y', 'int32', ['N']);
     const session = await ort.InferenceSession.create(g.serialize().model, {
-      executionProviders: ['webgpu'], preferredOutputLocation: { y: 'gpu-buffer' },
+      executionProviders: ['webgpu'],
+      preferredOutputLocation: { y: 'gpu-buffer' },
     });
     return new GpuBuffers(ort, device, session);
   }
@@ -62,7 +66,13 @@ export class GpuBuffers {
    * A GPU buffer holding `data` (zeros when null) of at least `byteLength` bytes, as an ORT
    * tensor of `type`/`dims`; disposing it hands the buffer back to onnxruntime.
    */
-  async tensor(type: 'float32' | 'float16' | 'uint8' | 'int64' | 'uint32', dims: number[], data: ArrayBufferView | null, byteLength: number, label: string): Promise<{ buffer: GPUBuffer; tensor: OrtTensor }> {
+  async tensor(
+    type: 'float32' | 'float16' | 'uint8' | 'int64' | 'uint32',
+    dims: number[],
+    data: ArrayBufferView | null,
+    byteLength: number,
+    label: string,
+  ): Promise<{ buffer: GPUBuffer; tensor: OrtTensor }> {
     const words = new Int32Array(Math.max(4, Math.ceil(byteLength / 4)));
     if (data) new Uint8Array(words.buffer).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     const out = (await this.identity.run({ x: new this.ort.Tensor('int32', words, [words.length]) })).y;
@@ -74,8 +84,15 @@ export class GpuBuffers {
     let gone = false;
     const buffer = out.gpuBuffer;
     const tensor = this.ort.Tensor.fromGpuBuffer(buffer, {
-      dataType: type as 'float32', dims,
-      dispose: () => { if (!gone) { gone = true; out.dispose(); this.live -= 1; } },
+      dataType: type as 'float32',
+      dims,
+      dispose: () => {
+        if (!gone) {
+          gone = true;
+          out.dispose();
+          this.live -= 1;
+        }
+      },
     });
     return { buffer, tensor };
   }
@@ -91,7 +108,10 @@ export class GpuBuffers {
  */
 export class CausalBiases {
   private cache = new Map<string, OrtTensor>();
-  constructor(private readonly gpu: GpuBuffers, private readonly keep = 4) {}
+  constructor(
+    private readonly gpu: GpuBuffers,
+    private readonly keep = 4,
+  ) {}
 
   async get(S: number, P: number): Promise<OrtTensor> {
     const key = `${S},${P}`;
@@ -131,7 +151,8 @@ export class LiftedLayer implements LayerSession {
 
   static async upload(gpu: GpuBuffers, label: string, lifted: LiftedWeight[]): Promise<Feeds> {
     const feeds: Feeds = {};
-    for (const w of lifted) feeds[w.name] = (await gpu.tensor(w.type, w.dims, w.bytes, w.bytes.byteLength, `${label}:${w.name}`)).tensor;
+    for (const w of lifted)
+      feeds[w.name] = (await gpu.tensor(w.type, w.dims, w.bytes, w.bytes.byteLength, `${label}:${w.name}`)).tensor;
     return feeds;
   }
 

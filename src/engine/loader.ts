@@ -50,15 +50,20 @@ export const HEAD_GPU_OUTPUTS = ['logits'];
 /** Read one listed file and check it against the manifest. */
 async function readVerified(reader: PackageReader, f: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
   const bytes = await reader.read(f.path, onBytes);
-  const bad = bytes.byteLength !== f.bytes
-    ? { code: 'size-mismatch' as const, msg: `has ${bytes.byteLength} bytes but the manifest says ${f.bytes}` }
-    : (await sha256Hex(bytes)) !== f.sha256.toLowerCase()
-      ? { code: 'sha256-mismatch' as const, msg: 'does not match its sha256 in the manifest' }
-      : null;
+  const bad =
+    bytes.byteLength !== f.bytes
+      ? { code: 'size-mismatch' as const, msg: `has ${bytes.byteLength} bytes but the manifest says ${f.bytes}` }
+      : (await sha256Hex(bytes)) !== f.sha256.toLowerCase()
+        ? { code: 'sha256-mismatch' as const, msg: 'does not match its sha256 in the manifest' }
+        : null;
   if (bad) {
     await reader.evict?.(f.path); // a corrupt cached copy must not stick
-    throw new EngineError('model', bad.code, `The package file ${f.path} ${bad.msg}; the package is damaged or was changed.`,
-      { file: f.path, expectedBytes: f.bytes, gotBytes: bytes.byteLength, expectedSha256: f.sha256 });
+    throw new EngineError(
+      'model',
+      bad.code,
+      `The package file ${f.path} ${bad.msg}; the package is damaged or was changed.`,
+      { file: f.path, expectedBytes: f.bytes, gotBytes: bytes.byteLength, expectedSha256: f.sha256 },
+    );
   }
   return bytes;
 }
@@ -77,7 +82,12 @@ export async function loadPackage(
     manifestText = new TextDecoder().decode(await reader.read('manifest.json'));
   } catch (e) {
     if (e instanceof EngineError && e.code === 'file-missing') {
-      throw new EngineError('model', 'manifest-missing', `No manifest.json in ${reader.label}: this is not a model package.`, { where: reader.label });
+      throw new EngineError(
+        'model',
+        'manifest-missing',
+        `No manifest.json in ${reader.label}: this is not a model package.`,
+        { where: reader.label },
+      );
     }
     throw e;
   }
@@ -129,7 +139,12 @@ export async function loadPackage(
       created.push(s);
       return s;
     } catch (e) {
-      throw new EngineError('model', 'session-failed', `onnxruntime could not open ${path}: ${(e as Error).message.split('\n')[0]}`, { file: path });
+      throw new EngineError(
+        'model',
+        'session-failed',
+        `onnxruntime could not open ${path}: ${(e as Error).message.split('\n')[0]}`,
+        { file: path },
+      );
     }
   };
   const createSession = async (path: string, gpuOutputs: string[]): Promise<OrtSession> => {
@@ -151,7 +166,13 @@ export async function loadPackage(
       return null;
     }
     const session = await open(path, lifted.model, [rt, LAYER_GPU_OUTPUTS]);
-    const layer = new LiftedLayer(path, session, lifted.model, await LiftedLayer.upload(gpu!, path, lifted.weights), biases!);
+    const layer = new LiftedLayer(
+      path,
+      session,
+      lifted.model,
+      await LiftedLayer.upload(gpu!, path, lifted.weights),
+      biases!,
+    );
     created[created.length - 1] = layer; // release() of the lifted layer also frees its weights
     return layer;
   };
@@ -168,14 +189,25 @@ export async function loadPackage(
     const layers: LayerSession[] = [];
     for (const p of g.layers) {
       const lifted = capture && captureUnavailable === null ? await createLifted(p) : null;
-      layers.push(lifted ?? await createSession(p, LAYER_GPU_OUTPUTS));
+      layers.push(lifted ?? (await createSession(p, LAYER_GPU_OUTPUTS)));
     }
     const head = await createSession(g.head, HEAD_GPU_OUTPUTS);
     const sessions = { vision, embed, layers, head };
     const allLifted = layers.every((l) => l instanceof LiftedLayer);
-    const decoder = capture && allLifted ? new CapturedDecoder(rt, manifest, layers as LiftedLayer[], embed, head, gpu!) : null;
+    const decoder =
+      capture && allLifted ? new CapturedDecoder(rt, manifest, layers as LiftedLayer[], embed, head, gpu!) : null;
     await warmUp(rt, manifest, sessions, (file) => report('warmup', file));
-    return { manifest, sessions, texts, bytes: totalBytes, label: reader.label, decoder, captureUnavailable, gpuBuffers: gpu, biases };
+    return {
+      manifest,
+      sessions,
+      texts,
+      bytes: totalBytes,
+      label: reader.label,
+      decoder,
+      captureUnavailable,
+      gpuBuffers: gpu,
+      biases,
+    };
   } catch (e) {
     await Promise.all(created.map((s) => s.release().catch(() => {})));
     biases?.release();
@@ -197,13 +229,21 @@ async function checkFilesPresent(reader: PackageReader, manifest: Manifest): Pro
   if (missing.length > 0) {
     if (missing.length === 1) throw missingFile(missing[0], reader.label);
     const more = `${missing.slice(1, 4).join(', ')}${missing.length > 4 ? ', …' : ''}`;
-    throw new EngineError('model', 'file-missing', `The package file ${missing[0]} is missing from ${reader.label} (and ${missing.length - 1} more: ${more}).`,
-      { file: missing[0], where: reader.label, missing });
+    throw new EngineError(
+      'model',
+      'file-missing',
+      `The package file ${missing[0]} is missing from ${reader.label} (and ${missing.length - 1} more: ${more}).`,
+      { file: missing[0], where: reader.label, missing },
+    );
   }
   for (const { f, s } of found) {
     if (s && s.bytes !== null && s.bytes !== f.bytes) {
-      throw new EngineError('model', 'size-mismatch', `The package file ${f.path} has ${s.bytes} bytes but the manifest says ${f.bytes}; the package is damaged or was changed.`,
-        { file: f.path, expectedBytes: f.bytes, gotBytes: s.bytes });
+      throw new EngineError(
+        'model',
+        'size-mismatch',
+        `The package file ${f.path} has ${s.bytes} bytes but the manifest says ${f.bytes}; the package is damaged or was changed.`,
+        { file: f.path, expectedBytes: f.bytes, gotBytes: s.bytes },
+      );
     }
   }
 }
@@ -212,22 +252,35 @@ async function checkFilesPresent(reader: PackageReader, manifest: Manifest): Pro
 async function warmUp(rt: OrtRuntime, m: Manifest, s: Sessions, report: (file: string) => void): Promise<void> {
   const { Tensor } = rt.ort;
   const act = m.activationDtype === 'float16' ? 'float16' : 'float32';
-  const zerosAct = (dims: number[]) => new Tensor(act, act === 'float16' ? new Uint16Array(dims.reduce((a, b) => a * b, 1)) : new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-  const dispose = (out: Record<string, { dispose(): void }>) => { for (const t of Object.values(out)) t.dispose(); };
+  const zerosAct = (dims: number[]) =>
+    new Tensor(
+      act,
+      act === 'float16'
+        ? new Uint16Array(dims.reduce((a, b) => a * b, 1))
+        : new Float32Array(dims.reduce((a, b) => a * b, 1)),
+      dims,
+    );
+  const dispose = (out: Record<string, { dispose(): void }>) => {
+    for (const t of Object.values(out)) t.dispose();
+  };
   const size = m.vision.imageSize;
   report(m.graphs.vision);
-  dispose(await s.vision.run({ pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }));
+  dispose(
+    await s.vision.run({ pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }),
+  );
   report(m.graphs.embed);
   dispose(await s.embed.run({ input_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]) }));
   const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = m.text;
   for (const [i, layer] of s.layers.entries()) {
     report(m.graphs.layers[i]);
-    dispose(await layer.run({
-      hidden: zerosAct([1, 1, D]),
-      position_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]),
-      past_key: zerosAct([1, Hkv, 0, hd]),
-      past_value: zerosAct([1, Hkv, 0, hd]),
-    }));
+    dispose(
+      await layer.run({
+        hidden: zerosAct([1, 1, D]),
+        position_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]),
+        past_key: zerosAct([1, Hkv, 0, hd]),
+        past_value: zerosAct([1, Hkv, 0, hd]),
+      }),
+    );
   }
   report(m.graphs.head);
   dispose(await s.head.run({ hidden: zerosAct([1, 1, D]) }));

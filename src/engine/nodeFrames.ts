@@ -29,7 +29,11 @@ const unreadable = (source: string, why: string) =>
 /** Frames of a folder (image files sorted by name, numbers in names compared as numbers) or an animated image. */
 export async function readVideoFrames(path: string, frames: number): Promise<VideoFrames> {
   let isDir: boolean;
-  try { isDir = (await stat(path)).isDirectory(); } catch { throw unreadable(path, 'no such file or folder'); }
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch {
+    throw unreadable(path, 'no such file or folder');
+  }
   return isDir ? folderFrames(path, frames) : animationFrames(path, frames);
 }
 
@@ -42,15 +46,27 @@ async function folderFrames(dir: string, frames: number): Promise<VideoFrames> {
   const images: RequestImage[] = [];
   for (const index of picked) {
     let bytes: Buffer;
-    try { bytes = await readFile(join(dir, names[index])); } catch (e) { throw unreadable(dir, `frame ${names[index]}: ${(e as Error).message}`); }
-    images.push({ bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), name: names[index], frame: { index, of: names.length } });
+    try {
+      bytes = await readFile(join(dir, names[index]));
+    } catch (e) {
+      throw unreadable(dir, `frame ${names[index]}: ${(e as Error).message}`);
+    }
+    images.push({
+      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      name: names[index],
+      frame: { index, of: names.length },
+    });
   }
   return { images, total: names.length };
 }
 
 async function animationFrames(file: string, frames: number): Promise<VideoFrames> {
   let bytes: Buffer;
-  try { bytes = await readFile(file); } catch (e) { throw unreadable(file, (e as Error).message); }
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw unreadable(file, (e as Error).message);
+  }
   const { default: sharp } = await import('sharp');
   let pages: number;
   let format: string | undefined;
@@ -59,20 +75,32 @@ async function animationFrames(file: string, frames: number): Promise<VideoFrame
     pages = meta.pages ?? 1;
     format = meta.format;
   } catch (e) {
-    throw unreadable(file, `not an animated image or frame folder sharp can decode (${(e as Error).message.split('\n')[0]})`);
+    throw unreadable(
+      file,
+      `not an animated image or frame folder sharp can decode (${(e as Error).message.split('\n')[0]})`,
+    );
   }
   if (format === 'png' && /acTL/.test(bytes.subarray(0, 4096).toString('latin1'))) {
-    throw unreadable(file, 'animated PNG is not supported (its decoder gives only the first frame); give the frames as a folder or a GIF');
+    throw unreadable(
+      file,
+      'animated PNG is not supported (its decoder gives only the first frame); give the frames as a folder or a GIF',
+    );
   }
   if (pages < 1) throw noFrames(file, 'the animation has no frames');
   const picked = sampleUniform(pages, frames);
   const images: RequestImage[] = [];
   for (const index of picked) {
     let png: Buffer;
-    try { png = await sharp(bytes, { page: index }).png().toBuffer(); } catch (e) {
+    try {
+      png = await sharp(bytes, { page: index }).png().toBuffer();
+    } catch (e) {
       throw unreadable(file, `frame ${index} (${(e as Error).message.split('\n')[0]})`);
     }
-    images.push({ bytes: new Uint8Array(png.buffer, png.byteOffset, png.byteLength), name: `${basename(file)}#${index}`, frame: { index, of: pages } });
+    images.push({
+      bytes: new Uint8Array(png.buffer, png.byteOffset, png.byteLength),
+      name: `${basename(file)}#${index}`,
+      frame: { index, of: pages },
+    });
   }
   return { images, total: pages };
 }

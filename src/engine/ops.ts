@@ -7,7 +7,11 @@
  */
 import type { Ort, OrtTensor } from './ortEnv';
 
-export interface RowBlock { tensor: OrtTensor; fromRow: number; rows: number }
+export interface RowBlock {
+  tensor: OrtTensor;
+  fromRow: number;
+  rows: number;
+}
 
 export interface TensorOps {
   readonly onGpu: boolean;
@@ -33,7 +37,10 @@ export class GpuTensorOps implements TensorOps {
   readonly onGpu = true;
   /** Live buffers made here (not ORT's): the leak test reads it. */
   liveBuffers = 0;
-  constructor(private readonly ort: Ort, private readonly device: GPUDevice) {}
+  constructor(
+    private readonly ort: Ort,
+    private readonly device: GPUDevice,
+  ) {}
 
   concatRows(blocks: RowBlock[], width: number): OrtTensor {
     const type = blocks[0].tensor.type as 'float32' | 'float16';
@@ -54,8 +61,12 @@ export class GpuTensorOps implements TensorOps {
     }
     this.device.queue.submit([enc.finish()]);
     return this.ort.Tensor.fromGpuBuffer(buffer, {
-      dataType: type, dims: [1, rows, width],
-      dispose: () => { buffer.destroy(); this.liveBuffers -= 1; },
+      dataType: type,
+      dims: [1, rows, width],
+      dispose: () => {
+        buffer.destroy();
+        this.liveBuffers -= 1;
+      },
     });
   }
 
@@ -69,8 +80,12 @@ export class GpuTensorOps implements TensorOps {
     this.liveBuffers += 1;
     this.device.queue.writeBuffer(buffer, 0, data);
     return this.ort.Tensor.fromGpuBuffer(buffer, {
-      dataType: 'int64', dims: [1, values.length],
-      dispose: () => { buffer.destroy(); this.liveBuffers -= 1; },
+      dataType: 'int64',
+      dims: [1, values.length],
+      dispose: () => {
+        buffer.destroy();
+        this.liveBuffers -= 1;
+      },
     });
   }
 

@@ -37,12 +37,20 @@ describe('ORT WebGPU on Dawn (Node)', () => {
     expect(y.location).toBe('gpu-buffer');
     // Reverse the 3 rows with our splice (buffer copies on ORT's device), feed session b.
     const ops = new GpuTensorOps(ort, device!);
-    const spliced = ops.concatRows([{ tensor: y, fromRow: 2, rows: 1 }, { tensor: y, fromRow: 1, rows: 1 }, { tensor: y, fromRow: 0, rows: 1 }], 4);
+    const spliced = ops.concatRows(
+      [
+        { tensor: y, fromRow: 2, rows: 1 },
+        { tensor: y, fromRow: 1, rows: 1 },
+        { tensor: y, fromRow: 0, rows: 1 },
+      ],
+      4,
+    );
     const z = (await b.run({ x: spliced })).z;
     const got = Array.from(z.data as Float32Array);
     const rows = [2, 1, 0].flatMap((r) => Array.from(x.subarray(r * 4, r * 4 + 4), (v) => (v * 2 + 1) * 2 + 1));
     expect(got).toEqual(rows);
-    y.dispose(); spliced.dispose();
+    y.dispose();
+    spliced.dispose();
     expect(ops.liveBuffers).toBe(0);
   });
 });

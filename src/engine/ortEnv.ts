@@ -57,15 +57,25 @@ export function graphCaptureDefault(): boolean {
 }
 
 const wasmAdapter = (): AdapterInfo => ({
-  backend: 'wasm', vendor: '', architecture: 'wasm', description: 'onnxruntime-web wasm (CPU)',
-  isFallbackAdapter: false, software: true, shaderF16: false, timestampQuery: false,
-  maxBufferSize: 0, maxStorageBufferBindingSize: 0,
+  backend: 'wasm',
+  vendor: '',
+  architecture: 'wasm',
+  description: 'onnxruntime-web wasm (CPU)',
+  isFallbackAdapter: false,
+  software: true,
+  shaderF16: false,
+  timestampQuery: false,
+  maxBufferSize: 0,
+  maxStorageBufferBindingSize: 0,
 });
 
 function describeAdapter(a: GPUAdapter): AdapterInfo {
   const info = (a as GPUAdapter & { info?: GPUAdapterInfo }).info;
   const arch = info?.architecture ?? '';
-  const isFallback = Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  const isFallback = Boolean(
+    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
+    (a as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
   return {
     backend: 'webgpu',
     vendor: info?.vendor ?? '',
@@ -91,7 +101,11 @@ export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
     if (opts.preferBackend === 'wasm') fallbackReason = 'the wasm backend was asked for';
     else if (!gpu) fallbackReason = opts.noGpuReason ?? 'this environment has no WebGPU (navigator.gpu is missing)';
     else {
-      try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
+      try {
+        adapter = await gpu.requestAdapter();
+      } catch {
+        adapter = null;
+      }
       if (!adapter) fallbackReason = opts.noGpuReason ?? 'WebGPU offers no adapter here';
     }
     const ort = await import('onnxruntime-web/webgpu');
@@ -115,7 +129,9 @@ export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
         try {
           const d = (ort.env.webgpu as { device?: unknown }).device;
           return d && typeof (d as GPUDevice).createBuffer === 'function' ? (d as GPUDevice) : null;
-        } catch { return null; }
+        } catch {
+          return null;
+        }
       },
     };
   })();

@@ -13,19 +13,29 @@ import { GpuPhaseClock, WallPhaseClock, createPhaseClock, marksPerRequest } from
 
 /** A compute pass that keeps the GPU busy for a while, with its own begin/end timestamps. */
 function busyPass(device: GPUDevice, iterations: number, stamps: GPUQuerySet | null): GPUBuffer {
-  const module = device.createShaderModule({ code: `
+  const module = device.createShaderModule({
+    code: `
     @group(0) @binding(0) var<storage, read_write> out: array<f32>;
     @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
       var x = f32(id.x);
       for (var i = 0u; i < ${iterations}u; i++) { x = fract(x * 1.0001 + 0.37); }
       out[id.x] = x;
-    }` });
+    }`,
+  });
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
   const out = device.createBuffer({ size: 64 * 64 * 4, usage: GPUBufferUsage.STORAGE });
   const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass(stamps ? { timestampWrites: { querySet: stamps, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+  const pass = enc.beginComputePass(
+    stamps ? { timestampWrites: { querySet: stamps, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+  );
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] }));
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: out } }],
+    }),
+  );
   pass.dispatchWorkgroups(64);
   pass.end();
   device.queue.submit([enc.finish()]);
@@ -41,7 +51,8 @@ async function passMs(device: GPUDevice, stamps: GPUQuerySet): Promise<number> {
   device.queue.submit([enc.finish()]);
   await read.mapAsync(GPUMapMode.READ);
   const t = new BigInt64Array(read.getMappedRange().slice(0));
-  read.destroy(); dst.destroy();
+  read.destroy();
+  dst.destroy();
   return Number(t[1] - t[0]) / 1e6;
 }
 
@@ -67,7 +78,9 @@ describe('phase clock (Dawn)', () => {
     const span = await clock.resolve();
     const kernelMs = await passMs(door.device, stamps);
     work.destroy();
-    console.log(`busy pass ${kernelMs.toFixed(2)} ms (its own timestamps); marks a→b ${span(a, b).toFixed(2)} ms, b→c ${span(b, c).toFixed(3)} ms; enqueue took ${enqueueMs.toFixed(2)} ms wall`);
+    console.log(
+      `busy pass ${kernelMs.toFixed(2)} ms (its own timestamps); marks a→b ${span(a, b).toFixed(2)} ms, b→c ${span(b, c).toFixed(3)} ms; enqueue took ${enqueueMs.toFixed(2)} ms wall`,
+    );
     expect([a, b, c]).toEqual([0, 1, 2]);
     expect(kernelMs).toBeGreaterThan(1);
     // Ordered: mark b is stamped after the pass ended, so a→b covers the whole pass.
@@ -83,7 +96,8 @@ describe('phase clock (Dawn)', () => {
     clock.reset();
     expect(await clock.mark()).toBe(0);
     const small = new TimestampMarks(door, 2);
-    small.mark(); small.mark();
+    small.mark();
+    small.mark();
     expect(() => small.mark()).toThrow(TimestampMarksFullError);
     expect((await small.resolve()).length).toBe(2);
     expect(small.taken).toBe(0);
@@ -96,7 +110,10 @@ describe('phase clock (Dawn)', () => {
   it("wall: each mark waits for the queue; 'wall' preference or no door gives it", async () => {
     const { door } = await dawnDoor();
     let syncs = 0;
-    const sync = async () => { syncs++; await door.device.queue.onSubmittedWorkDone(); };
+    const sync = async () => {
+      syncs++;
+      await door.device.queue.onSubmittedWorkDone();
+    };
     expect(createPhaseClock(door, sync, 4, 'wall')).toBeInstanceOf(WallPhaseClock);
     const clock = createPhaseClock(null, sync, 4);
     expect(clock.kind).toBe('wall');

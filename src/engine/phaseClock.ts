@@ -32,17 +32,22 @@ export interface PhaseClock {
 /** Marks one prefill takes at most: start, vision, embed, begin, per layer (layer + hook), head. */
 export const marksPerRequest = (numLayers: number): number => 2 * numLayers + 8;
 
-const spans = (times: ArrayLike<number>) => (from: number, to: number): number => {
-  if (!(from >= 0 && to < times.length && from <= to)) throw new RangeError(`phase clock: no span ${from}→${to} among ${times.length} marks`);
-  return Math.max(0, times[to] - times[from]);
-};
+const spans =
+  (times: ArrayLike<number>) =>
+  (from: number, to: number): number => {
+    if (!(from >= 0 && to < times.length && from <= to))
+      throw new RangeError(`phase clock: no span ${from}→${to} among ${times.length} marks`);
+    return Math.max(0, times[to] - times[from]);
+  };
 
 export class WallPhaseClock implements PhaseClock {
   readonly kind = 'wall' as const;
   private times: number[] = [];
   /** `sync` waits for the GPU queue (TensorOps.sync). */
   constructor(private readonly sync: () => Promise<void>) {}
-  reset(): void { this.times = []; }
+  reset(): void {
+    this.times = [];
+  }
   async mark(): Promise<number> {
     await this.sync();
     return this.times.push(performance.now()) - 1;
@@ -61,22 +66,33 @@ export class GpuPhaseClock implements PhaseClock {
   constructor(door: GpuDoor, capacity: number) {
     this.marks = new TimestampMarks(door, capacity);
   }
-  get capacity(): number { return this.marks.capacity; }
-  reset(): void { this.marks.reset(); }
+  get capacity(): number {
+    return this.marks.capacity;
+  }
+  reset(): void {
+    this.marks.reset();
+  }
   async mark(label = 'PhaseClock.mark'): Promise<number> {
     return this.marks.mark(label);
   }
   async resolve(): Promise<(from: number, to: number) => number> {
     return spans(await this.marks.resolve());
   }
-  destroy(): void { this.marks.destroy(); }
+  destroy(): void {
+    this.marks.destroy();
+  }
 }
 
 /**
  * The clock for a loaded model: GPU timestamps when there is a door on a device with
  * 'timestamp-query' and the caller did not ask for wall time; else wall with `sync`.
  */
-export function createPhaseClock(door: GpuDoor | null, sync: () => Promise<void>, numLayers: number, prefer: 'auto' | 'wall' = 'auto'): PhaseClock {
+export function createPhaseClock(
+  door: GpuDoor | null,
+  sync: () => Promise<void>,
+  numLayers: number,
+  prefer: 'auto' | 'wall' = 'auto',
+): PhaseClock {
   if (prefer === 'auto' && door?.hasTimestamps) return new GpuPhaseClock(door, marksPerRequest(numLayers));
   return new WallPhaseClock(sync);
 }

@@ -64,7 +64,13 @@ export function prefillTimings(m: PrefillMarks, span: (from: number, to: number)
     methodMs += span(layer, hook);
     prev = hook;
   }
-  return { visionMs: span(m.start, m.vision), embedMs: span(m.vision, m.embed), layerMs, methodMs, headMs: span(prev, m.head) };
+  return {
+    visionMs: span(m.start, m.vision),
+    embedMs: span(m.vision, m.embed),
+    layerMs,
+    methodMs,
+    headMs: span(prev, m.head),
+  };
 }
 
 export interface PrefillArgs {
@@ -96,8 +102,13 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const { ort, pkg, ops, bridge, dims, method, clock, track, untrack } = a;
   const s = pkg.sessions;
   const D = dims.hiddenSize;
-  const check = (phase: string) => { if (a.signal?.aborted) throw cancelled(phase); };
-  const dispose = (t: OrtTensor) => { untrack(t); t.dispose(); };
+  const check = (phase: string) => {
+    if (a.signal?.aborted) throw cancelled(phase);
+  };
+  const dispose = (t: OrtTensor) => {
+    untrack(t);
+    t.dispose();
+  };
 
   check('vision');
   const start = await clock.mark('Prefill.start');
@@ -106,7 +117,11 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const owned: boolean[] = []; // false: the engine's vision cache holds it
   for (const [i, px] of pixelList.entries()) {
     const hit = a.cachedVisual?.(i) ?? null;
-    if (hit) { visuals.push(hit); owned.push(false); continue; }
+    if (hit) {
+      visuals.push(hit);
+      owned.push(false);
+      continue;
+    }
     const t = (await s.vision.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds;
     const cached = a.keepVisual?.(i, t) ?? false;
     visuals.push(cached ? t : track(t));
@@ -120,20 +135,29 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const { preLength: pre, visualCount: V, textLength: T } = layout;
   // Several images: the visual block spans them all, template tokens between them included.
   const blocks = a.imageBlocks ?? [{ start: pre, count: V }];
-  if (blocks.length !== visuals.length) throw new Error(`${visuals.length} images for ${blocks.length} image blocks in the prompt`);
+  if (blocks.length !== visuals.length)
+    throw new Error(`${visuals.length} images for ${blocks.length} image blocks in the prompt`);
   const pieces: RowBlock[] = [];
   let cursor = 0;
   for (const [i, b] of blocks.entries()) {
-    if (visuals[i].dims[1] !== b.count) throw new Error(`vision.onnx gave ${visuals[i].dims[1]} visual tokens, the prompt has ${b.count} for image ${i}`);
-    pieces.push({ tensor: embeds, fromRow: cursor, rows: b.start - cursor }, { tensor: visuals[i], fromRow: 0, rows: b.count });
+    if (visuals[i].dims[1] !== b.count)
+      throw new Error(`vision.onnx gave ${visuals[i].dims[1]} visual tokens, the prompt has ${b.count} for image ${i}`);
+    pieces.push(
+      { tensor: embeds, fromRow: cursor, rows: b.start - cursor },
+      { tensor: visuals[i], fromRow: 0, rows: b.count },
+    );
     cursor = b.start + b.count;
   }
   pieces.push({ tensor: embeds, fromRow: cursor, rows: pre + V + T - cursor });
   let hidden = track(ops.concatRows(pieces, D));
   // The visual block's rows as the methods see them (raters): the projector output for one
   // image, the spliced span (images and the template tokens between them) for several.
-  const visual = visuals.length === 1 ? visuals[0] : track(ops.concatRows([{ tensor: hidden, fromRow: pre, rows: V }], D));
-  if (visuals.length > 1) visuals.forEach((v, i) => { if (owned[i]) dispose(v); });
+  const visual =
+    visuals.length === 1 ? visuals[0] : track(ops.concatRows([{ tensor: hidden, fromRow: pre, rows: V }], D));
+  if (visuals.length > 1)
+    visuals.forEach((v, i) => {
+      if (owned[i]) dispose(v);
+    });
   const text = track(ops.concatRows([{ tensor: embeds, fromRow: pre + V, rows: T }], D));
   dispose(embeds);
   const embedMark = await clock.mark('Prefill.embed');
@@ -141,7 +165,9 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   let L = pre + V + T;
   let positions = Int32Array.from({ length: L }, (_, i) => i);
   const ctx: RequestContext = {
-    backend: bridge.backend, dims, layout,
+    backend: bridge.backend,
+    dims,
+    layout,
     embeds: bridge.view(hidden, [L, D]),
     visualEmbeds: bridge.view(visual, [V, D]),
     textEmbeds: bridge.view(text, [T, D]),
@@ -180,11 +206,22 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   const visualPerLayer: number[] = [];
   const layerMarks: PrefillMarks['layers'] = [];
   const act = pkg.manifest.activationDtype;
-  const emptyKv = () => new ort.Tensor(act, act === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, dims.numKvHeads, 0, dims.headDim]);
+  const emptyKv = () =>
+    new ort.Tensor(act, act === 'float16' ? new Uint16Array(0) : new Float32Array(0), [
+      1,
+      dims.numKvHeads,
+      0,
+      dims.headDim,
+    ]);
   for (const [l, layer] of s.layers.entries()) {
     check(`layer ${l}`);
     visualPerLayer.push(layout.visualCount);
-    const out = await layer.run({ hidden, position_ids: track(ops.ids(positions)), past_key: emptyKv(), past_value: emptyKv() });
+    const out = await layer.run({
+      hidden,
+      position_ids: track(ops.ids(positions)),
+      past_key: emptyKv(),
+      past_value: emptyKv(),
+    });
     dispose(hidden);
     hidden = track(out.hidden_out);
     caches.push({ key: track(out.present_key), value: track(out.present_value), length: L });
@@ -197,7 +234,8 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
     }
 
     const lctx: LayerContext = {
-      ...ctx, layer: l,
+      ...ctx,
+      layer: l,
       hidden: bridge.view(hidden, [L, D]),
       query: bridge.view(query, [dims.numHeads, L, dims.headDim]),
       key: bridge.view(caches[l].key, [dims.numKvHeads, L, dims.headDim]),
@@ -218,6 +256,13 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
   logitsT.dispose();
   const headMark = await clock.mark('Prefill.head');
   dispose(hidden);
-  const marks: PrefillMarks = { start, vision: visionMark, embed: embedMark, begin: beginMark, layers: layerMarks, head: headMark };
+  const marks: PrefillMarks = {
+    start,
+    vision: visionMark,
+    embed: embedMark,
+    begin: beginMark,
+    layers: layerMarks,
+    head: headMark,
+  };
   return { caches, logits, layout, visualPerLayer, stages, marks };
 }

@@ -81,7 +81,8 @@ export type ToWorker =
   | { type: 'init'; id: number; preferBackend?: 'webgpu' | 'wasm' }
   | { type: 'load'; id: number; source: PackageSource }
   | {
-      type: 'generate'; id: number;
+      type: 'generate';
+      id: number;
       /** Encoded image bytes (PNG/JPEG/…) as the person gave them. */
       image: { bytes: ArrayBuffer; mime: string; name: string };
       /**
@@ -111,12 +112,19 @@ export type FromWorker =
    */
   | { type: 'token'; id: number; tokenId: number; text: string; elapsedMs: number }
   | {
-      type: 'done'; id: number; text: string; trace: RequestTrace;
+      type: 'done';
+      id: number;
+      text: string;
+      trace: RequestTrace;
       /** The first step's 10 largest logits (id, value), for golden checks in the browser (e2e/engine.spec.ts). */
       firstStepTopLogits?: { id: number; value: number }[];
     }
   | {
-      type: 'error'; id: number; where: EngineErrorWhere; code: string; message: string;
+      type: 'error';
+      id: number;
+      where: EngineErrorWhere;
+      code: string;
+      message: string;
       /**
        * For a failed `load`: the model loaded now. A package refused before any of its files is
        * read (no manifest, unreachable, wrong version, missing files) leaves the previous model

@@ -41,7 +41,12 @@ export function stageParity(a: StageTrace[], b: StageTrace[], visualTokens: numb
   const swaps: string[] = [];
   let worstScore = 0;
   const shape = (s: StageTrace[]) => s.map((x) => [x.layer, x.visualIn, x.visualOut]);
-  if (!same(shape(a), shape(b))) return { problems: [`stages (layer, in, out): ${JSON.stringify(shape(a))} vs ${JSON.stringify(shape(b))}`], worstScore, swaps };
+  if (!same(shape(a), shape(b)))
+    return {
+      problems: [`stages (layer, in, out): ${JSON.stringify(shape(a))} vs ${JSON.stringify(shape(b))}`],
+      worstScore,
+      swaps,
+    };
   const scores = scoreMaps(a, visualTokens);
   a.forEach((g, i) => {
     const c = b[i];
@@ -50,16 +55,31 @@ export function stageParity(a: StageTrace[], b: StageTrace[], visualTokens: numb
       const sx = scores[i].get(x)!;
       const sy = scores[i].get(y)!;
       swaps.push(`${where} ${what}: ${x} (${sx}) ↔ ${y} (${sy})`);
-      if (!near(rel, sx, sy)) problems.push(`${where}: ${what} differs (${x} vs ${y}) but the scores are not near-tied: ${sx} vs ${sy}`);
+      if (!near(rel, sx, sy))
+        problems.push(`${where}: ${what} differs (${x} vs ${y}) but the scores are not near-tied: ${sx} vs ${sy}`);
     };
-    if (g.scores.length && g.scores.length !== visualTokens && i === 0) problems.push(`${where}: ${g.scores.length} scores for ${visualTokens} visual tokens`);
+    if (g.scores.length && g.scores.length !== visualTokens && i === 0)
+      problems.push(`${where}: ${g.scores.length} scores for ${visualTokens} visual tokens`);
     if (!same(g.kept, c.kept)) problems.push(`${where}: kept ${JSON.stringify(g.kept)} vs ${JSON.stringify(c.kept)}`);
-    if (!same(g.merges.map((m) => m.id), c.merges.map((m) => m.id))) problems.push(`${where}: merge ids differ`);
-    else g.merges.forEach((m, k) => {
-      const other = c.merges[k];
-      if (!same(sorted(m.members), sorted(other.members))) problems.push(`${where}: merge ${m.id} members ${JSON.stringify(sorted(m.members))} vs ${JSON.stringify(sorted(other.members))}`);
-      else m.members.forEach((id, j) => { if (id !== other.members[j]) swap(`merge ${m.id} member #${j}`, id, other.members[j]); });
-    });
+    if (
+      !same(
+        g.merges.map((m) => m.id),
+        c.merges.map((m) => m.id),
+      )
+    )
+      problems.push(`${where}: merge ids differ`);
+    else
+      g.merges.forEach((m, k) => {
+        const other = c.merges[k];
+        if (!same(sorted(m.members), sorted(other.members)))
+          problems.push(
+            `${where}: merge ${m.id} members ${JSON.stringify(sorted(m.members))} vs ${JSON.stringify(sorted(other.members))}`,
+          );
+        else
+          m.members.forEach((id, j) => {
+            if (id !== other.members[j]) swap(`merge ${m.id} member #${j}`, id, other.members[j]);
+          });
+      });
     if (g.rank !== c.rank) problems.push(`${where}: rank ${g.rank} vs ${c.rank}`);
     if (g.scores.length !== c.scores.length) problems.push(`${where}: ${g.scores.length} vs ${c.scores.length} scores`);
     const floor = 0.01 * Math.max(0, ...c.scores.map(Math.abs));
@@ -70,21 +90,35 @@ export function stageParity(a: StageTrace[], b: StageTrace[], visualTokens: numb
       if (scale > 0) worstScore = Math.max(worstScore, err / scale);
       if (err > rel * scale + 1e-12) bad++;
     });
-    if (bad) problems.push(`${where}: ${bad} scores differ by more than ${rel} relative (worst ${worstScore.toExponential(2)})`);
+    if (bad)
+      problems.push(
+        `${where}: ${bad} scores differ by more than ${rel} relative (worst ${worstScore.toExponential(2)})`,
+      );
     if (!same(sorted(g.recycled), sorted(c.recycled))) problems.push(`${where}: recycled sets differ`);
-    else g.recycled.forEach((id, j) => { if (id !== c.recycled[j]) swap(`recycled #${j}`, id, c.recycled[j]); });
+    else
+      g.recycled.forEach((id, j) => {
+        if (id !== c.recycled[j]) swap(`recycled #${j}`, id, c.recycled[j]);
+      });
   });
   return { problems, worstScore, swaps };
 }
 
 /** Two engine results of the same request: stages, visual per layer, raters, ids, all 16 tokens. */
-export function generationParity(a: GenerateResult, b: GenerateResult, visualTokens: number, rel: number): ParityReport {
+export function generationParity(
+  a: GenerateResult,
+  b: GenerateResult,
+  visualTokens: number,
+  rel: number,
+): ParityReport {
   const r = stageParity(a.trace.stages, b.trace.stages, visualTokens, rel);
-  if (!same(a.trace.visualPerLayer, b.trace.visualPerLayer)) r.problems.push(`visual per layer ${a.trace.visualPerLayer.join('/')} vs ${b.trace.visualPerLayer.join('/')}`);
-  if (!same(a.trace.raters?.raters, b.trace.raters?.raters)) r.problems.push(`raters ${JSON.stringify(a.trace.raters?.raters)} vs ${JSON.stringify(b.trace.raters?.raters)}`);
+  if (!same(a.trace.visualPerLayer, b.trace.visualPerLayer))
+    r.problems.push(`visual per layer ${a.trace.visualPerLayer.join('/')} vs ${b.trace.visualPerLayer.join('/')}`);
+  if (!same(a.trace.raters?.raters, b.trace.raters?.raters))
+    r.problems.push(`raters ${JSON.stringify(a.trace.raters?.raters)} vs ${JSON.stringify(b.trace.raters?.raters)}`);
   const ra = a.trace.raters?.relevance ?? [];
   const rb = b.trace.raters?.relevance ?? [];
-  if (ra.length !== rb.length || ra.some((v, i) => !near(rel, v, rb[i]))) r.problems.push(`rater relevance differs by more than ${rel} relative`);
+  if (ra.length !== rb.length || ra.some((v, i) => !near(rel, v, rb[i])))
+    r.problems.push(`rater relevance differs by more than ${rel} relative`);
   if (!same(a.inputIds, b.inputIds)) r.problems.push('prompt ids differ');
   if (!same(a.tokenIds, b.tokenIds)) r.problems.push(`tokens ${a.tokenIds.join(' ')} vs ${b.tokenIds.join(' ')}`);
   return r;

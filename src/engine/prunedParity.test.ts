@@ -12,14 +12,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectParity, parityPair, type ParityPair } from './prunedParity.testutil';
 
-describe.each(['llama-clip-gqa', 'qwen2-siglip'])('sparsevlm on %s: WebGPU engine (GpuPruneBackend) = wasm engine (CpuPruneBackend)', (NAME) => {
-  let pair: ParityPair;
-  beforeAll(async () => { pair = await parityPair(NAME); }, 300_000);
-  afterAll(async () => { await pair?.dispose(); });
+describe.each(['llama-clip-gqa', 'qwen2-siglip'])(
+  'sparsevlm on %s: WebGPU engine (GpuPruneBackend) = wasm engine (CpuPruneBackend)',
+  (NAME) => {
+    let pair: ParityPair;
+    beforeAll(async () => {
+      pair = await parityPair(NAME);
+    }, 300_000);
+    afterAll(async () => {
+      await pair?.dispose();
+    });
 
-  it.each([64, 192])('budget %i: same stages, kept sets, merges, visual counts and 16 greedy tokens', async (budget) => {
-    const { gpu, summary } = await expectParity(pair, 'sparsevlm', budget);
-    console.log(`${pair.name} ${summary}`);
-    expect(gpu.trace.stages.some((s) => s.merges.length > 0), 'recycling merged something').toBe(true);
-  }, 900_000);
-});
+    it.each([64, 192])(
+      'budget %i: same stages, kept sets, merges, visual counts and 16 greedy tokens',
+      async (budget) => {
+        const { gpu, summary } = await expectParity(pair, 'sparsevlm', budget);
+        console.log(`${pair.name} ${summary}`);
+        expect(
+          gpu.trace.stages.some((s) => s.merges.length > 0),
+          'recycling merged something',
+        ).toBe(true);
+      },
+      900_000,
+    );
+  },
+);

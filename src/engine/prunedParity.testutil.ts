@@ -22,7 +22,12 @@ import type { PackageDtype } from '../package/manifest';
 export const REL = 1e-5;
 
 /** The stages of two runs agree (pruneParity.ts says how); throws listing every difference. */
-export function compareStages(gpu: StageTrace[], cpu: StageTrace[], visualTokens: number, rel = REL): { worstScore: number; swaps: string[] } {
+export function compareStages(
+  gpu: StageTrace[],
+  cpu: StageTrace[],
+  visualTokens: number,
+  rel = REL,
+): { worstScore: number; swaps: string[] } {
   const { problems, worstScore, swaps } = stageParity(gpu, cpu, visualTokens, rel);
   expect(problems, `stages differ (worst score Δ ${worstScore.toExponential(2)})`).toEqual([]);
   return { worstScore, swaps };
@@ -42,7 +47,13 @@ export async function parityPair(name: string, dtype: PackageDtype = 'fp32'): Pr
   const gpu = await dawnEngine();
   const { Engine } = await import('./engine');
   const rt = gpu.rt;
-  const cpu = Engine.withRuntime({ ...rt, backend: 'wasm', adapter: { ...rt.adapter, backend: 'wasm' }, fallbackReason: 'the parity test asks for wasm', device: () => null });
+  const cpu = Engine.withRuntime({
+    ...rt,
+    backend: 'wasm',
+    adapter: { ...rt.adapter, backend: 'wasm' },
+    fallbackReason: 'the parity test asks for wasm',
+    device: () => null,
+  });
   const files = await fixturePackage(name, dtype);
   await gpu.load(memoryReader(files, name));
   await cpu.load(memoryReader(files, name));
@@ -50,16 +61,33 @@ export async function parityPair(name: string, dtype: PackageDtype = 'fp32'): Pr
   expect(cpu.door).toBeNull();
   const golden = JSON.parse(readFileSync(join(FIXTURES, name, 'golden.json'), 'utf8')) as { question: string };
   const image = new Uint8Array(readFileSync(join(FIXTURES, name, 'image.png')));
-  return { name, gpu, cpu, question: golden.question, image, async dispose() { await gpu.dispose(); await cpu.dispose(); } };
+  return {
+    name,
+    gpu,
+    cpu,
+    question: golden.question,
+    image,
+    async dispose() {
+      await gpu.dispose();
+      await cpu.dispose();
+    },
+  };
 }
 
 /** Run `method` at `budget` on both engines (16 greedy tokens) and assert parity; returns both results and a one-line summary. */
-export async function expectParity(pair: ParityPair, method: string, budget: number | undefined, rel = REL): Promise<{ gpu: GenerateResult; cpu: GenerateResult; summary: string }> {
-  const run = (e: Engine): Promise<GenerateResult> => e.generate({
-    image: { bytes: pair.image, name: 'image.png' }, question: pair.question,
-    settings: { method, budget },
-    options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
-  });
+export async function expectParity(
+  pair: ParityPair,
+  method: string,
+  budget: number | undefined,
+  rel = REL,
+): Promise<{ gpu: GenerateResult; cpu: GenerateResult; summary: string }> {
+  const run = (e: Engine): Promise<GenerateResult> =>
+    e.generate({
+      image: { bytes: pair.image, name: 'image.png' },
+      question: pair.question,
+      settings: { method, budget },
+      options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
+    });
   const gpu = await run(pair.gpu);
   const cpu = await run(pair.cpu);
   const visualTokens = pair.gpu.model!.manifest.vision.visualTokens;

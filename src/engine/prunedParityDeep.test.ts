@@ -16,7 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectParity, parityPair, type ParityPair } from './prunedParity.testutil';
 
 const ALL: [string, number][] = [
-  ['sparsevlm', 64], ['sparsevlm-v1', 64], ['sparsevlm-v2', 64], ['fastv', 64], ['pdrop', 64], ['divprune', 64],
+  ['sparsevlm', 64],
+  ['sparsevlm-v1', 64],
+  ['sparsevlm-v2', 64],
+  ['fastv', 64],
+  ['pdrop', 64],
+  ['divprune', 64],
 ];
 /**
  * Scores are attention probabilities after up to 23 layers run by two ORT EPs (WebGPU f32 on
@@ -35,12 +40,24 @@ const CASES = pick.includes('all') ? ALL : ALL.filter(([m]) => pick.includes(m))
 
 describe('open-llava15-deep (32 layers): WebGPU engine = wasm engine, every method', () => {
   let pair: ParityPair;
-  beforeAll(async () => { pair = await parityPair('open-llava15-deep'); }, 600_000);
-  afterAll(async () => { await pair?.dispose(); });
+  beforeAll(async () => {
+    pair = await parityPair('open-llava15-deep');
+  }, 600_000);
+  afterAll(async () => {
+    await pair?.dispose();
+  });
 
-  it.each(CASES)('%s budget %i: same stages, kept sets, merges, visual counts and 16 greedy tokens', async (method, budget) => {
-    const { gpu, summary } = await expectParity(pair, method, budget, SCORE_REL);
-    console.log(`open-llava15-deep ${summary}`);
-    if (method.startsWith('sparsevlm') && method !== 'sparsevlm-v2') expect(gpu.trace.stages.some((s) => s.merges.length > 0), 'recycling merged something').toBe(true);
-  }, 1_800_000);
+  it.each(CASES)(
+    '%s budget %i: same stages, kept sets, merges, visual counts and 16 greedy tokens',
+    async (method, budget) => {
+      const { gpu, summary } = await expectParity(pair, method, budget, SCORE_REL);
+      console.log(`open-llava15-deep ${summary}`);
+      if (method.startsWith('sparsevlm') && method !== 'sparsevlm-v2')
+        expect(
+          gpu.trace.stages.some((s) => s.merges.length > 0),
+          'recycling merged something',
+        ).toBe(true);
+    },
+    1_800_000,
+  );
 });

@@ -23,12 +23,17 @@ import { locateOrigin, type StageTrace } from '../common/trace';
 const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
 
 function expectSameDecisions(gpu: StageTrace[], cpu: StageTrace[]): void {
-  expect(gpu.map((s) => [s.layer, s.visualIn, s.visualOut, s.rank])).toEqual(cpu.map((s) => [s.layer, s.visualIn, s.visualOut, s.rank]));
+  expect(gpu.map((s) => [s.layer, s.visualIn, s.visualOut, s.rank])).toEqual(
+    cpu.map((s) => [s.layer, s.visualIn, s.visualOut, s.rank]),
+  );
   gpu.forEach((g, i) => {
     const c = cpu[i];
     expect(g.kept, `stage ${i}: kept`).toEqual(c.kept);
     expect(sorted(g.recycled), `stage ${i}: recycled set`).toEqual(sorted(c.recycled));
-    expect(g.merges.map((m) => [m.id, sorted(m.members)]), `stage ${i}: merges`).toEqual(c.merges.map((m) => [m.id, sorted(m.members)]));
+    expect(
+      g.merges.map((m) => [m.id, sorted(m.members)]),
+      `stage ${i}: merges`,
+    ).toEqual(c.merges.map((m) => [m.id, sorted(m.members)]));
   });
 }
 
@@ -37,49 +42,75 @@ const CASES = [
   ['qwen2-siglip-112', 'sparsevlm-v1', 64, { schedule: 'video' }],
 ] as const;
 
-describe.each(CASES)('pruning 8 frames on %s with %s %i %o: WebGPU engine = wasm engine', (name, method, budget, params) => {
-  let gpuEngine: Engine;
-  let cpuEngine: Engine;
-  let frames: RequestImage[];
-  const golden = multiGolden(name);
+describe.each(CASES)(
+  'pruning 8 frames on %s with %s %i %o: WebGPU engine = wasm engine',
+  (name, method, budget, params) => {
+    let gpuEngine: Engine;
+    let cpuEngine: Engine;
+    let frames: RequestImage[];
+    const golden = multiGolden(name);
 
-  beforeAll(async () => {
-    gpuEngine = await dawnEngine();
-    const { Engine } = await import('./engine');
-    const rt = gpuEngine.rt;
-    cpuEngine = Engine.withRuntime({ ...rt, backend: 'wasm', adapter: { ...rt.adapter, backend: 'wasm' }, fallbackReason: 'the parity test asks for wasm', device: () => null });
-    const files = await fixturePackage(name);
-    await gpuEngine.load(memoryReader(files, name));
-    await cpuEngine.load(memoryReader(files, name));
-    expect(gpuEngine.door).not.toBeNull();
-    expect(cpuEngine.door).toBeNull();
-    frames = (await readVideoFrames(join(FIXTURES, 'multi', 'frames'), 8)).images;
-  }, 300_000);
-  afterAll(async () => { await gpuEngine?.dispose(); await cpuEngine?.dispose(); });
-
-  it('same stages, kept sets, merges, visual counts and 16 greedy tokens', async () => {
-    const run = (e: Engine): Promise<GenerateResult> => e.generate({
-      images: frames, question: golden.question, settings: { method, budget, params },
-      options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 }, onToken: () => {},
+    beforeAll(async () => {
+      gpuEngine = await dawnEngine();
+      const { Engine } = await import('./engine');
+      const rt = gpuEngine.rt;
+      cpuEngine = Engine.withRuntime({
+        ...rt,
+        backend: 'wasm',
+        adapter: { ...rt.adapter, backend: 'wasm' },
+        fallbackReason: 'the parity test asks for wasm',
+        device: () => null,
+      });
+      const files = await fixturePackage(name);
+      await gpuEngine.load(memoryReader(files, name));
+      await cpuEngine.load(memoryReader(files, name));
+      expect(gpuEngine.door).not.toBeNull();
+      expect(cpuEngine.door).toBeNull();
+      frames = (await readVideoFrames(join(FIXTURES, 'multi', 'frames'), 8)).images;
+    }, 300_000);
+    afterAll(async () => {
+      await gpuEngine?.dispose();
+      await cpuEngine?.dispose();
     });
-    const gpu = await run(gpuEngine);
-    const cpu = await run(cpuEngine);
-    const stages = gpu.trace.stages;
-    const perImage = (s: StageTrace) => {
-      const counts = new Array<number>(8).fill(0);
-      for (const id of s.kept) { const o = locateOrigin(gpu.trace, id); if (o.kind === 'patch') counts[o.image]++; }
-      return counts.join(',');
-    };
-    console.log(`${name} ${method} ${budget} ${JSON.stringify(params)}: ${stages.map((s) => `L${s.layer} ${s.visualIn}→${s.visualOut} (rank ${s.rank ?? '-'}, ${s.merges.length} merged, kept per frame ${perImage(s)})`).join('; ')}; visual per layer ${gpu.trace.visualPerLayer.join('/')}; tokens ${gpu.tokenIds.join(',')}`);
-    expect(gpu.inputIds).toEqual(golden.input_ids);
-    expect(stages.length, 'the method pruned').toBeGreaterThan(0);
-    expect(stages.some((s) => s.merges.length > 0), 'recycling merged something').toBe(true);
-    expectSameDecisions(stages, cpu.trace.stages);
-    expect(gpu.trace.visualPerLayer).toEqual(cpu.trace.visualPerLayer);
-    expect(gpu.trace.visualPerLayer[0]).toBe(golden.image_starts[7] + golden.tokens_per_image - golden.image_starts[0]);
-    expect(gpu.trace.raters?.raters).toEqual(cpu.trace.raters?.raters);
-    expect(gpu.trace.images).toEqual(cpu.trace.images);
-    expect(gpu.tokenIds).toEqual(cpu.tokenIds);
-    expect(gpu.tokenIds.length).toBe(16);
-  }, 900_000);
-});
+
+    it('same stages, kept sets, merges, visual counts and 16 greedy tokens', async () => {
+      const run = (e: Engine): Promise<GenerateResult> =>
+        e.generate({
+          images: frames,
+          question: golden.question,
+          settings: { method, budget, params },
+          options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
+          onToken: () => {},
+        });
+      const gpu = await run(gpuEngine);
+      const cpu = await run(cpuEngine);
+      const stages = gpu.trace.stages;
+      const perImage = (s: StageTrace) => {
+        const counts = new Array<number>(8).fill(0);
+        for (const id of s.kept) {
+          const o = locateOrigin(gpu.trace, id);
+          if (o.kind === 'patch') counts[o.image]++;
+        }
+        return counts.join(',');
+      };
+      console.log(
+        `${name} ${method} ${budget} ${JSON.stringify(params)}: ${stages.map((s) => `L${s.layer} ${s.visualIn}→${s.visualOut} (rank ${s.rank ?? '-'}, ${s.merges.length} merged, kept per frame ${perImage(s)})`).join('; ')}; visual per layer ${gpu.trace.visualPerLayer.join('/')}; tokens ${gpu.tokenIds.join(',')}`,
+      );
+      expect(gpu.inputIds).toEqual(golden.input_ids);
+      expect(stages.length, 'the method pruned').toBeGreaterThan(0);
+      expect(
+        stages.some((s) => s.merges.length > 0),
+        'recycling merged something',
+      ).toBe(true);
+      expectSameDecisions(stages, cpu.trace.stages);
+      expect(gpu.trace.visualPerLayer).toEqual(cpu.trace.visualPerLayer);
+      expect(gpu.trace.visualPerLayer[0]).toBe(
+        golden.image_starts[7] + golden.tokens_per_image - golden.image_starts[0],
+      );
+      expect(gpu.trace.raters?.raters).toEqual(cpu.trace.raters?.raters);
+      expect(gpu.trace.images).toEqual(cpu.trace.images);
+      expect(gpu.tokenIds).toEqual(cpu.tokenIds);
+      expect(gpu.tokenIds.length).toBe(16);
+    }, 900_000);
+  },
+);

@@ -20,10 +20,16 @@ import { dawnEngine } from './fixturePackage.testutil';
 import type { MethodSettings } from './protocol';
 
 const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'llama-clip-gqa');
-const golden = JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8')) as { question: string; greedy16: number[] };
+const golden = JSON.parse(readFileSync(join(FIXTURE, 'golden.json'), 'utf8')) as {
+  question: string;
+  greedy16: number[];
+};
 const image = new Uint8Array(readFileSync(join(FIXTURE, 'image.png')));
 
-interface MapRecord { label: string; size: number }
+interface MapRecord {
+  label: string;
+  size: number;
+}
 
 let engine: Engine;
 const maps: MapRecord[] = [];
@@ -54,19 +60,28 @@ async function counted(settings: MethodSettings) {
   const before = { count: door.readbacks.count, bytes: door.readbacks.bytes };
   const doorLabels: string[] = [];
   const read = door.readbacks.read.bind(door.readbacks);
-  door.readbacks.read = (src, offset, bytes, label) => { doorLabels.push(`${label}:${bytes}`); return read(src, offset, bytes, label); };
+  door.readbacks.read = (src, offset, bytes, label) => {
+    doorLabels.push(`${label}:${bytes}`);
+    return read(src, offset, bytes, label);
+  };
   let result: GenerateResult;
   try {
     result = await engine.generate({
-      image: { bytes: image, name: 'image.png' }, question: golden.question, settings,
+      image: { bytes: image, name: 'image.png' },
+      question: golden.question,
+      settings,
       options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
     });
   } finally {
     door.readbacks.read = read;
   }
   return {
-    result, maps: [...maps], getDataCalls, doorLabels,
-    doorCount: door.readbacks.count - before.count, doorBytes: door.readbacks.bytes - before.bytes,
+    result,
+    maps: [...maps],
+    getDataCalls,
+    doorLabels,
+    doorCount: door.readbacks.count - before.count,
+    doorBytes: door.readbacks.bytes - before.bytes,
   };
 }
 
@@ -75,7 +90,9 @@ describe('read-backs during a 16-token greedy generation (WebGPU, llama-clip-gqa
     const r = await counted({ method: 'none' });
     const vocab = r.result.firstStepLogits.length;
     const t = r.result.trace.timings;
-    console.log(`none: ${r.maps.length} mapAsync (${r.maps.reduce((s, m) => s + m.size, 0)} B staged), ${r.getDataCalls} getData, door ${r.doorCount} reads / ${r.doorBytes} B; prefill ${t.prefillMs.toFixed(0)} ms (vision ${t.visionMs.toFixed(0)}, layers ${t.layerMs.map((x) => x.toFixed(0)).join('/')}, head ${t.headMs.toFixed(0)}), decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
+    console.log(
+      `none: ${r.maps.length} mapAsync (${r.maps.reduce((s, m) => s + m.size, 0)} B staged), ${r.getDataCalls} getData, door ${r.doorCount} reads / ${r.doorBytes} B; prefill ${t.prefillMs.toFixed(0)} ms (vision ${t.visionMs.toFixed(0)}, layers ${t.layerMs.map((x) => x.toFixed(0)).join('/')}, head ${t.headMs.toFixed(0)}), decode ${t.decodeStepMs.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
+    );
     expect(r.result.tokenIds).toEqual(golden.greedy16);
     expect(r.getDataCalls).toBe(1); // the first-step logits
     // The trace's phase timestamps: one read of all marks, when the clock is the GPU's.
@@ -96,13 +113,19 @@ describe('read-backs during a 16-token greedy generation (WebGPU, llama-clip-gqa
     const L = r.result.inputIds.length;
     const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = engine.model!.manifest.text;
     // Decisions and trace: the method's reads of kernel outputs, and the raters/rank kernels' own results.
-    const trace = r.doorLabels.filter((l) => /^(GpuPruneBackend\.read|RaterSelect\.staging|RankEstimate\.staging|TimestampMarks\.staging):/.test(l));
+    const trace = r.doorLabels.filter((l) =>
+      /^(GpuPruneBackend\.read|RaterSelect\.staging|RankEstimate\.staging|TimestampMarks\.staging):/.test(l),
+    );
     const tokens = r.doorLabels.filter((l) => l === 'ArgmaxLogits.token:4');
-    console.log(`sparsevlm 64: ${r.maps.length} mapAsync, ${r.getDataCalls} getData, door ${r.doorCount} reads / ${r.doorBytes} B (${tokens.length} tokens, ${trace.length} trace: ${trace.join(' ')}); stages ${r.result.trace.stages.map((s) => `${s.visualIn}→${s.visualOut}`).join(', ')}`);
+    console.log(
+      `sparsevlm 64: ${r.maps.length} mapAsync, ${r.getDataCalls} getData, door ${r.doorCount} reads / ${r.doorBytes} B (${tokens.length} tokens, ${trace.length} trace: ${trace.join(' ')}); stages ${r.result.trace.stages.map((s) => `${s.visualIn}→${s.visualOut}`).join(', ')}`,
+    );
     expect(r.result.trace.stages.length).toBeGreaterThan(0);
     expect(r.getDataCalls).toBe(1);
     expect(tokens.length).toBe(r.result.tokenIds.length - 1);
-    expect(r.doorLabels.filter((l) => l.startsWith('TimestampMarks.staging:')).length).toBe(r.result.trace.timings.clock === 'gpu-timestamp' ? 1 : 0);
+    expect(r.doorLabels.filter((l) => l.startsWith('TimestampMarks.staging:')).length).toBe(
+      r.result.trace.timings.clock === 'gpu-timestamp' ? 1 : 0,
+    );
     expect(trace.length + tokens.length).toBe(r.doorLabels.length);
     // Every GPU→CPU copy is the logits, a token, or a door read we can see.
     expect(r.maps.length).toBe(1 + r.doorCount);

@@ -7,10 +7,17 @@ describe('sampling', () => {
   it('greedy takes the first maximum, top-k sorts descending with ties by id', () => {
     expect(argmax(logits)).toBe(1);
     expect(sampleToken(logits, 0, 1, seededRandom(1))).toBe(1);
-    expect(topK(logits, 3)).toEqual([{ id: 1, value: 3 }, { id: 2, value: 3 }, { id: 4, value: expect.closeTo(2.9, 6) }]);
+    expect(topK(logits, 3)).toEqual([
+      { id: 1, value: 3 },
+      { id: 2, value: 3 },
+      { id: 4, value: expect.closeTo(2.9, 6) },
+    ]);
   });
   it('same seed gives the same draws; top-p restricts to the nucleus', () => {
-    const draw = (seed: number, topP: number) => { const r = seededRandom(seed); return Array.from({ length: 200 }, () => sampleToken(logits, 1, topP, r)); };
+    const draw = (seed: number, topP: number) => {
+      const r = seededRandom(seed);
+      return Array.from({ length: 200 }, () => sampleToken(logits, 1, topP, r));
+    };
     expect(draw(7, 1)).toEqual(draw(7, 1));
     expect(draw(7, 1)).not.toEqual(draw(8, 1));
     // Ids 1, 2 and 4 carry ~0.94 of the mass; topP 0.5 keeps only {1, 2}.

@@ -24,14 +24,24 @@ export function sampleToken(logits: Float32Array, temperature: number, topP: num
   for (const v of logits) if (v > max) max = v;
   const probs = new Float64Array(logits.length);
   let sum = 0;
-  for (let i = 0; i < logits.length; i++) { probs[i] = Math.exp((logits[i] - max) / temperature); sum += probs[i]; }
+  for (let i = 0; i < logits.length; i++) {
+    probs[i] = Math.exp((logits[i] - max) / temperature);
+    sum += probs[i];
+  }
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
   const p = topP > 0 && topP < 1 ? topP : 1;
   const kept: number[] = [];
   let mass = 0;
-  for (const id of order) { kept.push(id); mass += probs[id] / sum; if (mass >= p) break; }
+  for (const id of order) {
+    kept.push(id);
+    mass += probs[id] / sum;
+    if (mass >= p) break;
+  }
   const keptSum = kept.reduce((s, id) => s + probs[id], 0);
   let r = random() * keptSum;
-  for (const id of kept) { r -= probs[id]; if (r <= 0) return id; }
+  for (const id of kept) {
+    r -= probs[id];
+    if (r <= 0) return id;
+  }
   return kept[kept.length - 1];
 }

@@ -8,11 +8,16 @@ import * as T from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { TextStream, settledPrefix } from './textStream';
 
-const read = (fixture: string, f: string) => JSON.parse(readFileSync(`fixtures/${fixture}/${f}`, 'utf8')) as Record<string, unknown>;
-const tokenizer = (fixture: string) => new T.PreTrainedTokenizer(read(fixture, 'tokenizer.json'), read(fixture, 'tokenizer_config.json'));
+const read = (fixture: string, f: string) =>
+  JSON.parse(readFileSync(`fixtures/${fixture}/${f}`, 'utf8')) as Record<string, unknown>;
+const tokenizer = (fixture: string) =>
+  new T.PreTrainedTokenizer(read(fixture, 'tokenizer.json'), read(fixture, 'tokenizer_config.json'));
 /** Vocabulary size: the model's vocab plus added tokens. */
 function vocabSize(fixture: string): number {
-  const t = read(fixture, 'tokenizer.json') as { model: { vocab: Record<string, number> }; added_tokens: { id: number }[] };
+  const t = read(fixture, 'tokenizer.json') as {
+    model: { vocab: Record<string, number> };
+    added_tokens: { id: number }[];
+  };
   return Math.max(...Object.values(t.model.vocab), ...t.added_tokens.map((a) => a.id)) + 1;
 }
 
@@ -22,7 +27,10 @@ function stream(tok: T.PreTrainedTokenizer, ids: number[]) {
   const s = new TextStream(decode);
   let shown = '';
   const steps: string[] = [];
-  for (const id of ids) { shown += s.push(id); steps.push(shown); }
+  for (const id of ids) {
+    shown += s.push(id);
+    steps.push(shown);
+  }
   const end = s.finish();
   return { steps, end, shown: shown + end.rest, final: decode(ids) };
 }
@@ -48,11 +56,15 @@ describe('TextStream', () => {
       const tok = tokenizer(fixture);
       const vocab = vocabSize(fixture);
       let seed = 7;
-      const next = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed; };
+      const next = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed;
+      };
       for (let trial = 0; trial < 40; trial++) {
         const ids = Array.from({ length: 1 + (next() % 60) }, () => next() % vocab);
         const { steps, end, shown, final } = stream(tok, ids);
-        for (const step of steps) expect(final.startsWith(step), `${JSON.stringify(step)} vs ${JSON.stringify(final)}`).toBe(true);
+        for (const step of steps)
+          expect(final.startsWith(step), `${JSON.stringify(step)} vs ${JSON.stringify(final)}`).toBe(true);
         expect(end.text).toBe(final);
         if (!end.rewritten) expect(shown).toBe(final);
       }

@@ -25,7 +25,9 @@ export class TextStream {
   constructor(private readonly decode: (ids: number[]) => string) {}
 
   /** Text streamed so far (a prefix of the final text). */
-  get text(): string { return this.emitted; }
+  get text(): string {
+    return this.emitted;
+  }
 
   /** Adds one token; returns the text that became final with it ('' when nothing did). */
   push(id: number): string {

@@ -33,7 +33,10 @@ beforeAll(async () => {
   const G = globalThis as unknown as Record<string, { prototype: Record<string, (...a: unknown[]) => unknown> }>;
   const watch = (target: Record<string, (...a: unknown[]) => unknown>, name: string, key: keyof Counts) => {
     const original = target[name];
-    target[name] = function (this: unknown, ...args: unknown[]) { if (betweenLayers && !inRun) counts[key]++; return original.apply(this, args); };
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      if (betweenLayers && !inRun) counts[key]++;
+      return original.apply(this, args);
+    };
   };
   watch(G.GPUDevice.prototype, 'createBuffer', 'createBuffer');
   watch(G.GPUQueue.prototype, 'writeBuffer', 'writeBuffer');
@@ -46,19 +49,31 @@ beforeAll(async () => {
     layer.run = (async (feeds: Record<string, { dims: readonly number[] }>, ...rest: unknown[]) => {
       if (l === 0 && feeds.hidden.dims[1] > 1) betweenLayers = true;
       inRun = true;
-      try { return await (run as (...a: unknown[]) => Promise<unknown>)(feeds, ...rest); } finally { inRun = false; }
+      try {
+        return await (run as (...a: unknown[]) => Promise<unknown>)(feeds, ...rest);
+      } finally {
+        inRun = false;
+      }
     }) as unknown as typeof layer.run;
   }
   const head = s.head.run.bind(s.head);
-  s.head.run = ((...args: Parameters<typeof head>) => { betweenLayers = false; return head(...args); }) as typeof head;
+  s.head.run = ((...args: Parameters<typeof head>) => {
+    betweenLayers = false;
+    return head(...args);
+  }) as typeof head;
 }, 180_000);
 afterAll(async () => engine?.dispose());
 
-async function request(settings: MethodSettings, clock: 'auto' | 'wall'): Promise<{ r: GenerateResult; counts: Counts }> {
+async function request(
+  settings: MethodSettings,
+  clock: 'auto' | 'wall',
+): Promise<{ r: GenerateResult; counts: Counts }> {
   engine.clockPreference = clock;
   counts = zero();
   const r = await engine.generate({
-    image: { bytes: image, name: 'image.png' }, question: golden.question, settings,
+    image: { bytes: image, name: 'image.png' },
+    question: golden.question,
+    settings,
     options: { maxNewTokens: 3, temperature: 0, topP: 1, seed: 0 },
   });
   return { r, counts: { ...counts } };
@@ -68,9 +83,15 @@ function checkPhases(r: GenerateResult, label: string) {
   const t = r.trace.timings;
   const layers = engine.model!.manifest.text.numLayers;
   const sum = t.visionMs + t.embedMs + t.layerMs.reduce((a, b) => a + b, 0) + t.methodMs + t.headMs;
-  console.log(`${label}: clock ${t.clock}; prefill ${t.prefillMs.toFixed(0)} ms wall ⊇ phases ${sum.toFixed(0)} = vision ${t.visionMs.toFixed(1)} + embed ${t.embedMs.toFixed(2)} + layers ${t.layerMs.map((x) => x.toFixed(1)).join('/')} + method ${t.methodMs.toFixed(2)} + head ${t.headMs.toFixed(1)}`);
+  console.log(
+    `${label}: clock ${t.clock}; prefill ${t.prefillMs.toFixed(0)} ms wall ⊇ phases ${sum.toFixed(0)} = vision ${t.visionMs.toFixed(1)} + embed ${t.embedMs.toFixed(2)} + layers ${t.layerMs.map((x) => x.toFixed(1)).join('/')} + method ${t.methodMs.toFixed(2)} + head ${t.headMs.toFixed(1)}`,
+  );
   expect(t.layerMs.length).toBe(layers);
-  for (const [name, v] of Object.entries({ vision: t.visionMs, head: t.headMs, ...Object.fromEntries(t.layerMs.map((x, i) => [`layer ${i}`, x])) })) {
+  for (const [name, v] of Object.entries({
+    vision: t.visionMs,
+    head: t.headMs,
+    ...Object.fromEntries(t.layerMs.map((x, i) => [`layer ${i}`, x])),
+  })) {
     expect(v, `${label} ${name}`).toBeGreaterThan(0);
     expect(Number.isFinite(v), `${label} ${name}`).toBe(true);
   }

@@ -27,10 +27,13 @@ describe('vision embeddings cached per image (WebGPU, Dawn)', () => {
   }, 300_000);
   afterAll(async () => engine?.dispose());
 
-  const ask = (images: RequestImage[]): Promise<GenerateResult> => engine.generate({
-    images, question: 'describe the scene in detail', settings: { method: 'none' },
-    options: { maxNewTokens: 2, temperature: 0, topP: 1, seed: 0 },
-  });
+  const ask = (images: RequestImage[]): Promise<GenerateResult> =>
+    engine.generate({
+      images,
+      question: 'describe the scene in detail',
+      settings: { method: 'none' },
+      options: { maxNewTokens: 2, temperature: 0, topP: 1, seed: 0 },
+    });
   /** vision.onnx runs during `f`. */
   const runs = async (f: () => Promise<GenerateResult>): Promise<[number, GenerateResult]> => {
     const before = engine.visionRuns;
@@ -41,7 +44,9 @@ describe('vision embeddings cached per image (WebGPU, Dawn)', () => {
   it('runs the tower once per image content, answers as a fresh run, forgets with the model', async () => {
     const [first, fresh] = await runs(() => ask([frame(0), frame(3)]));
     expect(first).toBe(2);
-    const [again, cached] = await runs(() => ask([frame(0), frame(3)].map((im) => ({ ...im, bytes: im.bytes.slice() }))));
+    const [again, cached] = await runs(() =>
+      ask([frame(0), frame(3)].map((im) => ({ ...im, bytes: im.bytes.slice() }))),
+    );
     expect(again).toBe(0); // same content in new buffers
     expect(cached.tokenIds).toEqual(fresh.tokenIds);
     expect(Array.from(cached.firstStepLogits)).toEqual(Array.from(fresh.firstStepLogits));
@@ -51,10 +56,14 @@ describe('vision embeddings cached per image (WebGPU, Dawn)', () => {
     expect(repeated).toBe(1);
     expect(twice.trace.images?.length).toBe(2);
     // reuseVision: false (the benchmarks) runs the tower for cached content too, and leaves the cache as it was.
-    const [measured, uncached] = await runs(() => engine.generate({
-      images: [frame(0), frame(3)], question: 'describe the scene in detail', settings: { method: 'none' },
-      options: { maxNewTokens: 2, temperature: 0, topP: 1, seed: 0, reuseVision: false },
-    }));
+    const [measured, uncached] = await runs(() =>
+      engine.generate({
+        images: [frame(0), frame(3)],
+        question: 'describe the scene in detail',
+        settings: { method: 'none' },
+        options: { maxNewTokens: 2, temperature: 0, topP: 1, seed: 0, reuseVision: false },
+      }),
+    );
     expect(measured).toBe(2);
     expect(uncached.tokenIds).toEqual(fresh.tokenIds);
     expect((await runs(() => ask([frame(0), frame(3)])))[0]).toBe(0);

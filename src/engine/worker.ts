@@ -29,13 +29,15 @@ let lost: { message: string } | null = null;
 const post = (m: FromWorker) => self.postMessage(m);
 
 function engineFor(preferBackend?: 'webgpu' | 'wasm'): Promise<Engine> {
-  engine ??= Engine.create({ preferBackend, wasmPaths: { wasm: new URL(ortWasmUrl, self.location.href).href } }).then((eng) => {
-    eng.onGpuFault = (fault) => {
-      if (fault.kind === 'lost') deviceLost(fault.reason === 'destroyed' ? 'destroyed' : 'unknown', fault.message);
-      else console.warn('engine worker: uncaptured GPU error:', fault.message);
-    };
-    return eng;
-  });
+  engine ??= Engine.create({ preferBackend, wasmPaths: { wasm: new URL(ortWasmUrl, self.location.href).href } }).then(
+    (eng) => {
+      eng.onGpuFault = (fault) => {
+        if (fault.kind === 'lost') deviceLost(fault.reason === 'destroyed' ? 'destroyed' : 'unknown', fault.message);
+        else console.warn('engine worker: uncaptured GPU error:', fault.message);
+      };
+      return eng;
+    },
+  );
   return engine;
 }
 
@@ -52,14 +54,32 @@ function deviceLost(reason: 'destroyed' | 'unknown', message: string): void {
  * app recovers on it); otherwise a 'gpu' from inside the engine is re-homed to where the
  * request came from, so no ordinary failure triggers device-loss recovery.
  */
-function fail(id: number, e: unknown, where: Exclude<EngineErrorWhere, 'gpu'>, extra: { loaded?: ModelInfo | null } = {}): void {
+function fail(
+  id: number,
+  e: unknown,
+  where: Exclude<EngineErrorWhere, 'gpu'>,
+  extra: { loaded?: ModelInfo | null } = {},
+): void {
   const err = e instanceof EngineError ? e : asEngineError(e, where, 'run-failed');
   if (err.code === 'cancelled') {
     post({ type: 'error', id, where: err.where, code: err.code, message: err.message, ...extra });
   } else if (lost) {
-    post({ type: 'error', id, where: 'gpu', code: 'gpu-unavailable', message: `The GPU device was lost (${lost.message}); the request could not finish.` });
+    post({
+      type: 'error',
+      id,
+      where: 'gpu',
+      code: 'gpu-unavailable',
+      message: `The GPU device was lost (${lost.message}); the request could not finish.`,
+    });
   } else {
-    post({ type: 'error', id, where: err.where === 'gpu' ? where : err.where, code: err.code, message: err.message, ...extra });
+    post({
+      type: 'error',
+      id,
+      where: err.where === 'gpu' ? where : err.where,
+      code: err.code,
+      message: err.message,
+      ...extra,
+    });
   }
 }
 
@@ -68,13 +88,18 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'init': {
       try {
         post({ type: 'ready', id: msg.id, adapter: (await engineFor(msg.preferBackend)).adapter });
-      } catch (e) { engine = null; fail(msg.id, e, 'model'); }
+      } catch (e) {
+        engine = null;
+        fail(msg.id, e, 'model');
+      }
       return;
     }
     case 'load': {
       try {
         const eng = await engineFor();
-        const model = await eng.load(readerFor(msg.source), (progress) => post({ type: 'progress', id: msg.id, progress }));
+        const model = await eng.load(readerFor(msg.source), (progress) =>
+          post({ type: 'progress', id: msg.id, progress }),
+        );
         post({ type: 'loaded', id: msg.id, model });
       } catch (e) {
         // Whether the previous model survived (refused before release) or not, the app hears it.
@@ -90,12 +115,29 @@ async function handle(msg: ToWorker): Promise<void> {
         const eng = await engineFor();
         const result = await eng.generate({
           image: { bytes: new Uint8Array(msg.image.bytes), name: msg.image.name },
-          images: msg.images?.map((im) => ({ bytes: new Uint8Array(im.bytes), name: im.name, ...(im.frame ? { frame: im.frame } : {}) })),
-          question: msg.question, settings: msg.settings, options: msg.options, signal: abort.signal,
+          images: msg.images?.map((im) => ({
+            bytes: new Uint8Array(im.bytes),
+            name: im.name,
+            ...(im.frame ? { frame: im.frame } : {}),
+          })),
+          question: msg.question,
+          settings: msg.settings,
+          options: msg.options,
+          signal: abort.signal,
           onToken: (tokenId, text, elapsedMs) => post({ type: 'token', id: msg.id, tokenId, text, elapsedMs }),
         });
-        post({ type: 'done', id: msg.id, text: result.text, trace: result.trace, firstStepTopLogits: result.firstStepTopLogits });
-      } catch (e) { fail(msg.id, e, 'answer'); } finally { running.delete(msg.id); }
+        post({
+          type: 'done',
+          id: msg.id,
+          text: result.text,
+          trace: result.trace,
+          firstStepTopLogits: result.firstStepTopLogits,
+        });
+      } catch (e) {
+        fail(msg.id, e, 'answer');
+      } finally {
+        running.delete(msg.id);
+      }
       return;
     }
     case 'cancel':
@@ -104,9 +146,15 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'lose-device': {
       // Test hook: destroy ORT's device as a driver reset would; `device.lost` then resolves
       // with reason 'destroyed' and the door's listener posts `device-lost`.
-      const device = engine ? (await engine.catch(() => null))?.rt.device() ?? null : null;
+      const device = engine ? ((await engine.catch(() => null))?.rt.device() ?? null) : null;
       if (!device) {
-        post({ type: 'error', id: msg.id, where: 'model', code: 'gpu-unavailable', message: 'There is no GPU device to lose: no model is loaded on WebGPU.' });
+        post({
+          type: 'error',
+          id: msg.id,
+          where: 'model',
+          code: 'gpu-unavailable',
+          message: 'There is no GPU device to lose: no model is loaded on WebGPU.',
+        });
         return;
       }
       // Before destroy(): ORT's in-flight work fails at once, and its error must read as a loss.
@@ -119,4 +167,6 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-self.onmessage = (ev: MessageEvent<ToWorker>) => { void handle(ev.data); };
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  void handle(ev.data);
+};

@@ -5,7 +5,10 @@
  */
 import type { DataSource } from './source';
 
-export interface PickedFile { path: string; file: Blob }
+export interface PickedFile {
+  path: string;
+  file: Blob;
+}
 
 /** From <input webkitdirectory>: each File's webkitRelativePath starts with the folder's name. */
 export function pickedFromInput(files: readonly File[]): { folder: string; files: PickedFile[] } {
@@ -21,11 +24,14 @@ export function pickedFromInput(files: readonly File[]): { folder: string; files
 }
 
 /** From showDirectoryPicker(): walk the handle (depth-first, sorted). */
-export async function pickedFromHandle(dir: FileSystemDirectoryHandle): Promise<{ folder: string; files: PickedFile[] }> {
+export async function pickedFromHandle(
+  dir: FileSystemDirectoryHandle,
+): Promise<{ folder: string; files: PickedFile[] }> {
   const files: PickedFile[] = [];
   const visit = async (handle: FileSystemDirectoryHandle, prefix: string) => {
     const entries: [string, FileSystemHandle][] = [];
-    for await (const entry of (handle as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) entries.push(entry);
+    for await (const entry of (handle as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries())
+      entries.push(entry);
     entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [name, child] of entries) {
       if (child.kind === 'directory') await visit(child as FileSystemDirectoryHandle, `${prefix}${name}/`);

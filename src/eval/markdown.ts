@@ -16,8 +16,13 @@ export function markdownTable(results: EvalResults, speed: EvalSpeed | null): st
   ];
   for (const m of results.methods) {
     const s = speed?.methods.find((x) => x.method === m.method);
-    const flops = m.cost.flops === null ? '—' : `${(m.cost.flops / 1e9).toFixed(2)}${none?.cost.flops ? ratio(m.cost.flops / none.cost.flops) : ''}`;
-    lines.push(`| ${m.method} | ${num(m.scores.headline, 2)} | ${m.retention === null ? '—' : `${(100 * m.retention).toFixed(1)} %`} | ${m.scores.scored} / ${m.scores.skipped} | ${num(s?.prefillMs)}${ratio(s?.prefillRatio)} | ${num(s?.firstTokenMs)}${ratio(s?.firstTokenRatio)} | ${num(s?.tokensPerS)}${ratio(s?.tokensPerSRatio)} | ${flops} | ${num(m.cost.visualTokensLast, 0)} / ${num(m.cost.equalTokens)} |`);
+    const flops =
+      m.cost.flops === null
+        ? '—'
+        : `${(m.cost.flops / 1e9).toFixed(2)}${none?.cost.flops ? ratio(m.cost.flops / none.cost.flops) : ''}`;
+    lines.push(
+      `| ${m.method} | ${num(m.scores.headline, 2)} | ${m.retention === null ? '—' : `${(100 * m.retention).toFixed(1)} %`} | ${m.scores.scored} / ${m.scores.skipped} | ${num(s?.prefillMs)}${ratio(s?.prefillRatio)} | ${num(s?.firstTokenMs)}${ratio(s?.firstTokenRatio)} | ${num(s?.tokensPerS)}${ratio(s?.tokensPerSRatio)} | ${flops} | ${num(m.cost.visualTokensLast, 0)} / ${num(m.cost.equalTokens)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

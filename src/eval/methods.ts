@@ -19,7 +19,10 @@ export function parseMethodSpec(spec: string): MethodSpec {
 }
 
 export function parseMethodList(list: string): MethodSpec[] {
-  const specs = list.split(',').filter((s) => s.trim()).map(parseMethodSpec);
+  const specs = list
+    .split(',')
+    .filter((s) => s.trim())
+    .map(parseMethodSpec);
   const seen = new Set<string>();
   const unique = specs.filter((s) => (seen.has(s.spec) ? false : (seen.add(s.spec), true)));
   return [unique.find((s) => s.spec === 'none') ?? parseMethodSpec('none'), ...unique.filter((s) => s.spec !== 'none')];

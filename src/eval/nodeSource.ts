@@ -26,11 +26,16 @@ function walk(root: string): string[] {
 export function nodeDataSource(data: string, images?: string): { source: DataSource; file?: string } {
   const path = resolve(data);
   let stats;
-  try { stats = statSync(path); } catch { throw new EvalDataError(data, 'no such file or folder'); }
+  try {
+    stats = statSync(path);
+  } catch {
+    throw new EvalDataError(data, 'no such file or folder');
+  }
   const root = stats.isDirectory() ? path : dirname(path);
   const file = stats.isDirectory() ? undefined : basename(path);
   const imagesRoot = images ? resolve(images) : null;
-  if (imagesRoot && !statSync(imagesRoot, { throwIfNoEntry: false })?.isDirectory()) throw new EvalDataError(images!, 'the --images folder does not exist');
+  if (imagesRoot && !statSync(imagesRoot, { throwIfNoEntry: false })?.isDirectory())
+    throw new EvalDataError(images!, 'the --images folder does not exist');
   const files = [...walk(root), ...(imagesRoot ? walk(imagesRoot).map((p) => IMAGES_PREFIX + p) : [])];
   return {
     file,
@@ -38,7 +43,10 @@ export function nodeDataSource(data: string, images?: string): { source: DataSou
       label: path,
       files,
       async read(rel) {
-        const full = rel.startsWith(IMAGES_PREFIX) && imagesRoot ? join(imagesRoot, rel.slice(IMAGES_PREFIX.length)) : join(root, rel);
+        const full =
+          rel.startsWith(IMAGES_PREFIX) && imagesRoot
+            ? join(imagesRoot, rel.slice(IMAGES_PREFIX.length))
+            : join(root, rel);
         const buf = readFileSync(full);
         return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
       },

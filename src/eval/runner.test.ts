@@ -15,14 +15,26 @@ import { parseMethodList } from './methods';
 import { nodeDataSource } from './nodeSource';
 import { runEvaluation, type EvalEngine } from './runner';
 import { buildResults, resultsText } from './summary';
-import { writeGqa, writeMmbench, writeMme, writePope, writeScienceQa, writeTextVqa, writeVqaV2 } from './testing/datasets';
+import {
+  writeGqa,
+  writeMmbench,
+  writeMme,
+  writePope,
+  writeScienceQa,
+  writeTextVqa,
+  writeVqaV2,
+} from './testing/datasets';
 import { tinyPackage } from './testing/tinyPackage';
 import type { FormatName, ItemRecord } from './types';
 
 let engine: Engine;
 let evalEngine: EvalEngine;
 const dirs: string[] = [];
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'eval-run-')); dirs.push(d); return d; };
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'eval-run-'));
+  dirs.push(d);
+  return d;
+};
 
 beforeAll(async () => {
   preferQuickWasmCompile(); // as the CLI does: V8's tier-up of onnxruntime's wasm costs more than it saves in a short run
@@ -32,7 +44,14 @@ beforeAll(async () => {
   engine = await Engine.create({ preferBackend: 'wasm' });
   await engine.load(dirReader(dir));
   evalEngine = {
-    generate: (r) => engine.generate({ image: r.image, question: r.prompt, settings: r.settings, options: { maxNewTokens: r.maxNewTokens, temperature: 0, topP: 1, seed: 0 }, signal: r.signal }),
+    generate: (r) =>
+      engine.generate({
+        image: r.image,
+        question: r.prompt,
+        settings: r.settings,
+        options: { maxNewTokens: r.maxNewTokens, temperature: 0, topP: 1, seed: 0 },
+        signal: r.signal,
+      }),
   };
 });
 afterAll(async () => {
@@ -40,7 +59,12 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function evaluate(name: FormatName, dir: string, methods: string, o: { existing?: ItemRecord[]; stopAfter?: number } = {}) {
+async function evaluate(
+  name: FormatName,
+  dir: string,
+  methods: string,
+  o: { existing?: ItemRecord[]; stopAfter?: number } = {},
+) {
   const format = FORMATS[name];
   const { source, file } = nodeDataSource(dir);
   const items = await format.load(source, file);
@@ -48,10 +72,28 @@ async function evaluate(name: FormatName, dir: string, methods: string, o: { exi
   const records = [...(o.existing ?? [])];
   const stop = new AbortController();
   const outcome = await runEvaluation({
-    format, items, methods: specs, source, engine: evalEngine, existing: o.existing ?? [], suffix: format.defaultSuffix, maxNewTokens: 3, signal: stop.signal,
-    sink: async (r) => { records.push(r); if (o.stopAfter !== undefined && records.length >= o.stopAfter) stop.abort(); },
+    format,
+    items,
+    methods: specs,
+    source,
+    engine: evalEngine,
+    existing: o.existing ?? [],
+    suffix: format.defaultSuffix,
+    maxNewTokens: 3,
+    signal: stop.signal,
+    sink: async (r) => {
+      records.push(r);
+      if (o.stopAfter !== undefined && records.length >= o.stopAfter) stop.abort();
+    },
   });
-  const header = { format: name, data: 'generated', model: 'synthetic-tiny', suffix: format.defaultSuffix, maxNewTokens: 3, items: items.length };
+  const header = {
+    format: name,
+    data: 'generated',
+    model: 'synthetic-tiny',
+    suffix: format.defaultSuffix,
+    maxNewTokens: 3,
+    items: items.length,
+  };
   return { outcome, records, items, results: buildResults(header, format, items, specs, records) };
 }
 
@@ -109,18 +151,21 @@ describe('every format through the engine', () => {
     ['vqa', 'TextVQA', writeTextVqa, 1, 0],
     ['mcq', 'ScienceQA', writeScienceQa, 2, 0],
     ['mcq', 'MMBench', writeMmbench, 3, 1],
-  ] as const)('%s (%s layout): every item answered and scored, or skipped with a reason', async (name, _layout, write, count, skippedCount) => {
-    const dir = tmp();
-    write(dir);
-    const { records, results, items } = await evaluate(name, dir, 'none');
-    expect(records).toHaveLength(count);
-    expect(records.filter((r) => r.skipped).length).toBe(skippedCount);
-    const format = FORMATS[name];
-    for (const r of records.filter((x) => !x.skipped)) {
-      const item = items.find((i) => i.id === r.id)!;
-      expect(r.prediction).toBe(format.parse(r.answer!, item));
-      expect(r.score).toBe(format.scoreItem(r.prediction!, item, r.answer!));
-    }
-    expect(results.methods[0].scores.scored).toBe(count - skippedCount);
-  });
+  ] as const)(
+    '%s (%s layout): every item answered and scored, or skipped with a reason',
+    async (name, _layout, write, count, skippedCount) => {
+      const dir = tmp();
+      write(dir);
+      const { records, results, items } = await evaluate(name, dir, 'none');
+      expect(records).toHaveLength(count);
+      expect(records.filter((r) => r.skipped).length).toBe(skippedCount);
+      const format = FORMATS[name];
+      for (const r of records.filter((x) => !x.skipped)) {
+        const item = items.find((i) => i.id === r.id)!;
+        expect(r.prediction).toBe(format.parse(r.answer!, item));
+        expect(r.score).toBe(format.scoreItem(r.prediction!, item, r.answer!));
+      }
+      expect(results.methods[0].scores.scored).toBe(count - skippedCount);
+    },
+  );
 });

@@ -56,7 +56,8 @@ export interface EvalRunOptions {
 }
 
 /** Engine errors whose `where` is 'input' are the item's fault (EngineError and EngineClientError both carry it). */
-export const engineItemError = (e: unknown) => typeof e === 'object' && e !== null && (e as { where?: string }).where === 'input';
+export const engineItemError = (e: unknown) =>
+  typeof e === 'object' && e !== null && (e as { where?: string }).where === 'input';
 
 export function promptFor(format: EvalFormat, item: EvalItem, suffix: string): string {
   if (format.prompt) return format.prompt(item, suffix);
@@ -67,12 +68,17 @@ export function itemSpeed(trace: RequestTrace): ItemSpeed {
   const t = trace.timings;
   const decodeMs = t.decodeStepMs.reduce((s, v) => s + v, 0);
   const visual = trace.visualPerLayer;
-  const lastStage = trace.stages.length ? trace.stages[trace.stages.length - 1].visualOut : visual[visual.length - 1] ?? 0;
+  const lastStage = trace.stages.length
+    ? trace.stages[trace.stages.length - 1].visualOut
+    : (visual[visual.length - 1] ?? 0);
   return {
-    prefillMs: t.prefillMs, firstTokenMs: t.firstTokenMs,
+    prefillMs: t.prefillMs,
+    firstTokenMs: t.firstTokenMs,
     tokensPerS: t.decodeStepMs.length > 0 && decodeMs > 0 ? (t.decodeStepMs.length * 1000) / decodeMs : null,
-    flops: trace.cost.flops, flopsUnpruned: trace.cost.flopsUnpruned,
-    visualTokensLast: lastStage, equalTokens: trace.equalTokens,
+    flops: trace.cost.flops,
+    flopsUnpruned: trace.cost.flopsUnpruned,
+    visualTokensLast: lastStage,
+    equalTokens: trace.equalTokens,
   };
 }
 
@@ -87,10 +93,15 @@ export async function runEvaluation(o: EvalRunOptions): Promise<'done' | 'stoppe
   let asked = 0;
   const t0 = now();
   const index = new ImageIndex(o.source.files);
-  const progress = (method: string, itemId: string) => o.onProgress?.({
-    done, total, resumed, method, itemId,
-    etaS: asked > 0 ? (((now() - t0) / asked) * (total - done)) / 1000 : null,
-  });
+  const progress = (method: string, itemId: string) =>
+    o.onProgress?.({
+      done,
+      total,
+      resumed,
+      method,
+      itemId,
+      etaS: asked > 0 ? (((now() - t0) / asked) * (total - done)) / 1000 : null,
+    });
   progress('', '');
 
   for (const item of o.items) {
@@ -99,15 +110,27 @@ export async function runEvaluation(o: EvalRunOptions): Promise<'done' | 'stoppe
     if (o.signal?.aborted) return 'stopped';
     const base = { id: item.id, label: item.label, ...(item.meta ? { meta: item.meta } : {}) };
     const skipAll = async (reason: string) => {
-      for (const m of todo) { await o.sink({ method: m.spec, ...base, skipped: reason }); done++; progress(m.spec, item.id); }
+      for (const m of todo) {
+        await o.sink({ method: m.spec, ...base, skipped: reason });
+        done++;
+        progress(m.spec, item.id);
+      }
     };
-    if (item.invalid) { await skipAll(item.invalid); continue; }
+    if (item.invalid) {
+      await skipAll(item.invalid);
+      continue;
+    }
     let image: { bytes: Uint8Array; name: string };
     if (item.inlineImage) image = item.inlineImage;
     else {
       const path = item.image ? index.find(item.image) : null;
-      if (!path) { await skipAll(`image ${item.image ?? '(none)'} not found in ${o.source.label}`); continue; }
-      try { image = { bytes: await o.source.read(path), name: path.slice(path.lastIndexOf('/') + 1) }; } catch (e) {
+      if (!path) {
+        await skipAll(`image ${item.image ?? '(none)'} not found in ${o.source.label}`);
+        continue;
+      }
+      try {
+        image = { bytes: await o.source.read(path), name: path.slice(path.lastIndexOf('/') + 1) };
+      } catch (e) {
         await skipAll(`image ${path} could not be read: ${(e as Error).message}`);
         continue;
       }
@@ -117,10 +140,23 @@ export async function runEvaluation(o: EvalRunOptions): Promise<'done' | 'stoppe
       if (o.signal?.aborted) return 'stopped';
       let record: ItemRecord;
       try {
-        const { text, trace } = await o.engine.generate({ image, prompt, settings: m.settings, maxNewTokens: o.maxNewTokens, signal: o.signal });
+        const { text, trace } = await o.engine.generate({
+          image,
+          prompt,
+          settings: m.settings,
+          maxNewTokens: o.maxNewTokens,
+          signal: o.signal,
+        });
         const answer = text.trim();
         const prediction = o.format.parse(answer, item);
-        record = { method: m.spec, ...base, answer, prediction, score: o.format.scoreItem(prediction, item, answer), speed: itemSpeed(trace) };
+        record = {
+          method: m.spec,
+          ...base,
+          answer,
+          prediction,
+          score: o.format.scoreItem(prediction, item, answer),
+          speed: itemSpeed(trace),
+        };
       } catch (e) {
         if (o.signal?.aborted) return 'stopped';
         if (!isItemError(e)) throw e;

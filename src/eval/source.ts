@@ -17,7 +17,10 @@ export interface DataSource {
 /** A benchmark file that is missing or does not parse: the whole dataset cannot be read. */
 export class EvalDataError extends Error {
   override readonly name = 'EvalDataError';
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
   }
 }
@@ -38,7 +41,8 @@ export class ImageIndex {
   constructor(files: readonly string[]) {
     const add = (map: Map<string, string[]>, key: string, path: string) => {
       const list = map.get(key);
-      if (list) list.push(path); else map.set(key, [path]);
+      if (list) list.push(path);
+      else map.set(key, [path]);
     };
     for (const path of files) {
       if (!isImage(path)) continue;
@@ -81,12 +85,19 @@ export async function readJson(source: DataSource, path: string): Promise<unknow
 }
 
 /** JSON Lines: one value per non-empty line; a line that does not parse is returned as its error. */
-export async function readJsonLines(source: DataSource, path: string): Promise<({ value: unknown; line: number } | { error: string; line: number })[]> {
+export async function readJsonLines(
+  source: DataSource,
+  path: string,
+): Promise<({ value: unknown; line: number } | { error: string; line: number })[]> {
   const lines = (await readText(source, path)).split(/\r?\n/);
   const out: ({ value: unknown; line: number } | { error: string; line: number })[] = [];
   lines.forEach((text, i) => {
     if (!text.trim()) return;
-    try { out.push({ value: JSON.parse(text), line: i + 1 }); } catch (e) { out.push({ error: `line ${i + 1} is not JSON (${(e as Error).message})`, line: i + 1 }); }
+    try {
+      out.push({ value: JSON.parse(text), line: i + 1 });
+    } catch (e) {
+      out.push({ error: `line ${i + 1} is not JSON (${(e as Error).message})`, line: i + 1 });
+    }
   });
   return out;
 }
@@ -95,13 +106,22 @@ export async function readJsonLines(source: DataSource, path: string): Promise<(
  * The one file a format reads: `file` when the person named it, else the only file in the
  * folder that `match` accepts (a clear error when there is none or several).
  */
-export function pickFile(source: DataSource, file: string | undefined, match: (path: string) => boolean, what: string): string {
+export function pickFile(
+  source: DataSource,
+  file: string | undefined,
+  match: (path: string) => boolean,
+  what: string,
+): string {
   if (file) {
     if (!source.files.includes(file)) throw new EvalDataError(file, `not found in ${source.label}`);
     return file;
   }
   const found = source.files.filter(match);
   if (found.length === 0) throw new EvalDataError(source.label, `no ${what} found`);
-  if (found.length > 1) throw new EvalDataError(source.label, `several ${what} found (${found.slice(0, 4).join(', ')}${found.length > 4 ? ', …' : ''}); name one with --data <folder>/<file>`);
+  if (found.length > 1)
+    throw new EvalDataError(
+      source.label,
+      `several ${what} found (${found.slice(0, 4).join(', ')}${found.length > 4 ? ', …' : ''}); name one with --data <folder>/<file>`,
+    );
   return found[0];
 }

@@ -29,7 +29,12 @@ export interface MethodResult {
   scores: FormatScores;
   /** headline / none's headline; null when none has no score. */
   retention: number | null;
-  cost: { flops: number | null; flopsUnpruned: number | null; visualTokensLast: number | null; equalTokens: number | null };
+  cost: {
+    flops: number | null;
+    flopsUnpruned: number | null;
+    visualTokensLast: number | null;
+    equalTokens: number | null;
+  };
   records: Omit<ItemRecord, 'speed' | 'method'>[];
 }
 
@@ -71,16 +76,26 @@ function recordsOf(items: EvalItem[], byKey: Map<string, ItemRecord>, method: st
   return items.map((it) => byKey.get(recordKey(method, it.id))).filter((r): r is ItemRecord => r !== undefined);
 }
 
-export function buildResults(header: RunHeader, format: EvalFormat, items: EvalItem[], methods: MethodSpec[], records: ItemRecord[]): EvalResults {
+export function buildResults(
+  header: RunHeader,
+  format: EvalFormat,
+  items: EvalItem[],
+  methods: MethodSpec[],
+  records: ItemRecord[],
+): EvalResults {
   const byKey = new Map(records.map((r) => [recordKey(r.method, r.id), r]));
   const rows = methods.map((m) => {
     const own = recordsOf(items, byKey, m.spec);
     const speeds = own.flatMap((r) => (r.speed ? [r.speed] : []));
     return {
-      method: m.spec, settings: m.settings, scores: format.summarise(own),
+      method: m.spec,
+      settings: m.settings,
+      scores: format.summarise(own),
       cost: {
-        flops: median(speeds.map((s) => s.flops)), flopsUnpruned: median(speeds.map((s) => s.flopsUnpruned)),
-        visualTokensLast: median(speeds.map((s) => s.visualTokensLast)), equalTokens: median(speeds.map((s) => s.equalTokens)),
+        flops: median(speeds.map((s) => s.flops)),
+        flopsUnpruned: median(speeds.map((s) => s.flopsUnpruned)),
+        visualTokensLast: median(speeds.map((s) => s.visualTokensLast)),
+        equalTokens: median(speeds.map((s) => s.equalTokens)),
       },
       records: own.map(({ speed: _speed, method: _method, ...rest }) => rest),
     };
@@ -88,8 +103,13 @@ export function buildResults(header: RunHeader, format: EvalFormat, items: EvalI
   const none = rows.find((r) => r.method === 'none');
   const base = none && none.scores.scored > 0 && none.scores.headline > 0 ? none.scores.headline : null;
   return {
-    kind: 'sparsevlm-eval', version: 1, ...header,
-    methods: rows.map((r) => ({ ...r, retention: base === null || r.scores.scored === 0 ? null : r.scores.headline / base })),
+    kind: 'sparsevlm-eval',
+    version: 1,
+    ...header,
+    methods: rows.map((r) => ({
+      ...r,
+      retention: base === null || r.scores.scored === 0 ? null : r.scores.headline / base,
+    })),
   };
 }
 
@@ -97,7 +117,8 @@ export function buildSpeed(machine: string, methods: MethodSpec[], records: Item
   const rows = methods.map((m) => {
     const speeds = records.filter((r) => r.method === m.spec && r.speed).map((r) => r.speed!);
     return {
-      method: m.spec, requests: speeds.length,
+      method: m.spec,
+      requests: speeds.length,
       prefillMs: median(speeds.map((s) => s.prefillMs)),
       firstTokenMs: median(speeds.map((s) => s.firstTokenMs)),
       tokensPerS: median(speeds.flatMap((s) => (s.tokensPerS === null ? [] : [s.tokensPerS]))),
@@ -106,9 +127,14 @@ export function buildSpeed(machine: string, methods: MethodSpec[], records: Item
   const none = rows.find((r) => r.method === 'none');
   const ratio = (a: number | null, b: number | null | undefined) => (a !== null && b ? a / b : null);
   return {
-    kind: 'sparsevlm-eval-speed', version: 1, machine,
+    kind: 'sparsevlm-eval-speed',
+    version: 1,
+    machine,
     methods: rows.map((r) => ({
-      ...r, prefillRatio: ratio(r.prefillMs, none?.prefillMs), firstTokenRatio: ratio(r.firstTokenMs, none?.firstTokenMs), tokensPerSRatio: ratio(r.tokensPerS, none?.tokensPerS),
+      ...r,
+      prefillRatio: ratio(r.prefillMs, none?.prefillMs),
+      firstTokenRatio: ratio(r.firstTokenMs, none?.firstTokenMs),
+      tokensPerSRatio: ratio(r.tokensPerS, none?.tokensPerS),
     })),
   };
 }

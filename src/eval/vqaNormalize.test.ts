@@ -19,7 +19,7 @@ describe('normalizeVqaAnswer', () => {
     ['what?', 'what'],
     ["man's hat", "man 's hat"], // "'s" split off as the processor does
     ['dont know', "don't know"], // contraction restored
-    ["isnt", "isn't"],
+    ['isnt', "isn't"],
     ["couldnt've", "couldn't've"],
     ['its', 'its'], // an ordinary word, not a contraction
     ['  a\tb\nc ', 'b c'], // whitespace folded; 'a' is an article

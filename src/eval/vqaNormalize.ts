@@ -20,24 +20,142 @@
  * step 1 lower-cases the text, so they are left out here too.
  */
 
-const PUNCTUATION = [';', '/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\', '_', '-', '>', '<', '@', '`', ',', '?', '!'];
+const PUNCTUATION = [
+  ';',
+  '/',
+  '[',
+  ']',
+  '"',
+  '{',
+  '}',
+  '(',
+  ')',
+  '=',
+  '+',
+  '\\',
+  '_',
+  '-',
+  '>',
+  '<',
+  '@',
+  '`',
+  ',',
+  '?',
+  '!',
+];
 const NUMBER_WORDS: Record<string, string> = {
-  none: '0', zero: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9', ten: '10',
+  none: '0',
+  zero: '0',
+  one: '1',
+  two: '2',
+  three: '3',
+  four: '4',
+  five: '5',
+  six: '6',
+  seven: '7',
+  eight: '8',
+  nine: '9',
+  ten: '10',
 };
 const ARTICLES = new Set(['a', 'an', 'the']);
 
 /** Canonical contractions the official table restores. */
 const CANONICAL = [
-  "ain't", "aren't", "can't", "could've", "couldn't", "couldn't've", "didn't", "doesn't", "don't", "hadn't", "hadn't've",
-  "hasn't", "haven't", "he'd", "he'd've", "he's", "how'd", "how'll", "how's", "isn't", "it'd", "it'd've", "it'll",
-  "let's", "ma'am", "mightn't", "mightn't've", "might've", "mustn't", "must've", "needn't", "not've", "o'clock",
-  "oughtn't", "'ow's'at", "shan't", "she'd've", "she's", "should've", "shouldn't", "shouldn't've", "somebody'd",
-  "somebody'd've", "somebody'll", "somebody's", "someone'd", "someone'd've", "someone'll", "someone's", "something'd",
-  "something'd've", "something'll", "that's", "there'd", "there'd've", "there're", "there's", "they'd", "they'd've",
-  "they'll", "they're", "they've", "'twas", "wasn't", "we'd've", "we've", "weren't", "what'll", "what're", "what's",
-  "what've", "when's", "where'd", "where's", "where've", "who'd", "who'd've", "who'll", "who's", "who've", "why'll",
-  "why're", "why's", "won't", "would've", "wouldn't", "wouldn't've", "y'all", "y'all'll", "y'all'd've", "you'd",
-  "you'd've", "you'll", "you're", "you've",
+  "ain't",
+  "aren't",
+  "can't",
+  "could've",
+  "couldn't",
+  "couldn't've",
+  "didn't",
+  "doesn't",
+  "don't",
+  "hadn't",
+  "hadn't've",
+  "hasn't",
+  "haven't",
+  "he'd",
+  "he'd've",
+  "he's",
+  "how'd",
+  "how'll",
+  "how's",
+  "isn't",
+  "it'd",
+  "it'd've",
+  "it'll",
+  "let's",
+  "ma'am",
+  "mightn't",
+  "mightn't've",
+  "might've",
+  "mustn't",
+  "must've",
+  "needn't",
+  "not've",
+  "o'clock",
+  "oughtn't",
+  "'ow's'at",
+  "shan't",
+  "she'd've",
+  "she's",
+  "should've",
+  "shouldn't",
+  "shouldn't've",
+  "somebody'd",
+  "somebody'd've",
+  "somebody'll",
+  "somebody's",
+  "someone'd",
+  "someone'd've",
+  "someone'll",
+  "someone's",
+  "something'd",
+  "something'd've",
+  "something'll",
+  "that's",
+  "there'd",
+  "there'd've",
+  "there're",
+  "there's",
+  "they'd",
+  "they'd've",
+  "they'll",
+  "they're",
+  "they've",
+  "'twas",
+  "wasn't",
+  "we'd've",
+  "we've",
+  "weren't",
+  "what'll",
+  "what're",
+  "what's",
+  "what've",
+  "when's",
+  "where'd",
+  "where's",
+  "where've",
+  "who'd",
+  "who'd've",
+  "who'll",
+  "who's",
+  "who've",
+  "why'll",
+  "why're",
+  "why's",
+  "won't",
+  "would've",
+  "wouldn't",
+  "wouldn't've",
+  "y'all",
+  "y'all'll",
+  "y'all'd've",
+  "you'd",
+  "you'd've",
+  "you'll",
+  "you're",
+  "you've",
 ];
 const NOT_CONTRACTIONS = new Set(['its', 'id', 'ill', 'well', 'wed', 'were', 'hell', 'shell', 'lets']);
 
@@ -53,7 +171,11 @@ function dropApostrophes(form: string): string[] {
 }
 
 export const CONTRACTIONS: ReadonlyMap<string, string> = new Map(
-  CANONICAL.flatMap((form) => dropApostrophes(form).filter((k) => !NOT_CONTRACTIONS.has(k)).map((k) => [k, form] as [string, string])),
+  CANONICAL.flatMap((form) =>
+    dropApostrophes(form)
+      .filter((k) => !NOT_CONTRACTIONS.has(k))
+      .map((k) => [k, form] as [string, string]),
+  ),
 );
 
 function processPunctuation(text: string): string {
@@ -67,7 +189,10 @@ function processPunctuation(text: string): string {
 }
 
 function processDigitArticle(text: string): string {
-  const words = text.toLowerCase().split(/\s+/).filter(Boolean)
+  const words = text
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
     .map((w) => NUMBER_WORDS[w] ?? w)
     .filter((w) => !ARTICLES.has(w))
     .map((w) => CONTRACTIONS.get(w) ?? w);

@@ -19,9 +19,7 @@ export const REQUIRED_LIMITS = {
 /** Size of each uniform slot (every kernel's parameter block fits). */
 const UNIFORM_SLOT_BYTES = 256;
 
-export type GpuFault =
-  | { kind: 'lost'; reason: string; message: string }
-  | { kind: 'uncaptured'; message: string };
+export type GpuFault = { kind: 'lost'; reason: string; message: string } | { kind: 'uncaptured'; message: string };
 
 export class GpuDoorError extends Error {
   constructor(
@@ -76,7 +74,8 @@ export class GpuDoor {
     this.pool = new BufferPool(device);
     this.readbacks = new ReadbackCounter(device, this);
     void device.lost.then((info) => this.faultListener({ kind: 'lost', reason: info.reason, message: info.message }));
-    const onError = (ev: Event) => this.faultListener({ kind: 'uncaptured', message: (ev as GPUUncapturedErrorEvent).error.message });
+    const onError = (ev: Event) =>
+      this.faultListener({ kind: 'uncaptured', message: (ev as GPUUncapturedErrorEvent).error.message });
     if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', onError);
     else (device as { onuncapturederror: unknown }).onuncapturederror = onError;
   }
@@ -128,10 +127,17 @@ export class GpuDoor {
 
   /** A uniform buffer (256 B) for the next kernel of the pending batch; owned by the door, never released. */
   uniformSlot(bytes: number): GPUBuffer {
-    if (bytes > UNIFORM_SLOT_BYTES) throw new RangeError(`GpuDoor.uniformSlot: a uniform block of ${bytes} bytes exceeds the ${UNIFORM_SLOT_BYTES}-byte slot`);
+    if (bytes > UNIFORM_SLOT_BYTES)
+      throw new RangeError(
+        `GpuDoor.uniformSlot: a uniform block of ${bytes} bytes exceeds the ${UNIFORM_SLOT_BYTES}-byte slot`,
+      );
     let buf = this.uniforms[this.uniformsUsed];
     if (!buf) {
-      buf = this.device.createBuffer({ label: `GpuDoor.uniform${this.uniformsUsed}`, size: UNIFORM_SLOT_BYTES, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST
+      buf = this.device.createBuffer({
+        label: `GpuDoor.uniform${this.uniformsUsed}`,
+        size: UNIFORM_SLOT_BYTES,
+        usage: 0x40 | 0x08,
+      }); // UNIFORM | COPY_DST
       this.uniforms.push(buf);
     }
     this.uniformsUsed++;
@@ -143,7 +149,10 @@ export class GpuDoor {
   }
 
   /** ORT's device: `ort.env.webgpu.device` resolves once the first WebGPU session exists. */
-  static async fromOrt(ortEnvWebgpu: { device: Promise<GPUDevice> | GPUDevice }, opts?: GpuDoorOptions): Promise<GpuDoor> {
+  static async fromOrt(
+    ortEnvWebgpu: { device: Promise<GPUDevice> | GPUDevice },
+    opts?: GpuDoorOptions,
+  ): Promise<GpuDoor> {
     return new GpuDoor(await ortEnvWebgpu.device, opts);
   }
 

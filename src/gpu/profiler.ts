@@ -26,8 +26,16 @@ export class GpuProfiler {
     private readonly capacity = 256,
   ) {
     if (door.hasTimestamps) {
-      this.querySet = door.device.createQuerySet({ label: 'GpuProfiler.querySet', type: 'timestamp', count: capacity * 2 });
-      this.resolveBuf = door.device.createBuffer({ label: 'GpuProfiler.resolve', size: capacity * 16, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
+      this.querySet = door.device.createQuerySet({
+        label: 'GpuProfiler.querySet',
+        type: 'timestamp',
+        count: capacity * 2,
+      });
+      this.resolveBuf = door.device.createBuffer({
+        label: 'GpuProfiler.resolve',
+        size: capacity * 16,
+        usage: 0x0200 | 0x0004,
+      }); // QUERY_RESOLVE | COPY_SRC
     }
   }
 
@@ -90,17 +98,32 @@ export class TimestampMarks {
   private readonly resolveBuf: GPUBuffer;
   private count = 0;
 
-  constructor(private readonly door: GpuDoor, readonly capacity: number) {
+  constructor(
+    private readonly door: GpuDoor,
+    readonly capacity: number,
+  ) {
     if (!door.hasTimestamps) throw new Error("TimestampMarks needs the device's 'timestamp-query' feature");
-    this.querySet = door.device.createQuerySet({ label: 'TimestampMarks.querySet', type: 'timestamp', count: capacity });
-    this.resolveBuf = door.device.createBuffer({ label: 'TimestampMarks.resolve', size: Math.ceil((capacity * 8) / 256) * 256, usage: 0x0200 | 0x0004 }); // QUERY_RESOLVE | COPY_SRC
+    this.querySet = door.device.createQuerySet({
+      label: 'TimestampMarks.querySet',
+      type: 'timestamp',
+      count: capacity,
+    });
+    this.resolveBuf = door.device.createBuffer({
+      label: 'TimestampMarks.resolve',
+      size: Math.ceil((capacity * 8) / 256) * 256,
+      usage: 0x0200 | 0x0004,
+    }); // QUERY_RESOLVE | COPY_SRC
   }
 
   /** Marks taken in this round. */
-  get taken(): number { return this.count; }
+  get taken(): number {
+    return this.count;
+  }
 
   /** Start a new round (earlier marks are forgotten, resolved or not). */
-  reset(): void { this.count = 0; }
+  reset(): void {
+    this.count = 0;
+  }
 
   /** Enqueue a mark after everything submitted so far; returns its index in the round. */
   mark(label = 'TimestampMarks.mark'): number {
@@ -124,7 +147,9 @@ export class TimestampMarks {
     const enc = this.door.device.createCommandEncoder({ label: 'TimestampMarks.resolve' });
     enc.resolveQuerySet(this.querySet, 0, n, this.resolveBuf, 0);
     this.door.device.queue.submit([enc.finish()]);
-    const ticks = new BigInt64Array(await this.door.readbacks.read(this.resolveBuf, 0, n * 8, 'TimestampMarks.staging'));
+    const ticks = new BigInt64Array(
+      await this.door.readbacks.read(this.resolveBuf, 0, n * 8, 'TimestampMarks.staging'),
+    );
     return Float64Array.from(ticks, (t) => Math.max(0, Number(t - ticks[0])) / 1e6);
   }
 

@@ -86,15 +86,21 @@ export class KernelRunner {
    * compiles asynchronously, so that the first request does not wait for shader compilation.
    */
   async warm(specs: readonly KernelSpec[]): Promise<void> {
-    const todo = specs.filter((spec, i) => !this.pipelines.has(KernelRunner.key(spec)) && specs.findIndex((o) => KernelRunner.key(o) === KernelRunner.key(spec)) === i);
-    await Promise.all(todo.map(async (spec) => {
-      const { descriptor, layout } = this.describe(spec);
-      const pipeline = await this.device.createComputePipelineAsync(descriptor);
-      const key = KernelRunner.key(spec);
-      if (this.pipelines.has(key)) return;
-      this.counts.pipelines++;
-      this.pipelines.set(key, { pipeline, layout, signature: spec.bindings.join(',') });
-    }));
+    const todo = specs.filter(
+      (spec, i) =>
+        !this.pipelines.has(KernelRunner.key(spec)) &&
+        specs.findIndex((o) => KernelRunner.key(o) === KernelRunner.key(spec)) === i,
+    );
+    await Promise.all(
+      todo.map(async (spec) => {
+        const { descriptor, layout } = this.describe(spec);
+        const pipeline = await this.device.createComputePipelineAsync(descriptor);
+        const key = KernelRunner.key(spec);
+        if (this.pipelines.has(key)) return;
+        this.counts.pipelines++;
+        this.pipelines.set(key, { pipeline, layout, signature: spec.bindings.join(',') });
+      }),
+    );
   }
 
   private describe(spec: KernelSpec): { descriptor: GPUComputePipelineDescriptor; layout: GPUBindGroupLayout } {
@@ -117,7 +123,10 @@ export class KernelRunner {
    * same bindings) then share bind groups — a stage's dpc_knn_merge dispatches 7 entries over
    * one group.
    */
-  private layoutFor(bindings: readonly BindingKind[]): { layout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } {
+  private layoutFor(bindings: readonly BindingKind[]): {
+    layout: GPUBindGroupLayout;
+    pipelineLayout: GPUPipelineLayout;
+  } {
     const signature = bindings.join(',');
     let l = this.layouts.get(signature);
     if (!l) {
@@ -129,7 +138,13 @@ export class KernelRunner {
           buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
         })),
       });
-      l = { layout, pipelineLayout: this.device.createPipelineLayout({ label: `KernelRunner.pipelineLayout(${signature})`, bindGroupLayouts: [layout] }) };
+      l = {
+        layout,
+        pipelineLayout: this.device.createPipelineLayout({
+          label: `KernelRunner.pipelineLayout(${signature})`,
+          bindGroupLayouts: [layout],
+        }),
+      };
       this.layouts.set(signature, l);
     }
     return l;
@@ -190,7 +205,12 @@ export class KernelRunner {
     return encoder.beginComputePass(desc);
   }
 
-  dispatch(pass: GPUComputePassEncoder, spec: KernelSpec, buffers: readonly GPUBuffer[], groups: readonly number[]): void {
+  dispatch(
+    pass: GPUComputePassEncoder,
+    spec: KernelSpec,
+    buffers: readonly GPUBuffer[],
+    groups: readonly number[],
+  ): void {
     const c = this.compile(spec);
     if (buffers.length !== spec.bindings.length) {
       throw new Error(`${spec.shader}.${spec.entry}: ${spec.bindings.length} bindings expected, got ${buffers.length}`);

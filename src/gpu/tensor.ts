@@ -1,6 +1,5 @@
 import type { BDtype, BTensor, HostArray } from '../common/tensor';
 
-
 /**
  * A GPU tensor: a buffer (from the pool, or ORT's when wrapped) with a shape. Buffers may
  * be larger than the shape (pool size classes, ORT's own rounding); kernels index by shape.

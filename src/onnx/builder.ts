@@ -116,7 +116,12 @@ export class GraphBuilder {
   private readonly constCache = new Map<string, string>();
   private counter = 0;
   private usesMs = false;
-  private spill?: Required<SpillOptions> & { index: number; size: number; parts: { offset: number; bytes: Uint8Array }[]; closed: DataChunk[] };
+  private spill?: Required<SpillOptions> & {
+    index: number;
+    size: number;
+    parts: { offset: number; bytes: Uint8Array }[];
+    closed: DataChunk[];
+  };
 
   constructor(
     readonly name: string,
@@ -136,10 +141,19 @@ export class GraphBuilder {
   private addInit(name: string, dataType: DataTypeCode, dims: number[], bytes: Uint8Array): string {
     if (this.inits.has(name)) throw new GraphBuildError(this.name, `initializer "${name}" added twice`);
     const count = dims.reduce((a, b) => a * b, 1);
-    const width = dataType === DataType.FLOAT || dataType === DataType.INT32 ? 4
-      : dataType === DataType.INT64 ? 8 : dataType === DataType.FLOAT16 ? 2 : 1;
+    const width =
+      dataType === DataType.FLOAT || dataType === DataType.INT32
+        ? 4
+        : dataType === DataType.INT64
+          ? 8
+          : dataType === DataType.FLOAT16
+            ? 2
+            : 1;
     if (count * width !== bytes.byteLength) {
-      throw new GraphBuildError(this.name, `initializer "${name}": dims [${dims}] need ${count * width} bytes, got ${bytes.byteLength}`);
+      throw new GraphBuildError(
+        this.name,
+        `initializer "${name}": dims [${dims}] need ${count * width} bytes, got ${bytes.byteLength}`,
+      );
     }
     const init: Initializer = { name, dataType, dims, bytes, byteLength: bytes.byteLength };
     this.inits.set(name, init);
@@ -276,7 +290,8 @@ export class GraphBuilder {
   }
 
   serialize(external?: ExternalDataOptions): SerializedGraph {
-    if (this.spill && external) throw new GraphBuildError(this.name, 'a spilling graph writes its data through takeChunks()');
+    if (this.spill && external)
+      throw new GraphBuildError(this.name, 'a spilling graph writes its data through takeChunks()');
     if (this.spill) this.closeChunk();
     const minBytes = external?.minBytes ?? 1024;
     const align = external?.align ?? 4096;
@@ -339,11 +354,16 @@ export class GraphBuilder {
     });
     const attrProto = ([name, a]: [string, Attr]) => {
       switch (a.kind) {
-        case 'int': return { name, type: AttributeType.INT, i: a.value };
-        case 'float': return { name, type: AttributeType.FLOAT, f: a.value };
-        case 'ints': return { name, type: AttributeType.INTS, ints: a.value };
-        case 'floats': return { name, type: AttributeType.FLOATS, floats: a.value };
-        case 'string': return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.value) };
+        case 'int':
+          return { name, type: AttributeType.INT, i: a.value };
+        case 'float':
+          return { name, type: AttributeType.FLOAT, f: a.value };
+        case 'ints':
+          return { name, type: AttributeType.INTS, ints: a.value };
+        case 'floats':
+          return { name, type: AttributeType.FLOATS, floats: a.value };
+        case 'string':
+          return { name, type: AttributeType.STRING, s: new TextEncoder().encode(a.value) };
       }
     };
     const opsetImport = [{ domain: '', version: this.opset }];

@@ -28,8 +28,7 @@ export const AttributeType = {
   INTS: 7,
 } as const;
 
-const field = (type: string, id: number, rule?: 'repeated') =>
-  rule ? { type, id, rule } : { type, id };
+const field = (type: string, id: number, rule?: 'repeated') => (rule ? { type, id, rule } : { type, id });
 
 const descriptor = {
   nested: {

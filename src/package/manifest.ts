@@ -7,7 +7,11 @@ import { EngineError, ConvertError } from '../common/errors';
 export const PACKAGE_FORMAT = 'sparsevlm-package';
 export const SUPPORTED_VERSIONS = [1] as const;
 
-export interface ManifestFile { path: string; bytes: number; sha256: string }
+export interface ManifestFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
 
 export interface Manifest {
   format: typeof PACKAGE_FORMAT;
@@ -19,13 +23,27 @@ export interface Manifest {
   activationDtype: 'float32' | 'float16';
   architecture: { text: string; vision: string };
   text: {
-    hiddenSize: number; numLayers: number; numHeads: number; numKvHeads: number; headDim: number;
-    intermediateSize: number; vocabSize: number; ropeTheta: number; rmsNormEps: number;
-    maxPositions: number; bosTokenId: number | null; eosTokenIds: number[]; padTokenId: number | null;
+    hiddenSize: number;
+    numLayers: number;
+    numHeads: number;
+    numKvHeads: number;
+    headDim: number;
+    intermediateSize: number;
+    vocabSize: number;
+    ropeTheta: number;
+    rmsNormEps: number;
+    maxPositions: number;
+    bosTokenId: number | null;
+    eosTokenIds: number[];
+    padTokenId: number | null;
   };
   vision: {
-    imageSize: number; patchSize: number; gridSize: [number, number]; visualTokens: number;
-    featureLayer: number; selectStrategy: 'default' | 'full';
+    imageSize: number;
+    patchSize: number;
+    gridSize: [number, number];
+    visualTokens: number;
+    featureLayer: number;
+    selectStrategy: 'default' | 'full';
   };
   imageTokenId: number;
   imageToken: string;
@@ -46,16 +64,27 @@ function num(obj: Record<string, unknown>, key: string, path: string): number {
 /** Parse manifest.json text; throws EngineError ('manifest-invalid' | 'manifest-version'). */
 export function parseManifest(text: string): Manifest {
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch (e) {
-    throw new EngineError('model', 'manifest-invalid', `manifest.json is not valid JSON (${(e as Error).message}).`, {});
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new EngineError(
+      'model',
+      'manifest-invalid',
+      `manifest.json is not valid JSON (${(e as Error).message}).`,
+      {},
+    );
   }
   if (!raw || typeof raw !== 'object') throw fail('manifest.json', 'is not an object');
   const m = raw as Record<string, unknown>;
-  if (m.format !== PACKAGE_FORMAT) throw fail('format', `must be "${PACKAGE_FORMAT}" (got ${JSON.stringify(m.format)})`);
+  if (m.format !== PACKAGE_FORMAT)
+    throw fail('format', `must be "${PACKAGE_FORMAT}" (got ${JSON.stringify(m.format)})`);
   if (!SUPPORTED_VERSIONS.includes(m.version as 1)) {
-    throw new EngineError('model', 'manifest-version',
+    throw new EngineError(
+      'model',
+      'manifest-version',
       `This package has manifest version ${JSON.stringify(m.version)}, which this app does not know (it reads version ${SUPPORTED_VERSIONS.join(', ')}).`,
-      { got: m.version, supported: [...SUPPORTED_VERSIONS] });
+      { got: m.version, supported: [...SUPPORTED_VERSIONS] },
+    );
   }
   const t = m.text as Record<string, unknown> | undefined;
   const v = m.vision as Record<string, unknown> | undefined;
@@ -63,18 +92,33 @@ export function parseManifest(text: string): Manifest {
   if (!t) throw fail('text', 'is missing');
   if (!v) throw fail('vision', 'is missing');
   if (!g) throw fail('graphs', 'is missing');
-  for (const k of ['hiddenSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'vocabSize', 'ropeTheta', 'maxPositions']) num(t, k, 'text');
+  for (const k of [
+    'hiddenSize',
+    'numLayers',
+    'numHeads',
+    'numKvHeads',
+    'headDim',
+    'vocabSize',
+    'ropeTheta',
+    'maxPositions',
+  ])
+    num(t, k, 'text');
   for (const k of ['imageSize', 'patchSize', 'visualTokens']) num(v, k, 'vision');
   num(m, 'imageTokenId', 'manifest');
   if (!Array.isArray(t.eosTokenIds)) throw fail('text.eosTokenIds', 'must be an array');
   if (typeof m.chatTemplate !== 'string') throw fail('chatTemplate', 'must be a string');
-  if (!Array.isArray(g.layers) || g.layers.length !== t.numLayers) throw fail('graphs.layers', `must list text.numLayers (${String(t.numLayers)}) graphs`);
-  for (const k of ['vision', 'embed', 'head']) if (typeof g[k] !== 'string') throw fail(`graphs.${k}`, 'must be a path');
-  if (m.activationDtype !== 'float32' && m.activationDtype !== 'float16') throw fail('activationDtype', 'must be float32 or float16');
+  if (!Array.isArray(g.layers) || g.layers.length !== t.numLayers)
+    throw fail('graphs.layers', `must list text.numLayers (${String(t.numLayers)}) graphs`);
+  for (const k of ['vision', 'embed', 'head'])
+    if (typeof g[k] !== 'string') throw fail(`graphs.${k}`, 'must be a path');
+  if (m.activationDtype !== 'float32' && m.activationDtype !== 'float16')
+    throw fail('activationDtype', 'must be float32 or float16');
   if (!Array.isArray(m.files)) throw fail('files', 'must be an array');
   for (const [i, f] of (m.files as Record<string, unknown>[]).entries()) {
-    if (typeof f.path !== 'string' || typeof f.sha256 !== 'string' || typeof f.bytes !== 'number') throw fail(`files[${i}]`, 'needs path, bytes and sha256');
-    if (f.path.includes('..') || f.path.startsWith('/')) throw fail(`files[${i}].path`, 'must be relative inside the package');
+    if (typeof f.path !== 'string' || typeof f.sha256 !== 'string' || typeof f.bytes !== 'number')
+      throw fail(`files[${i}]`, 'needs path, bytes and sha256');
+    if (f.path.includes('..') || f.path.startsWith('/'))
+      throw fail(`files[${i}].path`, 'must be relative inside the package');
   }
   const listed = new Set((m.files as ManifestFile[]).map((f) => f.path));
   for (const p of [g.vision, g.embed, g.head, ...(g.layers as string[])] as string[]) {
@@ -94,7 +138,12 @@ export const PACKAGE_DTYPES: readonly PackageDtype[] = ['fp32', 'fp16', 'q4', 'q
 
 /** Package paths are plain relative paths: no '..', no absolute paths, no backslashes. */
 export function checkPackagePath(path: string): void {
-  if (!path || path.startsWith('/') || path.includes('\\') || path.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+  if (
+    !path ||
+    path.startsWith('/') ||
+    path.includes('\\') ||
+    path.split('/').some((p) => p === '' || p === '.' || p === '..')
+  ) {
     throw new ConvertError('output', path || '(empty path)', 'not a relative path inside the package');
   }
 }

@@ -32,7 +32,11 @@ export class DirSink implements PackageSink {
       await mkdir(dirname(full), { recursive: true });
       await writeFile(full, bytes);
     } catch (err) {
-      throw new ConvertError('output', join(this.out, path), `cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConvertError(
+        'output',
+        join(this.out, path),
+        `cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
 
@@ -45,7 +49,10 @@ export class DirSink implements PackageSink {
     const full = join(this.temp, path);
     await mkdir(dirname(full), { recursive: true });
     const out = createWriteStream(full);
-    const closed = new Promise<void>((ok, fail) => { out.on('close', ok); out.on('error', fail); });
+    const closed = new Promise<void>((ok, fail) => {
+      out.on('close', ok);
+      out.on('error', fail);
+    });
     let bytes = 0;
     try {
       for await (const chunk of chunks) {
@@ -79,7 +86,11 @@ export class DirSink implements PackageSink {
       if (hadOld) await rm(old, { recursive: true, force: true });
     } catch (err) {
       await rm(this.temp, { recursive: true, force: true });
-      throw new ConvertError('output', this.out, `cannot move the package into place (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConvertError(
+        'output',
+        this.out,
+        `cannot move the package into place (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
 

@@ -9,7 +9,9 @@ export function dirReader(dir: string): PackageReader {
     label: root,
     async read(path, onBytes) {
       let buf: Buffer;
-      try { buf = await readFile(join(root, path)); } catch (e) {
+      try {
+        buf = await readFile(join(root, path));
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missingFile(path, root);
         throw e;
       }
@@ -18,7 +20,9 @@ export function dirReader(dir: string): PackageReader {
       return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     },
     async stat(path) {
-      try { return { bytes: (await stat(join(root, path))).size }; } catch (e) {
+      try {
+        return { bytes: (await stat(join(root, path))).size };
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw e;
       }

@@ -11,13 +11,18 @@ export async function opfsRoot(): Promise<FileSystemDirectoryHandle> {
 }
 
 /** The directory at `path` ('packages/foo/layers'), created when `create`; null when missing. */
-export async function dirAt(root: FileSystemDirectoryHandle, path: string, create = false): Promise<FileSystemDirectoryHandle | null> {
+export async function dirAt(
+  root: FileSystemDirectoryHandle,
+  path: string,
+  create = false,
+): Promise<FileSystemDirectoryHandle | null> {
   let dir = root;
   for (const part of path.split('/').filter(Boolean)) {
     try {
       dir = await dir.getDirectoryHandle(part, { create });
     } catch (err) {
-      if ((err as DOMException).name === 'NotFoundError' || (err as DOMException).name === 'TypeMismatchError') return null;
+      if ((err as DOMException).name === 'NotFoundError' || (err as DOMException).name === 'TypeMismatchError')
+        return null;
       throw err;
     }
   }
@@ -25,14 +30,19 @@ export async function dirAt(root: FileSystemDirectoryHandle, path: string, creat
 }
 
 /** The file handle at a '/'-separated path under `root`, or null. */
-export async function fileAt(root: FileSystemDirectoryHandle, path: string, create = false): Promise<FileSystemFileHandle | null> {
+export async function fileAt(
+  root: FileSystemDirectoryHandle,
+  path: string,
+  create = false,
+): Promise<FileSystemFileHandle | null> {
   const slash = path.lastIndexOf('/');
   const dir = await dirAt(root, slash < 0 ? '' : path.slice(0, slash), create);
   if (!dir) return null;
   try {
     return await dir.getFileHandle(path.slice(slash + 1), { create });
   } catch (err) {
-    if ((err as DOMException).name === 'NotFoundError' || (err as DOMException).name === 'TypeMismatchError') return null;
+    if ((err as DOMException).name === 'NotFoundError' || (err as DOMException).name === 'TypeMismatchError')
+      return null;
     throw err;
   }
 }
@@ -48,7 +58,10 @@ export async function removeEntry(root: FileSystemDirectoryHandle, path: string)
 }
 
 /** Every file under `dir` as [relative path, handle], depth first. */
-export async function* walkFiles(dir: FileSystemDirectoryHandle, prefix = ''): AsyncGenerator<[string, FileSystemFileHandle]> {
+export async function* walkFiles(
+  dir: FileSystemDirectoryHandle,
+  prefix = '',
+): AsyncGenerator<[string, FileSystemFileHandle]> {
   const entries = (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries();
   for await (const [name, handle] of entries) {
     if (handle.kind === 'file') yield [prefix + name, handle as FileSystemFileHandle];
@@ -81,7 +94,8 @@ export async function readWhole(handle: FileSystemFileHandle): Promise<Uint8Arra
 export async function openSync(handle: FileSystemFileHandle): Promise<SyncHandle | null> {
   const create = (handle as unknown as { createSyncAccessHandle?: () => Promise<SyncHandle> }).createSyncAccessHandle;
   // Only dedicated workers have it; the main thread falls back to createWritable.
-  if (typeof create !== 'function' || typeof (globalThis as { document?: unknown }).document !== 'undefined') return null;
+  if (typeof create !== 'function' || typeof (globalThis as { document?: unknown }).document !== 'undefined')
+    return null;
   return create.call(handle);
 }
 

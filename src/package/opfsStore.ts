@@ -54,14 +54,18 @@ function checkKey(key: string): void {
   }
 }
 
-interface Found { dir: FileSystemDirectoryHandle; folder: string; marker: Marker }
+interface Found {
+  dir: FileSystemDirectoryHandle;
+  folder: string;
+  marker: Marker;
+}
 
 export class OpfsPackageStore {
   private constructor(private readonly root: FileSystemDirectoryHandle) {}
 
   /** `root` defaults to the origin's OPFS root. */
   static async open(root?: FileSystemDirectoryHandle): Promise<OpfsPackageStore> {
-    const base = root ?? await opfsRoot();
+    const base = root ?? (await opfsRoot());
     await dirAt(base, PACKAGES, true);
     return new OpfsPackageStore(base);
   }
@@ -103,7 +107,10 @@ export class OpfsPackageStore {
       const dir = (await dirAt(packages, folder))!;
       let bytes = 0;
       let files = 0;
-      for await (const [, h] of walkFiles(dir)) { bytes += (await h.getFile()).size; files += 1; }
+      for await (const [, h] of walkFiles(dir)) {
+        bytes += (await h.getFile()).size;
+        files += 1;
+      }
       const marker = await readMarker(dir);
       const prior = out.get(key);
       if (!marker) {
@@ -112,10 +119,20 @@ export class OpfsPackageStore {
         else prior.bytes += bytes;
         continue;
       }
-      const manifest = JSON.parse(new TextDecoder().decode(await readWhole((await fileAt(dir, 'manifest.json'))!))) as { name?: string; dtype?: string; source?: { id?: string } };
+      const manifest = JSON.parse(new TextDecoder().decode(await readWhole((await fileAt(dir, 'manifest.json'))!))) as {
+        name?: string;
+        dtype?: string;
+        source?: { id?: string };
+      };
       const entry: CachedPackage = {
-        key, state: 'ready', bytes: bytes + (prior?.bytes ?? 0), files, name: manifest.name, dtype: manifest.dtype,
-        sourceId: manifest.source?.id, committedAt: marker.committedAt,
+        key,
+        state: 'ready',
+        bytes: bytes + (prior?.bytes ?? 0),
+        files,
+        name: manifest.name,
+        dtype: manifest.dtype,
+        sourceId: manifest.source?.id,
+        committedAt: marker.committedAt,
       };
       if (!prior || prior.state !== 'ready' || folder.endsWith(PARTIAL)) out.set(key, entry);
     }
@@ -160,7 +177,8 @@ export class OpfsPackageStore {
     const found = await this.findReady(key);
     if (!found) throw missingFile('manifest.json', `the browser cache (no complete package "${key}")`);
     const out: { path: string; file: File }[] = [];
-    for await (const [path, h] of walkFiles(found.dir)) if (path !== MARKER) out.push({ path, file: await h.getFile() });
+    for await (const [path, h] of walkFiles(found.dir))
+      if (path !== MARKER) out.push({ path, file: await h.getFile() });
     return out.sort((a, b) => (a.path < b.path ? -1 : 1));
   }
 }
@@ -171,7 +189,7 @@ async function readMarker(dir: FileSystemDirectoryHandle): Promise<Marker | null
   if (!h || !m) return null;
   try {
     const marker = JSON.parse(new TextDecoder().decode(await readWhole(h))) as Marker;
-    return marker.manifestSha256 === await sha256Hex(await readWhole(m)) ? marker : null;
+    return marker.manifestSha256 === (await sha256Hex(await readWhole(m))) ? marker : null;
   } catch {
     return null;
   }
@@ -182,7 +200,11 @@ export class OpfsPackageSink implements PackageSink {
   private readonly written = new Map<string, { bytes: number; sha256: string }>();
   private closed = false;
 
-  constructor(readonly key: string, private readonly packages: FileSystemDirectoryHandle, private readonly dir: FileSystemDirectoryHandle) {}
+  constructor(
+    readonly key: string,
+    private readonly packages: FileSystemDirectoryHandle,
+    private readonly dir: FileSystemDirectoryHandle,
+  ) {}
 
   async write(path: string, bytes: Uint8Array): Promise<void> {
     checkPackagePath(path);
@@ -193,7 +215,11 @@ export class OpfsPackageSink implements PackageSink {
     try {
       await writeWhole((await fileAt(this.dir, path, true))!, bytes);
     } catch (err) {
-      throw new ConvertError('output', `${this.key}/${path}`, `cannot write to the browser's storage (${(err as DOMException).name}: ${(err as Error).message})`);
+      throw new ConvertError(
+        'output',
+        `${this.key}/${path}`,
+        `cannot write to the browser's storage (${(err as DOMException).name}: ${(err as Error).message})`,
+      );
     }
   }
 
@@ -201,20 +227,30 @@ export class OpfsPackageSink implements PackageSink {
     if (this.closed) throw new ConvertError('output', this.key, 'package already closed');
     this.closed = true;
     const manifestInfo = this.written.get('manifest.json');
-    if (!manifestInfo) throw new ConvertError('output', `${this.key}/manifest.json`, 'the package has no manifest.json');
+    if (!manifestInfo)
+      throw new ConvertError('output', `${this.key}/manifest.json`, 'the package has no manifest.json');
     const manifestBytes = await readWhole((await fileAt(this.dir, 'manifest.json'))!);
-    const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as { files?: { path: string; bytes: number; sha256: string }[] };
+    const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as {
+      files?: { path: string; bytes: number; sha256: string }[];
+    };
     const listed = manifest.files ?? [];
     // Read back what storage holds, not what we meant to write: the check that matters.
     for (const f of listed) {
       const h = await fileAt(this.dir, f.path);
       const bytes = h ? await readWhole(h) : null;
-      if (!bytes || bytes.byteLength !== f.bytes || await sha256Hex(bytes) !== f.sha256) {
-        throw new ConvertError('output', `${this.key}/${f.path}`, bytes ? `stored file does not match manifest.json (${bytes.byteLength} bytes, manifest says ${f.bytes})` : 'listed in manifest.json but not written');
+      if (!bytes || bytes.byteLength !== f.bytes || (await sha256Hex(bytes)) !== f.sha256) {
+        throw new ConvertError(
+          'output',
+          `${this.key}/${f.path}`,
+          bytes
+            ? `stored file does not match manifest.json (${bytes.byteLength} bytes, manifest says ${f.bytes})`
+            : 'listed in manifest.json but not written',
+        );
       }
     }
     const extra = [...this.written.keys()].filter((p) => p !== 'manifest.json' && !listed.some((f) => f.path === p));
-    if (extra.length) throw new ConvertError('output', `${this.key}/${extra[0]}`, 'written but not listed in manifest.json');
+    if (extra.length)
+      throw new ConvertError('output', `${this.key}/${extra[0]}`, 'written but not listed in manifest.json');
     const marker: Marker = {
       manifestSha256: await sha256Hex(manifestBytes),
       bytes: [...this.written.values()].reduce((n, f) => n + f.bytes, 0),
@@ -224,11 +260,14 @@ export class OpfsPackageSink implements PackageSink {
     await writeWhole((await fileAt(this.dir, MARKER, true))!, new TextEncoder().encode(JSON.stringify(marker)));
     // Now the package is loadable as <key>.partial. Replace the old one and rename where we can.
     await removeEntry(this.packages, this.key);
-    const move = (this.dir as unknown as { move?: (to: FileSystemDirectoryHandle, name: string) => Promise<void> }).move;
+    const move = (this.dir as unknown as { move?: (to: FileSystemDirectoryHandle, name: string) => Promise<void> })
+      .move;
     if (typeof move === 'function') {
       try {
         await move.call(this.dir, this.packages, this.key);
-      } catch { /* stays <key>.partial with its marker: still loadable */ }
+      } catch {
+        /* stays <key>.partial with its marker: still loadable */
+      }
     }
   }
 

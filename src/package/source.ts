@@ -41,7 +41,10 @@ async function readStream(res: Response, onBytes?: (n: number) => void): Promise
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total > 0 && total === loaded ? total : loaded);
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
   return out;
 }
 
@@ -60,19 +63,37 @@ export function urlReader(baseUrl: string): PackageReader {
         try {
           const hit = await (await caches.open(CACHE_NAME)).match(url);
           if (hit) return readStream(hit, onBytes);
-        } catch { /* a broken or full cache is only a missed speed-up */ }
+        } catch {
+          /* a broken or full cache is only a missed speed-up */
+        }
       }
       let res: Response;
-      try { res = await fetch(url, { cache: path === 'manifest.json' ? 'no-cache' : 'default' }); } catch (e) {
-        throw new EngineError('model', 'fetch-failed', `Could not download ${path} from ${base.href} (${(e as Error).message}).`, { file: path, url });
+      try {
+        res = await fetch(url, { cache: path === 'manifest.json' ? 'no-cache' : 'default' });
+      } catch (e) {
+        throw new EngineError(
+          'model',
+          'fetch-failed',
+          `Could not download ${path} from ${base.href} (${(e as Error).message}).`,
+          { file: path, url },
+        );
       }
       if (res.status === 404) throw missingFile(path, base.href);
-      if (!res.ok) throw new EngineError('model', 'fetch-failed', `Downloading ${path} failed with HTTP ${res.status}.`, { file: path, url, status: res.status });
+      if (!res.ok)
+        throw new EngineError('model', 'fetch-failed', `Downloading ${path} failed with HTTP ${res.status}.`, {
+          file: path,
+          url,
+          status: res.status,
+        });
       const bytes = await readStream(res, onBytes);
       if (cacheable) {
         try {
-          await (await caches.open(CACHE_NAME)).put(url, new Response(bytes as BufferSource, { headers: { 'content-length': String(bytes.byteLength) } }));
-        } catch { /* quota: keep going without the cache */ }
+          await (
+            await caches.open(CACHE_NAME)
+          ).put(url, new Response(bytes as BufferSource, { headers: { 'content-length': String(bytes.byteLength) } }));
+        } catch {
+          /* quota: keep going without the cache */
+        }
       }
       return bytes;
     },
@@ -82,7 +103,11 @@ export function urlReader(baseUrl: string): PackageReader {
     async stat(path) {
       const url = new URL(path, base).href;
       if (hasCache && path !== 'manifest.json') {
-        try { if (await (await caches.open(CACHE_NAME)).match(url)) return { bytes: null }; } catch { /* fall through to the origin */ }
+        try {
+          if (await (await caches.open(CACHE_NAME)).match(url)) return { bytes: null };
+        } catch {
+          /* fall through to the origin */
+        }
       }
       // Only a 404 says "missing"; a server that refuses HEAD (or a network error) leaves it to read().
       try {
@@ -90,7 +115,9 @@ export function urlReader(baseUrl: string): PackageReader {
         if (res.status === 404) return null;
         const length = Number(res.headers.get('content-length'));
         return { bytes: res.ok && Number.isFinite(length) && length > 0 ? length : null };
-      } catch { return { bytes: null }; }
+      } catch {
+        return { bytes: null };
+      }
     },
   };
 }
@@ -124,5 +151,5 @@ export function readerFor(source: PackageSource): PackageReader {
 }
 
 export type PackageSource =
-  | { kind: 'url'; url: string }                      // a package folder URL (same-origin path or absolute)
+  | { kind: 'url'; url: string } // a package folder URL (same-origin path or absolute)
   | { kind: 'files'; files: { path: string; file: Blob }[] };

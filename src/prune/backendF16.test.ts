@@ -13,7 +13,13 @@ import { castF16ToF32Reference, castF32ToF16Reference } from '../gpu/kernels/cas
 import { GpuTensor } from '../gpu/tensor';
 import type { BTensor } from '../common/tensor';
 
-const Lpre = 3, V = 40, T = 7, D = 48, H = 4, Hkv = 2, hd = 12;
+const Lpre = 3,
+  V = 40,
+  T = 7,
+  D = 48,
+  H = 4,
+  Hkv = 2,
+  hd = 12;
 const L = Lpre + V + T;
 
 /** f16 bits of gaussian data, and the same values as f32. */
@@ -24,7 +30,8 @@ function halfData(n: number, seed: number, scale = 1): { bits: Uint16Array; wide
 
 /** Every activation-reading kernel on `be`, inputs in f16 bits or their f32 widening. */
 async function kernels(be: PruneBackend, half: boolean) {
-  const act = (d: { bits: Uint16Array; wide: Float32Array }, shape: number[]) => be.upload(half ? d.bits : d.wide, shape);
+  const act = (d: { bits: Uint16Array; wide: Float32Array }, shape: number[]) =>
+    be.upload(half ? d.bits : d.wide, shape);
   const hidden = act(halfData(L * D, 1), [L, D]);
   const visual = act(halfData(V * D, 2, 0.4), [V, D]);
   const text = act(halfData(T * D, 3, 0.4), [T, D]);
@@ -33,20 +40,48 @@ async function kernels(be: PruneBackend, half: boolean) {
   const sel = await be.raterSelect(visual, text);
   const rows = be.upload(Uint32Array.from([L - 3, L - 2, L - 1]), [3]);
   const att = be.raterAttention(query, key, { queryRows: rows, visualStart: Lpre, visualCount: V, topHeads: 3 });
-  const candidates = be.upload(Uint32Array.from({ length: 20 }, (_, i) => Lpre + 2 * i), [20]);
-  const dpc = be.dpcKnnMerge(hidden, candidates, 4, { assignment: 'euclidean', merge: 'mean', densestDelta: 'global-max' });
+  const candidates = be.upload(
+    Uint32Array.from({ length: 20 }, (_, i) => Lpre + 2 * i),
+    [20],
+  );
+  const dpc = be.dpcKnnMerge(hidden, candidates, 4, {
+    assignment: 'euclidean',
+    merge: 'mean',
+    densestDelta: 'global-max',
+  });
   const diverse = be.diversitySelect(visual, 9);
   const gatherRows = be.upload(Uint32Array.from([0, 5, L + 1, 9, L + 3, L - 1]), [6]);
   const gathered = be.gather(hidden, dpc.merged, gatherRows);
   const out = {
-    relevance: Array.from(sel.relevance), raters: Array.from(sel.raters),
-    block: Array.from(await be.read(att.block)), scores: Array.from(await be.read(att.scores)),
-    centers: Array.from(await be.read(dpc.centers)), assignment: Array.from(await be.read(dpc.assignment)),
+    relevance: Array.from(sel.relevance),
+    raters: Array.from(sel.raters),
+    block: Array.from(await be.read(att.block)),
+    scores: Array.from(await be.read(att.scores)),
+    centers: Array.from(await be.read(dpc.centers)),
+    assignment: Array.from(await be.read(dpc.assignment)),
     merged: (await be.read(dpc.merged)) as Float32Array,
     diverse: Array.from(await be.read(diverse)),
-    gatheredDtype: gathered.dtype, gathered: await be.read(gathered),
+    gatheredDtype: gathered.dtype,
+    gathered: await be.read(gathered),
   };
-  for (const t of [hidden, visual, text, query, key, rows, att.block, att.scores, candidates, dpc.merged, dpc.assignment, dpc.centers, diverse, gatherRows, gathered] as BTensor[]) be.release(t);
+  for (const t of [
+    hidden,
+    visual,
+    text,
+    query,
+    key,
+    rows,
+    att.block,
+    att.scores,
+    candidates,
+    dpc.merged,
+    dpc.assignment,
+    dpc.centers,
+    diverse,
+    gatherRows,
+    gathered,
+  ] as BTensor[])
+    be.release(t);
   return out;
 }
 
@@ -55,7 +90,10 @@ describe('f16 activations', () => {
     const { be, door, faults } = await gpuBackend();
     const n = 1001;
     const src = gaussian(n, 7, 3);
-    src[0] = 65504; src[1] = -0; src[2] = 6e-8; src[3] = 1 + 2 ** -11; // max half, −0, subnormal, a tie
+    src[0] = 65504;
+    src[1] = -0;
+    src[2] = 6e-8;
+    src[3] = 1 + 2 ** -11; // max half, −0, subnormal, a tie
     const bits = castF32ToF16Reference(src);
     const half = be.upload(bits, [n]) as GpuTensor;
     const widened = be.upload(new Float32Array(n), [n]) as GpuTensor; // a buffer of n words
@@ -89,7 +127,11 @@ describe('f16 activations', () => {
     const want = castF32ToF16Reference(gw as Float32Array);
     const diff = Array.from(gh as Uint16Array).map((h, i) => Math.abs(h - want[i]));
     expect(Math.max(...diff)).toBeLessThanOrEqual(1);
-    [0, 1, 3, 5].forEach((row) => expect(Array.from((gh as Uint16Array).subarray(row * D, row * D + D))).toEqual(Array.from(want.subarray(row * D, row * D + D))));
+    [0, 1, 3, 5].forEach((row) =>
+      expect(Array.from((gh as Uint16Array).subarray(row * D, row * D + D))).toEqual(
+        Array.from(want.subarray(row * D, row * D + D)),
+      ),
+    );
     expect(faults).toEqual([]);
   });
 
@@ -104,7 +146,12 @@ describe('f16 activations', () => {
     expect(Array.from(gh)).toEqual(Array.from(castF32ToF16Reference(gw as Float32Array)));
     const { be } = await gpuBackend();
     const gpu = await kernels(be, true);
-    expect([gpu.raters, gpu.centers, gpu.assignment, gpu.diverse]).toEqual([half.raters, half.centers, half.assignment, half.diverse]);
+    expect([gpu.raters, gpu.centers, gpu.assignment, gpu.diverse]).toEqual([
+      half.raters,
+      half.centers,
+      half.assignment,
+      half.diverse,
+    ]);
   });
 
   it('refusals name both dtypes: an i32 activation, f16 rows of odd width', async () => {

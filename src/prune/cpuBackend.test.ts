@@ -48,7 +48,12 @@ describe('CpuPruneBackend', () => {
     const key = f([0, 0, 0, 0], [1, 2, 2]);
     const query = f([0, 0, 0, 0], [1, 2, 2]);
     const positions = be.upload(Int32Array.from([0, 1]), [2]);
-    const out = be.raterAttention(query, key, { queryRows: u([1]), visualStart: 0, visualCount: 2, gravity: { positions, ropeTheta: 10000 } });
+    const out = be.raterAttention(query, key, {
+      queryRows: u([1]),
+      visualStart: 0,
+      visualCount: 2,
+      gravity: { positions, ropeTheta: 10000 },
+    });
     const w1 = Math.SQRT2 * Math.cos(1);
     data(out.scores).forEach((x, i) => expect(x).toBeCloseTo([0.5 / w1, 0.5 / Math.SQRT2][i], 6));
   });
@@ -101,7 +106,10 @@ describe('CpuPruneBackend', () => {
     // Angles 0°, 5°, 10°, 90°, 180°: token 4 (180°) has the largest nearest-neighbour
     // distance (1 − cos 90° = 1), then 0 (distance 2 from it), then 3.
     const deg = [0, 5, 10, 90, 180].map((a) => (a * Math.PI) / 180);
-    const vis = f(deg.flatMap((a) => [Math.cos(a), Math.sin(a)]), [5, 2]);
+    const vis = f(
+      deg.flatMap((a) => [Math.cos(a), Math.sin(a)]),
+      [5, 2],
+    );
     expect(data(be.diversitySelect(vis, 3))).toEqual([0, 3, 4]);
   });
 

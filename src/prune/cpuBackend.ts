@@ -1,6 +1,13 @@
 import type {
-  DpcKnnMerge, PruneBackend, RaterAttention, RaterAttentionArgs,
-  RaterSelection, RecycleVariant, TopkKeep, ReadPart } from './backend';
+  DpcKnnMerge,
+  PruneBackend,
+  RaterAttention,
+  RaterAttentionArgs,
+  RaterSelection,
+  RecycleVariant,
+  TopkKeep,
+  ReadPart,
+} from './backend';
 import { KernelInputError } from '../gpu/kernels/errors';
 import { raterSelectReference } from '../gpu/kernels/rater_select.reference';
 import { raterAttentionReference } from '../gpu/kernels/rater_attention.reference';
@@ -49,7 +56,8 @@ export class CpuPruneBackend implements PruneBackend {
 
   upload(data: HostArray, shape: readonly number[]): BTensor {
     const size = shape.reduce((a, b) => a * b, 1);
-    if (data.length < size) throw new KernelInputError('CpuPruneBackend', 'upload', `${size} elements for [${shape}]`, `${data.length}`);
+    if (data.length < size)
+      throw new KernelInputError('CpuPruneBackend', 'upload', `${size} elements for [${shape}]`, `${data.length}`);
     return new CpuTensor(data.slice(0, size) as HostArray, [...shape], dtypeOf(data));
   }
 
@@ -62,12 +70,16 @@ export class CpuPruneBackend implements PruneBackend {
   }
 
   async readMany(parts: readonly ReadPart[]): Promise<HostArray[]> {
-    return parts.map(({ tensor, offset = 0, count }) => host(tensor, 'readMany').data.slice(offset, count === undefined ? undefined : offset + count) as HostArray);
+    return parts.map(
+      ({ tensor, offset = 0, count }) =>
+        host(tensor, 'readMany').data.slice(offset, count === undefined ? undefined : offset + count) as HostArray,
+    );
   }
 
   selectRows(src: BTensor, start: number, count: number, add: number): BTensor {
     const rows = host(src, 'selectRows');
-    if (!(rows.data instanceof Uint32Array)) throw new KernelInputError('CpuPruneBackend', 'selectRows', 'u32', rows.dtype);
+    if (!(rows.data instanceof Uint32Array))
+      throw new KernelInputError('CpuPruneBackend', 'selectRows', 'u32', rows.dtype);
     return this.upload(selectRowsReference(rows.data, start, count, add), [count]);
   }
 
@@ -75,7 +87,14 @@ export class CpuPruneBackend implements PruneBackend {
     const [V, D] = shapeOf(visual, 2, 'visual');
     const [T, Dt] = shapeOf(text, 2, 'text');
     if (Dt !== D) throw new KernelInputError('raterSelect', 'text', `(T, ${D})`, `[${text.shape}]`);
-    const { relevance, raters } = raterSelectReference(f32(visual, 'visual'), f32(text, 'text'), V, T, D, opts?.inclusive ?? false);
+    const { relevance, raters } = raterSelectReference(
+      f32(visual, 'visual'),
+      f32(text, 'text'),
+      V,
+      T,
+      D,
+      opts?.inclusive ?? false,
+    );
     return { relevance, raters };
   }
 
@@ -85,7 +104,9 @@ export class CpuPruneBackend implements PruneBackend {
     if (hdk !== hd) throw new KernelInputError('raterAttention', 'key', `(Hkv, T, ${hd})`, `[${key.shape}]`);
     const rows = host(args.queryRows, 'queryRows').data;
     const res = raterAttentionReference(
-      f32(query, 'query'), f32(key, 'key'), rows,
+      f32(query, 'query'),
+      f32(key, 'key'),
+      rows,
       { heads: H, kvHeads: Hkv, headDim: hd, queryLength: Lq, keyLength: Tk },
       {
         visualStart: args.visualStart,
@@ -136,7 +157,8 @@ export class CpuPruneBackend implements PruneBackend {
     const [, W] = shapeOf(src, 2, 'src');
     let e = extra ? host(extra, 'extra') : null;
     // Merged tokens are f32; f16 hidden rows take them as f16 (the graph's dtype).
-    if (e && s.dtype === 'f16' && e.dtype === 'f32') e = new CpuTensor(castF32ToF16Reference(e.data as Float32Array), e.shape, 'f16');
+    if (e && s.dtype === 'f16' && e.dtype === 'f32')
+      e = new CpuTensor(castF32ToF16Reference(e.data as Float32Array), e.shape, 'f16');
     if (e && (e.dtype !== s.dtype || shapeOf(e, 2, 'extra')[1] !== W)) {
       throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
     }

@@ -3,8 +3,14 @@ import { costFigures, kvBytes, layerFlops } from './flops';
 import type { ModelDims } from './method';
 
 const LLAVA: ModelDims = {
-  numLayers: 32, hiddenSize: 4096, numHeads: 32, numKvHeads: 32, headDim: 128,
-  intermediateSize: 11008, ropeTheta: 10000, visualTokens: 576,
+  numLayers: 32,
+  hiddenSize: 4096,
+  numHeads: 32,
+  numKvHeads: 32,
+  headDim: 128,
+  intermediateSize: 11008,
+  ropeTheta: 10000,
+  visualTokens: 576,
 };
 
 describe('flops', () => {
@@ -14,7 +20,14 @@ describe('flops', () => {
   });
 
   it('unpruned LLaVA-1.5 prefill of 640 tokens: 32 equal layers, ≈ 4.25 TFLOPs', () => {
-    const cost = costFigures({ dims: LLAVA, nonVisualTokens: 64, visualPerLayer: Array(32).fill(576), visualTokens: 576, decodeSteps: 0, bytesPerElement: 2 });
+    const cost = costFigures({
+      dims: LLAVA,
+      nonVisualTokens: 64,
+      visualPerLayer: Array(32).fill(576),
+      visualTokens: 576,
+      decodeSteps: 0,
+      bytesPerElement: 2,
+    });
     expect(cost.flops).toBe(cost.flopsUnpruned);
     expect(cost.flops).toBe(32 * layerFlops(640, 4096, 11008));
     expect(cost.flops / 1e12).toBeCloseTo(4.252, 3);
@@ -22,7 +35,14 @@ describe('flops', () => {
 
   it('pruned totals and per-layer KV bytes', () => {
     const visual = [...Array(3).fill(576), ...Array(4).fill(82), ...Array(9).fill(32), ...Array(16).fill(18)];
-    const cost = costFigures({ dims: LLAVA, nonVisualTokens: 50, visualPerLayer: visual, visualTokens: 576, decodeSteps: 10, bytesPerElement: 2 });
+    const cost = costFigures({
+      dims: LLAVA,
+      nonVisualTokens: 50,
+      visualPerLayer: visual,
+      visualTokens: 576,
+      decodeSteps: 10,
+      bytesPerElement: 2,
+    });
     const expected = visual.reduce((s, v) => s + layerFlops(50 + v, 4096, 11008), 0);
     expect(cost.flops).toBe(expected);
     expect(cost.flops).toBeLessThan(cost.flopsUnpruned / 3);
@@ -32,6 +52,15 @@ describe('flops', () => {
   });
 
   it('rejects a per-layer list of the wrong length', () => {
-    expect(() => costFigures({ dims: LLAVA, nonVisualTokens: 1, visualPerLayer: [1], visualTokens: 576, decodeSteps: 0, bytesPerElement: 2 })).toThrow(/1 entries, model has 32/);
+    expect(() =>
+      costFigures({
+        dims: LLAVA,
+        nonVisualTokens: 1,
+        visualPerLayer: [1],
+        visualTokens: 576,
+        decodeSteps: 0,
+        bytesPerElement: 2,
+      }),
+    ).toThrow(/1 entries, model has 32/);
   });
 });

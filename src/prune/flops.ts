@@ -19,14 +19,21 @@ export function layerFlops(tokens: number, hiddenSize: number, intermediateSize:
 }
 
 /** Sum of layerFlops over layers; `tokensPerLayer[l]` = whole sequence length entering layer l. */
-export function prefillFlops(tokensPerLayer: readonly number[], dims: Pick<ModelDims, 'hiddenSize' | 'intermediateSize'>): number {
+export function prefillFlops(
+  tokensPerLayer: readonly number[],
+  dims: Pick<ModelDims, 'hiddenSize' | 'intermediateSize'>,
+): number {
   let total = 0;
   for (const n of tokensPerLayer) total += layerFlops(n, dims.hiddenSize, dims.intermediateSize);
   return total;
 }
 
 /** KV-cache bytes of one layer holding `cachedTokens` tokens. */
-export function kvBytes(cachedTokens: number, dims: Pick<ModelDims, 'numKvHeads' | 'headDim'>, bytesPerElement: number): number {
+export function kvBytes(
+  cachedTokens: number,
+  dims: Pick<ModelDims, 'numKvHeads' | 'headDim'>,
+  bytesPerElement: number,
+): number {
   return 2 * dims.numKvHeads * dims.headDim * bytesPerElement * cachedTokens;
 }
 
@@ -52,7 +59,9 @@ export interface CostInput {
 export function costFigures(input: CostInput): CostFigures {
   const { dims, nonVisualTokens, visualPerLayer, visualTokens, decodeSteps, bytesPerElement } = input;
   if (visualPerLayer.length !== dims.numLayers) {
-    throw new RangeError(`costFigures: visualPerLayer has ${visualPerLayer.length} entries, model has ${dims.numLayers} layers`);
+    throw new RangeError(
+      `costFigures: visualPerLayer has ${visualPerLayer.length} entries, model has ${dims.numLayers} layers`,
+    );
   }
   const tokens = visualPerLayer.map((v) => nonVisualTokens + v);
   const unpruned = new Array<number>(dims.numLayers).fill(nonVisualTokens + visualTokens);

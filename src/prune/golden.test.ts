@@ -24,10 +24,23 @@ import type { PruneMethod } from './method';
 import { dpcKnnMergeReference } from '../gpu/kernels/dpc_knn_merge.reference';
 
 const dir = 'fixtures/open-llava15-deep/';
-interface GoldenStage { layer: number; visual_in: number; visual_out: number; kept: number[]; scores: number[]; recycled: number[]; clusters: number }
-interface GoldenRunRecord { greedy16: number[]; trace: { v_start: number; raters: number[]; visual_per_layer: number[]; stages: GoldenStage[] } }
+interface GoldenStage {
+  layer: number;
+  visual_in: number;
+  visual_out: number;
+  kept: number[];
+  scores: number[];
+  recycled: number[];
+  clusters: number;
+}
+interface GoldenRunRecord {
+  greedy16: number[];
+  trace: { v_start: number; raters: number[]; visual_per_layer: number[]; stages: GoldenStage[] };
+}
 const golden = JSON.parse(readFileSync(dir + 'golden.json', 'utf8')) as {
-  input_ids: number[]; greedy16: number[]; sparsevlm: Record<string, GoldenRunRecord>;
+  input_ids: number[];
+  greedy16: number[];
+  sparsevlm: Record<string, GoldenRunRecord>;
 };
 
 let model: GoldenModel;
@@ -36,12 +49,20 @@ const layout = { preLength: 2, visualCount: 576, textLength: golden.input_ids.le
 
 beforeAll(async () => {
   model = new GoldenModel(readSafetensorsF32(dir + 'model.safetensors'));
-  const texts = new Map(['tokenizer.json', 'tokenizer_config.json', 'processor_config.json'].map((f) => [f, readFileSync(dir + f, 'utf8')]));
+  const texts = new Map(
+    ['tokenizer.json', 'tokenizer_config.json', 'processor_config.json'].map((f) => [f, readFileSync(dir + f, 'utf8')]),
+  );
   const manifest = {
-    imageToken: '<image>', imageTokenId: 4, chatTemplate: readFileSync(dir + 'chat_template.jinja', 'utf8'),
-    vision: { visualTokens: 576, imageSize: 336 }, text: { maxPositions: 2048 },
+    imageToken: '<image>',
+    imageTokenId: 4,
+    chatTemplate: readFileSync(dir + 'chat_template.jinja', 'utf8'),
+    vision: { visualTokens: 576, imageSize: 336 },
+    text: { maxPositions: 2048 },
   } as unknown as Manifest;
-  const pixels = await new InputPipeline(manifest, texts).preparePixels(new Uint8Array(readFileSync(dir + 'image.png')), 'image.png');
+  const pixels = await new InputPipeline(manifest, texts).preparePixels(
+    new Uint8Array(readFileSync(dir + 'image.png')),
+    'image.png',
+  );
   visual = model.visual(pixels.data);
 });
 
@@ -54,7 +75,14 @@ describe('golden: open-llava15-deep', () => {
   for (const budget of [64, 192]) {
     it(`sparsevlm "${budget}": raters, stage-0 scores/kept/recycled, every stage\u2019s counts, visual per layer`, async () => {
       const want = golden.sparsevlm[`sparsevlm${budget}`];
-      const run = await runGolden(model, createMethod('sparsevlm', { budget }, model.dims), golden.input_ids, layout, visual, 16);
+      const run = await runGolden(
+        model,
+        createMethod('sparsevlm', { budget }, model.dims),
+        golden.input_ids,
+        layout,
+        visual,
+        16,
+      );
       expect(want.trace.v_start).toBe(layout.preLength);
       expect(run.raters).toEqual(want.trace.raters);
       expect(run.stages.map((s) => s.layer)).toEqual(want.trace.stages.map((s) => s.layer));
@@ -69,7 +97,9 @@ describe('golden: open-llava15-deep', () => {
         expect([where, 'kept', got.kept]).toEqual([where, 'kept', w.kept]);
         expect([where, 'recycled', got.recycled]).toEqual([where, 'recycled', w.recycled]);
         let worst = 0;
-        got.scores.forEach((s, j) => { worst = Math.max(worst, Math.abs(s - w.scores[j]) / (Math.abs(w.scores[j]) + 1e-7)); });
+        got.scores.forEach((s, j) => {
+          worst = Math.max(worst, Math.abs(s - w.scores[j]) / (Math.abs(w.scores[j]) + 1e-7));
+        });
         expect(worst, `${where}: worst relative score error`).toBeLessThan(1e-3);
       });
       expect(run.visualPerLayer).toEqual(want.trace.visual_per_layer);
@@ -80,12 +110,20 @@ describe('golden: open-llava15-deep', () => {
     let maxDensity = -1;
     const inner = createMethod('sparsevlm', { budget: 64 }, model.dims);
     const spy: PruneMethod = {
-      name: 'spy', decodePositions: inner.decodePositions, begin: (c) => inner.begin(c),
+      name: 'spy',
+      decodePositions: inner.decodePositions,
+      begin: (c) => inner.begin(c),
       afterLayer: async (ctx) => {
         const plan = await inner.afterLayer(ctx);
         if (plan && ctx.layer === 2) {
           const rows = plan.trace.recycled.map((p) => layout.preLength + p);
-          const r = dpcKnnMergeReference((ctx.hidden as CpuTensor).data as Float32Array, model.dims.hiddenSize, rows, plan.trace.merges.length, { assignment: 'euclidean', merge: 'mean', densestDelta: 'global-max' });
+          const r = dpcKnnMergeReference(
+            (ctx.hidden as CpuTensor).data as Float32Array,
+            model.dims.hiddenSize,
+            rows,
+            plan.trace.merges.length,
+            { assignment: 'euclidean', merge: 'mean', densestDelta: 'global-max' },
+          );
           maxDensity = Math.max(...r.density);
         }
         return plan;

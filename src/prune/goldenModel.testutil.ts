@@ -16,7 +16,10 @@ type W = Map<string, Float32Array>;
 export function readSafetensorsF32(path: string): W {
   const buf = readFileSync(path);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; data_offsets: [number, number] }
+  >;
   const out: W = new Map();
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
@@ -29,7 +32,14 @@ export function readSafetensorsF32(path: string): W {
 }
 
 /** x (rows, in) · Wᵀ (W: (out, in)) + b → (rows, out). */
-function linear(x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number, b?: Float32Array): Float32Array {
+function linear(
+  x: Float32Array,
+  rows: number,
+  inDim: number,
+  w: Float32Array,
+  outDim: number,
+  b?: Float32Array,
+): Float32Array {
   const y = new Float32Array(rows * outDim);
   for (let r = 0; r < rows; r++)
     for (let o = 0; o < outDim; o++) {
@@ -40,7 +50,14 @@ function linear(x: Float32Array, rows: number, inDim: number, w: Float32Array, o
   return y;
 }
 
-function layerNorm(x: Float32Array, rows: number, d: number, w: Float32Array, b: Float32Array, eps: number): Float32Array {
+function layerNorm(
+  x: Float32Array,
+  rows: number,
+  d: number,
+  w: Float32Array,
+  b: Float32Array,
+  eps: number,
+): Float32Array {
   const y = new Float32Array(x.length);
   for (let r = 0; r < rows; r++) {
     let mean = 0;
@@ -80,7 +97,16 @@ function erf(x: number): number {
 }
 
 /** Softmax attention of q rows over k/v rows; causal when `causalOffset` ≥ 0 (query i sees keys ≤ offset + i). */
-function attend(q: Float32Array, k: Float32Array, v: Float32Array, heads: number, hd: number, lq: number, lk: number, causalOffset: number): Float32Array {
+function attend(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  heads: number,
+  hd: number,
+  lq: number,
+  lk: number,
+  causalOffset: number,
+): Float32Array {
   // q (lq, heads·hd), k/v (lk, heads·hd) → (lq, heads·hd)
   const d = heads * hd;
   const out = new Float32Array(lq * d);
@@ -97,7 +123,7 @@ function attend(q: Float32Array, k: Float32Array, v: Float32Array, heads: number
         if (logits[j] > max) max = logits[j];
       }
       let denom = 0;
-      for (let j = 0; j <= last; j++) denom += (logits[j] = Math.exp(logits[j] - max));
+      for (let j = 0; j <= last; j++) denom += logits[j] = Math.exp(logits[j] - max);
       for (let e = 0; e < hd; e++) {
         let s = 0;
         for (let j = 0; j <= last; j++) s += logits[j] * v[j * d + h * hd + e];
@@ -108,7 +134,14 @@ function attend(q: Float32Array, k: Float32Array, v: Float32Array, heads: number
 }
 
 /** HF rotate_half RoPE in place on (rows, heads·hd) at the given positions. */
-function rope(x: Float32Array, rows: number, heads: number, hd: number, positions: ArrayLike<number>, theta: number): void {
+function rope(
+  x: Float32Array,
+  rows: number,
+  heads: number,
+  hd: number,
+  positions: ArrayLike<number>,
+  theta: number,
+): void {
   const half = hd / 2;
   for (let r = 0; r < rows; r++)
     for (let i = 0; i < half; i++) {
@@ -128,12 +161,23 @@ function rope(x: Float32Array, rows: number, heads: number, hd: number, position
 /** (rows, heads·hd) → (heads, rows, hd). */
 function headsFirst(x: Float32Array, rows: number, heads: number, hd: number): Float32Array {
   const y = new Float32Array(x.length);
-  for (let r = 0; r < rows; r++) for (let h = 0; h < heads; h++) for (let e = 0; e < hd; e++) y[(h * rows + r) * hd + e] = x[r * heads * hd + h * hd + e];
+  for (let r = 0; r < rows; r++)
+    for (let h = 0; h < heads; h++)
+      for (let e = 0; e < hd; e++) y[(h * rows + r) * hd + e] = x[r * heads * hd + h * hd + e];
   return y;
 }
 
 export class GoldenModel {
-  readonly dims: ModelDims = { numLayers: 32, hiddenSize: 80, numHeads: 5, numKvHeads: 5, headDim: 16, intermediateSize: 192, ropeTheta: 10000, visualTokens: 576 };
+  readonly dims: ModelDims = {
+    numLayers: 32,
+    hiddenSize: 80,
+    numHeads: 5,
+    numKvHeads: 5,
+    headDim: 16,
+    intermediateSize: 192,
+    ropeTheta: 10000,
+    visualTokens: 576,
+  };
   constructor(private readonly w: W) {}
 
   private t(name: string): Float32Array {
@@ -144,7 +188,12 @@ export class GoldenModel {
 
   /** pixel_values (3, 336, 336) → projector outputs (576, 80). CLIP feature layer −2 = encoder layer 0's output. */
   visual(pixels: Float32Array): Float32Array {
-    const D = 48, P = 14, G = 24, N = G * G + 1, heads = 4, hd = 12;
+    const D = 48,
+      P = 14,
+      G = 24,
+      N = G * G + 1,
+      heads = 4,
+      hd = 12;
     const conv = this.t('vision_tower.embeddings.patch_embedding.weight');
     let x: Float32Array = new Float32Array(N * D);
     x.set(this.t('vision_tower.embeddings.class_embedding'), 0);
@@ -152,8 +201,10 @@ export class GoldenModel {
       for (let px = 0; px < G; px++)
         for (let o = 0; o < D; o++) {
           let s = 0;
-          for (let c = 0; c < 3; c++) for (let ky = 0; ky < P; ky++) for (let kx = 0; kx < P; kx++)
-            s += conv[((o * 3 + c) * P + ky) * P + kx] * pixels[(c * 336 + py * P + ky) * 336 + px * P + kx];
+          for (let c = 0; c < 3; c++)
+            for (let ky = 0; ky < P; ky++)
+              for (let kx = 0; kx < P; kx++)
+                s += conv[((o * 3 + c) * P + ky) * P + kx] * pixels[(c * 336 + py * P + ky) * 336 + px * P + kx];
           x[(1 + py * G + px) * D + o] = s;
         }
     const pos = this.t('vision_tower.embeddings.position_embedding.weight');
@@ -164,15 +215,38 @@ export class GoldenModel {
     const q = linear(h1, N, D, this.t(p + 'self_attn.q_proj.weight'), D, this.t(p + 'self_attn.q_proj.bias'));
     const k = linear(h1, N, D, this.t(p + 'self_attn.k_proj.weight'), D, this.t(p + 'self_attn.k_proj.bias'));
     const v = linear(h1, N, D, this.t(p + 'self_attn.v_proj.weight'), D, this.t(p + 'self_attn.v_proj.bias'));
-    const a = linear(attend(q, k, v, heads, hd, N, N, -1), N, D, this.t(p + 'self_attn.out_proj.weight'), D, this.t(p + 'self_attn.out_proj.bias'));
+    const a = linear(
+      attend(q, k, v, heads, hd, N, N, -1),
+      N,
+      D,
+      this.t(p + 'self_attn.out_proj.weight'),
+      D,
+      this.t(p + 'self_attn.out_proj.bias'),
+    );
     for (let i = 0; i < x.length; i++) x[i] += a[i];
     const h2 = layerNorm(x, N, D, this.t(p + 'layer_norm2.weight'), this.t(p + 'layer_norm2.bias'), 1e-5);
-    const f = linear(h2, N, D, this.t(p + 'mlp.fc1.weight'), 96, this.t(p + 'mlp.fc1.bias')).map((z) => z / (1 + Math.exp(-1.702 * z)));
+    const f = linear(h2, N, D, this.t(p + 'mlp.fc1.weight'), 96, this.t(p + 'mlp.fc1.bias')).map(
+      (z) => z / (1 + Math.exp(-1.702 * z)),
+    );
     const m = linear(f, N, 96, this.t(p + 'mlp.fc2.weight'), D, this.t(p + 'mlp.fc2.bias'));
     for (let i = 0; i < x.length; i++) x[i] += m[i];
     const patches = x.slice(D); // drop CLS ("default" strategy)
-    const y = linear(patches, N - 1, D, this.t('multi_modal_projector.linear_1.weight'), 80, this.t('multi_modal_projector.linear_1.bias')).map((z) => 0.5 * z * (1 + erf(z / Math.SQRT2)));
-    return linear(y, N - 1, 80, this.t('multi_modal_projector.linear_2.weight'), 80, this.t('multi_modal_projector.linear_2.bias'));
+    const y = linear(
+      patches,
+      N - 1,
+      D,
+      this.t('multi_modal_projector.linear_1.weight'),
+      80,
+      this.t('multi_modal_projector.linear_1.bias'),
+    ).map((z) => 0.5 * z * (1 + erf(z / Math.SQRT2)));
+    return linear(
+      y,
+      N - 1,
+      80,
+      this.t('multi_modal_projector.linear_2.weight'),
+      80,
+      this.t('multi_modal_projector.linear_2.bias'),
+    );
   }
 
   embed(ids: readonly number[]): Float32Array {
@@ -183,8 +257,17 @@ export class GoldenModel {
   }
 
   /** One decoder layer on S new rows against its cache; returns hidden_out, post-RoPE q/k (rows-major). */
-  layer(l: number, hidden: Float32Array, S: number, positions: ArrayLike<number>, cache: { k: Float32Array; v: Float32Array; length: number }) {
-    const D = 80, H = 5, hd = 16, p = `language_model.model.layers.${l}.`;
+  layer(
+    l: number,
+    hidden: Float32Array,
+    S: number,
+    positions: ArrayLike<number>,
+    cache: { k: Float32Array; v: Float32Array; length: number },
+  ) {
+    const D = 80,
+      H = 5,
+      hd = 16,
+      p = `language_model.model.layers.${l}.`;
     const h = rmsNorm(hidden, S, D, this.t(p + 'input_layernorm.weight'), 1e-5);
     const q = linear(h, S, D, this.t(p + 'self_attn.q_proj.weight'), D);
     const k = linear(h, S, D, this.t(p + 'self_attn.k_proj.weight'), D);
@@ -226,7 +309,14 @@ export interface GoldenRun {
 const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
 
 /** Prefill with `method` (pruning between layers) and `steps` greedy decode steps. */
-export async function runGolden(model: GoldenModel, method: PruneMethod, inputIds: number[], layout0: SequenceLayout, visual: Float32Array, steps: number): Promise<GoldenRun> {
+export async function runGolden(
+  model: GoldenModel,
+  method: PruneMethod,
+  inputIds: number[],
+  layout0: SequenceLayout,
+  visual: Float32Array,
+  steps: number,
+): Promise<GoldenRun> {
   const backend = new CpuPruneBackend();
   const { dims } = model;
   const D = dims.hiddenSize;
@@ -236,22 +326,33 @@ export async function runGolden(model: GoldenModel, method: PruneMethod, inputId
   let layout = layout0;
   const textStart = (layout0.preLength + layout0.visualCount) * D;
   const request: RequestContext = {
-    backend, dims, layout,
+    backend,
+    dims,
+    layout,
     embeds: new CpuTensor(embeds, [L, D], 'f32'),
     visualEmbeds: new CpuTensor(visual, [layout0.visualCount, D], 'f32'),
     textEmbeds: new CpuTensor(embeds.slice(textStart), [layout0.textLength, D], 'f32'),
     visualOrigin: Int32Array.from({ length: layout0.visualCount }, (_, i) => i),
   };
   let hidden = request.embeds as CpuTensor;
-  let positions = new CpuTensor(Int32Array.from({ length: L }, (_, i) => i), [L], 'i32');
+  let positions = new CpuTensor(
+    Int32Array.from({ length: L }, (_, i) => i),
+    [L],
+    'i32',
+  );
   let origin = request.visualOrigin;
   const run: GoldenRun = { visualPerLayer: [], stages: [], raters: null, greedy: [] };
   const apply = (plan: PrunePlan) => {
     hidden = backend.gather(hidden, plan.merged, plan.rows) as CpuTensor;
     L = plan.rows.shape[0];
-    positions = plan.positions === 'renumber'
-      ? new CpuTensor(Int32Array.from({ length: L }, (_, i) => i), [L], 'i32')
-      : (backend.gather(positions, null, plan.rows) as CpuTensor);
+    positions =
+      plan.positions === 'renumber'
+        ? new CpuTensor(
+            Int32Array.from({ length: L }, (_, i) => i),
+            [L],
+            'i32',
+          )
+        : (backend.gather(positions, null, plan.rows) as CpuTensor);
     layout = plan.layout;
     origin = plan.visualOrigin;
     run.stages.push(plan.trace);
@@ -259,13 +360,20 @@ export async function runGolden(model: GoldenModel, method: PruneMethod, inputId
   const first = await method.begin(request);
   if (first) apply(first);
   run.raters = method.raterSelection?.()?.raters ?? null;
-  const caches = Array.from({ length: dims.numLayers }, () => ({ k: new Float32Array(0), v: new Float32Array(0), length: 0 }));
+  const caches = Array.from({ length: dims.numLayers }, () => ({
+    k: new Float32Array(0),
+    v: new Float32Array(0),
+    length: 0,
+  }));
   for (let l = 0; l < dims.numLayers; l++) {
     run.visualPerLayer.push(layout.visualCount);
     const out = model.layer(l, hidden.data as Float32Array, L, positions.data as Int32Array, caches[l]);
     caches[l] = { k: out.keys, v: out.values, length: out.length };
     const ctx: LayerContext = {
-      ...request, layout, visualOrigin: origin, layer: l,
+      ...request,
+      layout,
+      visualOrigin: origin,
+      layer: l,
       hidden: new CpuTensor(out.hidden, [L, D], 'f32'),
       query: new CpuTensor(headsFirst(out.query, L, 5, 16), [5, L, 16], 'f32'),
       key: new CpuTensor(headsFirst(out.keys, L, 5, 16), [5, L, 16], 'f32'),

@@ -1,6 +1,12 @@
 import type {
-  DpcKnnMerge, PruneBackend, RaterAttention, RaterAttentionArgs,
-  RaterSelection, ReadPart, RecycleVariant, TopkKeep,
+  DpcKnnMerge,
+  PruneBackend,
+  RaterAttention,
+  RaterAttentionArgs,
+  RaterSelection,
+  ReadPart,
+  RecycleVariant,
+  TopkKeep,
 } from './backend';
 import type { GpuDoor } from '../gpu/device';
 import { KernelRunner } from '../gpu/runner';
@@ -35,7 +41,13 @@ function needDtype(t: GpuTensor, name: string, dtype: BDtype): void {
 const HOST_COPY_MAX_ELEMENTS = 16384;
 
 function hostView(dtype: BDtype, bytes: ArrayBuffer): HostArray {
-  return dtype === 'f32' ? new Float32Array(bytes) : dtype === 'i32' ? new Int32Array(bytes) : dtype === 'f16' ? new Uint16Array(bytes) : new Uint32Array(bytes);
+  return dtype === 'f32'
+    ? new Float32Array(bytes)
+    : dtype === 'i32'
+      ? new Int32Array(bytes)
+      : dtype === 'f16'
+        ? new Uint16Array(bytes)
+        : new Uint32Array(bytes);
 }
 
 /** Whole 4-byte words (buffer sizes and copies must be multiples of 4). */
@@ -58,9 +70,15 @@ export class GpuPruneBackend implements PruneBackend {
   readonly kind = 'gpu' as const;
   readonly runner: KernelRunner;
   private readonly k: {
-    raterSelect: RaterSelectKernel; raterAttention: RaterAttentionKernel; rank: RankEstimateKernel;
-    topk: TopkKeepKernel; dpc: DpcKnnMergeKernel; divprune: DivpruneSelectKernel; gather: GatherTokens;
-    selectRows: SelectRowsKernel; cast: CastF16Kernel;
+    raterSelect: RaterSelectKernel;
+    raterAttention: RaterAttentionKernel;
+    rank: RankEstimateKernel;
+    topk: TopkKeepKernel;
+    dpc: DpcKnnMergeKernel;
+    divprune: DivpruneSelectKernel;
+    gather: GatherTokens;
+    selectRows: SelectRowsKernel;
+    cast: CastF16Kernel;
   };
   /** Timestamp profiler, present while `profile(true)`. */
   profiler: GpuProfiler | null = null;
@@ -69,17 +87,30 @@ export class GpuPruneBackend implements PruneBackend {
     this.runner = new KernelRunner(door);
     const r = this.runner;
     this.k = {
-      raterSelect: new RaterSelectKernel(r), raterAttention: new RaterAttentionKernel(r), rank: new RankEstimateKernel(r),
-      topk: new TopkKeepKernel(r), dpc: new DpcKnnMergeKernel(r), divprune: new DivpruneSelectKernel(r), gather: new GatherTokens(r),
-      selectRows: new SelectRowsKernel(r), cast: new CastF16Kernel(r),
+      raterSelect: new RaterSelectKernel(r),
+      raterAttention: new RaterAttentionKernel(r),
+      rank: new RankEstimateKernel(r),
+      topk: new TopkKeepKernel(r),
+      dpc: new DpcKnnMergeKernel(r),
+      divprune: new DivpruneSelectKernel(r),
+      gather: new GatherTokens(r),
+      selectRows: new SelectRowsKernel(r),
+      cast: new CastF16Kernel(r),
     };
   }
 
   /** Every pipeline the backend can dispatch. */
   static specs(): KernelSpec[] {
     return [
-      RaterSelectKernel, RaterAttentionKernel, RankEstimateKernel, TopkKeepKernel, DpcKnnMergeKernel,
-      DivpruneSelectKernel, GatherTokens, SelectRowsKernel, CastF16Kernel,
+      RaterSelectKernel,
+      RaterAttentionKernel,
+      RankEstimateKernel,
+      TopkKeepKernel,
+      DpcKnnMergeKernel,
+      DivpruneSelectKernel,
+      GatherTokens,
+      SelectRowsKernel,
+      CastF16Kernel,
     ].flatMap((k) => k.specs());
   }
 
@@ -130,23 +161,30 @@ export class GpuPruneBackend implements PruneBackend {
 
   private alloc(shape: readonly number[], dtype: BDtype, label: string): GpuTensor {
     const elements = shape.reduce((a, b) => a * b, 1);
-    return new GpuTensor(this.door.pool.acquire(words(Math.max(1, elements) * (dtype === 'f16' ? 2 : 4)), label), shape, dtype);
+    return new GpuTensor(
+      this.door.pool.acquire(words(Math.max(1, elements) * (dtype === 'f16' ? 2 : 4)), label),
+      shape,
+      dtype,
+    );
   }
 
   upload(data: HostArray, shape: readonly number[]): BTensor {
     const elements = shape.reduce((a, b) => a * b, 1);
-    if (data.length < elements) throw new KernelInputError('GpuPruneBackend', 'upload', `${elements} elements for [${shape}]`, `${data.length}`);
+    if (data.length < elements)
+      throw new KernelInputError('GpuPruneBackend', 'upload', `${elements} elements for [${shape}]`, `${data.length}`);
     const t = this.alloc(shape, dtypeOf(data), 'GpuPruneBackend.upload');
     // Dawn rejects views of SharedArrayBuffer: copy those (ENVIRONMENT.md); and writes whole
     // words only: an odd count of f16 is copied into a padded array.
     const padded = t.bytes % 4 !== 0;
-    let view: HostArray = data.buffer instanceof ArrayBuffer && !padded ? data.subarray(0, elements) : data.slice(0, elements);
+    let view: HostArray =
+      data.buffer instanceof ArrayBuffer && !padded ? data.subarray(0, elements) : data.slice(0, elements);
     if (padded) {
       const whole = new Uint16Array(elements + 1);
       whole.set(view);
       view = whole;
     }
-    if (elements > 0) this.door.device.queue.writeBuffer(t.buffer, 0, view.buffer as ArrayBuffer, view.byteOffset, words(t.bytes));
+    if (elements > 0)
+      this.door.device.queue.writeBuffer(t.buffer, 0, view.buffer as ArrayBuffer, view.byteOffset, words(t.bytes));
     if (elements <= HOST_COPY_MAX_ELEMENTS) t.host = data.slice(0, elements);
     return t;
   }
@@ -154,7 +192,10 @@ export class GpuPruneBackend implements PruneBackend {
   async read(t: BTensor): Promise<HostArray> {
     const g = gpu(t, 'read');
     if (g.host) return g.host.slice();
-    const bytes = g.elements > 0 ? await this.door.readbacks.read(g.buffer, 0, words(g.bytes), 'GpuPruneBackend.read') : new ArrayBuffer(0);
+    const bytes =
+      g.elements > 0
+        ? await this.door.readbacks.read(g.buffer, 0, words(g.bytes), 'GpuPruneBackend.read')
+        : new ArrayBuffer(0);
     return hostView(g.dtype, bytes.slice(0, g.bytes));
   }
 
@@ -183,11 +224,17 @@ export class GpuPruneBackend implements PruneBackend {
   async readMany(parts: readonly ReadPart[]): Promise<HostArray[]> {
     const spans = parts.map((p, i) => {
       const g = gpu(p.tensor, `parts[${i}]`);
-      if (g.dtype === 'f16') throw new KernelInputError('readMany', `parts[${i}]`, 'a 32-bit tensor (decisions, not activations)', g.dtype);
+      if (g.dtype === 'f16')
+        throw new KernelInputError('readMany', `parts[${i}]`, 'a 32-bit tensor (decisions, not activations)', g.dtype);
       const offset = p.offset ?? 0;
       const count = p.count ?? g.elements - offset;
       if (offset < 0 || count < 0 || offset + count > g.elements) {
-        throw new KernelInputError('readMany', `parts[${i}]`, `a range within ${g.elements} elements`, `[${offset}, ${offset + count})`);
+        throw new KernelInputError(
+          'readMany',
+          `parts[${i}]`,
+          `a range within ${g.elements} elements`,
+          `[${offset}, ${offset + count})`,
+        );
       }
       return { g, offset, count };
     });
@@ -251,7 +298,14 @@ export class GpuPruneBackend implements PruneBackend {
     if (Dt !== D) throw new KernelInputError('raterSelect', 'text', `(T, ${D})`, `[${text.shape}]`);
     const temps: GPUBuffer[] = [];
     try {
-      return await this.k.raterSelect.run(this.asF32(visual, 'visual', temps), this.asF32(text, 'text', temps), V, T, D, opts?.inclusive ?? false);
+      return await this.k.raterSelect.run(
+        this.asF32(visual, 'visual', temps),
+        this.asF32(text, 'text', temps),
+        V,
+        T,
+        D,
+        opts?.inclusive ?? false,
+      );
     } finally {
       this.done(temps);
     }
@@ -265,19 +319,39 @@ export class GpuPruneBackend implements PruneBackend {
     const [R] = shapeOf(rows, 1, 'queryRows');
     const dims = { heads: H, kvHeads: Hkv, headDim: hd, queryLength: Lq, keyLength: Tk };
     // Row indices live on the GPU; the host validates everything else.
-    validateRaterAttention(dims, { visualStart: args.visualStart, visualCount: args.visualCount, topHeads: args.topHeads }, []);
+    validateRaterAttention(
+      dims,
+      { visualStart: args.visualStart, visualCount: args.visualCount, topHeads: args.topHeads },
+      [],
+    );
     const V = args.visualCount;
     const block = this.alloc([R, V], 'f32', 'RaterAttention.block');
     const scores = this.alloc([V], 'f32', 'RaterAttention.scores');
     const temps: GPUBuffer[] = [];
-    return this.into([block, scores], () => this.k.raterAttention.run(
-      this.asF32(query, 'query', temps), this.asF32(key, 'key', temps), rows.buffer,
-      {
-        ...dims, rowCount: R, visualStart: args.visualStart, visualCount: V, topHeads: args.topHeads,
-        gravity: args.gravity && { positions: gpu(args.gravity.positions, 'positions').buffer, ropeTheta: args.gravity.ropeTheta },
-      },
-      block.buffer, scores.buffer,
-    ), { block, scores }, temps);
+    return this.into(
+      [block, scores],
+      () =>
+        this.k.raterAttention.run(
+          this.asF32(query, 'query', temps),
+          this.asF32(key, 'key', temps),
+          rows.buffer,
+          {
+            ...dims,
+            rowCount: R,
+            visualStart: args.visualStart,
+            visualCount: V,
+            topHeads: args.topHeads,
+            gravity: args.gravity && {
+              positions: gpu(args.gravity.positions, 'positions').buffer,
+              ropeTheta: args.gravity.ropeTheta,
+            },
+          },
+          block.buffer,
+          scores.buffer,
+        ),
+      { block, scores },
+      temps,
+    );
   }
 
   async rankEstimate(block: BTensor): Promise<number> {
@@ -308,16 +382,29 @@ export class GpuPruneBackend implements PruneBackend {
     const assignment = this.alloc([N], 'u32', 'DpcKnnMerge.assignment');
     const centers = this.alloc([clusters], 'u32', 'DpcKnnMerge.centers');
     const temps: GPUBuffer[] = [];
-    return this.into([merged, assignment, centers],
-      () => this.k.dpc.run(this.asF32(hidden, 'hidden', temps), D, c.buffer, N, clusters, variant, { merged: merged.buffer, assignment: assignment.buffer, centers: centers.buffer }),
-      { merged, assignment, centers }, temps);
+    return this.into(
+      [merged, assignment, centers],
+      () =>
+        this.k.dpc.run(this.asF32(hidden, 'hidden', temps), D, c.buffer, N, clusters, variant, {
+          merged: merged.buffer,
+          assignment: assignment.buffer,
+          centers: centers.buffer,
+        }),
+      { merged, assignment, centers },
+      temps,
+    );
   }
 
   diversitySelect(visual: BTensor, k: number): BTensor {
     const [V, D] = shapeOf(visual, 2, 'visual');
     const keep = this.alloc([k], 'u32', 'DivpruneSelect.keep');
     const temps: GPUBuffer[] = [];
-    return this.into([keep], () => this.k.divprune.run(this.asF32(visual, 'visual', temps), V, D, k, keep.buffer), keep, temps);
+    return this.into(
+      [keep],
+      () => this.k.divprune.run(this.asF32(visual, 'visual', temps), V, D, k, keep.buffer),
+      keep,
+      temps,
+    );
   }
 
   gather(src: BTensor, extra: BTensor | null, rows: BTensor): BTensor {
@@ -333,7 +420,8 @@ export class GpuPruneBackend implements PruneBackend {
       const e = gpu(extra, 'extra');
       const [ce, we] = shapeOf(e, 2, 'extra');
       const castable = half && e.dtype === 'f32'; // merged tokens (f32) joining f16 rows
-      if (we !== W || (e.dtype !== s.dtype && !castable)) throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
+      if (we !== W || (e.dtype !== s.dtype && !castable))
+        throw new KernelInputError('gather', 'extra', `(C, ${W}) ${s.dtype}`, `[${e.shape}] ${e.dtype}`);
       C = ce;
       extraBuffer = e.buffer;
       if (castable) {
@@ -346,6 +434,11 @@ export class GpuPruneBackend implements PruneBackend {
     const [n] = shapeOf(r, 1, 'rows');
     const outShape = src.shape.length === 1 ? [n] : [n, W];
     const out = this.alloc(outShape, s.dtype, 'GatherTokens.out');
-    return this.into([out], () => this.k.gather.run(s.buffer, L, extraBuffer, C, r.buffer, n, half ? W / 2 : W, out.buffer), out, temps);
+    return this.into(
+      [out],
+      () => this.k.gather.run(s.buffer, L, extraBuffer, C, r.buffer, n, half ? W / 2 : W, out.buffer),
+      out,
+      temps,
+    );
   }
 }

@@ -3,7 +3,16 @@ import { METHOD_PARAMS, ParamError, resolveParams } from './params';
 import { createMethod, knownMethods, UnknownMethodError } from './registry';
 import type { ModelDims } from './method';
 
-const DIMS: ModelDims = { numLayers: 32, hiddenSize: 80, numHeads: 5, numKvHeads: 5, headDim: 16, intermediateSize: 192, ropeTheta: 10000, visualTokens: 576 };
+const DIMS: ModelDims = {
+  numLayers: 32,
+  hiddenSize: 80,
+  numHeads: 5,
+  numKvHeads: 5,
+  headDim: 16,
+  intermediateSize: 192,
+  ropeTheta: 10000,
+  visualTokens: 576,
+};
 
 describe('params', () => {
   it('every registered method has a parameter table and vice versa', () => {
@@ -11,7 +20,14 @@ describe('params', () => {
   });
   it('parses CLI strings and fills defaults', () => {
     const p = resolveParams('sparsevlm', { recycling: 'off', tau: '0.5', assignment: 'cosine' });
-    expect(p).toMatchObject({ recycling: false, raters: true, tau: 0.5, theta: 0.1, assignment: 'cosine', merge: null });
+    expect(p).toMatchObject({
+      recycling: false,
+      raters: true,
+      tau: 0.5,
+      theta: 0.1,
+      assignment: 'cosine',
+      merge: null,
+    });
   });
   it('rejects unknown names, bad values and out-of-range numbers with the expectation', () => {
     expect(() => resolveParams('fastv', { Q: 1 })).toThrow(/--Q.*one of --K, --R/);
@@ -23,9 +39,19 @@ describe('params', () => {
   });
   it('paperVariants switches all four, each still individually settable', () => {
     const m = createMethod('sparsevlm', { budget: 64, params: { paperVariants: true, merge: 'mean' } }, DIMS);
-    expect(m.params).toMatchObject({ threshold: 'inclusive', assignment: 'cosine', merge: 'mean', densestDelta: 'row-max' });
+    expect(m.params).toMatchObject({
+      threshold: 'inclusive',
+      assignment: 'cosine',
+      merge: 'mean',
+      densestDelta: 'row-max',
+    });
     const d = createMethod('sparsevlm', { budget: 64, params: { densestDelta: 'row-max' } }, DIMS);
-    expect(d.params).toMatchObject({ threshold: 'strict', assignment: 'euclidean', merge: 'mean', densestDelta: 'row-max' });
+    expect(d.params).toMatchObject({
+      threshold: 'strict',
+      assignment: 'euclidean',
+      merge: 'mean',
+      densestDelta: 'row-max',
+    });
   });
 });
 
@@ -45,8 +71,13 @@ describe('registry', () => {
   });
   it('decode positions and names per method', () => {
     const want: Record<string, string> = {
-      none: 'per-layer-cache-length', sparsevlm: 'per-layer-cache-length', 'sparsevlm-v1': 'per-layer-cache-length',
-      'sparsevlm-v2': 'unpruned-length', fastv: 'unpruned-length', pdrop: 'per-layer-cache-length', divprune: 'per-layer-cache-length',
+      none: 'per-layer-cache-length',
+      sparsevlm: 'per-layer-cache-length',
+      'sparsevlm-v1': 'per-layer-cache-length',
+      'sparsevlm-v2': 'unpruned-length',
+      fastv: 'unpruned-length',
+      pdrop: 'per-layer-cache-length',
+      divprune: 'per-layer-cache-length',
     };
     for (const name of knownMethods()) {
       const m = createMethod(name, { budget: 64 }, DIMS);

@@ -16,7 +16,10 @@ import { createSparseVlmV1 } from './methods/sparsevlmV1';
 import { createSparseVlmV2 } from './methods/sparsevlmV2';
 
 export class UnknownMethodError extends Error {
-  constructor(readonly requested: string, readonly known: readonly string[]) {
+  constructor(
+    readonly requested: string,
+    readonly known: readonly string[],
+  ) {
     super(`unknown pruning method "${requested}"; known: ${known.join(', ')}`);
     this.name = 'UnknownMethodError';
   }

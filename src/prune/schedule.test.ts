@@ -14,8 +14,14 @@ import {
 
 /** LLaVA-1.5-7B shapes. */
 const LLAVA: ModelDims = {
-  numLayers: 32, hiddenSize: 4096, numHeads: 32, numKvHeads: 32, headDim: 128,
-  intermediateSize: 11008, ropeTheta: 10000, visualTokens: 576,
+  numLayers: 32,
+  hiddenSize: 4096,
+  numHeads: 32,
+  numKvHeads: 32,
+  headDim: 128,
+  intermediateSize: 11008,
+  ropeTheta: 10000,
+  visualTokens: 576,
 };
 
 /** Entering-count list from the per-stage figures: layers 0–2, 3–6, 7–15, 16–31. */
@@ -76,7 +82,9 @@ describe('planned visual counts with LLaVA-1.5 shapes', () => {
     expect(fastvR.slice(0, 3)).toEqual([576, 576, 576]);
     expect(fastvR[3]).toBe(288);
     const pdrop = plannedVisualCounts(createMethod('pdrop', {}, LLAVA), LLAVA)!;
-    expect([pdrop[7], pdrop[8], pdrop[15], pdrop[16], pdrop[23], pdrop[24], pdrop[31]]).toEqual([576, 288, 288, 144, 144, 72, 72]);
+    expect([pdrop[7], pdrop[8], pdrop[15], pdrop[16], pdrop[23], pdrop[24], pdrop[31]]).toEqual([
+      576, 288, 288, 144, 144, 72, 72,
+    ]);
     expect(plannedVisualCounts(createMethod('divprune', { budget: 64 }, LLAVA), LLAVA)).toEqual(Array(32).fill(64));
     expect(plannedVisualCounts(createMethod('none', {}, LLAVA), LLAVA)).toEqual(Array(32).fill(576));
   });

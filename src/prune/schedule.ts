@@ -116,7 +116,11 @@ export function scaleTopHeads(numHeads: number): number {
  * were pruned), C = int(n / 10) + 1 clusters at the default θ (the reference's own expression),
  * int(θ·n) + 1 for another θ; never more clusters than candidates.
  */
-export function recycleSizes(prunedCount: number, tau = RECYCLE_TAU, theta = RECYCLE_THETA): { candidates: number; clusters: number } {
+export function recycleSizes(
+  prunedCount: number,
+  tau = RECYCLE_TAU,
+  theta = RECYCLE_THETA,
+): { candidates: number; clusters: number } {
   const candidates = Math.min(prunedCount, Math.floor(tau * prunedCount) + 1);
   const clusters = theta === RECYCLE_THETA ? Math.floor(candidates / 10) + 1 : Math.floor(theta * candidates) + 1;
   return { candidates, clusters: Math.min(clusters, candidates) };
@@ -129,7 +133,11 @@ export interface FixedStage {
 }
 
 /** Visual tokens entering each layer, given the count after every stage (stages ascending). */
-export function visualCountsFromStages(numLayers: number, visualTokens: number, stages: { layer: number; visualOut: number }[]): number[] {
+export function visualCountsFromStages(
+  numLayers: number,
+  visualTokens: number,
+  stages: { layer: number; visualOut: number }[],
+): number[] {
   const counts: number[] = [];
   let current = visualTokens;
   let next = 0;
@@ -144,7 +152,12 @@ export function visualCountsFromStages(numLayers: number, visualTokens: number, 
  * Simulate a fixed-table schedule: k = min(keep, V − 1) (stages with V ≤ 1 are skipped), then
  * with recycling C clusters are added. Gives visual tokens entering each layer.
  */
-export function simulateFixedSchedule(numLayers: number, visualTokens: number, stages: readonly FixedStage[], recycling: { tau: number; theta: number } | null): number[] {
+export function simulateFixedSchedule(
+  numLayers: number,
+  visualTokens: number,
+  stages: readonly FixedStage[],
+  recycling: { tau: number; theta: number } | null,
+): number[] {
   let current = visualTokens;
   const outs: { layer: number; visualOut: number }[] = [];
   for (const stage of stages) {
@@ -184,7 +197,11 @@ export function meanVisualIn(visualPerLayer: readonly number[]): number {
  * ((K−1)·V + (N−K+1)·keep) / N = budget. Clamped to [1, V]. The FastV paper states R, not a
  * budget; this is our mapping so that methods compare at one figure.
  */
-export function fastvKeepForBudget(budget: number, k: number, dims: Pick<ModelDims, 'numLayers' | 'visualTokens'>): number {
+export function fastvKeepForBudget(
+  budget: number,
+  k: number,
+  dims: Pick<ModelDims, 'numLayers' | 'visualTokens'>,
+): number {
   const { numLayers, visualTokens } = dims;
   const keep = Math.round((budget * numLayers - (k - 1) * visualTokens) / (numLayers - k + 1));
   return Math.min(visualTokens, Math.max(1, keep));

@@ -10,10 +10,16 @@ import type { ModelSlice, Run, ShownError } from './types';
 import type { EngineLink } from '../engine/client';
 
 /** What was loaded when a load began: put back when the new package is refused before the old one is released. */
-export interface PreviousModel { info: ModelInfo; sourceLabel: string; lastSource: ModelSlice['lastSource'] }
+export interface PreviousModel {
+  info: ModelInfo;
+  sourceLabel: string;
+  lastSource: ModelSlice['lastSource'];
+}
 
 type Pending =
-  | { kind: 'init' } | { kind: 'load'; meter: ProgressMeter; previous: PreviousModel | null } | { kind: 'generate' }
+  | { kind: 'init' }
+  | { kind: 'load'; meter: ProgressMeter; previous: PreviousModel | null }
+  | { kind: 'generate' }
   /** Answered to its own handler, never to the slices (the Evaluate panel's requests, store/evaluate.ts). */
   | { kind: 'direct'; handler: (message: FromWorker) => void };
 
@@ -42,7 +48,11 @@ export function restartEngine(message: string): boolean {
   pending.clear();
   for (const [id, handler] of direct) handler({ type: 'error', id, where: 'gpu', code: 'device-lost', message });
   const error: ShownError = { where: 'answer', code: 'device-lost', message };
-  setState((s) => ({ runs: s.runs.map((r) => (lost.includes(r.id) || r.status === 'running' || r.status === 'stopping' ? { ...r, status: 'error', error } : r)) }));
+  setState((s) => ({
+    runs: s.runs.map((r) =>
+      lost.includes(r.id) || r.status === 'running' || r.status === 'stopping' ? { ...r, status: 'error', error } : r,
+    ),
+  }));
   return true;
 }
 
@@ -51,7 +61,11 @@ export function newRequestId(): number {
 }
 
 /** Send a request; `kind` tells the router what its answers update. */
-export function send(message: ToWorker, kind?: Exclude<Pending['kind'], 'direct'>, previous: PreviousModel | null = null): void {
+export function send(
+  message: ToWorker,
+  kind?: Exclude<Pending['kind'], 'direct'>,
+  previous: PreviousModel | null = null,
+): void {
   if (!link) throw new Error('engine not connected');
   if (kind === 'load') pending.set(message.id, { kind, meter: new ProgressMeter(), previous });
   else if (kind) pending.set(message.id, { kind });
@@ -121,7 +135,10 @@ export function handleMessage(message: FromWorker): void {
     case 'loaded':
       pending.delete(message.id);
       setState((s) => ({
-        status: 'ready', info: message.model, progress: null, layer: 0,
+        status: 'ready',
+        info: message.model,
+        progress: null,
+        layer: 0,
         deviceLost: s.deviceLost ? { ...s.deviceLost, recovered: true } : null,
       }));
       clearError('model');
@@ -158,9 +175,11 @@ export function handleMessage(message: FromWorker): void {
       const error: ShownError = { where: message.where, code: message.code, message: message.message };
       if (request?.kind === 'generate' || getState().runs.some((r) => r.id === message.id)) {
         const cancelled = message.code === 'cancelled';
-        updateRun(message.id, (r) => (cancelled
-          ? { status: 'stopped', totalMs: r.startedAt === undefined ? null : performance.now() - r.startedAt }
-          : { status: 'error', error }));
+        updateRun(message.id, (r) =>
+          cancelled
+            ? { status: 'stopped', totalMs: r.startedAt === undefined ? null : performance.now() - r.startedAt }
+            : { status: 'error', error },
+        );
         if (!cancelled) showError(error);
         // A GPU failure during a run is how a lost device shows up when no 'device-lost' came first.
         if (message.where === 'gpu' && !cancelled) onDeviceLost(message.message);
@@ -171,17 +190,31 @@ export function handleMessage(message: FromWorker): void {
         // Refused before anything was released: the model that was loaded still is, and stays usable.
         const kept = request.previous?.info.name === message.loaded.name ? request.previous : null;
         setState({
-          status: 'ready', progress: null, info: message.loaded,
-          sourceLabel: kept?.sourceLabel ?? message.loaded.name, lastSource: kept?.lastSource ?? null,
+          status: 'ready',
+          progress: null,
+          info: message.loaded,
+          sourceLabel: kept?.sourceLabel ?? message.loaded.name,
+          lastSource: kept?.lastSource ?? null,
         });
-        showError({ ...error, message: `${error.message} ${kept?.sourceLabel ?? message.loaded.name} is still loaded.` });
+        showError({
+          ...error,
+          message: `${error.message} ${kept?.sourceLabel ?? message.loaded.name} is still loaded.`,
+        });
         onRunSettled(); // a question asked meanwhile runs on the model still loaded
         return;
       }
       if (request?.kind === 'load' || request?.kind === 'init' || message.where === 'model') {
         // Runs that were waiting for this model will not run.
-        const why: ShownError = { where: 'answer', code: 'no-model', message: `No model is loaded: ${message.message}` };
-        setState((s) => ({ status: 'error', progress: null, runs: s.runs.map((r) => (r.status === 'queued' ? { ...r, status: 'error', error: why } : r)) }));
+        const why: ShownError = {
+          where: 'answer',
+          code: 'no-model',
+          message: `No model is loaded: ${message.message}`,
+        };
+        setState((s) => ({
+          status: 'error',
+          progress: null,
+          runs: s.runs.map((r) => (r.status === 'queued' ? { ...r, status: 'error', error: why } : r)),
+        }));
       }
       showError(error);
       return;

@@ -26,7 +26,14 @@ export interface EvalSlice {
     /** The picked folder's name and what the format found in it. */
     folder: string | null;
     itemCount: number;
-    progress: { done: number; total: number; resumed: number; etaS: number | null; method: string; itemId: string } | null;
+    progress: {
+      done: number;
+      total: number;
+      resumed: number;
+      etaS: number | null;
+      method: string;
+      itemId: string;
+    } | null;
     /** Id of the evaluation in IndexedDB the panel shows. */
     currentId: string | null;
     results: EvalResults | null;
@@ -41,8 +48,20 @@ export interface EvalSlice {
 export const evalSlice = (): EvalSlice => ({
   evaluation: {
     status: 'idle',
-    options: { format: 'pope', methods: 'none,sparsevlm:192,sparsevlm:64', suffix: null, limit: null, maxNewTokens: 128 },
-    folder: null, itemCount: 0, progress: null, currentId: null, results: null, speed: null, error: null,
+    options: {
+      format: 'pope',
+      methods: 'none,sparsevlm:192,sparsevlm:64',
+      suffix: null,
+      limit: null,
+      maxNewTokens: 128,
+    },
+    folder: null,
+    itemCount: 0,
+    progress: null,
+    currentId: null,
+    results: null,
+    speed: null,
+    error: null,
   },
   evalSaved: [],
 });

@@ -12,10 +12,26 @@ import { getState, resetStore } from './store';
 
 const posted: ToWorker[] = [];
 let restarts = 0;
-connectEngine({ post: (m) => posted.push(m), subscribe: () => {}, restart: () => { restarts++; } });
-beforeEach(() => { resetStore(); posted.length = 0; });
+connectEngine({
+  post: (m) => posted.push(m),
+  subscribe: () => {},
+  restart: () => {
+    restarts++;
+  },
+});
+beforeEach(() => {
+  resetStore();
+  posted.length = 0;
+});
 
-const generate = (id: number): ToWorker => ({ type: 'generate', id, image: { bytes: new ArrayBuffer(1), mime: 'image/png', name: 'x.png' }, question: 'q', settings: { method: 'none' }, options: { maxNewTokens: 1, temperature: 0, topP: 1, seed: 0 } });
+const generate = (id: number): ToWorker => ({
+  type: 'generate',
+  id,
+  image: { bytes: new ArrayBuffer(1), mime: 'image/png', name: 'x.png' },
+  question: 'q',
+  settings: { method: 'none' },
+  options: { maxNewTokens: 1, temperature: 0, topP: 1, seed: 0 },
+});
 const file = (text: string) => new Blob([text]);
 
 describe('sendDirect', () => {
@@ -43,21 +59,54 @@ describe('sendDirect', () => {
 });
 
 describe('Evaluate panel sentences', () => {
-  it('a folder without the format\'s files says what it expected; switching the format reads it again', async () => {
-    await pickEvalFolder({ folder: 'gqa-mini', files: [{ path: 'testdev_balanced_questions.json', file: file(JSON.stringify({ 1: { imageId: 'n1', question: 'q?', answer: 'yes' } })) }] });
+  it("a folder without the format's files says what it expected; switching the format reads it again", async () => {
+    await pickEvalFolder({
+      folder: 'gqa-mini',
+      files: [
+        {
+          path: 'testdev_balanced_questions.json',
+          file: file(JSON.stringify({ 1: { imageId: 'n1', question: 'q?', answer: 'yes' } })),
+        },
+      ],
+    });
     expect(getState().evaluation).toMatchObject({ status: 'error', folder: 'gqa-mini' });
-    expect(getState().evaluation.error).toMatch(/^“gqa-mini” is not a pope folder: .*no POPE question file .*found\. Expected POPE: coco_pope_<split>\.json/);
+    expect(getState().evaluation.error).toMatch(
+      /^“gqa-mini” is not a pope folder: .*no POPE question file .*found\. Expected POPE: coco_pope_<split>\.json/,
+    );
     setEvalOptions({ format: 'gqa' });
     await new Promise((ok) => setTimeout(ok, 0));
     expect(getState().evaluation).toMatchObject({ status: 'ready', itemCount: 1, error: null });
   });
 
   it('refuses to start without a model, then names a bad method spec', async () => {
-    await pickEvalFolder({ folder: 'pope-mini', files: [{ path: 'coco_pope_random.json', file: file('{"question_id": 1, "image": "a.jpg", "text": "q?", "label": "yes"}\n') }] });
+    await pickEvalFolder({
+      folder: 'pope-mini',
+      files: [
+        {
+          path: 'coco_pope_random.json',
+          file: file('{"question_id": 1, "image": "a.jpg", "text": "q?", "label": "yes"}\n'),
+        },
+      ],
+    });
     expect(getState().evaluation).toMatchObject({ status: 'ready', itemCount: 1 });
     await startEvaluation();
     expect(getState().evaluation.error).toBe('Load a model first: the evaluation asks the model that is loaded.');
-    handleMessage({ type: 'loaded', id: 999, model: { name: 'm', dtype: 'q4', numLayers: 2, hiddenSize: 8, visualTokens: 4, gridSize: [2, 2], imageSize: 28, synthetic: true, bytes: 1, imageFit: { kind: 'stretch' } } as never });
+    handleMessage({
+      type: 'loaded',
+      id: 999,
+      model: {
+        name: 'm',
+        dtype: 'q4',
+        numLayers: 2,
+        hiddenSize: 8,
+        visualTokens: 4,
+        gridSize: [2, 2],
+        imageSize: 28,
+        synthetic: true,
+        bytes: 1,
+        imageFit: { kind: 'stretch' },
+      } as never,
+    });
     setEvalOptions({ methods: 'none,sparse vlm' });
     await startEvaluation();
     expect(getState().evaluation.error).toBe('Methods: "sparse vlm" is not name or name:budget (e.g. sparsevlm:64)');

@@ -28,12 +28,17 @@ let db: Promise<EvalDb> | null = null;
 
 function open(): Promise<EvalDb> | null {
   if (typeof indexedDB === 'undefined') return null;
-  db ??= EvalDb.open().catch((e) => { db = null; throw e; });
+  db ??= EvalDb.open().catch((e) => {
+    db = null;
+    throw e;
+  });
   return db;
 }
 
 function update(patch: Partial<Evaluation> | ((e: Evaluation) => Partial<Evaluation>)): void {
-  setState((s) => ({ evaluation: { ...s.evaluation, ...(typeof patch === 'function' ? patch(s.evaluation) : patch) } }));
+  setState((s) => ({
+    evaluation: { ...s.evaluation, ...(typeof patch === 'function' ? patch(s.evaluation) : patch) },
+  }));
 }
 
 export function setEvalOptions(patch: Partial<EvalOptions>): void {
@@ -43,7 +48,10 @@ export function setEvalOptions(patch: Partial<EvalOptions>): void {
 
 /** A folder the person picked (webkitdirectory input or directory handle, flattened). */
 export async function pickEvalFolder(folder: { folder: string; files: PickedFile[] }): Promise<void> {
-  if (folder.files.length === 0) { update({ error: 'That folder is empty.', status: 'error' }); return; }
+  if (folder.files.length === 0) {
+    update({ error: 'That folder is empty.', status: 'error' });
+    return;
+  }
   picked = folder;
   await readItems();
 }
@@ -51,7 +59,16 @@ export async function pickEvalFolder(folder: { folder: string; files: PickedFile
 async function readItems(): Promise<void> {
   if (!picked) return;
   const format = FORMATS[getState().evaluation.options.format];
-  update({ status: 'reading', folder: picked.folder, error: null, itemCount: 0, results: null, speed: null, progress: null, currentId: null });
+  update({
+    status: 'reading',
+    folder: picked.folder,
+    error: null,
+    itemCount: 0,
+    results: null,
+    speed: null,
+    progress: null,
+    currentId: null,
+  });
   source = filesDataSource(picked.folder, picked.files);
   try {
     items = await format.load(source);
@@ -59,27 +76,58 @@ async function readItems(): Promise<void> {
     update({ status: 'ready', itemCount: items.length });
   } catch (e) {
     items = [];
-    update({ status: 'error', error: `“${picked.folder}” is not a ${format.name} folder: ${(e as Error).message}. Expected ${format.description}.` });
+    update({
+      status: 'error',
+      error: `“${picked.folder}” is not a ${format.name} folder: ${(e as Error).message}. Expected ${format.description}.`,
+    });
   }
 }
 
 /** The engine worker as the loop's engine; the app's own runs and errors are not touched. */
 const workerEngine: EvalEngine = {
-  generate: ({ image, prompt, settings, maxNewTokens, signal }) => new Promise((resolve, reject) => {
-    const id = newRequestId();
-    const bytes = image.bytes.slice().buffer;
-    const onAbort = () => send({ type: 'cancel', id });
-    signal?.addEventListener('abort', onAbort, { once: true });
-    sendDirect({ type: 'generate', id, image: { bytes, mime: mimeOf(image.name), name: image.name }, question: prompt, settings, options: { maxNewTokens, temperature: 0, topP: 1, seed: 0 } }, (m: FromWorker) => {
-      if (m.type === 'done') { signal?.removeEventListener('abort', onAbort); resolve({ text: m.text, trace: m.trace }); }
-      if (m.type === 'error') { signal?.removeEventListener('abort', onAbort); reject(Object.assign(new Error(m.message), { where: m.where, code: m.code })); }
-    });
-  }),
+  generate: ({ image, prompt, settings, maxNewTokens, signal }) =>
+    new Promise((resolve, reject) => {
+      const id = newRequestId();
+      const bytes = image.bytes.slice().buffer;
+      const onAbort = () => send({ type: 'cancel', id });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      sendDirect(
+        {
+          type: 'generate',
+          id,
+          image: { bytes, mime: mimeOf(image.name), name: image.name },
+          question: prompt,
+          settings,
+          options: { maxNewTokens, temperature: 0, topP: 1, seed: 0 },
+        },
+        (m: FromWorker) => {
+          if (m.type === 'done') {
+            signal?.removeEventListener('abort', onAbort);
+            resolve({ text: m.text, trace: m.trace });
+          }
+          if (m.type === 'error') {
+            signal?.removeEventListener('abort', onAbort);
+            reject(Object.assign(new Error(m.message), { where: m.where, code: m.code }));
+          }
+        },
+      );
+    }),
 };
 
 function mimeOf(name: string): string {
   const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
-  return ({ png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp' } as Record<string, string>)[ext] ?? 'application/octet-stream';
+  return (
+    (
+      {
+        png: 'image/png',
+        jpg: 'image/jpeg',
+        jpeg: 'image/jpeg',
+        webp: 'image/webp',
+        gif: 'image/gif',
+        bmp: 'image/bmp',
+      } as Record<string, string>
+    )[ext] ?? 'application/octet-stream'
+  );
 }
 
 function machine(): string {
@@ -102,25 +150,60 @@ export async function startEvaluation(): Promise<void> {
   const { options } = s.evaluation;
   if (s.evaluation.status === 'running' || s.evaluation.status === 'stopping') return;
   let methods: MethodSpec[] | Error;
-  try { methods = parseMethodList(options.methods); } catch (e) { methods = e as Error; }
+  try {
+    methods = parseMethodList(options.methods);
+  } catch (e) {
+    methods = e as Error;
+  }
   const problem = startProblem(methods);
-  if (problem || methods instanceof Error) { update({ error: problem }); return; }
+  if (problem || methods instanceof Error) {
+    update({ error: problem });
+    return;
+  }
   const format = FORMATS[options.format];
   const chosen = options.limit ? items.slice(0, options.limit) : items;
   const suffix = options.suffix ?? format.defaultSuffix;
-  const header: RunHeader = { format: format.name, data: picked!.folder, model: `${s.info!.name} (${s.info!.dtype})`, suffix, maxNewTokens: options.maxNewTokens, items: chosen.length };
+  const header: RunHeader = {
+    format: format.name,
+    data: picked!.folder,
+    model: `${s.info!.name} (${s.info!.dtype})`,
+    suffix,
+    maxNewTokens: options.maxNewTokens,
+    items: chosen.length,
+  };
 
   // Continue an unfinished evaluation of the same folder, model and options, else start one.
-  const d = await open()?.catch(() => null) ?? null;
-  const previous = d ? (await d.listEvals()).find((e) => e.status !== 'done' && resumeKey(e.header) === resumeKey(header)) : undefined;
+  const d = (await open()?.catch(() => null)) ?? null;
+  const previous = d
+    ? (await d.listEvals()).find((e) => e.status !== 'done' && resumeKey(e.header) === resumeKey(header))
+    : undefined;
   const existing: ItemRecord[] = previous && d ? await d.records(previous.id) : [];
   const now = Date.now();
   const stored: StoredEval = previous
-    ? { ...previous, methods: [...new Set([...previous.methods, ...methods.map((m) => m.spec)])], status: 'running', updatedAt: now }
-    : { id: newRunId(now), createdAt: now, updatedAt: now, header, methods: methods.map((m) => m.spec), status: 'running', recordCount: 0, results: null, speed: null };
+    ? {
+        ...previous,
+        methods: [...new Set([...previous.methods, ...methods.map((m) => m.spec)])],
+        status: 'running',
+        updatedAt: now,
+      }
+    : {
+        id: newRunId(now),
+        createdAt: now,
+        updatedAt: now,
+        header,
+        methods: methods.map((m) => m.spec),
+        status: 'running',
+        recordCount: 0,
+        results: null,
+        speed: null,
+      };
   const allMethods = parseMethodList(stored.methods.join(','));
   const records = [...existing];
-  const refresh = () => update({ results: buildResults(header, format, chosen, allMethods, records), speed: buildSpeed(machine(), allMethods, records) });
+  const refresh = () =>
+    update({
+      results: buildResults(header, format, chosen, allMethods, records),
+      speed: buildSpeed(machine(), allMethods, records),
+    });
   controller = new AbortController();
   update({ status: 'running', error: null, currentId: stored.id, progress: null });
   refresh();
@@ -130,24 +213,38 @@ export async function startEvaluation(): Promise<void> {
   let outcome: 'done' | 'stopped' | 'error' = 'error';
   try {
     outcome = await runEvaluation({
-      format, items: chosen, methods: allMethods, source: source!, engine: workerEngine, existing, suffix,
-      maxNewTokens: options.maxNewTokens, signal: controller.signal,
+      format,
+      items: chosen,
+      methods: allMethods,
+      source: source!,
+      engine: workerEngine,
+      existing,
+      suffix,
+      maxNewTokens: options.maxNewTokens,
+      signal: controller.signal,
       sink: async (r) => {
         records.push(r);
         await d?.appendRecord(stored.id, r);
         // The chart and table follow the run, at most twice a second.
-        if (performance.now() - lastRefresh > 500) { lastRefresh = performance.now(); refresh(); }
+        if (performance.now() - lastRefresh > 500) {
+          lastRefresh = performance.now();
+          refresh();
+        }
       },
       onProgress: (p) => update({ progress: p }),
     });
   } catch (e) {
-    update({ error: `The evaluation stopped: ${(e as Error).message} Every answer so far is kept; start again to continue.` });
+    update({
+      error: `The evaluation stopped: ${(e as Error).message} Every answer so far is kept; start again to continue.`,
+    });
   }
   controller = null;
   const results = buildResults(header, format, chosen, allMethods, records);
   const speed = buildSpeed(machine(), allMethods, records);
   update({ status: outcome, results, speed });
-  await d?.putEval({ ...stored, status: outcome, recordCount: records.length, results, speed, updatedAt: Date.now() }).catch(() => {});
+  await d
+    ?.putEval({ ...stored, status: outcome, recordCount: records.length, results, speed, updatedAt: Date.now() })
+    .catch(() => {});
   await refreshSavedEvals();
 }
 
@@ -160,14 +257,25 @@ export function stopEvaluation(): void {
 export async function refreshSavedEvals(): Promise<void> {
   const d = open();
   if (!d) return;
-  try { setState({ evalSaved: await (await d).listEvals() }); } catch { /* no history in this browser */ }
+  try {
+    setState({ evalSaved: await (await d).listEvals() });
+  } catch {
+    /* no history in this browser */
+  }
 }
 
 /** Show a saved evaluation's results in the panel. */
 export async function openSavedEval(id: string): Promise<void> {
   const e = getState().evalSaved.find((x) => x.id === id);
   if (!e) return;
-  update({ currentId: id, results: e.results, speed: e.speed, status: e.status === 'running' ? 'stopped' : e.status, error: null, progress: null });
+  update({
+    currentId: id,
+    results: e.results,
+    speed: e.speed,
+    status: e.status === 'running' ? 'stopped' : e.status,
+    error: null,
+    progress: null,
+  });
 }
 
 export async function deleteSavedEval(id: string): Promise<void> {

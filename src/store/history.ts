@@ -15,12 +15,19 @@ let db: Promise<RunsDb> | null = null;
 
 function open(): Promise<RunsDb> | null {
   if (typeof indexedDB === 'undefined') return null;
-  db ??= RunsDb.open().catch((e) => { db = null; throw e; });
+  db ??= RunsDb.open().catch((e) => {
+    db = null;
+    throw e;
+  });
   return db;
 }
 
 function historyError(what: string, e: unknown): void {
-  showError({ where: 'answer', code: 'history', message: `The run history could not ${what}: ${(e as Error).message}` });
+  showError({
+    where: 'answer',
+    code: 'history',
+    message: `The run history could not ${what}: ${(e as Error).message}`,
+  });
 }
 
 export async function refreshHistory(): Promise<void> {
@@ -28,9 +35,10 @@ export async function refreshHistory(): Promise<void> {
   if (!d) return;
   try {
     setState({ saved: await (await d).list() });
-  } catch (e) { historyError('be read', e); }
+  } catch (e) {
+    historyError('be read', e);
+  }
 }
-
 
 export async function saveRun(run: Run): Promise<void> {
   const d = open();
@@ -42,17 +50,29 @@ export async function saveRun(run: Run): Promise<void> {
   setState((st) => ({ runs: st.runs.map((r) => (r.id === run.id ? { ...r, savedId: id } : r)) }));
   try {
     const stored: StoredRun = {
-      id, createdAt: Date.now(), model: s.info?.name ?? null, imageName: run.imageName,
+      id,
+      createdAt: Date.now(),
+      model: s.info?.name ?? null,
+      imageName: run.imageName,
       thumbnail: image ? await makeThumbnail(new Blob([image.bytes], { type: image.mime })) : null,
       image: image ? new Blob([image.bytes], { type: image.mime }) : null,
-      question: run.question, settings: run.settings, maxNewTokens: run.maxNewTokens, label: run.label, answer: run.text, trace: run.trace,
+      question: run.question,
+      settings: run.settings,
+      maxNewTokens: run.maxNewTokens,
+      label: run.label,
+      answer: run.text,
+      trace: run.trace,
       metrics: runMetrics(run.tokenCount, run.firstTokenMs, run.lastTokenMs, run.totalMs),
     };
     await (await d).put(stored);
     await refreshHistory();
-  } catch (e) { historyError('save the run', e); }
+  } catch (e) {
+    historyError('save the run', e);
+  }
 }
-setRunDoneHandler((run) => { void saveRun(run); });
+setRunDoneHandler((run) => {
+  void saveRun(run);
+});
 
 /**
  * Reopen a saved run: its own image and question go back into the input panel (so the explorer
@@ -65,8 +85,14 @@ export async function showSaved(id: string): Promise<void> {
   let stored: StoredRun | null = null;
   try {
     stored = d ? await (await d).get(id) : null;
-  } catch (e) { historyError('open the run', e); return; }
-  if (!inMemory && !stored) { await refreshHistory(); return; }
+  } catch (e) {
+    historyError('open the run', e);
+    return;
+  }
+  if (!inMemory && !stored) {
+    await refreshHistory();
+    return;
+  }
   const question = inMemory?.question ?? stored!.question;
   if (inMemory && askedAboutShown(inMemory, getState())) {
     // Its images (several, or a video's frames) are the ones shown now: nothing to put back.
@@ -84,16 +110,32 @@ export async function showSaved(id: string): Promise<void> {
   // Runs are keyed by image version (runs.ts runKey): the restored picture is a new version.
   const rekey = (key: string) => [String(version), ...key.split('|').slice(1)].join('|');
   if (inMemory) {
-    setState((s) => ({ runs: s.runs.map((r) => (r.id === inMemory.id ? { ...r, key: rekey(r.key) } : r)), currentRunId: inMemory.id, layer: 0 }));
+    setState((s) => ({
+      runs: s.runs.map((r) => (r.id === inMemory.id ? { ...r, key: rekey(r.key) } : r)),
+      currentRunId: inMemory.id,
+      layer: 0,
+    }));
     return;
   }
   const saved = stored!;
   const run: Run = {
-    id: newRequestId(), key: `${version}|saved|${saved.id}`, settings: saved.settings, maxNewTokens: saved.maxNewTokens, label: saved.label,
-    imageName: saved.imageName, question: saved.question, status: 'done', text: saved.answer,
-    tokenCount: saved.metrics.tokenCount, firstTokenMs: saved.metrics.firstTokenMs,
-    lastTokenMs: decodeEnd(saved.metrics), totalMs: saved.metrics.totalMs, trace: saved.trace,
-    error: null, group: null, savedId: saved.id,
+    id: newRequestId(),
+    key: `${version}|saved|${saved.id}`,
+    settings: saved.settings,
+    maxNewTokens: saved.maxNewTokens,
+    label: saved.label,
+    imageName: saved.imageName,
+    question: saved.question,
+    status: 'done',
+    text: saved.answer,
+    tokenCount: saved.metrics.tokenCount,
+    firstTokenMs: saved.metrics.firstTokenMs,
+    lastTokenMs: decodeEnd(saved.metrics),
+    totalMs: saved.metrics.totalMs,
+    trace: saved.trace,
+    error: null,
+    group: null,
+    savedId: saved.id,
   };
   setState((s) => ({ runs: [run, ...s.runs], currentRunId: run.id, layer: 0 }));
 }
@@ -111,7 +153,9 @@ export async function deleteSaved(id: string): Promise<void> {
     await (await d).delete(id);
     setState((s) => ({ runs: s.runs.map((r) => (r.savedId === id ? { ...r, savedId: undefined } : r)) }));
     await refreshHistory();
-  } catch (e) { historyError('delete the run', e); }
+  } catch (e) {
+    historyError('delete the run', e);
+  }
 }
 
 export async function clearSaved(): Promise<void> {
@@ -120,7 +164,9 @@ export async function clearSaved(): Promise<void> {
   try {
     await (await d).clear();
     await refreshHistory();
-  } catch (e) { historyError('be cleared', e); }
+  } catch (e) {
+    historyError('be cleared', e);
+  }
 }
 
 /** The history (or one run) as a JSON Blob, for a download link. */
@@ -129,5 +175,8 @@ export async function exportSaved(ids?: string[]): Promise<Blob | null> {
   if (!d) return null;
   try {
     return await (await d).export(ids);
-  } catch (e) { historyError('be exported', e); return null; }
+  } catch (e) {
+    historyError('be exported', e);
+    return null;
+  }
 }

@@ -45,25 +45,53 @@ export async function startConversion(rawId: string): Promise<void> {
   const adapter = s.adapter?.backend === 'webgpu' ? s.adapter : null;
   const choice = chooseDtype(adapter);
   const key = packageKey(id, choice.dtype);
-  const job: HubJob = { id, key, dtype: choice.dtype, reason: choice.reason, status: 'running', progress: null, error: null };
+  const job: HubJob = {
+    id,
+    key,
+    dtype: choice.dtype,
+    reason: choice.reason,
+    status: 'running',
+    progress: null,
+    error: null,
+  };
   setState({ job });
-  if (!HUB_ID.test(id)) return jobError(job, 'bad-id', `“${id}” is not a hub id: type it as organisation/name, e.g. llava-hf/llava-interleave-qwen-0.5b-hf.`);
-  if (!/^https?:\/\//.test(s.endpoint)) return jobError(job, 'bad-endpoint', `The hub endpoint “${s.endpoint}” is not an http(s) URL.`);
+  if (!HUB_ID.test(id))
+    return jobError(
+      job,
+      'bad-id',
+      `“${id}” is not a hub id: type it as organisation/name, e.g. llava-hf/llava-interleave-qwen-0.5b-hf.`,
+    );
+  if (!/^https?:\/\//.test(s.endpoint))
+    return jobError(job, 'bad-endpoint', `The hub endpoint “${s.endpoint}” is not an http(s) URL.`);
   if (!makeWorker) return jobError(job, 'no-converter', 'The conversion worker is not available in this page.');
   worker ??= makeWorker();
   abort = new AbortController();
   let result: BrowserConvertResult;
   try {
-    result = await runConversion(worker, {
-      id, endpoint: s.endpoint, dtype: choice.dtype, key,
-      adapter: adapter && { maxBufferSize: adapter.maxBufferSize, maxStorageBufferBindingSize: adapter.maxStorageBufferBindingSize, memoryBytes: s.gpuMemoryMb ? s.gpuMemoryMb * 2 ** 20 : null },
-    }, (progress) => setState((st) => (st.job?.key === key ? { job: { ...st.job, progress } } : st)), abort.signal);
+    result = await runConversion(
+      worker,
+      {
+        id,
+        endpoint: s.endpoint,
+        dtype: choice.dtype,
+        key,
+        adapter: adapter && {
+          maxBufferSize: adapter.maxBufferSize,
+          maxStorageBufferBindingSize: adapter.maxStorageBufferBindingSize,
+          memoryBytes: s.gpuMemoryMb ? s.gpuMemoryMb * 2 ** 20 : null,
+        },
+      },
+      (progress) => setState((st) => (st.job?.key === key ? { job: { ...st.job, progress } } : st)),
+      abort.signal,
+    );
   } catch (e) {
     const current = getState().job ?? job;
     if ((e as Error).name === 'AbortError' || abort?.signal.aborted) {
       setState({ job: { ...current, status: 'cancelled' } });
     } else if (e instanceof PreflightError) {
-      jobError(current, `preflight-${e.reason}`, `Refused before downloading: ${id} ${e.detail}.`, { figures: e.figures });
+      jobError(current, `preflight-${e.reason}`, `Refused before downloading: ${id} ${e.detail}.`, {
+        figures: e.figures,
+      });
     } else if (e instanceof ConvertError) {
       jobError(current, e.code, e.message);
     } else {
@@ -89,20 +117,29 @@ async function store(): Promise<OpfsPackageStore | null> {
 }
 
 function cacheError(what: string, e: unknown): void {
-  setState((s) => ({ errors: { ...s.errors, model: { where: 'model', code: 'cache', message: `The model cache could not ${what}: ${(e as Error).message}` } } }));
+  setState((s) => ({
+    errors: {
+      ...s.errors,
+      model: { where: 'model', code: 'cache', message: `The model cache could not ${what}: ${(e as Error).message}` },
+    },
+  }));
 }
 
 export async function refreshCache(): Promise<void> {
   try {
     const st = await store();
     setState({ cached: st ? await st.list() : [] });
-  } catch (e) { cacheError('be listed', e); }
+  } catch (e) {
+    cacheError('be listed', e);
+  }
 }
 
 export async function deleteCached(key: string): Promise<void> {
   try {
     await (await store())?.delete(key);
-  } catch (e) { cacheError(`delete ${key}`, e); }
+  } catch (e) {
+    cacheError(`delete ${key}`, e);
+  }
   await refreshCache();
 }
 
@@ -112,6 +149,11 @@ export async function loadCached(key: string): Promise<void> {
     const st = await store();
     if (!st) return;
     const entry = (getState().cached ?? []).find((p) => p.key === key);
-    loadModel({ kind: 'files', files: await st.files(key) }, `${entry?.sourceId ?? key} (${entry?.dtype ?? 'cached'}, from the browser cache)`);
-  } catch (e) { cacheError(`load ${key}`, e); }
+    loadModel(
+      { kind: 'files', files: await st.files(key) },
+      `${entry?.sourceId ?? key} (${entry?.dtype ?? 'cached'}, from the browser cache)`,
+    );
+  } catch (e) {
+    cacheError(`load ${key}`, e);
+  }
 }

@@ -21,23 +21,47 @@ connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });
 const accept = async () => {};
 const png = (path: string) => new Blob([readFileSync(path)], { type: 'image/png' });
 const file = (name: string, path = 'public/samples/shapes.png') => ({ blob: png(path), name });
-const model = { name: 'synthetic-tiny', dtype: 'q4', numLayers: 6, hiddenSize: 64, visualTokens: 16, gridSize: [4, 4] as [number, number], imageSize: 56, synthetic: true, bytes: 1000, imageFit: { kind: 'stretch' as const } };
+const model = {
+  name: 'synthetic-tiny',
+  dtype: 'q4',
+  numLayers: 6,
+  hiddenSize: 64,
+  visualTokens: 16,
+  gridSize: [4, 4] as [number, number],
+  imageSize: 56,
+  synthetic: true,
+  bytes: 1000,
+  imageFit: { kind: 'stretch' as const },
+};
 const names = () => getState().images.map((im) => im.name);
-const lastGenerate = () => posted.filter((m) => m.type === 'generate').at(-1) as Extract<ToWorker, { type: 'generate' }>;
+const lastGenerate = () =>
+  posted.filter((m) => m.type === 'generate').at(-1) as Extract<ToWorker, { type: 'generate' }>;
 
 /** Frames at the sampled ms positions of a 2 s video, each a real PNG (the sample pictures in turn). */
 const sampler: VideoSampler = async (_blob, _name, count) => {
   const pictures = ['public/samples/shapes.png', 'public/samples/chart.png'].map((p) => readFileSync(p));
   const frames = Array.from({ length: count }, (_, i) => {
     const bytes = pictures[i % 2];
-    return { png: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, index: Math.trunc((i * 1999) / Math.max(1, count - 1)), of: 2000, timeS: 0, width: 8, height: 8 };
+    return {
+      png: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+      index: Math.trunc((i * 1999) / Math.max(1, count - 1)),
+      of: 2000,
+      timeS: 0,
+      width: 8,
+      height: 8,
+    };
   });
-  frames.forEach((f) => { f.timeS = f.index / 1000; });
+  frames.forEach((f) => {
+    f.timeS = f.index / 1000;
+  });
   return { durationS: 2, width: 8, height: 8, frames };
 };
 const video = () => ({ blob: new Blob([new Uint8Array(16)], { type: 'video/webm' }), name: 'clip.webm' });
 
-beforeEach(() => { resetStore(); posted.length = 0; });
+beforeEach(() => {
+  resetStore();
+  posted.length = 0;
+});
 
 describe('several images', () => {
   it('keeps the order given; add appends, move and remove change it; image is the first', async () => {
@@ -95,7 +119,9 @@ describe('video', () => {
     expect(getState().images.map((im) => im.frame?.index)).toEqual([0, 285, 571, 856, 1142, 1427, 1713, 1999]);
     setQuestion('What happens?');
     ask();
-    expect(lastGenerate().images?.map((im) => im.frame)).toEqual(getState().images.map((im) => ({ index: im.frame!.index, of: 2000 })));
+    expect(lastGenerate().images?.map((im) => im.frame)).toEqual(
+      getState().images.map((im) => ({ index: im.frame!.index, of: 2000 })),
+    );
     expect(getState().runs[0].imageName).toBe('clip.webm (8 frames)');
     expect(await setFrameCount(3, sampler)).toBe(true);
     expect(getState().images.map((im) => im.frame?.timeS)).toEqual([0, 0.999, 1.999]);
@@ -103,12 +129,18 @@ describe('video', () => {
 
   it('the frame count survives a reload when it is a whole number ≥ 1', () => {
     expect(settingsPatch({ frameCount: 12 }).frameCount).toBe(12);
-    for (const bad of [0, -3, 2.5, Number.NaN]) expect(settingsPatch({ frameCount: bad })).not.toHaveProperty('frameCount');
+    for (const bad of [0, -3, 2.5, Number.NaN])
+      expect(settingsPatch({ frameCount: bad })).not.toHaveProperty('frameCount');
   });
 
   it('a frame count changed while the video is read is the one it ends with; a later video wins', async () => {
     let release: () => void = () => {};
-    const slow: VideoSampler = async (blob, name, count) => { await new Promise<void>((r) => { release = r; }); return sampler(blob, name, count); };
+    const slow: VideoSampler = async (blob, name, count) => {
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return sampler(blob, name, count);
+    };
     const first = setVideoFromBlob(video().blob, 'clip.webm', slow);
     expect(getState().sampling).toBe('clip.webm');
     await setFrameCount(3, slow); // no video yet: only the setting changes
@@ -140,7 +172,12 @@ describe('video', () => {
   it('an unreadable video or one without frames says so and keeps what was there', async () => {
     await putFiles([file('a.png')], 'replace', accept);
     const before = getState().images;
-    const unreadable: VideoSampler = async (_b, name) => { throw new VideoReadError('unreadable-video', `The video ${name} could not be read: this browser cannot decode it (damaged or unsupported data).`); };
+    const unreadable: VideoSampler = async (_b, name) => {
+      throw new VideoReadError(
+        'unreadable-video',
+        `The video ${name} could not be read: this browser cannot decode it (damaged or unsupported data).`,
+      );
+    };
     expect(await putFiles([video()], 'replace', accept, unreadable)).toBe(false);
     expect(getState().errors.input).toMatchObject({ code: 'unreadable-video' });
     expect(getState().images).toBe(before);
@@ -154,7 +191,9 @@ describe('video', () => {
   it('a video with images is refused, either way round, with nothing lost', async () => {
     await putFiles([file('a.png')], 'replace', accept);
     expect(await putFiles([video()], 'add', accept, sampler)).toBe(false);
-    expect(getState().errors.input?.message).toMatch(/^A video and images cannot go into one question.*Remove the image first/);
+    expect(getState().errors.input?.message).toMatch(
+      /^A video and images cannot go into one question.*Remove the image first/,
+    );
     expect(await putFiles([file('b.png'), video()], 'replace', accept, sampler)).toBe(false);
     expect(getState().errors.input?.code).toBe('video-with-images');
     expect(names()).toEqual(['a.png']);

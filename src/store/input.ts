@@ -32,7 +32,12 @@ let version = 0;
 type Checked = { ok: true; image: InputImage } | { ok: false; error: ShownError };
 
 /** Header check, then one decode; nothing in the store changes. */
-async function checkImage(blob: Blob, name: string, decode: ImageDecoder, frame?: InputImage['frame']): Promise<Checked> {
+async function checkImage(
+  blob: Blob,
+  name: string,
+  decode: ImageDecoder,
+  frame?: InputImage['frame'],
+): Promise<Checked> {
   const bytes = await blob.arrayBuffer();
   let header;
   try {
@@ -44,11 +49,30 @@ async function checkImage(blob: Blob, name: string, decode: ImageDecoder, frame?
   try {
     await decode(blob);
   } catch {
-    return { ok: false, error: { where: 'input', code: 'corrupt-image', message: `The image ${name} could not be decoded: its ${header.format.toUpperCase()} data is damaged.` } };
+    return {
+      ok: false,
+      error: {
+        where: 'input',
+        code: 'corrupt-image',
+        message: `The image ${name} could not be decoded: its ${header.format.toUpperCase()} data is damaged.`,
+      },
+    };
   }
   const mime = blob.type || `image/${header.format}`;
   const url = typeof URL.createObjectURL === 'function' ? URL.createObjectURL(new Blob([bytes], { type: mime })) : '';
-  return { ok: true, image: { version: ++version, name, mime, bytes, width: header.width, height: header.height, url, ...(frame ? { frame } : {}) } };
+  return {
+    ok: true,
+    image: {
+      version: ++version,
+      name,
+      mime,
+      bytes,
+      width: header.width,
+      height: header.height,
+      url,
+      ...(frame ? { frame } : {}),
+    },
+  };
 }
 
 function revoke(images: InputImage[]): void {
@@ -64,20 +88,29 @@ function putImages(images: InputImage[], video: InputVideo | null = null): void 
 }
 
 /** Returns true when the image was accepted; it replaces whatever was there (images or a video). */
-export async function setImageFromBlob(blob: Blob, name: string, decode: ImageDecoder = browserDecoder): Promise<boolean> {
+export async function setImageFromBlob(
+  blob: Blob,
+  name: string,
+  decode: ImageDecoder = browserDecoder,
+): Promise<boolean> {
   clearError('input');
   const checked = await checkImage(blob, name, decode);
-  if (!checked.ok) { showError(checked.error); return false; }
+  if (!checked.ok) {
+    showError(checked.error);
+    return false;
+  }
   putImages([checked.image]);
   return true;
 }
 
-const isVideo = (f: { blob: Blob; name: string }) => f.blob.type.startsWith('video/') || /\.(webm|mp4|m4v|mov|ogv|mkv)$/i.test(f.name);
+const isVideo = (f: { blob: Blob; name: string }) =>
+  f.blob.type.startsWith('video/') || /\.(webm|mp4|m4v|mov|ogv|mkv)$/i.test(f.name);
 
 /** A video and images in one question: refused (as the CLI refuses --video with --image), with what to do instead. */
 function mixMessage(has: string): ShownError {
   return {
-    where: 'input', code: 'video-with-images',
+    where: 'input',
+    code: 'video-with-images',
     message: `A video and images cannot go into one question: the video is fed as its frames, and the model would take the images for more frames. ${has}`,
   };
 }
@@ -87,17 +120,32 @@ function mixMessage(has: string): ShownError {
  * images in the order given, or one video); 'add' appends images after the current ones. All
  * or nothing: one refused file leaves the input as it was, with that file's message.
  */
-export async function putFiles(files: { blob: Blob; name: string }[], mode: 'replace' | 'add', decode: ImageDecoder = browserDecoder, sampler?: VideoSampler): Promise<boolean> {
+export async function putFiles(
+  files: { blob: Blob; name: string }[],
+  mode: 'replace' | 'add',
+  decode: ImageDecoder = browserDecoder,
+  sampler?: VideoSampler,
+): Promise<boolean> {
   clearError('input');
   if (files.length === 0) return false;
   const videos = files.filter(isVideo);
   const s = getState();
   if (videos.length > 0 && (videos.length < files.length || mode === 'add')) {
-    showError(mixMessage(mode === 'add' ? `Remove the ${s.images.length === 1 ? 'image' : 'images'} first, or choose the video on its own.` : 'Choose the video on its own, or only images.'));
+    showError(
+      mixMessage(
+        mode === 'add'
+          ? `Remove the ${s.images.length === 1 ? 'image' : 'images'} first, or choose the video on its own.`
+          : 'Choose the video on its own, or only images.',
+      ),
+    );
     return false;
   }
   if (videos.length > 1) {
-    showError({ where: 'input', code: 'several-videos', message: `One video per question: ${videos.length} were given (${videos.map((v) => v.name).join(', ')}).` });
+    showError({
+      where: 'input',
+      code: 'several-videos',
+      message: `One video per question: ${videos.length} were given (${videos.map((v) => v.name).join(', ')}).`,
+    });
     return false;
   }
   if (videos.length === 1) return setVideoFromBlob(videos[0].blob, videos[0].name, sampler);
@@ -110,7 +158,11 @@ export async function putFiles(files: { blob: Blob; name: string }[], mode: 'rep
     const checked = await checkImage(f.blob, f.name, decode);
     if (!checked.ok) {
       revoke(accepted);
-      showError(files.length > 1 ? { ...checked.error, message: `${checked.error.message} None of the ${files.length} files was added.` } : checked.error);
+      showError(
+        files.length > 1
+          ? { ...checked.error, message: `${checked.error.message} None of the ${files.length} files was added.` }
+          : checked.error,
+      );
       return false;
     }
     accepted.push(checked.image);
@@ -148,7 +200,12 @@ export function clearVideo(): void {
  */
 let videoRequest = 0;
 
-export async function setVideoFromBlob(blob: Blob, name: string, sampler?: VideoSampler, count = getState().frameCount): Promise<boolean> {
+export async function setVideoFromBlob(
+  blob: Blob,
+  name: string,
+  sampler?: VideoSampler,
+  count = getState().frameCount,
+): Promise<boolean> {
   clearError('input');
   const request = ++videoRequest;
   setState({ sampling: name });
@@ -161,8 +218,15 @@ export async function setVideoFromBlob(blob: Blob, name: string, sampler?: Video
     const frames: InputImage[] = [];
     for (const f of sampled.frames) {
       const frameName = `${name} @ ${f.timeS.toFixed(2)} s`;
-      const checked = await checkImage(new Blob([f.png], { type: 'image/png' }), frameName, async () => {}, { index: f.index, of: f.of, timeS: f.timeS });
-      if (!checked.ok) { revoke(frames); throw new VideoReadError('unreadable-video', checked.error.message); }
+      const checked = await checkImage(new Blob([f.png], { type: 'image/png' }), frameName, async () => {}, {
+        index: f.index,
+        of: f.of,
+        timeS: f.timeS,
+      });
+      if (!checked.ok) {
+        revoke(frames);
+        throw new VideoReadError('unreadable-video', checked.error.message);
+      }
       frames.push(checked.image);
     }
     putImages(frames, { name, blob, durationS: sampled.durationS, width: sampled.width, height: sampled.height });
@@ -170,7 +234,12 @@ export async function setVideoFromBlob(blob: Blob, name: string, sampler?: Video
   } catch (e) {
     if (request !== videoRequest) return false; // another video was given meanwhile
     const code = e instanceof VideoReadError ? e.code : 'unreadable-video';
-    showError({ where: 'input', code, message: e instanceof VideoReadError ? e.message : `The video ${name} could not be read: ${(e as Error).message}.` });
+    showError({
+      where: 'input',
+      code,
+      message:
+        e instanceof VideoReadError ? e.message : `The video ${name} could not be read: ${(e as Error).message}.`,
+    });
     return false;
   } finally {
     if (request === videoRequest) setState({ sampling: null });
@@ -197,7 +266,11 @@ export async function loadSample(path: string, name: string): Promise<boolean> {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return setImageFromBlob(await response.blob(), name);
   } catch (e) {
-    showError({ where: 'input', code: 'sample-failed', message: `The sample ${name} could not be fetched (${(e as Error).message}).` });
+    showError({
+      where: 'input',
+      code: 'sample-failed',
+      message: `The sample ${name} could not be fetched (${(e as Error).message}).`,
+    });
     return false;
   }
 }

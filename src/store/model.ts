@@ -12,7 +12,11 @@ export const SYNTHETIC_MODEL_URL = '/models/synthetic-tiny/';
 /** Hub checkpoints offered for in-browser conversion (store/hub.ts); any other id can be typed. */
 export const HUB_CHECKPOINTS = [
   { id: 'llava-hf/llava-interleave-qwen-0.5b-hf', size: '≈ 0.9 GB', note: 'SigLIP + Qwen2-0.5B, 729 visual tokens' },
-  { id: 'llava-hf/llava-1.5-7b-hf', size: '≈ 14 GB (≈ 4 GB as q4)', note: 'CLIP ViT-L/336 + Vicuna-7B, 576 visual tokens' },
+  {
+    id: 'llava-hf/llava-1.5-7b-hf',
+    size: '≈ 14 GB (≈ 4 GB as q4)',
+    note: 'CLIP ViT-L/336 + Vicuna-7B, 576 visual tokens',
+  },
 ] as const;
 
 /** init the worker (asking for wasm when there is no WebGPU), then load the synthetic model. */
@@ -25,11 +29,16 @@ export function startEngine(hasWebGpu: boolean): void {
 export function loadModel(source: PackageSource, label: string): void {
   clearError('model');
   if (!isConnected()) {
-    showError({ where: 'model', code: 'no-engine', message: 'The engine worker is not running, so no model can be loaded.' });
+    showError({
+      where: 'model',
+      code: 'no-engine',
+      message: 'The engine worker is not running, so no model can be loaded.',
+    });
     return;
   }
   const s = getState();
-  const previous = s.status === 'ready' && s.info ? { info: s.info, sourceLabel: s.sourceLabel, lastSource: s.lastSource } : null;
+  const previous =
+    s.status === 'ready' && s.info ? { info: s.info, sourceLabel: s.sourceLabel, lastSource: s.lastSource } : null;
   setState({ status: 'loading', sourceLabel: label, progress: null, info: null, lastSource: { source, label } });
   send({ type: 'load', id: newRequestId(), source }, 'load', previous);
 }
@@ -50,7 +59,11 @@ export function recoverFromDeviceLoss(message: string): void {
   });
   if (count > MAX_RECOVERIES) {
     setState({ status: 'error' });
-    showError({ where: 'model', code: 'device-lost', message: `The GPU was lost ${count} times; reload the page to try again. (${message})` });
+    showError({
+      where: 'model',
+      code: 'device-lost',
+      message: `The GPU was lost ${count} times; reload the page to try again. (${message})`,
+    });
     return;
   }
   if (!isConnected() || !s.lastSource) return;
@@ -63,7 +76,11 @@ setDeviceLostHandler(recoverFromDeviceLoss);
 export function loadFromUrl(url: string): void {
   const trimmed = url.trim();
   if (!trimmed) {
-    showError({ where: 'model', code: 'empty-url', message: 'Type the URL of a model package folder (the one holding manifest.json).' });
+    showError({
+      where: 'model',
+      code: 'empty-url',
+      message: 'Type the URL of a model package folder (the one holding manifest.json).',
+    });
     return;
   }
   loadModel({ kind: 'url', url: trimmed.endsWith('/') ? trimmed : `${trimmed}/` }, trimmed);
@@ -80,9 +97,14 @@ export function loadFromFolder(files: readonly File[]): void {
     return { path: rel.split('/').slice(1).join('/') || rel, file: file as Blob };
   });
   if (!withPaths.some((f) => f.path === 'manifest.json')) {
-    showError({ where: 'model', code: 'manifest-missing', message: 'That folder has no manifest.json at its top: pick the model package folder itself.' });
+    showError({
+      where: 'model',
+      code: 'manifest-missing',
+      message: 'That folder has no manifest.json at its top: pick the model package folder itself.',
+    });
     return;
   }
-  const folder = ((files[0] as File & { webkitRelativePath?: string }).webkitRelativePath ?? '').split('/')[0] || 'folder';
+  const folder =
+    ((files[0] as File & { webkitRelativePath?: string }).webkitRelativePath ?? '').split('/')[0] || 'folder';
   loadModel({ kind: 'files', files: withPaths }, `Local folder “${folder}”`);
 }

@@ -13,7 +13,12 @@ import type { AppState, Run } from './types';
 /** Answer lengths the method panel offers (new tokens at most). */
 export const ANSWER_LENGTHS = [8, 16, 32, 64, 128] as const;
 
-const optionsFor = (s: AppState): GenerateOptions => ({ maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP, seed: s.seed });
+const optionsFor = (s: AppState): GenerateOptions => ({
+  maxNewTokens: s.maxNewTokens,
+  temperature: s.temperature,
+  topP: s.topP,
+  seed: s.seed,
+});
 
 /** Runs kept in memory (their traces are a few hundred KB at most). */
 const MAX_RUNS = 24;
@@ -23,7 +28,8 @@ export function currentSettings(s: AppState = getState()): MethodSettings {
 }
 
 /** The versions of the question's images, in prompt order ('3' for one image, '3+4+5' for several). */
-export const imagesKey = (s: Pick<AppState, 'images'>): string => (s.images.length ? s.images.map((im) => im.version).join('+') : '0');
+export const imagesKey = (s: Pick<AppState, 'images'>): string =>
+  s.images.length ? s.images.map((im) => im.version).join('+') : '0';
 
 function runKey(s: AppState, settings: MethodSettings): string {
   return [imagesKey(s), s.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(s))].join('|');
@@ -33,7 +39,8 @@ function runKey(s: AppState, settings: MethodSettings): string {
 export const imageVersionOf = (run: Pick<Run, 'key'>): number => Number(run.key.split('|')[0]);
 
 /** Whether `run` was asked about exactly the images shown now, in the same order. */
-export const askedAboutShown = (run: Pick<Run, 'key'>, s: Pick<AppState, 'images'>): boolean => run.key.split('|')[0] === imagesKey(s);
+export const askedAboutShown = (run: Pick<Run, 'key'>, s: Pick<AppState, 'images'>): boolean =>
+  run.key.split('|')[0] === imagesKey(s);
 
 /** The run's images in words: one name, the video with its frame count, or the names in order. */
 function imagesLabel(s: AppState): string {
@@ -55,9 +62,22 @@ export function cannotAsk(s: AppState = getState()): string | null {
 
 function newRun(s: AppState, settings: MethodSettings, group: number | null): Run {
   return {
-    id: newRequestId(), key: runKey(s, settings), settings, maxNewTokens: s.maxNewTokens, label: settingsLabel(settings),
-    imageName: imagesLabel(s), question: s.question.trim(), status: 'queued', text: '', tokenCount: 0,
-    firstTokenMs: null, lastTokenMs: null, totalMs: null, trace: null, error: null, group,
+    id: newRequestId(),
+    key: runKey(s, settings),
+    settings,
+    maxNewTokens: s.maxNewTokens,
+    label: settingsLabel(settings),
+    imageName: imagesLabel(s),
+    question: s.question.trim(),
+    status: 'queued',
+    text: '',
+    tokenCount: 0,
+    firstTokenMs: null,
+    lastTokenMs: null,
+    totalMs: null,
+    trace: null,
+    error: null,
+    group,
   };
 }
 
@@ -68,19 +88,32 @@ function pump(): void {
   if (s.runs.some((r) => r.status === 'running' || r.status === 'stopping')) return;
   const next = [...s.runs].reverse().find((r) => r.status === 'queued');
   if (!next || !s.image) return;
-  setState({ runs: s.runs.map((r) => (r.id === next.id ? { ...r, status: 'running', startedAt: performance.now() } : r)) });
+  setState({
+    runs: s.runs.map((r) => (r.id === next.id ? { ...r, status: 'running', startedAt: performance.now() } : r)),
+  });
   // Several images or a video's frames go as `images`, in prompt order (one image as before).
   const many = s.images.length > 1 || s.video !== null;
-  send({
-    type: 'generate', id: next.id,
-    image: { bytes: many ? new ArrayBuffer(0) : s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },
-    ...(many ? {
-      images: s.images.map((im) => ({
-        bytes: im.bytes.slice(0), mime: im.mime, name: im.name, ...(im.frame ? { frame: { index: im.frame.index, of: im.frame.of } } : {}),
-      })),
-    } : {}),
-    question: next.question, settings: next.settings, options: optionsFor(s),
-  }, 'generate');
+  send(
+    {
+      type: 'generate',
+      id: next.id,
+      image: { bytes: many ? new ArrayBuffer(0) : s.image.bytes.slice(0), mime: s.image.mime, name: s.image.name },
+      ...(many
+        ? {
+            images: s.images.map((im) => ({
+              bytes: im.bytes.slice(0),
+              mime: im.mime,
+              name: im.name,
+              ...(im.frame ? { frame: { index: im.frame.index, of: im.frame.of } } : {}),
+            })),
+          }
+        : {}),
+      question: next.question,
+      settings: next.settings,
+      options: optionsFor(s),
+    },
+    'generate',
+  );
 }
 setRunSettledHandler(pump);
 
@@ -127,7 +160,11 @@ function runCompare(): void {
     const key = runKey(s, settings);
     const cached = s.runs.find((r) => r.key === key && r.status === 'done');
     if (cached) ids.push(cached.id);
-    else { const run = newRun(s, settings, group); runs.push(run); ids.push(run.id); }
+    else {
+      const run = newRun(s, settings, group);
+      runs.push(run);
+      ids.push(run.id);
+    }
   }
   setState({ compare: { ...s.compare, runIds: ids }, currentRunId: ids[ids.length - 1] ?? s.currentRunId });
   enqueue(runs);
@@ -138,7 +175,9 @@ export function stop(): void {
   const s = getState();
   const running = s.runs.find((r) => r.status === 'running');
   setState({
-    runs: s.runs.map((r) => (r.status === 'queued' ? { ...r, status: 'stopped' } : r.id === running?.id ? { ...r, status: 'stopping' } : r)),
+    runs: s.runs.map((r) =>
+      r.status === 'queued' ? { ...r, status: 'stopped' } : r.id === running?.id ? { ...r, status: 'stopping' } : r,
+    ),
   });
   if (running) send({ type: 'cancel', id: running.id });
 }
@@ -152,7 +191,9 @@ export function setCompareEnabled(enabled: boolean): void {
 }
 
 export function setCompareSettings(index: number, settings: MethodSettings): void {
-  setState((s) => ({ compare: { ...s.compare, settings: s.compare.settings.map((x, i) => (i === index ? settings : x)) } }));
+  setState((s) => ({
+    compare: { ...s.compare, settings: s.compare.settings.map((x, i) => (i === index ? settings : x)) },
+  }));
 }
 
 export function addCompareSettings(): void {
@@ -160,5 +201,9 @@ export function addCompareSettings(): void {
 }
 
 export function removeCompareSettings(index: number): void {
-  setState((s) => (s.compare.settings.length <= 2 ? s : { compare: { ...s.compare, settings: s.compare.settings.filter((_, i) => i !== index) } }));
+  setState((s) =>
+    s.compare.settings.length <= 2
+      ? s
+      : { compare: { ...s.compare, settings: s.compare.settings.filter((_, i) => i !== index) } },
+  );
 }

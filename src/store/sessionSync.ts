@@ -6,7 +6,16 @@
 import { BUDGETS, METHODS } from './methods';
 import { putFiles, setImageFromBlob, setVideoFromBlob } from './input';
 import { ANSWER_LENGTHS } from './runs';
-import { loadImage, loadInput, loadSettings, pickSettings, saveImage, saveInput, saveSettings, type SessionSettings } from './persist/session';
+import {
+  loadImage,
+  loadInput,
+  loadSettings,
+  pickSettings,
+  saveImage,
+  saveInput,
+  saveSettings,
+  type SessionSettings,
+} from './persist/session';
 import { getState, setState, useApp } from './store';
 import type { AppState } from './types';
 
@@ -17,19 +26,35 @@ export function settingsPatch(saved: Partial<SessionSettings>, current: AppState
   const patch: Partial<AppState> = {};
   if (typeof saved.question === 'string') patch.question = saved.question;
   if (typeof saved.method === 'string' && METHODS.some((m) => m.name === saved.method)) patch.method = saved.method;
-  if (typeof saved.budget === 'number' && (BUDGETS as readonly number[]).includes(saved.budget)) patch.budget = saved.budget;
+  if (typeof saved.budget === 'number' && (BUDGETS as readonly number[]).includes(saved.budget))
+    patch.budget = saved.budget;
   if (saved.params && typeof saved.params === 'object') patch.params = saved.params;
-  if (typeof saved.maxNewTokens === 'number' && (ANSWER_LENGTHS as readonly number[]).includes(saved.maxNewTokens)) patch.maxNewTokens = saved.maxNewTokens;
-  if (typeof saved.temperature === 'number' && saved.temperature >= 0 && saved.temperature <= 5) patch.temperature = saved.temperature;
+  if (typeof saved.maxNewTokens === 'number' && (ANSWER_LENGTHS as readonly number[]).includes(saved.maxNewTokens))
+    patch.maxNewTokens = saved.maxNewTokens;
+  if (typeof saved.temperature === 'number' && saved.temperature >= 0 && saved.temperature <= 5)
+    patch.temperature = saved.temperature;
   if (typeof saved.topP === 'number' && saved.topP > 0 && saved.topP <= 1) patch.topP = saved.topP;
-  if (typeof saved.seed === 'number' && Number.isInteger(saved.seed) && saved.seed >= 0 && saved.seed <= 0xffffffff) patch.seed = saved.seed;
+  if (typeof saved.seed === 'number' && Number.isInteger(saved.seed) && saved.seed >= 0 && saved.seed <= 0xffffffff)
+    patch.seed = saved.seed;
   if (saved.theme && (THEMES as readonly string[]).includes(saved.theme)) patch.theme = saved.theme;
   if (typeof saved.endpoint === 'string' && /^https?:\/\//.test(saved.endpoint)) patch.endpoint = saved.endpoint;
-  if (typeof saved.frameCount === 'number' && Number.isInteger(saved.frameCount) && saved.frameCount >= 1 && saved.frameCount <= 1024) patch.frameCount = saved.frameCount;
-  if (saved.gpuMemoryMb === null || (typeof saved.gpuMemoryMb === 'number' && saved.gpuMemoryMb > 0)) patch.gpuMemoryMb = saved.gpuMemoryMb;
+  if (
+    typeof saved.frameCount === 'number' &&
+    Number.isInteger(saved.frameCount) &&
+    saved.frameCount >= 1 &&
+    saved.frameCount <= 1024
+  )
+    patch.frameCount = saved.frameCount;
+  if (saved.gpuMemoryMb === null || (typeof saved.gpuMemoryMb === 'number' && saved.gpuMemoryMb > 0))
+    patch.gpuMemoryMb = saved.gpuMemoryMb;
   const c = saved.compare;
-  if (c && typeof c.enabled === 'boolean' && Array.isArray(c.settings) && c.settings.length >= 2
-      && c.settings.every((x) => x && typeof x.method === 'string' && METHODS.some((m) => m.name === x.method))) {
+  if (
+    c &&
+    typeof c.enabled === 'boolean' &&
+    Array.isArray(c.settings) &&
+    c.settings.length >= 2 &&
+    c.settings.every((x) => x && typeof x.method === 'string' && METHODS.some((m) => m.name === x.method))
+  ) {
     patch.compare = { ...current.compare, enabled: c.enabled, settings: c.settings };
   }
   return patch;
@@ -40,14 +65,33 @@ export async function restoreSession(): Promise<void> {
   if (saved) setState(settingsPatch(saved));
   const input = await loadInput();
   if (input && !getState().image) {
-    if (input.kind === 'video') await setVideoFromBlob(new Blob([input.video.bytes], { type: input.video.mime }), input.video.name);
-    else await putFiles(input.images.map((im) => ({ blob: new Blob([im.bytes], { type: im.mime }), name: im.name })), 'replace');
+    if (input.kind === 'video')
+      await setVideoFromBlob(new Blob([input.video.bytes], { type: input.video.mime }), input.video.name);
+    else
+      await putFiles(
+        input.images.map((im) => ({ blob: new Blob([im.bytes], { type: im.mime }), name: im.name })),
+        'replace',
+      );
   }
   const image = await loadImage();
   if (image && !getState().image) await setImageFromBlob(new Blob([image.bytes], { type: image.mime }), image.name);
 }
 
-const SAVED_KEYS = ['question', 'method', 'budget', 'params', 'maxNewTokens', 'temperature', 'topP', 'seed', 'theme', 'endpoint', 'gpuMemoryMb', 'frameCount', 'compare'] as const;
+const SAVED_KEYS = [
+  'question',
+  'method',
+  'budget',
+  'params',
+  'maxNewTokens',
+  'temperature',
+  'topP',
+  'seed',
+  'theme',
+  'endpoint',
+  'gpuMemoryMb',
+  'frameCount',
+  'compare',
+] as const;
 
 /** Save on change from now on; returns the unsubscribe. */
 export function startSessionSync(): () => void {
@@ -55,18 +99,29 @@ export function startSessionSync(): () => void {
     if (SAVED_KEYS.some((k) => s[k] !== prev[k])) saveSettings(pickSettings(s));
     if (s.image !== prev.image) {
       const img = s.image;
-      void saveImage(img ? { name: img.name, mime: img.mime, bytes: img.bytes } : null).catch(() => { /* the session still works */ });
+      void saveImage(img ? { name: img.name, mime: img.mime, bytes: img.bytes } : null).catch(() => {
+        /* the session still works */
+      });
     }
-    if (s.images !== prev.images || s.video !== prev.video) void saveSeveral(s).catch(() => { /* the session still works */ });
+    if (s.images !== prev.images || s.video !== prev.video)
+      void saveSeveral(s).catch(() => {
+        /* the session still works */
+      });
   });
 }
 
 /** Several images, or the video itself (its frames are sampled again at restore); one image is 'image' alone. */
 async function saveSeveral(s: AppState): Promise<void> {
   if (s.video) {
-    await saveInput({ kind: 'video', video: { name: s.video.name, mime: s.video.blob.type || 'video/webm', bytes: await s.video.blob.arrayBuffer() } });
+    await saveInput({
+      kind: 'video',
+      video: { name: s.video.name, mime: s.video.blob.type || 'video/webm', bytes: await s.video.blob.arrayBuffer() },
+    });
   } else if (s.images.length > 1) {
-    await saveInput({ kind: 'images', images: s.images.map((im) => ({ name: im.name, mime: im.mime, bytes: im.bytes })) });
+    await saveInput({
+      kind: 'images',
+      images: s.images.map((im) => ({ name: im.name, mime: im.mime, bytes: im.bytes })),
+    });
   } else {
     await saveInput(null);
   }

@@ -32,9 +32,16 @@ export function setMaxNewTokens(maxNewTokens: number): void {
 /** Sampling options; out-of-range values are clamped to what the engine accepts (engine/options.ts). */
 export function setSampling(change: Partial<{ temperature: number; topP: number; seed: number }>): void {
   setState((s) => ({
-    temperature: change.temperature === undefined || !Number.isFinite(change.temperature) ? s.temperature : Math.min(5, Math.max(0, change.temperature)),
-    topP: change.topP === undefined || !Number.isFinite(change.topP) ? s.topP : Math.min(1, Math.max(0.01, change.topP)),
-    seed: change.seed === undefined || !Number.isFinite(change.seed) ? s.seed : Math.min(0xffffffff, Math.max(0, Math.round(change.seed))),
+    temperature:
+      change.temperature === undefined || !Number.isFinite(change.temperature)
+        ? s.temperature
+        : Math.min(5, Math.max(0, change.temperature)),
+    topP:
+      change.topP === undefined || !Number.isFinite(change.topP) ? s.topP : Math.min(1, Math.max(0.01, change.topP)),
+    seed:
+      change.seed === undefined || !Number.isFinite(change.seed)
+        ? s.seed
+        : Math.min(0xffffffff, Math.max(0, Math.round(change.seed))),
   }));
 }
 

@@ -15,7 +15,11 @@ import type { EngineErrorWhere } from '../common/errors';
 import type { PackageSource } from '../package/source';
 
 /** An error shown where it happened. */
-export interface ShownError { where: EngineErrorWhere; code: string; message: string }
+export interface ShownError {
+  where: EngineErrorWhere;
+  code: string;
+  message: string;
+}
 
 export type ModelStatus = 'idle' | 'starting' | 'loading' | 'ready' | 'error';
 
@@ -165,4 +169,11 @@ export interface UiSlice {
   layer: number;
 }
 
-export type AppState = ModelSlice & InputSlice & MethodSlice & RunsSlice & UiSlice & HubSlice & HistorySlice & EvalSlice;
+export type AppState = ModelSlice &
+  InputSlice &
+  MethodSlice &
+  RunsSlice &
+  UiSlice &
+  HubSlice &
+  HistorySlice &
+  EvalSlice;

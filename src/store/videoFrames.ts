@@ -9,13 +9,30 @@
 import { sampleUniform } from '../engine/frames';
 
 /** One sampled frame: PNG bytes, and where it sits in the video. */
-export interface SampledFrame { png: ArrayBuffer; index: number; of: number; timeS: number; width: number; height: number }
+export interface SampledFrame {
+  png: ArrayBuffer;
+  index: number;
+  of: number;
+  timeS: number;
+  width: number;
+  height: number;
+}
 
-export interface SampledVideo { durationS: number; width: number; height: number; frames: SampledFrame[] }
+export interface SampledVideo {
+  durationS: number;
+  width: number;
+  height: number;
+  frames: SampledFrame[];
+}
 
 /** Why a video gave no frames, in the words the input panel shows. */
 export class VideoReadError extends Error {
-  constructor(readonly code: 'unreadable-video' | 'no-frames', message: string) { super(message); }
+  constructor(
+    readonly code: 'unreadable-video' | 'no-frames',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export type VideoSampler = (blob: Blob, name: string, count: number) => Promise<SampledVideo>;
@@ -27,10 +44,33 @@ const WAIT_MS = 15_000;
 
 function once(video: HTMLVideoElement, event: string, what: string, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { off(); reject(new VideoReadError('unreadable-video', `The video ${name} could not be read: ${what} took more than ${WAIT_MS / 1000} s.`)); }, WAIT_MS);
-    const ok = () => { off(); resolve(); };
-    const bad = () => { off(); reject(new VideoReadError('unreadable-video', `The video ${name} could not be read: this browser cannot decode it (${describeMediaError(video.error)}).`)); };
-    const off = () => { clearTimeout(timer); video.removeEventListener(event, ok); video.removeEventListener('error', bad); };
+    const timer = setTimeout(() => {
+      off();
+      reject(
+        new VideoReadError(
+          'unreadable-video',
+          `The video ${name} could not be read: ${what} took more than ${WAIT_MS / 1000} s.`,
+        ),
+      );
+    }, WAIT_MS);
+    const ok = () => {
+      off();
+      resolve();
+    };
+    const bad = () => {
+      off();
+      reject(
+        new VideoReadError(
+          'unreadable-video',
+          `The video ${name} could not be read: this browser cannot decode it (${describeMediaError(video.error)}).`,
+        ),
+      );
+    };
+    const off = () => {
+      clearTimeout(timer);
+      video.removeEventListener(event, ok);
+      video.removeEventListener('error', bad);
+    };
     video.addEventListener(event, ok);
     video.addEventListener('error', bad);
   });
@@ -38,7 +78,12 @@ function once(video: HTMLVideoElement, event: string, what: string, name: string
 
 function describeMediaError(error: MediaError | null): string {
   if (!error) return 'no details';
-  const kinds: Record<number, string> = { 1: 'loading aborted', 2: 'network error', 3: 'damaged or unsupported data', 4: 'not a video format it knows' };
+  const kinds: Record<number, string> = {
+    1: 'loading aborted',
+    2: 'network error',
+    3: 'damaged or unsupported data',
+    4: 'not a video format it knows',
+  };
   return kinds[error.code] ?? `media error ${error.code}`;
 }
 
@@ -59,7 +104,11 @@ export const browserVideoSampler: VideoSampler = async (blob, name, count) => {
     const loaded = once(video, 'loadeddata', 'loading', name);
     video.src = url;
     await loaded;
-    if (!video.videoWidth || !video.videoHeight) throw new VideoReadError('no-frames', `The video ${name} has no frames: it holds no picture track (sound only?).`);
+    if (!video.videoWidth || !video.videoHeight)
+      throw new VideoReadError(
+        'no-frames',
+        `The video ${name} has no frames: it holds no picture track (sound only?).`,
+      );
     let durationS = video.duration;
     if (!Number.isFinite(durationS)) {
       // Recorded WebM (MediaRecorder) carries no duration: seeking far past the end makes the browser find it.
@@ -67,20 +116,32 @@ export const browserVideoSampler: VideoSampler = async (blob, name, count) => {
       durationS = video.duration;
     }
     const of = Math.floor(durationS * 1000);
-    if (!Number.isFinite(durationS) || of < 1) throw new VideoReadError('no-frames', `The video ${name} has no frames: its length is ${Number.isFinite(durationS) ? `${durationS} s` : 'unknown'}.`);
+    if (!Number.isFinite(durationS) || of < 1)
+      throw new VideoReadError(
+        'no-frames',
+        `The video ${name} has no frames: its length is ${Number.isFinite(durationS) ? `${durationS} s` : 'unknown'}.`,
+      );
     const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
     const canvas = document.createElement('canvas');
     canvas.width = Math.max(1, Math.round(video.videoWidth * scale));
     canvas.height = Math.max(1, Math.round(video.videoHeight * scale));
     const ctx = canvas.getContext('2d');
-    if (!ctx) throw new VideoReadError('unreadable-video', `The video ${name} could not be read: this page cannot draw to a canvas.`);
+    if (!ctx)
+      throw new VideoReadError(
+        'unreadable-video',
+        `The video ${name} could not be read: this page cannot draw to a canvas.`,
+      );
     const frames: SampledFrame[] = [];
     for (const index of sampleUniform(of, count)) {
       const timeS = index / 1000;
       await seek(video, timeS, name);
       ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
       const png = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
-      if (!png) throw new VideoReadError('unreadable-video', `The video ${name} could not be read: its frame at ${timeS.toFixed(2)} s did not encode.`);
+      if (!png)
+        throw new VideoReadError(
+          'unreadable-video',
+          `The video ${name} could not be read: its frame at ${timeS.toFixed(2)} s did not encode.`,
+        );
       frames.push({ png: await png.arrayBuffer(), index, of, timeS, width: canvas.width, height: canvas.height });
     }
     return { durationS, width: video.videoWidth, height: video.videoHeight, frames };

@@ -20,7 +20,10 @@ function usePasteImage() {
       const files = Array.from(e.clipboardData?.files ?? []).filter((f) => f.type.startsWith('image/'));
       if (files.length === 0) return;
       e.preventDefault();
-      void putFiles(files.map((f, i) => ({ blob: f, name: f.name || `pasted image ${i + 1}` })), 'replace');
+      void putFiles(
+        files.map((f, i) => ({ blob: f, name: f.name || `pasted image ${i + 1}` })),
+        'replace',
+      );
     };
     window.addEventListener('paste', onPaste);
     return () => window.removeEventListener('paste', onPaste);
@@ -40,16 +43,34 @@ export function App() {
   useTheme();
   return (
     <div className="app">
-      <a className="skip" href="#question">Skip to the question</a>
+      <a className="skip" href="#question">
+        Skip to the question
+      </a>
       <Header />
       <main className="layout">
         {/* Pruning first: it is what the tool is for, and at 1280×800 it was below the fold under the model panel. */}
-        <aside className="col side"><MethodPanel /><ModelPanel /><HistoryPanel /></aside>
-        <div className="col center"><InputPanel /></div>
-        <div className="col right"><AnswerPanel /><ExplorerPanel /><RatersPanel /></div>
-        <div className="col wide"><CostPanel /><ComparePanel /><EvalPanel /></div>
+        <aside className="col side">
+          <MethodPanel />
+          <ModelPanel />
+          <HistoryPanel />
+        </aside>
+        <div className="col center">
+          <InputPanel />
+        </div>
+        <div className="col right">
+          <AnswerPanel />
+          <ExplorerPanel />
+          <RatersPanel />
+        </div>
+        <div className="col wide">
+          <CostPanel />
+          <ComparePanel />
+          <EvalPanel />
+        </div>
       </main>
-      <footer className="foot small muted">Everything runs on this machine: the image and the question never leave the browser.</footer>
+      <footer className="foot small muted">
+        Everything runs on this machine: the image and the question never leave the browser.
+      </footer>
     </div>
   );
 }

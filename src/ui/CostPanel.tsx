@@ -26,13 +26,29 @@ export function comparableRuns(s: AppState): Run[] {
   return [current, ...others];
 }
 
-function Ratio({ value, testid, label, now, base }: { value: number; testid: string; label: string; now: string; base: string }) {
+function Ratio({
+  value,
+  testid,
+  label,
+  now,
+  base,
+}: {
+  value: number;
+  testid: string;
+  label: string;
+  now: string;
+  base: string;
+}) {
   return (
     <div className="figure-card" data-testid={testid} data-ratio={value.toFixed(4)}>
       <span className="small muted">{label}</span>
       <strong>{(value * 100).toFixed(1)}%</strong>
-      <span className="small">{now} of {base} unpruned</span>
-      <span className="meter"><span style={{ width: `${Math.min(1, value) * 100}%` }} /></span>
+      <span className="small">
+        {now} of {base} unpruned
+      </span>
+      <span className="meter">
+        <span style={{ width: `${Math.min(1, value) * 100}%` }} />
+      </span>
     </div>
   );
 }
@@ -49,14 +65,19 @@ function PerImage({ trace }: { trace: RequestTrace }) {
   return (
     <figure className="chart-figure per-image" data-testid="cost.per-image">
       <figcaption className="small">
-        Visual tokens per {video ? 'frame' : 'image'}, summed over the {trace.visualPerLayer.length} layers, against unpruned
+        Visual tokens per {video ? 'frame' : 'image'}, summed over the {trace.visualPerLayer.length} layers, against
+        unpruned
         <span className="muted"> (a token merged from two {video ? 'frames' : 'images'} counts for both)</span>
       </figcaption>
       <ol className="per-image-rows">
         {rows.map((r, k) => (
           <li key={k} className="per-image-row" data-testid="cost.per-image.row" data-share={r.share.toFixed(4)}>
-            <span className="small per-image-name" title={r.name}>{video ? `${k + 1}. ${r.name.replace(/^.* @ /, '')}` : `${k + 1}. ${r.name}`}</span>
-            <span className="meter"><span style={{ width: `${Math.min(1, r.share) * 100}%` }} /></span>
+            <span className="small per-image-name" title={r.name}>
+              {video ? `${k + 1}. ${r.name.replace(/^.* @ /, '')}` : `${k + 1}. ${r.name}`}
+            </span>
+            <span className="meter">
+              <span style={{ width: `${Math.min(1, r.share) * 100}%` }} />
+            </span>
             <strong className="small">{(r.share * 100).toFixed(1)}%</strong>
           </li>
         ))}
@@ -69,7 +90,13 @@ export function CostPanel() {
   const runs = useApp(useShallow(comparableRuns));
   const current = runs[0];
   if (!current?.trace) {
-    return <Panel id="cost" title="Cost"><Empty testid="cost.empty">FLOPs, KV-cache bytes and time per phase of each run appear here, against the unpruned model.</Empty></Panel>;
+    return (
+      <Panel id="cost" title="Cost">
+        <Empty testid="cost.empty">
+          FLOPs, KV-cache bytes and time per phase of each run appear here, against the unpruned model.
+        </Empty>
+      </Panel>
+    );
   }
   const c = costSummary(current.trace);
   const series = runs.map((r) => ({ label: r.label, values: r.trace!.visualPerLayer }));
@@ -77,17 +104,46 @@ export function CostPanel() {
   const rows = runs.map((r) => ({ label: `${r.label} · ${r.tokenCount} tok`, phases: phaseTimes(r.trace!) }));
   const lengths = new Set(runs.map((r) => r.tokenCount));
   return (
-    <Panel id="cost" title="Cost" aside={<span className="small muted">{current.label} · {current.trace.timings.clock === 'gpu-timestamp' ? 'GPU timestamps' : 'wall clock'}</span>}>
+    <Panel
+      id="cost"
+      title="Cost"
+      aside={
+        <span className="small muted">
+          {current.label} · {current.trace.timings.clock === 'gpu-timestamp' ? 'GPU timestamps' : 'wall clock'}
+        </span>
+      }
+    >
       <div className="figures">
-        <Ratio testid="cost.flops" label="Prefill FLOPs" value={c.flopsRatio} now={formatCount(c.flops)} base={formatCount(c.flopsUnpruned)} />
-        <Ratio testid="cost.kv" label="KV cache" value={c.kvRatio} now={formatBytes(c.kvBytes)} base={formatBytes(c.kvBytesUnpruned)} />
+        <Ratio
+          testid="cost.flops"
+          label="Prefill FLOPs"
+          value={c.flopsRatio}
+          now={formatCount(c.flops)}
+          base={formatCount(c.flopsUnpruned)}
+        />
+        <Ratio
+          testid="cost.kv"
+          label="KV cache"
+          value={c.kvRatio}
+          now={formatBytes(c.kvBytes)}
+          base={formatBytes(c.kvBytesUnpruned)}
+        />
       </div>
       {current.trace.images && <PerImage trace={current.trace} />}
       <div className="charts">
-        <figure className="chart-figure"><figcaption className="small">Visual tokens entering each layer</figcaption><TokenLinesChart series={series} /></figure>
-        <figure className="chart-figure"><figcaption className="small" data-testid="cost.phase-caption">
-          Time per phase{lengths.size > 1 ? ' · the answers differ in length, so compare decode per token, or the prefill phases' : ''}
-        </figcaption><PhaseBarsChart rows={rows} /></figure>
+        <figure className="chart-figure">
+          <figcaption className="small">Visual tokens entering each layer</figcaption>
+          <TokenLinesChart series={series} />
+        </figure>
+        <figure className="chart-figure">
+          <figcaption className="small" data-testid="cost.phase-caption">
+            Time per phase
+            {lengths.size > 1
+              ? ' · the answers differ in length, so compare decode per token, or the prefill phases'
+              : ''}
+          </figcaption>
+          <PhaseBarsChart rows={rows} />
+        </figure>
       </div>
     </Panel>
   );

@@ -10,7 +10,15 @@ import { ExplorerSvg, type ExplorerSvgProps } from './charts/ExplorerSvg';
 import { describeWindow, gridFor, modelWindow, movePatch, stageLayers } from './charts/explorer';
 import type { TraceImage } from '../common/trace';
 import type { InputImage } from '../store/types';
-import { describeFate, groupSizes, imageCounts, patchCount, patchFates, tokensAtLayer, type PatchFate } from './charts/fates';
+import {
+  describeFate,
+  groupSizes,
+  imageCounts,
+  patchCount,
+  patchFates,
+  tokensAtLayer,
+  type PatchFate,
+} from './charts/fates';
 import { exportPng, exportRunJson, exportSvg } from './exportFiles';
 import { Empty, Panel } from './Panel';
 
@@ -24,29 +32,60 @@ const partSize = (count: number) => (count <= 2 ? 200 : count <= 4 ? 116 : 96);
  * Several images or frames (trace.images): one heatmap each at the chosen layer, in prompt
  * order (for a video, a timeline), each captioned with the tokens it still holds there.
  */
-function ImageHeatmaps({ traceImages, images, fates, onHover, hover, ...svg }: {
-  traceImages: TraceImage[]; images: InputImage[]; fates: PatchFate[];
-  onHover: (at: { image: number; patch: number } | null) => void; hover: { image: number; patch: number } | null;
+function ImageHeatmaps({
+  traceImages,
+  images,
+  fates,
+  onHover,
+  hover,
+  ...svg
+}: {
+  traceImages: TraceImage[];
+  images: InputImage[];
+  fates: PatchFate[];
+  onHover: (at: { image: number; patch: number } | null) => void;
+  hover: { image: number; patch: number } | null;
 } & Pick<ExplorerSvgProps, 'trace' | 'fit' | 'modelGrid' | 'layer'>) {
   const video = traceImages.some((im) => im.frame);
   const size = partSize(traceImages.length);
   return (
-    <div className={`image-heatmaps ${video ? 'timeline' : ''}`} data-testid="explorer.images" role="list" aria-label={video ? 'Frames on a timeline' : 'Images in prompt order'}>
+    <div
+      className={`image-heatmaps ${video ? 'timeline' : ''}`}
+      data-testid="explorer.images"
+      role="list"
+      aria-label={video ? 'Frames on a timeline' : 'Images in prompt order'}
+    >
       {traceImages.map((im, k) => {
         const counts = imageCounts(fates, im);
         const picture = images[k];
         const where = video ? `${(picture?.frame?.timeS ?? 0).toFixed(2)} s` : `${k + 1}. ${im.name}`;
         return (
-          <figure key={k} className="image-heatmap" role="listitem" data-testid="explorer.image" data-index={k} data-kept={counts.kept} data-merged={counts.merged} data-dropped={counts.dropped}>
+          <figure
+            key={k}
+            className="image-heatmap"
+            role="listitem"
+            data-testid="explorer.image"
+            data-index={k}
+            data-kept={counts.kept}
+            data-merged={counts.merged}
+            data-dropped={counts.dropped}
+          >
             {picture && (
               <ExplorerSvg
-                {...svg} image={picture} part={im} size={size} testid={`explorer.image.${k}`}
-                highlight={hover?.image === k ? hover.patch : null} onHover={(p) => onHover(p === null ? null : { image: k, patch: p })}
+                {...svg}
+                image={picture}
+                part={im}
+                size={size}
+                testid={`explorer.image.${k}`}
+                highlight={hover?.image === k ? hover.patch : null}
+                onHover={(p) => onHover(p === null ? null : { image: k, patch: p })}
               />
             )}
             <figcaption className="small" title={im.name} style={{ maxWidth: size }}>
               <strong>{where}</strong>
-              <span className="muted">{counts.kept} kept{counts.merged ? `, ${counts.merged} merged` : ''} of {im.patches}</span>
+              <span className="muted">
+                {counts.kept} kept{counts.merged ? `, ${counts.merged} merged` : ''} of {im.patches}
+              </span>
             </figcaption>
           </figure>
         );
@@ -74,7 +113,9 @@ export function ExplorerPanel() {
   if (!trace || !run || !image) {
     return (
       <Panel id="explorer" title="Layer explorer">
-        <Empty testid="explorer.empty">After a run, this shows the image with each patch’s score and whether it survives, layer by layer.</Empty>
+        <Empty testid="explorer.empty">
+          After a run, this shows the image with each patch’s score and whether it survives, layer by layer.
+        </Empty>
       </Panel>
     );
   }
@@ -93,73 +134,181 @@ export function ExplorerPanel() {
   const grid = gridFor(patchCount(trace), info?.gridSize ?? null);
   const seen = describeWindow(image.width, image.height, modelWindow(image.width, image.height, info?.imageFit));
   const tokens = tokensAtLayer(trace, layer).length;
-  const stages = stageLayers(trace.stages.map((s) => s.layer), numLayers);
+  const stages = stageLayers(
+    trace.stages.map((s) => s.layer),
+    numLayers,
+  );
   const shown = hover ?? cursor;
   const fate = parts ? (partHover ? fates[parts[partHover.image].origin + partHover.patch] : undefined) : fates[shown];
-  const fateWords = !fate ? (parts ? 'Point at a patch for its score and fate.' : '')
-    : parts && partHover ? `${parts[partHover.image].frame ? 'frame' : 'image'} ${partHover.image + 1}, ${describeFate({ ...fate, patch: partHover.patch }, fate.token === null ? undefined : sizes.get(fate.token))}`
+  const fateWords = !fate
+    ? parts
+      ? 'Point at a patch for its score and fate.'
+      : ''
+    : parts && partHover
+      ? `${parts[partHover.image].frame ? 'frame' : 'image'} ${partHover.image + 1}, ${describeFate({ ...fate, patch: partHover.patch }, fate.token === null ? undefined : sizes.get(fate.token))}`
       : describeFate(fate, fate.token === null ? undefined : sizes.get(fate.token));
   const between = parts ? patchCount(trace) - parts.reduce((n, im) => n + im.patches, 0) : 0;
   const onKey = (e: KeyboardEvent) => {
     const next = movePatch(cursor, e.key, grid);
-    if (next !== cursor || e.key.startsWith('Arrow')) { e.preventDefault(); setCursor(next); setHover(null); }
+    if (next !== cursor || e.key.startsWith('Arrow')) {
+      e.preventDefault();
+      setCursor(next);
+      setHover(null);
+    }
   };
   const name = `explorer-run${run.id}-layer${layer}`;
   const caption = `${run.label} · ${tokens} visual tokens entering layer ${layer} of ${numLayers - 1} · ${run.imageName}`;
   return (
     <Panel
-      id="explorer" title="Layer explorer"
+      id="explorer"
+      title="Layer explorer"
       aside={
         <div className="row tight">
-          <button type="button" className="ghost small-button" data-testid="explorer.export.json" onClick={() => exportRunJson(run)}>JSON</button>
-          {!parts && <button type="button" className="ghost small-button" data-testid="explorer.export.svg" onClick={() => svgRef.current && void exportSvg(svgRef.current, image, name, caption)}>SVG</button>}
-          {!parts && <button type="button" className="ghost small-button" data-testid="explorer.export.png" onClick={() => svgRef.current && void exportPng(svgRef.current, image, name, caption)}>PNG</button>}
+          <button
+            type="button"
+            className="ghost small-button"
+            data-testid="explorer.export.json"
+            onClick={() => exportRunJson(run)}
+          >
+            JSON
+          </button>
+          {!parts && (
+            <button
+              type="button"
+              className="ghost small-button"
+              data-testid="explorer.export.svg"
+              onClick={() => svgRef.current && void exportSvg(svgRef.current, image, name, caption)}
+            >
+              SVG
+            </button>
+          )}
+          {!parts && (
+            <button
+              type="button"
+              className="ghost small-button"
+              data-testid="explorer.export.png"
+              onClick={() => svgRef.current && void exportPng(svgRef.current, image, name, caption)}
+            >
+              PNG
+            </button>
+          )}
         </div>
       }
     >
       {parts && (
         <ImageHeatmaps
-          traceImages={parts} images={images} fates={fates} trace={trace} fit={info?.imageFit ?? null} modelGrid={info?.gridSize ?? null}
-          layer={layer} hover={partHover} onHover={setPartHover}
+          traceImages={parts}
+          images={images}
+          fates={fates}
+          trace={trace}
+          fit={info?.imageFit ?? null}
+          modelGrid={info?.gridSize ?? null}
+          layer={layer}
+          hover={partHover}
+          onHover={setPartHover}
         />
       )}
       <div className="explorer">
-        {!parts && <div className="explorer-main" tabIndex={0} onKeyDown={onKey} aria-label="Patch grid: arrow keys move between patches" data-testid="explorer.grid">
-          <ExplorerSvg ref={svgRef} trace={trace} image={image} fit={info?.imageFit ?? null} modelGrid={info?.gridSize ?? null} layer={layer} size={SIZE} highlight={shown} onHover={setHover} testid="explorer.svg" />
-        </div>}
+        {!parts && (
+          <div
+            className="explorer-main"
+            tabIndex={0}
+            onKeyDown={onKey}
+            aria-label="Patch grid: arrow keys move between patches"
+            data-testid="explorer.grid"
+          >
+            <ExplorerSvg
+              ref={svgRef}
+              trace={trace}
+              image={image}
+              fit={info?.imageFit ?? null}
+              modelGrid={info?.gridSize ?? null}
+              layer={layer}
+              size={SIZE}
+              highlight={shown}
+              onHover={setHover}
+              testid="explorer.svg"
+            />
+          </div>
+        )}
         <div className="explorer-side">
-          <p className="big-figure"><span data-testid="explorer.count">{tokens}</span> <span className="small muted">visual tokens entering layer {layer}</span></p>
-          {seen && !parts && <p className="small muted" data-testid="explorer.crop-note">Drawn over what the model saw: {seen}.</p>}
+          <p className="big-figure">
+            <span data-testid="explorer.count">{tokens}</span>{' '}
+            <span className="small muted">visual tokens entering layer {layer}</span>
+          </p>
+          {seen && !parts && (
+            <p className="small muted" data-testid="explorer.crop-note">
+              Drawn over what the model saw: {seen}.
+            </p>
+          )}
           {parts && (
             <p className="small muted" data-testid="explorer.span-note">
-              {parts.length} {parts.some((im) => im.frame) ? 'frames' : 'images'} pruned together as one visual block of {patchCount(trace)} tokens
-              {between > 0 ? ` (with the ${between} template tokens between them, pruned like patches)` : ''}; the colour scale is shared.
+              {parts.length} {parts.some((im) => im.frame) ? 'frames' : 'images'} pruned together as one visual block of{' '}
+              {patchCount(trace)} tokens
+              {between > 0 ? ` (with the ${between} template tokens between them, pruned like patches)` : ''}; the
+              colour scale is shared.
             </p>
           )}
           <label className="field" htmlFor="layer-slider">
-            <span>Layer {layer} of {numLayers - 1}</span>
-            <input id="layer-slider" type="range" min={0} max={numLayers - 1} value={layer} data-testid="explorer.layer" onChange={(e) => setLayer(Number(e.target.value))} />
+            <span>
+              Layer {layer} of {numLayers - 1}
+            </span>
+            <input
+              id="layer-slider"
+              type="range"
+              min={0}
+              max={numLayers - 1}
+              value={layer}
+              data-testid="explorer.layer"
+              onChange={(e) => setLayer(Number(e.target.value))}
+            />
           </label>
-          <p className="fate" data-testid="explorer.fate" data-state={fate?.state} aria-live="polite">{fateWords}</p>
+          <p className="fate" data-testid="explorer.fate" data-state={fate?.state} aria-live="polite">
+            {fateWords}
+          </p>
           <ul className="legend small">
-            <li><span className="swatch heat" /> score (low → high)</li>
-            <li><span className="swatch dropped" /> dropped</li>
-            <li><span className="swatch merged" /> merged group (each in its own colour)</li>
+            <li>
+              <span className="swatch heat" /> score (low → high)
+            </li>
+            <li>
+              <span className="swatch dropped" /> dropped
+            </li>
+            <li>
+              <span className="swatch merged" /> merged group (each in its own colour)
+            </li>
           </ul>
           <p className="small muted" data-testid="explorer.means">
-            Visual tokens per layer, on average: {trace.equalTokens.toFixed(1)} leaving each layer{run.settings.budget !== undefined ? ` (what the budget of ${run.settings.budget} counts)` : ''},
-            {' '}{trace.meanVisualIn.toFixed(1)} entering it (layer 0 takes all {patchCount(trace)})
+            Visual tokens per layer, on average: {trace.equalTokens.toFixed(1)} leaving each layer
+            {run.settings.budget !== undefined ? ` (what the budget of ${run.settings.budget} counts)` : ''},{' '}
+            {trace.meanVisualIn.toFixed(1)} entering it (layer 0 takes all {patchCount(trace)})
           </p>
         </div>
       </div>
       <div className="multiples" role="list" aria-label="Pruning stages">
         {stages.map((l) => (
           <button
-            key={l} type="button" role="listitem" className={`multiple ${l === layer ? 'on' : ''}`} data-testid={`explorer.stage.${l}`}
-            aria-pressed={l === layer} onClick={() => setLayer(l)}
+            key={l}
+            type="button"
+            role="listitem"
+            className={`multiple ${l === layer ? 'on' : ''}`}
+            data-testid={`explorer.stage.${l}`}
+            aria-pressed={l === layer}
+            onClick={() => setLayer(l)}
           >
-            {!parts && <ExplorerSvg trace={trace} image={image} fit={info?.imageFit ?? null} modelGrid={info?.gridSize ?? null} layer={l} size={THUMB} thumbnail />}
-            <span className="small">layer {l} · <strong data-testid={`explorer.stage.${l}.count`}>{tokensAtLayer(trace, l).length}</strong></span>
+            {!parts && (
+              <ExplorerSvg
+                trace={trace}
+                image={image}
+                fit={info?.imageFit ?? null}
+                modelGrid={info?.gridSize ?? null}
+                layer={l}
+                size={THUMB}
+                thumbnail
+              />
+            )}
+            <span className="small">
+              layer {l} · <strong data-testid={`explorer.stage.${l}.count`}>{tokensAtLayer(trace, l).length}</strong>
+            </span>
           </button>
         ))}
       </div>

@@ -7,7 +7,12 @@ import { HubSection } from './HubSection';
 import { Panel } from './Panel';
 
 const BUNDLED_LABEL = 'Synthetic tiny (bundled)';
-const PHASE_WORDS = { download: 'Downloading', verify: 'Checking', session: 'Creating sessions', warmup: 'Warming up' } as const;
+const PHASE_WORDS = {
+  download: 'Downloading',
+  verify: 'Checking',
+  session: 'Creating sessions',
+  warmup: 'Warming up',
+} as const;
 
 function Progress() {
   const p = useApp((s) => s.progress);
@@ -16,18 +21,28 @@ function Progress() {
   const moving = p.phase === 'download' || p.phase === 'verify';
   return (
     <div className="progress" data-testid="model.progress">
-      <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
+      <div
+        className="bar"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(share * 100)}
+      >
         <span style={{ width: `${share * 100}%` }} />
       </div>
       {moving ? (
         <p className="small">
-          {PHASE_WORDS[p.phase]}{p.file ? ` ${p.file}` : ''} · {formatBytes(p.loadedBytes)} of {formatBytes(p.totalBytes)}
-          {' · '}{p.rate === null ? 'measuring speed' : `${formatBytes(p.rate)}/s`}{p.remainingS !== null && <> · {formatDuration(p.remainingS)} left</>} · file {p.filesDone}/{p.filesTotal}
+          {PHASE_WORDS[p.phase]}
+          {p.file ? ` ${p.file}` : ''} · {formatBytes(p.loadedBytes)} of {formatBytes(p.totalBytes)}
+          {' · '}
+          {p.rate === null ? 'measuring speed' : `${formatBytes(p.rate)}/s`}
+          {p.remainingS !== null && <> · {formatDuration(p.remainingS)} left</>} · file {p.filesDone}/{p.filesTotal}
         </p>
       ) : (
         // Every byte is in: sessions are created and warmed up graph by graph (no transfer rate to show).
         <p className="small">
-          {PHASE_WORDS[p.phase]}{p.file ? ` ${p.file}` : ''} · all {formatBytes(p.totalBytes)} downloaded and checked
+          {PHASE_WORDS[p.phase]}
+          {p.file ? ` ${p.file}` : ''} · all {formatBytes(p.totalBytes)} downloaded and checked
           {p.phase === 'warmup' ? ' · compiling GPU pipelines, one graph at a time' : ''}
         </p>
       )}
@@ -40,14 +55,21 @@ function Adapter() {
   if (!a) return null;
   return (
     <dl className="facts" data-testid="model.adapter">
-      <dt>Backend</dt><dd>{a.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)'}</dd>
-      <dt>Adapter</dt><dd>{[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || 'unnamed'}</dd>
+      <dt>Backend</dt>
+      <dd>{a.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)'}</dd>
+      <dt>Adapter</dt>
+      <dd>{[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || 'unnamed'}</dd>
       {(a.isFallbackAdapter || a.software) && (
-        <dd className="warn full" data-testid="model.adapter.software">Software adapter: the GPU is emulated on the CPU, so expect seconds, not milliseconds.</dd>
+        <dd className="warn full" data-testid="model.adapter.software">
+          Software adapter: the GPU is emulated on the CPU, so expect seconds, not milliseconds.
+        </dd>
       )}
-      <dt>shader-f16</dt><dd>{a.shaderF16 ? 'yes' : 'no (f32 activations)'}</dd>
-      <dt>Max buffer</dt><dd>{formatBytes(a.maxBufferSize)}</dd>
-      <dt>Max binding</dt><dd>{formatBytes(a.maxStorageBufferBindingSize)}</dd>
+      <dt>shader-f16</dt>
+      <dd>{a.shaderF16 ? 'yes' : 'no (f32 activations)'}</dd>
+      <dt>Max buffer</dt>
+      <dd>{formatBytes(a.maxBufferSize)}</dd>
+      <dt>Max binding</dt>
+      <dd>{formatBytes(a.maxStorageBufferBindingSize)}</dd>
     </dl>
   );
 }
@@ -59,17 +81,27 @@ function Info() {
   return (
     <>
       {/* The loaded model by its own name (the choice card above is only one of the ways to load one). */}
-      <p className="model-title" data-testid="model.title"><strong>{info.name}</strong> <span className="small muted">· loaded from {source}</span></p>
+      <p className="model-title" data-testid="model.title">
+        <strong>{info.name}</strong> <span className="small muted">· loaded from {source}</span>
+      </p>
       <dl className="facts" data-testid="model.info">
-        <dt>Model</dt><dd>{info.name}</dd>
-        <dt>Layers</dt><dd>{info.numLayers} × {info.hiddenSize} wide, {info.dtype}</dd>
-        <dt>Visual tokens</dt><dd>{info.visualTokens} ({info.gridSize[0]}×{info.gridSize[1]} patches of a {info.imageSize}px image)</dd>
-        <dt>Size</dt><dd>{formatBytes(info.bytes)}</dd>
+        <dt>Model</dt>
+        <dd>{info.name}</dd>
+        <dt>Layers</dt>
+        <dd>
+          {info.numLayers} × {info.hiddenSize} wide, {info.dtype}
+        </dd>
+        <dt>Visual tokens</dt>
+        <dd>
+          {info.visualTokens} ({info.gridSize[0]}×{info.gridSize[1]} patches of a {info.imageSize}px image)
+        </dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(info.bytes)}</dd>
       </dl>
       {info.synthetic && (
         <p className="note" data-testid="model.synthetic-note">
-          This is the bundled synthetic model: random weights with the real architecture. Its answers are noise;
-          the pruning, timings and costs are real.
+          This is the bundled synthetic model: random weights with the real architecture. Its answers are noise; the
+          pruning, timings and costs are real.
         </p>
       )}
     </>
@@ -82,25 +114,69 @@ export function ModelPanel() {
   const error = useApp((s) => s.errors.model);
   const [url, setUrl] = useState('');
   const busy = status === 'loading' || status === 'starting';
-  const statusText = { idle: 'Not started', starting: 'Starting the engine…', loading: `Loading ${sourceLabel}…`, ready: `Ready: ${sourceLabel}`, error: 'No model loaded' }[status];
+  const statusText = {
+    idle: 'Not started',
+    starting: 'Starting the engine…',
+    loading: `Loading ${sourceLabel}…`,
+    ready: `Ready: ${sourceLabel}`,
+    error: 'No model loaded',
+  }[status];
   return (
-    <Panel id="model" title="Model" error={error} aside={<span className={`pill wrap ${status}`} data-testid="model.status" data-status={status} title={statusText}>{statusText}</span>}>
+    <Panel
+      id="model"
+      title="Model"
+      error={error}
+      aside={
+        <span className={`pill wrap ${status}`} data-testid="model.status" data-status={status} title={statusText}>
+          {statusText}
+        </span>
+      }
+    >
       <fieldset className="choices" disabled={busy}>
         <legend className="sr-only">Model source</legend>
-        <button type="button" className={`choice ${sourceLabel === BUNDLED_LABEL && status === 'ready' ? 'on' : ''}`} data-testid="model.synthetic" onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, BUNDLED_LABEL)}>
-          <strong>Synthetic tiny</strong><span className="small muted">bundled · random weights · offline</span>
+        <button
+          type="button"
+          className={`choice ${sourceLabel === BUNDLED_LABEL && status === 'ready' ? 'on' : ''}`}
+          data-testid="model.synthetic"
+          onClick={() => loadModel({ kind: 'url', url: SYNTHETIC_MODEL_URL }, BUNDLED_LABEL)}
+        >
+          <strong>Synthetic tiny</strong>
+          <span className="small muted">bundled · random weights · offline</span>
         </button>
       </fieldset>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); loadFromUrl(url); }}>
-        <label className="sr-only" htmlFor="model-url">Package URL</label>
-        <input id="model-url" data-testid="model.url" type="url" placeholder="https://…/my-model/ (folder with manifest.json)" value={url} onChange={(e) => setUrl(e.target.value)} disabled={busy} />
-        <button type="submit" disabled={busy}>Load</button>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          loadFromUrl(url);
+        }}
+      >
+        <label className="sr-only" htmlFor="model-url">
+          Package URL
+        </label>
+        <input
+          id="model-url"
+          data-testid="model.url"
+          type="url"
+          placeholder="https://…/my-model/ (folder with manifest.json)"
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+          disabled={busy}
+        />
+        <button type="submit" disabled={busy}>
+          Load
+        </button>
       </form>
       <label className="file-button">
         <input
-          type="file" data-testid="model.folder" disabled={busy}
+          type="file"
+          data-testid="model.folder"
+          disabled={busy}
           {...({ webkitdirectory: '', directory: '' } as Record<string, string>)}
-          onChange={(e) => { loadFromFolder(Array.from(e.target.files ?? [])); e.target.value = ''; }}
+          onChange={(e) => {
+            loadFromFolder(Array.from(e.target.files ?? []));
+            e.target.value = '';
+          }}
         />
         <span>Open a package folder…</span>
       </label>

@@ -2,9 +2,20 @@
 import type { ReactNode } from 'react';
 import type { ShownError } from '../store/types';
 
-export function Panel(props: { id: string; title: string; aside?: ReactNode; error?: ShownError; className?: string; children: ReactNode }) {
+export function Panel(props: {
+  id: string;
+  title: string;
+  aside?: ReactNode;
+  error?: ShownError;
+  className?: string;
+  children: ReactNode;
+}) {
   return (
-    <section className={`panel ${props.className ?? ''}`} data-testid={`${props.id}.panel`} aria-labelledby={`${props.id}-title`}>
+    <section
+      className={`panel ${props.className ?? ''}`}
+      data-testid={`${props.id}.panel`}
+      aria-labelledby={`${props.id}-title`}
+    >
       <header className="panel-head">
         <h2 id={`${props.id}-title`}>{props.title}</h2>
         {props.aside}
@@ -20,5 +31,9 @@ export function Panel(props: { id: string; title: string; aside?: ReactNode; err
 }
 
 export function Empty(props: { children: ReactNode; testid?: string }) {
-  return <p className="empty" data-testid={props.testid}>{props.children}</p>;
+  return (
+    <p className="empty" data-testid={props.testid}>
+      {props.children}
+    </p>
+  );
 }

@@ -12,15 +12,25 @@ export function RatersPanel() {
           <p className="tokens" data-testid="raters.tokens">
             {raterTokens(raters).map((t) => (
               <span
-                key={t.index} className={`token ${t.isRater ? 'rater' : ''}`} data-testid={t.isRater ? 'raters.rater' : 'raters.token'}
-                style={{ ['--shade' as string]: t.shade.toFixed(3) }} title={`relevance ${t.relevance.toPrecision(3)}${t.isRater ? ' · rater' : ''}`}
-              >{t.text}</span>
+                key={t.index}
+                className={`token ${t.isRater ? 'rater' : ''}`}
+                data-testid={t.isRater ? 'raters.rater' : 'raters.token'}
+                style={{ ['--shade' as string]: t.shade.toFixed(3) }}
+                title={`relevance ${t.relevance.toPrecision(3)}${t.isRater ? ' · rater' : ''}`}
+              >
+                {t.text}
+              </span>
             ))}
           </p>
-          <p className="small muted">Shade: relevance of each token after the image to the visual tokens. Underlined tokens (above the mean) are the raters whose attention scores the visual tokens.</p>
+          <p className="small muted">
+            Shade: relevance of each token after the image to the visual tokens. Underlined tokens (above the mean) are
+            the raters whose attention scores the visual tokens.
+          </p>
         </>
       ) : (
-        <Empty testid="raters.empty">SparseVLM runs pick the question’s tokens that relate to the image; they appear here, shaded by relevance.</Empty>
+        <Empty testid="raters.empty">
+          SparseVLM runs pick the question’s tokens that relate to the image; they appear here, shaded by relevance.
+        </Empty>
       )}
     </Panel>
   );

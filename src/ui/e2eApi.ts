@@ -9,7 +9,14 @@ import { patchFates, tokensAtLayer } from './charts/fates';
 
 export interface E2eApi {
   status(): string;
-  currentRun(): { id: number; status: string; text: string; tokenCount: number; method: string; hasTrace: boolean } | null;
+  currentRun(): {
+    id: number;
+    status: string;
+    text: string;
+    tokenCount: number;
+    method: string;
+    hasTrace: boolean;
+  } | null;
   /** Visual tokens entering `layer` in the current run's trace. */
   tokensAt(layer: number): number | null;
   /** Counts of kept / merged / dropped patches at `layer`. */
@@ -35,9 +42,21 @@ export const e2eApi: E2eApi = {
   currentRun: () => {
     const s = getState();
     const r = s.runs.find((x) => x.id === s.currentRunId);
-    return r ? { id: r.id, status: r.status, text: r.text, tokenCount: r.tokenCount, method: r.settings.method, hasTrace: r.trace !== null } : null;
+    return r
+      ? {
+          id: r.id,
+          status: r.status,
+          text: r.text,
+          tokenCount: r.tokenCount,
+          method: r.settings.method,
+          hasTrace: r.trace !== null,
+        }
+      : null;
   },
-  tokensAt: (layer) => { const t = currentTrace(); return t ? tokensAtLayer(t, layer).length : null; },
+  tokensAt: (layer) => {
+    const t = currentTrace();
+    return t ? tokensAtLayer(t, layer).length : null;
+  },
   fateCounts: (layer) => {
     const t = currentTrace();
     if (!t) return null;
@@ -49,14 +68,25 @@ export const e2eApi: E2eApi = {
   raters: () => currentTrace()?.raters?.raters ?? null,
   cost: () => {
     const t = currentTrace();
-    return t ? { flops: t.cost.flops, flopsUnpruned: t.cost.flopsUnpruned, kvBytes: t.cost.kvBytesPerLayer.reduce((a, b) => a + b, 0), kvBytesUnpruned: t.cost.kvBytesUnpruned } : null;
+    return t
+      ? {
+          flops: t.cost.flops,
+          flopsUnpruned: t.cost.flopsUnpruned,
+          kvBytes: t.cost.kvBytesPerLayer.reduce((a, b) => a + b, 0),
+          kvBytesUnpruned: t.cost.kvBytesUnpruned,
+        }
+      : null;
   },
   loseDevice: () => send({ type: 'lose-device', id: newRequestId() }),
   modelName: () => getState().info?.name ?? null,
   trace: () => currentTrace(),
 };
 
-declare global { interface Window { __e2e?: E2eApi } }
+declare global {
+  interface Window {
+    __e2e?: E2eApi;
+  }
+}
 
 export function installE2eApi(): void {
   if (new URLSearchParams(location.search).has('e2e')) window.__e2e = e2eApi;

@@ -8,14 +8,27 @@ export function formatMs(ms: number | null): string {
 
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return '—';
-  const units: [number, string][] = [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
-  for (const [scale, unit] of units) if (Math.abs(n) >= scale) return `${(n / scale).toFixed(n / scale < 10 ? 2 : 1)} ${unit}`;
+  const units: [number, string][] = [
+    [1e15, 'P'],
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
+  for (const [scale, unit] of units)
+    if (Math.abs(n) >= scale) return `${(n / scale).toFixed(n / scale < 10 ? 2 : 1)} ${unit}`;
   return String(Math.round(n));
 }
 
 /** Decode speed: tokens after the first over the time after the first. */
 export function tokensPerSecond(run: Run): number | null {
-  if (run.tokenCount < 2 || run.firstTokenMs === null || run.lastTokenMs === null || run.lastTokenMs <= run.firstTokenMs) return null;
+  if (
+    run.tokenCount < 2 ||
+    run.firstTokenMs === null ||
+    run.lastTokenMs === null ||
+    run.lastTokenMs <= run.firstTokenMs
+  )
+    return null;
   return ((run.tokenCount - 1) * 1000) / (run.lastTokenMs - run.firstTokenMs);
 }
 

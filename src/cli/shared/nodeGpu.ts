@@ -81,9 +81,20 @@ function patchWriteBuffer(): void {
   const proto = (globalThis as { GPUQueue?: { prototype: GPUQueue } }).GPUQueue?.prototype;
   if (!proto || (proto as unknown as { __sabPatched?: boolean }).__sabPatched) return;
   const original = proto.writeBuffer;
-  proto.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number) {
+  proto.writeBuffer = function (
+    this: GPUQueue,
+    buffer: GPUBuffer,
+    offset: number,
+    data: BufferSource | SharedArrayBuffer,
+    dataOffset?: number,
+    size?: number,
+  ) {
     let src = data as ArrayBufferView | ArrayBuffer;
-    if (ArrayBuffer.isView(src) && typeof SharedArrayBuffer !== 'undefined' && src.buffer instanceof SharedArrayBuffer) {
+    if (
+      ArrayBuffer.isView(src) &&
+      typeof SharedArrayBuffer !== 'undefined' &&
+      src.buffer instanceof SharedArrayBuffer
+    ) {
       const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
       const el = (src as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
       const copy = new Uint8Array(bytes); // plain ArrayBuffer
@@ -116,14 +127,23 @@ export function setupNodeGpu(): Promise<NodeGpuResult> {
     try {
       webgpu = await import('webgpu');
     } catch (e) {
-      return { gpu: null, adapter: null, icd, reason: `the 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message}` };
+      return {
+        gpu: null,
+        adapter: null,
+        icd,
+        reason: `the 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message}`,
+      };
     }
     Object.assign(globalThis, webgpu.globals);
     patchWriteBuffer();
     const tryCreate = async (): Promise<{ gpu: GPU; adapter: GPUAdapter | null }> => {
       const gpu = webgpu.create(dawnToggles()) as GPU;
       let adapter: GPUAdapter | null = null;
-      try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
+      try {
+        adapter = await gpu.requestAdapter();
+      } catch {
+        adapter = null;
+      }
       return { gpu, adapter };
     };
     const named = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES ?? null;
@@ -136,12 +156,17 @@ export function setupNodeGpu(): Promise<NodeGpuResult> {
       icd = process.env.VK_ICD_FILENAMES ?? null;
     }
     if (!adapter) {
-      const where = icd ? `even with the software driver ${icd}` : `and no software Vulkan driver was found (looked for ${SOFTWARE_ICDS.join(', ')})`;
+      const where = icd
+        ? `even with the software driver ${icd}`
+        : `and no software Vulkan driver was found (looked for ${SOFTWARE_ICDS.join(', ')})`;
       return { gpu: null, adapter: null, icd, reason: `Vulkan offers Dawn no WebGPU adapter ${where}` };
     }
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    const reason = named ? `using the Vulkan driver named by the environment (${named})`
-      : icd ? `using the software Vulkan driver ${icd}` : 'using the system Vulkan driver';
+    const reason = named
+      ? `using the Vulkan driver named by the environment (${named})`
+      : icd
+        ? `using the software Vulkan driver ${icd}`
+        : 'using the system Vulkan driver';
     return { gpu, adapter, icd, reason };
   })();
   return cached;

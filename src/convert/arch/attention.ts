@@ -51,7 +51,11 @@ export function ropeTablePositions(maxPositionEmbeddings: number): number {
  * rounded f32 product), cos/sin of that f32 value evaluated in f64 and rounded to f32 (torch's
  * f32 cos/sin are within 1 ulp of this), attention_scaling 1 (rope_type default only).
  */
-export function ropeTables(theta: number, headDim: number, positions: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(
+  theta: number,
+  headDim: number,
+  positions: number,
+): { cos: Float32Array; sin: Float32Array } {
   const invFreq = ropeInvFreq(theta, headDim);
   const half = headDim / 2;
   const cos = new Float32Array(positions * half);
@@ -88,7 +92,8 @@ export function rotaryTables(ctx: Ctx, theta: number, headDim: number, maxPositi
  */
 export function applyRotary(ctx: Ctx, x: string, positionIds: string, rot: Rotary, heads: number): string {
   return ctx.g.node('RotaryEmbedding', [x, positionIds, rot.cos, rot.sin], {
-    domain: MS_DOMAIN, hint: 'rope',
+    domain: MS_DOMAIN,
+    hint: 'rope',
     attrs: { interleaved: attr.int(0), num_heads: attr.int(heads) },
   })[0];
 }
@@ -129,8 +134,13 @@ export function causalAllowed(ctx: Ctx, hidden: string, presentKey: string): str
 export function attend(ctx: Ctx, q: string, k: string, v: string, scale: number, allowed?: string): string {
   const { g } = ctx;
   const kt = g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });
-  const scores = g.op('Mul', [ctx.toF32(g.op('MatMul', [q, kt], undefined, 'qk')), g.constScalar(scale, 'float32', f32ToF16)]);
-  const masked = allowed ? g.op('Where', [allowed, scores, g.constScalar(-Infinity, 'float32', f32ToF16)], undefined, 'mask') : scores;
+  const scores = g.op('Mul', [
+    ctx.toF32(g.op('MatMul', [q, kt], undefined, 'qk')),
+    g.constScalar(scale, 'float32', f32ToF16),
+  ]);
+  const masked = allowed
+    ? g.op('Where', [allowed, scores, g.constScalar(-Infinity, 'float32', f32ToF16)], undefined, 'mask')
+    : scores;
   const probs = ctx.toAct(g.op('Softmax', [masked], { axis: attr.int(-1) }));
   return g.op('MatMul', [probs, v], undefined, 'attn');
 }

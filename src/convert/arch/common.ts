@@ -55,10 +55,19 @@ export class Ctx {
     const direct = this.src.readInt4 ? await this.src.readInt4(name, { blockSize: INT4_BLOCK, halfScales }) : undefined;
     if (!direct) return quantizeInt4(await this.read(name, [n, k]), n, k, halfScales);
     const blocks = Math.ceil(k / INT4_BLOCK);
-    const ok = direct.n === n && direct.k === k && direct.blocks === blocks && direct.packed.length === n * blocks * (INT4_BLOCK / 2)
-      && direct.scales.length === n * blocks && direct.scales instanceof (halfScales ? Uint16Array : Float32Array)
-      && direct.zeroPoints.length === n * Math.ceil(blocks / 2);
-    if (!ok) throw new MissingWeightError(name, `int4 form from the source does not fit [${n}, ${k}] (block ${INT4_BLOCK}, ${halfScales ? 'f16' : 'f32'} scales)`);
+    const ok =
+      direct.n === n &&
+      direct.k === k &&
+      direct.blocks === blocks &&
+      direct.packed.length === n * blocks * (INT4_BLOCK / 2) &&
+      direct.scales.length === n * blocks &&
+      direct.scales instanceof (halfScales ? Uint16Array : Float32Array) &&
+      direct.zeroPoints.length === n * Math.ceil(blocks / 2);
+    if (!ok)
+      throw new MissingWeightError(
+        name,
+        `int4 form from the source does not fit [${n}, ${k}] (block ${INT4_BLOCK}, ${halfScales ? 'f16' : 'f32'} scales)`,
+      );
     return direct;
   }
 
@@ -115,39 +124,84 @@ export async function linearStack(
   let weight: Int4Weight | Float32Array;
   if (ctx.quantized) {
     const ws = await Promise.all(parts.map((p) => ctx.readInt4(`${p.prefix}.weight`, p.n, k)));
-    const scales = ws[0].scales instanceof Uint16Array ? concat(Uint16Array, ws.map((w) => w.scales as Uint16Array)) : concat(Float32Array, ws.map((w) => w.scales as Float32Array));
-    weight = { ...ws[0], n, packed: concat(Uint8Array, ws.map((w) => w.packed)), scales, zeroPoints: concat(Uint8Array, ws.map((w) => w.zeroPoints)) };
+    const scales =
+      ws[0].scales instanceof Uint16Array
+        ? concat(
+            Uint16Array,
+            ws.map((w) => w.scales as Uint16Array),
+          )
+        : concat(
+            Float32Array,
+            ws.map((w) => w.scales as Float32Array),
+          );
+    weight = {
+      ...ws[0],
+      n,
+      packed: concat(
+        Uint8Array,
+        ws.map((w) => w.packed),
+      ),
+      scales,
+      zeroPoints: concat(
+        Uint8Array,
+        ws.map((w) => w.zeroPoints),
+      ),
+    };
   } else {
     weight = concat(Float32Array, await Promise.all(parts.map((p) => ctx.read(`${p.prefix}.weight`, [p.n, k]))));
   }
-  const bias = opts.bias ? concat(Float32Array, await Promise.all(parts.map((p) => ctx.read(`${p.prefix}.bias`, [p.n])))) : undefined;
+  const bias = opts.bias
+    ? concat(Float32Array, await Promise.all(parts.map((p) => ctx.read(`${p.prefix}.bias`, [p.n]))))
+    : undefined;
   const y = emitLinear(ctx, x, `${name}.weight`, k, n, weight, bias);
-  return ctx.g.node('Split', [y, ctx.g.constI64(parts.map((p) => p.n))], { outputs: parts.length, attrs: { axis: attr.int(-1) }, hint: `${name}_split` });
+  return ctx.g.node('Split', [y, ctx.g.constI64(parts.map((p) => p.n))], {
+    outputs: parts.length,
+    attrs: { axis: attr.int(-1) },
+    hint: `${name}_split`,
+  });
 }
 
 function concat<T extends Uint8Array | Uint16Array | Float32Array>(Kind: { new (n: number): T }, parts: T[]): T {
   const out = new Kind(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p as never, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p as never, at);
+    at += p.length;
+  }
   return out;
 }
 
 /** The matmul node(s) of a Linear whose weight [N, K] is int4 (MatMulNBits) or plain f32 rows (MatMul). */
-function emitLinear(ctx: Ctx, x: string, wName: string, k: number, n: number, weight: Int4Weight | Float32Array, bias?: Float32Array): string {
+function emitLinear(
+  ctx: Ctx,
+  x: string,
+  wName: string,
+  k: number,
+  n: number,
+  weight: Int4Weight | Float32Array,
+  bias?: Float32Array,
+): string {
   const { g } = ctx;
   let y: string;
   if (!(weight instanceof Float32Array)) {
     const q = weight;
     const b = g.u8(`${wName}.q4`, q.packed, [n, q.blocks, INT4_BLOCK / 2]);
-    const s = q.scales instanceof Uint16Array
-      ? g.f16(`${wName}.scales`, q.scales, [n * q.blocks])
-      : g.f32(`${wName}.scales`, q.scales, [n * q.blocks]);
+    const s =
+      q.scales instanceof Uint16Array
+        ? g.f16(`${wName}.scales`, q.scales, [n * q.blocks])
+        : g.f32(`${wName}.scales`, q.scales, [n * q.blocks]);
     const zp = g.u8(`${wName}.zp`, q.zeroPoints, [q.zeroPoints.length]);
     y = g.node('MatMulNBits', [x, b, s, zp], {
       domain: MS_DOMAIN,
       hint: 'matmul_nbits',
       // accuracy_level 0: dequantise and multiply in the activation dtype (level 4 drifts ~1e-2).
-      attrs: { K: attr.int(k), N: attr.int(n), bits: attr.int(4), block_size: attr.int(INT4_BLOCK), accuracy_level: attr.int(0) },
+      attrs: {
+        K: attr.int(k),
+        N: attr.int(n),
+        bits: attr.int(4),
+        block_size: attr.int(INT4_BLOCK),
+        accuracy_level: attr.int(0),
+      },
     })[0];
   } else {
     y = g.op('MatMul', [x, ctx.actInit(`${wName}.T`, transpose(weight, n, k), [k, n])], undefined, 'matmul');
@@ -185,12 +239,23 @@ export async function rmsNorm(ctx: Ctx, x: string, weightName: string, dim: numb
  * The residual add and the RMSNorm after it in one `com.microsoft` SkipSimplifiedLayerNormalization:
  * sum = x + skip, normed = rmsNorm(sum). Returns both (sum feeds the next residual).
  */
-export async function addRmsNorm(ctx: Ctx, x: string, skip: string, weightName: string, dim: number, eps: number): Promise<{ sum: string; normed: string }> {
-  const [normed, , , sum] = ctx.g.node('SkipSimplifiedLayerNormalization', [x, skip, await ctx.weight(weightName, [dim])], {
-    domain: MS_DOMAIN,
-    outputs: [`${weightName}_normed`, '', '', `${weightName}_residual`],
-    attrs: { epsilon: attr.float(eps) },
-  });
+export async function addRmsNorm(
+  ctx: Ctx,
+  x: string,
+  skip: string,
+  weightName: string,
+  dim: number,
+  eps: number,
+): Promise<{ sum: string; normed: string }> {
+  const [normed, , , sum] = ctx.g.node(
+    'SkipSimplifiedLayerNormalization',
+    [x, skip, await ctx.weight(weightName, [dim])],
+    {
+      domain: MS_DOMAIN,
+      outputs: [`${weightName}_normed`, '', '', `${weightName}_residual`],
+      attrs: { epsilon: attr.float(eps) },
+    },
+  );
   return { sum, normed };
 }
 
@@ -199,7 +264,15 @@ export async function addRmsNorm(ctx: Ctx, x: string, skip: string, weightName: 
  * residual add of a pre-norm block, the bias of the Linear before it, and the next norm).
  * Weights in the activation dtype; onnxruntime accumulates in f32.
  */
-export async function addLayerNorm(ctx: Ctx, y: string, x: string, biasName: string, prefix: string, dim: number, eps: number): Promise<{ sum: string; normed: string }> {
+export async function addLayerNorm(
+  ctx: Ctx,
+  y: string,
+  x: string,
+  biasName: string,
+  prefix: string,
+  dim: number,
+  eps: number,
+): Promise<{ sum: string; normed: string }> {
   const w = await ctx.weight(`${prefix}.weight`, [dim]);
   const b = await ctx.weight(`${prefix}.bias`, [dim]);
   const bias = await ctx.weight(biasName, [dim]);
@@ -216,7 +289,12 @@ export async function layerNorm(ctx: Ctx, x: string, prefix: string, dim: number
   const { g } = ctx;
   const w = g.f32(`${prefix}.weight`, await ctx.read(`${prefix}.weight`, [dim]), [dim]);
   const b = g.f32(`${prefix}.bias`, await ctx.read(`${prefix}.bias`, [dim]), [dim]);
-  const y = g.op('LayerNormalization', [ctx.toF32(x), w, b], { axis: attr.int(-1), epsilon: attr.float(eps) }, 'layernorm');
+  const y = g.op(
+    'LayerNormalization',
+    [ctx.toF32(x), w, b],
+    { axis: attr.int(-1), epsilon: attr.float(eps) },
+    'layernorm',
+  );
   return ctx.toAct(y);
 }
 
@@ -229,7 +307,11 @@ export function activation(ctx: Ctx, x: string, name: string): string {
     case 'silu': // x·σ(x) = QuickGelu with alpha 1
       return g.node('QuickGelu', [x], { domain: MS_DOMAIN, hint: 'silu', attrs: { alpha: attr.float(1) } })[0];
     case 'quick_gelu': // x·σ(1.702x)
-      return g.node('QuickGelu', [x], { domain: MS_DOMAIN, hint: 'quick_gelu', attrs: { alpha: attr.float(1.702) } })[0];
+      return g.node('QuickGelu', [x], {
+        domain: MS_DOMAIN,
+        hint: 'quick_gelu',
+        attrs: { alpha: attr.float(1.702) },
+      })[0];
     case 'gelu': // exact GELU 0.5·x·(1 + erf(x/√2)), in f32 (erf in f16 loses the tails)
       return ctx.toAct(g.node('Gelu', [ctx.toF32(x)], { domain: MS_DOMAIN, hint: 'gelu' })[0]);
     case 'gelu_pytorch_tanh': // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in f32
@@ -243,7 +325,10 @@ export function activation(ctx: Ctx, x: string, name: string): string {
 export function splitHeads(ctx: Ctx, x: string, heads: number, headDim: number, output?: string): string {
   const { g } = ctx;
   const r = g.op('Reshape', [x, g.constI64([0, 0, heads, headDim])]);
-  return g.node('Transpose', [r], { attrs: { perm: attr.ints([0, 2, 1, 3]) }, ...(output ? { outputs: [output] } : {}) })[0];
+  return g.node('Transpose', [r], {
+    attrs: { perm: attr.ints([0, 2, 1, 3]) },
+    ...(output ? { outputs: [output] } : {}),
+  })[0];
 }
 
 /** [1, heads, L, hd] → [1, L, heads·hd] */

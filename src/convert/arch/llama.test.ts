@@ -14,27 +14,50 @@ import type { TensorSource, WeightDtype } from './types';
 import { f16ToF32, f32ToF16 } from '../../common/float16';
 
 const dims: TextConfig = {
-  arch: 'qwen2', hiddenSize: 32, numLayers: 1, numHeads: 4, numKvHeads: 2, headDim: 8, intermediateSize: 48,
-  vocabSize: 10, ropeTheta: 10000, rmsNormEps: 1e-6, maxPositions: 128, slidingWindow: null, attentionBias: true, tieWordEmbeddings: false,
-  hiddenAct: 'silu', bosTokenId: null, eosTokenIds: [], padTokenId: null,
+  arch: 'qwen2',
+  hiddenSize: 32,
+  numLayers: 1,
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 8,
+  intermediateSize: 48,
+  vocabSize: 10,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-6,
+  maxPositions: 128,
+  slidingWindow: null,
+  attentionBias: true,
+  tieWordEmbeddings: false,
+  hiddenAct: 'silu',
+  bosTokenId: null,
+  eosTokenIds: [],
+  padTokenId: null,
 };
 
 function randomSource(seed: number): TensorSource {
   const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd, intermediateSize: I } = dims;
   const shapes: Record<string, number[]> = {
-    'input_layernorm.weight': [D], 'post_attention_layernorm.weight': [D],
-    'self_attn.q_proj.weight': [H * hd, D], 'self_attn.q_proj.bias': [H * hd],
-    'self_attn.k_proj.weight': [Hkv * hd, D], 'self_attn.k_proj.bias': [Hkv * hd],
-    'self_attn.v_proj.weight': [Hkv * hd, D], 'self_attn.v_proj.bias': [Hkv * hd],
+    'input_layernorm.weight': [D],
+    'post_attention_layernorm.weight': [D],
+    'self_attn.q_proj.weight': [H * hd, D],
+    'self_attn.q_proj.bias': [H * hd],
+    'self_attn.k_proj.weight': [Hkv * hd, D],
+    'self_attn.k_proj.bias': [Hkv * hd],
+    'self_attn.v_proj.weight': [Hkv * hd, D],
+    'self_attn.v_proj.bias': [Hkv * hd],
     'self_attn.o_proj.weight': [D, H * hd],
-    'mlp.gate_proj.weight': [I, D], 'mlp.up_proj.weight': [I, D], 'mlp.down_proj.weight': [D, I],
+    'mlp.gate_proj.weight': [I, D],
+    'mlp.up_proj.weight': [I, D],
+    'mlp.down_proj.weight': [D, I],
   };
   const table = new Map<string, { shape: number[]; data: Float32Array }>();
   let state = seed;
   const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
   for (const [name, shape] of Object.entries(shapes)) {
     const count = shape.reduce((a, b) => a * b, 1);
-    const data = Float32Array.from({ length: count }, () => (name.endsWith('layernorm.weight') ? 1 + 0.1 * rand() : 0.3 * rand()));
+    const data = Float32Array.from({ length: count }, () =>
+      name.endsWith('layernorm.weight') ? 1 + 0.1 * rand() : 0.3 * rand(),
+    );
     table.set(`text.layers.0.${name}`, { shape, data });
   }
   return {
@@ -48,7 +71,10 @@ const D = dims.hiddenSize;
 const hiddenValues = Float32Array.from({ length: 5 * D }, (_, i) => Math.sin(i * 0.37));
 
 class Layer {
-  private constructor(private readonly session: ort.InferenceSession, private readonly half: boolean) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly half: boolean,
+  ) {}
   static async create(dtype: WeightDtype, source: TensorSource = src): Promise<Layer> {
     const g = await buildDecoderLayer(source, dims, 0, dtype);
     return new Layer(await ort.InferenceSession.create(g.serialize().model), dtype === 'fp16' || dtype === 'q4f16');
@@ -66,7 +92,13 @@ class Layer {
       past_value: past?.value ?? empty,
     });
     const f32 = (t: ort.Tensor) => (t.type === 'float16' ? f16ToF32(t.data as Uint16Array) : (t.data as Float32Array));
-    return { hidden: f32(out.hidden_out), query: f32(out.query), key: out.present_key, value: out.present_value, keyF32: f32(out.present_key) };
+    return {
+      hidden: f32(out.hidden_out),
+      query: f32(out.query),
+      key: out.present_key,
+      value: out.present_value,
+      keyF32: f32(out.present_key),
+    };
   }
 }
 
@@ -115,7 +147,10 @@ describe('decoder layer graph', () => {
   });
 
   it('q4 / q4f16 compute exactly what fp32 / fp16 compute on the dequantised weights', async () => {
-    for (const [quantised, plain, halfScales, bound] of [['q4', 'fp32', false, 1e-5], ['q4f16', 'fp16', true, 1e-2]] as const) {
+    for (const [quantised, plain, halfScales, bound] of [
+      ['q4', 'fp32', false, 1e-5],
+      ['q4f16', 'fp16', true, 1e-2],
+    ] as const) {
       const dequantised: TensorSource = {
         info: src.info,
         read: async (name) => {
@@ -132,12 +167,18 @@ describe('decoder layer graph', () => {
 });
 
 interface DecodedModel {
-  graph: { node: { opType: string }[]; initializer: { name: string; dims: (number | { toNumber(): number })[]; dataType: number }[] };
+  graph: {
+    node: { opType: string }[];
+    initializer: { name: string; dims: (number | { toNumber(): number })[]; dataType: number }[];
+  };
 }
 
 describe('rope tables (precomputed, read at each explicit position)', () => {
   it('the layer graph rotates with cos/sin from [maxPositions, hd/2] tables, no in-graph Cos/Sin', async () => {
-    for (const [dtype, dataType] of [['fp32', 1], ['fp16', 10]] as const) {
+    for (const [dtype, dataType] of [
+      ['fp32', 1],
+      ['fp16', 10],
+    ] as const) {
       const g = await buildDecoderLayer(src, dims, 0, dtype);
       const model = ModelProto.decode(g.serialize().model) as unknown as DecodedModel;
       const ops = new Set(model.graph.node.map((n) => n.opType));

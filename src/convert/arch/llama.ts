@@ -64,11 +64,18 @@ export async function addDecoderLayer(
 
   // Self-attention block.
   const normed = await rmsNorm(ctx, io.hidden, `${p}.input_layernorm.weight`, D, eps);
-  const [qLin, kLin, vLin] = await linearStack(ctx, normed, `${p}.self_attn.qkv_proj`, [
-    { prefix: `${p}.self_attn.q_proj`, n: H * hd },
-    { prefix: `${p}.self_attn.k_proj`, n: Hkv * hd },
-    { prefix: `${p}.self_attn.v_proj`, n: Hkv * hd },
-  ], D, { bias: qkvBias });
+  const [qLin, kLin, vLin] = await linearStack(
+    ctx,
+    normed,
+    `${p}.self_attn.qkv_proj`,
+    [
+      { prefix: `${p}.self_attn.q_proj`, n: H * hd },
+      { prefix: `${p}.self_attn.k_proj`, n: Hkv * hd },
+      { prefix: `${p}.self_attn.v_proj`, n: Hkv * hd },
+    ],
+    D,
+    { bias: qkvBias },
+  );
   const q = splitHeads(ctx, applyRotary(ctx, qLin, shared.positionIds, shared.rot, H), H, hd, io.query); // [1,H,S,hd]
   const k = splitHeads(ctx, applyRotary(ctx, kLin, shared.positionIds, shared.rot, Hkv), Hkv, hd); // [1,Hkv,S,hd]
   const v = splitHeads(ctx, vLin, Hkv, hd);
@@ -81,7 +88,14 @@ export async function addDecoderLayer(
   const attnOut = await linear(ctx, attn, `${p}.self_attn.o_proj`, H * hd, D);
 
   // SwiGLU MLP block, its input norm fused with the residual add.
-  const { sum: afterAttn, normed: normed2 } = await addRmsNorm(ctx, attnOut, io.hidden, `${p}.post_attention_layernorm.weight`, D, eps);
+  const { sum: afterAttn, normed: normed2 } = await addRmsNorm(
+    ctx,
+    attnOut,
+    io.hidden,
+    `${p}.post_attention_layernorm.weight`,
+    D,
+    eps,
+  );
   const gate = await linear(ctx, normed2, `${p}.mlp.gate_proj`, D, I);
   const up = await linear(ctx, normed2, `${p}.mlp.up_proj`, D, I);
   const mlp = await linear(ctx, g.op('Mul', [activation(ctx, gate, 'silu'), up]), `${p}.mlp.down_proj`, I, D);
@@ -103,7 +117,15 @@ export async function buildDecoderLayer(
   const positionIds = g.input('position_ids', 'int64', [1, 'S']);
   const pastKey = g.input('past_key', ctx.act, [1, Hkv, 'P', hd]);
   const pastValue = g.input('past_value', ctx.act, [1, Hkv, 'P', hd]);
-  const io: LayerIo = { hidden, pastKey, pastValue, presentKey: 'present_key', presentValue: 'present_value', hiddenOut: 'hidden_out', query: 'query' };
+  const io: LayerIo = {
+    hidden,
+    pastKey,
+    pastValue,
+    presentKey: 'present_key',
+    presentValue: 'present_value',
+    hiddenOut: 'hidden_out',
+    query: 'query',
+  };
   await addDecoderLayer(ctx, dims, layer, io, sharedAttention(ctx, dims, positionIds, hidden), variant);
   g.output('hidden_out', ctx.act, [1, 'S', D]);
   g.output('present_key', ctx.act, [1, Hkv, 'T', hd]);

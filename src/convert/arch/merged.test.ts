@@ -19,13 +19,19 @@ import type { PackageDtype } from '../../package/manifest';
 import { MemorySink } from '../../package/sink';
 
 const DIR = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'llama-clip-gqa');
-const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as { input_ids: number[]; greedy16: number[] };
+const golden = JSON.parse(readFileSync(join(DIR, 'golden.json'), 'utf8')) as {
+  input_ids: number[];
+  greedy16: number[];
+};
 
 const argmax = (x: Float32Array) => x.reduce((best, v, i) => (v > x[best] ? i : best), 0);
 
 async function session(files: Map<string, Uint8Array>, path: string, data: string[]): Promise<ort.InferenceSession> {
   const externalData = data.map((d) => ({ path: d, data: files.get(d)! }));
-  return ort.InferenceSession.create(files.get(path)!, { executionProviders: ['cpu'], ...(externalData.length ? { externalData } : {}) });
+  return ort.InferenceSession.create(files.get(path)!, {
+    executionProviders: ['cpu'],
+    ...(externalData.length ? { externalData } : {}),
+  });
 }
 
 async function mergedGenerate(files: Map<string, Uint8Array>, pixels: Float32Array, steps: number) {
@@ -36,11 +42,13 @@ async function mergedGenerate(files: Map<string, Uint8Array>, pixels: Float32Arr
   const head = await session(files, 'head.onnx', []);
   const merged = await session(files, manifest.graphs.mergedDecoder.graph, manifest.graphs.mergedDecoder.data);
   const ids = (t: number[]) => new ort.Tensor('int64', BigInt64Array.from(t.map(BigInt)), [1, t.length]);
-  const visual = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, 336, 336]) })).visual_embeds;
+  const visual = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, 336, 336]) }))
+    .visual_embeds;
   const embeds = (await embed.run({ input_ids: ids(golden.input_ids) })).embeds;
   const D = visual.dims[2];
   const seq = (embeds.data as Float32Array).slice();
-  golden.input_ids.flatMap((id, i) => (id === manifest.imageTokenId ? [i] : []))
+  golden.input_ids
+    .flatMap((id, i) => (id === manifest.imageTokenId ? [i] : []))
     .forEach((pos, k) => seq.set((visual.data as Float32Array).subarray(k * D, (k + 1) * D), pos * D));
   let past: Record<string, ort.Tensor> = {};
   for (let i = 0; i < numLayers; i++) {
@@ -88,7 +96,15 @@ describe('merged decoder', () => {
       }
       expect(data.length).toBeGreaterThan(2);
       expect(data[1]).toBe('decoder_merged.onnx.data.1');
-      chunked.set('manifest.json', new TextEncoder().encode(JSON.stringify({ ...manifest, graphs: { ...manifest.graphs, mergedDecoder: { graph: MERGED_DECODER_PATH, data } } })));
+      chunked.set(
+        'manifest.json',
+        new TextEncoder().encode(
+          JSON.stringify({
+            ...manifest,
+            graphs: { ...manifest.graphs, mergedDecoder: { graph: MERGED_DECODER_PATH, data } },
+          }),
+        ),
+      );
 
       const runner = await ReferenceRunner.create(await loadReferenceModel(readFromMap(sink.files)));
       const perLayer = await runner.generate(golden.input_ids, pixels, 16);
@@ -96,7 +112,8 @@ describe('merged decoder', () => {
       for (const files of [sink.files, chunked]) {
         const merged = await mergedGenerate(files, pixels, 16);
         let maxDiff = 0;
-        for (let i = 0; i < merged.firstLogits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(merged.firstLogits[i] - perLayer.firstLogits[i]));
+        for (let i = 0; i < merged.firstLogits.length; i++)
+          maxDiff = Math.max(maxDiff, Math.abs(merged.firstLogits[i] - perLayer.firstLogits[i]));
         expect(maxDiff).toBeLessThan(1e-5); // same ops, same weights: only graph-level fusion order may differ
         expect(merged.tokens).toEqual(perLayer.tokens);
         expect(merged.tokens).toEqual(golden.greedy16);

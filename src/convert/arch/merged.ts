@@ -66,13 +66,23 @@ export async function* buildDecoderStack(
     const [presentKey, presentValue] = io.present(layer);
     const last = layer === dims.numLayers - 1;
     const hiddenOut = last && io.output.kind === 'hidden' ? io.output.name : `hidden_${layer + 1}`;
-    await addDecoderLayer(ctx, dims, layer, { hidden, pastKey, pastValue, presentKey, presentValue, hiddenOut }, shared, variant);
+    await addDecoderLayer(
+      ctx,
+      dims,
+      layer,
+      { hidden, pastKey, pastValue, presentKey, presentValue, hiddenOut },
+      shared,
+      variant,
+    );
     hidden = hiddenOut;
     yield* g.takeChunks();
   }
   if (io.output.kind === 'logits') {
     const logits = await addHead(ctx, dims, hidden); // [batch,1,V] act
-    g.node(act === 'float32' ? 'Identity' : 'Cast', [logits], { outputs: [io.output.name], attrs: act === 'float32' ? {} : { to: attr.int(1) } });
+    g.node(act === 'float32' ? 'Identity' : 'Cast', [logits], {
+      outputs: [io.output.name],
+      attrs: act === 'float32' ? {} : { to: attr.int(1) },
+    });
     g.output(io.output.name, 'float32', [batch, 1, dims.vocabSize]);
   } else {
     g.output(io.output.name, act, [batch, seq, D]);

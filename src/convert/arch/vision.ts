@@ -16,12 +16,18 @@ import { layersForFeature, visionEncoderLayer } from './vision_encoder';
 const embeddingsByArch = { clip: clipEmbeddings, siglip: siglipEmbeddings };
 
 /** `output` renames visual_embeds (transformers.js calls it image_features). */
-export async function buildVision(src: TensorSource, cfg: GraphConfig, dtype: WeightDtype, output = 'visual_embeds'): Promise<GraphBuilder> {
+export async function buildVision(
+  src: TensorSource,
+  cfg: GraphConfig,
+  dtype: WeightDtype,
+  output = 'visual_embeds',
+): Promise<GraphBuilder> {
   const g = new GraphBuilder('vision');
   const ctx = new Ctx(g, src, dtype);
   const v = cfg.vision;
   const embeddings = embeddingsByArch[v.arch];
-  if (!embeddings) throw new RangeError(`unsupported vision tower "${v.arch}" (known: ${Object.keys(embeddingsByArch).join(', ')})`);
+  if (!embeddings)
+    throw new RangeError(`unsupported vision tower "${v.arch}" (known: ${Object.keys(embeddingsByArch).join(', ')})`);
   const pixels = g.input('pixel_values', 'float32', [1, v.numChannels, v.imageSize, v.imageSize]);
   // hidden_states[i] is the output of i encoder layers (0: the embeddings).
   const counts = v.featureLayers.map((l) => layersForFeature(v, l));
@@ -40,8 +46,15 @@ export async function buildVision(src: TensorSource, cfg: GraphConfig, dtype: We
       ? g.op('Slice', [state, g.constI64([1]), g.constI64([2 ** 53 - 1]), g.constI64([1])], undefined, 'drop_cls')
       : state;
   });
-  const features = selected.length === 1 ? selected[0] : g.op('Concat', selected, { axis: attr.int(-1) }, 'feature_concat'); // [1,Vp,Dv·n]
-  const out = await projector(ctx, features, v.hiddenSize * counts.length, cfg.text.hiddenSize, cfg.projector.hiddenAct);
+  const features =
+    selected.length === 1 ? selected[0] : g.op('Concat', selected, { axis: attr.int(-1) }, 'feature_concat'); // [1,Vp,Dv·n]
+  const out = await projector(
+    ctx,
+    features,
+    v.hiddenSize * counts.length,
+    cfg.text.hiddenSize,
+    cfg.projector.hiddenAct,
+  );
   g.node('Identity', [out], { outputs: [output] });
   g.output(output, ctx.act, [1, visualTokenCount(v), cfg.text.hiddenSize]);
   return g;

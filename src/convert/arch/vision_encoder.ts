@@ -14,11 +14,26 @@ export async function visionEncoderLayer(ctx: Ctx, x: string, dims: VisionDims, 
   const hd = Dv / Hv;
   const p = `vision.encoder.layers.${layer}`;
   const n1 = await layerNorm(ctx, x, `${p}.layer_norm1`, Dv, dims.layerNormEps);
-  const qkv = await linearStack(ctx, n1, `${p}.self_attn.qkv_proj`, ['q', 'k', 'v'].map((t) => ({ prefix: `${p}.self_attn.${t}_proj`, n: Dv })), Dv, { bias: true });
+  const qkv = await linearStack(
+    ctx,
+    n1,
+    `${p}.self_attn.qkv_proj`,
+    ['q', 'k', 'v'].map((t) => ({ prefix: `${p}.self_attn.${t}_proj`, n: Dv })),
+    Dv,
+    { bias: true },
+  );
   const [q, k, v] = qkv.map((t) => splitHeads(ctx, t, Hv, hd));
   const attn = mergeHeads(ctx, attend(ctx, q, k, v, 1 / Math.sqrt(hd)), Hv, hd);
   const out = await linear(ctx, attn, `${p}.self_attn.out_proj`, Dv, Dv); // its bias goes into the fused norm
-  const { sum: afterAttn, normed: n2 } = await addLayerNorm(ctx, out, x, `${p}.self_attn.out_proj.bias`, `${p}.layer_norm2`, Dv, dims.layerNormEps);
+  const { sum: afterAttn, normed: n2 } = await addLayerNorm(
+    ctx,
+    out,
+    x,
+    `${p}.self_attn.out_proj.bias`,
+    `${p}.layer_norm2`,
+    Dv,
+    dims.layerNormEps,
+  );
   const fc1 = await linear(ctx, n2, `${p}.mlp.fc1`, Dv, Iv, { bias: true });
   const fc2 = await linear(ctx, activation(ctx, fc1, dims.hiddenAct), `${p}.mlp.fc2`, Iv, Dv, { bias: true });
   return g.op('Add', [afterAttn, fc2], undefined, 'v_residual');

@@ -77,7 +77,11 @@ export interface BrowserConvertResult {
   downloaded: { path: string; bytes: number; sha256: string }[];
 }
 
-interface RemoteInfo extends HubFile { url: string; etag: string | null; commit: string | null }
+interface RemoteInfo extends HubFile {
+  url: string;
+  etag: string | null;
+  commit: string | null;
+}
 
 /** HEAD a listed file for the headers that identify its version. */
 async function headInfo(id: string, file: HubFile, opts: HubOptions): Promise<RemoteInfo> {
@@ -89,15 +93,23 @@ async function headInfo(id: string, file: HubFile, opts: HubOptions): Promise<Re
 }
 
 /** Retries what a 5xx or a lost connection breaks while listing (each listing step is idempotent). */
-async function withRetry<T>(retry: RetryPolicy, signal: AbortSignal | undefined, job: () => Promise<T>, onRetry?: (why: string) => void): Promise<T> {
+async function withRetry<T>(
+  retry: RetryPolicy,
+  signal: AbortSignal | undefined,
+  job: () => Promise<T>,
+  onRetry?: (why: string) => void,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await job();
     } catch (err) {
-      const transient = err instanceof ConvertError && err.code === 'download' && /HTTP 5\d\d|HTTP 429|cannot reach/.test(err.message);
+      const transient =
+        err instanceof ConvertError && err.code === 'download' && /HTTP 5\d\d|HTTP 429|cannot reach/.test(err.message);
       if (!transient || attempt >= retry.attempts || signal?.aborted) throw err;
       const delayMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-      onRetry?.(`${(err as ConvertError).detail}; retry ${attempt} of ${retry.attempts - 1} in ${(delayMs / 1000).toFixed(1)} s`);
+      onRetry?.(
+        `${(err as ConvertError).detail}; retry ${attempt} of ${retry.attempts - 1} in ${(delayMs / 1000).toFixed(1)} s`,
+      );
       await new Promise((ok) => setTimeout(ok, delayMs));
     }
   }
@@ -109,7 +121,17 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   const hub: HubOptions = { endpoint: o.endpoint ?? hubEndpoint({}), revision: o.revision, token: o.token };
   const retry = o.retry ?? DEFAULT_RETRY;
   const report = (p: BrowserConvertProgress) => o.onProgress?.(p);
-  const listing = (retrying?: string) => report({ phase: 'listing', bytesDone: 0, bytesTotal: 0, rate: null, etaS: null, filesDone: 0, filesTotal: 0, retrying });
+  const listing = (retrying?: string) =>
+    report({
+      phase: 'listing',
+      bytesDone: 0,
+      bytesTotal: 0,
+      rate: null,
+      etaS: null,
+      filesDone: 0,
+      filesTotal: 0,
+      retrying,
+    });
   listing();
 
   // What is wrong with the endpoint itself (CORS, no Range support), said before any listing.
@@ -119,12 +141,20 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   const remote: RemoteInfo[] = [];
   for (const f of listed) remote.push(await withRetry(retry, o.signal, () => headInfo(o.id, f, hub)));
 
-  const root = o.root ?? await opfsRoot();
+  const root = o.root ?? (await opfsRoot());
   const dir = (await dirAt(root, downloadsFolder(o.id), true))!;
   const states = opfsStateStore(dir, '.download-state.json');
 
   // config.json first (small): its architecture and sizes decide whether to go on.
-  report({ phase: 'preflight', bytesDone: 0, bytesTotal: 0, rate: null, etaS: null, filesDone: 0, filesTotal: remote.length });
+  report({
+    phase: 'preflight',
+    bytesDone: 0,
+    bytesTotal: 0,
+    rate: null,
+    etaS: null,
+    filesDone: 0,
+    filesTotal: remote.length,
+  });
   const configFile = remote.find((f) => f.path === 'config.json')!;
   const configHandle = (await fileAt(dir, 'config.json', true))!;
   const configTarget = await opfsPartialFile(configHandle);
@@ -135,7 +165,9 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   }
   let configJson: unknown;
   try {
-    configJson = JSON.parse(new TextDecoder().decode(new Uint8Array(await (await configHandle.getFile()).arrayBuffer())));
+    configJson = JSON.parse(
+      new TextDecoder().decode(new Uint8Array(await (await configHandle.getFile()).arrayBuffer())),
+    );
   } catch (err) {
     throw new ConvertError('bad-json', 'config.json', `not valid JSON (${(err as Error).message})`);
   }
@@ -150,8 +182,19 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
     remaining += f.size - Math.min(have, f.size);
     if (!/\.safetensors(\.index\.json)?$/.test(f.path)) sideFileBytes += f.size;
   }
-  const storage = o.storage === undefined ? await navigator.storage.estimate().then((e) => ({ quota: e.quota ?? 0, usage: e.usage ?? 0 })) : o.storage;
-  const plan = preflight({ id: o.id, config, dtype: o.dtype, downloadBytes: remaining, sideFileBytes, storage, adapter: o.adapter ?? null });
+  const storage =
+    o.storage === undefined
+      ? await navigator.storage.estimate().then((e) => ({ quota: e.quota ?? 0, usage: e.usage ?? 0 }))
+      : o.storage;
+  const plan = preflight({
+    id: o.id,
+    config,
+    dtype: o.dtype,
+    downloadBytes: remaining,
+    sideFileBytes,
+    storage,
+    adapter: o.adapter ?? null,
+  });
 
   // Download, file by file; bytes already on disk count as done from the start.
   const bytesTotal = remote.reduce((n, f) => n + f.size, 0);
@@ -163,13 +206,30 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
     let retrying: string | undefined;
     const tick = (have: number) => {
       const done = finished + have;
-      report({ phase: 'download', file: f.path, bytesDone: done, bytesTotal, ...meter.update(done, bytesTotal), filesDone: i, filesTotal: remote.length, retrying });
+      report({
+        phase: 'download',
+        file: f.path,
+        bytesDone: done,
+        bytesTotal,
+        ...meter.update(done, bytesTotal),
+        filesDone: i,
+        filesTotal: remote.length,
+        retrying,
+      });
     };
     try {
       const sha256 = await downloadFile(f, target, states, {
-        init: hubInit(hub), retry, chunkBytes: o.chunkBytes, signal: o.signal,
-        onBytes: (have) => { retrying = undefined; tick(have); },
-        onRetry: (why, attempt, delayMs) => { retrying = `${why}; retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s`; },
+        init: hubInit(hub),
+        retry,
+        chunkBytes: o.chunkBytes,
+        signal: o.signal,
+        onBytes: (have) => {
+          retrying = undefined;
+          tick(have);
+        },
+        onRetry: (why, attempt, delayMs) => {
+          retrying = `${why}; retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s`;
+        },
       });
       downloaded.push({ path: f.path, bytes: f.size, sha256 });
     } finally {
@@ -187,14 +247,29 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   const files = await convertCheckpoint(ckpt, {
     dtype: o.dtype,
     sink,
-    onProgress: (p) => report({
-      phase: 'convert', file: p.path, bytesDone: p.bytesWritten, bytesTotal: Math.max(plan.packageBytes, p.bytesWritten),
-      ...convertMeter.update(p.bytesWritten, plan.packageBytes), filesDone: p.filesDone, filesTotal: p.graphsTotal + 4,
-      graphsDone: p.graphsDone, graphsTotal: p.graphsTotal,
-    }),
+    onProgress: (p) =>
+      report({
+        phase: 'convert',
+        file: p.path,
+        bytesDone: p.bytesWritten,
+        bytesTotal: Math.max(plan.packageBytes, p.bytesWritten),
+        ...convertMeter.update(p.bytesWritten, plan.packageBytes),
+        filesDone: p.filesDone,
+        filesTotal: p.graphsTotal + 4,
+        graphsDone: p.graphsDone,
+        graphsTotal: p.graphsTotal,
+      }),
   });
   if (!o.keepDownload) await removeEntry(root, downloadsFolder(o.id));
   const written = files.reduce((n, f) => n + f.bytes, 0);
-  report({ phase: 'done', bytesDone: written, bytesTotal: written, rate: null, etaS: 0, filesDone: files.length, filesTotal: files.length });
+  report({
+    phase: 'done',
+    bytesDone: written,
+    bytesTotal: written,
+    rate: null,
+    etaS: 0,
+    filesDone: files.length,
+    filesTotal: files.length,
+  });
   return { key: o.key, files, downloaded };
 }

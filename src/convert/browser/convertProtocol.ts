@@ -10,9 +10,7 @@ import { PreflightError, type PreflightFigures, type PreflightReason } from './p
 /** What the page sends: the options minus what cannot cross the worker boundary. */
 export type ConvertRequest = Omit<BrowserConvertOptions, 'store' | 'signal' | 'onProgress' | 'root'>;
 
-export type ConvertToWorker =
-  | { type: 'convert'; id: number; request: ConvertRequest }
-  | { type: 'cancel'; id: number };
+export type ConvertToWorker = { type: 'convert'; id: number; request: ConvertRequest } | { type: 'cancel'; id: number };
 
 export interface SerializedError {
   name: string;
@@ -30,14 +28,25 @@ export type ConvertFromWorker =
   | { type: 'error'; id: number; error: SerializedError };
 
 export function serializeError(err: unknown): SerializedError {
-  if (err instanceof PreflightError) return { name: err.name, message: err.message, code: err.code, file: err.file, detail: err.detail, reason: err.reason, figures: err.figures };
-  if (err instanceof ConvertError) return { name: err.name, message: err.message, code: err.code, file: err.file, detail: err.detail };
+  if (err instanceof PreflightError)
+    return {
+      name: err.name,
+      message: err.message,
+      code: err.code,
+      file: err.file,
+      detail: err.detail,
+      reason: err.reason,
+      figures: err.figures,
+    };
+  if (err instanceof ConvertError)
+    return { name: err.name, message: err.message, code: err.code, file: err.file, detail: err.detail };
   const e = err as Error;
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err) };
 }
 
 export function reviveError(s: SerializedError): Error {
-  if (s.reason && s.figures && s.file !== undefined && s.detail !== undefined) return new PreflightError(s.reason, s.file, s.detail, s.figures);
+  if (s.reason && s.figures && s.file !== undefined && s.detail !== undefined)
+    return new PreflightError(s.reason, s.file, s.detail, s.figures);
   if (s.code && s.file !== undefined && s.detail !== undefined) return new ConvertError(s.code, s.file, s.detail);
   const e = new Error(s.message);
   e.name = s.name;
@@ -67,7 +76,9 @@ export function runConversion(
       else reject(reviveError(m.error));
     };
     worker.addEventListener('message', onMessage);
-    signal?.addEventListener('abort', () => worker.postMessage({ type: 'cancel', id } satisfies ConvertToWorker), { once: true });
+    signal?.addEventListener('abort', () => worker.postMessage({ type: 'cancel', id } satisfies ConvertToWorker), {
+      once: true,
+    });
     worker.postMessage({ type: 'convert', id, request } satisfies ConvertToWorker);
   });
 }

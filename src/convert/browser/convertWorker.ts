@@ -7,7 +7,10 @@ import { OpfsPackageStore } from '../../package/opfsStore';
 import { convertInBrowser } from './convertInBrowser';
 import { serializeError, type ConvertFromWorker, type ConvertToWorker } from './convertProtocol';
 
-const scope = self as unknown as { postMessage(m: ConvertFromWorker): void; onmessage: ((e: MessageEvent<ConvertToWorker>) => void) | null };
+const scope = self as unknown as {
+  postMessage(m: ConvertFromWorker): void;
+  onmessage: ((e: MessageEvent<ConvertToWorker>) => void) | null;
+};
 const running = new Map<number, AbortController>();
 
 scope.onmessage = async (e) => {

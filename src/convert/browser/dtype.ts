@@ -7,10 +7,7 @@
 import type { PackageDtype } from '../../package/manifest';
 
 /** The slice of GPUAdapter (or of the engine's AdapterInfo) the choice depends on. */
-export type DtypeAdapter =
-  | { features: { has(name: string): boolean } }
-  | { shaderF16: boolean }
-  | null;
+export type DtypeAdapter = { features: { has(name: string): boolean } } | { shaderF16: boolean } | null;
 
 export interface DtypeChoice {
   dtype: Extract<PackageDtype, 'q4' | 'q4f16'>;
@@ -19,9 +16,14 @@ export interface DtypeChoice {
 }
 
 export function chooseDtype(adapter: DtypeAdapter): DtypeChoice {
-  if (!adapter) return { dtype: 'q4', reason: 'No WebGPU adapter: q4 (int4 weights, f32 activations) for the wasm backend.' };
+  if (!adapter)
+    return { dtype: 'q4', reason: 'No WebGPU adapter: q4 (int4 weights, f32 activations) for the wasm backend.' };
   const f16 = 'shaderF16' in adapter ? adapter.shaderF16 : adapter.features.has('shader-f16');
   return f16
-    ? { dtype: 'q4f16', reason: 'The GPU supports shader-f16: q4f16 (int4 weights, f16 activations) halves activation memory and bandwidth.' }
+    ? {
+        dtype: 'q4f16',
+        reason:
+          'The GPU supports shader-f16: q4f16 (int4 weights, f16 activations) halves activation memory and bandwidth.',
+      }
     : { dtype: 'q4', reason: 'The GPU lacks shader-f16: q4 (int4 weights, f32 activations).' };
 }

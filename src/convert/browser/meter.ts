@@ -11,7 +11,10 @@ export interface RateFigures {
 
 export class RateMeter {
   private readonly samples: { t: number; bytes: number }[] = [];
-  constructor(private readonly windowMs = 5000, private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly windowMs = 5000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Records `done` bytes out of `total` and returns the figures. */
   update(done: number, total: number): RateFigures {

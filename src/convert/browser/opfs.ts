@@ -16,7 +16,9 @@ export async function opfsPartialFile(handle: FileSystemFileHandle): Promise<Opf
   if (sync) {
     let writes = 0;
     return {
-      async size() { return sync.getSize(); },
+      async size() {
+        return sync.getSize();
+      },
       async write(offset, bytes) {
         let at = 0;
         while (at < bytes.byteLength) {
@@ -27,17 +29,25 @@ export async function opfsPartialFile(handle: FileSystemFileHandle): Promise<Opf
         // flush() makes the bytes durable; every few MB is enough (a crash re-downloads the rest).
         if (++writes % 64 === 0) sync.flush();
       },
-      async truncate(size) { sync.truncate(size); sync.flush(); },
+      async truncate(size) {
+        sync.truncate(size);
+        sync.flush();
+      },
       async read(offset, length) {
         const out = new Uint8Array(length);
         const got = sync.read(out, { at: offset });
         return got === length ? out : out.subarray(0, got);
       },
-      async close() { sync.flush(); sync.close(); },
+      async close() {
+        sync.flush();
+        sync.close();
+      },
     };
   }
   return {
-    async size() { return (await handle.getFile()).size; },
+    async size() {
+      return (await handle.getFile()).size;
+    },
     async write(offset, bytes) {
       const w = await handle.createWritable({ keepExistingData: true });
       await w.write({ type: 'write', position: offset, data: bytes as Uint8Array<ArrayBuffer> });
@@ -62,14 +72,16 @@ export function opfsStateStore(dir: FileSystemDirectoryHandle, name = 'state.jso
     if (cache) return cache;
     const h = await fileAt(dir, name);
     try {
-      cache = h ? JSON.parse(new TextDecoder().decode(await readWhole(h))) as Record<string, DownloadState> : {};
+      cache = h ? (JSON.parse(new TextDecoder().decode(await readWhole(h))) as Record<string, DownloadState>) : {};
     } catch {
       cache = {}; // a torn state file only costs re-hashing what is on disk
     }
     return cache;
   };
   return {
-    async get(file) { return (await load())[file] ?? null; },
+    async get(file) {
+      return (await load())[file] ?? null;
+    },
     async set(file, state) {
       const all = await load();
       if (state) all[file] = state;

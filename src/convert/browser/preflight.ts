@@ -42,18 +42,25 @@ export function estimatePackage(config: LlavaConfig, dtype: PackageDtype, contex
   let largestTensor = '';
   const add = (name: string, bytes: number) => {
     weightBytes += bytes;
-    if (bytes > largestTensorBytes) { largestTensorBytes = bytes; largestTensor = name; }
+    if (bytes > largestTensorBytes) {
+      largestTensorBytes = bytes;
+      largestTensor = name;
+    }
   };
   const tensors = expectedTensors(config);
   for (const [name, shape] of tensors) {
     const elements = shape.reduce((a, b) => a * b, 1);
-    if (quantized && shape.length === 2 && LINEAR_WEIGHT.test(name)) add(name, linearQ4Bytes(shape[0], shape[1], dtype));
+    if (quantized && shape.length === 2 && LINEAR_WEIGHT.test(name))
+      add(name, linearQ4Bytes(shape[0], shape[1], dtype));
     else add(name, elements * act);
   }
   const { text } = config;
   // Tied embeddings: head.onnx holds its own copy of the table as the output projection.
   if (!tensors.has('lm_head.weight')) {
-    add('lm_head (tied)', quantized ? linearQ4Bytes(text.vocabSize, text.hiddenSize, dtype) : text.vocabSize * text.hiddenSize * act);
+    add(
+      'lm_head (tied)',
+      quantized ? linearQ4Bytes(text.vocabSize, text.hiddenSize, dtype) : text.vocabSize * text.hiddenSize * act,
+    );
   }
   // Each layer graph holds its own rope cos/sin tables, [rows, hd/2] in the activation dtype (arch/attention.ts).
   weightBytes += text.numLayers * 2 * ropeTablePositions(text.maxPositions) * (text.headDim / 2) * act;
@@ -95,7 +102,12 @@ export interface PreflightFigures {
 
 /** A refusal before downloading; `figures` holds the numbers the UI shows. */
 export class PreflightError extends ConvertError {
-  constructor(readonly reason: PreflightReason, file: string, detail: string, readonly figures: PreflightFigures) {
+  constructor(
+    readonly reason: PreflightReason,
+    file: string,
+    detail: string,
+    readonly figures: PreflightFigures,
+  ) {
     super('unsupported', file, detail);
   }
 }
@@ -123,23 +135,37 @@ export function preflight(input: PreflightInput): PackageEstimate & { packageByt
   if (input.storage) {
     const freeBytes = Math.max(0, input.storage.quota - input.storage.usage);
     if (needBytes > freeBytes) {
-      throw new PreflightError('storage-quota', input.id,
+      throw new PreflightError(
+        'storage-quota',
+        input.id,
         `needs ${mb(needBytes)} of browser storage (download ${mb(input.downloadBytes)} + package ${mb(packageBytes)}) but only ${mb(freeBytes)} is free (quota ${mb(input.storage.quota)}, used ${mb(input.storage.usage)})`,
-        { ...base, freeBytes, quotaBytes: input.storage.quota, usageBytes: input.storage.usage });
+        { ...base, freeBytes, quotaBytes: input.storage.quota, usageBytes: input.storage.usage },
+      );
     }
   }
   if (input.adapter) {
     const maxBuffer = Math.min(input.adapter.maxBufferSize, input.adapter.maxStorageBufferBindingSize);
     if (est.largestTensorBytes > maxBuffer) {
-      throw new PreflightError('buffer-limit', input.id,
+      throw new PreflightError(
+        'buffer-limit',
+        input.id,
         `its largest tensor (${est.largestTensor}, ${mb(est.largestTensorBytes)}) exceeds this GPU's largest buffer (${mb(maxBuffer)})`,
-        { ...base, largestTensor: est.largestTensor, largestTensorBytes: est.largestTensorBytes, maxBufferBytes: maxBuffer });
+        {
+          ...base,
+          largestTensor: est.largestTensor,
+          largestTensorBytes: est.largestTensorBytes,
+          maxBufferBytes: maxBuffer,
+        },
+      );
     }
     const memory = input.adapter.memoryBytes;
     if (memory && est.gpuBytes > memory) {
-      throw new PreflightError('gpu-memory', input.id,
+      throw new PreflightError(
+        'gpu-memory',
+        input.id,
         `needs about ${mb(est.gpuBytes)} of GPU memory (weights ${mb(est.weightBytes)} + KV cache ${mb(est.kvBytes)}) but the GPU has ${mb(memory)}`,
-        { ...base, gpuBytes: est.gpuBytes, gpuMemoryBytes: memory });
+        { ...base, gpuBytes: est.gpuBytes, gpuMemoryBytes: memory },
+      );
     }
   }
   return { ...est, packageBytes, needBytes };

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConvertError } from '../../common/errors';
 import { startFaultServer, type FaultServer } from '../testing/faultServer';
-import { downloadFile, sha256FromEtag, type DownloadState, type PartialFile, type RemoteFile, type StateStore } from './rangeDownload';
+import {
+  downloadFile,
+  sha256FromEtag,
+  type DownloadState,
+  type PartialFile,
+  type RemoteFile,
+  type StateStore,
+} from './rangeDownload';
 import { Sha256 } from './sha256';
 
 const FIXTURE = new URL('../../../fixtures/qwen2-siglip/', import.meta.url).pathname;
@@ -17,7 +24,9 @@ const FAST = { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 };
 
 class MemoryFile implements PartialFile {
   bytes = new Uint8Array(0);
-  async size() { return this.bytes.byteLength; }
+  async size() {
+    return this.bytes.byteLength;
+  }
   async write(offset: number, data: Uint8Array) {
     expect(offset).toBe(this.bytes.byteLength); // the loop only ever appends
     const next = new Uint8Array(offset + data.byteLength);
@@ -25,14 +34,23 @@ class MemoryFile implements PartialFile {
     next.set(data, offset);
     this.bytes = next;
   }
-  async truncate(size: number) { this.bytes = this.bytes.slice(0, size); }
-  async read(offset: number, length: number) { return this.bytes.slice(offset, offset + length); }
+  async truncate(size: number) {
+    this.bytes = this.bytes.slice(0, size);
+  }
+  async read(offset: number, length: number) {
+    return this.bytes.slice(offset, offset + length);
+  }
 }
 
 class MemoryStates implements StateStore {
   map = new Map<string, DownloadState>();
-  async get(f: string) { return this.map.get(f) ?? null; }
-  async set(f: string, s: DownloadState | null) { if (s) this.map.set(f, structuredClone(s)); else this.map.delete(f); }
+  async get(f: string) {
+    return this.map.get(f) ?? null;
+  }
+  async set(f: string, s: DownloadState | null) {
+    if (s) this.map.set(f, structuredClone(s));
+    else this.map.delete(f);
+  }
 }
 
 let server: FaultServer;
@@ -44,10 +62,18 @@ beforeAll(async () => {
   server = await startFaultServer({ 'o/q': FIXTURE });
   data = await readFile(join(FIXTURE, WEIGHTS));
   sha = createHash('sha256').update(data).digest('hex');
-  remote = { path: WEIGHTS, url: `${server.endpoint}/o/q/resolve/main/${WEIGHTS}`, size: data.byteLength, etag: `"${sha}"` };
+  remote = {
+    path: WEIGHTS,
+    url: `${server.endpoint}/o/q/resolve/main/${WEIGHTS}`,
+    size: data.byteLength,
+    etag: `"${sha}"`,
+  };
 });
 afterAll(() => server.close());
-beforeEach(() => { server.clearFaults(); server.log.length = 0; });
+beforeEach(() => {
+  server.clearFaults();
+  server.log.length = 0;
+});
 
 const gets = () => server.log.filter((e) => e.method === 'GET').map((e) => [e.range, e.status, e.fault]);
 
@@ -66,7 +92,9 @@ describe('sha256', () => {
     expect((await Sha256.create()).hex()).toBe(createHash('sha256').digest('hex'));
   });
   it('restarts from zero on a saved state of the old format (nothing to load)', async () => {
-    const old = { words: [1, 2, 3, 4, 5, 6, 7, 8], tail: '', length: 64 } as unknown as Parameters<typeof Sha256.create>[0];
+    const old = { words: [1, 2, 3, 4, 5, 6, 7, 8], tail: '', length: 64 } as unknown as Parameters<
+      typeof Sha256.create
+    >[0];
     const h = await Sha256.create(old);
     expect(h.length).toBe(0);
     expect(h.hex()).toBe(createHash('sha256').digest('hex'));
@@ -98,19 +126,29 @@ describe('downloadFile', () => {
     server.inject(WEIGHTS, { kind: 'drop', afterBytes: 300_000 });
     const file = new MemoryFile();
     expect(await downloadFile(remote, file, new MemoryStates(), { chunkBytes: 1 << 30, retry: FAST })).toBe(sha);
-    expect(gets()).toEqual([[`bytes=0-${data.byteLength - 1}`, 206, 'drop'], [`bytes=300000-${data.byteLength - 1}`, 206, null]]);
+    expect(gets()).toEqual([
+      [`bytes=0-${data.byteLength - 1}`, 206, 'drop'],
+      [`bytes=300000-${data.byteLength - 1}`, 206, null],
+    ]);
     expect(Buffer.from(file.bytes).equals(data)).toBe(true);
   });
 
   it('retries 500s with backoff and recovers; gives up with a clear error when they persist', async () => {
     server.inject(WEIGHTS, { kind: 'status', status: 500, times: 2 });
     const retries: string[] = [];
-    expect(await downloadFile(remote, new MemoryFile(), new MemoryStates(), { retry: FAST, onRetry: (why) => retries.push(why) })).toBe(sha);
+    expect(
+      await downloadFile(remote, new MemoryFile(), new MemoryStates(), {
+        retry: FAST,
+        onRetry: (why) => retries.push(why),
+      }),
+    ).toBe(sha);
     expect(retries).toEqual(['HTTP 500', 'HTTP 500']);
     server.inject(WEIGHTS, { kind: 'status', status: 502, times: Infinity });
     const err = await downloadFile(remote, new MemoryFile(), new MemoryStates(), { retry: FAST }).catch((e) => e);
     expect(err).toBeInstanceOf(ConvertError);
-    expect(err.message).toBe(`${remote.url}: gave up after 4 attempts at byte 0 of ${data.byteLength.toLocaleString('en-US')}: HTTP 502 (start again to resume)`);
+    expect(err.message).toBe(
+      `${remote.url}: gave up after 4 attempts at byte 0 of ${data.byteLength.toLocaleString('en-US')}: HTTP 502 (start again to resume)`,
+    );
   });
 
   it('treats a body shorter than its Content-Range as a fault: once is recovered, always is an error', async () => {
@@ -119,13 +157,18 @@ describe('downloadFile', () => {
     expect(await downloadFile(remote, file, new MemoryStates(), { chunkBytes: 1 << 30, retry: FAST })).toBe(sha);
     expect(gets()[1][0]).toBe(`bytes=${data.byteLength - 1000}-${data.byteLength - 1}`);
     server.inject(WEIGHTS, { kind: 'short', missingBytes: 1000, times: Infinity });
-    const err = await downloadFile(remote, new MemoryFile(), new MemoryStates(), { chunkBytes: 1 << 30, retry: FAST }).catch((e) => e);
+    const err = await downloadFile(remote, new MemoryFile(), new MemoryStates(), {
+      chunkBytes: 1 << 30,
+      retry: FAST,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(ConvertError);
     expect(err.message).toMatch(/gave up after 4 attempts at byte .*: a response said 1,000 bytes and carried 0/);
   });
 
   it('refuses a file whose real size differs from the listing', async () => {
-    const err = await downloadFile({ ...remote, size: data.byteLength + 7 }, new MemoryFile(), new MemoryStates(), { retry: FAST }).catch((e) => e);
+    const err = await downloadFile({ ...remote, size: data.byteLength + 7 }, new MemoryFile(), new MemoryStates(), {
+      retry: FAST,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(ConvertError);
     expect(err.code).toBe('size-mismatch');
     expect(err.message).toMatch(/listed .* bytes but serves/);
@@ -148,7 +191,12 @@ describe('downloadFile', () => {
     const states = new MemoryStates();
     const abort = new AbortController();
     // First session: one chunk fails after 250 kB; stop it there (as a reload would).
-    await downloadFile(remote, file, states, { chunkBytes: 1 << 30, retry: FAST, signal: abort.signal, onRetry: () => abort.abort() }).catch(() => {});
+    await downloadFile(remote, file, states, {
+      chunkBytes: 1 << 30,
+      retry: FAST,
+      signal: abort.signal,
+      onRetry: () => abort.abort(),
+    }).catch(() => {});
     expect(file.bytes.byteLength).toBe(250_000);
     expect(states.map.get(WEIGHTS)!.hash!.length).toBe(250_000);
     server.log.length = 0;

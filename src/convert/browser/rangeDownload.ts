@@ -75,22 +75,38 @@ export function sha256FromEtag(etag: string | null): string | null {
 /** A fault worth retrying: the byte count on disk is unchanged, we just ask again. */
 class Transient extends Error {}
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((ok, fail) => {
-  const t = setTimeout(ok, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); fail(signal.reason); }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((ok, fail) => {
+    const t = setTimeout(ok, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        fail(signal.reason);
+      },
+      { once: true },
+    );
+  });
 
 const HASH_READ = 8 << 20;
 
 /** Brings a sha256 state up to `have` bytes, reading back from disk what it has not seen. */
 async function resumeHash(target: PartialFile, saved: Sha256State | null, have: number): Promise<Sha256> {
   const hasher = await Sha256.create(saved && saved.length <= have ? saved : null);
-  for (let at = hasher.length; at < have; at += HASH_READ) hasher.update(await target.read(at, Math.min(HASH_READ, have - at)));
+  for (let at = hasher.length; at < have; at += HASH_READ)
+    hasher.update(await target.read(at, Math.min(HASH_READ, have - at)));
   return hasher;
 }
 
 /** One Range request from `have`; appends what arrives (even a partial body) and returns the new size. */
-async function fetchRange(file: RemoteFile, target: PartialFile, hasher: Sha256, have: number, end: number, opts: DownloadOptions): Promise<number> {
+async function fetchRange(
+  file: RemoteFile,
+  target: PartialFile,
+  hasher: Sha256,
+  have: number,
+  end: number,
+  opts: DownloadOptions,
+): Promise<number> {
   const headers = new Headers(opts.init?.headers);
   headers.set('Range', `bytes=${have}-${end - 1}`);
   let res: Response;
@@ -102,15 +118,33 @@ async function fetchRange(file: RemoteFile, target: PartialFile, hasher: Sha256,
   }
   if (res.status >= 500 || res.status === 429) throw new Transient(`HTTP ${res.status}`);
   if (res.status === 404) throw new ConvertError('missing-file', file.url, 'HTTP 404: the file is gone from the hub');
-  if (res.status !== 206) throw new ConvertError('download', file.url, `range request answered HTTP ${res.status} (need 206 Partial Content)`);
+  if (res.status !== 206)
+    throw new ConvertError(
+      'download',
+      file.url,
+      `range request answered HTTP ${res.status} (need 206 Partial Content)`,
+    );
   const cr = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-  if (!cr) throw new ConvertError('download', file.url, `206 without a usable Content-Range ("${res.headers.get('content-range')}")`);
+  if (!cr)
+    throw new ConvertError(
+      'download',
+      file.url,
+      `206 without a usable Content-Range ("${res.headers.get('content-range')}")`,
+    );
   const [start, last, total] = [Number(cr[1]), Number(cr[2]), cr[3] === '*' ? null : Number(cr[3])];
   if (total !== null && total !== file.size) {
-    throw new ConvertError('size-mismatch', file.path, `the hub listed ${fmtInt(file.size)} bytes but serves ${fmtInt(total)} (the file changed or the listing is wrong); start the download again`);
+    throw new ConvertError(
+      'size-mismatch',
+      file.path,
+      `the hub listed ${fmtInt(file.size)} bytes but serves ${fmtInt(total)} (the file changed or the listing is wrong); start the download again`,
+    );
   }
   if (start !== have || last !== end - 1) {
-    throw new ConvertError('download', file.url, `asked for bytes ${fmtInt(have)}-${fmtInt(end - 1)}, the server sent ${fmtInt(start)}-${fmtInt(last)}`);
+    throw new ConvertError(
+      'download',
+      file.url,
+      `asked for bytes ${fmtInt(have)}-${fmtInt(end - 1)}, the server sent ${fmtInt(start)}-${fmtInt(last)}`,
+    );
   }
   let at = have;
   const reader = res.body?.getReader();
@@ -119,12 +153,21 @@ async function fetchRange(file: RemoteFile, target: PartialFile, hasher: Sha256,
       const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
       if (chunk.done) break;
       const piece = chunk.value;
-      if (at + piece.byteLength > end) throw new ConvertError('download', file.url, `the server sent more than the ${fmtInt(end - have)} bytes asked for at ${fmtInt(have)}`);
+      if (at + piece.byteLength > end)
+        throw new ConvertError(
+          'download',
+          file.url,
+          `the server sent more than the ${fmtInt(end - have)} bytes asked for at ${fmtInt(have)}`,
+        );
       try {
         await target.write(at, piece);
       } catch (err) {
         // Storage faults (quota, disk) are not the network's: retrying cannot help.
-        throw new ConvertError('output', file.path, `cannot write at byte ${fmtInt(at)} (${(err as Error).name}: ${(err as Error).message})`);
+        throw new ConvertError(
+          'output',
+          file.path,
+          `cannot write at byte ${fmtInt(at)} (${(err as Error).name}: ${(err as Error).message})`,
+        );
       }
       hasher.update(piece);
       at += piece.byteLength;
@@ -146,7 +189,12 @@ async function fetchRange(file: RemoteFile, target: PartialFile, hasher: Sha256,
  * Downloads `file` into `target`, resuming what is there. Returns the verified sha256 (of the
  * bytes on disk, whether or not the hub gave one to compare with).
  */
-export async function downloadFile(file: RemoteFile, target: PartialFile, states: StateStore, opts: DownloadOptions = {}): Promise<string> {
+export async function downloadFile(
+  file: RemoteFile,
+  target: PartialFile,
+  states: StateStore,
+  opts: DownloadOptions = {},
+): Promise<string> {
   const retry = opts.retry ?? DEFAULT_RETRY;
   const chunkBytes = opts.chunkBytes ?? 16 << 20;
   const expected = sha256FromEtag(file.etag);
@@ -180,7 +228,11 @@ export async function downloadFile(file: RemoteFile, target: PartialFile, states
       const onDisk = await target.size();
       if (onDisk !== now) {
         // Seen with a quota override: writes past the quota vanish without an exception.
-        throw new ConvertError('output', file.path, `the browser's storage kept ${fmtInt(onDisk)} of the ${fmtInt(now)} bytes written (storage full or over quota)`);
+        throw new ConvertError(
+          'output',
+          file.path,
+          `the browser's storage kept ${fmtInt(onDisk)} of the ${fmtInt(now)} bytes written (storage full or over quota)`,
+        );
       }
       if (now > have) failures = 0; // a fault that still moved us forward does not count
       if (now < end) throw new Transient(`the response stopped at byte ${fmtInt(now)} of ${fmtInt(end)}`);
@@ -196,7 +248,11 @@ export async function downloadFile(file: RemoteFile, target: PartialFile, states
       failures += 1;
       lastWhy = err.message;
       if (failures >= retry.attempts) {
-        throw new ConvertError('download', file.url, `gave up after ${retry.attempts} attempts at byte ${fmtInt(have)} of ${fmtInt(file.size)}: ${lastWhy} (start again to resume)`);
+        throw new ConvertError(
+          'download',
+          file.url,
+          `gave up after ${retry.attempts} attempts at byte ${fmtInt(have)} of ${fmtInt(file.size)}: ${lastWhy} (start again to resume)`,
+        );
       }
       const delay = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (failures - 1));
       opts.onRetry?.(lastWhy, failures, delay);
@@ -204,13 +260,22 @@ export async function downloadFile(file: RemoteFile, target: PartialFile, states
     }
   }
   const got = await target.size();
-  if (got !== file.size) throw new ConvertError('size-mismatch', file.path, `downloaded ${fmtInt(got)} bytes but the hub says ${fmtInt(file.size)}`);
+  if (got !== file.size)
+    throw new ConvertError(
+      'size-mismatch',
+      file.path,
+      `downloaded ${fmtInt(got)} bytes but the hub says ${fmtInt(file.size)}`,
+    );
   const digest = hasher.hex();
   if (expected && digest !== expected) {
     // Corrupt bytes cannot be located: start this file over on the next attempt.
     await target.truncate(0);
     await states.set(file.path, null);
-    throw new ConvertError('download', file.path, `sha256 ${digest} does not match the hub's ${expected}; the file was discarded, start again to download it anew`);
+    throw new ConvertError(
+      'download',
+      file.path,
+      `sha256 ${digest} does not match the hub's ${expected}; the file was discarded, start again to download it anew`,
+    );
   }
   await save(true, digest);
   return digest;

@@ -20,7 +20,10 @@ const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).pad
 const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 
 export class Sha256 {
-  private constructor(private readonly hasher: IHasher, private total: number) {}
+  private constructor(
+    private readonly hasher: IHasher,
+    private total: number,
+  ) {}
 
   /** A fresh hash, or one resumed from `saved` (a state from an older format restarts: null). */
   static async create(saved: Sha256State | null = null): Promise<Sha256> {
@@ -34,7 +37,9 @@ export class Sha256 {
   }
 
   /** Bytes hashed so far. */
-  get length(): number { return this.total; }
+  get length(): number {
+    return this.total;
+  }
 
   save(): Sha256State {
     return { state: toHex(this.hasher.save()), length: this.total };

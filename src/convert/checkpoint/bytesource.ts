@@ -16,12 +16,19 @@ export interface ByteSource {
 
 export function checkRange(name: string, size: number, offset: number, length: number): void {
   if (offset < 0 || length < 0 || offset + length > size) {
-    throw new ConvertError('truncated', name, `read of ${fmtInt(length)} bytes at ${fmtInt(offset)} is past the end of the file (${fmtInt(size)} bytes)`);
+    throw new ConvertError(
+      'truncated',
+      name,
+      `read of ${fmtInt(length)} bytes at ${fmtInt(offset)} is past the end of the file (${fmtInt(size)} bytes)`,
+    );
   }
 }
 
 export class MemoryByteSource implements ByteSource {
-  constructor(private readonly bytes: Uint8Array, private readonly name = 'memory') {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly name = 'memory',
+  ) {}
   get size(): number {
     return this.bytes.byteLength;
   }
@@ -33,7 +40,10 @@ export class MemoryByteSource implements ByteSource {
 
 /** A browser File or Blob (a folder a person picked, or an OPFS file). */
 export class BlobByteSource implements ByteSource {
-  constructor(private readonly blob: Blob, private readonly name = (blob as File).name ?? 'blob') {}
+  constructor(
+    private readonly blob: Blob,
+    private readonly name = (blob as File).name ?? 'blob',
+  ) {}
   get size(): number {
     return this.blob.size;
   }
@@ -45,7 +55,11 @@ export class BlobByteSource implements ByteSource {
 
 /** A file over HTTP; each read is one `Range: bytes=a-b` request (the server must answer 206). */
 export class HttpByteSource implements ByteSource {
-  private constructor(readonly url: string, readonly size: number, private readonly init: RequestInit) {}
+  private constructor(
+    readonly url: string,
+    readonly size: number,
+    private readonly init: RequestInit,
+  ) {}
 
   static async open(url: string, init: RequestInit = {}): Promise<HttpByteSource> {
     let res: Response;
@@ -54,7 +68,12 @@ export class HttpByteSource implements ByteSource {
     } catch (err) {
       throw new ConvertError('download', url, `cannot reach the server (${(err as Error).message})`);
     }
-    if (!res.ok) throw new ConvertError(res.status === 404 ? 'missing-file' : 'download', url, `HTTP ${res.status} ${res.statusText}`);
+    if (!res.ok)
+      throw new ConvertError(
+        res.status === 404 ? 'missing-file' : 'download',
+        url,
+        `HTTP ${res.status} ${res.statusText}`,
+      );
     const length = Number(res.headers.get('content-length'));
     if (!Number.isFinite(length) || length < 0 || res.headers.get('content-length') === null) {
       throw new ConvertError('download', url, 'the server gave no Content-Length');
@@ -69,11 +88,19 @@ export class HttpByteSource implements ByteSource {
     headers.set('Range', `bytes=${offset}-${offset + length - 1}`);
     const res = await fetch(this.url, { ...this.init, headers });
     if (res.status !== 206 && !(res.status === 200 && offset === 0 && length === this.size)) {
-      throw new ConvertError('download', this.url, `range request answered HTTP ${res.status} (need 206 Partial Content)`);
+      throw new ConvertError(
+        'download',
+        this.url,
+        `range request answered HTTP ${res.status} (need 206 Partial Content)`,
+      );
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (bytes.byteLength !== length) {
-      throw new ConvertError('truncated', this.url, `asked for ${fmtInt(length)} bytes at ${fmtInt(offset)}, got ${fmtInt(bytes.byteLength)}`);
+      throw new ConvertError(
+        'truncated',
+        this.url,
+        `asked for ${fmtInt(length)} bytes at ${fmtInt(offset)}, got ${fmtInt(bytes.byteLength)}`,
+      );
     }
     return bytes;
   }

@@ -95,19 +95,36 @@ async function readImageProcessor(folder: CheckpointFolder): Promise<ImageProces
   const flat = await readWhole(folder, 'preprocessor_config.json');
   if (flat) {
     parseJson(flat, 'preprocessor_config.json');
-    return { bytes: flat, layout: nested ? 'v5' : 'legacy', processor: isObject(processor) ? processor : null, file: 'preprocessor_config.json', keyPrefix: '' };
+    return {
+      bytes: flat,
+      layout: nested ? 'v5' : 'legacy',
+      processor: isObject(processor) ? processor : null,
+      file: 'preprocessor_config.json',
+      keyPrefix: '',
+    };
   }
   if (nested) {
     const text = JSON.stringify(processor.image_processor, null, 2) + '\n';
-    return { bytes: encoder.encode(text), layout: 'v5', processor: processor as Record<string, unknown>, file: 'processor_config.json', keyPrefix: 'image_processor.' };
+    return {
+      bytes: encoder.encode(text),
+      layout: 'v5',
+      processor: processor as Record<string, unknown>,
+      file: 'processor_config.json',
+      keyPrefix: 'image_processor.',
+    };
   }
-  throw new ConvertError('missing-file', 'preprocessor_config.json', 'no image processor config (looked for preprocessor_config.json and processor_config.json with "image_processor")');
+  throw new ConvertError(
+    'missing-file',
+    'preprocessor_config.json',
+    'no image processor config (looked for preprocessor_config.json and processor_config.json with "image_processor")',
+  );
 }
 
 /** {height, width} or a number (older square form) → [h, w]; anything else → null. */
 function sizeOf(value: unknown): [number, number] | null {
   if (typeof value === 'number') return [value, value];
-  if (isObject(value) && typeof value.height === 'number' && typeof value.width === 'number') return [value.height, value.width];
+  if (isObject(value) && typeof value.height === 'number' && typeof value.width === 'number')
+    return [value.height, value.width];
   return null;
 }
 
@@ -117,7 +134,8 @@ function sizeOf(value: unknown): [number, number] | null {
  * shortest_edge resize without a crop keeps the aspect ratio: no fixed size (null).
  */
 function processedSize(ip: Record<string, unknown>): { size: [number, number]; key: string } | null {
-  if (ip.do_center_crop !== false && ip.crop_size != null) { // CLIPImageProcessor crops unless told not to
+  if (ip.do_center_crop !== false && ip.crop_size != null) {
+    // CLIPImageProcessor crops unless told not to
     const crop = sizeOf(ip.crop_size);
     if (crop) return { size: crop, key: 'crop_size' };
   }
@@ -138,24 +156,40 @@ function checkProcessorAgainstModel(config: LlavaConfig, image: ImageProcessorFi
   const processed = processedSize(ip);
   const px = config.vision.imageSize;
   if (processed && (processed.size[0] !== px || processed.size[1] !== px)) {
-    throw new ConvertError('unsupported', image.file,
+    throw new ConvertError(
+      'unsupported',
+      image.file,
       `"${image.keyPrefix}${processed.key}" gives ${processed.size[0]}×${processed.size[1]} pixel values but config.json "vision_config.image_size" is ${px}: ` +
-      'the tower\'s position embeddings fit that size only (transformers stops on it too)');
+        "the tower's position embeddings fit that size only (transformers stops on it too)",
+    );
   }
   const p = image.processor;
   if (!p || p.patch_size == null || p.vision_feature_select_strategy == null) return; // no expansion by the processor
   const patch = p.patch_size;
   const extra = p.num_additional_image_tokens ?? 0;
   const strategy = p.vision_feature_select_strategy;
-  if (typeof patch !== 'number' || !Number.isInteger(patch) || patch < 1) throw new ConvertError('bad-value', 'processor_config.json', `"patch_size" must be a positive integer, got ${JSON.stringify(patch)}`);
-  if (typeof extra !== 'number' || !Number.isInteger(extra)) throw new ConvertError('bad-value', 'processor_config.json', `"num_additional_image_tokens" must be an integer, got ${JSON.stringify(extra)}`);
+  if (typeof patch !== 'number' || !Number.isInteger(patch) || patch < 1)
+    throw new ConvertError(
+      'bad-value',
+      'processor_config.json',
+      `"patch_size" must be a positive integer, got ${JSON.stringify(patch)}`,
+    );
+  if (typeof extra !== 'number' || !Number.isInteger(extra))
+    throw new ConvertError(
+      'bad-value',
+      'processor_config.json',
+      `"num_additional_image_tokens" must be an integer, got ${JSON.stringify(extra)}`,
+    );
   const [h, w] = processed?.size ?? [px, px];
   const expanded = Math.floor(h / patch) * Math.floor(w / patch) + extra - (strategy === 'default' ? 1 : 0);
   if (expanded !== config.imageSeqLength) {
-    throw new ConvertError('unsupported', 'processor_config.json',
+    throw new ConvertError(
+      'unsupported',
+      'processor_config.json',
       `"patch_size" ${patch}, "num_additional_image_tokens" ${extra} and "vision_feature_select_strategy" ${JSON.stringify(strategy)} expand <image> to ${expanded} tokens ` +
-      `but the model yields ${config.imageSeqLength} image features per image (config.json: ${config.vision.arch} ${px}px / patch ${config.vision.patchSize}, ${JSON.stringify(config.vision.selectStrategy)}); ` +
-      'transformers stops on this ("Image features and image tokens do not match")');
+        `but the model yields ${config.imageSeqLength} image features per image (config.json: ${config.vision.arch} ${px}px / patch ${config.vision.patchSize}, ${JSON.stringify(config.vision.selectStrategy)}); ` +
+        'transformers stops on this ("Image features and image tokens do not match")',
+    );
   }
 }
 
@@ -176,7 +210,11 @@ async function readChatTemplate(folder: CheckpointFolder, tokenizerConfig: Recor
     const named = fromTokenizer.find((t) => isObject(t) && t.name === 'default') ?? fromTokenizer[0];
     if (isObject(named) && typeof named.template === 'string') return named.template;
   }
-  throw new ConvertError('missing-file', 'chat_template.jinja', 'no chat template (looked in chat_template.jinja, chat_template.json and tokenizer_config.json)');
+  throw new ConvertError(
+    'missing-file',
+    'chat_template.jinja',
+    'no chat template (looked in chat_template.jinja, chat_template.json and tokenizer_config.json)',
+  );
 }
 
 /** The image token's string: the added token with the config's image id. */
@@ -186,7 +224,11 @@ function findImageToken(tokenizer: unknown, imageTokenId: number, processor: Rec
     if (isObject(hit) && typeof hit.content === 'string') return hit.content;
   }
   if (processor && typeof processor.image_token === 'string') return processor.image_token;
-  throw new ConvertError('missing-key', 'tokenizer.json', `no added token with the image token id ${imageTokenId} (config.json "image_token_index")`);
+  throw new ConvertError(
+    'missing-key',
+    'tokenizer.json',
+    `no added token with the image token id ${imageTokenId} (config.json "image_token_index")`,
+  );
 }
 
 /** Opens model.safetensors, or the shards an index names after checking the index against them. */
@@ -194,11 +236,17 @@ async function openWeights(folder: CheckpointFolder): Promise<SafetensorsFile[]>
   const indexBytes = await readWhole(folder, INDEX_FILE);
   if (!indexBytes) {
     const single = await folder.open(SINGLE_FILE);
-    if (!single) throw new ConvertError('missing-file', SINGLE_FILE, `no weights in ${folder.id} (looked for ${SINGLE_FILE} and ${INDEX_FILE})`);
+    if (!single)
+      throw new ConvertError(
+        'missing-file',
+        SINGLE_FILE,
+        `no weights in ${folder.id} (looked for ${SINGLE_FILE} and ${INDEX_FILE})`,
+      );
     return [await SafetensorsFile.open(single, SINGLE_FILE)];
   }
   const index = parseJson(indexBytes, INDEX_FILE);
-  if (!isObject(index) || !isObject(index.weight_map)) throw new ConvertError('missing-key', INDEX_FILE, 'missing key "weight_map"');
+  if (!isObject(index) || !isObject(index.weight_map))
+    throw new ConvertError('missing-key', INDEX_FILE, 'missing key "weight_map"');
   const weightMap = index.weight_map as Record<string, unknown>;
   const shardNames = [...new Set(Object.values(weightMap))].sort();
   const shards: SafetensorsFile[] = [];
@@ -214,13 +262,22 @@ async function openWeights(folder: CheckpointFolder): Promise<SafetensorsFile[]>
   for (const shard of shards) {
     for (const key of shard.names()) {
       if (weightMap[key] !== shard.file) {
-        throw new ConvertError('bad-index', INDEX_FILE, `tensor "${key}" is in ${shard.file} but the index says ${JSON.stringify(weightMap[key] ?? null)}`);
+        throw new ConvertError(
+          'bad-index',
+          INDEX_FILE,
+          `tensor "${key}" is in ${shard.file} but the index says ${JSON.stringify(weightMap[key] ?? null)}`,
+        );
       }
     }
   }
   for (const [key, shardName] of Object.entries(weightMap)) {
     const shard = shards.find((s) => s.file === shardName)!;
-    if (!shard.entry(key)) throw new ConvertError('bad-index', shard.file, `${INDEX_FILE} lists tensor "${key}" here but the shard has no such tensor`);
+    if (!shard.entry(key))
+      throw new ConvertError(
+        'bad-index',
+        shard.file,
+        `${INDEX_FILE} lists tensor "${key}" here but the shard has no such tensor`,
+      );
   }
   return shards;
 }
@@ -282,10 +339,20 @@ export async function openCheckpoint(folder: CheckpointFolder): Promise<Checkpoi
   for (const file of shards) {
     for (const key of file.names()) {
       const canonical = canonicalName(key);
-      if (canonical === null) throw new ConvertError('unexpected-tensor', file.file, `tensor "${key}" belongs to no known part (language_model, vision_tower, multi_modal_projector, lm_head)`);
+      if (canonical === null)
+        throw new ConvertError(
+          'unexpected-tensor',
+          file.file,
+          `tensor "${key}" belongs to no known part (language_model, vision_tower, multi_modal_projector, lm_head)`,
+        );
       if (isIgnoredTensor(canonical)) continue;
       const prior = tensors.get(canonical);
-      if (prior) throw new ConvertError('unexpected-tensor', file.file, `tensor "${key}" and "${prior.sourceKey}" (${prior.file.file}) both map to "${canonical}"`);
+      if (prior)
+        throw new ConvertError(
+          'unexpected-tensor',
+          file.file,
+          `tensor "${key}" and "${prior.sourceKey}" (${prior.file.file}) both map to "${canonical}"`,
+        );
       tensors.set(canonical, { file, sourceKey: key, entry: file.entry(key)! });
     }
   }
@@ -295,13 +362,27 @@ export async function openCheckpoint(folder: CheckpointFolder): Promise<Checkpoi
   const expected = expectedTensors(config);
   for (const [name, shape] of expected) {
     const loc = tensors.get(name);
-    if (!loc) throw new ConvertError('missing-tensor', shards.length === 1 ? shards[0].file : INDEX_FILE, `missing tensor "${name}" (config.json implies it)`);
+    if (!loc)
+      throw new ConvertError(
+        'missing-tensor',
+        shards.length === 1 ? shards[0].file : INDEX_FILE,
+        `missing tensor "${name}" (config.json implies it)`,
+      );
     if (loc.entry.shape.join(',') !== shape.join(',')) {
-      throw new ConvertError('shape-mismatch', loc.file.file, `tensor "${loc.sourceKey}" has shape [${loc.entry.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`);
+      throw new ConvertError(
+        'shape-mismatch',
+        loc.file.file,
+        `tensor "${loc.sourceKey}" has shape [${loc.entry.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
+      );
     }
   }
   for (const [name, loc] of tensors) {
-    if (!expected.has(name)) throw new ConvertError('unexpected-tensor', loc.file.file, `tensor "${loc.sourceKey}" is not part of a ${config.text.arch} + ${config.vision.arch} LLaVA with this config`);
+    if (!expected.has(name))
+      throw new ConvertError(
+        'unexpected-tensor',
+        loc.file.file,
+        `tensor "${loc.sourceKey}" is not part of a ${config.text.arch} + ${config.vision.arch} LLaVA with this config`,
+      );
   }
 
   const files: Record<SideFile, Uint8Array> = {

@@ -22,11 +22,11 @@ export const VISION_ARCHS: readonly VisionArch[] = ['clip', 'siglip'];
 
 export interface TextConfig {
   arch: TextArch;
-  hiddenSize: number;         // D
+  hiddenSize: number; // D
   numLayers: number;
-  numHeads: number;           // H
-  numKvHeads: number;         // Hkv (< H: grouped-query attention)
-  headDim: number;            // hd
+  numHeads: number; // H
+  numKvHeads: number; // Hkv (< H: grouped-query attention)
+  headDim: number; // hd
   intermediateSize: number;
   vocabSize: number;
   ropeTheta: number;
@@ -43,7 +43,7 @@ export interface TextConfig {
   attentionBias: boolean;
   /** lm_head shares embed_tokens: the checkpoint then has no canonical `lm_head.weight`. */
   tieWordEmbeddings: boolean;
-  hiddenAct: string;          // 'silu' for both supported decoders
+  hiddenAct: string; // 'silu' for both supported decoders
   bosTokenId: number | null;
   eosTokenIds: number[];
   padTokenId: number | null;
@@ -55,11 +55,11 @@ export interface VisionConfig {
   numLayers: number;
   numHeads: number;
   intermediateSize: number;
-  imageSize: number;          // Hpx = Wpx
+  imageSize: number; // Hpx = Wpx
   patchSize: number;
   numChannels: number;
   layerNormEps: number;
-  hiddenAct: string;          // 'quick_gelu' (CLIP) | 'gelu_pytorch_tanh' (SigLIP) | …
+  hiddenAct: string; // 'quick_gelu' (CLIP) | 'gelu_pytorch_tanh' (SigLIP) | …
   /**
    * vision_feature_layer as config.json gives it: an index into hidden_states (0 = embeddings
    * after pre-norm, -1 = last layer), or a list whose states are concatenated on the hidden axis.
@@ -72,7 +72,7 @@ export interface VisionConfig {
 }
 
 export interface ProjectorConfig {
-  hiddenAct: string;          // between linear_1 and linear_2, 'gelu' in LLaVA
+  hiddenAct: string; // between linear_1 and linear_2, 'gelu' in LLaVA
   bias: boolean;
   /** linear_1's input: vision hidden size × the number of feature layers. */
   inputSize: number;
@@ -98,39 +98,90 @@ type Json = Record<string, unknown>;
 // LlavaConfig (the values their __init__ signatures carry).
 const TEXT_DEFAULTS: Record<TextArch, Json> = {
   llama: {
-    vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32,
-    num_attention_heads: 32, hidden_act: 'silu', max_position_embeddings: 2048, rms_norm_eps: 1e-6,
-    rope_theta: 10000, attention_bias: false, tie_word_embeddings: false, bos_token_id: 1,
-    eos_token_id: 2, pad_token_id: null,
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 11008,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    hidden_act: 'silu',
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    attention_bias: false,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: null,
   },
   qwen2: {
-    vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016, num_hidden_layers: 32,
-    num_attention_heads: 32, hidden_act: 'silu', max_position_embeddings: 32768, rms_norm_eps: 1e-6,
-    rope_theta: 10000, tie_word_embeddings: false, bos_token_id: null, eos_token_id: null,
-    pad_token_id: null, use_sliding_window: false, sliding_window: null, max_window_layers: 28,
+    vocab_size: 151936,
+    hidden_size: 4096,
+    intermediate_size: 22016,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    hidden_act: 'silu',
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    bos_token_id: null,
+    eos_token_id: null,
+    pad_token_id: null,
+    use_sliding_window: false,
+    sliding_window: null,
+    max_window_layers: 28,
   },
   mistral: {
-    vocab_size: 32000, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32,
-    num_attention_heads: 32, num_key_value_heads: 8, hidden_act: 'silu', max_position_embeddings: 131072,
-    rms_norm_eps: 1e-6, rope_theta: 10000, sliding_window: 4096, tie_word_embeddings: false,
-    bos_token_id: 1, eos_token_id: 2, pad_token_id: null,
+    vocab_size: 32000,
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    hidden_act: 'silu',
+    max_position_embeddings: 131072,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    sliding_window: 4096,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: null,
   },
 };
 const VISION_DEFAULTS: Record<VisionArch, Json> = {
   clip: {
-    hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12,
-    num_channels: 3, image_size: 224, patch_size: 32, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5,
+    hidden_size: 768,
+    intermediate_size: 3072,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    num_channels: 3,
+    image_size: 224,
+    patch_size: 32,
+    hidden_act: 'quick_gelu',
+    layer_norm_eps: 1e-5,
   },
   siglip: {
-    hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12,
-    num_channels: 3, image_size: 224, patch_size: 16, hidden_act: 'gelu_pytorch_tanh',
+    hidden_size: 768,
+    intermediate_size: 3072,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    num_channels: 3,
+    image_size: 224,
+    patch_size: 16,
+    hidden_act: 'gelu_pytorch_tanh',
     layer_norm_eps: 1e-6,
   },
 };
 // LlavaConfig fills an absent vision_config with CLIP ViT-L/336 (LLaVA-1.5's tower).
 const LLAVA_DEFAULT_VISION: Json = {
-  model_type: 'clip_vision_model', hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 24,
-  num_attention_heads: 16, image_size: 336, patch_size: 14,
+  model_type: 'clip_vision_model',
+  hidden_size: 1024,
+  intermediate_size: 4096,
+  num_hidden_layers: 24,
+  num_attention_heads: 16,
+  image_size: 336,
+  patch_size: 14,
 };
 
 const TEXT_MODEL_TYPES: Record<string, TextArch> = { llama: 'llama', qwen2: 'qwen2', mistral: 'mistral' };
@@ -138,12 +189,20 @@ const TEXT_MODEL_TYPES: Record<string, TextArch> = { llama: 'llama', qwen2: 'qwe
 /** Activations our graphs have as fused nodes (arch/common.ts `activation`). */
 export const SUPPORTED_ACTIVATIONS: readonly string[] = ['silu', 'quick_gelu', 'gelu', 'gelu_pytorch_tanh'];
 const VISION_MODEL_TYPES: Record<string, VisionArch> = {
-  clip_vision_model: 'clip', clip: 'clip', siglip_vision_model: 'siglip', siglip: 'siglip',
+  clip_vision_model: 'clip',
+  clip: 'clip',
+  siglip_vision_model: 'siglip',
+  siglip: 'siglip',
 };
 
 /** Reads fields of one config object, naming `file` and the dotted key path in every error. */
 class Fields {
-  constructor(readonly obj: Json, readonly path: string, readonly file: string, readonly defaults: Json = {}) {}
+  constructor(
+    readonly obj: Json,
+    readonly path: string,
+    readonly file: string,
+    readonly defaults: Json = {},
+  ) {}
 
   private key(name: string): string {
     return this.path ? `${this.path}.${name}` : name;
@@ -170,7 +229,11 @@ class Fields {
   activation(name: string, where: string): string {
     const value = this.str(name);
     if (!SUPPORTED_ACTIVATIONS.includes(value)) {
-      throw this.unsupported(name, value, `the ${where} has no such activation (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
+      throw this.unsupported(
+        name,
+        value,
+        `the ${where} has no such activation (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`,
+      );
     }
     return value;
   }
@@ -188,7 +251,8 @@ class Fields {
   }
   num(name: string): number {
     const value = this.required(name);
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw this.bad(name, 'a positive number', value);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      throw this.bad(name, 'a positive number', value);
     return value;
   }
   bool(name: string): boolean {
@@ -224,7 +288,8 @@ function pickArch<A extends string>(f: Fields, table: Record<string, A>, what: s
   const arch = table[modelType];
   if (!arch) {
     throw new ConvertError(
-      'unsupported', f.file,
+      'unsupported',
+      f.file,
       `unsupported ${what} "${modelType}" in "${f.path ? f.path + '.' : ''}model_type" (supported: ${Object.keys(table).join(', ')})`,
     );
   }
@@ -243,21 +308,26 @@ function parseText(top: Fields): TextConfig {
   const numHeads = f.int('num_attention_heads');
   // null (or absent without a class default) means "as many as the query heads", as in transformers.
   const numKvHeads = f.raw('num_key_value_heads') != null ? f.int('num_key_value_heads') : numHeads;
-  if (numHeads % numKvHeads !== 0) throw f.bad('num_key_value_heads', `a divisor of num_attention_heads (${numHeads})`, numKvHeads);
+  if (numHeads % numKvHeads !== 0)
+    throw f.bad('num_key_value_heads', `a divisor of num_attention_heads (${numHeads})`, numKvHeads);
   const headDim = f.raw('head_dim') != null ? f.int('head_dim') : hiddenSize / numHeads;
-  if (!Number.isInteger(headDim)) throw f.bad('num_attention_heads', `a divisor of hidden_size (${hiddenSize})`, numHeads);
+  if (!Number.isInteger(headDim))
+    throw f.bad('num_attention_heads', `a divisor of hidden_size (${hiddenSize})`, numHeads);
   if (headDim % 2 !== 0) throw f.bad('head_dim', 'even (rotary embedding rotates pairs)', headDim);
 
   const eos = f.raw('eos_token_id');
   const eosList = eos === null || eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
-  if (!eosList.every((id) => typeof id === 'number' && Number.isInteger(id))) throw f.bad('eos_token_id', 'a token id or a list of them', eos);
+  if (!eosList.every((id) => typeof id === 'number' && Number.isInteger(id)))
+    throw f.bad('eos_token_id', 'a token id or a list of them', eos);
 
   // The SwiGLU MLP's gate activation is built as silu (arch/llama.ts).
   const hiddenAct = f.str('hidden_act');
-  if (hiddenAct !== 'silu') throw f.unsupported('hidden_act', hiddenAct, 'the decoder layer graph is SwiGLU with silu (supported: silu)');
+  if (hiddenAct !== 'silu')
+    throw f.unsupported('hidden_act', hiddenAct, 'the decoder layer graph is SwiGLU with silu (supported: silu)');
   // LLaMA's optional biases: transformers adds them to o_proj / gate/up/down, our layer graph has none there.
   if (arch === 'llama') {
-    if (f.has('mlp_bias') && f.bool('mlp_bias')) throw f.unsupported('mlp_bias', true, 'the decoder layer graph has no MLP biases (supported: false)');
+    if (f.has('mlp_bias') && f.bool('mlp_bias'))
+      throw f.unsupported('mlp_bias', true, 'the decoder layer graph has no MLP biases (supported: false)');
   }
 
   return {
@@ -291,7 +361,12 @@ function attentionBias(f: Fields, arch: TextArch): boolean {
   if (arch === 'qwen2') return true;
   if (arch === 'mistral') return false;
   const bias = f.bool('attention_bias');
-  if (bias) throw f.unsupported('attention_bias', true, 'LLaMA then has an o_proj bias, which the decoder layer graph does not add (supported: false)');
+  if (bias)
+    throw f.unsupported(
+      'attention_bias',
+      true,
+      'LLaMA then has an o_proj bias, which the decoder layer graph does not add (supported: false)',
+    );
   return bias;
 }
 
@@ -302,7 +377,8 @@ function attentionBias(f: Fields, arch: TextArch): boolean {
  */
 function tiedEmbeddings(top: Fields, text: Fields): boolean {
   const topTie = top.raw('tie_word_embeddings');
-  if (topTie !== undefined && typeof topTie !== 'boolean') throw top.bad('tie_word_embeddings', 'true or false', topTie);
+  if (topTie !== undefined && typeof topTie !== 'boolean')
+    throw top.bad('tie_word_embeddings', 'true or false', topTie);
   return topTie === true || text.bool('tie_word_embeddings');
 }
 
@@ -312,15 +388,19 @@ function tiedEmbeddings(top: Fields, text: Fields): boolean {
  * built: linear / dynamic / yarn / llama3 / longrope rescale the frequencies (or per length).
  */
 function parseRope(f: Fields): number {
-  const key = f.raw('rope_parameters') != null ? 'rope_parameters' : f.raw('rope_scaling') != null ? 'rope_scaling' : null;
+  const key =
+    f.raw('rope_parameters') != null ? 'rope_parameters' : f.raw('rope_scaling') != null ? 'rope_scaling' : null;
   if (key === null) return f.num('rope_theta');
   const params = f.raw(key);
   if (!isObject(params)) throw f.bad(key, 'an object', params);
   const rp = new Fields(params, `text_config.${key}`, f.file);
   const ropeType = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
   if (ropeType !== 'default') {
-    throw rp.unsupported(rp.has('rope_type') ? 'rope_type' : 'type', ropeType,
-      'the rotary tables are built for rope_type "default" only (scaled variants change the frequencies)');
+    throw rp.unsupported(
+      rp.has('rope_type') ? 'rope_type' : 'type',
+      ropeType,
+      'the rotary tables are built for rope_type "default" only (scaled variants change the frequencies)',
+    );
   }
   const partial = rp.raw('partial_rotary_factor') ?? f.raw('partial_rotary_factor');
   if (partial !== undefined && partial !== null && partial !== 1) {
@@ -339,7 +419,11 @@ function parseSlidingWindow(f: Fields, arch: TextArch, numLayers: number): numbe
   let slides: boolean;
   const layerTypes = f.raw('layer_types');
   if (layerTypes !== undefined && layerTypes !== null) {
-    if (!Array.isArray(layerTypes) || layerTypes.length !== numLayers || !layerTypes.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
+    if (
+      !Array.isArray(layerTypes) ||
+      layerTypes.length !== numLayers ||
+      !layerTypes.every((t) => t === 'full_attention' || t === 'sliding_attention')
+    ) {
       throw f.bad('layer_types', `a list of ${numLayers} "full_attention" / "sliding_attention"`, layerTypes);
     }
     slides = layerTypes.includes('sliding_attention');
@@ -360,13 +444,21 @@ function parseVision(top: Fields): VisionConfig {
   const numLayers = f.int('num_hidden_layers');
   const featureLayer = top.raw('vision_feature_layer') ?? -2;
   const featureLayers = typeof featureLayer === 'number' ? [featureLayer] : featureLayer;
-  if (!Array.isArray(featureLayers) || featureLayers.length === 0 || !featureLayers.every((l) => typeof l === 'number' && Number.isInteger(l))) {
+  if (
+    !Array.isArray(featureLayers) ||
+    featureLayers.length === 0 ||
+    !featureLayers.every((l) => typeof l === 'number' && Number.isInteger(l))
+  ) {
     throw top.bad('vision_feature_layer', 'an integer or a non-empty list of integers', featureLayer);
   }
   for (const layer of featureLayers as number[]) {
     // transformers indexes hidden_states (numLayers + 1 entries) and fails with an IndexError past them.
     if (layer < -(numLayers + 1) || layer > numLayers) {
-      throw top.bad('vision_feature_layer', `indices into the ${numLayers + 1} hidden states of a ${numLayers}-layer tower (−${numLayers + 1}…${numLayers})`, featureLayer);
+      throw top.bad(
+        'vision_feature_layer',
+        `indices into the ${numLayers + 1} hidden states of a ${numLayers}-layer tower (−${numLayers + 1}…${numLayers})`,
+        featureLayer,
+      );
     }
   }
   const strategy = top.raw('vision_feature_select_strategy') ?? 'default';
@@ -390,8 +482,8 @@ function parseVision(top: Fields): VisionConfig {
     numChannels: f.int('num_channels'),
     layerNormEps: f.num('layer_norm_eps'),
     hiddenAct: f.activation('hidden_act', 'vision encoder graph'),
-    featureLayer: Array.isArray(featureLayer) ? [...featureLayers as number[]] : featureLayer as number,
-    featureLayers: [...featureLayers as number[]],
+    featureLayer: Array.isArray(featureLayer) ? [...(featureLayers as number[])] : (featureLayer as number),
+    featureLayers: [...(featureLayers as number[])],
     selectStrategy: strategy,
   };
 }
@@ -401,7 +493,9 @@ function parseVision(top: Fields): VisionConfig {
  * floor(image/patch)², plus CLIP's CLS, minus one for "default" (transformers drops the first
  * token, CLS or — for a tower without one — the first patch).
  */
-export function visualTokenCount(vision: Pick<VisionConfig, 'arch' | 'imageSize' | 'patchSize' | 'selectStrategy'>): number {
+export function visualTokenCount(
+  vision: Pick<VisionConfig, 'arch' | 'imageSize' | 'patchSize' | 'selectStrategy'>,
+): number {
   const grid = Math.floor(vision.imageSize / vision.patchSize);
   return grid * grid + (vision.arch === 'clip' ? 1 : 0) - (vision.selectStrategy === 'default' ? 1 : 0);
 }
@@ -413,7 +507,9 @@ export function visualTokenCount(vision: Pick<VisionConfig, 'arch' | 'imageSize'
 export function parseLlavaConfig(json: unknown, imageToken = '<image>', file = 'config.json'): LlavaConfig {
   if (!isObject(json)) throw new ConvertError('bad-json', file, 'expected a JSON object');
   const top = new Fields(json, '', file, {
-    image_token_index: 32000, projector_hidden_act: 'gelu', multimodal_projector_bias: true,
+    image_token_index: 32000,
+    projector_hidden_act: 'gelu',
+    multimodal_projector_bias: true,
   });
   pickArch(top, { llava: 'llava' }, 'model');
 
@@ -424,8 +520,14 @@ export function parseLlavaConfig(json: unknown, imageToken = '<image>', file = '
   // processor derives the count from image size, patch size and strategy, and the model checks
   // the features against the image tokens, not against this field.
   const imageSeqLength = visualTokenCount(vision);
-  if (imageSeqLength < 1) throw top.bad('vision_feature_select_strategy', `"full" for a tower of ${imageSeqLength + 1} token`, vision.selectStrategy);
-  if (imageTokenId >= text.vocabSize) throw top.bad('image_token_index', `below text_config.vocab_size (${text.vocabSize})`, imageTokenId);
+  if (imageSeqLength < 1)
+    throw top.bad(
+      'vision_feature_select_strategy',
+      `"full" for a tower of ${imageSeqLength + 1} token`,
+      vision.selectStrategy,
+    );
+  if (imageTokenId >= text.vocabSize)
+    throw top.bad('image_token_index', `below text_config.vocab_size (${text.vocabSize})`, imageTokenId);
   return Object.freeze({
     text: Object.freeze(text),
     vision: Object.freeze(vision),

@@ -21,8 +21,15 @@ export interface HubOptions {
 
 /** Files a LLaVA checkpoint may have besides its weights; the first is required. */
 export const HUB_SIDE_FILES = [
-  'config.json', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'processor_config.json',
-  'chat_template.json', 'chat_template.jinja', 'generation_config.json', 'special_tokens_map.json',
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'preprocessor_config.json',
+  'processor_config.json',
+  'chat_template.json',
+  'chat_template.jinja',
+  'generation_config.json',
+  'special_tokens_map.json',
 ] as const;
 
 export function isHubId(value: string): boolean {
@@ -68,7 +75,12 @@ export async function listHubFiles(id: string, options: HubOptions = {}): Promis
   const files: HubFile[] = [];
   for (const path of HUB_SIDE_FILES) {
     const size = await hubFileSize(id, path, options);
-    if (size === null && path === 'config.json') throw new ConvertError('missing-file', hubUrl(id, path, options), `no config.json: is "${id}" a model repo on ${hubEndpoint(options)}?`);
+    if (size === null && path === 'config.json')
+      throw new ConvertError(
+        'missing-file',
+        hubUrl(id, path, options),
+        `no config.json: is "${id}" a model repo on ${hubEndpoint(options)}?`,
+      );
     if (size !== null) files.push({ path, size });
   }
   const indexPath = 'model.safetensors.index.json';
@@ -84,14 +96,21 @@ export async function listHubFiles(id: string, options: HubOptions = {}): Promis
     }
     if (!index.weight_map) throw new ConvertError('missing-key', indexPath, 'missing key "weight_map"');
     for (const shard of [...new Set(Object.values(index.weight_map))].sort()) {
-      if (typeof shard !== 'string' || shard.includes('..') || shard.startsWith('/')) throw new ConvertError('bad-index', indexPath, `weight_map names an invalid shard ${JSON.stringify(shard)}`);
+      if (typeof shard !== 'string' || shard.includes('..') || shard.startsWith('/'))
+        throw new ConvertError('bad-index', indexPath, `weight_map names an invalid shard ${JSON.stringify(shard)}`);
       const size = await hubFileSize(id, shard, options);
-      if (size === null) throw new ConvertError('missing-file', shard, `shard listed in ${indexPath} is not on the hub`);
+      if (size === null)
+        throw new ConvertError('missing-file', shard, `shard listed in ${indexPath} is not on the hub`);
       files.push({ path: shard, size });
     }
   } else {
     const size = await hubFileSize(id, 'model.safetensors', options);
-    if (size === null) throw new ConvertError('missing-file', hubUrl(id, 'model.safetensors', options), 'no model.safetensors or model.safetensors.index.json');
+    if (size === null)
+      throw new ConvertError(
+        'missing-file',
+        hubUrl(id, 'model.safetensors', options),
+        'no model.safetensors or model.safetensors.index.json',
+      );
     files.push({ path: 'model.safetensors', size });
   }
   return files;

@@ -39,11 +39,7 @@ export function canonicalName(sourceKey: string): string | null {
  * Tensors a checkpoint may carry that no graph reads: rotary caches and position-id buffers of
  * older transformers, and SigLIP's pooling head (LLaVA takes hidden states, not the pooled output).
  */
-const IGNORED: readonly RegExp[] = [
-  /\.rotary_emb\.inv_freq$/,
-  /^vision\.embeddings\.position_ids$/,
-  /^vision\.head\./,
-];
+const IGNORED: readonly RegExp[] = [/\.rotary_emb\.inv_freq$/, /^vision\.embeddings\.position_ids$/, /^vision\.head\./];
 
 export function isIgnoredTensor(canonical: string): boolean {
   return IGNORED.some((re) => re.test(canonical));
@@ -61,21 +57,53 @@ interface TensorRole {
 const TEXT_TENSORS: readonly TensorRole[] = [
   { pattern: 'text.embed_tokens.weight', shape: (c) => [c.text.vocabSize, c.text.hiddenSize] },
   { pattern: 'text.layers.{layer}.input_layernorm.weight', shape: (c) => [c.text.hiddenSize] },
-  { pattern: 'text.layers.{layer}.self_attn.q_proj.weight', shape: (c) => [c.text.numHeads * c.text.headDim, c.text.hiddenSize] },
-  { pattern: 'text.layers.{layer}.self_attn.k_proj.weight', shape: (c) => [c.text.numKvHeads * c.text.headDim, c.text.hiddenSize] },
-  { pattern: 'text.layers.{layer}.self_attn.v_proj.weight', shape: (c) => [c.text.numKvHeads * c.text.headDim, c.text.hiddenSize] },
-  { pattern: 'text.layers.{layer}.self_attn.q_proj.bias', shape: (c) => [c.text.numHeads * c.text.headDim], when: (c) => c.text.attentionBias },
-  { pattern: 'text.layers.{layer}.self_attn.k_proj.bias', shape: (c) => [c.text.numKvHeads * c.text.headDim], when: (c) => c.text.attentionBias },
-  { pattern: 'text.layers.{layer}.self_attn.v_proj.bias', shape: (c) => [c.text.numKvHeads * c.text.headDim], when: (c) => c.text.attentionBias },
-  { pattern: 'text.layers.{layer}.self_attn.o_proj.weight', shape: (c) => [c.text.hiddenSize, c.text.numHeads * c.text.headDim] },
+  {
+    pattern: 'text.layers.{layer}.self_attn.q_proj.weight',
+    shape: (c) => [c.text.numHeads * c.text.headDim, c.text.hiddenSize],
+  },
+  {
+    pattern: 'text.layers.{layer}.self_attn.k_proj.weight',
+    shape: (c) => [c.text.numKvHeads * c.text.headDim, c.text.hiddenSize],
+  },
+  {
+    pattern: 'text.layers.{layer}.self_attn.v_proj.weight',
+    shape: (c) => [c.text.numKvHeads * c.text.headDim, c.text.hiddenSize],
+  },
+  {
+    pattern: 'text.layers.{layer}.self_attn.q_proj.bias',
+    shape: (c) => [c.text.numHeads * c.text.headDim],
+    when: (c) => c.text.attentionBias,
+  },
+  {
+    pattern: 'text.layers.{layer}.self_attn.k_proj.bias',
+    shape: (c) => [c.text.numKvHeads * c.text.headDim],
+    when: (c) => c.text.attentionBias,
+  },
+  {
+    pattern: 'text.layers.{layer}.self_attn.v_proj.bias',
+    shape: (c) => [c.text.numKvHeads * c.text.headDim],
+    when: (c) => c.text.attentionBias,
+  },
+  {
+    pattern: 'text.layers.{layer}.self_attn.o_proj.weight',
+    shape: (c) => [c.text.hiddenSize, c.text.numHeads * c.text.headDim],
+  },
   // LLaMA's attention_bias also puts a bias on o_proj; Qwen2's does not.
-  { pattern: 'text.layers.{layer}.self_attn.o_proj.bias', shape: (c) => [c.text.hiddenSize], when: (c) => c.text.arch === 'llama' && c.text.attentionBias },
+  {
+    pattern: 'text.layers.{layer}.self_attn.o_proj.bias',
+    shape: (c) => [c.text.hiddenSize],
+    when: (c) => c.text.arch === 'llama' && c.text.attentionBias,
+  },
   { pattern: 'text.layers.{layer}.post_attention_layernorm.weight', shape: (c) => [c.text.hiddenSize] },
   { pattern: 'text.layers.{layer}.mlp.gate_proj.weight', shape: (c) => [c.text.intermediateSize, c.text.hiddenSize] },
   { pattern: 'text.layers.{layer}.mlp.up_proj.weight', shape: (c) => [c.text.intermediateSize, c.text.hiddenSize] },
   { pattern: 'text.layers.{layer}.mlp.down_proj.weight', shape: (c) => [c.text.hiddenSize, c.text.intermediateSize] },
   { pattern: 'text.norm.weight', shape: (c) => [c.text.hiddenSize] },
-  { pattern: 'lm_head.weight', shape: (c) => [c.text.vocabSize, c.text.hiddenSize], when: (c) => !c.text.tieWordEmbeddings },
+  {
+    pattern: 'lm_head.weight',
+    shape: (c) => [c.text.vocabSize, c.text.hiddenSize],
+    when: (c) => !c.text.tieWordEmbeddings,
+  },
 ];
 
 const grid = (c: LlavaConfig) => Math.floor(c.vision.imageSize / c.vision.patchSize);
@@ -90,7 +118,10 @@ const VISION_TENSORS: readonly TensorRole[] = [
   },
   { pattern: 'vision.embeddings.patch_embedding.bias', shape: vecV, when: (c) => !isClip(c) },
   // CLIP has a CLS position; SigLIP does not.
-  { pattern: 'vision.embeddings.position_embedding.weight', shape: (c) => [grid(c) ** 2 + (isClip(c) ? 1 : 0), c.vision.hiddenSize] },
+  {
+    pattern: 'vision.embeddings.position_embedding.weight',
+    shape: (c) => [grid(c) ** 2 + (isClip(c) ? 1 : 0), c.vision.hiddenSize],
+  },
   { pattern: 'vision.pre_layrnorm.weight', shape: vecV, when: isClip },
   { pattern: 'vision.pre_layrnorm.bias', shape: vecV, when: isClip },
   ...['layer_norm1', 'layer_norm2'].flatMap((n) => [
@@ -98,12 +129,21 @@ const VISION_TENSORS: readonly TensorRole[] = [
     { pattern: `vision.encoder.layers.{layer}.${n}.bias`, shape: vecV },
   ]),
   ...['q_proj', 'k_proj', 'v_proj', 'out_proj'].flatMap((n) => [
-    { pattern: `vision.encoder.layers.{layer}.self_attn.${n}.weight`, shape: (c: LlavaConfig) => [c.vision.hiddenSize, c.vision.hiddenSize] },
+    {
+      pattern: `vision.encoder.layers.{layer}.self_attn.${n}.weight`,
+      shape: (c: LlavaConfig) => [c.vision.hiddenSize, c.vision.hiddenSize],
+    },
     { pattern: `vision.encoder.layers.{layer}.self_attn.${n}.bias`, shape: vecV },
   ]),
-  { pattern: 'vision.encoder.layers.{layer}.mlp.fc1.weight', shape: (c) => [c.vision.intermediateSize, c.vision.hiddenSize] },
+  {
+    pattern: 'vision.encoder.layers.{layer}.mlp.fc1.weight',
+    shape: (c) => [c.vision.intermediateSize, c.vision.hiddenSize],
+  },
   { pattern: 'vision.encoder.layers.{layer}.mlp.fc1.bias', shape: (c) => [c.vision.intermediateSize] },
-  { pattern: 'vision.encoder.layers.{layer}.mlp.fc2.weight', shape: (c) => [c.vision.hiddenSize, c.vision.intermediateSize] },
+  {
+    pattern: 'vision.encoder.layers.{layer}.mlp.fc2.weight',
+    shape: (c) => [c.vision.hiddenSize, c.vision.intermediateSize],
+  },
   { pattern: 'vision.encoder.layers.{layer}.mlp.fc2.bias', shape: vecV },
   { pattern: 'vision.post_layernorm.weight', shape: vecV },
   { pattern: 'vision.post_layernorm.bias', shape: vecV },
@@ -116,7 +156,12 @@ const PROJECTOR_TENSORS: readonly TensorRole[] = [
   { pattern: 'projector.linear_2.bias', shape: (c) => [c.text.hiddenSize], when: (c) => c.projector.bias },
 ];
 
-function expand(roles: readonly TensorRole[], config: LlavaConfig, numLayers: number, out: Map<string, number[]>): void {
+function expand(
+  roles: readonly TensorRole[],
+  config: LlavaConfig,
+  numLayers: number,
+  out: Map<string, number[]>,
+): void {
   for (const role of roles) {
     if (role.when && !role.when(config)) continue;
     const shape = role.shape(config);

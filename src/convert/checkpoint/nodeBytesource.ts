@@ -5,7 +5,12 @@ import { checkRange, type ByteSource } from './bytesource';
 import { ConvertError, fmtInt } from '../../common/errors';
 
 export class FileByteSource implements ByteSource {
-  private constructor(readonly path: string, private readonly handle: FileHandle, readonly size: number, private readonly label: string) {}
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly size: number,
+    private readonly label: string,
+  ) {}
 
   /** `label` names the file in errors (default: its base name). */
   static async open(path: string, label = basename(path)): Promise<FileByteSource> {
@@ -28,7 +33,11 @@ export class FileByteSource implements ByteSource {
     while (done < length) {
       const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
       if (bytesRead === 0) {
-        throw new ConvertError('truncated', this.label, `file ended at byte ${fmtInt(offset + done)} while reading ${fmtInt(length)} bytes at ${fmtInt(offset)}`);
+        throw new ConvertError(
+          'truncated',
+          this.label,
+          `file ended at byte ${fmtInt(offset + done)} while reading ${fmtInt(length)} bytes at ${fmtInt(offset)}`,
+        );
       }
       done += bytesRead;
     }

@@ -28,7 +28,13 @@ async function sizeOf(path: string): Promise<number | null> {
   }
 }
 
-async function downloadFile(id: string, file: HubFile, dest: string, options: HubOptions, onBytes: (fileBytes: number) => void): Promise<void> {
+async function downloadFile(
+  id: string,
+  file: HubFile,
+  dest: string,
+  options: HubOptions,
+  onBytes: (fileBytes: number) => void,
+): Promise<void> {
   const url = hubUrl(id, file.path, options);
   const part = `${dest}.part`;
   await mkdir(dirname(dest), { recursive: true });
@@ -49,11 +55,20 @@ async function downloadFile(id: string, file: HubFile, dest: string, options: Hu
     } catch (err) {
       throw new ConvertError('download', url, `cannot reach the server (${(err as Error).message})`);
     }
-    if (res.status === 200) have = 0; // range not honoured: the body is the whole file
-    else if (res.status !== 206) throw new ConvertError(res.status === 404 ? 'missing-file' : 'download', url, `HTTP ${res.status} ${res.statusText}`);
+    if (res.status === 200)
+      have = 0; // range not honoured: the body is the whole file
+    else if (res.status !== 206)
+      throw new ConvertError(
+        res.status === 404 ? 'missing-file' : 'download',
+        url,
+        `HTTP ${res.status} ${res.statusText}`,
+      );
   }
   const out = createWriteStream(part, { flags: have > 0 ? 'a' : 'w' });
-  const closed = new Promise<void>((ok, fail) => { out.on('close', ok); out.on('error', fail); });
+  const closed = new Promise<void>((ok, fail) => {
+    out.on('close', ok);
+    out.on('error', fail);
+  });
   let written = have;
   onBytes(written);
   try {
@@ -70,13 +85,21 @@ async function downloadFile(id: string, file: HubFile, dest: string, options: Hu
   } catch (err) {
     out.end();
     await closed;
-    throw new ConvertError('download', url, `connection lost after ${fmtInt(written)} of ${fmtInt(file.size)} bytes (run again to resume): ${(err as Error).message}`);
+    throw new ConvertError(
+      'download',
+      url,
+      `connection lost after ${fmtInt(written)} of ${fmtInt(file.size)} bytes (run again to resume): ${(err as Error).message}`,
+    );
   }
   out.end();
   await closed;
   const got = (await sizeOf(part)) ?? 0;
   if (got !== file.size) {
-    throw new ConvertError('size-mismatch', file.path, `downloaded ${fmtInt(got)} bytes but the hub says ${fmtInt(file.size)} (run again to resume)`);
+    throw new ConvertError(
+      'size-mismatch',
+      file.path,
+      `downloaded ${fmtInt(got)} bytes but the hub says ${fmtInt(file.size)} (run again to resume)`,
+    );
   }
   await rename(part, dest);
 }
@@ -92,13 +115,28 @@ export async function downloadHubCheckpoint(
   let finished = 0;
   for (const [i, file] of files.entries()) {
     const dest = join(dir, file.path);
-    const report = (fileBytes: number) => options.onProgress?.({
-      file: file.path, fileBytes, fileTotal: file.size, bytesDone: finished + fileBytes, bytesTotal, filesDone: i, filesTotal: files.length,
-    });
+    const report = (fileBytes: number) =>
+      options.onProgress?.({
+        file: file.path,
+        fileBytes,
+        fileTotal: file.size,
+        bytesDone: finished + fileBytes,
+        bytesTotal,
+        filesDone: i,
+        filesTotal: files.length,
+      });
     if ((await sizeOf(dest)) !== file.size) await downloadFile(id, file, dest, options, report);
     else report(file.size);
     finished += file.size;
   }
-  options.onProgress?.({ file: '', fileBytes: 0, fileTotal: 0, bytesDone: bytesTotal, bytesTotal, filesDone: files.length, filesTotal: files.length });
+  options.onProgress?.({
+    file: '',
+    fileBytes: 0,
+    fileTotal: 0,
+    bytesDone: bytesTotal,
+    bytesTotal,
+    filesDone: files.length,
+    filesTotal: files.length,
+  });
   return files;
 }

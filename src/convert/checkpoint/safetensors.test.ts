@@ -21,13 +21,18 @@ async function sample(): Promise<Uint8Array> {
 }
 
 function errorOf(p: Promise<unknown>): Promise<ConvertError> {
-  return p.then(() => { throw new Error('expected a ConvertError'); }, (e) => e as ConvertError);
+  return p.then(
+    () => {
+      throw new Error('expected a ConvertError');
+    },
+    (e) => e as ConvertError,
+  );
 }
 
 describe('safetensors', () => {
   it('round-trips F32/F16/BF16 through writer and reader, tensor by tensor', async () => {
     const bytes = await sample();
-    expect((bytes.byteLength - Number(new DataView(bytes.buffer).getBigUint64(0, true)) - 8)).toBe(6 * 4 + 5 * 2 + 4 * 2);
+    expect(bytes.byteLength - Number(new DataView(bytes.buffer).getBigUint64(0, true)) - 8).toBe(6 * 4 + 5 * 2 + 4 * 2);
     const file = await SafetensorsFile.open(new MemoryByteSource(bytes), 'x.safetensors');
     expect(file.names()).toEqual(['a', 'b', 'c']);
     expect(file.entry('b')).toMatchObject({ dtype: 'F16', shape: [5] });
@@ -55,10 +60,17 @@ describe('safetensors', () => {
 
   it('names the file and the tensor when the file is truncated', async () => {
     const bytes = await sample();
-    const err = await errorOf(SafetensorsFile.open(new MemoryByteSource(bytes.subarray(0, bytes.byteLength - 3)), 'model-00002-of-00003.safetensors'));
+    const err = await errorOf(
+      SafetensorsFile.open(
+        new MemoryByteSource(bytes.subarray(0, bytes.byteLength - 3)),
+        'model-00002-of-00003.safetensors',
+      ),
+    );
     expect(err).toBeInstanceOf(ConvertError);
     expect(err.code).toBe('truncated');
-    expect(err.message).toMatch(/^model-00002-of-00003\.safetensors: truncated: header says tensor "c" ends at byte [\d,]+ but the file has [\d,]+$/);
+    expect(err.message).toMatch(
+      /^model-00002-of-00003\.safetensors: truncated: header says tensor "c" ends at byte [\d,]+ but the file has [\d,]+$/,
+    );
     expect(err.message).not.toContain('\n');
   });
 
@@ -66,7 +78,9 @@ describe('safetensors', () => {
     const bytes = await sample();
     const garbage = bytes.slice();
     new DataView(garbage.buffer).setBigUint64(0, 2n ** 40n, true);
-    expect((await errorOf(SafetensorsFile.open(new MemoryByteSource(garbage), 'g.safetensors'))).message).toMatch(/^g\.safetensors: header length .* not plausible/);
+    expect((await errorOf(SafetensorsFile.open(new MemoryByteSource(garbage), 'g.safetensors'))).message).toMatch(
+      /^g\.safetensors: header length .* not plausible/,
+    );
 
     const withHeader = (header: object, dataBytes: number) => {
       const json = new TextEncoder().encode(JSON.stringify(header));
@@ -78,19 +92,33 @@ describe('safetensors', () => {
     const broken = new Uint8Array(16);
     new DataView(broken.buffer).setBigUint64(0, 8n, true);
     broken.set(new TextEncoder().encode('{"a": [}'), 8);
-    expect((await errorOf(SafetensorsFile.open(new MemoryByteSource(broken), 'j.safetensors'))).code).toBe('bad-header');
+    expect((await errorOf(SafetensorsFile.open(new MemoryByteSource(broken), 'j.safetensors'))).code).toBe(
+      'bad-header',
+    );
 
-    const i64 = await errorOf(SafetensorsFile.open(withHeader({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), 'd.safetensors'));
+    const i64 = await errorOf(
+      SafetensorsFile.open(withHeader({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), 'd.safetensors'),
+    );
     expect(i64.code).toBe('unknown-dtype');
     expect(i64.message).toBe('d.safetensors: tensor "x" has dtype "I64" (supported: F32, F16, BF16)');
 
-    const span = await errorOf(SafetensorsFile.open(withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), 's.safetensors'));
+    const span = await errorOf(
+      SafetensorsFile.open(withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), 's.safetensors'),
+    );
     expect(span.message).toMatch(/tensor "x": data_offsets span 8 bytes but F32 \[3\] needs 12/);
 
-    const overlap = await errorOf(SafetensorsFile.open(withHeader({
-      x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-      y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-    }, 12), 'o.safetensors'));
+    const overlap = await errorOf(
+      SafetensorsFile.open(
+        withHeader(
+          {
+            x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+            y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+          },
+          12,
+        ),
+        'o.safetensors',
+      ),
+    );
     expect(overlap.code).toBe('overlap');
     expect(overlap.message).toMatch(/^o\.safetensors: tensors "x" and "y" overlap/);
   });

@@ -33,15 +33,24 @@ export function elementCount(shape: readonly number[]): number {
 
 /** Reads and validates the header: length sane, JSON valid, dtypes known, ranges inside the file and disjoint. */
 export async function readSafetensorsHeader(source: ByteSource, file: string): Promise<SafetensorsHeader> {
-  if (source.size < 8) throw new ConvertError('truncated', file, `file has ${source.size} bytes, too short for a safetensors header`);
+  if (source.size < 8)
+    throw new ConvertError('truncated', file, `file has ${source.size} bytes, too short for a safetensors header`);
   const lenBytes = await source.read(0, 8);
   const view = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8);
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen < 2 || headerLen > MAX_HEADER_BYTES) {
-    throw new ConvertError('bad-header', file, `header length ${fmtInt(headerLen)} is not plausible (not a safetensors file?)`);
+    throw new ConvertError(
+      'bad-header',
+      file,
+      `header length ${fmtInt(headerLen)} is not plausible (not a safetensors file?)`,
+    );
   }
   if (8 + headerLen > source.size) {
-    throw new ConvertError('truncated', file, `header says it is ${fmtInt(headerLen)} bytes but the file has ${fmtInt(source.size)}`);
+    throw new ConvertError(
+      'truncated',
+      file,
+      `header says it is ${fmtInt(headerLen)} bytes but the file has ${fmtInt(source.size)}`,
+    );
   }
   let json: unknown;
   try {
@@ -49,7 +58,8 @@ export async function readSafetensorsHeader(source: ByteSource, file: string): P
   } catch (err) {
     throw new ConvertError('bad-header', file, `header is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConvertError('bad-header', file, 'header is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new ConvertError('bad-header', file, 'header is not a JSON object');
 
   const dataStart = 8 + headerLen;
   const tensors = new Map<string, TensorEntry>();
@@ -67,7 +77,11 @@ export async function readSafetensorsHeader(source: ByteSource, file: string): P
     const prev = sorted[i - 1];
     const cur = sorted[i];
     if (cur.begin < prev.end && cur.end > cur.begin) {
-      throw new ConvertError('overlap', file, `tensors "${prev.name}" and "${cur.name}" overlap (bytes ${fmtInt(cur.begin)}–${fmtInt(prev.end)})`);
+      throw new ConvertError(
+        'overlap',
+        file,
+        `tensors "${prev.name}" and "${cur.name}" overlap (bytes ${fmtInt(cur.begin)}–${fmtInt(prev.end)})`,
+      );
     }
   }
   return { dataStart, tensors, metadata };
@@ -78,19 +92,35 @@ function parseEntry(name: string, raw: unknown, dataStart: number, fileSize: num
   if (typeof raw !== 'object' || raw === null) throw bad('entry is not an object');
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-    throw new ConvertError('unknown-dtype', file, `tensor "${name}" has dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    throw new ConvertError(
+      'unknown-dtype',
+      file,
+      `tensor "${name}" has dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`,
+    );
   }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`shape ${JSON.stringify(shape)} is not a list of sizes`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw bad(`shape ${JSON.stringify(shape)} is not a list of sizes`);
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1]
+  ) {
     throw bad(`data_offsets ${JSON.stringify(offsets)} is not [begin, end]`);
   }
   const expected = elementCount(shape) * DTYPE_BYTES[dtype as TensorDtype];
   if (offsets[1] - offsets[0] !== expected) {
-    throw bad(`data_offsets span ${fmtInt(offsets[1] - offsets[0])} bytes but ${dtype} ${JSON.stringify(shape)} needs ${fmtInt(expected)}`);
+    throw bad(
+      `data_offsets span ${fmtInt(offsets[1] - offsets[0])} bytes but ${dtype} ${JSON.stringify(shape)} needs ${fmtInt(expected)}`,
+    );
   }
   const end = dataStart + offsets[1];
   if (end > fileSize) {
-    throw new ConvertError('truncated', file, `truncated: header says tensor "${name}" ends at byte ${fmtInt(end)} but the file has ${fmtInt(fileSize)}`);
+    throw new ConvertError(
+      'truncated',
+      file,
+      `truncated: header says tensor "${name}" ends at byte ${fmtInt(end)} but the file has ${fmtInt(fileSize)}`,
+    );
   }
   return { name, dtype: dtype as TensorDtype, shape: shape as number[], begin: dataStart + offsets[0], end };
 }
@@ -113,7 +143,11 @@ export function toFloat32(bytes: Uint8Array, dtype: TensorDtype): Float32Array {
 
 /** One safetensors file opened for tensor-by-tensor reads. */
 export class SafetensorsFile {
-  private constructor(readonly file: string, readonly source: ByteSource, readonly header: SafetensorsHeader) {}
+  private constructor(
+    readonly file: string,
+    readonly source: ByteSource,
+    readonly header: SafetensorsHeader,
+  ) {}
 
   static async open(source: ByteSource, file: string): Promise<SafetensorsFile> {
     return new SafetensorsFile(file, source, await readSafetensorsHeader(source, file));

@@ -18,7 +18,10 @@ export function tensorBytes(t: WriterTensor): number {
 }
 
 /** The u64 length prefix + JSON header, padded so the data section starts 8-byte aligned. */
-export function encodeSafetensorsHeader(tensors: readonly WriterTensor[], metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+export function encodeSafetensorsHeader(
+  tensors: readonly WriterTensor[],
+  metadata: Record<string, string> = { format: 'pt' },
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -64,7 +67,9 @@ export async function* safetensorsChunks(
     const value = await data(t);
     const bytes = value instanceof Float32Array ? fromFloat32(value, t.dtype) : value;
     if (bytes.byteLength !== tensorBytes(t)) {
-      throw new Error(`safetensors writer: tensor "${t.name}" has ${bytes.byteLength} bytes, ${t.dtype} ${JSON.stringify(t.shape)} needs ${tensorBytes(t)}`);
+      throw new Error(
+        `safetensors writer: tensor "${t.name}" has ${bytes.byteLength} bytes, ${t.dtype} ${JSON.stringify(t.shape)} needs ${tensorBytes(t)}`,
+      );
     }
     yield bytes;
   }

@@ -5,11 +5,18 @@ import { ConvertError } from '../../common/errors';
 import { expectedTensors } from '../checkpoint/keys';
 import { openCheckpointDir } from '../checkpoint/nodeCheckpoint';
 import { DirSink } from '../../package/nodeSink';
-import { SYNTHETIC_SHAPES, SYNTHETIC_TOKENIZER_VOCAB, SyntheticCheckpoint, syntheticCheckpointFiles } from './synthetic';
+import {
+  SYNTHETIC_SHAPES,
+  SYNTHETIC_TOKENIZER_VOCAB,
+  SyntheticCheckpoint,
+  syntheticCheckpointFiles,
+} from './synthetic';
 import { FIXTURE, removeDir, tempDir } from '../testing/variants';
 
 const dirs: string[] = [];
-afterAll(async () => { for (const d of dirs) await removeDir(d); });
+afterAll(async () => {
+  for (const d of dirs) await removeDir(d);
+});
 
 async function tokenizer() {
   return {
@@ -23,14 +30,33 @@ describe('SyntheticCheckpoint', () => {
   it('has the real shapes of LLaVA-1.5-7B and LLaVA-Interleave-Qwen-0.5B', async () => {
     const tok = await tokenizer();
     const llava = new SyntheticCheckpoint('llava-1.5-7b', tok);
-    expect(llava.config.text).toMatchObject({ hiddenSize: 4096, numLayers: 32, numHeads: 32, intermediateSize: 11008, vocabSize: 32000 });
-    expect(llava.config.vision).toMatchObject({ hiddenSize: 1024, numLayers: 24, numHeads: 16, intermediateSize: 4096, patchSize: 14, imageSize: 336 });
+    expect(llava.config.text).toMatchObject({
+      hiddenSize: 4096,
+      numLayers: 32,
+      numHeads: 32,
+      intermediateSize: 11008,
+      vocabSize: 32000,
+    });
+    expect(llava.config.vision).toMatchObject({
+      hiddenSize: 1024,
+      numLayers: 24,
+      numHeads: 16,
+      intermediateSize: 4096,
+      patchSize: 14,
+      imageSize: 336,
+    });
     expect(llava.info('projector.linear_1.weight')!.shape).toEqual([4096, 1024]);
     expect(llava.info('projector.linear_2.weight')!.shape).toEqual([4096, 4096]);
     // 7.06 B parameters: LLaVA-1.5-7B's count (Vicuna 6.74 B + CLIP-L 0.30 B + projector 0.02 B).
     expect(llava.parameterCount() / 1e9).toBeCloseTo(7.06, 2);
     const qwen = new SyntheticCheckpoint('interleave-qwen-0.5b', tok);
-    expect(qwen.config.text).toMatchObject({ arch: 'qwen2', numKvHeads: 2, headDim: 64, attentionBias: true, tieWordEmbeddings: true });
+    expect(qwen.config.text).toMatchObject({
+      arch: 'qwen2',
+      numKvHeads: 2,
+      headDim: 64,
+      attentionBias: true,
+      tieWordEmbeddings: true,
+    });
     expect(qwen.config.imageSeqLength).toBe(729);
     expect(qwen.names()).not.toContain('lm_head.weight');
     expect(qwen.names()).toContain('text.layers.0.self_attn.q_proj.bias');
@@ -63,7 +89,10 @@ describe('SyntheticCheckpoint', () => {
 
   it('writes an HF-layout checkpoint that openCheckpoint reads back to the same tensors, single and sharded', async () => {
     const ckpt = new SyntheticCheckpoint('tiny', await tokenizer(), 3);
-    for (const [tag, maxShard] of [['single', 5e9], ['sharded', 100_000]] as const) {
+    for (const [tag, maxShard] of [
+      ['single', 5e9],
+      ['sharded', 100_000],
+    ] as const) {
       const out = join(await tempDir(`synth-${tag}`), 'ckpt');
       dirs.push(join(out, '..'));
       const sink = new DirSink(out);
@@ -72,7 +101,8 @@ describe('SyntheticCheckpoint', () => {
       const files = await readdir(out);
       expect(files).toContain('chat_template.jinja');
       expect(files).toContain('processor_config.json');
-      if (tag === 'sharded') expect(files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length).toBeGreaterThan(3);
+      if (tag === 'sharded')
+        expect(files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length).toBeGreaterThan(3);
       const back = await openCheckpointDir(out);
       expect(back.layout).toBe('v5');
       expect(back.config).toEqual(ckpt.config);

@@ -28,41 +28,93 @@ import { f16BitsToF32, f32ToF16Bits } from '../../common/float16';
 type Json = Record<string, unknown>;
 
 const CLIP_336_PROCESSOR: Json = {
-  crop_size: { height: 336, width: 336 }, do_center_crop: true, do_convert_rgb: true, do_normalize: true,
-  do_rescale: true, do_resize: true, image_mean: [0.48145466, 0.4578275, 0.40821073],
-  image_processor_type: 'CLIPImageProcessor', image_std: [0.26862954, 0.26130258, 0.27577711],
-  resample: 3, rescale_factor: 1 / 255, size: { shortest_edge: 336 },
+  crop_size: { height: 336, width: 336 },
+  do_center_crop: true,
+  do_convert_rgb: true,
+  do_normalize: true,
+  do_rescale: true,
+  do_resize: true,
+  image_mean: [0.48145466, 0.4578275, 0.40821073],
+  image_processor_type: 'CLIPImageProcessor',
+  image_std: [0.26862954, 0.26130258, 0.27577711],
+  resample: 3,
+  rescale_factor: 1 / 255,
+  size: { shortest_edge: 336 },
 };
 const SIGLIP_384_PROCESSOR: Json = {
-  do_convert_rgb: true, do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.5, 0.5, 0.5],
-  image_processor_type: 'SiglipImageProcessor', image_std: [0.5, 0.5, 0.5], resample: 3,
-  rescale_factor: 1 / 255, size: { height: 384, width: 384 },
+  do_convert_rgb: true,
+  do_normalize: true,
+  do_rescale: true,
+  do_resize: true,
+  image_mean: [0.5, 0.5, 0.5],
+  image_processor_type: 'SiglipImageProcessor',
+  image_std: [0.5, 0.5, 0.5],
+  resample: 3,
+  rescale_factor: 1 / 255,
+  size: { height: 384, width: 384 },
 };
 
 /** The fixture tokenizer's size: tiny/small use it as vocab so every id has a token. */
 export const SYNTHETIC_TOKENIZER_VOCAB = 270;
 const IMAGE_TOKEN_ID = 4;
 
-function llama(d: { hidden: number; layers: number; heads: number; kvHeads: number; mlp: number; vocab: number; maxPos?: number }): Json {
+function llama(d: {
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  mlp: number;
+  vocab: number;
+  maxPos?: number;
+}): Json {
   return {
-    model_type: 'llama', hidden_size: d.hidden, num_hidden_layers: d.layers, num_attention_heads: d.heads,
-    num_key_value_heads: d.kvHeads, head_dim: d.hidden / d.heads, intermediate_size: d.mlp, vocab_size: d.vocab,
-    hidden_act: 'silu', max_position_embeddings: d.maxPos ?? 4096, rms_norm_eps: 1e-5, attention_bias: false,
-    mlp_bias: false, tie_word_embeddings: false, rope_parameters: { rope_theta: 10000, rope_type: 'default' },
-    bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
+    model_type: 'llama',
+    hidden_size: d.hidden,
+    num_hidden_layers: d.layers,
+    num_attention_heads: d.heads,
+    num_key_value_heads: d.kvHeads,
+    head_dim: d.hidden / d.heads,
+    intermediate_size: d.mlp,
+    vocab_size: d.vocab,
+    hidden_act: 'silu',
+    max_position_embeddings: d.maxPos ?? 4096,
+    rms_norm_eps: 1e-5,
+    attention_bias: false,
+    mlp_bias: false,
+    tie_word_embeddings: false,
+    rope_parameters: { rope_theta: 10000, rope_type: 'default' },
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: 3,
   };
 }
 function clip336(d: { hidden: number; layers: number; heads: number; mlp: number }): Json {
   return {
-    model_type: 'clip_vision_model', hidden_size: d.hidden, num_hidden_layers: d.layers, num_attention_heads: d.heads,
-    intermediate_size: d.mlp, image_size: 336, patch_size: 14, num_channels: 3, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5,
+    model_type: 'clip_vision_model',
+    hidden_size: d.hidden,
+    num_hidden_layers: d.layers,
+    num_attention_heads: d.heads,
+    intermediate_size: d.mlp,
+    image_size: 336,
+    patch_size: 14,
+    num_channels: 3,
+    hidden_act: 'quick_gelu',
+    layer_norm_eps: 1e-5,
   };
 }
 function llava15(text: Json, vision: Json): Json {
   return {
-    architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_token_index: IMAGE_TOKEN_ID,
-    image_seq_length: 576, projector_hidden_act: 'gelu', multimodal_projector_bias: true, tie_word_embeddings: false,
-    vision_feature_layer: -2, vision_feature_select_strategy: 'default', text_config: text, vision_config: vision,
+    architectures: ['LlavaForConditionalGeneration'],
+    model_type: 'llava',
+    image_token_index: IMAGE_TOKEN_ID,
+    image_seq_length: 576,
+    projector_hidden_act: 'gelu',
+    multimodal_projector_bias: true,
+    tie_word_embeddings: false,
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+    text_config: text,
+    vision_config: vision,
   };
 }
 
@@ -88,7 +140,8 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     imageProcessor: CLIP_336_PROCESSOR,
   },
   'deep-tiny': {
-    description: 'The app\'s bundled model: CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA with LLaVA-1.5\'s depth (hidden 64, 32 layers, GQA 4/2 heads), so the pruning schedules apply unscaled',
+    description:
+      "The app's bundled model: CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA with LLaVA-1.5's depth (hidden 64, 32 layers, GQA 4/2 heads), so the pruning schedules apply unscaled",
     config: llava15(
       llama({ hidden: 64, layers: 32, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
       clip336({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
@@ -104,7 +157,8 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     imageProcessor: CLIP_336_PROCESSOR,
   },
   'llava-1.5-7b': {
-    description: 'LLaVA-1.5-7B: CLIP ViT-L/336 (1024, 24 layers) + Vicuna-7B (4096, 32 layers, vocab 32000), projector 1024→4096→4096',
+    description:
+      'LLaVA-1.5-7B: CLIP ViT-L/336 (1024, 24 layers) + Vicuna-7B (4096, 32 layers, vocab 32000), projector 1024→4096→4096',
     directInt4: true,
     config: llava15(
       llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
@@ -113,21 +167,46 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     imageProcessor: CLIP_336_PROCESSOR,
   },
   'interleave-qwen-0.5b': {
-    description: 'LLaVA-Interleave-Qwen-0.5B: SigLIP so400m 384/14 (1152, 26 layers, 729 tokens) + Qwen2-0.5B (896, 24 layers, GQA 14/2, tied)',
+    description:
+      'LLaVA-Interleave-Qwen-0.5B: SigLIP so400m 384/14 (1152, 26 layers, 729 tokens) + Qwen2-0.5B (896, 24 layers, GQA 14/2, tied)',
     directInt4: true,
     config: {
-      architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_token_index: IMAGE_TOKEN_ID,
-      image_seq_length: 729, projector_hidden_act: 'gelu', multimodal_projector_bias: true,
-      vision_feature_layer: -1, vision_feature_select_strategy: 'full',
+      architectures: ['LlavaForConditionalGeneration'],
+      model_type: 'llava',
+      image_token_index: IMAGE_TOKEN_ID,
+      image_seq_length: 729,
+      projector_hidden_act: 'gelu',
+      multimodal_projector_bias: true,
+      vision_feature_layer: -1,
+      vision_feature_select_strategy: 'full',
       text_config: {
-        model_type: 'qwen2', hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
-        intermediate_size: 4864, vocab_size: 151936, hidden_act: 'silu', max_position_embeddings: 32768, rms_norm_eps: 1e-6,
-        tie_word_embeddings: true, rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
-        bos_token_id: 1, eos_token_id: 2, pad_token_id: 3,
+        model_type: 'qwen2',
+        hidden_size: 896,
+        num_hidden_layers: 24,
+        num_attention_heads: 14,
+        num_key_value_heads: 2,
+        intermediate_size: 4864,
+        vocab_size: 151936,
+        hidden_act: 'silu',
+        max_position_embeddings: 32768,
+        rms_norm_eps: 1e-6,
+        tie_word_embeddings: true,
+        rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
+        bos_token_id: 1,
+        eos_token_id: 2,
+        pad_token_id: 3,
       },
       vision_config: {
-        model_type: 'siglip_vision_model', hidden_size: 1152, num_hidden_layers: 26, num_attention_heads: 16,
-        intermediate_size: 4304, image_size: 384, patch_size: 14, num_channels: 3, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6,
+        model_type: 'siglip_vision_model',
+        hidden_size: 1152,
+        num_hidden_layers: 26,
+        num_attention_heads: 16,
+        intermediate_size: 4304,
+        image_size: 384,
+        patch_size: 14,
+        num_channels: 3,
+        hidden_act: 'gelu_pytorch_tanh',
+        layer_norm_eps: 1e-6,
       },
     },
     imageProcessor: SIGLIP_384_PROCESSOR,
@@ -136,7 +215,12 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
 
 export function syntheticShape(name: string): SyntheticShape {
   const shape = SYNTHETIC_SHAPES[name];
-  if (!shape) throw new ConvertError('unsupported', name, `unknown synthetic shape (known: ${Object.keys(SYNTHETIC_SHAPES).join(', ')})`);
+  if (!shape)
+    throw new ConvertError(
+      'unsupported',
+      name,
+      `unknown synthetic shape (known: ${Object.keys(SYNTHETIC_SHAPES).join(', ')})`,
+    );
   return shape;
 }
 
@@ -156,7 +240,7 @@ function hashName(name: string, seed: number): number {
 }
 
 function fillUniform(out: Float32Array, state: number, std: number): void {
-  const scale = std * Math.sqrt(12) / 4294967296; // uniform on [-a, a] has std a/√3; a = std·√3
+  const scale = (std * Math.sqrt(12)) / 4294967296; // uniform on [-a, a] has std a/√3; a = std·√3
   const offset = -std * Math.sqrt(3);
   // Int32 arithmetic throughout (same bits as the uint32 form: every step is taken mod 2³²), so
   // V8 keeps the loop on small integers instead of heap doubles.
@@ -202,7 +286,9 @@ export function syntheticInt4(n: number, k: number, state: number, halfScales: b
     t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
     words[i] = t ^ (t >>> 14);
   }
-  const scales = halfScales ? new Uint16Array(n * blocks).fill(f32ToF16Bits(SYNTHETIC_INT4_SCALE)) : new Float32Array(n * blocks).fill(SYNTHETIC_INT4_SCALE);
+  const scales = halfScales
+    ? new Uint16Array(n * blocks).fill(f32ToF16Bits(SYNTHETIC_INT4_SCALE))
+    : new Float32Array(n * blocks).fill(SYNTHETIC_INT4_SCALE);
   const zpStride = Math.ceil(blocks / 2);
   const zeroPoints = new Uint8Array(n * zpStride).fill(0x87); // even block 7, odd block 8
   if (blocks % 2) for (let row = 0; row < n; row++) zeroPoints[row * zpStride + zpStride - 1] = 0x07; // no odd block
@@ -220,7 +306,11 @@ export class SyntheticCheckpoint implements Checkpoint {
   readonly processorConfigJson: Uint8Array;
   private readonly shapes: Map<string, number[]>;
 
-  constructor(readonly shapeName: string, tokenizer: SyntheticTokenizer, readonly seed = 0) {
+  constructor(
+    readonly shapeName: string,
+    tokenizer: SyntheticTokenizer,
+    readonly seed = 0,
+  ) {
     const shape = syntheticShape(shapeName);
     const enc = new TextEncoder();
     this.id = `synthetic-${shapeName}`;
@@ -232,10 +322,20 @@ export class SyntheticCheckpoint implements Checkpoint {
       'tokenizer_config.json': tokenizer.tokenizerConfigJson,
       'preprocessor_config.json': enc.encode(JSON.stringify(shape.imageProcessor, null, 2) + '\n'),
     };
-    this.processorConfigJson = enc.encode(JSON.stringify({
-      image_processor: shape.imageProcessor, image_token: '<image>', num_additional_image_tokens: this.config.vision.arch === 'clip' ? 1 : 0,
-      patch_size: this.config.vision.patchSize, processor_class: 'LlavaProcessor', vision_feature_select_strategy: this.config.vision.selectStrategy,
-    }, null, 2) + '\n');
+    this.processorConfigJson = enc.encode(
+      JSON.stringify(
+        {
+          image_processor: shape.imageProcessor,
+          image_token: '<image>',
+          num_additional_image_tokens: this.config.vision.arch === 'clip' ? 1 : 0,
+          patch_size: this.config.vision.patchSize,
+          processor_class: 'LlavaProcessor',
+          vision_feature_select_strategy: this.config.vision.selectStrategy,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     this.shapes = expectedTensors(this.config);
   }
 
@@ -257,7 +357,8 @@ export class SyntheticCheckpoint implements Checkpoint {
 
   private directInt4(name: string): [number, number] | undefined {
     const shape = this.shapes.get(name);
-    if (!syntheticShape(this.shapeName).directInt4 || !shape || shape.length !== 2 || !LINEAR_WEIGHT.test(name)) return undefined;
+    if (!syntheticShape(this.shapeName).directInt4 || !shape || shape.length !== 2 || !LINEAR_WEIGHT.test(name))
+      return undefined;
     return shape[1] % INT4_BLOCK === 0 ? [shape[0], shape[1]] : undefined;
   }
 
@@ -306,7 +407,11 @@ export function syntheticCheckpointFiles(
   tensorDtype: TensorDtype = 'F32',
   maxShardBytes = 5_000_000_000,
 ): CheckpointFileStream[] {
-  const once = (bytes: Uint8Array): AsyncIterable<Uint8Array> => ({ async *[Symbol.asyncIterator]() { yield bytes; } });
+  const once = (bytes: Uint8Array): AsyncIterable<Uint8Array> => ({
+    async *[Symbol.asyncIterator]() {
+      yield bytes;
+    },
+  });
   const enc = new TextEncoder();
   const out: CheckpointFileStream[] = [
     { path: 'config.json', chunks: once(ckpt.files['config.json']) },
@@ -316,7 +421,9 @@ export function syntheticCheckpointFiles(
     { path: 'chat_template.jinja', chunks: once(enc.encode(ckpt.chatTemplate)) },
   ];
   // Greedy sharding in sorted key order, as save_pretrained does.
-  const tensors = ckpt.names().map((name) => ({ name: savedKey(name), canonical: name, dtype: tensorDtype, shape: ckpt.info(name)!.shape }))
+  const tensors = ckpt
+    .names()
+    .map((name) => ({ name: savedKey(name), canonical: name, dtype: tensorDtype, shape: ckpt.info(name)!.shape }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const shards: (typeof tensors)[] = [[]];
   let current = 0;
@@ -342,6 +449,11 @@ export function syntheticCheckpointFiles(
     out.push({ path, chunks: safetensorsChunks(group, read) });
   });
   const totalSize = tensors.reduce((n, t) => n + tensorBytes(t), 0);
-  out.push({ path: 'model.safetensors.index.json', chunks: once(enc.encode(JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + '\n')) });
+  out.push({
+    path: 'model.safetensors.index.json',
+    chunks: once(
+      enc.encode(JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2) + '\n'),
+    ),
+  });
   return out;
 }

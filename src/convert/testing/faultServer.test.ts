@@ -42,7 +42,11 @@ describe('fault server', () => {
     let got = 0;
     const err = await (async () => {
       const reader = res.body!.getReader();
-      for (;;) { const { done, value } = await reader.read(); if (done) return null; got += value.byteLength; }
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return null;
+        got += value.byteLength;
+      }
     })().catch((e) => e);
     expect(err).toBeInstanceOf(Error);
     expect(got).toBe(50_000);
@@ -66,7 +70,9 @@ describe('fault server', () => {
 
   it('lies about the size on HEAD, flips a byte, and paces a slow body', async () => {
     server.inject(WEIGHTS, { kind: 'headSize', delta: 7 });
-    expect(Number((await fetch(url(WEIGHTS), { method: 'HEAD' })).headers.get('content-length'))).toBe(data.byteLength + 7);
+    expect(Number((await fetch(url(WEIGHTS), { method: 'HEAD' })).headers.get('content-length'))).toBe(
+      data.byteLength + 7,
+    );
     server.inject(WEIGHTS, { kind: 'corrupt', at: 5 });
     const bad = Buffer.from(await (await fetch(url(WEIGHTS), { headers: { Range: 'bytes=0-9' } })).arrayBuffer());
     expect(bad[5]).toBe(data[5] ^ 0xff);

@@ -55,10 +55,14 @@ const isLfs = (file: string) => /\.(safetensors|bin|onnx|data|png|jpg)$/.test(fi
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges, ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size',
+  'Access-Control-Expose-Headers':
+    'Content-Range, Content-Length, Accept-Ranges, ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size',
 };
 
-interface ArmedFault { fault: Fault; left: number }
+interface ArmedFault {
+  fault: Fault;
+  left: number;
+}
 
 /** `repos`: hub id ("org/name") → local folder. */
 export async function startFaultServer(repos: Record<string, string>): Promise<FaultServer> {
@@ -70,10 +74,14 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
   /** The next armed fault of `file` among `kinds`, consumed. */
   const take = (file: string, kinds: Fault['kind'][], method: string, range?: [number, number]): Fault | null => {
     const list = faults.get(file);
-    const armed = list?.find((a) => kinds.includes(a.fault.kind) && a.left > 0
-      && (a.fault.kind !== 'status' || (a.fault.method ?? 'GET') === method)
-      // A corrupt byte fires only on a response that carries it.
-      && (a.fault.kind !== 'corrupt' || (range !== undefined && a.fault.at >= range[0] && a.fault.at <= range[1])));
+    const armed = list?.find(
+      (a) =>
+        kinds.includes(a.fault.kind) &&
+        a.left > 0 &&
+        (a.fault.kind !== 'status' || (a.fault.method ?? 'GET') === method) &&
+        // A corrupt byte fires only on a response that carries it.
+        (a.fault.kind !== 'corrupt' || (range !== undefined && a.fault.at >= range[0] && a.fault.at <= range[1])),
+    );
     if (!armed) return null;
     armed.left -= 1;
     return armed.fault;
@@ -84,7 +92,15 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const range = typeof req.headers.range === 'string' ? req.headers.range : null;
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(path);
-    const entry: FaultLogEntry = { method, repo: m?.[1] ?? '', file: m?.[2] ?? path, range, status: 0, sent: 0, fault: null };
+    const entry: FaultLogEntry = {
+      method,
+      repo: m?.[1] ?? '',
+      file: m?.[2] ?? path,
+      range,
+      status: 0,
+      sent: 0,
+      fault: null,
+    };
     log.push(entry);
     const end = (status: number, headers: Record<string, string | number> = {}, body?: Uint8Array) => {
       entry.status = status;
@@ -93,7 +109,11 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
       res.end(method === 'HEAD' ? undefined : body);
     };
     if (method === 'OPTIONS') {
-      return end(204, { 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range, Authorization', 'Access-Control-Max-Age': 600 });
+      return end(204, {
+        'Access-Control-Allow-Methods': 'GET, HEAD',
+        'Access-Control-Allow-Headers': 'Range, Authorization',
+        'Access-Control-Max-Age': 600,
+      });
     }
     const root = m && repos[m[1]];
     if (!m || !root || normalize(m[2]).startsWith('..')) return end(404, { 'x-error-code': 'RepoNotFound' });
@@ -114,7 +134,12 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
     }
     const commit = createHash('sha1').update(`${m[1]}@${commitSalt}`).digest('hex');
     const meta: Record<string, string | number> = { 'Accept-Ranges': 'bytes', 'X-Repo-Commit': commit };
-    if (isLfs(m[2])) Object.assign(meta, { ETag: `"${h.sha256}"`, 'X-Linked-Etag': `"${h.sha256}"`, 'X-Linked-Size': data.byteLength });
+    if (isLfs(m[2]))
+      Object.assign(meta, {
+        ETag: `"${h.sha256}"`,
+        'X-Linked-Etag': `"${h.sha256}"`,
+        'X-Linked-Size': data.byteLength,
+      });
     else meta.ETag = `"${h.blobSha1}"`;
 
     const statusFault = take(m[2], ['status'], method);
@@ -149,7 +174,9 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
     const pace = bodyFault?.kind === 'slow' ? bodyFault.bytesPerSecond : Infinity;
     const chunk = Number.isFinite(pace) ? Math.max(1024, Math.floor(pace / 20)) : 1 << 20;
     let closed = false;
-    res.on('close', () => { closed = true; });
+    res.on('close', () => {
+      closed = true;
+    });
     for (let at = 0; at < stopAt && !closed; at += chunk) {
       const piece = body.subarray(at, Math.min(stopAt, at + chunk));
       const flushed = new Promise<void>((ok) => res.write(piece, () => ok()));
@@ -179,7 +206,13 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
       faults.set(file, list);
     },
     clearFaults: () => faults.clear(),
-    bumpCommit: () => { commitSalt += 1; },
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    bumpCommit: () => {
+      commitSalt += 1;
+    },
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

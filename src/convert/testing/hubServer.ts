@@ -40,7 +40,8 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
     }
     const data = new Uint8Array(await readFile(full));
     const span = answerRange(range, data.byteLength);
-    if (span.status === 416) return span.unparsable ? send(416) : send(416, { 'Content-Range': `bytes */${data.byteLength}` });
+    if (span.status === 416)
+      return span.unparsable ? send(416) : send(416, { 'Content-Range': `bytes */${data.byteLength}` });
     const { start, last: end, status } = span;
     const body = data.subarray(start, end + 1);
     const headers: Record<string, string | number> = { 'Content-Length': body.byteLength, 'Accept-Ranges': 'bytes' };
@@ -62,6 +63,10 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
     endpoint: `http://127.0.0.1:${port}`,
     log,
     cutOnce: (file, bytes) => cuts.set(file, bytes),
-    close: () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }

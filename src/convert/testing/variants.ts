@@ -54,11 +54,15 @@ export async function rewriteWeights(dir: string, rename: (key: string) => strin
     return { name: rename(from), dtype: e.dtype, shape: e.shape, from };
   });
   const groups: (typeof tensors)[] = Array.from({ length: shards }, (_, s) =>
-    tensors.slice(Math.floor((s * tensors.length) / shards), Math.floor(((s + 1) * tensors.length) / shards)));
+    tensors.slice(Math.floor((s * tensors.length) / shards), Math.floor(((s + 1) * tensors.length) / shards)),
+  );
   const outputs: { name: string; bytes: Uint8Array }[] = [];
   const weightMap: Record<string, string> = {};
   for (const [s, group] of groups.entries()) {
-    const name = shards === 1 ? 'model.safetensors' : `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+    const name =
+      shards === 1
+        ? 'model.safetensors'
+        : `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
     const bytes = await encodeSafetensors(group, (t) => file.readRaw((t as (typeof tensors)[number]).from));
     outputs.push({ name, bytes });
     for (const t of group) weightMap[t.name] = name;
@@ -68,7 +72,10 @@ export async function rewriteWeights(dir: string, rename: (key: string) => strin
   for (const o of outputs) await writeFile(join(dir, o.name), o.bytes);
   if (shards > 1) {
     const totalSize = tensors.reduce((n, t) => n + file.entry(t.from)!.end - file.entry(t.from)!.begin, 0);
-    await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2));
+    await writeFile(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2),
+    );
   }
 }
 
@@ -76,9 +83,15 @@ export async function rewriteWeights(dir: string, rename: (key: string) => strin
  * Turns a transformers-5 folder into the hub's older generation: flat preprocessor_config.json,
  * chat template in chat_template.json (or in tokenizer_config.json), flat rope_theta.
  */
-export async function toLegacyGeneration(dir: string, templateIn: 'chat_template.json' | 'tokenizer_config.json'): Promise<void> {
+export async function toLegacyGeneration(
+  dir: string,
+  templateIn: 'chat_template.json' | 'tokenizer_config.json',
+): Promise<void> {
   const processor = JSON.parse(await readFile(join(dir, 'processor_config.json'), 'utf8'));
-  await writeFile(join(dir, 'preprocessor_config.json'), JSON.stringify({ ...processor.image_processor, processor_class: 'LlavaProcessor' }, null, 2));
+  await writeFile(
+    join(dir, 'preprocessor_config.json'),
+    JSON.stringify({ ...processor.image_processor, processor_class: 'LlavaProcessor' }, null, 2),
+  );
   await rm(join(dir, 'processor_config.json'));
   const template = await readFile(join(dir, 'chat_template.jinja'), 'utf8');
   await rm(join(dir, 'chat_template.jinja'));

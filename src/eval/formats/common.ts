@@ -4,7 +4,8 @@ import type { FormatScores, ItemRecord } from '../types';
 export const SINGLE_WORD = 'Answer the question using a single word or phrase.';
 export const OPTION_LETTER = "Answer with the option's letter from the given choices directly.";
 
-export const scoredOf = (records: ItemRecord[]) => records.filter((r) => r.skipped === undefined && r.score !== undefined);
+export const scoredOf = (records: ItemRecord[]) =>
+  records.filter((r) => r.skipped === undefined && r.score !== undefined);
 
 /** Mean of item scores in % (0 when nothing was scored). */
 export function meanPercent(records: ItemRecord[]): number {
@@ -12,13 +13,26 @@ export function meanPercent(records: ItemRecord[]): number {
   return scored.length ? (100 * scored.reduce((s, r) => s + r.score!, 0)) / scored.length : 0;
 }
 
-export function accuracyScores(records: ItemRecord[], headlineName: string, figures: Record<string, number> = {}): FormatScores {
+export function accuracyScores(
+  records: ItemRecord[],
+  headlineName: string,
+  figures: Record<string, number> = {},
+): FormatScores {
   const scored = scoredOf(records);
-  return { headline: meanPercent(records), headlineName, figures, scored: scored.length, skipped: records.length - scored.length };
+  return {
+    headline: meanPercent(records),
+    headlineName,
+    figures,
+    scored: scored.length,
+    skipped: records.length - scored.length,
+  };
 }
 
 /** Per-group accuracy in %, keyed `accuracy.<group>`, groups sorted. */
-export function groupAccuracy(records: ItemRecord[], groupOf: (r: ItemRecord) => string | undefined): Record<string, number> {
+export function groupAccuracy(
+  records: ItemRecord[],
+  groupOf: (r: ItemRecord) => string | undefined,
+): Record<string, number> {
   const groups = new Map<string, ItemRecord[]>();
   for (const r of scoredOf(records)) {
     const g = groupOf(r);
@@ -28,4 +42,5 @@ export function groupAccuracy(records: ItemRecord[], groupOf: (r: ItemRecord) =>
   return Object.fromEntries([...groups.keys()].sort().map((g) => [`accuracy.${g}`, meanPercent(groups.get(g)!)]));
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);

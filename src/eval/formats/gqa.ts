@@ -10,15 +10,37 @@ import type { EvalFormat, EvalItem, ItemRecord } from '../types';
 import { accuracyScores, groupAccuracy, isObject, SINGLE_WORD } from './common';
 
 async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
-  const path = pickFile(source, file, (p) => /questions.*\.json$/i.test(p.replace(/^.*\//, '')), 'GQA questions file (*questions*.json)');
+  const path = pickFile(
+    source,
+    file,
+    (p) => /questions.*\.json$/i.test(p.replace(/^.*\//, '')),
+    'GQA questions file (*questions*.json)',
+  );
   const data = await readJson(source, path);
   if (!isObject(data)) throw new EvalDataError(path, 'expected one object keyed by question id');
   return Object.entries(data).map(([id, q]): EvalItem => {
-    if (!isObject(q) || typeof q.question !== 'string' || typeof q.imageId !== 'string' || typeof q.answer !== 'string') {
-      return { id, image: null, question: '', label: '', invalid: `${path}: question ${id} needs imageId, question and answer` };
+    if (
+      !isObject(q) ||
+      typeof q.question !== 'string' ||
+      typeof q.imageId !== 'string' ||
+      typeof q.answer !== 'string'
+    ) {
+      return {
+        id,
+        image: null,
+        question: '',
+        label: '',
+        invalid: `${path}: question ${id} needs imageId, question and answer`,
+      };
     }
     const structural = isObject(q.types) && typeof q.types.structural === 'string' ? q.types.structural : undefined;
-    return { id, image: `${q.imageId}.jpg`, question: q.question, label: q.answer, meta: structural ? { structural } : undefined };
+    return {
+      id,
+      image: `${q.imageId}.jpg`,
+      question: q.question,
+      label: q.answer,
+      meta: structural ? { structural } : undefined,
+    };
   });
 }
 
@@ -32,5 +54,10 @@ export const gqa: EvalFormat = {
   load,
   parse: parseGqa,
   scoreItem: (prediction, item) => (prediction === item.label ? 1 : 0),
-  summarise: (records: ItemRecord[]) => accuracyScores(records, 'accuracy (%)', groupAccuracy(records, (r) => (r.meta?.structural as string | undefined))),
+  summarise: (records: ItemRecord[]) =>
+    accuracyScores(
+      records,
+      'accuracy (%)',
+      groupAccuracy(records, (r) => r.meta?.structural as string | undefined),
+    ),
 };

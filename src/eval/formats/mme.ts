@@ -18,7 +18,18 @@ import { ImageIndex, readText, type DataSource } from '../source';
 import type { EvalFormat, EvalItem, FormatScores, ItemRecord } from '../types';
 import { scoredOf, SINGLE_WORD } from './common';
 
-export const PERCEPTION = ['existence', 'count', 'position', 'color', 'posters', 'celebrity', 'scene', 'landmark', 'artwork', 'OCR'];
+export const PERCEPTION = [
+  'existence',
+  'count',
+  'position',
+  'color',
+  'posters',
+  'celebrity',
+  'scene',
+  'landmark',
+  'artwork',
+  'OCR',
+];
 export const COGNITION = ['commonsense_reasoning', 'numerical_calculation', 'text_translation', 'code_reasoning'];
 const ASK_YES_NO = /\s*Please answer yes or no\.?\s*$/i;
 
@@ -26,7 +37,14 @@ const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) :
 const nameOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const stemOf = (n: string) => (n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n);
 
-function item(category: string, imageRef: string | null, imageKey: string, index: number, line: string, where: string): EvalItem {
+function item(
+  category: string,
+  imageRef: string | null,
+  imageKey: string,
+  index: number,
+  line: string,
+  where: string,
+): EvalItem {
   const [question, answer] = line.split('\t').map((s) => s.trim());
   const label = (answer ?? '').toLowerCase();
   const id = `${imageKey}#${index}`;
@@ -38,7 +56,9 @@ function item(category: string, imageRef: string | null, imageKey: string, index
 
 async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
   const index = new ImageIndex(source.files);
-  const txts = source.files.filter((p) => p.toLowerCase().endsWith('.txt') && (!file || p === file || p.startsWith(`${file}/`)));
+  const txts = source.files.filter(
+    (p) => p.toLowerCase().endsWith('.txt') && (!file || p === file || p.startsWith(`${file}/`)),
+  );
   const items: EvalItem[] = [];
   for (const path of txts) {
     const lines = (await readText(source, path)).split(/\r?\n/).filter((l) => l.trim());
@@ -53,7 +73,9 @@ async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
         const k = seen.get(key) ?? 0;
         seen.set(key, k + 1);
         const ref = index.find(image.trim(), category) ?? index.find(`images/${image.trim()}`, category);
-        items.push(item(category, ref ?? `${category}/${image.trim()}`, key, k, rest.join('\t'), `${path} line ${i + 1}`));
+        items.push(
+          item(category, ref ?? `${category}/${image.trim()}`, key, k, rest.join('\t'), `${path} line ${i + 1}`),
+        );
       });
       continue;
     }
@@ -64,9 +86,14 @@ async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
     const stem = stemOf(nameOf(path));
     const image = index.find(stem, dir) ?? index.find(`images/${stem}`, dir);
     const key = `${category}/${image ? nameOf(image) : stem}`;
-    lines.forEach((line, i) => items.push(item(category, image ?? `${dir ? `${dir}/` : ''}${stem}.jpg`, key, i, line, `${path} line ${i + 1}`)));
+    lines.forEach((line, i) =>
+      items.push(item(category, image ?? `${dir ? `${dir}/` : ''}${stem}.jpg`, key, i, line, `${path} line ${i + 1}`)),
+    );
   }
-  if (items.length === 0) throw new Error(`${source.label}: no MME question files found (<category>/questions_answers_YN/*.txt, <category>/*.txt or <category>.txt)`);
+  if (items.length === 0)
+    throw new Error(
+      `${source.label}: no MME question files found (<category>/questions_answers_YN/*.txt, <category>/*.txt or <category>.txt)`,
+    );
   return items;
 }
 
@@ -78,13 +105,21 @@ export function parseMme(answer: string): 'yes' | 'no' | 'other' {
 }
 
 /** One category's score: accuracy + accuracy+ (each in %), with its parts. */
-export function mmeCategoryScore(records: ItemRecord[]): { score: number; accuracy: number; accuracyPlus: number; images: number } {
+export function mmeCategoryScore(records: ItemRecord[]): {
+  score: number;
+  accuracy: number;
+  accuracyPlus: number;
+  images: number;
+} {
   const scored = scoredOf(records);
   const accuracy = scored.length ? (100 * scored.filter((r) => r.score === 1).length) / scored.length : 0;
   const byImage = new Map<string, ItemRecord[]>();
-  for (const r of records) byImage.set(String(r.meta?.imageKey ?? r.id), [...(byImage.get(String(r.meta?.imageKey ?? r.id)) ?? []), r]);
+  for (const r of records)
+    byImage.set(String(r.meta?.imageKey ?? r.id), [...(byImage.get(String(r.meta?.imageKey ?? r.id)) ?? []), r]);
   const whole = [...byImage.values()].filter((rs) => rs.every((r) => r.skipped === undefined && r.score !== undefined));
-  const accuracyPlus = whole.length ? (100 * whole.filter((rs) => rs.every((r) => r.score === 1)).length) / whole.length : 0;
+  const accuracyPlus = whole.length
+    ? (100 * whole.filter((rs) => rs.every((r) => r.score === 1)).length) / whole.length
+    : 0;
   return { score: accuracy + accuracyPlus, accuracy, accuracyPlus, images: whole.length };
 }
 
@@ -95,7 +130,8 @@ function summarise(records: ItemRecord[]): FormatScores {
     byCategory.set(c, [...(byCategory.get(c) ?? []), r]);
   }
   const figures: Record<string, number> = {};
-  let perception = 0, cognition = 0;
+  let perception = 0,
+    cognition = 0;
   for (const c of [...byCategory.keys()].sort()) {
     const s = mmeCategoryScore(byCategory.get(c)!);
     figures[`${c}.score`] = s.score;
@@ -107,12 +143,19 @@ function summarise(records: ItemRecord[]): FormatScores {
   figures.perception = perception;
   figures.cognition = cognition;
   const scored = scoredOf(records).length;
-  return { headline: perception + cognition, headlineName: 'score (perception + cognition)', figures, scored, skipped: records.length - scored };
+  return {
+    headline: perception + cognition,
+    headlineName: 'score (perception + cognition)',
+    figures,
+    scored,
+    skipped: records.length - scored,
+  };
 }
 
 export const mme: EvalFormat = {
   name: 'mme',
-  description: 'MME: <category>/ images + question<TAB>answer txt per image; score = accuracy + accuracy+ per category, perception + cognition',
+  description:
+    'MME: <category>/ images + question<TAB>answer txt per image; score = accuracy + accuracy+ per category, perception + cognition',
   defaultSuffix: SINGLE_WORD,
   load,
   prompt: (item, suffix) => (suffix ? `${item.question.replace(ASK_YES_NO, '')}\n${suffix}` : item.question),

@@ -18,7 +18,8 @@ import { pickFile, readJsonLines, type DataSource } from '../source';
 import type { EvalFormat, EvalItem, FormatScores, ItemRecord } from '../types';
 import { isObject, scoredOf, SINGLE_WORD } from './common';
 
-const splitOf = (path: string) => /coco_pope_([a-z]+)/i.exec(path)?.[1] ?? path.replace(/^.*\//, '').replace(/\.jsonl?$/, '');
+const splitOf = (path: string) =>
+  /coco_pope_([a-z]+)/i.exec(path)?.[1] ?? path.replace(/^.*\//, '').replace(/\.jsonl?$/, '');
 
 async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
   const files = file
@@ -31,13 +32,33 @@ async function load(source: DataSource, file?: string): Promise<EvalItem[]> {
     if (!file && !lines.some((l) => 'value' in l && isObject(l.value) && 'label' in l.value)) continue;
     for (const line of lines) {
       const where = `${path} line ${line.line}`;
-      if ('error' in line) { items.push({ id: `${splitOf(path)}:line${line.line}`, image: null, question: '', label: '', invalid: `${path}: ${line.error}` }); continue; }
+      if ('error' in line) {
+        items.push({
+          id: `${splitOf(path)}:line${line.line}`,
+          image: null,
+          question: '',
+          label: '',
+          invalid: `${path}: ${line.error}`,
+        });
+        continue;
+      }
       const v = line.value;
       const category = isObject(v) && typeof v.category === 'string' ? v.category : splitOf(path);
       const id = `${category}:${isObject(v) ? String(v.question_id ?? `line${line.line}`) : `line${line.line}`}`;
       const label = isObject(v) && typeof v.label === 'string' ? v.label.trim().toLowerCase() : '';
-      if (!isObject(v) || typeof v.text !== 'string' || typeof v.image !== 'string' || (label !== 'yes' && label !== 'no')) {
-        items.push({ id, image: null, question: '', label, invalid: `${where}: needs text, image and label "yes"/"no"` });
+      if (
+        !isObject(v) ||
+        typeof v.text !== 'string' ||
+        typeof v.image !== 'string' ||
+        (label !== 'yes' && label !== 'no')
+      ) {
+        items.push({
+          id,
+          image: null,
+          question: '',
+          label,
+          invalid: `${where}: needs text, image and label "yes"/"no"`,
+        });
         continue;
       }
       items.push({ id, image: v.image, question: v.text, label, meta: { category } });
@@ -53,21 +74,42 @@ export function parsePope(answer: string): 'yes' | 'no' {
   return words.includes('No') || words.includes('not') || words.includes('no') ? 'no' : 'yes';
 }
 
-export interface PopeFigures { accuracy: number; precision: number; recall: number; f1: number; yesRatio: number; count: number }
+export interface PopeFigures {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  yesRatio: number;
+  count: number;
+}
 
 /** The confusion-matrix figures of one split, in % (yes = positive). */
 export function popeFigures(pairs: { prediction: string; label: string }[]): PopeFigures {
-  let tp = 0, fp = 0, tn = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    tn = 0,
+    fn = 0;
   for (const { prediction, label } of pairs) {
     const yes = prediction === 'yes';
-    if (label === 'yes') { if (yes) tp++; else fn++; } else if (yes) fp++; else tn++;
+    if (label === 'yes') {
+      if (yes) tp++;
+      else fn++;
+    } else if (yes) fp++;
+    else tn++;
   }
   const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
   const precision = ratio(tp, tp + fp);
   const recall = ratio(tp, tp + fn);
   const f1 = ratio(2 * precision * recall, precision + recall);
   const n = pairs.length;
-  return { accuracy: 100 * ratio(tp + tn, n), precision: 100 * precision, recall: 100 * recall, f1: 100 * f1, yesRatio: 100 * ratio(tp + fp, n), count: n };
+  return {
+    accuracy: 100 * ratio(tp + tn, n),
+    precision: 100 * precision,
+    recall: 100 * recall,
+    f1: 100 * f1,
+    yesRatio: 100 * ratio(tp + fp, n),
+    count: n,
+  };
 }
 
 function summarise(records: ItemRecord[]): FormatScores {
@@ -76,7 +118,11 @@ function summarise(records: ItemRecord[]): FormatScores {
   const figures: Record<string, number> = {};
   const f1s: number[] = [];
   for (const split of splits) {
-    const f = popeFigures(scored.filter((r) => String(r.meta?.category ?? 'all') === split).map((r) => ({ prediction: r.prediction!, label: String(r.label) })));
+    const f = popeFigures(
+      scored
+        .filter((r) => String(r.meta?.category ?? 'all') === split)
+        .map((r) => ({ prediction: r.prediction!, label: String(r.label) })),
+    );
     f1s.push(f.f1);
     for (const [k, v] of Object.entries(f)) figures[`${split}.${k}`] = v;
   }
@@ -85,13 +131,16 @@ function summarise(records: ItemRecord[]): FormatScores {
   return {
     headline: f1s.length ? f1s.reduce((s, v) => s + v, 0) / f1s.length : 0,
     headlineName: 'F1 (mean over splits, %)',
-    figures, scored: scored.length, skipped: records.length - scored.length,
+    figures,
+    scored: scored.length,
+    skipped: records.length - scored.length,
   };
 }
 
 export const pope: EvalFormat = {
   name: 'pope',
-  description: "POPE: coco_pope_<split>.json lines {question_id, image, text, label}; F1, accuracy, precision, recall, yes-ratio per split",
+  description:
+    'POPE: coco_pope_<split>.json lines {question_id, image, text, label}; F1, accuracy, precision, recall, yes-ratio per split',
   defaultSuffix: SINGLE_WORD,
   load,
   parse: (answer) => parsePope(answer),

@@ -12,7 +12,24 @@ export const TSX = join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 export function tinyPackage(): string {
   const out = join(REPO, '.cache', 'eval', 'test-tiny');
   if (!existsSync(join(out, 'manifest.json'))) {
-    execFileSync(process.execPath, [TSX, join(REPO, 'src', 'cli', 'make-synthetic.ts'), '--shape', 'tiny', '--format', 'package', '--dtype', 'q4', '--seed', '7', '--out', out], { stdio: 'ignore' });
+    execFileSync(
+      process.execPath,
+      [
+        TSX,
+        join(REPO, 'src', 'cli', 'make-synthetic.ts'),
+        '--shape',
+        'tiny',
+        '--format',
+        'package',
+        '--dtype',
+        'q4',
+        '--seed',
+        '7',
+        '--out',
+        out,
+      ],
+      { stdio: 'ignore' },
+    );
   }
   return out;
 }

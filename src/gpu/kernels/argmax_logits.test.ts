@@ -33,7 +33,9 @@ describe('argmax_logits.wgsl', () => {
     const padded = be.upload(Float32Array.of(1, 5, 2, 9, 9), [5]);
     expect(await kernel.pick(be.bufferOf(padded), 3)).toBe(1);
     be.release(padded);
-    expect(() => kernel.run(be.bufferOf(be.upload(Float32Array.of(1), [1])), 0, be.bufferOf(be.upload(Uint32Array.of(0), [1])))).toThrow(/vocab/);
+    expect(() =>
+      kernel.run(be.bufferOf(be.upload(Float32Array.of(1), [1])), 0, be.bufferOf(be.upload(Uint32Array.of(0), [1]))),
+    ).toThrow(/vocab/);
     expect(door.readbacks.bytes).toBe(4 * (cases.length + 1));
     expect(faults).toEqual([]);
   });

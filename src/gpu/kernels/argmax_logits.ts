@@ -14,12 +14,19 @@ export class ArgmaxLogitsKernel {
 
   /** Encode and submit argmax over the first `vocab` floats of `logits` into `out[0]` (u32). */
   run(logits: GPUBuffer, vocab: number, out: GPUBuffer): void {
-    if (!Number.isInteger(vocab) || vocab < 1) throw new KernelInputError('argmaxLogits', 'vocab', 'integer ≥ 1', `${vocab}`);
-    if (logits.size < vocab * 4) throw new KernelInputError('argmaxLogits', 'logits', `buffer of ≥ ${vocab * 4} bytes`, `${logits.size}`);
+    if (!Number.isInteger(vocab) || vocab < 1)
+      throw new KernelInputError('argmaxLogits', 'vocab', 'integer ≥ 1', `${vocab}`);
+    if (logits.size < vocab * 4)
+      throw new KernelInputError('argmaxLogits', 'logits', `buffer of ≥ ${vocab * 4} bytes`, `${logits.size}`);
     const { runner } = this;
     const params = runner.uniform(ArgmaxLogitsKernel.owner, [vocab]);
     runner.run(ArgmaxLogitsKernel.owner, (pass) => {
-      runner.dispatch(pass, { shader: 'argmax_logits', entry: 'main', bindings: this.bindings }, [params, logits, out], [1]);
+      runner.dispatch(
+        pass,
+        { shader: 'argmax_logits', entry: 'main', bindings: this.bindings },
+        [params, logits, out],
+        [1],
+      );
     });
     runner.door.pool.release(params);
   }

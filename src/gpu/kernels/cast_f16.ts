@@ -11,7 +11,11 @@ export class CastF16Kernel {
 
   /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
   static specs(): KernelSpec[] {
-    return ['to_f32', 'to_f16'].map((entry) => ({ shader: 'cast_f16' as const, entry, bindings: ['uniform', 'read', 'write'] as const }));
+    return ['to_f32', 'to_f16'].map((entry) => ({
+      shader: 'cast_f16' as const,
+      entry,
+      bindings: ['uniform', 'read', 'write'] as const,
+    }));
   }
 
   constructor(private readonly runner: KernelRunner) {}

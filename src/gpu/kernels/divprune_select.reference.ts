@@ -14,7 +14,8 @@ import { KernelInputError } from './errors';
  * zero row has cosine 0 with everything (the reference gives NaN), V = 1 picks token 0.
  */
 export function validateDivprune(V: number, k: number): void {
-  if (!Number.isInteger(k) || k < 0 || k > V) throw new KernelInputError('diversitySelect', 'k', `integer in 0..${V}`, `${k}`);
+  if (!Number.isInteger(k) || k < 0 || k > V)
+    throw new KernelInputError('diversitySelect', 'k', `integer in 0..${V}`, `${k}`);
 }
 
 export function cosineDistanceMatrix(visual: ArrayLike<number>, V: number, D: number): Float64Array {
@@ -36,7 +37,11 @@ export function cosineDistanceMatrix(visual: ArrayLike<number>, V: number, D: nu
   return dist;
 }
 
-export function divpruneFromDistances(dist: ArrayLike<number>, V: number, k: number): { picks: Uint32Array; keep: Uint32Array } {
+export function divpruneFromDistances(
+  dist: ArrayLike<number>,
+  V: number,
+  k: number,
+): { picks: Uint32Array; keep: Uint32Array } {
   validateDivprune(V, k);
   const picks = new Uint32Array(k);
   if (k === 0) return { picks, keep: new Uint32Array(0) };

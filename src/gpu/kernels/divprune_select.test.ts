@@ -38,7 +38,9 @@ describe('divprune_select.wgsl', () => {
   // the kernel has no D-dependent path beyond the tiled loop, which 1024 exercises.
   it('576 visual tokens × D 1024, keep 56: the reference greedy sequence', async () => {
     const { be, faults } = await gpuBackend();
-    const V = 576, D = 1024, k = 56;
+    const V = 576,
+      D = 1024,
+      k = 56;
     // Row-dependent scales and a shared component so that distances spread widely.
     const visual = gaussian(V * D, 61);
     const shared = gaussian(D, 62);

@@ -9,7 +9,11 @@ export class DivpruneSelectKernel {
   /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
   static specs(): KernelSpec[] {
     const bindings = ['uniform', 'read', 'write', 'write', 'write', 'write'] as const;
-    return ['norms_of_rows', 'distance', 'greedy', 'sort_picks'].map((entry) => ({ shader: 'divprune_select' as const, entry, bindings }));
+    return ['norms_of_rows', 'distance', 'greedy', 'sort_picks'].map((entry) => ({
+      shader: 'divprune_select' as const,
+      entry,
+      bindings,
+    }));
   }
 
   constructor(private readonly runner: KernelRunner) {}

@@ -83,7 +83,8 @@ export function dpcKnnMergeReference(
   validateDpc(N, C);
   const rowsInHidden = Math.floor(hidden.length / D);
   for (let i = 0; i < N; i++) {
-    if (candidates[i] >= rowsInHidden) throw new KernelInputError('dpcKnnMerge', `candidates[${i}]`, `< ${rowsInHidden}`, `${candidates[i]}`);
+    if (candidates[i] >= rowsInHidden)
+      throw new KernelInputError('dpcKnnMerge', `candidates[${i}]`, `< ${rowsInHidden}`, `${candidates[i]}`);
   }
   const row = (i: number) => candidates[i] * D;
   const distance = new Float64Array(N * N);
@@ -164,7 +165,8 @@ export function dpcKnnMergeReference(
     for (let d = 0; d < D; d++) sums[c * D + d] += hidden[row(i) + d];
   }
   for (let c = 0; c < C; c++) {
-    for (let d = 0; d < D; d++) merged[c * D + d] = variant.merge === 'mean' ? sums[c * D + d] / counts[c] : sums[c * D + d];
+    for (let d = 0; d < D; d++)
+      merged[c * D + d] = variant.merge === 'mean' ? sums[c * D + d] / counts[c] : sums[c * D + d];
   }
   return { merged, assignment, centers, distance, logDensity, density: logDensity.map(Math.exp), delta, logScore };
 }

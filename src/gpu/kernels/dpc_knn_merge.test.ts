@@ -13,7 +13,7 @@ function clustered(L: number, D: number, groups: number, seed: number): Float32A
   const out = new Float32Array(L * D);
   for (let i = 0; i < L; i++) {
     const g = Math.floor(r() * groups);
-    const spread = 0.2 + 0.6 * ((g * 5) % groups) / groups;
+    const spread = 0.2 + (0.6 * ((g * 5) % groups)) / groups;
     for (let d = 0; d < D; d++) out[i * D + d] = centres[g * D + d] + spread * noise[i * D + d];
   }
   return out;
@@ -50,7 +50,10 @@ function margins(ref: ReturnType<typeof dpcKnnMergeReference>, C: number, varian
 describe('dpc_knn_merge.wgsl', () => {
   it('160 candidates × D 4096, C 17: identical centres and assignments, merged within 1e-5', async () => {
     const { be, faults } = await gpuBackend();
-    const L = 700, D = 4096, N = 160, C = 17;
+    const L = 700,
+      D = 4096,
+      N = 160,
+      C = 17;
     const hidden = clustered(L, D, 24, 40);
     const r = rng(41);
     const pool = Array.from({ length: L }, (_, i) => i).sort(() => r() - 0.5);
@@ -74,11 +77,16 @@ describe('dpc_knn_merge.wgsl', () => {
 
   it('paper variant (cosine, sum, row-max), 37 candidates (not a multiple of 64), one-token set, k = 2 ties', async () => {
     const { be, faults } = await gpuBackend();
-    const L = 90, D = 300;
+    const L = 90,
+      D = 300;
     const hidden = clustered(L, D, 6, 50);
     const h = be.upload(hidden, [L, D]);
     const candidates = Array.from({ length: 37 }, (_, i) => (i * 7) % L);
-    for (const [variant, C] of [[PAPER, 4], [CODE, 2], [PAPER, 2]] as const) {
+    for (const [variant, C] of [
+      [PAPER, 4],
+      [CODE, 2],
+      [PAPER, 2],
+    ] as const) {
       const ref = dpcKnnMergeReference(hidden, D, candidates, C, variant);
       const got = be.dpcKnnMerge(h, be.upload(Uint32Array.from(candidates), [37]), C, variant);
       expect(Array.from(await be.read(got.centers)), `${variant.assignment} C=${C}`).toEqual(Array.from(ref.centers));
@@ -98,13 +106,19 @@ describe('dpc_knn_merge.wgsl', () => {
     // Clustered rows scaled ×50: every token's mean kNN d² is > 104, so exp(−mean d²) is 0
     // in f32 (still an order in f64): the old exp comparison made every token a tie on the
     // GPU, broken by index, while the twin ranked them.
-    const L = 120, D = 96, N = 100, C = 9;
+    const L = 120,
+      D = 96,
+      N = 100,
+      C = 9;
     const base = clustered(L, D, 10, 60);
     const hidden = base.map((v) => 50 * v);
     const candidates = Array.from({ length: N }, (_, i) => (i * 13) % L);
     const ref = dpcKnnMergeReference(hidden, D, candidates, C, CODE);
     expect(Math.max(...ref.logDensity), 'exp underflows in f32 for every token').toBeLessThan(-104);
-    expect(new Set(ref.logDensity).size, 'distinct densities (the order is decided by them, not by ties)').toBeGreaterThan(N / 2);
+    expect(
+      new Set(ref.logDensity).size,
+      'distinct densities (the order is decided by them, not by ties)',
+    ).toBeGreaterThan(N / 2);
     const m = margins(ref, C, CODE);
     expect(m.scoreGap).toBeGreaterThan(1e-5);
     expect(m.densityGap).toBeGreaterThan(1e-5);
@@ -119,21 +133,40 @@ describe('dpc_knn_merge.wgsl', () => {
     const D = 8;
     // Rows 0..3: two mutual-nearest pairs (0,1) at distance 1 and (2,3) at distance 3, far
     // apart; row 4 = row 0 duplicated (δ = 0 for whichever of 0/4 is less dense by index).
-    const rows = [[0, 0], [1, 0], [40, 0], [43, 0], [0, 0]];
+    const rows = [
+      [0, 0],
+      [1, 0],
+      [40, 0],
+      [43, 0],
+      [0, 0],
+    ];
     const hidden = new Float32Array(rows.length * D);
-    rows.forEach(([x, y], i) => { hidden[i * D] = x; hidden[i * D + 1] = y; });
+    rows.forEach(([x, y], i) => {
+      hidden[i * D] = x;
+      hidden[i * D + 1] = y;
+    });
     const candidates = [0, 1, 2, 3];
     const ref = dpcKnnMergeReference(hidden, D, candidates, 2, CODE);
     expect(ref.logDensity[0]).toBe(ref.logDensity[1]); // exact tie, both sides
     // 0 is the densest (tie with 1, lower index) → global-max δ; 1's denser neighbour is 0.
     expect(ref.delta[1]).toBeCloseTo(1 / Math.sqrt(D), 12);
     expect(Array.from(ref.centers)).toEqual([0, 2]);
-    const got = be.dpcKnnMerge(be.upload(hidden, [rows.length, D]), be.upload(Uint32Array.from(candidates), [4]), 2, CODE);
+    const got = be.dpcKnnMerge(
+      be.upload(hidden, [rows.length, D]),
+      be.upload(Uint32Array.from(candidates), [4]),
+      2,
+      CODE,
+    );
     expect(Array.from(await be.read(got.centers))).toEqual([0, 2]);
     expect(Array.from(await be.read(got.assignment))).toEqual(Array.from(ref.assignment));
     const dup = dpcKnnMergeReference(hidden, D, [4, 0, 2], 2, CODE);
     expect(dup.logScore[1]).toBe(NO_SPREAD); // 0 duplicates 4, and 4 comes first
-    const gotDup = be.dpcKnnMerge(be.upload(hidden, [rows.length, D]), be.upload(Uint32Array.from([4, 0, 2]), [3]), 2, CODE);
+    const gotDup = be.dpcKnnMerge(
+      be.upload(hidden, [rows.length, D]),
+      be.upload(Uint32Array.from([4, 0, 2]), [3]),
+      2,
+      CODE,
+    );
     expect(Array.from(await be.read(gotDup.centers))).toEqual(Array.from(dup.centers));
     expect(faults).toEqual([]);
   });

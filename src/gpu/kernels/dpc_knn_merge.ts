@@ -14,20 +14,32 @@ export class DpcKnnMergeKernel {
   /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
   static specs(): KernelSpec[] {
     const bindings = ['uniform', 'read', 'read', 'write', 'write', 'write', 'write'] as const;
-    return ['pairwise', 'density', 'pair_max', 'delta', 'centres', 'assign', 'merge'].map((entry) => ({ shader: 'dpc_knn_merge' as const, entry, bindings }));
+    return ['pairwise', 'density', 'pair_max', 'delta', 'centres', 'assign', 'merge'].map((entry) => ({
+      shader: 'dpc_knn_merge' as const,
+      entry,
+      bindings,
+    }));
   }
 
   constructor(private readonly runner: KernelRunner) {}
 
   run(
-    hidden: GPUBuffer, D: number, cand: GPUBuffer, N: number, C: number, variant: DpcVariant,
+    hidden: GPUBuffer,
+    D: number,
+    cand: GPUBuffer,
+    N: number,
+    C: number,
+    variant: DpcVariant,
     out: { merged: GPUBuffer; assignment: GPUBuffer; centers: GPUBuffer },
   ): void {
     validateDpc(N, C);
     const { runner } = this;
     const pool = runner.door.pool;
     const owner = DpcKnnMergeKernel.owner;
-    const flags = (variant.assignment === 'cosine' ? 1 : 0) | (variant.merge === 'sum' ? 2 : 0) | (variant.densestDelta === 'row-max' ? 4 : 0);
+    const flags =
+      (variant.assignment === 'cosine' ? 1 : 0) |
+      (variant.merge === 'sum' ? 2 : 0) |
+      (variant.densestDelta === 'row-max' ? 4 : 0);
     const params = runner.uniform(owner, [N, D, C, flags]);
     const pair = pool.acquire(2 * N * N * 4, `${owner}.pair`);
     const stats = pool.acquire((3 * N + 1) * 4, `${owner}.stats`);

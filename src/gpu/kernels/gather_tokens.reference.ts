@@ -17,7 +17,8 @@ export function gatherTokensReference<T extends Float32Array | Int32Array | Uint
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     if (r >= L + C) throw new KernelInputError('gather', `rows[${i}]`, `< ${L + C} (L=${L}, C=${C})`, `${r}`);
-    const from = r < L ? src.subarray(r * width, r * width + width) : extra!.subarray((r - L) * width, (r - L) * width + width);
+    const from =
+      r < L ? src.subarray(r * width, r * width + width) : extra!.subarray((r - L) * width, (r - L) * width + width);
     out.set(from, i * width);
   }
   return out;

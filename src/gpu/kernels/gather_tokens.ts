@@ -4,7 +4,11 @@ import { groups1d } from '../runner';
 /** Wrapper of shaders/gather_tokens.wgsl: out[i] = rows[i] < L ? src[rows[i]] : extra[rows[i] − L]. */
 export class GatherTokens {
   static readonly owner = 'GatherTokens';
-  private readonly spec = { shader: 'gather_tokens', entry: 'main', bindings: ['uniform', 'read', 'read', 'read', 'write'] } as const;
+  private readonly spec = {
+    shader: 'gather_tokens',
+    entry: 'main',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+  } as const;
 
   /** Every pipeline this wrapper dispatches (for KernelRunner.warm). */
   static specs(): KernelSpec[] {
@@ -14,7 +18,16 @@ export class GatherTokens {
   constructor(private readonly runner: KernelRunner) {}
 
   /** src (L, W), extra (C, W) or null, rows (n) u32 → out (n, W); out must hold n·W words. */
-  run(src: GPUBuffer, L: number, extra: GPUBuffer | null, C: number, rows: GPUBuffer, n: number, W: number, out: GPUBuffer): void {
+  run(
+    src: GPUBuffer,
+    L: number,
+    extra: GPUBuffer | null,
+    C: number,
+    rows: GPUBuffer,
+    n: number,
+    W: number,
+    out: GPUBuffer,
+  ): void {
     const { runner } = this;
     const pool = runner.door.pool;
     const params = runner.uniform(GatherTokens.owner, [L, C, W, n]);

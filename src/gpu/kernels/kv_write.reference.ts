@@ -18,7 +18,8 @@ export interface KvWriteShape {
 /** Refuses a write past the cache's capacity (the kernel would drop those rows). */
 export function checkKvWrite(s: KvWriteShape): void {
   if (s.n > s.srcRows) throw new KernelInputError('kvWrite', 'n', `≤ srcRows (${s.srcRows})`, `${s.n}`);
-  if (s.at + s.n > s.dstRows) throw new KernelInputError('kvWrite', 'at + n', `≤ cache rows (${s.dstRows})`, `${s.at} + ${s.n}`);
+  if (s.at + s.n > s.dstRows)
+    throw new KernelInputError('kvWrite', 'at + n', `≤ cache rows (${s.dstRows})`, `${s.at} + ${s.n}`);
 }
 
 /**

@@ -21,7 +21,11 @@ export interface KvWriteBuffers {
  */
 export class KvWrite {
   static readonly owner = 'KvWrite';
-  private static readonly spec = { shader: 'kv_write', entry: 'main', bindings: ['uniform', 'read', 'read', 'read', 'write', 'write', 'write'] } as const;
+  private static readonly spec = {
+    shader: 'kv_write',
+    entry: 'main',
+    bindings: ['uniform', 'read', 'read', 'read', 'write', 'write', 'write'],
+  } as const;
 
   static specs(): KernelSpec[] {
     return [KvWrite.spec];
@@ -31,15 +35,29 @@ export class KvWrite {
 
   /** A uniform of its own (not the door's per-batch slot): the caller keeps and destroys it. */
   params(s: Omit<KvWriteShape, 'at'>, slotIndex: number): GPUBuffer {
-    const buf = this.runner.device.createBuffer({ label: `${KvWrite.owner}.params`, size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.runner.device.queue.writeBuffer(buf, 0, Uint32Array.of(s.W, s.heads, s.srcRows, s.dstRows, s.n, slotIndex, 0, 0));
+    const buf = this.runner.device.createBuffer({
+      label: `${KvWrite.owner}.params`,
+      size: 32,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.runner.device.queue.writeBuffer(
+      buf,
+      0,
+      Uint32Array.of(s.W, s.heads, s.srcRows, s.dstRows, s.n, slotIndex, 0, 0),
+    );
     return buf;
   }
 
   /** Encode one write into `pass` (the caller has checked the shape against its slots). */
   encode(pass: GPUComputePassEncoder, params: GPUBuffer, b: KvWriteBuffers, s: Omit<KvWriteShape, 'at'>): void {
     const count = s.heads * s.n * s.W;
-    if (count > 0) this.runner.dispatch(pass, KvWrite.spec, [params, b.slots, b.srcK, b.srcV, b.dstK, b.dstV, b.bias], groups1d(count, 256));
+    if (count > 0)
+      this.runner.dispatch(
+        pass,
+        KvWrite.spec,
+        [params, b.slots, b.srcK, b.srcV, b.dstK, b.dstV, b.bias],
+        groups1d(count, 256),
+      );
   }
 
   /** One write at row `at` now (its own pass, submitted at once); `slots` is overwritten. */

@@ -40,10 +40,28 @@ describe('rank_estimate.wgsl', () => {
     const attn = Float32Array.from({ length: 20 * 576 }, () => r() / 576);
     const cases: { name: string; rows: number; cols: number; data: Float32Array; rank: number }[] = [
       { name: 'attention-like 20×576', rows: 20, cols: 576, data: attn, rank: 20 },
-      { name: 'rank 7 of 20×576', rows: 20, cols: 576, data: withSingularValues(20, 576, [5, 4, 3, 2, 1, 0.5, 0.01], 9), rank: 7 },
+      {
+        name: 'rank 7 of 20×576',
+        rows: 20,
+        cols: 576,
+        data: withSingularValues(20, 576, [5, 4, 3, 2, 1, 0.5, 0.01], 9),
+        rank: 7,
+      },
       // σ = 1e-3 is 14× above the tolerance 576·2^-23; 1e-6 is 70× below it.
-      { name: 'small σ kept, tiny σ dropped', rows: 20, cols: 576, data: withSingularValues(20, 576, [1, 0.5, 1e-3, 1e-6], 13), rank: 3 },
-      { name: 'transposed 30×12 rank 5', rows: 30, cols: 12, data: withSingularValues(30, 12, [3, 2, 1, 1, 0.1], 17), rank: 5 },
+      {
+        name: 'small σ kept, tiny σ dropped',
+        rows: 20,
+        cols: 576,
+        data: withSingularValues(20, 576, [1, 0.5, 1e-3, 1e-6], 13),
+        rank: 3,
+      },
+      {
+        name: 'transposed 30×12 rank 5',
+        rows: 30,
+        cols: 12,
+        data: withSingularValues(30, 12, [3, 2, 1, 1, 0.1], 17),
+        rank: 5,
+      },
       { name: 'one row', rows: 1, cols: 577, data: gaussian(577, 3), rank: 1 },
       { name: 'zero block', rows: 4, cols: 9, data: new Float32Array(36), rank: 0 },
     ];

@@ -59,16 +59,31 @@ export function selectTopHeads(headSums: ArrayLike<number>, topHeads: number): n
   return kept;
 }
 
-export function validateRaterAttention(dims: RaterAttentionDims, opts: RaterAttentionOptions, rows: ArrayLike<number>): void {
+export function validateRaterAttention(
+  dims: RaterAttentionDims,
+  opts: RaterAttentionOptions,
+  rows: ArrayLike<number>,
+): void {
   const { heads, kvHeads, keyLength, queryLength } = dims;
-  if (kvHeads <= 0 || heads % kvHeads !== 0) throw new KernelInputError('raterAttention', 'key', `Hkv dividing H=${heads}`, `${kvHeads}`);
+  if (kvHeads <= 0 || heads % kvHeads !== 0)
+    throw new KernelInputError('raterAttention', 'key', `Hkv dividing H=${heads}`, `${kvHeads}`);
   if (opts.visualStart < 0 || opts.visualStart + opts.visualCount > keyLength) {
-    throw new KernelInputError('raterAttention', 'visual range', `within 0..${keyLength}`, `${opts.visualStart}+${opts.visualCount}`);
+    throw new KernelInputError(
+      'raterAttention',
+      'visual range',
+      `within 0..${keyLength}`,
+      `${opts.visualStart}+${opts.visualCount}`,
+    );
   }
   const first = keyLength - queryLength;
   for (let r = 0; r < rows.length; r++) {
     if (rows[r] < first || rows[r] >= keyLength) {
-      throw new KernelInputError('raterAttention', `queryRows[${r}]`, `cache index in ${first}..${keyLength - 1}`, `${rows[r]}`);
+      throw new KernelInputError(
+        'raterAttention',
+        `queryRows[${r}]`,
+        `cache index in ${first}..${keyLength - 1}`,
+        `${rows[r]}`,
+      );
     }
   }
   if (opts.topHeads !== undefined && (opts.topHeads < 1 || opts.topHeads > heads)) {

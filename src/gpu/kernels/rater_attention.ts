@@ -46,14 +46,29 @@ export class RaterAttentionKernel {
     const attend = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write', 'write'] as const;
     const reduce = ['uniform', 'read', 'write', 'write', 'write'] as const;
     return [
-      ...['gravity_weights', 'attend'].map((entry) => ({ shader: 'rater_attention' as const, entry, bindings: attend })),
-      ...['head_sums', 'select_heads', 'head_mean', 'row_mean'].map((entry) => ({ shader: 'rater_attention_reduce' as const, entry, bindings: reduce })),
+      ...['gravity_weights', 'attend'].map((entry) => ({
+        shader: 'rater_attention' as const,
+        entry,
+        bindings: attend,
+      })),
+      ...['head_sums', 'select_heads', 'head_mean', 'row_mean'].map((entry) => ({
+        shader: 'rater_attention_reduce' as const,
+        entry,
+        bindings: reduce,
+      })),
     ];
   }
 
   constructor(private readonly runner: KernelRunner) {}
 
-  run(query: GPUBuffer, key: GPUBuffer, rows: GPUBuffer, a: RaterAttentionGpuArgs, block: GPUBuffer, scores: GPUBuffer): void {
+  run(
+    query: GPUBuffer,
+    key: GPUBuffer,
+    rows: GPUBuffer,
+    a: RaterAttentionGpuArgs,
+    block: GPUBuffer,
+    scores: GPUBuffer,
+  ): void {
     const { heads: H, kvHeads: Hkv, headDim: hd, rowCount: R, visualCount: V } = a;
     if (hd > 256) throw new KernelInputError('raterAttention', 'query', 'head dim ≤ 256', `${hd}`);
     if (H > 256) throw new KernelInputError('raterAttention', 'query', '≤ 256 heads', `${H}`);
@@ -62,7 +77,20 @@ export class RaterAttentionKernel {
     const owner = RaterAttentionKernel.owner;
     const params = runner.uniform(
       owner,
-      [H, Hkv, hd, a.queryLength, a.keyLength, R, V, a.visualStart, a.gravity ? 1 : 0, 1 / Math.sqrt(hd), 2 / Math.sqrt(hd), 0],
+      [
+        H,
+        Hkv,
+        hd,
+        a.queryLength,
+        a.keyLength,
+        R,
+        V,
+        a.visualStart,
+        a.gravity ? 1 : 0,
+        1 / Math.sqrt(hd),
+        2 / Math.sqrt(hd),
+        0,
+      ],
       [9, 10],
     );
     const reduceParams = runner.uniform(owner, [H, R, V, a.topHeads ?? H]);
@@ -77,15 +105,44 @@ export class RaterAttentionKernel {
       const reduce = [reduceParams, perHead, headStats, block, scores];
       if (R > 0) {
         const bufs = [params, query, key, rows, positions, turns, gravity, perHead];
-        if (a.gravity) runner.dispatch(pass, { shader: 'rater_attention', entry: 'gravity_weights', bindings: this.attendBindings }, bufs, groups1d(R * V, 256));
-        runner.dispatch(pass, { shader: 'rater_attention', entry: 'attend', bindings: this.attendBindings }, bufs, [R, H]);
+        if (a.gravity)
+          runner.dispatch(
+            pass,
+            { shader: 'rater_attention', entry: 'gravity_weights', bindings: this.attendBindings },
+            bufs,
+            groups1d(R * V, 256),
+          );
+        runner.dispatch(pass, { shader: 'rater_attention', entry: 'attend', bindings: this.attendBindings }, bufs, [
+          R,
+          H,
+        ]);
         if (a.topHeads !== undefined && a.topHeads < H) {
-          runner.dispatch(pass, { shader: 'rater_attention_reduce', entry: 'head_sums', bindings: this.reduceBindings }, reduce, [H]);
+          runner.dispatch(
+            pass,
+            { shader: 'rater_attention_reduce', entry: 'head_sums', bindings: this.reduceBindings },
+            reduce,
+            [H],
+          );
         }
-        runner.dispatch(pass, { shader: 'rater_attention_reduce', entry: 'select_heads', bindings: this.reduceBindings }, reduce, [1]);
-        runner.dispatch(pass, { shader: 'rater_attention_reduce', entry: 'head_mean', bindings: this.reduceBindings }, reduce, groups1d(R * V, 256));
+        runner.dispatch(
+          pass,
+          { shader: 'rater_attention_reduce', entry: 'select_heads', bindings: this.reduceBindings },
+          reduce,
+          [1],
+        );
+        runner.dispatch(
+          pass,
+          { shader: 'rater_attention_reduce', entry: 'head_mean', bindings: this.reduceBindings },
+          reduce,
+          groups1d(R * V, 256),
+        );
       }
-      runner.dispatch(pass, { shader: 'rater_attention_reduce', entry: 'row_mean', bindings: this.reduceBindings }, reduce, [Math.ceil(V / 256)]);
+      runner.dispatch(
+        pass,
+        { shader: 'rater_attention_reduce', entry: 'row_mean', bindings: this.reduceBindings },
+        reduce,
+        [Math.ceil(V / 256)],
+      );
     });
     for (const b of [params, reduceParams, turns, gravity, perHead, headStats]) pool.release(b);
     if (!a.gravity) pool.release(positions);

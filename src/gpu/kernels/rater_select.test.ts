@@ -5,7 +5,9 @@ import { raterSelectReference } from './rater_select.reference';
 describe('rater_select.wgsl', () => {
   it('576 visual × 40 text tokens × D 4096: relevance within 1e-5, identical raters', async () => {
     const { be, faults } = await gpuBackend();
-    const V = 576, T = 40, D = 4096;
+    const V = 576,
+      T = 40,
+      D = 4096;
     // Entries N(0, D^-1/2) so logits are O(1), like normalised embeddings; text rows get
     // distinct scales so relevance is spread out.
     const visual = gaussian(V * D, 11, D ** -0.25);
@@ -31,7 +33,8 @@ describe('rater_select.wgsl', () => {
 
   it('degenerate: all-equal relevance → no raters (strict) / all (inclusive); one text token; odd sizes', async () => {
     const { be, faults } = await gpuBackend();
-    const V = 65, D = 33;
+    const V = 65,
+      D = 33;
     const visual = be.upload(gaussian(V * D, 3), [V, D]);
     const zeros = be.upload(new Float32Array(5 * D), [5, D]);
     expect(Array.from((await be.raterSelect(visual, zeros)).raters)).toEqual([]);
@@ -44,7 +47,7 @@ describe('rater_select.wgsl', () => {
     // 70 text tokens: more than the workgroup, so each invocation handles two.
     const text = gaussian(70 * D, 5, 0.3);
     const r70 = await be.raterSelect(visual, be.upload(text, [70, D]));
-    const want = raterSelectReference(await be.read(visual) as Float32Array, text, V, 70, D);
+    const want = raterSelectReference((await be.read(visual)) as Float32Array, text, V, 70, D);
     expectClose('relevance 70', r70.relevance, want.relevance, 1e-5);
     expect(Array.from(r70.raters)).toEqual(Array.from(want.raters));
     expect(faults).toEqual([]);

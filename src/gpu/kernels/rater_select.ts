@@ -25,12 +25,18 @@ export class RaterSelectKernel {
     runner.run(RaterSelectKernel.owner, (pass) => {
       if (T === 0) return;
       const bufs = [params, visual, text, probs, out];
-      if (V > 0) runner.dispatch(pass, { shader: 'rater_select', entry: 'row_softmax', bindings: this.bindings }, bufs, [V]);
-      runner.dispatch(pass, { shader: 'rater_select', entry: 'relevance', bindings: this.bindings }, bufs, [Math.ceil(T / 64)]);
+      if (V > 0)
+        runner.dispatch(pass, { shader: 'rater_select', entry: 'row_softmax', bindings: this.bindings }, bufs, [V]);
+      runner.dispatch(pass, { shader: 'rater_select', entry: 'relevance', bindings: this.bindings }, bufs, [
+        Math.ceil(T / 64),
+      ]);
     });
     pool.release(params);
     pool.release(probs);
-    const bytes = T > 0 ? await runner.door.readbacks.read(out, 0, 2 * T * 4, `${RaterSelectKernel.owner}.staging`) : new ArrayBuffer(0);
+    const bytes =
+      T > 0
+        ? await runner.door.readbacks.read(out, 0, 2 * T * 4, `${RaterSelectKernel.owner}.staging`)
+        : new ArrayBuffer(0);
     pool.release(out);
     const relevance = new Float32Array(bytes, 0, T).slice();
     const flags = new Uint32Array(bytes, T * 4, T);

@@ -9,7 +9,7 @@ export function topkKeepReference(scores: ArrayLike<number>, k: number): { keep:
   const V = scores.length;
   if (!Number.isInteger(k) || k < 0 || k > V) throw new KernelInputError('topkKeep', 'k', `integer in 0..${V}`, `${k}`);
   const order = Uint32Array.from({ length: V }, (_, i) => i);
-  order.sort((a, b) => (scores[b] - scores[a]) || a - b);
+  order.sort((a, b) => scores[b] - scores[a] || a - b);
   const keep = order.slice(0, k).sort();
   return { keep, order };
 }

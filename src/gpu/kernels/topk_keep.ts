@@ -15,7 +15,8 @@ export class TopkKeepKernel {
   constructor(private readonly runner: KernelRunner) {}
 
   run(scores: GPUBuffer, V: number, k: number, order: GPUBuffer, keep: GPUBuffer): void {
-    if (!Number.isInteger(k) || k < 0 || k > V) throw new KernelInputError('topkKeep', 'k', `integer in 0..${V}`, `${k}`);
+    if (!Number.isInteger(k) || k < 0 || k > V)
+      throw new KernelInputError('topkKeep', 'k', `integer in 0..${V}`, `${k}`);
     const { runner } = this;
     const pool = runner.door.pool;
     const params = runner.uniform(TopkKeepKernel.owner, [V, k]);

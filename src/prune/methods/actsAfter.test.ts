@@ -12,12 +12,14 @@ import { runToy, toyDims, toyRequest } from './harness.testutil';
 
 const dims = toyDims(32, 64);
 const LAYOUT = { preLength: 3, visualCount: 64, textLength: 6 };
-const settings = (name: string) => (name.startsWith('sparsevlm') ? { budget: 64 } : name === 'fastv' || name === 'divprune' ? { budget: 16 } : {});
+const settings = (name: string) =>
+  name.startsWith('sparsevlm') ? { budget: 64 } : name === 'fastv' || name === 'divprune' ? { budget: 16 } : {};
 
 /** The method as the engine drives it: afterLayer only where actsAfter allows. */
 function skipping(inner: PruneMethod, called: number[]): PruneMethod {
   return {
-    name: inner.name, decodePositions: inner.decodePositions,
+    name: inner.name,
+    decodePositions: inner.decodePositions,
     begin: (c) => inner.begin(c),
     afterLayer: async (ctx: LayerContext) => {
       if (inner.actsAfter?.(ctx.layer) === false) return null;
@@ -29,7 +31,13 @@ function skipping(inner: PruneMethod, called: number[]): PruneMethod {
 
 describe('PruneMethod.actsAfter', () => {
   const expected: Record<string, number[]> = {
-    none: [], divprune: [], fastv: [1], pdrop: [7, 15, 23], sparsevlm: [2, 6, 15], 'sparsevlm-v1': [2, 6, 15, 19], 'sparsevlm-v2': [2, 6, 15],
+    none: [],
+    divprune: [],
+    fastv: [1],
+    pdrop: [7, 15, 23],
+    sparsevlm: [2, 6, 15],
+    'sparsevlm-v1': [2, 6, 15, 19],
+    'sparsevlm-v2': [2, 6, 15],
   };
   it('every registered method says where it acts', () => {
     expect(knownMethods().sort()).toEqual(Object.keys(expected).sort());
@@ -44,7 +52,9 @@ describe('PruneMethod.actsAfter', () => {
       // Call every layer and watch for a plan where the method said it would not act.
       const plansWhereIdle: number[] = [];
       const watched: PruneMethod = {
-        name: full.name, decodePositions: full.decodePositions, begin: (c) => full.begin(c),
+        name: full.name,
+        decodePositions: full.decodePositions,
+        begin: (c) => full.begin(c),
         afterLayer: async (ctx) => {
           const plan = await full.afterLayer(ctx);
           if (plan && !full.actsAfter!(ctx.layer)) plansWhereIdle.push(ctx.layer);

@@ -11,7 +11,8 @@ const L = 3 + 576 + 6;
 
 function expectClose(got: number[], want: number[], rel = 1e-4) {
   expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(rel * Math.abs(want[i]) + 1e-9);
+  for (let i = 0; i < want.length; i++)
+    expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(rel * Math.abs(want[i]) + 1e-9);
 }
 
 describe('sparsevlm-v1 (rank-adaptive)', () => {
@@ -34,7 +35,11 @@ describe('sparsevlm-v1 (rank-adaptive)', () => {
     expect(m.keepFromRank(5, 5)).toBeNull(); // V − rank = 0: skip
     const big = createMethod('sparsevlm-v1', { budget: 192 }, dims) as SparseVlmV1;
     expect(big.keepFromRank(10, 100)).toBe(99); // min(135, V − 1)
-    const paper = createMethod('sparsevlm-v1', { budget: 64, params: { rule: 'paper', lambda: 0.5 } }, dims) as SparseVlmV1;
+    const paper = createMethod(
+      'sparsevlm-v1',
+      { budget: 64, params: { rule: 'paper', lambda: 0.5 } },
+      dims,
+    ) as SparseVlmV1;
     expect(paper.keepFromRank(10, 100)).toBe(55); // delete int(0.5·90) = 45
     expect(paper.keepFromRank(99, 100)).toBeNull(); // delete int(0.5) = 0: skip
   });
@@ -46,7 +51,7 @@ describe('sparsevlm-v1 (rank-adaptive)', () => {
   });
 });
 
-describe('sparsevlm-v1 --schedule video (the reference\'s video branch)', () => {
+describe("sparsevlm-v1 --schedule video (the reference's video branch)", () => {
   it('one stage after layer 1 keeping rank(P) tokens, then recycling; after layer 0 at 4 layers', async () => {
     const dims = toyDims(32, 2048);
     const method = createMethod('sparsevlm-v1', { budget: 64, params: { schedule: 'video' } }, dims) as SparseVlmV1;
@@ -61,7 +66,9 @@ describe('sparsevlm-v1 --schedule video (the reference\'s video branch)', () => 
     expect(stage.visualOut).toBe(stage.rank! + stage.merges.length);
     const image = createMethod('sparsevlm-v1', { budget: 64 }, dims) as SparseVlmV1;
     expect(image.stageLayers).toEqual([2, 6, 15, 19]);
-    expect((createMethod('sparsevlm-v1', { params: { schedule: 'video' } }, toyDims(4, 576)) as SparseVlmV1).stageLayers).toEqual([0]);
+    expect(
+      (createMethod('sparsevlm-v1', { params: { schedule: 'video' } }, toyDims(4, 576)) as SparseVlmV1).stageLayers,
+    ).toEqual([0]);
   });
 });
 
@@ -76,7 +83,13 @@ describe('sparsevlm-v2', () => {
     expect(run.stages.every((s) => s.merges.length === 0 && s.recycled.length === 0)).toBe(true);
     // Original positions: layer 3 sees pre, kept visual, text at their prefill positions.
     const kept = run.stages[0].kept;
-    expect(Array.from(run.positionsPerLayer[3])).toEqual([0, 1, 2, ...kept.map((p) => 3 + p), ...Array.from({ length: 6 }, (_, i) => 579 + i)]);
+    expect(Array.from(run.positionsPerLayer[3])).toEqual([
+      0,
+      1,
+      2,
+      ...kept.map((p) => 3 + p),
+      ...Array.from({ length: 6 }, (_, i) => 579 + i),
+    ]);
     // Scores differ from plain head-mean scores (gravity and head selection took effect) …
     const ctx = run.contexts[2];
     const raters = method.raterSelection()!.raters.map((r) => 579 + r);
@@ -85,7 +98,10 @@ describe('sparsevlm-v2', () => {
     // … and equal the backend's scoring with exactly those options.
     const direct = ctx.backend.raterAttention(ctx.query, ctx.key, {
       queryRows: ctx.backend.upload(Uint32Array.from(raters), [raters.length]),
-      visualStart: 3, visualCount: 576, topHeads: 2, gravity: { positions: ctx.positions, ropeTheta: 10000 },
+      visualStart: 3,
+      visualCount: 576,
+      topHeads: 2,
+      gravity: { positions: ctx.positions, ropeTheta: 10000 },
     });
     expect(run.stages[0].scores).toEqual(Array.from((direct.scores as CpuTensor).data));
   });
@@ -110,7 +126,10 @@ describe('fastv', () => {
   });
   it('K and R parameters', async () => {
     const dims = toyDims(8, 40);
-    const run = await runToy(createMethod('fastv', { params: { K: 3, R: 0.75 } }, dims), toyRequest(dims, { preLength: 2, visualCount: 40, textLength: 3 }, 32));
+    const run = await runToy(
+      createMethod('fastv', { params: { K: 3, R: 0.75 } }, dims),
+      toyRequest(dims, { preLength: 2, visualCount: 40, textLength: 3 }, 32),
+    );
     expect(run.stages.map((s) => [s.layer, s.visualOut])).toEqual([[2, 10]]);
   });
 });
@@ -120,7 +139,11 @@ describe('pdrop', () => {
     const dims = toyDims(32, 576);
     const method = createMethod('pdrop', {}, dims);
     const run = await runToy(method, toyRequest(dims, LAYOUT, 41));
-    expect(run.stages.map((s) => [s.layer, s.visualIn, s.visualOut])).toEqual([[7, 576, 288], [15, 288, 144], [23, 144, 72]]);
+    expect(run.stages.map((s) => [s.layer, s.visualIn, s.visualOut])).toEqual([
+      [7, 576, 288],
+      [15, 288, 144],
+      [23, 144, 72],
+    ]);
     expectClose(run.stages[1].scores, plainScores(run.contexts[15], [3 + 288 + 6 - 1]));
     expect(Array.from(run.positionsPerLayer[8])).toEqual(Array.from({ length: 3 + 288 + 6 }, (_, i) => i));
     expect(run.visualPerLayer).toEqual(plannedVisualCounts(method, dims));
@@ -147,7 +170,10 @@ describe('divprune', () => {
 describe('none', () => {
   it('never prunes', async () => {
     const dims = toyDims(4, 40);
-    const run = await runToy(createMethod('none', {}, dims), toyRequest(dims, { preLength: 2, visualCount: 40, textLength: 3 }, 61));
+    const run = await runToy(
+      createMethod('none', {}, dims),
+      toyRequest(dims, { preLength: 2, visualCount: 40, textLength: 3 }, 61),
+    );
     expect(run.stages).toEqual([]);
     expect(run.visualPerLayer).toEqual([40, 40, 40, 40]);
   });

@@ -64,6 +64,10 @@ export class DivPrune implements PruneMethod {
   }
 }
 
-export function createDivPrune(budget: number | undefined, params: Record<string, ParamValue | null>, dims: ModelDims): DivPrune {
+export function createDivPrune(
+  budget: number | undefined,
+  params: Record<string, ParamValue | null>,
+  dims: ModelDims,
+): DivPrune {
   return new DivPrune(budget, params, dims);
 }

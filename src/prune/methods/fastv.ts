@@ -29,7 +29,12 @@ export class FastV implements PruneMethod {
     this.stageLayer = k - 1;
     const r = resolved.R as number | null;
     this.keepCount = r !== null ? Math.round((1 - r) * dims.visualTokens) : fastvKeepForBudget(budget ?? 192, k, dims);
-    this.params = { K: k, R: r ?? 1 - this.keepCount / dims.visualTokens, keep: this.keepCount, ...(budget !== undefined ? { budget } : {}) };
+    this.params = {
+      K: k,
+      R: r ?? 1 - this.keepCount / dims.visualTokens,
+      keep: this.keepCount,
+      ...(budget !== undefined ? { budget } : {}),
+    };
   }
 
   async begin(_ctx: RequestContext): Promise<PrunePlan | null> {
@@ -61,6 +66,10 @@ export class FastV implements PruneMethod {
   }
 }
 
-export function createFastV(budget: number | undefined, params: Record<string, ParamValue | null>, dims: ModelDims): FastV {
+export function createFastV(
+  budget: number | undefined,
+  params: Record<string, ParamValue | null>,
+  dims: ModelDims,
+): FastV {
   return new FastV(budget, params, dims);
 }

@@ -20,7 +20,16 @@ export function randomArray(n: number, random: () => number, scale = 1): Float32
 }
 
 export function toyDims(numLayers: number, visualTokens: number): ModelDims {
-  return { numLayers, hiddenSize: 16, numHeads: 4, numKvHeads: 4, headDim: 4, intermediateSize: 32, ropeTheta: 10000, visualTokens };
+  return {
+    numLayers,
+    hiddenSize: 16,
+    numHeads: 4,
+    numKvHeads: 4,
+    headDim: 4,
+    intermediateSize: 32,
+    ropeTheta: 10000,
+    visualTokens,
+  };
 }
 
 function matmul(x: Float32Array, rows: number, inner: number, w: Float32Array, cols: number): Float32Array {
@@ -37,7 +46,8 @@ function matmul(x: Float32Array, rows: number, inner: number, w: Float32Array, c
 /** (L, H·hd) → (H, L, hd). */
 function toHeads(x: Float32Array, L: number, H: number, hd: number): Float32Array {
   const out = new Float32Array(H * L * hd);
-  for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) for (let d = 0; d < hd; d++) out[(h * L + l) * hd + d] = x[l * H * hd + h * hd + d];
+  for (let l = 0; l < L; l++)
+    for (let h = 0; h < H; h++) for (let d = 0; d < hd; d++) out[(h * L + l) * hd + d] = x[l * H * hd + h * hd + d];
   return out;
 }
 
@@ -67,7 +77,14 @@ export interface ToyRun {
 
 export function toyRequest(dims: ModelDims, layout: SequenceLayout, seed = 1, queryScale = 1): ToyRequest {
   const L = layout.preLength + layout.visualCount + layout.textLength;
-  return { backend: new CpuPruneBackend(), dims, layout, embeds: randomArray(L * dims.hiddenSize, rng(seed), 2), queryScale, seed };
+  return {
+    backend: new CpuPruneBackend(),
+    dims,
+    layout,
+    embeds: randomArray(L * dims.hiddenSize, rng(seed), 2),
+    queryScale,
+    seed,
+  };
 }
 
 /** Runs prefill through the toy stack with `method`, applying every plan. */
@@ -89,23 +106,42 @@ export async function runToy(method: PruneMethod, req: ToyRequest): Promise<ToyR
   const vStart = layout.preLength * D;
   const tStart = (layout.preLength + layout.visualCount) * D;
   const request: RequestContext = {
-    backend, dims, layout,
+    backend,
+    dims,
+    layout,
     embeds,
     visualEmbeds: new CpuTensor(req.embeds.slice(vStart, tStart), [layout.visualCount, D], 'f32'),
     textEmbeds: new CpuTensor(req.textEmbeds ?? req.embeds.slice(tStart), [layout.textLength, D], 'f32'),
     visualOrigin,
   };
   let hidden: CpuTensor = embeds;
-  let positions = new CpuTensor(Int32Array.from({ length: L }, (_, i) => i), [L], 'i32');
+  let positions = new CpuTensor(
+    Int32Array.from({ length: L }, (_, i) => i),
+    [L],
+    'i32',
+  );
   let origin: Int32Array = visualOrigin;
-  const run: ToyRun = { visualPerLayer: [], stages: [], layouts: [], origins: [], positionsPerLayer: [], hiddenAfterStage: [], contexts: [] };
+  const run: ToyRun = {
+    visualPerLayer: [],
+    stages: [],
+    layouts: [],
+    origins: [],
+    positionsPerLayer: [],
+    hiddenAfterStage: [],
+    contexts: [],
+  };
 
   const apply = (plan: NonNullable<Awaited<ReturnType<PruneMethod['begin']>>>) => {
     hidden = backend.gather(hidden, plan.merged, plan.rows) as CpuTensor;
     const newL = plan.rows.shape[0];
-    positions = plan.positions === 'renumber'
-      ? new CpuTensor(Int32Array.from({ length: newL }, (_, i) => i), [newL], 'i32')
-      : (backend.gather(positions, null, plan.rows) as CpuTensor);
+    positions =
+      plan.positions === 'renumber'
+        ? new CpuTensor(
+            Int32Array.from({ length: newL }, (_, i) => i),
+            [newL],
+            'i32',
+          )
+        : (backend.gather(positions, null, plan.rows) as CpuTensor);
     layout = plan.layout;
     origin = plan.visualOrigin;
     L = newL;

@@ -65,6 +65,10 @@ export class PDrop implements PruneMethod {
   }
 }
 
-export function createPDrop(_budget: number | undefined, params: Record<string, ParamValue | null>, dims: ModelDims): PDrop {
+export function createPDrop(
+  _budget: number | undefined,
+  params: Record<string, ParamValue | null>,
+  dims: ModelDims,
+): PDrop {
   return new PDrop(params, dims);
 }

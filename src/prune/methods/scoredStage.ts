@@ -75,7 +75,8 @@ export async function runScoredStage(args: ScoredStageArgs): Promise<PrunePlan |
       release.push(candidateTensor, merge.assignment, merge.centers);
     }
     const parts: ReadPart[] = [{ tensor: attention.scores }, { tensor: topk.keep }];
-    if (merge && sizes) parts.push({ tensor: topk.order, offset: keepCount, count: sizes.candidates }, { tensor: merge.assignment });
+    if (merge && sizes)
+      parts.push({ tensor: topk.order, offset: keepCount, count: sizes.candidates }, { tensor: merge.assignment });
     const [scoresHost, keepHost, candidateHost, assignmentHost] = await backend.readMany(parts);
     const scores = scoresHost instanceof Float32Array ? scoresHost : Float32Array.from(scoresHost);
     const keptVisual = keepHost instanceof Uint32Array ? keepHost : Uint32Array.from(keepHost);
@@ -107,7 +108,16 @@ export async function runScoredStage(args: ScoredStageArgs): Promise<PrunePlan |
       trace.visualOut += sizes.clusters;
     }
     trace.ms = nowMs() - started;
-    return buildPlan({ backend, layout, keptVisual, merged, mergedIds, positions: args.positions, visualOrigin: origin, trace });
+    return buildPlan({
+      backend,
+      layout,
+      keptVisual,
+      merged,
+      mergedIds,
+      positions: args.positions,
+      visualOrigin: origin,
+      trace,
+    });
   } finally {
     for (const t of release) backend.release(t);
   }

@@ -8,7 +8,8 @@ const LAYOUT = { preLength: 3, visualCount: 576, textLength: 6 };
 
 function expectClose(got: number[], want: number[], rel = 1e-4) {
   expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(rel * Math.abs(want[i]) + 1e-9);
+  for (let i = 0; i < want.length; i++)
+    expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(rel * Math.abs(want[i]) + 1e-9);
 }
 
 describe('sparsevlm (v1.5) through a 32-layer toy stack on the CPU backend', async () => {
@@ -18,7 +19,11 @@ describe('sparsevlm (v1.5) through a 32-layer toy stack on the CPU backend', asy
 
   it('visual tokens per layer equal the planned schedule (576 → 82 → 32 → 18)', () => {
     expect(run.visualPerLayer).toEqual(plannedVisualCounts(method, dims));
-    expect(run.stages.map((s) => [s.layer, s.visualIn, s.visualOut])).toEqual([[2, 576, 82], [6, 82, 32], [15, 32, 18]]);
+    expect(run.stages.map((s) => [s.layer, s.visualIn, s.visualOut])).toEqual([
+      [2, 576, 82],
+      [6, 82, 32],
+      [15, 32, 18],
+    ]);
   });
 
   it('scores are the raters\u2019 rows of the layer attention (checked by a plain loop)', () => {
@@ -27,7 +32,13 @@ describe('sparsevlm (v1.5) through a 32-layer toy stack on the CPU backend', asy
     for (const [i, layer] of [2, 6, 15].entries()) {
       const ctx = run.contexts[layer];
       const textStart = ctx.layout.preLength + ctx.layout.visualCount;
-      expectClose(run.stages[i].scores, plainScores(ctx, raters.map((r) => textStart + r)));
+      expectClose(
+        run.stages[i].scores,
+        plainScores(
+          ctx,
+          raters.map((r) => textStart + r),
+        ),
+      );
     }
   });
 
@@ -49,7 +60,9 @@ describe('sparsevlm (v1.5) through a 32-layer toy stack on the CPU backend', asy
     const clusters = [16, 2, 1];
     for (const [i, stage] of run.stages.entries()) {
       expect(stage.merges.map((m) => m.id)).toEqual(Array.from({ length: clusters[i] }, (_, c) => -(1000 * i + c + 1)));
-      expect(stage.merges.flatMap((m) => m.members).sort((a, b) => a - b)).toEqual([...stage.recycled].sort((a, b) => a - b));
+      expect(stage.merges.flatMap((m) => m.members).sort((a, b) => a - b)).toEqual(
+        [...stage.recycled].sort((a, b) => a - b),
+      );
       for (const m of stage.merges) expect(m.members.length).toBeGreaterThan(0);
     }
     // Layer 3's visual origin: the kept patches, then the 16 merged ids.
@@ -66,7 +79,8 @@ describe('sparsevlm (v1.5) through a 32-layer toy stack on the CPU backend', asy
     const firstMergedRow = LAYOUT.preLength + 66;
     for (const [c, merge] of run.stages[0].merges.entries()) {
       for (let d = 0; d < D; d++) {
-        const mean = merge.members.reduce((s, patch) => s + hidden[(LAYOUT.preLength + patch) * D + d], 0) / merge.members.length;
+        const mean =
+          merge.members.reduce((s, patch) => s + hidden[(LAYOUT.preLength + patch) * D + d], 0) / merge.members.length;
         expect(after[(firstMergedRow + c) * D + d]).toBeCloseTo(mean, 4);
       }
     }
@@ -110,7 +124,10 @@ describe('sparsevlm degenerate cases', () => {
 
   it('no text after the image: nothing rates, nothing is pruned', async () => {
     const dims = toyDims(8, 40);
-    const run = await runToy(createMethod('sparsevlm', { budget: 64 }, dims), toyRequest(dims, { preLength: 2, visualCount: 40, textLength: 0 }, 8));
+    const run = await runToy(
+      createMethod('sparsevlm', { budget: 64 }, dims),
+      toyRequest(dims, { preLength: 2, visualCount: 40, textLength: 0 }, 8),
+    );
     expect(run.stages).toEqual([]);
     expect(run.visualPerLayer).toEqual(Array(8).fill(40));
   });
@@ -120,13 +137,21 @@ describe('sparsevlm degenerate cases', () => {
     // At 40 visual tokens the "192" table scales to 21/14/8; feed it 6 tokens instead.
     const method = createMethod('sparsevlm', { budget: 192 }, toyDims(32, 576));
     const run = await runToy(method, toyRequest(dims, { preLength: 2, visualCount: 6, textLength: 3 }, 9));
-    expect(run.stages.map((s) => [s.visualIn, s.kept.length, s.recycled.length, s.merges.length, s.visualOut]))
-      .toEqual([[6, 5, 1, 1, 6], [6, 5, 1, 1, 6], [6, 5, 1, 1, 6]]);
+    expect(run.stages.map((s) => [s.visualIn, s.kept.length, s.recycled.length, s.merges.length, s.visualOut])).toEqual(
+      [
+        [6, 5, 1, 1, 6],
+        [6, 5, 1, 1, 6],
+        [6, 5, 1, 1, 6],
+      ],
+    );
   });
 
   it('a recycling set of one token: the merged token equals it', async () => {
     const dims = toyDims(8, 2);
-    const run = await runToy(createMethod('sparsevlm', { budget: 64 }, toyDims(8, 576)), toyRequest(dims, { preLength: 1, visualCount: 2, textLength: 3 }, 10));
+    const run = await runToy(
+      createMethod('sparsevlm', { budget: 64 }, toyDims(8, 576)),
+      toyRequest(dims, { preLength: 1, visualCount: 2, textLength: 3 }, 10),
+    );
     const stage = run.stages[0];
     expect([stage.kept.length, stage.recycled.length, stage.visualOut]).toEqual([1, 1, 2]);
     expect(stage.merges).toEqual([{ id: -1, members: stage.recycled }]);
@@ -140,13 +165,19 @@ describe('sparsevlm degenerate cases', () => {
 
   it('one visual token: stages are skipped (one must be kept, one pruned)', async () => {
     const dims = toyDims(8, 1);
-    const run = await runToy(createMethod('sparsevlm', { budget: 64 }, toyDims(8, 576)), toyRequest(dims, { preLength: 1, visualCount: 1, textLength: 3 }, 11));
+    const run = await runToy(
+      createMethod('sparsevlm', { budget: 64 }, toyDims(8, 576)),
+      toyRequest(dims, { preLength: 1, visualCount: 1, textLength: 3 }, 11),
+    );
     expect(run.stages).toEqual([]);
   });
 
   it('all-equal scores: the first k in sequence order are kept, the next ones recycled', async () => {
     const dims = toyDims(8, 40);
-    const run = await runToy(createMethod('sparsevlm', { budget: 64, params: { raters: 'off' } }, toyDims(8, 576)), { ...toyRequest(dims, { preLength: 0, visualCount: 40, textLength: 3 }, 12), queryScale: 0 });
+    const run = await runToy(createMethod('sparsevlm', { budget: 64, params: { raters: 'off' } }, toyDims(8, 576)), {
+      ...toyRequest(dims, { preLength: 0, visualCount: 40, textLength: 3 }, 12),
+      queryScale: 0,
+    });
     const stage = run.stages[0];
     // Query 0 → every causal row is uniform; text rows see all 40 visual keys, so scores tie.
     expect(new Set(stage.scores.map((s) => s.toPrecision(6))).size).toBe(1);

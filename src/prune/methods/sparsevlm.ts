@@ -30,7 +30,11 @@ import { runScoredStage, type KeepDecision, type RecycleSettings, type ScoredSta
 import type { RaterAttention } from '../backend';
 
 export class BudgetError extends Error {
-  constructor(readonly method: string, readonly budget: unknown, readonly known: readonly number[]) {
+  constructor(
+    readonly method: string,
+    readonly budget: unknown,
+    readonly known: readonly number[],
+  ) {
     super(`method ${method} has keep tables for budgets ${known.join(', ')}; got ${String(budget)}`);
     this.name = 'BudgetError';
   }
@@ -41,7 +45,8 @@ export type ResolvedParams = Record<string, ParamValue | null>;
 /** The paper-variant switches resolved: explicit value, else paper when `paperVariants`, else code. */
 export function resolveVariants(params: ResolvedParams): { inclusive: boolean; variant: RecycleVariant } {
   const paper = params.paperVariants === true;
-  const pick = <T extends string>(name: string, code: T, paperValue: T): T => (params[name] as T | null) ?? (paper ? paperValue : code);
+  const pick = <T extends string>(name: string, code: T, paperValue: T): T =>
+    (params[name] as T | null) ?? (paper ? paperValue : code);
   return {
     inclusive: pick('threshold', 'strict', 'inclusive') === 'inclusive',
     variant: {
@@ -95,7 +100,12 @@ export class SparseVlm implements PruneMethod {
   }
 
   /** v1.5: the fixed table. v1 overrides with the rank rule. */
-  protected async decideKeep(stage: number, _attention: RaterAttention, _visualCount: number, _ctx: LayerContext): Promise<KeepDecision> {
+  protected async decideKeep(
+    stage: number,
+    _attention: RaterAttention,
+    _visualCount: number,
+    _ctx: LayerContext,
+  ): Promise<KeepDecision> {
     return { keep: this.keepTable()[stage] };
   }
 

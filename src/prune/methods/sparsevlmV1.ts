@@ -15,7 +15,12 @@
  */
 import type { RaterAttention } from '../backend';
 import type { LayerContext, ModelDims } from '../method';
-import { SPARSEVLM_V1_SCALE_BIAS, SPARSEVLM_V1_STAGE_LAYERS, SPARSEVLM_VIDEO_SCALE_BIAS, SPARSEVLM_VIDEO_STAGE_LAYERS } from '../schedule';
+import {
+  SPARSEVLM_V1_SCALE_BIAS,
+  SPARSEVLM_V1_STAGE_LAYERS,
+  SPARSEVLM_VIDEO_SCALE_BIAS,
+  SPARSEVLM_VIDEO_STAGE_LAYERS,
+} from '../schedule';
 import type { KeepDecision } from './scoredStage';
 import { requireSparseBudget, SparseVlm, type ResolvedParams } from './sparsevlm';
 
@@ -35,13 +40,19 @@ export class SparseVlmV1 extends SparseVlm {
       if (deleted <= 0) return null;
       return Math.min(Math.max(visualCount - deleted, 1), visualCount - 1);
     }
-    const defaults = this.resolved.schedule === 'video' ? SPARSEVLM_VIDEO_SCALE_BIAS : SPARSEVLM_V1_SCALE_BIAS[this.budget];
+    const defaults =
+      this.resolved.schedule === 'video' ? SPARSEVLM_VIDEO_SCALE_BIAS : SPARSEVLM_V1_SCALE_BIAS[this.budget];
     const scale = (this.resolved.scale as number | null) ?? defaults.scale;
     const bias = (this.resolved.bias as number | null) ?? defaults.bias;
     return Math.min(Math.max(Math.trunc(rank * scale + bias), 1), visualCount - 1);
   }
 
-  protected override async decideKeep(_stage: number, attention: RaterAttention, visualCount: number, ctx: LayerContext): Promise<KeepDecision> {
+  protected override async decideKeep(
+    _stage: number,
+    attention: RaterAttention,
+    visualCount: number,
+    ctx: LayerContext,
+  ): Promise<KeepDecision> {
     const rank = await ctx.backend.rankEstimate(attention.block);
     const keep = this.keepFromRank(rank, visualCount);
     return keep === null ? null : { keep, rank };

@@ -27,7 +27,9 @@ export class SparseVlmV2 extends SparseVlm {
   protected override attentionOptions(ctx: LayerContext): ScoredStageArgs['attention'] {
     return {
       topHeads: this.topHeads,
-      ...(this.resolved.gravity !== false ? { gravity: { positions: ctx.positions, ropeTheta: this.dims.ropeTheta } } : {}),
+      ...(this.resolved.gravity !== false
+        ? { gravity: { positions: ctx.positions, ropeTheta: this.dims.ropeTheta } }
+        : {}),
     };
   }
 }

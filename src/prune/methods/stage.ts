@@ -15,7 +15,12 @@ export const nowMs = (): number => performance.now();
  * Rows of the new sequence in concat(hidden (L, D), merged (C, D)):
  * [pre-prompt | kept visual, sequence order | C merged | text]. (L') u32
  */
-export function sequenceRows(layout: SequenceLayout, keptVisual: ArrayLike<number>, mergedCount: number, sequenceLength: number): Uint32Array {
+export function sequenceRows(
+  layout: SequenceLayout,
+  keptVisual: ArrayLike<number>,
+  mergedCount: number,
+  sequenceLength: number,
+): Uint32Array {
   const { preLength, visualCount, textLength } = layout;
   const rows = new Uint32Array(preLength + keptVisual.length + mergedCount + textLength);
   let o = 0;

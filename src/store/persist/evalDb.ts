@@ -30,10 +30,11 @@ export function resumeKey(h: RunHeader): string {
   return JSON.stringify([h.format, h.data, h.items, h.model, h.suffix, h.maxNewTokens]);
 }
 
-const request = <T>(req: IDBRequest<T>) => new Promise<T>((ok, fail) => {
-  req.onsuccess = () => ok(req.result);
-  req.onerror = () => fail(req.error);
-});
+const request = <T>(req: IDBRequest<T>) =>
+  new Promise<T>((ok, fail) => {
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
 
 export class EvalDb {
   private constructor(private readonly db: IDBDatabase) {}
@@ -64,11 +65,18 @@ export class EvalDb {
   }
 
   async appendRecord(evalId: string, record: ItemRecord): Promise<void> {
-    await request(this.db.transaction('records', 'readwrite').objectStore('records').put({ ...record, evalId }));
+    await request(
+      this.db
+        .transaction('records', 'readwrite')
+        .objectStore('records')
+        .put({ ...record, evalId }),
+    );
   }
 
   async records(evalId: string): Promise<ItemRecord[]> {
-    const rows = (await request(this.db.transaction('records', 'readonly').objectStore('records').index('evalId').getAll(evalId))) as (ItemRecord & { evalId?: string })[];
+    const rows = (await request(
+      this.db.transaction('records', 'readonly').objectStore('records').index('evalId').getAll(evalId),
+    )) as (ItemRecord & { evalId?: string })[];
     return rows.map(({ evalId: _evalId, ...r }) => r);
   }
 
@@ -77,6 +85,9 @@ export class EvalDb {
     tx.objectStore('evals').delete(id);
     const keys = await request(tx.objectStore('records').index('evalId').getAllKeys(id));
     for (const k of keys) tx.objectStore('records').delete(k);
-    await new Promise<void>((ok, fail) => { tx.oncomplete = () => ok(); tx.onerror = () => fail(tx.error); });
+    await new Promise<void>((ok, fail) => {
+      tx.oncomplete = () => ok();
+      tx.onerror = () => fail(tx.error);
+    });
   }
 }

@@ -2,8 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { blobToDataUrl, buildExport, newRunId, runMetrics, thumbnailSize, type StoredRun } from './runsDb';
 
 const run = (id: string, createdAt: number, thumbnail: Blob | null = null): StoredRun => ({
-  id, createdAt, model: 'synthetic-tiny', imageName: 'cat.png', thumbnail, question: 'What is it?',
-  settings: { method: 'sparsevlm', budget: 64 }, label: 'SparseVLM 64', answer: 'a cat', trace: null,
+  id,
+  createdAt,
+  model: 'synthetic-tiny',
+  imageName: 'cat.png',
+  thumbnail,
+  question: 'What is it?',
+  settings: { method: 'sparsevlm', budget: 64 },
+  label: 'SparseVLM 64',
+  answer: 'a cat',
+  trace: null,
   metrics: runMetrics(5, 100, 500, 600),
 });
 

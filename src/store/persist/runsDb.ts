@@ -51,7 +51,12 @@ export function newRunId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${crypto.randomUUID().slice(0, 8)}`; // fixed width: ids sort by time as strings
 }
 
-export function runMetrics(tokenCount: number, firstTokenMs: number | null, lastTokenMs: number | null, totalMs: number | null): RunMetrics {
+export function runMetrics(
+  tokenCount: number,
+  firstTokenMs: number | null,
+  lastTokenMs: number | null,
+  totalMs: number | null,
+): RunMetrics {
   const decodeMs = firstTokenMs !== null && lastTokenMs !== null ? lastTokenMs - firstTokenMs : null;
   const tokensPerS = decodeMs && decodeMs > 0 && tokenCount > 1 ? ((tokenCount - 1) * 1000) / decodeMs : null;
   return { tokenCount, firstTokenMs, totalMs, tokensPerS };
@@ -77,7 +82,9 @@ export function buildExport(runs: StoredRun[], thumbnails: Map<string, string>, 
     format: 'sparsevlm-runs',
     version: 1,
     exportedAt: now.toISOString(),
-    runs: [...runs].sort((a, b) => b.createdAt - a.createdAt).map(({ image: _image, ...r }) => ({ ...r, thumbnail: thumbnails.get(r.id) ?? null })),
+    runs: [...runs]
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map(({ image: _image, ...r }) => ({ ...r, thumbnail: thumbnails.get(r.id) ?? null })),
   };
 }
 
@@ -104,10 +111,11 @@ export async function makeThumbnail(image: Blob, max = 160): Promise<Blob | null
   }
 }
 
-const request = <T>(req: IDBRequest<T>) => new Promise<T>((ok, fail) => {
-  req.onsuccess = () => ok(req.result);
-  req.onerror = () => fail(req.error);
-});
+const request = <T>(req: IDBRequest<T>) =>
+  new Promise<T>((ok, fail) => {
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
 
 /** One IndexedDB database with one object store keyed by run id, indexed by createdAt. */
 export class RunsDb {

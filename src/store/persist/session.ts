@@ -11,45 +11,85 @@ const DB = 'sparsevlm-session';
 const STORE = 'kv';
 
 /** The persisted part of the state (plain JSON). */
-export type SessionSettings = Pick<AppState, 'question' | 'method' | 'budget' | 'params' | 'maxNewTokens' | 'temperature' | 'topP' | 'seed' | 'theme' | 'endpoint' | 'gpuMemoryMb' | 'frameCount'> & {
+export type SessionSettings = Pick<
+  AppState,
+  | 'question'
+  | 'method'
+  | 'budget'
+  | 'params'
+  | 'maxNewTokens'
+  | 'temperature'
+  | 'topP'
+  | 'seed'
+  | 'theme'
+  | 'endpoint'
+  | 'gpuMemoryMb'
+  | 'frameCount'
+> & {
   compare: Pick<AppState['compare'], 'enabled' | 'settings'>;
 };
 
-export interface SessionImage { name: string; mime: string; bytes: ArrayBuffer }
+export interface SessionImage {
+  name: string;
+  mime: string;
+  bytes: ArrayBuffer;
+}
 
 export function pickSettings(s: AppState): SessionSettings {
   return {
-    question: s.question, method: s.method, budget: s.budget, params: s.params, maxNewTokens: s.maxNewTokens,
-    temperature: s.temperature, topP: s.topP, seed: s.seed, theme: s.theme,
-    endpoint: s.endpoint, gpuMemoryMb: s.gpuMemoryMb, frameCount: s.frameCount, compare: { enabled: s.compare.enabled, settings: s.compare.settings },
+    question: s.question,
+    method: s.method,
+    budget: s.budget,
+    params: s.params,
+    maxNewTokens: s.maxNewTokens,
+    temperature: s.temperature,
+    topP: s.topP,
+    seed: s.seed,
+    theme: s.theme,
+    endpoint: s.endpoint,
+    gpuMemoryMb: s.gpuMemoryMb,
+    frameCount: s.frameCount,
+    compare: { enabled: s.compare.enabled, settings: s.compare.settings },
   };
 }
 
 /** Saved settings, or null when none (or unreadable: a reload must never break the page). */
-export function loadSettings(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): Partial<SessionSettings> | null {
+export function loadSettings(
+  storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage,
+): Partial<SessionSettings> | null {
   try {
     const text = storage?.getItem(SETTINGS_KEY);
-    const parsed = text ? JSON.parse(text) as unknown : null;
-    return parsed && typeof parsed === 'object' ? parsed as Partial<SessionSettings> : null;
+    const parsed = text ? (JSON.parse(text) as unknown) : null;
+    return parsed && typeof parsed === 'object' ? (parsed as Partial<SessionSettings>) : null;
   } catch {
     return null;
   }
 }
 
-export function saveSettings(settings: SessionSettings, storage: Pick<Storage, 'setItem'> | undefined = globalThis.localStorage): void {
-  try { storage?.setItem(SETTINGS_KEY, JSON.stringify(settings)); } catch { /* quota or privacy mode: keep working */ }
+export function saveSettings(
+  settings: SessionSettings,
+  storage: Pick<Storage, 'setItem'> | undefined = globalThis.localStorage,
+): void {
+  try {
+    storage?.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch {
+    /* quota or privacy mode: keep working */
+  }
 }
 
-const request = <T>(req: IDBRequest<T>) => new Promise<T>((ok, fail) => {
-  req.onsuccess = () => ok(req.result);
-  req.onerror = () => fail(req.error);
-});
+const request = <T>(req: IDBRequest<T>) =>
+  new Promise<T>((ok, fail) => {
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
 
 let db: Promise<IDBDatabase> | null = null;
 function openDb(): Promise<IDBDatabase> {
   db ??= (() => {
     const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => { req.result.createObjectStore(STORE); };
+    req.onupgradeneeded = () => {
+      req.result.createObjectStore(STORE);
+    };
     return request(req);
   })();
   return db;
@@ -65,7 +105,8 @@ export async function saveImage(image: SessionImage | null): Promise<void> {
 export async function loadImage(): Promise<SessionImage | null> {
   if (typeof indexedDB === 'undefined') return null;
   try {
-    const value = await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('image')) as SessionImage | undefined;
+    const value = (await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('image'))) as
+      SessionImage | undefined;
     return value && value.bytes instanceof ArrayBuffer ? value : null;
   } catch {
     return null;
@@ -88,10 +129,12 @@ export async function saveInput(input: SessionInput | null): Promise<void> {
 export async function loadInput(): Promise<SessionInput | null> {
   if (typeof indexedDB === 'undefined') return null;
   try {
-    const value = await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('input')) as SessionInput | undefined;
+    const value = (await request((await openDb()).transaction(STORE, 'readonly').objectStore(STORE).get('input'))) as
+      SessionInput | undefined;
     const ok = (im: SessionImage | undefined) => !!im && typeof im.name === 'string' && im.bytes instanceof ArrayBuffer;
     if (value?.kind === 'video' && ok(value.video)) return value;
-    if (value?.kind === 'images' && Array.isArray(value.images) && value.images.length > 1 && value.images.every(ok)) return value;
+    if (value?.kind === 'images' && Array.isArray(value.images) && value.images.length > 1 && value.images.every(ok))
+      return value;
     return null;
   } catch {
     return null;

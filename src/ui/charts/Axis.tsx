@@ -2,14 +2,22 @@
 import { axisBottom, axisLeft, select, type AxisDomain, type AxisScale } from 'd3';
 import { useEffect, useRef } from 'react';
 
-export function Axis<D extends AxisDomain>(props: { scale: AxisScale<D>; orient: 'bottom' | 'left'; transform: string; ticks?: number; label?: string }) {
+export function Axis<D extends AxisDomain>(props: {
+  scale: AxisScale<D>;
+  orient: 'bottom' | 'left';
+  transform: string;
+  ticks?: number;
+  label?: string;
+}) {
   const ref = useRef<SVGGElement>(null);
   const { scale, orient, ticks } = props;
   useEffect(() => {
     if (!ref.current) return;
     const axis = orient === 'bottom' ? axisBottom(scale) : axisLeft(scale);
     if (ticks !== undefined) axis.ticks(ticks);
-    select(ref.current).call(axis).call((g) => g.select('.domain').attr('stroke', 'currentColor').attr('stroke-opacity', 0.4));
+    select(ref.current)
+      .call(axis)
+      .call((g) => g.select('.domain').attr('stroke', 'currentColor').attr('stroke-opacity', 0.4));
   }, [scale, orient, ticks]);
   return <g ref={ref} transform={props.transform} className="axis" />;
 }

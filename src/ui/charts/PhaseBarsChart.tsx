@@ -10,11 +10,20 @@ export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Ph
   const layout = useMemo(() => layoutPhaseBars(props.rows, size), [props.rows, size.width, size.height]);
   return (
     <figure className="chart-figure">
-      <svg width="100%" viewBox={`0 0 ${size.width} ${size.height}`} className="chart" data-testid="cost.phase-chart" role="img" aria-label="Time per phase, one stacked bar per run">
+      <svg
+        width="100%"
+        viewBox={`0 0 ${size.width} ${size.height}`}
+        className="chart"
+        data-testid="cost.phase-chart"
+        role="img"
+        aria-label="Time per phase, one stacked bar per run"
+      >
         <Axis scale={layout.x} orient="bottom" transform={`translate(0,${height - MARGIN.bottom})`} ticks={5} />
         {layout.bars.map((b) => (
           <g key={b.label}>
-            <text x={MARGIN.left - 8} y={b.y + b.height / 2} dy="0.32em" textAnchor="end" className="bar-label">{b.label}</text>
+            <text x={MARGIN.left - 8} y={b.y + b.height / 2} dy="0.32em" textAnchor="end" className="bar-label">
+              {b.label}
+            </text>
             {b.segments.map((s) => (
               <rect key={s.phase} x={s.x} y={b.y} width={Math.max(0, s.width)} height={b.height} fill={s.color}>
                 <title>{`${s.phase}: ${s.ms.toFixed(1)} ms`}</title>
@@ -22,10 +31,16 @@ export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Ph
             ))}
           </g>
         ))}
-        <text x={size.width - MARGIN.right} y={height - 4} textAnchor="end" className="axis-label">ms</text>
+        <text x={size.width - MARGIN.right} y={height - 4} textAnchor="end" className="axis-label">
+          ms
+        </text>
       </svg>
       <figcaption className="legend small">
-        {PHASES.map((p) => <span key={p}><span className="swatch" style={{ background: PHASE_COLORS[p] }} /> {p}</span>)}
+        {PHASES.map((p) => (
+          <span key={p}>
+            <span className="swatch" style={{ background: PHASE_COLORS[p] }} /> {p}
+          </span>
+        ))}
       </figcaption>
     </figure>
   );

@@ -45,7 +45,9 @@ describe('explorer layout', () => {
     const pad = modelWindow(400, 200, { kind: 'resize-crop', shortestEdge: 224, longestEdge: null, crop: [336, 336] });
     expect(pad.x).toBeGreaterThan(0); // 448 px wide after resizing: cropped sideways
     expect(pad.y).toBeLessThan(0); // 224 px tall: padded above and below
-    expect(describeWindow(1600, 800, modelWindow(1600, 800, clip))).toBe('the model sees the centre 800×800 px (the rest is cropped away)');
+    expect(describeWindow(1600, 800, modelWindow(1600, 800, clip))).toBe(
+      'the model sees the centre 800×800 px (the rest is cropped away)',
+    );
     expect(describeWindow(336, 336, modelWindow(336, 336, clip))).toBe('');
     expect(describeWindow(400, 200, pad)).toMatch(/padded/);
   });
@@ -62,7 +64,13 @@ describe('cost layout', () => {
     expect(spreadLabels([50, 120], 12, 10, 170)).toEqual([50, 120]); // apart already: unchanged
   });
   it('one step line per run, y from 0 to the largest count', () => {
-    const l = layoutTokenLines([{ label: 'none', values: [16, 16, 16] }, { label: 'sparse', values: [16, 8, 4] }], size);
+    const l = layoutTokenLines(
+      [
+        { label: 'none', values: [16, 16, 16] },
+        { label: 'sparse', values: [16, 8, 4] },
+      ],
+      size,
+    );
     expect(l.y.domain()[0]).toBe(0);
     expect(l.y(16)).toBeLessThan(l.y(4));
     expect(l.lines[1].last).toMatchObject({ value: 4, x: 390 });
@@ -73,7 +81,13 @@ describe('cost layout', () => {
     const phases = phaseTimes(t);
     expect(phases.layers).toBe(18); // 6 layers × 3 ms
     expect(phases.decode).toBe(15);
-    const bars = layoutPhaseBars([{ label: 'a', phases }, { label: 'b', phases: { ...phases, vision: 0 } }], size);
+    const bars = layoutPhaseBars(
+      [
+        { label: 'a', phases },
+        { label: 'b', phases: { ...phases, vision: 0 } },
+      ],
+      size,
+    );
     const seg = bars.bars[0].segments;
     for (let i = 1; i < seg.length; i++) expect(seg[i].x).toBeCloseTo(seg[i - 1].x + seg[i - 1].width);
     expect(bars.bars[1].total).toBe(bars.bars[0].total - 40);

@@ -19,7 +19,12 @@ export interface PatchCell {
   fill: string | null;
 }
 
-export interface GroupOutline { id: number; color: string; d: string; patches: number[] }
+export interface GroupOutline {
+  id: number;
+  color: string;
+  d: string;
+  patches: number[];
+}
 
 /** rows × cols for `count` patches: the model's grid when it fits, else the nearest square. */
 export function gridFor(count: number, grid?: [number, number] | null): [number, number] {
@@ -30,14 +35,21 @@ export function gridFor(count: number, grid?: [number, number] | null): [number,
 
 /** Cells in row-major patch order over a `size`×`size` square (the image is resized to it). */
 /** `scoredFrom`: the fates whose live scores set the colour scale (all images of the span, so frames compare); default `fates`. */
-export function layoutPatches(fates: PatchFate[], grid: [number, number], size: number, scoredFrom: PatchFate[] = fates): PatchCell[] {
+export function layoutPatches(
+  fates: PatchFate[],
+  grid: [number, number],
+  size: number,
+  scoredFrom: PatchFate[] = fates,
+): PatchCell[] {
   const [rows, cols] = grid;
   const cell = size / Math.max(rows, cols);
   const live = scoredFrom.filter((f) => f.state !== 'dropped' && f.score !== null).map((f) => f.score!);
-  const lo = Math.min(...live), hi = Math.max(...live);
+  const lo = Math.min(...live),
+    hi = Math.max(...live);
   const norm = live.length && hi > lo ? scaleLinear([lo, hi], [0.15, 1]).clamp(true) : () => 0.7;
   return fates.map((fate) => {
-    const row = Math.floor(fate.patch / cols), col = fate.patch % cols;
+    const row = Math.floor(fate.patch / cols),
+      col = fate.patch % cols;
     const fill = fate.state !== 'dropped' && fate.score !== null ? interpolateViridis(norm(fate.score)) : null;
     return { patch: fate.patch, row, col, x: col * cell, y: row * cell, size: cell, fate, fill };
   });
@@ -56,33 +68,43 @@ export function groupOutlines(cells: PatchCell[], cols: number): GroupOutline[] 
     byToken.set(c.fate.token, list);
   }
   let index = 0;
-  return [...byToken].sort(([a], [b]) => b - a).map(([id, members]) => {
-    const inGroup = new Set(members.map((c) => c.patch));
-    const has = (row: number, col: number) => col >= 0 && col < cols && row >= 0 && inGroup.has(row * cols + col);
-    const parts: string[] = [];
-    for (const c of members) {
-      const { x, y, size: s, row, col } = c;
-      if (!has(row - 1, col)) parts.push(`M${x},${y}h${s}`);
-      if (!has(row + 1, col)) parts.push(`M${x},${y + s}h${s}`);
-      if (!has(row, col - 1)) parts.push(`M${x},${y}v${s}`);
-      if (!has(row, col + 1)) parts.push(`M${x + s},${y}v${s}`);
-    }
-    return { id, color: schemeTableau10[index++ % schemeTableau10.length], d: parts.join(''), patches: [...inGroup] };
-  });
+  return [...byToken]
+    .sort(([a], [b]) => b - a)
+    .map(([id, members]) => {
+      const inGroup = new Set(members.map((c) => c.patch));
+      const has = (row: number, col: number) => col >= 0 && col < cols && row >= 0 && inGroup.has(row * cols + col);
+      const parts: string[] = [];
+      for (const c of members) {
+        const { x, y, size: s, row, col } = c;
+        if (!has(row - 1, col)) parts.push(`M${x},${y}h${s}`);
+        if (!has(row + 1, col)) parts.push(`M${x},${y + s}h${s}`);
+        if (!has(row, col - 1)) parts.push(`M${x},${y}v${s}`);
+        if (!has(row, col + 1)) parts.push(`M${x + s},${y}v${s}`);
+      }
+      return { id, color: schemeTableau10[index++ % schemeTableau10.length], d: parts.join(''), patches: [...inGroup] };
+    });
 }
 
 /** Arrow-key movement of the keyboard cursor over the grid. */
 export function movePatch(patch: number, key: string, grid: [number, number]): number {
   const [rows, cols] = grid;
-  const row = Math.floor(patch / cols), col = patch % cols;
+  const row = Math.floor(patch / cols),
+    col = patch % cols;
   switch (key) {
-    case 'ArrowLeft': return row * cols + Math.max(0, col - 1);
-    case 'ArrowRight': return row * cols + Math.min(cols - 1, col + 1);
-    case 'ArrowUp': return Math.max(0, row - 1) * cols + col;
-    case 'ArrowDown': return Math.min(rows - 1, row + 1) * cols + col;
-    case 'Home': return row * cols;
-    case 'End': return row * cols + cols - 1;
-    default: return patch;
+    case 'ArrowLeft':
+      return row * cols + Math.max(0, col - 1);
+    case 'ArrowRight':
+      return row * cols + Math.min(cols - 1, col + 1);
+    case 'ArrowUp':
+      return Math.max(0, row - 1) * cols + col;
+    case 'ArrowDown':
+      return Math.min(rows - 1, row + 1) * cols + col;
+    case 'Home':
+      return row * cols;
+    case 'End':
+      return row * cols + cols - 1;
+    default:
+      return patch;
   }
 }
 
@@ -93,7 +115,12 @@ export function stageLayers(stageAt: number[], numLayers: number): number[] {
 }
 
 /** A rectangle in the picture's own pixels. */
-export interface PictureWindow { x: number; y: number; w: number; h: number }
+export interface PictureWindow {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 /**
  * The part of a `width`×`height` picture that becomes the model's input square, in the
@@ -106,10 +133,13 @@ export function modelWindow(width: number, height: number, fit: ImageFit | null 
   const whole = { x: 0, y: 0, w: width, h: height };
   if (!fit || fit.kind !== 'resize-crop' || !fit.crop || width <= 0 || height <= 0) return whole;
   const short = fit.shortestEdge === null ? 1 : Math.max(fit.shortestEdge / width, fit.shortestEdge / height);
-  const nw = width * short, nh = height * short;
+  const nw = width * short,
+    nh = height * short;
   const long = fit.longestEdge === null ? 1 : Math.min(fit.longestEdge / nw, fit.longestEdge / nh);
-  const rw = Math.floor(Number((nw * long).toFixed(2))), rh = Math.floor(Number((nh * long).toFixed(2)));
-  const sx = rw / width, sy = rh / height;
+  const rw = Math.floor(Number((nw * long).toFixed(2))),
+    rh = Math.floor(Number((nh * long).toFixed(2)));
+  const sx = rw / width,
+    sy = rh / height;
   const [ch, cw] = fit.crop;
   return { x: (rw - cw) / 2 / sx, y: (rh - ch) / 2 / sy, w: cw / sx, h: ch / sy };
 }

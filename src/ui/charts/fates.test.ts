@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { locateOrigin } from '../../common/trace';
-import { describeFate, groupSizes, imageCounts, imageFates, imageTokenLayers, mergedGroupsAtLayer, patchCount, patchFates, tokensAtLayer } from './fates';
+import {
+  describeFate,
+  groupSizes,
+  imageCounts,
+  imageFates,
+  imageTokenLayers,
+  mergedGroupsAtLayer,
+  patchCount,
+  patchFates,
+  tokensAtLayer,
+} from './fates';
 import { llava64Trace, smallTrace } from './fixtures/traces';
 
 describe('tokensAtLayer', () => {
@@ -25,7 +35,13 @@ describe('patchFates', () => {
   it('before any stage: all kept, scored by the first stage, with what happens later', () => {
     const f = patchFates(smallTrace(), 0);
     expect(f.every((x) => x.state === 'kept')).toBe(true);
-    expect(f[0]).toMatchObject({ token: 0, score: 1, rank: 1, scoreLayer: 1, later: { state: 'dropped', atLayer: 4, token: null } });
+    expect(f[0]).toMatchObject({
+      token: 0,
+      score: 1,
+      rank: 1,
+      scoreLayer: 1,
+      later: { state: 'dropped', atLayer: 4, token: null },
+    });
     expect(f[5].later).toBeNull(); // survives to the end
     expect(f[8].later).toEqual({ state: 'dropped', atLayer: 1, token: null });
     expect(f[3].later).toEqual({ state: 'merged', atLayer: 1, token: -1 });
@@ -48,7 +64,10 @@ describe('patchFates', () => {
     expect(f[3]).toMatchObject({ state: 'merged', token: -1, atLayer: 1 });
     expect(f[6]).toMatchObject({ state: 'dropped', atLayer: 3 });
     const groups = mergedGroupsAtLayer(smallTrace(), 4).sort((a, b) => a.id - b.id);
-    expect(groups).toEqual([{ id: -3, patches: [1, 10, 11] }, { id: -1, patches: [3, 4, 7] }]);
+    expect(groups).toEqual([
+      { id: -3, patches: [1, 10, 11] },
+      { id: -1, patches: [3, 4, 7] },
+    ]);
   });
   it('a dropped merged token drops its patches at that layer', () => {
     const f = patchFates(smallTrace(), 5);
@@ -66,22 +85,37 @@ describe('patchFates', () => {
     const f = patchFates(smallTrace(), 2);
     expect(describeFate(f[8])).toBe('patch 8: dropped after layer 1 · score 0.500 (rank 9 after layer 1)');
     const sizes = groupSizes(f);
-    expect(describeFate(f[3], sizes.get(f[3].token!))).toContain('merged with 2 other patches into one token after layer 1');
+    expect(describeFate(f[3], sizes.get(f[3].token!))).toContain(
+      'merged with 2 other patches into one token after layer 1',
+    );
     // No trace-internal numbers: no negative ids, no layer −1.
     for (const x of f) expect(describeFate(x, sizes.get(x.token!))).not.toMatch(/-\d|group \d/);
-    expect(describeFate({ ...f[8], atLayer: -1, scoreLayer: -1 })).toBe('patch 8: dropped before the first layer · score 0.500 (rank 9 before the first layer)');
+    expect(describeFate({ ...f[8], atLayer: -1, scoreLayer: -1 })).toBe(
+      'patch 8: dropped before the first layer · score 0.500 (rank 9 before the first layer)',
+    );
   });
 });
 
 describe('several images (trace.images)', () => {
   // smallTrace's 16-token span read as two 4-patch images at origins 2 and 9 (the other tokens
   // stand for template tokens between images: only the origin arithmetic matters here).
-  const trace = { ...smallTrace(), images: [{ name: 'a.png', origin: 2, patches: 4 }, { name: 'b.png', origin: 9, patches: 4 }] };
+  const trace = {
+    ...smallTrace(),
+    images: [
+      { name: 'a.png', origin: 2, patches: 4 },
+      { name: 'b.png', origin: 9, patches: 4 },
+    ],
+  };
   it("each image's kept patches after the first stage are the stage's kept origins that locateOrigin puts in it", () => {
     const fates = patchFates(trace, 2);
     for (const [k, im] of trace.images.entries()) {
-      const kept = imageFates(fates, im).filter((f) => f.state === 'kept').map((f) => f.patch);
-      const expected = trace.stages[0].kept.flatMap((o) => { const at = locateOrigin(trace, o); return at.kind === 'patch' && at.image === k ? [at.patch] : []; });
+      const kept = imageFates(fates, im)
+        .filter((f) => f.state === 'kept')
+        .map((f) => f.patch);
+      const expected = trace.stages[0].kept.flatMap((o) => {
+        const at = locateOrigin(trace, o);
+        return at.kind === 'patch' && at.image === k ? [at.patch] : [];
+      });
       expect(kept).toEqual(expected);
       expect(imageCounts(fates, im).kept).toBe(expected.length);
     }
@@ -93,7 +127,10 @@ describe('several images (trace.images)', () => {
     // Layers 0–1 all 4 patches each. Layer 2: a = 2, 5 kept + −1 (3, 4) → 3; b = 9 + −2 (10, 11) → 2.
     // Layer 3 (−2 rides on): a same 3; b same 2. Layer 4: a = 5, −1 → 2; b = −3 (holds −2) → 1. Layer 5: a = 5 → 1; b = −3 → 1.
     const rows = imageTokenLayers(trace);
-    expect(rows.map((r) => r.perLayer)).toEqual([[4, 4, 3, 3, 2, 1], [4, 4, 2, 2, 1, 1]]);
+    expect(rows.map((r) => r.perLayer)).toEqual([
+      [4, 4, 3, 3, 2, 1],
+      [4, 4, 2, 2, 1, 1],
+    ]);
     expect(rows[0].share).toBeCloseTo(17 / 24, 12);
     expect(rows[1].share).toBeCloseTo(14 / 24, 12);
     expect(imageTokenLayers(smallTrace())).toEqual([]);

@@ -37,7 +37,7 @@ export function stageOutput(stage: StageTrace): number[] {
 /** Number of patches Vp: the earliest stage's input (the vision tower's tokens), else layer 0's count. */
 export function patchCount(trace: RequestTrace): number {
   const first = orderedStages(trace)[0];
-  return first ? first.visualIn : trace.visualPerLayer[0] ?? trace.layout.visualCount;
+  return first ? first.visualIn : (trace.visualPerLayer[0] ?? trace.layout.visualCount);
 }
 
 /** Stages in layer order. */
@@ -58,14 +58,16 @@ interface Walk {
 }
 
 function expand(walk: Walk, token: number): number[] {
-  return token >= 0 ? [token] : walk.members.get(token) ?? [];
+  return token >= 0 ? [token] : (walk.members.get(token) ?? []);
 }
 
 /** Rank (1 = highest) of each position in `scores`; ties share the better rank. */
 function ranks(scores: number[]): number[] {
   const sorted = scores.slice().sort((a, b) => b - a);
   const firstAt = new Map<number, number>();
-  sorted.forEach((s, i) => { if (!firstAt.has(s)) firstAt.set(s, i); });
+  sorted.forEach((s, i) => {
+    if (!firstAt.has(s)) firstAt.set(s, i);
+  });
   return scores.map((s) => firstAt.get(s)! + 1);
 }
 
@@ -74,7 +76,14 @@ export function patchFates(trace: RequestTrace, layer: number): PatchFate[] {
   const count = patchCount(trace);
   const walk: Walk = { members: new Map() };
   const fates: PatchFate[] = Array.from({ length: count }, (_, patch) => ({
-    patch, state: 'kept', token: patch, score: null, rank: null, scoreLayer: null, atLayer: null, later: null,
+    patch,
+    state: 'kept',
+    token: patch,
+    score: null,
+    rank: null,
+    scoreLayer: null,
+    atLayer: null,
+    later: null,
   }));
   let tokens = Array.from({ length: count }, (_, i) => i);
   let scoredAlive = false; // have the tokens alive at `layer` been scored by a stage ≥ layer?
@@ -88,7 +97,9 @@ export function patchFates(trace: RequestTrace, layer: number): PatchFate[] {
       const rankOf = ranks(stage.scores);
       tokens.forEach((token, i) => {
         for (const p of expand(walk, token)) {
-          fates[p].score = stage.scores[i]; fates[p].rank = rankOf[i]; fates[p].scoreLayer = stage.layer;
+          fates[p].score = stage.scores[i];
+          fates[p].rank = rankOf[i];
+          fates[p].scoreLayer = stage.layer;
         }
       });
       if (!applied) scoredAlive = true;
@@ -108,7 +119,8 @@ export function patchFates(trace: RequestTrace, layer: number): PatchFate[] {
       for (const p of expand(walk, token)) {
         const f = fates[p];
         if (applied) {
-          f.state = fateState; f.atLayer = stage.layer;
+          f.state = fateState;
+          f.atLayer = stage.layer;
           f.token = fateState === 'merged' ? into! : null;
         } else if (f.later === null) {
           f.later = { state: fateState, atLayer: stage.layer, token: fateState === 'merged' ? into! : null };
@@ -116,9 +128,15 @@ export function patchFates(trace: RequestTrace, layer: number): PatchFate[] {
       }
     }
     // A patch merged earlier rides along with its merged token: update the carrier id.
-    if (applied) for (const id of out) if (id < 0) for (const p of expand(walk, id)) {
-      if (fates[p].state !== 'dropped') { fates[p].state = 'merged'; fates[p].token = id; }
-    }
+    if (applied)
+      for (const id of out)
+        if (id < 0)
+          for (const p of expand(walk, id)) {
+            if (fates[p].state !== 'dropped') {
+              fates[p].state = 'merged';
+              fates[p].token = id;
+            }
+          }
     tokens = out;
   }
   return fates;
@@ -137,30 +155,37 @@ export function mergedGroupsAtLayer(trace: RequestTrace, layer: number): { id: n
 }
 
 /** Where a stage acts, in words: its layer −1 (DivPrune) is before the language model's first layer. */
-const stageWords = (layer: number | null) => (layer === null ? '' : layer < 0 ? 'before the first layer' : `after layer ${layer}`);
+const stageWords = (layer: number | null) =>
+  layer === null ? '' : layer < 0 ? 'before the first layer' : `after layer ${layer}`;
 
 /**
  * A patch's fate in words, for the hover line. No internal numbers: merged tokens (negative ids
  * in the trace) are described by how many patches they hold (`groupSize`, when known).
  */
 export function describeFate(f: PatchFate, groupSize?: number): string {
-  const score = f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} ${stageWords(f.scoreLayer)})`;
+  const score =
+    f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} ${stageWords(f.scoreLayer)})`;
   let what: string;
   if (f.state === 'kept') what = 'kept';
   else if (f.state === 'merged') {
-    const others = groupSize === undefined ? 'other patches' : `${groupSize - 1} other patch${groupSize === 2 ? '' : 'es'}`;
+    const others =
+      groupSize === undefined ? 'other patches' : `${groupSize - 1} other patch${groupSize === 2 ? '' : 'es'}`;
     what = `merged with ${others} into one token ${stageWords(f.atLayer)}`;
   } else what = `dropped ${stageWords(f.atLayer)}`;
-  const later = f.later === null ? ''
-    : f.later.state === 'dropped' ? ` · later dropped ${stageWords(f.later.atLayer)}`
-      : ` · later merged with other patches ${stageWords(f.later.atLayer)}`;
+  const later =
+    f.later === null
+      ? ''
+      : f.later.state === 'dropped'
+        ? ` · later dropped ${stageWords(f.later.atLayer)}`
+        : ` · later merged with other patches ${stageWords(f.later.atLayer)}`;
   return `patch ${f.patch}: ${what}${score}${later}`;
 }
 
 /** Patches per merged token at a layer (for describeFate's group size). */
 export function groupSizes(fates: PatchFate[]): Map<number, number> {
   const sizes = new Map<number, number>();
-  for (const f of fates) if (f.state === 'merged' && f.token !== null) sizes.set(f.token, (sizes.get(f.token) ?? 0) + 1);
+  for (const f of fates)
+    if (f.state === 'merged' && f.token !== null) sizes.set(f.token, (sizes.get(f.token) ?? 0) + 1);
   return sizes;
 }
 
@@ -173,14 +198,23 @@ export function imageFates(fates: PatchFate[], part: { origin: number; patches: 
 }
 
 /** Visual tokens of each image at `layer`: its patches still kept, and merged tokens holding one of them. */
-export function imageCounts(fates: PatchFate[], part: { origin: number; patches: number }): { kept: number; merged: number; dropped: number } {
+export function imageCounts(
+  fates: PatchFate[],
+  part: { origin: number; patches: number },
+): { kept: number; merged: number; dropped: number } {
   const counts = { kept: 0, merged: 0, dropped: 0 };
   for (const f of imageFates(fates, part)) counts[f.state]++;
   return counts;
 }
 
 /** One image's share of the visual tokens layer by layer (the cost panel's per-frame rows). */
-export interface ImageTokenLayers { name: string; frame?: { index: number; of: number }; patches: number; perLayer: number[]; share: number }
+export interface ImageTokenLayers {
+  name: string;
+  frame?: { index: number; of: number };
+  patches: number;
+  perLayer: number[];
+  share: number;
+}
 
 /**
  * For each image of trace.images, the visual tokens carrying its patches entering each layer —
@@ -201,7 +235,10 @@ export function imageTokenLayers(trace: RequestTrace): ImageTokenLayers[] {
     });
   }
   return images.map((im, k) => ({
-    name: im.name, ...(im.frame ? { frame: im.frame } : {}), patches: im.patches, perLayer: perLayer[k],
+    name: im.name,
+    ...(im.frame ? { frame: im.frame } : {}),
+    patches: im.patches,
+    perLayer: perLayer[k],
     share: perLayer[k].reduce((a, b) => a + b, 0) / (im.patches * layers),
   }));
 }

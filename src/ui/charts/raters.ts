@@ -1,7 +1,13 @@
 /** The rater view's data: the question's tokens with relevance shading (paper Fig. 3). */
 import type { RaterTrace } from '../../common/trace';
 
-export interface RaterToken { index: number; text: string; relevance: number; shade: number; isRater: boolean }
+export interface RaterToken {
+  index: number;
+  text: string;
+  relevance: number;
+  shade: number;
+  isRater: boolean;
+}
 
 /** shade in [0,1]: relevance relative to the largest; raters are the tokens above the mean (1/T). */
 export function raterTokens(raters: RaterTrace): RaterToken[] {

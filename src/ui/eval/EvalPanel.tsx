@@ -7,7 +7,15 @@ import { useEffect } from 'react';
 import { FORMATS } from '../../eval/formats';
 import { pickedFromHandle, pickedFromInput } from '../../eval/filesSource';
 import type { FormatName } from '../../eval/types';
-import { deleteSavedEval, openSavedEval, pickEvalFolder, refreshSavedEvals, setEvalOptions, startEvaluation, stopEvaluation } from '../../store/evaluate';
+import {
+  deleteSavedEval,
+  openSavedEval,
+  pickEvalFolder,
+  refreshSavedEvals,
+  setEvalOptions,
+  startEvaluation,
+  stopEvaluation,
+} from '../../store/evaluate';
 import { formatDuration } from '../../store/progress';
 import { useApp } from '../../store/store';
 import { Empty, Panel } from '../Panel';
@@ -21,7 +29,9 @@ type DirectoryPicker = () => Promise<FileSystemDirectoryHandle>;
 async function pickWithHandle(): Promise<void> {
   const picker = (window as unknown as { showDirectoryPicker?: DirectoryPicker }).showDirectoryPicker;
   if (!picker) return;
-  try { await pickEvalFolder(await pickedFromHandle(await picker())); } catch (e) {
+  try {
+    await pickEvalFolder(await pickedFromHandle(await picker()));
+  } catch (e) {
     if ((e as DOMException).name !== 'AbortError') throw e;
   }
 }
@@ -35,31 +45,70 @@ function Options() {
       <legend className="sr-only">Evaluation settings</legend>
       <label className="field" htmlFor="eval-format">
         <span>Benchmark format</span>
-        <select id="eval-format" data-testid="eval.format" value={o.format} onChange={(e) => setEvalOptions({ format: e.target.value as FormatName })}>
-          {Object.values(FORMATS).map((f) => <option key={f.name} value={f.name}>{f.name}</option>)}
+        <select
+          id="eval-format"
+          data-testid="eval.format"
+          value={o.format}
+          onChange={(e) => setEvalOptions({ format: e.target.value as FormatName })}
+        >
+          {Object.values(FORMATS).map((f) => (
+            <option key={f.name} value={f.name}>
+              {f.name}
+            </option>
+          ))}
         </select>
       </label>
       <p className="small muted">{format.description}</p>
       <label className="field" htmlFor="eval-methods">
         <span>Methods</span>
-        <input id="eval-methods" data-testid="eval.methods" value={o.methods} onChange={(e) => setEvalOptions({ methods: e.target.value })} placeholder="none,sparsevlm:192,sparsevlm:64,fastv:64" />
+        <input
+          id="eval-methods"
+          data-testid="eval.methods"
+          value={o.methods}
+          onChange={(e) => setEvalOptions({ methods: e.target.value })}
+          placeholder="none,sparsevlm:192,sparsevlm:64,fastv:64"
+        />
       </label>
       <div className="row">
         <label className="field" htmlFor="eval-limit">
           <span>First N items</span>
-          <input id="eval-limit" data-testid="eval.limit" type="number" min={1} value={o.limit ?? ''} placeholder="all" onChange={(e) => setEvalOptions({ limit: e.target.value ? Math.max(1, Math.floor(Number(e.target.value))) : null })} />
+          <input
+            id="eval-limit"
+            data-testid="eval.limit"
+            type="number"
+            min={1}
+            value={o.limit ?? ''}
+            placeholder="all"
+            onChange={(e) =>
+              setEvalOptions({ limit: e.target.value ? Math.max(1, Math.floor(Number(e.target.value))) : null })
+            }
+          />
         </label>
         <label className="field" htmlFor="eval-max-tokens">
           <span>Answer length (tokens)</span>
-          <input id="eval-max-tokens" data-testid="eval.max-tokens" type="number" min={1} value={o.maxNewTokens} onChange={(e) => setEvalOptions({ maxNewTokens: Math.max(1, Math.floor(Number(e.target.value) || 1)) })} />
+          <input
+            id="eval-max-tokens"
+            data-testid="eval.max-tokens"
+            type="number"
+            min={1}
+            value={o.maxNewTokens}
+            onChange={(e) => setEvalOptions({ maxNewTokens: Math.max(1, Math.floor(Number(e.target.value) || 1)) })}
+          />
         </label>
       </div>
       <label className="field" htmlFor="eval-suffix">
         <span>Prompt suffix</span>
-        <input id="eval-suffix" data-testid="eval.suffix" value={o.suffix ?? format.defaultSuffix} onChange={(e) => setEvalOptions({ suffix: e.target.value })} />
+        <input
+          id="eval-suffix"
+          data-testid="eval.suffix"
+          value={o.suffix ?? format.defaultSuffix}
+          onChange={(e) => setEvalOptions({ suffix: e.target.value })}
+        />
       </label>
       {o.suffix !== null && o.suffix !== format.defaultSuffix && (
-        <button type="button" className="ghost small-button" onClick={() => setEvalOptions({ suffix: null })}>Use the reference suffix</button>
+        <button type="button" className="ghost small-button" onClick={() => setEvalOptions({ suffix: null })}>
+          Use the reference suffix
+        </button>
       )}
     </fieldset>
   );
@@ -73,18 +122,29 @@ function Folder() {
   const hasPicker = typeof window !== 'undefined' && 'showDirectoryPicker' in window;
   return (
     <div className="row wrap">
-      {hasPicker && <button type="button" data-testid="eval.pick" disabled={running} onClick={() => void pickWithHandle()}>Pick a benchmark folder…</button>}
+      {hasPicker && (
+        <button type="button" data-testid="eval.pick" disabled={running} onClick={() => void pickWithHandle()}>
+          Pick a benchmark folder…
+        </button>
+      )}
       <label className="file-button">
         <input
-          type="file" data-testid="eval.folder-input" disabled={running}
+          type="file"
+          data-testid="eval.folder-input"
+          disabled={running}
           {...({ webkitdirectory: '', directory: '' } as Record<string, string>)}
-          onChange={(e) => { void pickEvalFolder(pickedFromInput(Array.from(e.target.files ?? []))); e.target.value = ''; }}
+          onChange={(e) => {
+            void pickEvalFolder(pickedFromInput(Array.from(e.target.files ?? [])));
+            e.target.value = '';
+          }}
         />
         <span>{hasPicker ? 'or choose it with the file dialog…' : 'Choose a benchmark folder…'}</span>
       </label>
       {folder && (
         <span className="small" data-testid="eval.folder" data-items={itemCount}>
-          {status === 'reading' ? `Reading “${folder}”…` : `“${folder}”: ${itemCount} item${itemCount === 1 ? '' : 's'}`}
+          {status === 'reading'
+            ? `Reading “${folder}”…`
+            : `“${folder}”: ${itemCount} item${itemCount === 1 ? '' : 's'}`}
         </span>
       )}
     </div>
@@ -97,13 +157,24 @@ function Progress() {
   if (!p) return null;
   const share = p.total > 0 ? p.done / p.total : 0;
   return (
-    <div className="progress" data-testid="eval.progress" data-done={p.done} data-total={p.total} data-resumed={p.resumed}>
+    <div
+      className="progress"
+      data-testid="eval.progress"
+      data-done={p.done}
+      data-total={p.total}
+      data-resumed={p.resumed}
+    >
       <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={p.total} aria-valuenow={p.done}>
         <span style={{ width: `${share * 100}%` }} />
       </div>
       <p className="small">
         {p.done} of {p.total} answers{p.resumed ? ` (${p.resumed} kept from before)` : ''}
-        {status === 'running' && <> · {formatDuration(p.etaS)} left{p.method ? ` · last: ${p.method} on ${p.itemId}` : ''}</>}
+        {status === 'running' && (
+          <>
+            {' '}
+            · {formatDuration(p.etaS)} left{p.method ? ` · last: ${p.method} on ${p.itemId}` : ''}
+          </>
+        )}
         {status === 'stopping' && ' · stopping: the request in flight is cancelled, finished answers are kept…'}
       </p>
     </div>
@@ -114,24 +185,51 @@ function Saved() {
   const saved = useApp((s) => s.evalSaved);
   const currentId = useApp((s) => s.evaluation.currentId);
   // An entry left 'running' by a closed tab or a reload is unfinished: the same folder and options continue it.
-  const liveId = useApp((s) => (s.evaluation.status === 'running' || s.evaluation.status === 'stopping' ? s.evaluation.currentId : null));
-  useEffect(() => { void refreshSavedEvals(); }, []);
-  if (saved.length === 0) return <Empty testid="eval.saved-empty">Evaluations are kept here, in this browser, across reloads.</Empty>;
+  const liveId = useApp((s) =>
+    s.evaluation.status === 'running' || s.evaluation.status === 'stopping' ? s.evaluation.currentId : null,
+  );
+  useEffect(() => {
+    void refreshSavedEvals();
+  }, []);
+  if (saved.length === 0)
+    return <Empty testid="eval.saved-empty">Evaluations are kept here, in this browser, across reloads.</Empty>;
   return (
     <ul className="history-list eval-saved" data-testid="eval.saved">
       {saved.map((e) => {
         const status = e.status === 'running' && e.id !== liveId ? 'unfinished' : e.status;
         return (
-        <li key={e.id} className={e.id === currentId ? 'on' : ''} data-testid="eval.saved-item" data-status={status}>
-          <div className="history-text">
-            <p><strong>{e.header.format}</strong> · “{e.header.data}” · {e.header.model} <span className="muted">· {new Date(e.createdAt).toLocaleString()}</span></p>
-            <p className="muted">{e.methods.join(', ')} · {status === 'unfinished' ? 'unfinished: pick the same folder with the same options and Evaluate to continue' : `${e.recordCount} of ${e.header.items * e.methods.length} answers · ${status}`}</p>
-          </div>
-          <div className="history-actions">
-            <button type="button" className="small-button" onClick={() => void openSavedEval(e.id)} disabled={!e.results}>Show</button>
-            <button type="button" className="small-button ghost" onClick={() => void deleteSavedEval(e.id)} aria-label="Delete this evaluation">Delete</button>
-          </div>
-        </li>
+          <li key={e.id} className={e.id === currentId ? 'on' : ''} data-testid="eval.saved-item" data-status={status}>
+            <div className="history-text">
+              <p>
+                <strong>{e.header.format}</strong> · “{e.header.data}” · {e.header.model}{' '}
+                <span className="muted">· {new Date(e.createdAt).toLocaleString()}</span>
+              </p>
+              <p className="muted">
+                {e.methods.join(', ')} ·{' '}
+                {status === 'unfinished'
+                  ? 'unfinished: pick the same folder with the same options and Evaluate to continue'
+                  : `${e.recordCount} of ${e.header.items * e.methods.length} answers · ${status}`}
+              </p>
+            </div>
+            <div className="history-actions">
+              <button
+                type="button"
+                className="small-button"
+                onClick={() => void openSavedEval(e.id)}
+                disabled={!e.results}
+              >
+                Show
+              </button>
+              <button
+                type="button"
+                className="small-button ghost"
+                onClick={() => void deleteSavedEval(e.id)}
+                aria-label="Delete this evaluation"
+              >
+                Delete
+              </button>
+            </div>
+          </li>
         );
       })}
     </ul>
@@ -147,18 +245,34 @@ export function EvalPanel() {
   const running = status === 'running' || status === 'stopping';
   return (
     <Panel
-      id="eval" title="Evaluate"
+      id="eval"
+      title="Evaluate"
       error={error ? { where: 'answer', code: 'eval', message: error } : undefined}
-      aside={<span className={`pill ${status}`} data-testid="eval.status" data-status={status}>{status}</span>}
+      aside={
+        <span className={`pill ${status}`} data-testid="eval.status" data-status={status}>
+          {status}
+        </span>
+      }
     >
-      <p className="small muted">A benchmark folder as its authors publish it (POPE, GQA, MME, VQAv2/TextVQA, ScienceQA/MMBench), asked of the loaded model under each method, scored with the benchmark's own metric.</p>
+      <p className="small muted">
+        A benchmark folder as its authors publish it (POPE, GQA, MME, VQAv2/TextVQA, ScienceQA/MMBench), asked of the
+        loaded model under each method, scored with the benchmark's own metric.
+      </p>
       <Folder />
       <Options />
       <div className="row">
-        <button type="button" className="primary" data-testid="eval.start" disabled={running || !modelReady || status === 'idle' || status === 'reading'} onClick={() => void startEvaluation()}>
+        <button
+          type="button"
+          className="primary"
+          data-testid="eval.start"
+          disabled={running || !modelReady || status === 'idle' || status === 'reading'}
+          onClick={() => void startEvaluation()}
+        >
           {status === 'stopped' ? 'Continue' : 'Evaluate'}
         </button>
-        <button type="button" data-testid="eval.stop" disabled={status !== 'running'} onClick={stopEvaluation}>Stop</button>
+        <button type="button" data-testid="eval.stop" disabled={status !== 'running'} onClick={stopEvaluation}>
+          Stop
+        </button>
       </div>
       <Progress />
       {results && (
@@ -167,9 +281,30 @@ export function EvalPanel() {
           <SkippedList results={results} />
           <EvalChart results={results} speed={speed} />
           <div className="row tight">
-            <button type="button" className="small-button ghost" data-testid="eval.export-json" onClick={() => exportEval('json', results, speed)}>Export JSON</button>
-            <button type="button" className="small-button ghost" data-testid="eval.export-md" onClick={() => exportEval('md', results, speed)}>Export table (md)</button>
-            <button type="button" className="small-button ghost" data-testid="eval.export-svg" onClick={() => exportEval('svg', results, speed)}>Export chart (SVG)</button>
+            <button
+              type="button"
+              className="small-button ghost"
+              data-testid="eval.export-json"
+              onClick={() => exportEval('json', results, speed)}
+            >
+              Export JSON
+            </button>
+            <button
+              type="button"
+              className="small-button ghost"
+              data-testid="eval.export-md"
+              onClick={() => exportEval('md', results, speed)}
+            >
+              Export table (md)
+            </button>
+            <button
+              type="button"
+              className="small-button ghost"
+              data-testid="eval.export-svg"
+              onClick={() => exportEval('svg', results, speed)}
+            >
+              Export chart (SVG)
+            </button>
           </div>
         </>
       )}

@@ -11,8 +11,15 @@ export function EvalResultsTable(props: { results: EvalResults; speed: EvalSpeed
       <table className="eval-table" data-testid="eval.table">
         <thead>
           <tr>
-            <th>method</th><th>{props.results.methods[0]?.scores.headlineName ?? 'score'}</th><th>retention</th><th>scored / skipped</th>
-            <th>prefill</th><th>first token</th><th>decode</th><th>FLOPs</th><th>visual tokens</th>
+            <th>method</th>
+            <th>{props.results.methods[0]?.scores.headlineName ?? 'score'}</th>
+            <th>retention</th>
+            <th>scored / skipped</th>
+            <th>prefill</th>
+            <th>first token</th>
+            <th>decode</th>
+            <th>FLOPs</th>
+            <th>visual tokens</th>
           </tr>
         </thead>
         <tbody>
@@ -23,11 +30,23 @@ export function EvalResultsTable(props: { results: EvalResults; speed: EvalSpeed
                 <th scope="row">{m.method}</th>
                 <td data-testid="eval.score">{m.scores.scored ? m.scores.headline.toFixed(2) : '—'}</td>
                 <td>{m.retention === null ? '—' : `${(100 * m.retention).toFixed(1)} %`}</td>
-                <td data-testid="eval.counts">{m.scores.scored} / {m.scores.skipped}</td>
-                <td>{formatMs(s?.prefillMs ?? null)}{ratio(s?.prefillRatio)}</td>
-                <td>{formatMs(s?.firstTokenMs ?? null)}{ratio(s?.firstTokenRatio)}</td>
+                <td data-testid="eval.counts">
+                  {m.scores.scored} / {m.scores.skipped}
+                </td>
+                <td>
+                  {formatMs(s?.prefillMs ?? null)}
+                  {ratio(s?.prefillRatio)}
+                </td>
+                <td>
+                  {formatMs(s?.firstTokenMs ?? null)}
+                  {ratio(s?.firstTokenRatio)}
+                </td>
                 <td>{s?.tokensPerS ? `${s.tokensPerS.toFixed(1)} tok/s` : '—'}</td>
-                <td>{m.cost.flops === null ? '—' : `${formatCount(m.cost.flops)}${none?.cost.flops ? ratio(m.cost.flops / none.cost.flops) : ''}`}</td>
+                <td>
+                  {m.cost.flops === null
+                    ? '—'
+                    : `${formatCount(m.cost.flops)}${none?.cost.flops ? ratio(m.cost.flops / none.cost.flops) : ''}`}
+                </td>
                 <td>{m.cost.visualTokensLast ?? '—'}</td>
               </tr>
             );
@@ -44,8 +63,16 @@ export function SkippedList(props: { results: EvalResults }) {
   if (skipped.length === 0) return null;
   return (
     <details className="small" data-testid="eval.skipped">
-      <summary>{skipped.length} item{skipped.length === 1 ? '' : 's'} skipped</summary>
-      <ul>{skipped.slice(0, 20).map((r) => <li key={r.id}><code>{r.id}</code>: {r.skipped}</li>)}</ul>
+      <summary>
+        {skipped.length} item{skipped.length === 1 ? '' : 's'} skipped
+      </summary>
+      <ul>
+        {skipped.slice(0, 20).map((r) => (
+          <li key={r.id}>
+            <code>{r.id}</code>: {r.skipped}
+          </li>
+        ))}
+      </ul>
     </details>
   );
 }

@@ -12,7 +12,11 @@ export function exportEval(kind: 'json' | 'md' | 'svg', results: EvalResults, sp
   } else if (kind === 'md') {
     download(new Blob([markdownTable(results, speed)], { type: 'text/markdown' }), `${base}.md`);
   } else {
-    download(new Blob([chartSvg(results, speed, `${results.format} · ${results.model} · ${results.items} items`)], { type: 'image/svg+xml' }), `${base}.svg`);
+    download(
+      new Blob([chartSvg(results, speed, `${results.format} · ${results.model} · ${results.items} items`)], {
+        type: 'image/svg+xml',
+      }),
+      `${base}.svg`,
+    );
   }
 }
-

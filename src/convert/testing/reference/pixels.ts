@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoImageProcessor, RawImage, env } from '@huggingface/transformers';
 
-export async function pixelValuesFor(preprocessorConfig: Uint8Array, imagePath: string): Promise<{ data: Float32Array; dims: number[] }> {
+export async function pixelValuesFor(
+  preprocessorConfig: Uint8Array,
+  imagePath: string,
+): Promise<{ data: Float32Array; dims: number[] }> {
   const root = await mkdtemp(join(tmpdir(), 'pixels-'));
   try {
     await mkdir(join(root, 'model'));

@@ -12,7 +12,14 @@
  */
 import * as ort from 'onnxruntime-node';
 import { CpuPruneBackend, CpuTensor } from '../../../prune/cpuBackend';
-import type { LayerContext, ModelDims, PruneMethod, PrunePlan, RequestContext, SequenceLayout } from '../../../prune/method';
+import type {
+  LayerContext,
+  ModelDims,
+  PruneMethod,
+  PrunePlan,
+  RequestContext,
+  SequenceLayout,
+} from '../../../prune/method';
 import type { StageTrace } from '../../../common/trace';
 import { f32ToF16, f16BitsToF32 } from '../../../common/float16';
 
@@ -66,14 +73,23 @@ export interface PrunedResult {
 
 /** Top logit minus the second. */
 function margin(x: Float32Array): number {
-  let a = -Infinity, b = -Infinity;
-  for (const v of x) { if (v > a) { b = a; a = v; } else if (v > b) b = v; }
+  let a = -Infinity,
+    b = -Infinity;
+  for (const v of x) {
+    if (v > a) {
+      b = a;
+      a = v;
+    } else if (v > b) b = v;
+  }
   return a - b;
 }
 
 export class ReferenceRunnerError extends Error {
   override readonly name = 'ReferenceRunnerError';
-  constructor(readonly detail: string, readonly data: Record<string, unknown> = {}) {
+  constructor(
+    readonly detail: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
     super(detail);
   }
 }
@@ -113,7 +129,13 @@ export class ReferenceRunner {
   static async create(model: ReferenceModel): Promise<ReferenceRunner> {
     const layers: ort.InferenceSession[] = [];
     for (const layer of model.layers) layers.push(await session(layer));
-    return new ReferenceRunner(model, await session(model.vision), await session(model.embed), layers, await session(model.head));
+    return new ReferenceRunner(
+      model,
+      await session(model.vision),
+      await session(model.embed),
+      layers,
+      await session(model.head),
+    );
   }
 
   async release(): Promise<void> {
@@ -148,25 +170,36 @@ export class ReferenceRunner {
 
   /** Host activations as a tensor of the graph's dtype. */
   private act(data: OwnedAct, dims: number[]): ort.Tensor {
-    return this.model.act === 'float32' ? new ort.Tensor('float32', data as Float32Array, dims) : new ort.Tensor('float16', data as Uint16Array, dims);
+    return this.model.act === 'float32'
+      ? new ort.Tensor('float32', data as Float32Array, dims)
+      : new ort.Tensor('float16', data as Uint16Array, dims);
   }
 
   private emptyCache() {
     const { act, numKvHeads, headDim } = this.model;
-    const empty = () => new ort.Tensor(act, act === 'float32' ? new Float32Array(0) : new Uint16Array(0), [1, numKvHeads, 0, headDim]);
+    const empty = () =>
+      new ort.Tensor(act, act === 'float32' ? new Float32Array(0) : new Uint16Array(0), [1, numKvHeads, 0, headDim]);
     return this.layers.map(() => ({ key: empty(), value: empty() }));
   }
 
   /** Prefill the prompt (image tokens replaced by the vision graph's rows), then greedy decode. */
   async generate(inputIds: number[], pixelValues: Float32Array, newTokens: number): Promise<GenerateResult> {
     const { imageTokenId } = this.model;
-    const pixels = new ort.Tensor('float32', pixelValues, [1, 3, Math.sqrt(pixelValues.length / 3), Math.sqrt(pixelValues.length / 3)]);
+    const pixels = new ort.Tensor('float32', pixelValues, [
+      1,
+      3,
+      Math.sqrt(pixelValues.length / 3),
+      Math.sqrt(pixelValues.length / 3),
+    ]);
     const visual = (await this.vision.run({ pixel_values: pixels })).visual_embeds; // [1,Vp,D]
     const embeds = await this.embedTokens(inputIds); // [1,S,D]
     const [, Vp, D] = visual.dims;
     const slots = inputIds.flatMap((id, i) => (id === imageTokenId ? [i] : []));
     if (slots.length !== Vp) {
-      throw new ReferenceRunnerError(`prompt has ${slots.length} image tokens but the vision graph gave ${Vp} visual tokens`, { slots: slots.length, Vp });
+      throw new ReferenceRunnerError(
+        `prompt has ${slots.length} image tokens but the vision graph gave ${Vp} visual tokens`,
+        { slots: slots.length, Vp },
+      );
     }
     // Splice: the k-th image token's row becomes the k-th visual row (HF masked_scatter order).
     const seq = (embeds.data as ActArray).slice();
@@ -175,7 +208,11 @@ export class ReferenceRunner {
     const hidden = new ort.Tensor(this.model.act, seq, [1, inputIds.length, D]);
 
     const cache = this.emptyCache();
-    const prefill = await this.layersStep(hidden, inputIds.map((_, i) => i), cache);
+    const prefill = await this.layersStep(
+      hidden,
+      inputIds.map((_, i) => i),
+      cache,
+    );
     const firstLogits = toF32((await this.head.run({ hidden: prefill.hidden })).logits).slice();
     const tokens = [argmax(firstLogits)];
     for (let step = 1; step < newTokens; step++) {
@@ -184,7 +221,12 @@ export class ReferenceRunner {
       const out = await this.layersStep(h, [position], cache);
       tokens.push(argmax(toF32((await this.head.run({ hidden: out.hidden })).logits)));
     }
-    return { firstLogits, tokens, visualEmbeds: toF32(visual).slice(), hiddenAfterLayer0: toF32(prefill.afterLayer0).slice() };
+    return {
+      firstLogits,
+      tokens,
+      visualEmbeds: toF32(visual).slice(),
+      hiddenAfterLayer0: toF32(prefill.afterLayer0).slice(),
+    };
   }
 
   /**
@@ -192,10 +234,17 @@ export class ReferenceRunner {
    * src/prune/method.ts): `begin` before layer 0, `afterLayer` after each prefill layer, each
    * plan applied before the next layer; decode positions per `method.decodePositions`.
    */
-  async generatePruned(inputIds: number[], pixelValues: Float32Array, method: PruneMethod, dims: ModelDims, newTokens: number): Promise<PrunedResult> {
+  async generatePruned(
+    inputIds: number[],
+    pixelValues: Float32Array,
+    method: PruneMethod,
+    dims: ModelDims,
+    newTokens: number,
+  ): Promise<PrunedResult> {
     const { imageTokenId, act } = this.model;
     const side = Math.sqrt(pixelValues.length / 3);
-    const visual = (await this.vision.run({ pixel_values: new ort.Tensor('float32', pixelValues, [1, 3, side, side]) })).visual_embeds;
+    const visual = (await this.vision.run({ pixel_values: new ort.Tensor('float32', pixelValues, [1, 3, side, side]) }))
+      .visual_embeds;
     const embeds = await this.embedTokens(inputIds);
     const [, V, D] = visual.dims;
     const pre = inputIds.indexOf(imageTokenId);
@@ -209,9 +258,16 @@ export class ReferenceRunner {
     let L = inputIds.length;
     let positions = Array.from({ length: L }, (_, i) => i);
     const backend = new CpuPruneBackend();
-    const f32 = (data: OwnedAct, shape: number[]) => new CpuTensor(act === 'float32' ? (data as Float32Array).slice() : toF32(this.act(data, [data.length])), shape, 'f32');
+    const f32 = (data: OwnedAct, shape: number[]) =>
+      new CpuTensor(
+        act === 'float32' ? (data as Float32Array).slice() : toF32(this.act(data, [data.length])),
+        shape,
+        'f32',
+      );
     const request: RequestContext = {
-      backend, dims, layout,
+      backend,
+      dims,
+      layout,
       embeds: f32(hidden, [L, D]),
       visualEmbeds: f32(visual.data as OwnedAct, [V, D]),
       textEmbeds: f32((embeds.data as OwnedAct).slice((pre + V) * D) as OwnedAct, [layout.textLength, D]),
@@ -227,9 +283,15 @@ export class ReferenceRunner {
       const nextPositions: number[] = [];
       rows.forEach((r, i) => {
         if (r < L) next.set(rowsOf.subarray(r * D, r * D + D), i * D);
-        else if (merged && r - L < plan.merged!.shape[0]) next.set(merged.subarray((r - L) * D, (r - L + 1) * D), i * D);
-        else throw new ReferenceRunnerError(`plan row ${r} is past the ${L} rows and ${plan.merged?.shape[0] ?? 0} merged ones`, { row: r });
-        if (plan.positions === 'keep' && r >= L) throw new ReferenceRunnerError('a plan that keeps positions added merged rows', { row: r });
+        else if (merged && r - L < plan.merged!.shape[0])
+          next.set(merged.subarray((r - L) * D, (r - L + 1) * D), i * D);
+        else
+          throw new ReferenceRunnerError(
+            `plan row ${r} is past the ${L} rows and ${plan.merged?.shape[0] ?? 0} merged ones`,
+            { row: r },
+          );
+        if (plan.positions === 'keep' && r >= L)
+          throw new ReferenceRunnerError('a plan that keeps positions added merged rows', { row: r });
         nextPositions.push(plan.positions === 'renumber' ? i : positions[r]);
       });
       L = rows.length;
@@ -248,7 +310,10 @@ export class ReferenceRunner {
     for (let l = 0; l < this.layers.length; l++) {
       visualPerLayer.push(layout.visualCount);
       const out = await this.layers[l].run({
-        hidden: this.act(hidden, [1, L, D]), position_ids: this.ids(positions), past_key: cache[l].key, past_value: cache[l].value,
+        hidden: this.act(hidden, [1, L, D]),
+        position_ids: this.ids(positions),
+        past_key: cache[l].key,
+        past_value: cache[l].value,
       });
       cache[l] = { key: out.present_key, value: out.present_value };
       hidden = out.hidden_out.data as OwnedAct;
@@ -256,7 +321,9 @@ export class ReferenceRunner {
       const [, H, , hd] = out.query.dims;
       const Hkv = out.present_key.dims[1];
       const lctx: LayerContext = {
-        ...request, layout, layer: l,
+        ...request,
+        layout,
+        layer: l,
         hidden: f32(hidden, [L, D]),
         query: f32(out.query.data as OwnedAct, [H, L, hd]),
         key: f32(out.present_key.data as OwnedAct, [Hkv, L, hd]),
@@ -272,7 +339,12 @@ export class ReferenceRunner {
       let h = await this.embedTokens([tokens[tokens.length - 1]]);
       for (let l = 0; l < this.layers.length; l++) {
         const position = method.decodePositions === 'unpruned-length' ? inputIds.length + step : cache[l].key.dims[2];
-        const out = await this.layers[l].run({ hidden: h, position_ids: this.ids([position]), past_key: cache[l].key, past_value: cache[l].value });
+        const out = await this.layers[l].run({
+          hidden: h,
+          position_ids: this.ids([position]),
+          past_key: cache[l].key,
+          past_value: cache[l].value,
+        });
         cache[l] = { key: out.present_key, value: out.present_value };
         h = out.hidden_out;
       }
@@ -280,7 +352,18 @@ export class ReferenceRunner {
       tokens.push(argmax(logits));
       margins.push(margin(logits));
     }
-    const kvBytesPerLayer = cache.map((c) => (c.key.data as ActArray).byteLength + (c.value.data as ActArray).byteLength);
-    return { firstLogits, tokens, layout: request.layout, visualPerLayer, stages, raters: method.raterSelection?.()?.raters ?? null, kvBytesPerLayer, margins };
+    const kvBytesPerLayer = cache.map(
+      (c) => (c.key.data as ActArray).byteLength + (c.value.data as ActArray).byteLength,
+    );
+    return {
+      firstLogits,
+      tokens,
+      layout: request.layout,
+      visualPerLayer,
+      stages,
+      raters: method.raterSelection?.()?.raters ?? null,
+      kvBytesPerLayer,
+      margins,
+    };
   }
 }
