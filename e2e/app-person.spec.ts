@@ -14,45 +14,19 @@
  * One page for the model tests (the bundled model loads in ~30–50 s on SwiftShader); each test
  * sets up what it needs. Screenshots of each view in test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as T from '@huggingface/transformers';
-import type { Page, TestInfo } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { bandedPng } from './fixtures/badFiles';
+import { convertFixture, snap } from './fixtures/packages';
 import { expect, panels, test, type Fixtures } from './fixtures/pages';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLE = join('public', 'samples', 'shapes.png');
 const FIXTURE = 'open-llava15-deep';
-
-async function snap(page: Page, info: TestInfo, name: string, fullPage = true) {
-  const path = join('test-results', 'screenshots', `${name}.png`);
-  await page.screenshot({ path, fullPage });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-/** Converts fixtures/<name> to an fp32 package under test-packages/ (served at /test-packages/). */
-function convertFixture(name: string): string {
-  const out = join(ROOT, 'test-packages', `${name}-fp32`);
-  rmSync(out, { recursive: true, force: true });
-  execFileSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-      join(ROOT, 'src/cli/convert.ts'),
-      join(ROOT, 'fixtures', name),
-      '--out',
-      out,
-      '--dtype',
-      'fp32',
-    ],
-    { stdio: 'pipe' },
-  );
-  return `/test-packages/${name}-fp32/`;
-}
 
 /** The fixture's own tokenizer in Node: what its golden tokens read as. */
 function decodeGolden(name: string): { question: string; text: string } {

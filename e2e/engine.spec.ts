@@ -9,10 +9,10 @@
  * worker posts the first step's top-10 logits, so the logit check is over those 10 (the Node
  * golden test, src/engine/golden.test.ts, compares the whole vocabulary).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { convertFixture } from './fixtures/packages';
 import type { GoldenRun } from './pages/engine';
 
 const LOGIT_TOL = 1e-4;
@@ -23,26 +23,6 @@ interface Golden {
   input_ids: number[];
   first_step_logits: number[];
   greedy16: number[];
-}
-
-/** Converts fixtures/<name> to an fp32 package under test-packages/<name>-fp32 (a few seconds). */
-function convertFixture(name: string): string {
-  const out = join(ROOT, 'test-packages', `${name}-fp32`);
-  rmSync(out, { recursive: true, force: true });
-  execFileSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-      join(ROOT, 'src/cli/convert.ts'),
-      join(ROOT, 'fixtures', name),
-      '--out',
-      out,
-      '--dtype',
-      'fp32',
-    ],
-    { stdio: 'pipe' },
-  );
-  return `/test-packages/${name}-fp32/`;
 }
 
 for (const name of ['llama-clip-gqa', 'qwen2-siglip']) {

@@ -14,43 +14,16 @@
  *
  * Screenshots at 1280×800 and 390 px wide, light and dark, in test-results/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { locateOrigin, type RequestTrace } from '../src/common/trace';
+import { convertFixture, snap } from './fixtures/packages';
 import { expect, panels, test, type Fixtures } from './fixtures/pages';
 
-const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = 'llama-clip-gqa-112';
 const SHAPES = join('public', 'samples', 'shapes.png');
 const CHART = join('public', 'samples', 'chart.png');
-
-async function snap(page: Page, info: TestInfo, name: string) {
-  const path = join('test-results', 'screenshots', `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  await info.attach(name, { path, contentType: 'image/png' });
-}
-
-/** Converts fixtures/<name> to an fp32 package under test-packages/ (served at /test-packages/). */
-function convertFixture(name: string): string {
-  const out = join(ROOT, 'test-packages', `multi-${name}-fp32`);
-  rmSync(out, { recursive: true, force: true });
-  execFileSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
-      join(ROOT, 'src/cli/convert.ts'),
-      join(ROOT, 'fixtures', name),
-      '--out',
-      out,
-      '--dtype',
-      'fp32',
-    ],
-    { stdio: 'pipe' },
-  );
-  return `/test-packages/multi-${name}-fp32/`;
-}
 
 /** A WebM recorded in the page: a square moving across a canvas for `seconds` (or sound only). */
 async function recordWebm(page: Page, kind: 'video' | 'audio', seconds: number): Promise<Buffer> {
@@ -145,7 +118,7 @@ test.beforeAll(async ({ browser }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto('/?e2e');
   await ui.model.waitReady();
-  const url = `${new URL(page.url()).origin}${convertFixture(FIXTURE)}`;
+  const url = `${new URL(page.url()).origin}${convertFixture(FIXTURE, 'multi-')}`;
   await page.getByTestId('model.url').fill(url);
   await page.getByTestId('model.url').press('Enter');
   await expect(page.getByTestId('model.status')).toHaveText(`Ready: ${url}`, { timeout: 120_000 });
