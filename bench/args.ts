@@ -6,7 +6,7 @@ import type { MethodSettings } from '../src/engine/protocol';
 
 export type Where = 'browser' | 'node';
 export type BenchDtype = 'q4' | 'q4f16' | 'fp16';
-export const SHAPES = ['tiny', 'small', 'llava-1.5-7b'] as const;
+export const SHAPES = ['tiny', 'small', 'llava-1.5-7b', 'video-llava-7b'] as const;
 export type BenchShape = (typeof SHAPES)[number];
 
 export const DEFAULT_METHODS = 'none,sparsevlm:192,sparsevlm:128,sparsevlm:64,fastv:64,pdrop:64,divprune:64';
@@ -49,6 +49,12 @@ export interface BenchOptions {
   checkpoint: boolean;
   /** Generate (or find) the synthetic package, print its folder, and stop. */
   prepareOnly: boolean;
+  /**
+   * A video question instead of the one image: `frames` frames sampled uniformly from `video`
+   * (a frame folder or an animated GIF/WebP, read by the CLI's reader, engine/nodeFrames.ts),
+   * each fed as an image in prompt order. Without a path: $BENCH_VIDEO, else fixtures/multi/frames.gif.
+   */
+  video?: { path?: string; frames: number };
 }
 
 export class BenchArgError extends Error {
@@ -62,10 +68,27 @@ export class BenchArgError extends Error {
   }
 }
 
+/**
+ * `name`, `name:budget`, either followed by `+param=value` pairs (params.ts names, e.g.
+ * `sparsevlm-v1+schedule=video`); the spec as written is the row's key.
+ */
 export function parseMethodSpec(spec: string): MethodSpec {
-  const m = /^([a-z0-9-]+)(?::(\d+))?$/.exec(spec.trim());
-  if (!m) throw new BenchArgError('--methods', spec, `"${spec}" is not name or name:budget`);
-  return { spec: spec.trim(), settings: { method: m[1], ...(m[2] ? { budget: Number(m[2]) } : {}) } };
+  const m = /^([a-z0-9-]+)(?::(\d+))?((?:\+[A-Za-z][A-Za-z0-9]*=[^+,\s]+)*)$/.exec(spec.trim());
+  if (!m) throw new BenchArgError('--methods', spec, `"${spec}" is not name, name:budget or either with +param=value`);
+  const params = Object.fromEntries(
+    m[3]
+      .split('+')
+      .filter(Boolean)
+      .map((kv) => kv.split('=') as [string, string]),
+  );
+  return {
+    spec: spec.trim(),
+    settings: {
+      method: m[1],
+      ...(m[2] ? { budget: Number(m[2]) } : {}),
+      ...(m[3] ? { params } : {}),
+    },
+  };
 }
 
 /** `none` always runs (every ratio is against it) and comes first. */
@@ -88,7 +111,7 @@ const positiveInt = (flag: string, v: string, min: number): number => {
 
 export const USAGE =
   'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] ' +
-  `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only]`;
+  `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only] [--frames N [--video <folder|file.gif>]]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -121,6 +144,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     '--backend',
     '--checkpoint',
     '--prepare-only',
+    '--frames',
+    '--video',
   ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
   const where = flags.get('--where') ?? 'node';
@@ -130,6 +155,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     throw new BenchArgError('--shape', shape, `must be one of ${SHAPES.join(', ')}`);
   const dtype = flags.get('--dtype') ?? 'q4';
   if (!['q4', 'q4f16', 'fp16'].includes(dtype)) throw new BenchArgError('--dtype', dtype, 'must be q4, q4f16 or fp16');
+  if (flags.has('--frames') && where === 'browser')
+    throw new BenchArgError('--frames', flags.get('--frames')!, 'the video row runs in Node only (--where node)');
+  if (flags.has('--video') && !flags.has('--frames'))
+    throw new BenchArgError('--video', flags.get('--video')!, 'give --frames N with it (frames fed per question)');
   const backend = flags.get('--backend') ?? 'webgpu';
   if (backend !== 'webgpu' && backend !== 'wasm')
     throw new BenchArgError('--backend', backend, 'must be webgpu or wasm');
@@ -155,5 +184,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     ...(flags.has('--native') ? { native: flags.get('--native')! } : {}),
     ...(flags.has('--machine') ? { machine: flags.get('--machine')! } : {}),
     ...(flags.has('--deadline') ? { deadlineS: positiveInt('--deadline', flags.get('--deadline')!, 1) } : {}),
+    ...(flags.has('--frames')
+      ? {
+          video: {
+            ...(flags.has('--video') ? { path: flags.get('--video')! } : {}),
+            frames: positiveInt('--frames', flags.get('--frames')!, 1),
+          },
+        }
+      : {}),
   };
 }

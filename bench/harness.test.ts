@@ -123,3 +123,74 @@ describe('bench harness (tiny, Node)', () => {
     expect(svg).toMatch(/sparsevlm:64 vision: [\d.]+ ms/);
   }, 900_000);
 });
+
+// The video row's harness path (--frames: frames read and sampled, fed as images, span, result
+// files) on the wasm backend: 45 s here where Dawn on SwiftShader took 260 s for the same two
+// frames; WebGPU for several images is prunedParityMulti's, the GPU row is bench/gpu/run.sh's.
+describe('bench harness, video row (tiny, Node, wasm)', () => {
+  it('feeds N frames of a video as images and measures none, SparseVLM video schedule and FastV on their span', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'bench-video-'));
+    const o = parseBenchArgs([
+      '--where',
+      'node',
+      '--backend',
+      'wasm',
+      '--shape',
+      'tiny',
+      '--frames',
+      '2',
+      '--runs',
+      '1',
+      '--warmup',
+      '0',
+      '--tokens',
+      '2',
+      '--no-merged',
+      '--methods',
+      'none,sparsevlm-v1+schedule=video,fastv:135',
+      '--out',
+      out,
+    ]);
+    expect(o.methods[1].settings).toEqual({ method: 'sparsevlm-v1', params: { schedule: 'video' } });
+    const r = await runNodeBench(o);
+    expect(r.failures).toEqual([]);
+    // fixtures/multi/frames.gif has 24 frames: 2 sampled uniformly are the first and the last.
+    expect(r.options.video).toEqual({ frames: 2, sourceFrames: 24, indices: [0, 23] });
+    expect(r.options.image).toBe('frames.gif');
+    expect(r.options.question).toMatch(/video/);
+    // Two frames of 576 tokens, one separator between them (the template's `<image>\n`).
+    const layout = r.model.layout;
+    expect(layout.visualCount).toBeGreaterThan(2 * 576);
+    expect(layout.visualCount).toBeLessThan(2 * 576 + 4);
+    const [none, sparse, fastv] = r.methods;
+    expect(none.visualPerLayer.every((v) => v === layout.visualCount)).toBe(true);
+    // The reference's video branch: one stage, after layer 1 scaled to 4 layers (layer 0), keep
+    // rank(P) plus recycled clusters — far below the span.
+    expect(sparse.stages).toHaveLength(1);
+    expect(sparse.stages[0]).toMatchObject({ layer: 0, visualIn: layout.visualCount });
+    expect(sparse.stages[0].visualOut).toBeLessThan(layout.visualCount / 4);
+    // FastV's plan scaled to the span, as the engine does for several images.
+    const dims = {
+      numLayers: 4,
+      hiddenSize: 64,
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      intermediateSize: 128,
+      ropeTheta: 10000,
+      visualTokens: layout.visualCount,
+    };
+    expect(fastv.visualPerLayer).toEqual(plannedVisualCounts(createMethod('fastv', { budget: 135 }, dims), dims));
+    for (const m of r.methods) {
+      expect(m.figures.ttftMs!.median, m.spec).toBeGreaterThan(0);
+      expect(m.figures.visionMs!.median, m.spec).toBeGreaterThan(0);
+    }
+    expect(sparse.figures.kvBytes!.median).toBeLessThan(none.figures.kvBytes!.median);
+    const paths = await writeResult(r, out);
+    expect(paths.json).toMatch(/-node-tiny-2frames\.json$/);
+    const md = readFileSync(paths.md, 'utf8');
+    expect(md).toMatch(/a video: 2 frames of frames\.gif's 24, indices 0, 23/);
+    expect(md).toMatch(/\| sparsevlm-v1\+schedule=video \|/);
+    expect(md).toMatch(/Equal tokens .*: none [\d.]+, sparsevlm-v1\+schedule=video [\d.]+, fastv:135 [\d.]+\./);
+  }, 900_000);
+});

@@ -5,13 +5,15 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { setupNodeGpu } from '../src/cli/shared/nodeGpu';
-import type { Engine } from '../src/engine/engine';
+import type { Engine, RequestImage } from '../src/engine/engine';
 import type { AdapterInfo, ModelInfo } from '../src/engine/protocol';
 import type { MethodSpec } from './args';
 import { installGpuMemoryCounter, type GpuMemoryCounter } from './gpuMemory';
 import type { BenchTarget, RunOutcome } from './measure';
 
 export const BENCH_QUESTION = 'Describe this image in detail.';
+/** The video row's question (the frames come first in the user turn, as images). */
+export const BENCH_VIDEO_QUESTION = 'Describe this video in detail.';
 
 export interface TargetEnvironment {
   adapter: AdapterInfo;
@@ -38,7 +40,8 @@ function packageVersion(name: string): string {
 
 export async function openNodeTarget(
   modelDir: string,
-  image: { bytes: Uint8Array; name: string },
+  /** One image, or several (video frames) fed in this order. */
+  images: RequestImage[],
   backend: 'webgpu' | 'wasm' = 'webgpu',
 ): Promise<NodeTarget> {
   const gpu =
@@ -80,8 +83,8 @@ export async function openNodeTarget(
     async generate(spec: MethodSpec, newTokens: number): Promise<RunOutcome> {
       memory?.resetPeak();
       const r = await engine.generate({
-        image,
-        question: BENCH_QUESTION,
+        ...(images.length === 1 ? { image: images[0] } : { images }),
+        question: images.some((im) => im.frame) ? BENCH_VIDEO_QUESTION : BENCH_QUESTION,
         settings: spec.settings,
         options: { maxNewTokens: newTokens, temperature: 0, topP: 1, seed: 0, reuseVision: false },
       });

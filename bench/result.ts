@@ -5,6 +5,7 @@
 import type { AdapterInfo, ModelInfo } from '../src/engine/protocol';
 import { FIGURES, type FigureName, type MethodFailure, type MethodResult } from './measure';
 import type { Spread } from './stats';
+import { equalTokens } from '../src/prune/schedule';
 
 export interface NotMeasured {
   notMeasured: string;
@@ -25,7 +26,16 @@ export interface BenchResult {
   where: 'browser' | 'node';
   shape: string;
   dtype: string;
-  options: { runs: number; warmup: number; newTokens: number; question: string; image: string };
+  options: {
+    runs: number;
+    warmup: number;
+    newTokens: number;
+    question: string;
+    /** The image's file name; for a video row, the video's. */
+    image: string;
+    /** A video row (--frames): frames fed, frames in the source, and which (uniform sampling). */
+    video?: { frames: number; sourceFrames: number; indices: number[] };
+  };
   environment: {
     adapter: AdapterInfo;
     runtime: Record<string, string>;
@@ -103,11 +113,18 @@ export function markdownReport(r: BenchResult): string {
       (r.environment.machine ? ` Machine: ${r.environment.machine}.` : ''),
     '',
     `Model: ${r.model.name} (${r.model.numLayers} layers, hidden ${r.model.hiddenSize}, ${(r.model.bytes / 2 ** 20).toFixed(1)} MiB), ` +
-      `prompt ${r.model.layout.preLength} + ${r.model.layout.visualCount} visual + ${r.model.layout.textLength} text tokens. ` +
+      `prompt ${r.model.layout.preLength} + ${r.model.layout.visualCount} visual + ${r.model.layout.textLength} text tokens` +
+      (r.options.video
+        ? ` (a video: ${r.options.video.frames} frames of ${r.options.image}'s ${r.options.video.sourceFrames}, indices ${r.options.video.indices.join(', ')}, each fed as an image; the visual count is the span from the first frame's first token to the last frame's last, separators included). `
+        : '. ') +
       `${r.options.runs} runs after ${r.options.warmup} warm-up per method, round-robin; ${r.options.newTokens} tokens forced. ` +
       'Median [min–max] (ratio to none, same run).',
     '',
     markdownTable(r),
+    '',
+    `Equal tokens (the reference's budget figure: mean over layers of the visual tokens after each layer): ${r.methods
+      .map((m) => `${m.spec} ${equalTokens(m.visualPerLayer).toFixed(1)}`)
+      .join(', ')}.`,
     '',
     `Sparsification kernels as a share of the pruned LLM prefill: ${r.methods
       .filter((m) => m.spec !== 'none')

@@ -11,7 +11,7 @@ import type { BenchOptions } from './args';
 import { measureMethods, type Measured } from './measure';
 import { measureSplitCost } from './merged';
 import { ensureSyntheticPackage } from './models';
-import { BENCH_QUESTION, openNodeTarget, readBenchImage } from './nodeTarget';
+import { BENCH_QUESTION, BENCH_VIDEO_QUESTION, openNodeTarget, readBenchImage } from './nodeTarget';
 import type { BenchResult, NotMeasured } from './result';
 import { writeResult } from './write';
 
@@ -26,6 +26,11 @@ export function benchImagePath(): string {
   return process.env.BENCH_IMAGE ?? resolve('public/samples/shapes.png');
 }
 
+/** The video row's source when --video is not given: the 24-frame 112 px GIF of fixtures/multi. */
+export function benchVideoPath(given?: string): string {
+  return resolve(given ?? process.env.BENCH_VIDEO ?? 'fixtures/multi/frames.gif');
+}
+
 const PEER_GAP =
   "the transformers.js peer (@huggingface/transformers' LLaVA pipeline on the converter's transformers.js layout) is measured in the browser only (--where browser)";
 
@@ -34,8 +39,17 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
     ? { dir: resolve(o.model), generated: false, generateMs: 0 }
     : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
-  const imagePath = benchImagePath();
-  const target = await openNodeTarget(model.dir, await readBenchImage(imagePath), o.backend);
+  const imagePath = o.video ? benchVideoPath(o.video.path) : benchImagePath();
+  // A video: its frames sampled uniformly by the CLI's reader (engine/nodeFrames.ts), each an image.
+  const video = o.video
+    ? await (await import('../src/engine/nodeFrames')).readVideoFrames(imagePath, o.video.frames)
+    : null;
+  if (video)
+    log(
+      `video ${imagePath}: ${video.total} frames, fed ${video.images.length}: ${video.images.map((im) => im.frame!.index).join(', ')}`,
+    );
+  const images = video ? video.images : [await readBenchImage(imagePath)];
+  const target = await openNodeTarget(model.dir, images, o.backend);
   log(
     `loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`,
   );
@@ -62,8 +76,17 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
         runs: Math.min(...methods.map((m) => m.figures.ttftMs?.n ?? o.runs)),
         warmup: o.warmup,
         newTokens: o.newTokens,
-        question: BENCH_QUESTION,
+        question: video ? BENCH_VIDEO_QUESTION : BENCH_QUESTION,
         image: imagePath.split('/').pop()!,
+        ...(video
+          ? {
+              video: {
+                frames: video.images.length,
+                sourceFrames: video.total,
+                indices: video.images.map((im) => im.frame!.index),
+              },
+            }
+          : {}),
       },
       environment: {
         adapter: target.environment.adapter,

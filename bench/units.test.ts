@@ -38,6 +38,26 @@ describe('bench units', () => {
     expect(() => parseBenchArgs(['--bogus'])).toThrow(/unknown flag/);
   });
 
+  it('parses the video row: --frames, --video, method parameters after +', () => {
+    const o = parseBenchArgs(['--frames', '8', '--methods', 'none,sparsevlm-v1+schedule=video,fastv:135']);
+    expect(o.video).toEqual({ frames: 8 });
+    expect(o.methods.map((m) => m.settings)).toEqual([
+      { method: 'none' },
+      { method: 'sparsevlm-v1', params: { schedule: 'video' } },
+      { method: 'fastv', budget: 135 },
+    ]);
+    expect(parseBenchArgs(['--frames', '4', '--video', 'v.gif']).video).toEqual({ frames: 4, path: 'v.gif' });
+    expect(parseBenchArgs(['--methods', 'fastv:64+K=3+R=0.5']).methods[1].settings).toEqual({
+      method: 'fastv',
+      budget: 64,
+      params: { K: '3', R: '0.5' },
+    });
+    expect(() => parseBenchArgs(['--video', 'v.gif'])).toThrow(/--video: give --frames N/);
+    expect(() => parseBenchArgs(['--frames', '0'])).toThrow(/--frames/);
+    expect(() => parseBenchArgs(['--where', 'browser', '--frames', '8'])).toThrow(/Node only/);
+    expect(() => parseBenchArgs(['--methods', 'fastv+K'])).toThrow(/\+param=value/);
+  });
+
   it('gives numpy-style quartiles and refuses non-finite values', () => {
     expect(spread([3, 1, 2, 10])).toEqual({ median: 2.5, min: 1, max: 10, q1: 1.75, q3: 4.75, n: 4 });
     expect(() => spread([1, NaN])).toThrow(RangeError);

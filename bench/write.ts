@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { markdownReport, type BenchResult } from './result';
 import { chartLayout, renderSvg } from './svg';
 
-export function resultStem(r: Pick<BenchResult, 'date' | 'where' | 'shape'>): string {
-  return `${r.date.slice(0, 10)}-${r.where}-${r.shape}`;
+export function resultStem(
+  r: Pick<BenchResult, 'date' | 'where' | 'shape'> & { options?: BenchResult['options'] },
+): string {
+  const video = r.options?.video ? `-${r.options.video.frames}frames` : '';
+  return `${r.date.slice(0, 10)}-${r.where}-${r.shape}${video}`;
 }
 
 export async function writeResult(r: BenchResult, outDir: string): Promise<{ json: string; md: string; svg: string }> {

@@ -88,26 +88,26 @@ function llama(d: {
     pad_token_id: 3,
   };
 }
-function clip336(d: { hidden: number; layers: number; heads: number; mlp: number }): Json {
+function clipVision(d: { hidden: number; layers: number; heads: number; mlp: number; imageSize?: number }): Json {
   return {
     model_type: 'clip_vision_model',
     hidden_size: d.hidden,
     num_hidden_layers: d.layers,
     num_attention_heads: d.heads,
     intermediate_size: d.mlp,
-    image_size: 336,
+    image_size: d.imageSize ?? 336,
     patch_size: 14,
     num_channels: 3,
     hidden_act: 'quick_gelu',
     layer_norm_eps: 1e-5,
   };
 }
-function llava15(text: Json, vision: Json): Json {
+function llava15(text: Json, vision: Json, imageSeqLength = 576): Json {
   return {
     architectures: ['LlavaForConditionalGeneration'],
     model_type: 'llava',
     image_token_index: IMAGE_TOKEN_ID,
-    image_seq_length: 576,
+    image_seq_length: imageSeqLength,
     projector_hidden_act: 'gelu',
     multimodal_projector_bias: true,
     tie_word_embeddings: false,
@@ -135,7 +135,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     description: 'CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA (hidden 64, 4 layers, GQA 4/2 heads)',
     config: llava15(
       llama({ hidden: 64, layers: 4, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
-      clip336({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
+      clipVision({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
     ),
     imageProcessor: CLIP_336_PROCESSOR,
   },
@@ -144,7 +144,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       "The app's bundled model: CLIP 336/14 (576 visual tokens, width 32, 2 layers) + LLaMA with LLaVA-1.5's depth (hidden 64, 32 layers, GQA 4/2 heads), so the pruning schedules apply unscaled",
     config: llava15(
       llama({ hidden: 64, layers: 32, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
-      clip336({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
+      clipVision({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
     ),
     imageProcessor: CLIP_336_PROCESSOR,
   },
@@ -152,7 +152,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     description: 'CLIP 336/14 (width 128, 4 layers) + LLaMA (hidden 512, 8 layers, 8 heads)',
     config: llava15(
       llama({ hidden: 512, layers: 8, heads: 8, kvHeads: 8, mlp: 1376, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
-      clip336({ hidden: 128, layers: 4, heads: 4, mlp: 512 }),
+      clipVision({ hidden: 128, layers: 4, heads: 4, mlp: 512 }),
     ),
     imageProcessor: CLIP_336_PROCESSOR,
   },
@@ -162,9 +162,20 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     directInt4: true,
     config: llava15(
       llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
-      clip336({ hidden: 1024, layers: 24, heads: 16, mlp: 4096 }),
+      clipVision({ hidden: 1024, layers: 24, heads: 16, mlp: 4096 }),
     ),
     imageProcessor: CLIP_336_PROCESSOR,
+  },
+  'video-llava-7b': {
+    description:
+      "Video-LLaVA-7B's shape as LLaVA takes it: CLIP ViT-L/14 at 224 px (1024, 24 layers, 256 tokens a frame, so 8 frames = the reference's 2048) + the same Vicuna-7B as llava-1.5-7b (same tensor names, so the same seeded weights), projector 1024→4096→4096. One tower for frames (Video-LLaVA's LanguageBind video tower is another CLIP of this shape; HF's VideoLlava keeps each frame's CLS, 257 a frame — here 256, the reference's `image_shape` 2048)",
+    directInt4: true,
+    config: llava15(
+      llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
+      clipVision({ hidden: 1024, layers: 24, heads: 16, mlp: 4096, imageSize: 224 }),
+      256,
+    ),
+    imageProcessor: { ...CLIP_336_PROCESSOR, crop_size: { height: 224, width: 224 }, size: { shortest_edge: 224 } },
   },
   'interleave-qwen-0.5b': {
     description:
