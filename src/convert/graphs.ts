@@ -6,8 +6,7 @@
  */
 import { MERGED_CHUNK_BYTES, buildDecoderStack } from './arch/merged';
 import { buildVision } from './arch/vision';
-import { type TextVariant, buildDecoderLayer, buildEmbed, buildHead } from './arch/llama';
-import { qwen2Variant } from './arch/qwen2';
+import { buildDecoderLayer, buildEmbed, buildHead } from './arch/llama';
 import type { GraphConfig, TensorSource, WeightDtype } from './arch/types';
 import type { GraphBuilder } from '../onnx/builder';
 import { layerGraphPath } from '../package/manifest';
@@ -25,17 +24,6 @@ export interface GraphSource extends TensorSource {
 /** Layers whose weights exceed this keep them in `NN.onnx.data` (docs/ARCHITECTURE.md). */
 export const EXTERNAL_DATA_THRESHOLD = 16 * 1024 * 1024;
 
-/** Registry of text decoders: each overrides only what differs from LLaMA. */
-// Mistral (BakLLaVA) is LLaMA's layer with no biases; its sliding window is a context cap (package.ts).
-const TEXT_VARIANTS: Record<string, TextVariant> = { llama: {}, qwen2: qwen2Variant, mistral: { qkvBias: false } };
-
-export function textVariant(arch: string): TextVariant {
-  const variant = TEXT_VARIANTS[arch];
-  if (!variant)
-    throw new RangeError(`unsupported text decoder "${arch}" (known: ${Object.keys(TEXT_VARIANTS).join(', ')})`);
-  return variant;
-}
-
 function serialize(g: GraphBuilder, path: string): PackageFile[] {
   if (g.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: g.serialize().model }];
   const location = path.slice(path.lastIndexOf('/') + 1) + '.data';
@@ -47,13 +35,12 @@ function serialize(g: GraphBuilder, path: string): PackageFile[] {
 
 export async function buildLayerFiles(ckpt: GraphSource, dtype: WeightDtype, layer: number): Promise<PackageFile[]> {
   const { text } = ckpt.config;
-  const g = await buildDecoderLayer(ckpt, text, layer, dtype, textVariant(text.arch));
+  const g = await buildDecoderLayer(ckpt, text, layer, dtype);
   return serialize(g, layerGraphPath(layer, text.numLayers));
 }
 
 export async function* buildPackageFiles(ckpt: GraphSource, dtype: WeightDtype): AsyncIterable<PackageFile> {
   const cfg = ckpt.config;
-  textVariant(cfg.text.arch); // refuse an unknown decoder before writing anything
   yield* serialize(await buildVision(ckpt, cfg, dtype), 'vision.onnx');
   yield* serialize(await buildEmbed(ckpt, cfg.text, dtype), 'embed.onnx');
   for (let layer = 0; layer < cfg.text.numLayers; layer++) yield* await buildLayerFiles(ckpt, dtype, layer);
@@ -84,7 +71,6 @@ export async function* buildMergedDecoderFiles(
     ckpt,
     text,
     dtype,
-    textVariant(text.arch),
     {
       graphName: 'decoder_merged',
       hidden: 'hidden',

@@ -27,7 +27,8 @@ import { buildEmbed } from './arch/llama';
 import { buildVision } from './arch/vision';
 import type { Checkpoint } from './checkpoint/checkpoint';
 import { ConvertError } from '../common/errors';
-import { EXTERNAL_DATA_THRESHOLD, type PackageFile, textVariant } from './graphs';
+import { EXTERNAL_DATA_THRESHOLD, type PackageFile } from './graphs';
+import { additionalImageTokens } from './architectures/registry';
 import type { GraphBuilder } from '../onnx/builder';
 import type { PackageDtype } from '../package/manifest';
 import type { PackageSink } from '../package/sink';
@@ -59,7 +60,6 @@ function serializeTjs(g: GraphBuilder, path: string): PackageFile[] {
 /** The three graphs, one file at a time (the decoder's data chunks as they fill). */
 export async function* buildTransformersJsFiles(ckpt: Checkpoint, dtype: PackageDtype): AsyncIterable<PackageFile> {
   const cfg = ckpt.config;
-  const variant = textVariant(cfg.text.arch);
   const sfx = TRANSFORMERS_JS_SUFFIX[dtype];
   yield* serializeTjs(await buildVision(ckpt, cfg, dtype, 'image_features'), `onnx/vision_encoder${sfx}.onnx`);
   const embedIo = { output: 'inputs_embeds', batch: 'batch_size', seq: 'sequence_length' };
@@ -69,7 +69,6 @@ export async function* buildTransformersJsFiles(ckpt: Checkpoint, dtype: Package
     ckpt,
     cfg.text,
     dtype,
-    variant,
     {
       graphName: 'decoder_model_merged',
       hidden: 'inputs_embeds',
@@ -125,12 +124,11 @@ function processorFiles(ckpt: Checkpoint): { preprocessor: Uint8Array; processor
   const pre = JSON.parse(new TextDecoder().decode(ckpt.files['preprocessor_config.json'])) as Record<string, unknown>;
   pre.processor_class = 'LlavaProcessor';
   const v = ckpt.config.vision;
-  const extra = (v.arch === 'clip' ? 1 : 0) - (v.selectStrategy === 'default' ? 1 : 0);
   const processor = {
     processor_class: 'LlavaProcessor',
     image_token: ckpt.config.imageToken,
     patch_size: v.patchSize,
-    num_additional_image_tokens: extra,
+    num_additional_image_tokens: additionalImageTokens(v),
     vision_feature_select_strategy: v.selectStrategy,
   };
   return {

@@ -1,18 +1,13 @@
 /**
- * LLaMA-family text graphs (LLaMA/Vicuna; Qwen2 differs only by q/k/v biases, which are
- * picked up when the checkpoint has them): one decoder layer per graph, the embedding and
- * the head. Layer I/O is the contract of docs/ARCHITECTURE.md ("Layer graph I/O").
+ * LLaMA-family text graphs (LLaMA/Vicuna, Mistral, Qwen2: what differs between them is in the
+ * config, `attentionBias` from their registry entries in ../architectures/): one decoder layer
+ * per graph, the embedding and the head. Layer I/O is the contract of docs/ARCHITECTURE.md
+ * ("Layer graph I/O").
  */
 import { type Dim, GraphBuilder, attr } from '../../onnx/builder';
 import { type Rotary, applyRotary, attend, causalAllowed, repeatKv, rotaryTables } from './attention';
 import { Ctx, activation, addRmsNorm, linear, linearStack, mergeHeads, rmsNorm, splitHeads } from './common';
 import type { TensorSource, TextDims, WeightDtype } from './types';
-
-/** Per-architecture differences, overridden in one place (see qwen2.ts). */
-export interface TextVariant {
-  /** q/k/v projections carry biases. `undefined`: use them when the checkpoint has them. */
-  qkvBias?: boolean;
-}
 
 /** Value names one decoder layer reads and writes inside a graph. */
 export interface LayerIo {
@@ -55,12 +50,10 @@ export async function addDecoderLayer(
   layer: number,
   io: LayerIo,
   shared: SharedAttention,
-  variant: TextVariant = {},
 ): Promise<void> {
   const { g } = ctx;
   const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: hd, intermediateSize: I, rmsNormEps: eps } = dims;
   const p = `text.layers.${layer}`;
-  const qkvBias = variant.qkvBias ?? ctx.has(`${p}.self_attn.q_proj.bias`);
 
   // Self-attention block.
   const normed = await rmsNorm(ctx, io.hidden, `${p}.input_layernorm.weight`, D, eps);
@@ -74,7 +67,7 @@ export async function addDecoderLayer(
       { prefix: `${p}.self_attn.v_proj`, n: Hkv * hd },
     ],
     D,
-    { bias: qkvBias },
+    { bias: dims.attentionBias },
   );
   const q = splitHeads(ctx, applyRotary(ctx, qLin, shared.positionIds, shared.rot, H), H, hd, io.query); // [1,H,S,hd]
   const k = splitHeads(ctx, applyRotary(ctx, kLin, shared.positionIds, shared.rot, Hkv), Hkv, hd); // [1,Hkv,S,hd]
@@ -108,7 +101,6 @@ export async function buildDecoderLayer(
   dims: TextDims,
   layer: number,
   dtype: WeightDtype,
-  variant: TextVariant = {},
 ): Promise<GraphBuilder> {
   const g = new GraphBuilder(`layer_${layer}`);
   const ctx = new Ctx(g, src, dtype);
@@ -126,7 +118,7 @@ export async function buildDecoderLayer(
     hiddenOut: 'hidden_out',
     query: 'query',
   };
-  await addDecoderLayer(ctx, dims, layer, io, sharedAttention(ctx, dims, positionIds, hidden), variant);
+  await addDecoderLayer(ctx, dims, layer, io, sharedAttention(ctx, dims, positionIds, hidden));
   g.output('hidden_out', ctx.act, [1, 'S', D]);
   g.output('present_key', ctx.act, [1, Hkv, 'T', hd]);
   g.output('present_value', ctx.act, [1, Hkv, 'T', hd]);

@@ -10,7 +10,7 @@
  */
 import { type DataChunk, type Dim, GraphBuilder, attr } from '../../onnx/builder';
 import { Ctx } from './common';
-import { type TextVariant, addDecoderLayer, addHead, sharedAttention } from './llama';
+import { addDecoderLayer, addHead, sharedAttention } from './llama';
 import type { ActDtype, TensorSource, TextDims, WeightDtype } from './types';
 
 export interface StackIo {
@@ -41,7 +41,6 @@ export async function* buildDecoderStack(
   src: TensorSource,
   dims: TextDims,
   dtype: WeightDtype,
-  variant: TextVariant,
   io: StackIo,
   chunkName: ChunkNamer,
   maxChunkBytes = MERGED_CHUNK_BYTES,
@@ -72,7 +71,6 @@ export async function* buildDecoderStack(
       layer,
       { hidden, pastKey, pastValue, presentKey, presentValue, hiddenOut },
       shared,
-      variant,
     );
     hidden = hiddenOut;
     yield* g.takeChunks();

@@ -1,8 +1,9 @@
 /**
  * What the graph builders need from a checkpoint: canonical tensor names (see
- * ../keys.ts) read one at a time as f32, and the dims of the model (../config.ts).
+ * ../checkpoint/keys.ts) read one at a time as f32, and the dims of the model
+ * (../architectures/llavaConfig.ts, as ../checkpoint/config.ts reads them).
  */
-import type { LlavaConfig, TextConfig, VisionConfig } from '../checkpoint/config';
+import type { LlavaConfig, TextConfig, VisionConfig } from '../architectures/llavaConfig';
 import type { Int4Weight } from '../quantize';
 
 export type WeightDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';

@@ -5,15 +5,12 @@
  * activation dtype.
  */
 import { attr, GraphBuilder } from '../../onnx/builder';
-import { visualTokenCount } from '../checkpoint/config';
-import { clipEmbeddings } from './clip';
+import { visionArchitecture, visualTokenCount } from '../architectures/registry';
 import { Ctx } from './common';
 import { projector } from './projector';
-import { siglipEmbeddings } from './siglip';
 import type { GraphConfig, TensorSource, WeightDtype } from './types';
-import { layersForFeature, visionEncoderLayer } from './vision_encoder';
-
-const embeddingsByArch = { clip: clipEmbeddings, siglip: siglipEmbeddings };
+import { visionEmbeddings } from './visionEmbeddings';
+import { layersForFeature, visionEncoderLayer } from './visionEncoder';
 
 /** `output` renames visual_embeds (transformers.js calls it image_features). */
 export async function buildVision(
@@ -25,14 +22,11 @@ export async function buildVision(
   const g = new GraphBuilder('vision');
   const ctx = new Ctx(g, src, dtype);
   const v = cfg.vision;
-  const embeddings = embeddingsByArch[v.arch];
-  if (!embeddings)
-    throw new RangeError(`unsupported vision tower "${v.arch}" (known: ${Object.keys(embeddingsByArch).join(', ')})`);
   const pixels = g.input('pixel_values', 'float32', [1, v.numChannels, v.imageSize, v.imageSize]);
   // hidden_states[i] is the output of i encoder layers (0: the embeddings).
   const counts = v.featureLayers.map((l) => layersForFeature(v, l));
   const states = new Map<number, string>();
-  let x = await embeddings(ctx, ctx.toAct(pixels), v);
+  let x = await visionEmbeddings(ctx, ctx.toAct(pixels), v, visionArchitecture(v.arch).embeddings);
   states.set(0, x);
   for (let layer = 0; layer < Math.max(...counts); layer++) {
     x = await visionEncoderLayer(ctx, x, v, layer);

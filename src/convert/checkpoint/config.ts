@@ -11,168 +11,24 @@
  * llava-1.5-7b-hf's text_config has no hidden_size; LlamaConfig's default 4096 applies).
  * A default that does not fit the weights is caught later by the shape check in checkpoint.ts.
  * Keys that choose the architecture have no default: missing → ConvertError('missing-key').
+ * What differs by architecture (class defaults, biases, attention window, refused rows) is read
+ * from its registry entry (../architectures/registry.ts); this file reads what LLaVA shares.
  */
 import { ConvertError } from '../../common/errors';
+import { ConfigFields, type Json, isObject } from '../architectures/configFields';
+import type { LlavaConfig, TextConfig, VisionConfig } from '../architectures/llavaConfig';
+import { TEXT_MODEL_TYPES, VISION_MODEL_TYPES, visualTokenCount } from '../architectures/registry';
 
-/** 'mistral' (BakLLaVA): LLaMA's layer without biases, plus a sliding attention window. */
-export type TextArch = 'llama' | 'qwen2' | 'mistral';
-export type VisionArch = 'clip' | 'siglip';
-export const TEXT_ARCHS: readonly TextArch[] = ['llama', 'qwen2', 'mistral'];
-export const VISION_ARCHS: readonly VisionArch[] = ['clip', 'siglip'];
+export type {
+  LlavaConfig,
+  ProjectorConfig,
+  TextArch,
+  TextConfig,
+  VisionArch,
+  VisionConfig,
+} from '../architectures/llavaConfig';
+export { isObject } from '../architectures/configFields';
 
-export interface TextConfig {
-  arch: TextArch;
-  hiddenSize: number; // D
-  numLayers: number;
-  numHeads: number; // H
-  numKvHeads: number; // Hkv (< H: grouped-query attention)
-  headDim: number; // hd
-  intermediateSize: number;
-  vocabSize: number;
-  ropeTheta: number;
-  rmsNormEps: number;
-  maxPositions: number;
-  /**
-   * Keys a query sees at most (itself included), when some layer attends through a sliding
-   * window (Mistral's sliding_window; Qwen2's layer_types / use_sliding_window); null: none.
-   * Our layers attend to the whole cache, which equals the window while the sequence fits in
-   * it, so the package's context is capped at it (package.ts) rather than the window built.
-   */
-  slidingWindow: number | null;
-  /** q/k/v projections carry biases (always for Qwen2; `attention_bias` for LLaMA). o_proj never does. */
-  attentionBias: boolean;
-  /** lm_head shares embed_tokens: the checkpoint then has no canonical `lm_head.weight`. */
-  tieWordEmbeddings: boolean;
-  hiddenAct: string; // 'silu' for both supported decoders
-  bosTokenId: number | null;
-  eosTokenIds: number[];
-  padTokenId: number | null;
-}
-
-export interface VisionConfig {
-  arch: VisionArch;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  imageSize: number; // Hpx = Wpx
-  patchSize: number;
-  numChannels: number;
-  layerNormEps: number;
-  hiddenAct: string; // 'quick_gelu' (CLIP) | 'gelu_pytorch_tanh' (SigLIP) | …
-  /**
-   * vision_feature_layer as config.json gives it: an index into hidden_states (0 = embeddings
-   * after pre-norm, -1 = last layer), or a list whose states are concatenated on the hidden axis.
-   */
-  featureLayer: number | number[];
-  /** featureLayer as a list (one entry for an int): the projector reads Dv · featureLayers.length. */
-  featureLayers: number[];
-  /** 'default' drops CLIP's CLS token; 'full' keeps every token. */
-  selectStrategy: 'default' | 'full';
-}
-
-export interface ProjectorConfig {
-  hiddenAct: string; // between linear_1 and linear_2, 'gelu' in LLaVA
-  bias: boolean;
-  /** linear_1's input: vision hidden size × the number of feature layers. */
-  inputSize: number;
-}
-
-export interface LlavaConfig {
-  text: TextConfig;
-  vision: VisionConfig;
-  projector: ProjectorConfig;
-  imageTokenId: number;
-  imageToken: string;
-  /**
-   * Visual tokens per image after selection, derived as the model yields them: grid² (+1 for
-   * CLIP's CLS) (−1 for 'default', which drops the first token whatever it is). config.json's
-   * own image_seq_length is NOT read: transformers' processor and model ignore it too.
-   */
-  imageSeqLength: number;
-}
-
-type Json = Record<string, unknown>;
-
-// Defaults of transformers' LlamaConfig / Qwen2Config / CLIPVisionConfig / SiglipVisionConfig /
-// LlavaConfig (the values their __init__ signatures carry).
-const TEXT_DEFAULTS: Record<TextArch, Json> = {
-  llama: {
-    vocab_size: 32000,
-    hidden_size: 4096,
-    intermediate_size: 11008,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    hidden_act: 'silu',
-    max_position_embeddings: 2048,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    attention_bias: false,
-    tie_word_embeddings: false,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: null,
-  },
-  qwen2: {
-    vocab_size: 151936,
-    hidden_size: 4096,
-    intermediate_size: 22016,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    hidden_act: 'silu',
-    max_position_embeddings: 32768,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    tie_word_embeddings: false,
-    bos_token_id: null,
-    eos_token_id: null,
-    pad_token_id: null,
-    use_sliding_window: false,
-    sliding_window: null,
-    max_window_layers: 28,
-  },
-  mistral: {
-    vocab_size: 32000,
-    hidden_size: 4096,
-    intermediate_size: 14336,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 8,
-    hidden_act: 'silu',
-    max_position_embeddings: 131072,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    sliding_window: 4096,
-    tie_word_embeddings: false,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: null,
-  },
-};
-const VISION_DEFAULTS: Record<VisionArch, Json> = {
-  clip: {
-    hidden_size: 768,
-    intermediate_size: 3072,
-    num_hidden_layers: 12,
-    num_attention_heads: 12,
-    num_channels: 3,
-    image_size: 224,
-    patch_size: 32,
-    hidden_act: 'quick_gelu',
-    layer_norm_eps: 1e-5,
-  },
-  siglip: {
-    hidden_size: 768,
-    intermediate_size: 3072,
-    num_hidden_layers: 12,
-    num_attention_heads: 12,
-    num_channels: 3,
-    image_size: 224,
-    patch_size: 16,
-    hidden_act: 'gelu_pytorch_tanh',
-    layer_norm_eps: 1e-6,
-  },
-};
 // LlavaConfig fills an absent vision_config with CLIP ViT-L/336 (LLaVA-1.5's tower).
 const LLAVA_DEFAULT_VISION: Json = {
   model_type: 'clip_vision_model',
@@ -184,124 +40,26 @@ const LLAVA_DEFAULT_VISION: Json = {
   patch_size: 14,
 };
 
-const TEXT_MODEL_TYPES: Record<string, TextArch> = { llama: 'llama', qwen2: 'qwen2', mistral: 'mistral' };
-
-/** Activations our graphs have as fused nodes (arch/common.ts `activation`). */
-export const SUPPORTED_ACTIVATIONS: readonly string[] = ['silu', 'quick_gelu', 'gelu', 'gelu_pytorch_tanh'];
-const VISION_MODEL_TYPES: Record<string, VisionArch> = {
-  clip_vision_model: 'clip',
-  clip: 'clip',
-  siglip_vision_model: 'siglip',
-  siglip: 'siglip',
-};
-
-/** Reads fields of one config object, naming `file` and the dotted key path in every error. */
-class Fields {
-  constructor(
-    readonly obj: Json,
-    readonly path: string,
-    readonly file: string,
-    readonly defaults: Json = {},
-  ) {}
-
-  private key(name: string): string {
-    return this.path ? `${this.path}.${name}` : name;
-  }
-  has(name: string): boolean {
-    return this.obj[name] !== undefined;
-  }
-  raw(name: string): unknown {
-    return this.obj[name] !== undefined ? this.obj[name] : this.defaults[name];
-  }
-  required(name: string): unknown {
-    const value = this.raw(name);
-    if (value === undefined) throw new ConvertError('missing-key', this.file, `missing key "${this.key(name)}"`);
-    return value;
-  }
-  bad(name: string, want: string, got: unknown): ConvertError {
-    return new ConvertError('bad-value', this.file, `"${this.key(name)}" must be ${want}, got ${JSON.stringify(got)}`);
-  }
-  /** A value transformers accepts but our graphs cannot run: the field, its value and why. */
-  unsupported(name: string, got: unknown, why: string): ConvertError {
-    return new ConvertError('unsupported', this.file, `unsupported "${this.key(name)}" ${JSON.stringify(got)}: ${why}`);
-  }
-  /** An activation name our graphs have (SUPPORTED_ACTIVATIONS), or 'unsupported' naming the field. */
-  activation(name: string, where: string): string {
-    const value = this.str(name);
-    if (!SUPPORTED_ACTIVATIONS.includes(value)) {
-      throw this.unsupported(
-        name,
-        value,
-        `the ${where} has no such activation (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`,
-      );
-    }
-    return value;
-  }
-  int(name: string, min = 1): number {
-    const value = this.required(name);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      throw this.bad(name, min > 0 ? 'a positive integer' : `an integer ≥ ${min}`, value);
-    }
-    return value;
-  }
-  signedInt(name: string): number {
-    const value = this.required(name);
-    if (typeof value !== 'number' || !Number.isInteger(value)) throw this.bad(name, 'an integer', value);
-    return value;
-  }
-  num(name: string): number {
-    const value = this.required(name);
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-      throw this.bad(name, 'a positive number', value);
-    return value;
-  }
-  bool(name: string): boolean {
-    const value = this.required(name);
-    if (typeof value !== 'boolean') throw this.bad(name, 'true or false', value);
-    return value;
-  }
-  str(name: string): string {
-    const value = this.required(name);
-    if (typeof value !== 'string') throw this.bad(name, 'a string', value);
-    return value;
-  }
-  /** null/absent → null; an int → itself. */
-  optInt(name: string): number | null {
-    const value = this.raw(name);
-    if (value === undefined || value === null) return null;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw this.bad(name, 'a token id', value);
-    return value;
-  }
-  object(name: string): Fields {
-    const value = this.required(name);
-    if (!isObject(value)) throw this.bad(name, 'an object', value);
-    return new Fields(value, this.key(name), this.file);
-  }
-}
-
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function pickArch<A extends string>(f: Fields, table: Record<string, A>, what: string): A {
-  const modelType = f.str('model_type');
-  const arch = table[modelType];
-  if (!arch) {
+/** The registry entry `model_type` names, or 'unsupported' listing the names there are. */
+function pickArch<Entry>(fields: ConfigFields, table: Readonly<Record<string, Entry>>, what: string): Entry {
+  const modelType = fields.str('model_type');
+  const entry = table[modelType];
+  if (!entry) {
     throw new ConvertError(
       'unsupported',
-      f.file,
-      `unsupported ${what} "${modelType}" in "${f.path ? f.path + '.' : ''}model_type" (supported: ${Object.keys(table).join(', ')})`,
+      fields.file,
+      `unsupported ${what} "${modelType}" in "${fields.path ? fields.path + '.' : ''}model_type" (supported: ${Object.keys(table).join(', ')})`,
     );
   }
-  return arch;
+  return entry;
 }
 
-function parseText(top: Fields): TextConfig {
+function parseText(top: ConfigFields): TextConfig {
   // LlavaConfig fills an absent text_config with LlamaConfig defaults.
   const given = top.has('text_config') ? top.object('text_config').obj : { model_type: 'llama' };
-  const probe = new Fields(given, 'text_config', top.file);
-  const arch = pickArch(probe, TEXT_MODEL_TYPES, 'text model');
-  const f = new Fields(given, 'text_config', top.file, TEXT_DEFAULTS[arch]);
+  const probe = new ConfigFields(given, 'text_config', top.file);
+  const architecture = pickArch(probe, TEXT_MODEL_TYPES, 'text model');
+  const f = new ConfigFields(given, 'text_config', top.file, architecture.defaults);
 
   const hiddenSize = f.int('hidden_size');
   const numLayers = f.int('num_hidden_layers');
@@ -324,14 +82,10 @@ function parseText(top: Fields): TextConfig {
   const hiddenAct = f.str('hidden_act');
   if (hiddenAct !== 'silu')
     throw f.unsupported('hidden_act', hiddenAct, 'the decoder layer graph is SwiGLU with silu (supported: silu)');
-  // LLaMA's optional biases: transformers adds them to o_proj / gate/up/down, our layer graph has none there.
-  if (arch === 'llama') {
-    if (f.has('mlp_bias') && f.bool('mlp_bias'))
-      throw f.unsupported('mlp_bias', true, 'the decoder layer graph has no MLP biases (supported: false)');
-  }
+  architecture.refuseUnsupported(f);
 
   return {
-    arch,
+    arch: architecture.name,
     hiddenSize,
     numLayers,
     numHeads,
@@ -342,8 +96,8 @@ function parseText(top: Fields): TextConfig {
     ropeTheta: parseRope(f),
     rmsNormEps: f.num('rms_norm_eps'),
     maxPositions: f.int('max_position_embeddings'),
-    slidingWindow: parseSlidingWindow(f, arch, numLayers),
-    attentionBias: attentionBias(f, arch),
+    slidingWindow: architecture.slidingWindow(f, numLayers),
+    attentionBias: architecture.attentionBias(f),
     tieWordEmbeddings: tiedEmbeddings(top, f),
     hiddenAct,
     bosTokenId: f.optInt('bos_token_id'),
@@ -353,29 +107,11 @@ function parseText(top: Fields): TextConfig {
 }
 
 /**
- * q/k/v biases: Qwen2 always has them and Mistral never (both hard-coded in transformers'
- * attention, whatever `attention_bias` says); LLaMA's `attention_bias` puts one on o_proj too,
- * which our layer graph does not add, so it is refused.
- */
-function attentionBias(f: Fields, arch: TextArch): boolean {
-  if (arch === 'qwen2') return true;
-  if (arch === 'mistral') return false;
-  const bias = f.bool('attention_bias');
-  if (bias)
-    throw f.unsupported(
-      'attention_bias',
-      true,
-      'LLaMA then has an o_proj bias, which the decoder layer graph does not add (supported: false)',
-    );
-  return bias;
-}
-
-/**
  * Tied lm_head: LlavaConfig sets its own tie_word_embeddings (default false) to text_config's
  * when its own is false, and the model ties when the top-level one is true — so either being
  * true ties (probe: "text false, top true" ties too).
  */
-function tiedEmbeddings(top: Fields, text: Fields): boolean {
+function tiedEmbeddings(top: ConfigFields, text: ConfigFields): boolean {
   const topTie = top.raw('tie_word_embeddings');
   if (topTie !== undefined && typeof topTie !== 'boolean')
     throw top.bad('tie_word_embeddings', 'true or false', topTie);
@@ -387,13 +123,13 @@ function tiedEmbeddings(top: Fields, text: Fields): boolean {
  * rope_scaling (which transformers folds into rope_parameters). Only rope_type "default" is
  * built: linear / dynamic / yarn / llama3 / longrope rescale the frequencies (or per length).
  */
-function parseRope(f: Fields): number {
+function parseRope(f: ConfigFields): number {
   const key =
     f.raw('rope_parameters') != null ? 'rope_parameters' : f.raw('rope_scaling') != null ? 'rope_scaling' : null;
   if (key === null) return f.num('rope_theta');
   const params = f.raw(key);
   if (!isObject(params)) throw f.bad(key, 'an object', params);
-  const rp = new Fields(params, `text_config.${key}`, f.file);
+  const rp = new ConfigFields(params, `text_config.${key}`, f.file);
   const ropeType = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
   if (ropeType !== 'default') {
     throw rp.unsupported(
@@ -409,37 +145,10 @@ function parseRope(f: Fields): number {
   return rp.has('rope_theta') ? rp.num('rope_theta') : f.num('rope_theta');
 }
 
-/**
- * The attention window transformers applies, or null. Mistral: `sliding_window` on every layer
- * (null: none). Qwen2: layers marked "sliding_attention" in `layer_types` (transformers 5
- * writes it; older files: `use_sliding_window` with layers ≥ `max_window_layers`). LLaMA: none.
- */
-function parseSlidingWindow(f: Fields, arch: TextArch, numLayers: number): number | null {
-  if (arch === 'llama') return null;
-  let slides: boolean;
-  const layerTypes = f.raw('layer_types');
-  if (layerTypes !== undefined && layerTypes !== null) {
-    if (
-      !Array.isArray(layerTypes) ||
-      layerTypes.length !== numLayers ||
-      !layerTypes.every((t) => t === 'full_attention' || t === 'sliding_attention')
-    ) {
-      throw f.bad('layer_types', `a list of ${numLayers} "full_attention" / "sliding_attention"`, layerTypes);
-    }
-    slides = layerTypes.includes('sliding_attention');
-  } else if (arch === 'qwen2') {
-    slides = f.bool('use_sliding_window') && f.int('max_window_layers', 0) < numLayers;
-  } else {
-    slides = true;
-  }
-  if (!slides || f.raw('sliding_window') == null) return null;
-  return f.int('sliding_window');
-}
-
-function parseVision(top: Fields): VisionConfig {
+function parseVision(top: ConfigFields): VisionConfig {
   const given = top.has('vision_config') ? top.object('vision_config').obj : LLAVA_DEFAULT_VISION;
-  const arch = pickArch(new Fields(given, 'vision_config', top.file), VISION_MODEL_TYPES, 'vision tower');
-  const f = new Fields(given, 'vision_config', top.file, VISION_DEFAULTS[arch]);
+  const architecture = pickArch(new ConfigFields(given, 'vision_config', top.file), VISION_MODEL_TYPES, 'vision tower');
+  const f = new ConfigFields(given, 'vision_config', top.file, architecture.defaults);
 
   const numLayers = f.int('num_hidden_layers');
   const featureLayer = top.raw('vision_feature_layer') ?? -2;
@@ -472,7 +181,7 @@ function parseVision(top: Fields): VisionConfig {
   // Not necessarily a multiple: the patch Conv (stride = kernel) drops the remainder, e.g.
   // SigLIP-so400m's 384 px / 14 → a 27×27 grid with 6 px unused.
   return {
-    arch,
+    arch: architecture.name,
     hiddenSize: f.int('hidden_size'),
     numLayers,
     numHeads: f.int('num_attention_heads'),
@@ -489,24 +198,12 @@ function parseVision(top: Fields): VisionConfig {
 }
 
 /**
- * Visual tokens LLaVA splices per image, as the model yields them: a conv grid of
- * floor(image/patch)², plus CLIP's CLS, minus one for "default" (transformers drops the first
- * token, CLS or — for a tower without one — the first patch).
- */
-export function visualTokenCount(
-  vision: Pick<VisionConfig, 'arch' | 'imageSize' | 'patchSize' | 'selectStrategy'>,
-): number {
-  const grid = Math.floor(vision.imageSize / vision.patchSize);
-  return grid * grid + (vision.arch === 'clip' ? 1 : 0) - (vision.selectStrategy === 'default' ? 1 : 0);
-}
-
-/**
  * Parses a LLaVA config.json (either generation). `imageToken` is the string of the image
  * token id, which config.json does not hold: checkpoint.ts finds it in tokenizer.json.
  */
 export function parseLlavaConfig(json: unknown, imageToken = '<image>', file = 'config.json'): LlavaConfig {
   if (!isObject(json)) throw new ConvertError('bad-json', file, 'expected a JSON object');
-  const top = new Fields(json, '', file, {
+  const top = new ConfigFields(json, '', file, {
     image_token_index: 32000,
     projector_hidden_act: 'gelu',
     multimodal_projector_bias: true,
