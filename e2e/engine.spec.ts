@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures/console';
 import { convertFixture } from './fixtures/packages';
 import type { GoldenRun } from './pages/engine';
 

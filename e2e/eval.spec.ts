@@ -10,7 +10,8 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import type { Page, TestInfo } from '@playwright/test';
+import { expect, test } from './fixtures/console';
 import { popeFigures } from '../src/eval/formats/pope';
 import { writePope } from '../src/eval/testing/datasets';
 import type { EvalResults, EvalSpeed } from '../src/eval/summary';

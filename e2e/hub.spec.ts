@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures/console';
 import { startFaultServer, type FaultServer } from '../src/convert/testing/faultServer';
 import type { ConvertRequest } from '../src/convert/browser/convertProtocol';
 

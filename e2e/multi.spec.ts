@@ -121,7 +121,10 @@ test.beforeAll(async ({ browser }) => {
   const url = `${new URL(page.url()).origin}${convertFixture(FIXTURE, 'multi-')}`;
   await page.getByTestId('model.url').fill(url);
   await page.getByTestId('model.url').press('Enter');
-  await expect(page.getByTestId('model.status')).toHaveText(`Ready: ${url}`, { timeout: 120_000 });
+  // The pill names the model; its tooltip says where it came from.
+  await expect(page.getByTestId('model.status')).toHaveAttribute('title', `Ready: ${FIXTURE}, loaded from ${url}`, {
+    timeout: 120_000,
+  });
   await page.getByTestId('method.max-tokens').selectOption('8');
   await ui.method.choose('sparsevlm', 64);
 });

@@ -1,5 +1,6 @@
 /** Issue 7, run history: the real IndexedDB store in headless Chromium survives a reload, lists, exports and deletes. */
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures/console';
 
 const page$ = (page: Page) => ({
   call: <T>(fn: string, ...args: unknown[]) =>

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { formatBytes, formatDuration } from '../store/progress';
 import { SYNTHETIC_MODEL_URL, loadFromFolder, loadFromUrl, loadModel } from '../store/model';
 import { useApp } from '../store/store';
+import { isLocation, shortSource } from './format';
 import { HubSection } from './HubSection';
 import { Panel } from './Panel';
 
@@ -114,12 +115,23 @@ export function ModelPanel() {
   const error = useApp((s) => s.errors.model);
   const [url, setUrl] = useState('');
   const busy = status === 'loading' || status === 'starting';
+  const modelName = useApp((s) => s.info?.name ?? null);
+  // The pill names the model in a few words (a URL source would be cut or wrap over lines); the
+  // whole source is in its tooltip and in the model card.
+  const shown = modelName !== null && isLocation(sourceLabel) ? modelName : shortSource(sourceLabel);
   const statusText = {
     idle: 'Not started',
     starting: 'Starting the engine…',
-    loading: `Loading ${sourceLabel}…`,
-    ready: `Ready: ${sourceLabel}`,
+    loading: `Loading ${shortSource(sourceLabel)}…`,
+    ready: `Ready: ${shown}`,
     error: 'No model loaded',
+  }[status];
+  const statusTitle = {
+    idle: statusText,
+    starting: statusText,
+    loading: `Loading ${sourceLabel}…`,
+    ready: `Ready: ${modelName ?? shown}, loaded from ${sourceLabel}`,
+    error: statusText,
   }[status];
   return (
     <Panel
@@ -127,7 +139,7 @@ export function ModelPanel() {
       title="Model"
       error={error}
       aside={
-        <span className={`pill wrap ${status}`} data-testid="model.status" data-status={status} title={statusText}>
+        <span className={`pill wrap ${status}`} data-testid="model.status" data-status={status} title={statusTitle}>
           {statusText}
         </span>
       }

@@ -39,3 +39,22 @@ export function clip(text: string, max: number): string {
   const space = cut.lastIndexOf(' ');
   return `${(space > max * 0.7 ? cut.slice(0, space) : cut).trimEnd()}… (${text.length.toLocaleString('en-US')} characters)`;
 }
+
+/**
+ * A model source in a few words: a package URL by its last folder (`https://host/a/llava-q4/` →
+ * `llava-q4`), any other label (the bundled model, a local folder, a hub id) as it is.
+ */
+export function shortSource(label: string): string {
+  if (!isLocation(label)) return label;
+  const path = label.replace(/^https?:\/\/[^/]*/, '').split(/[?#]/)[0]!;
+  const last = path.split('/').filter(Boolean).pop();
+  if (!last) return label;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** Whether a source label is a URL or a path (then the model's own name reads better). */
+export const isLocation = (label: string): boolean => /^(https?:\/\/|\/)/.test(label);
