@@ -79,6 +79,8 @@ export type EngineErrorCode =
   | 'no-frames'
   | 'unreadable-video'
   | 'too-many-frames'
+  | 'conversation-too-long'
+  | 'conversation-gone'
   // running
   | 'no-model'
   | 'busy'

@@ -137,4 +137,24 @@ export interface RequestTrace {
   timings: PhaseTimings;
   cost: CostFigures;
   generatedIds: number[];
+  /** A follow-up question (turn ≥ 2 of a conversation): how it continued; absent on a first question. */
+  followUp?: FollowUpTrace;
 }
+
+/**
+ * How a follow-up turn ran (engine/conversation.ts). 'reused': the kept per-layer caches as
+ * they were (pruned ones pruned; `stages` is then empty: nothing was rated or pruned again),
+ * `droppedTokens` cut off their end where the template renders the last answer differently,
+ * `newTokens` prefilled. 'prefilled': the whole conversation prefilled afresh (its own stages),
+ * and why.
+ */
+export type FollowUpTrace =
+  | {
+      turn: number;
+      mode: 'reuse-cache' | 'prefill-again';
+      cache: 'reused';
+      reusedTokens: number;
+      droppedTokens: number;
+      newTokens: number;
+    }
+  | { turn: number; mode: 'reuse-cache' | 'prefill-again'; cache: 'prefilled'; reason: string };

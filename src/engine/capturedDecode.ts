@@ -325,6 +325,17 @@ export class CapturedDecoder {
     this.layers.fill(null);
   }
 
+  /**
+   * Each layer's fixed cache as the last step left it: buffers [1,Hkv,capacity,hd], `length`
+   * rows filled (empty before the first request). A conversation kept after a request copies
+   * them out (conversation.ts `copyFixedCache`) before the next request's `begin` reuses them.
+   */
+  fixedCaches(): { key: GPUBuffer; value: GPUBuffer; capacity: number; length: number }[] {
+    return this.layers.flatMap((d, l) =>
+      d ? [{ key: d.key.buffer, value: d.value.buffer, capacity: d.cap, length: this.lens[l] }] : [],
+    );
+  }
+
   /** Layer l's decode session (null before the first request): tests hook its `run`. */
   layerSession(l: number): OrtSession | null {
     return this.layers[l]?.session ?? null;

@@ -16,11 +16,29 @@ import { abortable, asEngineError } from './errors';
 import { InputPipeline, type PreparedPixels } from './inputs';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
 import { checkGenerateOptions } from './options';
+import {
+  ConversationStore,
+  checkFollowUpMode,
+  copyFixedCache,
+  followUpTrace,
+  planFollowUp,
+  prefillFollowUp,
+  type FollowUpPlan,
+  type KeptConversation,
+} from './conversation';
+import type { LayerCache } from './layerCache';
 import { CpuTensorOps, GpuTensorOps, type TensorOps } from './ops';
 import { initOrt, type OrtInitOptions, type OrtRuntime, type OrtTensor } from './ortEnv';
 import { createPhaseClock, type PhaseClock } from './phaseClock';
 import { prefill, prefillTimings } from './prefill';
-import type { AdapterInfo, GenerateOptions, LoadProgress, MethodSettings, ModelInfo } from './protocol';
+import type {
+  AdapterInfo,
+  ConversationTurn,
+  GenerateOptions,
+  LoadProgress,
+  MethodSettings,
+  ModelInfo,
+} from './protocol';
 import { sampleToken, topK } from './sampling';
 import { TextStream } from './textStream';
 import type { PackageReader } from '../package/source';
@@ -40,6 +58,20 @@ export interface GenerateRequest {
   image?: RequestImage;
   images?: RequestImage[];
   question: string;
+  /**
+   * Earlier turns of the conversation this question follows (issue 15), rendered before it
+   * with the images in the first user turn. Absent with `conversation`: the kept one's.
+   */
+  history?: ConversationTurn[];
+  /**
+   * A conversation the engine kept (a result's `conversation.id`): a follow-up prefills only
+   * its new tokens on the kept caches (engine/conversation.ts; `options.followUp`). Its images
+   * and history are the kept ones unless given; when the engine no longer keeps it, the given
+   * images and history are prefilled whole.
+   */
+  conversation?: string;
+  /** Keep this request's caches afterwards for a follow-up (the result's `conversation`). */
+  keepConversation?: boolean;
   settings: MethodSettings;
   options: GenerateOptions;
   signal?: AbortSignal;
@@ -62,6 +94,8 @@ export interface GenerateResult {
   /** All first-step logits (Vocab), for golden checks; the worker does not post them. */
   firstStepLogits: Float32Array;
   trace: RequestTrace;
+  /** The conversation kept for a follow-up (`keepConversation`): its id and answered turns so far. */
+  conversation?: { id: string; turns: number };
 }
 
 export class Engine {
@@ -98,6 +132,8 @@ export class Engine {
   private visionCache = new Map<string, OrtTensor>();
   /** vision.onnx runs so far (cache misses), for tests and the benchmarks. */
   visionRuns = 0;
+  /** Conversations kept for follow-ups (their KV caches), emptied when the model goes. */
+  private conversations = new ConversationStore();
 
   private constructor(readonly rt: OrtRuntime) {}
 
@@ -176,6 +212,7 @@ export class Engine {
         if (this.pkg) {
           this.releasing = true;
           this.dropVisionCache(0);
+          this.conversations.clear();
           await releasePackage(this.pkg);
           this.pkg = null;
         }
@@ -262,20 +299,37 @@ export class Engine {
     const m = pkg.manifest;
     const tStart = performance.now();
     checkGenerateOptions(req.options);
+    const followUpMode = checkFollowUpMode(req.options.followUp);
     let method = this.method(req.settings);
-    const images = req.images ?? (req.image ? [req.image] : []);
+    const kept = this.conversations.get(req.conversation);
+    if (req.conversation !== undefined && !kept && !req.images && !req.image)
+      throw new EngineError(
+        'input',
+        'conversation-gone',
+        'The engine no longer keeps this conversation (a newer one or another model replaced it); ask again with its images and earlier turns.',
+        { conversation: req.conversation },
+      );
+    const images = req.images ?? (req.image ? [req.image] : (kept?.images ?? []));
+    const history = req.history ?? kept?.history ?? [];
     // Limits (frames × tokens against the context) are checked here, before any image is decoded.
     const noun = images.length > 0 && images.every((im) => im.frame) ? 'frame' : 'image';
     const {
       inputIds,
       layout,
       images: imageBlocks,
-    } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length, noun);
+    } = this.inputs.prepareText(req.question, req.options.maxNewTokens, images.length, noun, history);
     // Several images: the methods see one visual block (the span) and scale their tables to it.
     const dims: ModelDims = { ...this.dims(), visualTokens: layout.visualCount };
     if (images.length > 1) method = this.method(req.settings, dims);
+    // A follow-up on kept caches needs no image work; any other request prefills everything.
+    const plan: FollowUpPlan | null = kept
+      ? planFollowUp(kept, { fullIds: inputIds, images, settings: req.settings, mode: followUpMode })
+      : req.conversation !== undefined
+        ? { kind: 'prefill', reason: 'the engine no longer keeps this conversation' }
+        : null;
     const pixels: PreparedPixels[] = [];
-    for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));
+    if (plan?.kind !== 'reuse')
+      for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));
     const track = (t: OrtTensor) => {
       this.live.add(t);
       return t;
@@ -286,39 +340,58 @@ export class Engine {
     const clock = this.phaseClock();
     clock.reset();
     try {
-      const pre = await prefill({
-        ort: this.rt.ort,
-        pkg,
-        ops: this.ops,
-        bridge: this.bridge,
-        dims,
-        method,
-        clock,
-        inputIds,
-        layout,
-        pixels,
-        imageBlocks,
-        signal: req.signal,
-        track,
-        untrack,
-        cachedVisual: (i) => {
-          const key = req.options.reuseVision === false ? null : pixels[i].key;
-          const hit = key === null ? undefined : this.visionCache.get(key);
-          if (!hit) {
-            this.visionRuns += 1;
-            return null;
-          }
-          this.visionCache.delete(key!);
-          this.visionCache.set(key!, hit);
-          return hit;
-        },
-        keepVisual: (i, t) => {
-          const key = req.options.reuseVision === false ? null : pixels[i].key;
-          if (key === null) return false;
-          this.visionCache.set(key, t);
-          return true;
-        },
-      }).catch((e) => {
+      const pre = await (
+        plan?.kind === 'reuse'
+          ? prefillFollowUp({
+              pkg,
+              ops: this.ops,
+              method,
+              clock,
+              kept: kept!,
+              plan,
+              signal: req.signal,
+              track,
+              untrack,
+            }).then((r) => ({
+              ...r,
+              layout: { ...layout, visualCount: kept!.visualAfter },
+              visualPerLayer: kept!.visualPerLayer,
+              stages: [],
+            }))
+          : prefill({
+              ort: this.rt.ort,
+              pkg,
+              ops: this.ops,
+              bridge: this.bridge,
+              dims,
+              method,
+              clock,
+              inputIds,
+              layout,
+              pixels,
+              imageBlocks,
+              signal: req.signal,
+              track,
+              untrack,
+              cachedVisual: (i) => {
+                const key = req.options.reuseVision === false ? null : pixels[i].key;
+                const hit = key === null ? undefined : this.visionCache.get(key);
+                if (!hit) {
+                  this.visionRuns += 1;
+                  return null;
+                }
+                this.visionCache.delete(key!);
+                this.visionCache.set(key!, hit);
+                return hit;
+              },
+              keepVisual: (i, t) => {
+                const key = req.options.reuseVision === false ? null : pixels[i].key;
+                if (key === null) return false;
+                this.visionCache.set(key, t);
+                return true;
+              },
+            })
+      ).catch((e) => {
         throw asEngineError(e, 'answer', 'run-failed');
       });
       const prefillMs = performance.now() - tStart;
@@ -361,6 +434,20 @@ export class Engine {
         logitsT.dispose();
         decodeStepMs.push(performance.now() - t0);
       }
+      const answer = stream.finish().text;
+      const conversation = req.keepConversation
+        ? this.keepConversation(decodeArgs.caches, untrack, {
+            id: kept?.id ?? req.conversation ?? this.conversations.newId(),
+            images,
+            history: [...history, { question: req.question, answer }],
+            settings: req.settings,
+            // The ids the caches now stand for: the prompt, then the answer tokens that went through the layers.
+            ids: [...inputIds, ...tokenIds.slice(0, -1)],
+            visualPerLayer: pre.visualPerLayer,
+            visualAfter: pre.layout.visualCount,
+            visualEnd: layout.preLength + layout.visualCount,
+          })
+        : undefined;
       // One read-back of all phase marks (GPU clock), after the last token.
       const phases = prefillTimings(pre.marks, await clock.resolve());
       const visualPerLayer = pre.visualPerLayer;
@@ -419,8 +506,28 @@ export class Engine {
           bytesPerElement: m.activationDtype === 'float16' ? 2 : 4,
         }),
         generatedIds: tokenIds,
+        ...(history.length > 0
+          ? {
+              followUp: followUpTrace(
+                history.length + 1,
+                followUpMode,
+                plan ?? {
+                  kind: 'prefill',
+                  reason: 'no kept conversation was named: the whole conversation is prefilled',
+                },
+              ),
+            }
+          : {}),
       };
-      return { text: stream.finish().text, inputIds, tokenIds, firstStepTopLogits, firstStepLogits: pre.logits, trace };
+      return {
+        text: answer,
+        inputIds,
+        tokenIds,
+        firstStepTopLogits,
+        firstStepLogits: pre.logits,
+        trace,
+        ...(conversation ? { conversation: { id: conversation.id, turns: conversation.history.length } } : {}),
+      };
     } finally {
       for (const t of this.live) t.dispose();
       this.live.clear();
@@ -442,6 +549,39 @@ export class Engine {
     return sampleToken((await logits.getData()) as Float32Array, o.temperature, o.topP, random);
   }
 
+  /**
+   * Keep a request's caches as its conversation: the plain path's last caches (decode left
+   * them in `caches`), or the captured decoder's fixed caches copied out (decode moved them
+   * there). They leave the request's tracked set, so its end does not dispose them.
+   */
+  private keepConversation(
+    caches: LayerCache[],
+    untrack: (t: OrtTensor) => void,
+    c: Omit<KeptConversation, 'caches'>,
+  ): KeptConversation {
+    let kept: LayerCache[] = caches.slice();
+    if (kept.length === 0) {
+      const device = this.rt.device()!;
+      const { numKvHeads: heads, headDim } = this.pkg!.manifest.text;
+      const dtype = this.pkg!.manifest.activationDtype === 'float16' ? 'float16' : 'float32';
+      kept = this.pkg!.decoder!.fixedCaches().map((f) => {
+        const shape = { heads, capacity: f.capacity, length: f.length, headDim, dtype } as const;
+        return {
+          key: copyFixedCache(this.rt.ort, device, f.key, shape),
+          value: copyFixedCache(this.rt.ort, device, f.value, shape),
+          length: f.length,
+        };
+      });
+    }
+    for (const l of kept) {
+      untrack(l.key);
+      untrack(l.value);
+    }
+    const conversation = { ...c, caches: kept };
+    this.conversations.keep(conversation);
+    return conversation;
+  }
+
   /** Dispose cached vision embeddings, oldest first, until at most `keep` remain. */
   private dropVisionCache(keep: number): void {
     for (const [key, t] of this.visionCache) {
@@ -457,6 +597,7 @@ export class Engine {
       this.clock = null;
       this.releasing = true; // from here on, a device that ends is expected to
       this.dropVisionCache(0);
+      this.conversations.clear();
       if (this.pkg) await releasePackage(this.pkg);
       this.pkg = null;
     });

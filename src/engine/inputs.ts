@@ -16,7 +16,7 @@
 import * as T from '@huggingface/transformers';
 import { readImageHeader } from './imageHeader';
 import type { Manifest } from '../package/manifest';
-import type { ImageFit } from './protocol';
+import type { ConversationTurn, ImageFit } from './protocol';
 import type { SequenceLayout } from '../prune/method';
 import { EngineError } from '../common/errors';
 import { sha256Hex } from '../package/hash';
@@ -93,29 +93,43 @@ export class InputPipeline {
    * Throws 'empty-question' | 'question-too-long' | 'too-many-images' or, for video frames
    * (`noun` 'frame'), 'too-many-frames' — before any image is decoded.
    */
-  prepareText(question: string, maxNewTokens: number, imageCount = 1, noun: 'image' | 'frame' = 'image'): PreparedText {
+  prepareText(
+    question: string,
+    maxNewTokens: number,
+    imageCount = 1,
+    noun: 'image' | 'frame' = 'image',
+    /** Earlier turns of a conversation (issue 15): the images go in the first user turn, each answer as the assistant's. */
+    history: readonly ConversationTurn[] = [],
+  ): PreparedText {
     const m = this.manifest;
     const V = m.vision.visualTokens;
     if (question.trim() === '')
-      throw new EngineError('input', 'empty-question', 'Please type a question about the image.', {});
+      throw new EngineError(
+        'input',
+        'empty-question',
+        history.length > 0 ? 'Please type a follow-up question.' : 'Please type a question about the image.',
+        {},
+      );
     if (!Number.isInteger(imageCount) || imageCount < 1) {
       throw new EngineError('input', 'no-image', 'Please add an image (or a video with at least one frame).', {
         imageCount,
       });
     }
-    const content = [
-      ...Array.from({ length: imageCount }, () => ({ type: 'image' })),
-      { type: 'text', text: question },
-    ];
-    const prompt = this.tokenizer.apply_chat_template([{ role: 'user', content }], {
+    const images = Array.from({ length: imageCount }, () => ({ type: 'image' }));
+    const questions = [...history.map((t) => t.question), question];
+    const messages = questions.flatMap((q, i) => [
+      { role: 'user', content: [...(i === 0 ? images : []), { type: 'text', text: q }] },
+      ...(i < history.length ? [{ role: 'assistant', content: history[i].answer }] : []),
+    ]);
+    const prompt = this.tokenizer.apply_chat_template(messages, {
       chat_template: m.chatTemplate,
       tokenize: false,
       add_generation_prompt: true,
     }) as string;
     const expanded = prompt.split(m.imageToken).join(m.imageToken.repeat(V));
     const inputIds = this.tokenizer.encode(expanded, { add_special_tokens: true }) as number[];
-    const images = imageBlocks(inputIds, m.imageTokenId, V);
-    if (images.length !== imageCount) {
+    const blocks = imageBlocks(inputIds, m.imageTokenId, V);
+    if (blocks.length !== imageCount) {
       const count = inputIds.filter((id) => id === m.imageTokenId).length;
       throw new EngineError(
         'model',
@@ -125,6 +139,14 @@ export class InputPipeline {
       );
     }
     const limit = m.text.maxPositions;
+    if (history.length > 0 && inputIds.length + maxNewTokens > limit) {
+      throw new EngineError(
+        'input',
+        'conversation-too-long',
+        `The conversation is too long for the model: its ${history.length + 1} questions, ${history.length} answer${history.length === 1 ? '' : 's'} and ${imageCount} ${noun}${imageCount === 1 ? '' : 's'} take ${inputIds.length} tokens and the next answer ${maxNewTokens} more, but the model's context holds ${limit}. Start a new conversation, or ask for a shorter answer.`,
+        { promptTokens: inputIds.length, maxNewTokens, context: limit, turns: history.length + 1 },
+      );
+    }
     if (inputIds.length + maxNewTokens > limit) {
       const textTokens = inputIds.length - imageCount * V;
       const fit = Math.floor((limit - maxNewTokens - textTokens) / V);
@@ -143,13 +165,13 @@ export class InputPipeline {
         { promptTokens: inputIds.length, maxNewTokens, context: limit },
       );
     }
-    const first = images[0].start;
-    const last = images[images.length - 1];
+    const first = blocks[0].start;
+    const last = blocks[blocks.length - 1];
     const spanEnd = last.start + last.count;
     return {
       prompt,
       inputIds,
-      images,
+      images: blocks,
       layout: { preLength: first, visualCount: spanEnd - first, textLength: inputIds.length - spanEnd },
     };
   }

@@ -15,8 +15,11 @@ export interface RowBlock {
 
 export interface TensorOps {
   readonly onGpu: boolean;
-  /** Concatenate row blocks into a new tensor [1, Σrows, D]. The caller owns (disposes) it. */
-  concatRows(blocks: RowBlock[], width: number): OrtTensor;
+  /**
+   * Concatenate row blocks into a new tensor [1, Σrows, D] (or `dims`, the same elements in
+   * another shape: a KV cache [1,Hkv,P,hd] is Hkv·P rows of hd). The caller owns (disposes) it.
+   */
+  concatRows(blocks: RowBlock[], width: number, dims?: number[]): OrtTensor;
   /**
    * int64 [1, n] ids (positions) where the graphs read them. On the GPU a buffer written with
    * `writeBuffer`: handed a CPU tensor, onnxruntime-web makes a mapped staging buffer and a
@@ -42,7 +45,7 @@ export class GpuTensorOps implements TensorOps {
     private readonly device: GPUDevice,
   ) {}
 
-  concatRows(blocks: RowBlock[], width: number): OrtTensor {
+  concatRows(blocks: RowBlock[], width: number, dims?: number[]): OrtTensor {
     const type = blocks[0].tensor.type as 'float32' | 'float16';
     const el = bytesPer(blocks[0].tensor);
     const rows = blocks.reduce((s, b) => s + b.rows, 0);
@@ -62,7 +65,7 @@ export class GpuTensorOps implements TensorOps {
     this.device.queue.submit([enc.finish()]);
     return this.ort.Tensor.fromGpuBuffer(buffer, {
       dataType: type,
-      dims: [1, rows, width],
+      dims: dims ?? [1, rows, width],
       dispose: () => {
         buffer.destroy();
         this.liveBuffers -= 1;
@@ -98,7 +101,7 @@ export class CpuTensorOps implements TensorOps {
   readonly onGpu = false;
   constructor(private readonly ort: Ort) {}
 
-  concatRows(blocks: RowBlock[], width: number): OrtTensor {
+  concatRows(blocks: RowBlock[], width: number, dims?: number[]): OrtTensor {
     const type = blocks[0].tensor.type as 'float32' | 'float16';
     const rows = blocks.reduce((s, b) => s + b.rows, 0);
     const out = type === 'float16' ? new Uint16Array(rows * width) : new Float32Array(rows * width);
@@ -108,7 +111,7 @@ export class CpuTensorOps implements TensorOps {
       out.set(src.subarray(b.fromRow * width, (b.fromRow + b.rows) * width), at);
       at += b.rows * width;
     }
-    return new this.ort.Tensor(type, out, [1, rows, width]);
+    return new this.ort.Tensor(type, out, dims ?? [1, rows, width]);
   }
 
   ids(values: ArrayLike<number>): OrtTensor {

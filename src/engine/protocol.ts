@@ -18,6 +18,21 @@ export interface MethodSettings {
   params?: Record<string, number | boolean | string>;
 }
 
+/** One answered turn of a conversation (issue 15): the question and the answer as the person read it. */
+export interface ConversationTurn {
+  question: string;
+  answer: string;
+}
+
+/**
+ * How a follow-up continues a conversation (docs/ARCHITECTURE.md, "Follow-up questions").
+ * 'reuse-cache' (default): the kept per-layer KV caches as they are (pruned ones pruned), only
+ * the new tokens prefilled; nothing is rated or pruned again. 'prefill-again': the whole
+ * conversation prefilled afresh from the cached vision embeddings, so the method prunes again
+ * with raters from the whole conversation's text (every question and answer so far).
+ */
+export type FollowUpMode = 'reuse-cache' | 'prefill-again';
+
 export interface GenerateOptions {
   maxNewTokens: number;
   /** 0 = greedy. */
@@ -29,6 +44,8 @@ export interface GenerateOptions {
    * asking again skip the tower). Benchmarks set false so every request measures the tower.
    */
   reuseVision?: boolean;
+  /** How a follow-up continues its conversation (default 'reuse-cache'). */
+  followUp?: FollowUpMode;
 }
 
 export interface AdapterInfo {
