@@ -87,6 +87,17 @@ describe('vlm CLI: bad requests are refused before the model loads', () => {
       ['--model', pkg, '--video', join(dir, 'nope.gif'), '--question', 'What?'],
       /could not be read: no such file or folder/,
     ],
+    ['an empty follow-up', [...base, '--follow-up', ' '], /--follow-up 1 needs the question text/],
+    [
+      'a follow-up mode that does not exist',
+      [...base, '--follow-up', 'Why?', '--follow-up-mode', 'again'],
+      /--follow-up-mode must be reuse-cache or prefill-again, not "again"\./,
+    ],
+    [
+      'a follow-up mode without a follow-up',
+      [...base, '--follow-up-mode', 'prefill-again'],
+      /give --follow-up <text> with it/,
+    ],
     [
       'more frames than the context holds',
       ['--model', llava, '--video', FRAMES, '--frames', '8', '--question', 'What?'],

@@ -1,11 +1,18 @@
 /**
  * npm run vlm -- --model <dir> (--image <file> [--image <file> …] | --video <folder|file.gif> [--frames N])
- *   --question <text> [--max-new-tokens N]
+ *   --question <text> [--follow-up <text> …] [--follow-up-mode reuse-cache|prefill-again] [--max-new-tokens N]
  *   [--method <name> --budget N --<param> v …] [--temperature t --top-p p --seed s]
  *   [--backend webgpu|wasm] [--json]
  *
  * Prints the answer, or with --json one JSON object: text, inputIds, tokenIds,
- * firstStepTopLogits (top 10 id + value), trace. Errors are one sentence on stderr, exit 1.
+ * firstStepTopLogits (top 10 id + value), trace — of the first question — and with
+ * --follow-up also `turns`: one object of those same fields (plus `question`) per turn, the
+ * first included. Errors are one sentence on stderr, exit 1.
+ *
+ * Each --follow-up is asked after the previous answer, in the order given, as the next turn of
+ * one conversation: the engine keeps the KV caches and prefills only the new turn's tokens
+ * (docs/ARCHITECTURE.md, "Follow-up questions"; --follow-up-mode prefill-again prunes the whole
+ * conversation again instead).
  *
  * Several --image files go into one question, first in the user turn in the order given. A
  * --video is a folder of frame images (sorted by name) or an animated GIF/WebP, sampled
@@ -19,18 +26,22 @@ import type { RequestImage } from '../engine/engine';
 import { checkFrameCount, DEFAULT_FRAMES, visualTokensFit } from '../engine/frames';
 import type { Manifest } from '../package/manifest';
 import { checkGenerateOptions } from '../engine/options';
+import { checkFollowUpMode } from '../engine/conversation';
+import type { FollowUpMode } from '../engine/protocol';
 import { resolveParams } from '../prune/params';
 import { knownMethods } from '../prune/registry';
 import { isEngineError } from '../common/errors';
 
 const USAGE =
-  'usage: npm run vlm -- --model <dir> (--image <file> [--image <file> ...] | --video <folder|file.gif> [--frames N]) --question <text> [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
+  'usage: npm run vlm -- --model <dir> (--image <file> [--image <file> ...] | --video <folder|file.gif> [--frames N]) --question <text> [--follow-up <text> ...] [--follow-up-mode reuse-cache|prefill-again] [--max-new-tokens N] [--method name --budget N --<param> v] [--temperature t] [--top-p p] [--seed s] [--backend webgpu|wasm] [--json]';
 const OWN = new Set([
   'model',
   'image',
   'video',
   'frames',
   'question',
+  'follow-up',
+  'follow-up-mode',
   'max-new-tokens',
   'method',
   'budget',
@@ -41,10 +52,11 @@ const OWN = new Set([
   'seed',
 ]);
 
-/** Options by name (the last one wins), and every --image in the order given. */
-function parseArgs(argv: string[]): { args: Map<string, string>; images: string[] } {
+/** Options by name (the last one wins), and every --image and --follow-up in the order given. */
+function parseArgs(argv: string[]): { args: Map<string, string>; images: string[]; followUps: string[] } {
   const out = new Map<string, string>();
   const images: string[] = [];
+  const followUps: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument "${a}". ${USAGE}`);
@@ -56,8 +68,9 @@ function parseArgs(argv: string[]): { args: Map<string, string>; images: string[
       i++;
     }
     if (key === 'image') images.push(out.get(key)!);
+    if (key === 'follow-up') followUps.push(out.get(key)!);
   }
-  return { args: out, images };
+  return { args: out, images, followUps };
 }
 
 /** A number option as typed; a clear sentence for what is not one. */
@@ -74,7 +87,13 @@ function numberArg(args: Map<string, string>, key: string, fallback: number): nu
  * takes minutes to load): the package folder, the image file and its header, the question,
  * the method and its parameters, the generation options.
  */
-async function checkRequest(args: Map<string, string>, model: string, imagePaths: string[], question: string) {
+async function checkRequest(
+  args: Map<string, string>,
+  model: string,
+  imagePaths: string[],
+  question: string,
+  followUps: string[],
+) {
   if (!existsSync(join(model, 'manifest.json'))) {
     throw new Error(
       existsSync(model)
@@ -95,6 +114,12 @@ async function checkRequest(args: Map<string, string>, model: string, imagePaths
   }
   if (question.trim() === '' || question === 'true')
     throw new Error('--question needs the question text, e.g. --question "What is in the picture?".');
+  for (const [i, q] of followUps.entries())
+    if (q.trim() === '' || q === 'true')
+      throw new Error(`--follow-up ${i + 1} needs the question text, e.g. --follow-up "And what colour is it?".`);
+  const followUpMode = args.get('follow-up-mode');
+  if (followUpMode !== undefined && followUps.length === 0)
+    throw new Error('--follow-up-mode says how a --follow-up continues; give --follow-up <text> with it.');
   const method = args.get('method') ?? 'none';
   if (!knownMethods().includes(method))
     throw new Error(`unknown --method "${method}"; known: ${knownMethods().join(', ')}.`);
@@ -109,7 +134,13 @@ async function checkRequest(args: Map<string, string>, model: string, imagePaths
     temperature: numberArg(args, 'temperature', 0),
     topP: numberArg(args, 'top-p', 1),
     seed: numberArg(args, 'seed', 0),
+    ...(followUpMode !== undefined ? { followUp: followUpMode as FollowUpMode } : {}),
   };
+  try {
+    checkFollowUpMode(options.followUp);
+  } catch {
+    throw new Error(`--follow-up-mode must be reuse-cache or prefill-again, not "${followUpMode}".`);
+  }
   checkGenerateOptions(options, {
     maxNewTokens: '--max-new-tokens',
     temperature: '--temperature',
@@ -135,7 +166,7 @@ async function checkRequest(args: Map<string, string>, model: string, imagePaths
 }
 
 async function main(): Promise<number> {
-  const { args, images } = parseArgs(process.argv.slice(2));
+  const { args, images, followUps } = parseArgs(process.argv.slice(2));
   const model = args.get('model');
   const question = args.get('question');
   if (!model || (images.length === 0 && !args.has('video')) || question === undefined) {
@@ -154,7 +185,7 @@ async function main(): Promise<number> {
   const backendArg = args.get('backend') ?? 'webgpu';
   if (backendArg !== 'webgpu' && backendArg !== 'wasm')
     throw new Error(`--backend must be webgpu or wasm, not "${backendArg}".`);
-  const request = await checkRequest(args, model, images, question);
+  const request = await checkRequest(args, model, images, question, followUps);
 
   preferQuickWasmCompile(); // see nodeGpu.ts: Turbofan tier-up of ORT's wasm costs minutes here
   let noGpuReason: string | undefined;
@@ -178,32 +209,50 @@ async function main(): Promise<number> {
     log(
       `video ${request.video.path}: ${request.video.total} frames, fed ${request.images.length}: ${request.images.map((im) => im.frame!.index).join(', ')}`,
     );
-  let printed = '';
-  const result = await engine.generate({
-    images: request.images,
-    question,
-    settings: request.settings,
-    options: request.options,
-    onToken: json
-      ? undefined
-      : (_id, text) => {
-          printed += text;
-          process.stdout.write(text);
-        },
-  });
+  const questions = [question, ...followUps];
+  const turns: Record<string, unknown>[] = [];
+  let conversation: string | undefined;
+  for (const [i, q] of questions.entries()) {
+    if (i > 0 && !json) process.stdout.write(`\n> ${q}\n`);
+    let printed = '';
+    const result = await engine.generate({
+      ...(i === 0 ? { images: request.images } : { conversation }),
+      question: q,
+      // The last turn keeps nothing: its caches would only be disposed with the engine.
+      keepConversation: i < questions.length - 1,
+      settings: request.settings,
+      options: request.options,
+      onToken: json
+        ? undefined
+        : (_id, text) => {
+            printed += text;
+            process.stdout.write(text);
+          },
+    });
+    conversation = result.conversation?.id;
+    turns.push({
+      question: q,
+      text: result.text,
+      inputIds: result.inputIds,
+      tokenIds: result.tokenIds,
+      firstStepTopLogits: result.firstStepTopLogits,
+      trace: result.trace,
+    });
+    if (!json) {
+      // The stream holds back what a later token could still change (trailing spaces); the rest is here.
+      process.stdout.write(
+        `${result.text.startsWith(printed) ? result.text.slice(printed.length) : `\n${result.text}`}\n`,
+      );
+      const t = result.trace.timings;
+      const f = result.trace.followUp;
+      log(
+        `prefill ${t.prefillMs.toFixed(0)} ms${f ? (f.cache === 'reused' ? ` (follow-up: ${f.newTokens} new tokens on ${f.reusedTokens} kept)` : ` (follow-up prefilled whole: ${f.reason})`) : ''}, ${t.decodeStepMs.length} decode steps, total ${t.totalMs.toFixed(0)} ms (${t.clock} clock)`,
+      );
+    }
+  }
   if (json) {
-    process.stdout.write(
-      `${JSON.stringify({ text: result.text, inputIds: result.inputIds, tokenIds: result.tokenIds, firstStepTopLogits: result.firstStepTopLogits, trace: result.trace })}\n`,
-    );
-  } else {
-    // The stream holds back what a later token could still change (trailing spaces); the rest is here.
-    process.stdout.write(
-      `${result.text.startsWith(printed) ? result.text.slice(printed.length) : `\n${result.text}`}\n`,
-    );
-    const t = result.trace.timings;
-    log(
-      `prefill ${t.prefillMs.toFixed(0)} ms, ${t.decodeStepMs.length} decode steps, total ${t.totalMs.toFixed(0)} ms (${t.clock} clock)`,
-    );
+    const { question: _q, ...first } = turns[0];
+    process.stdout.write(`${JSON.stringify({ ...first, ...(followUps.length > 0 ? { turns } : {}) })}\n`);
   }
   await engine.dispose();
   releaseNodeGpu();
