@@ -17,6 +17,11 @@
  * codes dequantised, so the checkpoint and fp32/fp16 forms hold the same model.
  */
 import type { Checkpoint, SideFile } from '../checkpoint/checkpoint';
+import { CLIP } from '../architectures/clip';
+import { LLAMA } from '../architectures/llama';
+import { QWEN2 } from '../architectures/qwen2';
+import { VISION_ARCHITECTURES } from '../architectures/registry';
+import { SIGLIP } from '../architectures/siglip';
 import { parseLlavaConfig, type LlavaConfig } from '../checkpoint/config';
 import { ConvertError } from '../../common/errors';
 import { expectedTensors } from '../checkpoint/keys';
@@ -27,80 +32,14 @@ import { f16BitsToF32, f32ToF16Bits } from '../../common/float16';
 
 type Json = Record<string, unknown>;
 
-const CLIP_336_PROCESSOR: Json = {
-  crop_size: { height: 336, width: 336 },
-  do_center_crop: true,
-  do_convert_rgb: true,
-  do_normalize: true,
-  do_rescale: true,
-  do_resize: true,
-  image_mean: [0.48145466, 0.4578275, 0.40821073],
-  image_processor_type: 'CLIPImageProcessor',
-  image_std: [0.26862954, 0.26130258, 0.27577711],
-  resample: 3,
-  rescale_factor: 1 / 255,
-  size: { shortest_edge: 336 },
-};
-const SIGLIP_384_PROCESSOR: Json = {
-  do_convert_rgb: true,
-  do_normalize: true,
-  do_rescale: true,
-  do_resize: true,
-  image_mean: [0.5, 0.5, 0.5],
-  image_processor_type: 'SiglipImageProcessor',
-  image_std: [0.5, 0.5, 0.5],
-  resample: 3,
-  rescale_factor: 1 / 255,
-  size: { height: 384, width: 384 },
-};
-
 /** The fixture tokenizer's size: tiny/small use it as vocab so every id has a token. */
 export const SYNTHETIC_TOKENIZER_VOCAB = 270;
 const IMAGE_TOKEN_ID = 4;
 
-function llama(d: {
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  mlp: number;
-  vocab: number;
-  maxPos?: number;
-}): Json {
-  return {
-    model_type: 'llama',
-    hidden_size: d.hidden,
-    num_hidden_layers: d.layers,
-    num_attention_heads: d.heads,
-    num_key_value_heads: d.kvHeads,
-    head_dim: d.hidden / d.heads,
-    intermediate_size: d.mlp,
-    vocab_size: d.vocab,
-    hidden_act: 'silu',
-    max_position_embeddings: d.maxPos ?? 4096,
-    rms_norm_eps: 1e-5,
-    attention_bias: false,
-    mlp_bias: false,
-    tie_word_embeddings: false,
-    rope_parameters: { rope_theta: 10000, rope_type: 'default' },
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: 3,
-  };
-}
+const llama = LLAMA.syntheticConfig;
+/** The synthetic CLIP towers: ViT-L/14's patch at LLaVA-1.5's 336 px unless given. */
 function clipVision(d: { hidden: number; layers: number; heads: number; mlp: number; imageSize?: number }): Json {
-  return {
-    model_type: 'clip_vision_model',
-    hidden_size: d.hidden,
-    num_hidden_layers: d.layers,
-    num_attention_heads: d.heads,
-    intermediate_size: d.mlp,
-    image_size: d.imageSize ?? 336,
-    patch_size: 14,
-    num_channels: 3,
-    hidden_act: 'quick_gelu',
-    layer_norm_eps: 1e-5,
-  };
+  return CLIP.syntheticConfig({ ...d, imageSize: d.imageSize ?? 336, patchSize: 14 });
 }
 function llava15(text: Json, vision: Json, imageSeqLength = 576): Json {
   return {
@@ -137,7 +76,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       llama({ hidden: 64, layers: 4, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
       clipVision({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
     ),
-    imageProcessor: CLIP_336_PROCESSOR,
+    imageProcessor: CLIP.imageProcessor(336),
   },
   'deep-tiny': {
     description:
@@ -146,7 +85,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       llama({ hidden: 64, layers: 32, heads: 4, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
       clipVision({ hidden: 32, layers: 2, heads: 2, mlp: 64 }),
     ),
-    imageProcessor: CLIP_336_PROCESSOR,
+    imageProcessor: CLIP.imageProcessor(336),
   },
   small: {
     description: 'CLIP 336/14 (width 128, 4 layers) + LLaMA (hidden 512, 8 layers, 8 heads)',
@@ -154,7 +93,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       llama({ hidden: 512, layers: 8, heads: 8, kvHeads: 8, mlp: 1376, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
       clipVision({ hidden: 128, layers: 4, heads: 4, mlp: 512 }),
     ),
-    imageProcessor: CLIP_336_PROCESSOR,
+    imageProcessor: CLIP.imageProcessor(336),
   },
   'llava-1.5-7b': {
     description:
@@ -164,7 +103,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
       clipVision({ hidden: 1024, layers: 24, heads: 16, mlp: 4096 }),
     ),
-    imageProcessor: CLIP_336_PROCESSOR,
+    imageProcessor: CLIP.imageProcessor(336),
   },
   'video-llava-7b': {
     description:
@@ -175,7 +114,7 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       clipVision({ hidden: 1024, layers: 24, heads: 16, mlp: 4096, imageSize: 224 }),
       256,
     ),
-    imageProcessor: { ...CLIP_336_PROCESSOR, crop_size: { height: 224, width: 224 }, size: { shortest_edge: 224 } },
+    imageProcessor: CLIP.imageProcessor(224),
   },
   'interleave-qwen-0.5b': {
     description:
@@ -190,37 +129,17 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
       multimodal_projector_bias: true,
       vision_feature_layer: -1,
       vision_feature_select_strategy: 'full',
-      text_config: {
-        model_type: 'qwen2',
-        hidden_size: 896,
-        num_hidden_layers: 24,
-        num_attention_heads: 14,
-        num_key_value_heads: 2,
-        intermediate_size: 4864,
-        vocab_size: 151936,
-        hidden_act: 'silu',
-        max_position_embeddings: 32768,
-        rms_norm_eps: 1e-6,
-        tie_word_embeddings: true,
-        rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
-        bos_token_id: 1,
-        eos_token_id: 2,
-        pad_token_id: 3,
-      },
-      vision_config: {
-        model_type: 'siglip_vision_model',
-        hidden_size: 1152,
-        num_hidden_layers: 26,
-        num_attention_heads: 16,
-        intermediate_size: 4304,
-        image_size: 384,
-        patch_size: 14,
-        num_channels: 3,
-        hidden_act: 'gelu_pytorch_tanh',
-        layer_norm_eps: 1e-6,
-      },
+      text_config: QWEN2.syntheticConfig({ hidden: 896, layers: 24, heads: 14, kvHeads: 2, mlp: 4864, vocab: 151936 }),
+      vision_config: SIGLIP.syntheticConfig({
+        hidden: 1152,
+        layers: 26,
+        heads: 16,
+        mlp: 4304,
+        imageSize: 384,
+        patchSize: 14,
+      }),
     },
-    imageProcessor: SIGLIP_384_PROCESSOR,
+    imageProcessor: SIGLIP.imageProcessor(384),
   },
 };
 
@@ -338,7 +257,7 @@ export class SyntheticCheckpoint implements Checkpoint {
         {
           image_processor: shape.imageProcessor,
           image_token: '<image>',
-          num_additional_image_tokens: this.config.vision.arch === 'clip' ? 1 : 0,
+          num_additional_image_tokens: VISION_ARCHITECTURES[this.config.vision.arch].embeddings.classToken ? 1 : 0,
           patch_size: this.config.vision.patchSize,
           processor_class: 'LlavaProcessor',
           vision_feature_select_strategy: this.config.vision.selectStrategy,
