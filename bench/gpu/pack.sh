@@ -17,7 +17,7 @@ npx esbuild bench/cli.ts --bundle --platform=node --format=esm --target=node20 -
 npx esbuild bench/gpu/dispatch-cost.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/dispatch-cost.mjs" --external:webgpu --external:onnxruntime-web
 cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
-   fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png \
+   fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png fixtures/multi/frames.gif \
    bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/probe.sh "$stage/"
 nm=node_modules; dst=$stage/node_modules
 cp -r $nm/sharp $nm/detect-libc $nm/semver $nm/onnxruntime-common "$dst/"

@@ -36,6 +36,28 @@ else echo "vulkan default: $r" >> "$log"; export VK_ICD_FILENAMES=/tmp/nvidia_eg
 fi
 quiet() { grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp'; }
 
+# VIDEO_ONLY=1: issue 15's video row alone, then stop (≈ 150 s; VIDEO_S caps it, default 240).
+# 8 frames of frames.gif (fixtures/multi, 24 frames) on the video-llava-7b shape: CLIP ViT-L/14 at
+# 224 px, 256 tokens a frame, 8 × 256 = 2048 visual tokens (the reference's Video-LLaVA setting),
+# the same Vicuna-7B weights as llava-1.5-7b. none vs sparsevlm-v1+schedule=video (the reference's
+# video branch: one stage after layer 1, keep rank(P), recycling) vs fastv:135 (keep 73 after
+# layer 1: 135 equal tokens). The package is generated here (≈ 20 s) and kept in $cache.
+# llava-1.5-7b itself cannot take 8 frames: 8 × 576 = 4608 visual tokens exceed its 4096 context,
+# and the unpruned prefill's attention scores (32 heads × L × L × 4 bytes at L ≈ 4650: 2.77 GB)
+# exceed the adapter's 2 GiB storage-binding limit (README, Benchmarks).
+video_row() {
+  local s=$1
+  timeout "$s" node bench.mjs --where node --shape video-llava-7b --dtype $DTYPE --no-merged --cache $cache --checkpoint \
+    --frames "${VIDEO_FRAMES:-8}" --video "$PWD/frames.gif" --methods none,sparsevlm-v1+schedule=video,fastv:135 \
+    --runs "${VIDEO_RUNS:-3}" --warmup 1 --tokens 64 --out "$OUT/video" --machine "$machine" --deadline "$(( s - 50 ))" 2>&1 \
+    | quiet | sed -u 's/^/[video] /' >> "$log"
+  echo "video row: rc ${PIPESTATUS[0]}, at $(( $(date +%s) - t0 )) s" | tee -a "$log"
+}
+if [ -n "${VIDEO_ONLY:-}" ]; then
+  [ -n "${NO_GPU:-}" ] && { tail -20 "$log"; exit 0; }
+  video_row "${VIDEO_S:-240}"; tail -30 "$log"; ls -la "$OUT" "$OUT/video"; exit 0
+fi
+
 ( timeout "$PREP_S" node bench.mjs --prepare-only --shape $SHAPE --dtype $DTYPE --no-merged --cache $cache 2>&1 \
     | quiet | sed -u 's/^/[prepare] /' >> "$log" ) &
 prep=$!
