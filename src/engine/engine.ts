@@ -14,6 +14,7 @@ import { cpuBridge, gpuBridge, type BackendBridge } from './bridge';
 import { decodeStep } from './decode';
 import { abortable, asEngineError } from './errors';
 import { InputPipeline, type PreparedPixels } from './inputs';
+import { checkPromptMemory } from './memoryLimits';
 import { loadPackage, releasePackage, type LoadedPackage } from './loader';
 import { checkGenerateOptions } from './options';
 import {
@@ -327,6 +328,20 @@ export class Engine {
       : req.conversation !== undefined
         ? { kind: 'prefill', reason: 'the engine no longer keeps this conversation' }
         : null;
+    // GPU memory (memoryLimits.ts): a prefill of the whole prompt holds each layer's attention
+    // scores for all of it in one buffer; too big a prompt is refused here, before any image is decoded.
+    if (plan?.kind !== 'reuse')
+      checkPromptMemory(
+        m,
+        {
+          promptTokens: inputIds.length,
+          count: images.length,
+          textTokens: inputIds.length - images.length * m.vision.visualTokens,
+          maxNewTokens: req.options.maxNewTokens,
+        },
+        noun,
+        this.adapter.backend === 'webgpu' ? this.adapter : null,
+      );
     const pixels: PreparedPixels[] = [];
     if (plan?.kind !== 'reuse')
       for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));
