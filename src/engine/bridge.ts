@@ -18,9 +18,9 @@ export type ActivationDtype = 'float32' | 'float16';
 export interface BackendBridge {
   readonly backend: PruneBackend;
   /** View of an ORT activation as a backend tensor of `shape` (batch dim dropped). Lives as long as `t`. */
-  view(t: OrtTensor, shape: number[]): BTensor;
+  view(activation: OrtTensor, shape: number[]): BTensor;
   /** A backend result as an ORT input [1, …shape]; disposing the ORT tensor releases `b`. */
-  toOrt(b: BTensor, dims: number[]): OrtTensor;
+  toOrt(result: BTensor, dims: number[]): OrtTensor;
 }
 
 /** An ORT tensor or backend result whose dtype is not the one the graph runs in. */
@@ -44,28 +44,28 @@ const ORT_TYPE: Record<BDtype, 'float32' | 'float16' | 'int32' | 'uint32'> = {
 };
 
 /** The backend dtype of an ORT activation, checked against the package's. */
-function activation(t: OrtTensor, act: ActivationDtype, shape: number[]): BDtype {
-  if (t.type !== act) throw new BridgeDtypeError(`activation [${shape}]`, act, t.type);
+function activation(tensor: OrtTensor, act: ActivationDtype, shape: number[]): BDtype {
+  if (tensor.type !== act) throw new BridgeDtypeError(`activation [${shape}]`, act, tensor.type);
   return BDTYPE[act];
 }
 
 /** A float result must be in the activation dtype to go back into the graph. */
-function checkResult(b: BTensor, act: ActivationDtype): void {
-  if ((b.dtype === 'f32' || b.dtype === 'f16') && b.dtype !== BDTYPE[act])
-    throw new BridgeDtypeError(`result [${b.shape}]`, act, ORT_TYPE[b.dtype]);
+function checkResult(tensor: BTensor, act: ActivationDtype): void {
+  if ((tensor.dtype === 'f32' || tensor.dtype === 'f16') && tensor.dtype !== BDTYPE[act])
+    throw new BridgeDtypeError(`result [${tensor.shape}]`, act, ORT_TYPE[tensor.dtype]);
 }
 
 export function cpuBridge(ort: Ort, backend: PruneBackend, act: ActivationDtype): BackendBridge {
   return {
     backend,
-    view(t, shape) {
-      const dtype = activation(t, act, shape);
-      return new CpuTensor(t.data as Float32Array | Uint16Array, shape, dtype);
+    view(tensor, shape) {
+      const dtype = activation(tensor, act, shape);
+      return new CpuTensor(tensor.data as Float32Array | Uint16Array, shape, dtype);
     },
-    toOrt(b, dims) {
-      checkResult(b, act);
-      const data = (b as CpuTensor).data;
-      return new ort.Tensor(ORT_TYPE[b.dtype], data, dims);
+    toOrt(result, dims) {
+      checkResult(result, act);
+      const data = (result as CpuTensor).data;
+      return new ort.Tensor(ORT_TYPE[result.dtype], data, dims);
     },
   };
 }
@@ -76,22 +76,22 @@ export function cpuBridge(ort: Ort, backend: PruneBackend, act: ActivationDtype)
  */
 export interface GpuBufferBackend extends PruneBackend {
   wrap(buffer: GPUBuffer, shape: readonly number[], dtype: BDtype): BTensor;
-  bufferOf(t: BTensor): GPUBuffer;
+  bufferOf(tensor: BTensor): GPUBuffer;
 }
 
 export function gpuBridge(ort: Ort, backend: GpuBufferBackend, act: ActivationDtype): BackendBridge {
   return {
     backend,
-    view(t, shape) {
-      const dtype = activation(t, act, shape);
-      return backend.wrap(t.gpuBuffer, shape, dtype);
+    view(tensor, shape) {
+      const dtype = activation(tensor, act, shape);
+      return backend.wrap(tensor.gpuBuffer, shape, dtype);
     },
-    toOrt(b, dims) {
-      checkResult(b, act);
-      return ort.Tensor.fromGpuBuffer(backend.bufferOf(b), {
-        dataType: ORT_TYPE[b.dtype],
+    toOrt(result, dims) {
+      checkResult(result, act);
+      return ort.Tensor.fromGpuBuffer(backend.bufferOf(result), {
+        dataType: ORT_TYPE[result.dtype],
         dims,
-        dispose: () => backend.release(b),
+        dispose: () => backend.release(result),
       });
     },
   };

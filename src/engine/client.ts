@@ -29,9 +29,9 @@ export class EngineClientError extends Error {
 }
 
 type Pending = {
-  resolve: (m: FromWorker) => void;
-  reject: (e: EngineClientError) => void;
-  onEvent?: (m: FromWorker) => void;
+  resolve: (message: FromWorker) => void;
+  reject: (error: EngineClientError) => void;
+  onEvent?: (message: FromWorker) => void;
 };
 
 export interface GenerateHandle {
@@ -53,23 +53,23 @@ export class EngineClient {
     return new EngineClient(workerLink(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })));
   }
 
-  private receive(m: FromWorker): void {
-    if (m.type === 'error' && m.id === 0) {
+  private receive(reply: FromWorker): void {
+    if (reply.type === 'error' && reply.id === 0) {
       // The link's report that the worker itself failed: every request in flight is lost.
-      const err = new EngineClientError(m.where, m.code, m.message);
+      const err = new EngineClientError(reply.where, reply.code, reply.message);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       return;
     }
-    const p = this.pending.get(m.id);
+    const p = this.pending.get(reply.id);
     if (!p) return;
-    if (m.type === 'error') {
-      this.pending.delete(m.id);
-      p.reject(new EngineClientError(m.where, m.code, m.message));
-    } else if (m.type === 'ready' || m.type === 'loaded' || m.type === 'done') {
-      this.pending.delete(m.id);
-      p.resolve(m);
-    } else p.onEvent?.(m);
+    if (reply.type === 'error') {
+      this.pending.delete(reply.id);
+      p.reject(new EngineClientError(reply.where, reply.code, reply.message));
+    } else if (reply.type === 'ready' || reply.type === 'loaded' || reply.type === 'done') {
+      this.pending.delete(reply.id);
+      p.resolve(reply);
+    } else p.onEvent?.(reply);
   }
 
   private request(msg: ToWorker, onEvent?: (m: FromWorker) => void): Promise<FromWorker> {

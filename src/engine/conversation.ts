@@ -124,8 +124,8 @@ export function planFollowUp(
  * The first `rows − drop` rows of each head of a cache [1,Hkv,rows,hd]: a new tensor (the
  * kept one stays whole, so a follow-up that is stopped leaves the conversation as it was).
  */
-export function cutCache(ops: TensorOps, c: LayerCache, drop: number): LayerCache {
-  const [, heads, rows, hd] = c.key.dims;
+export function cutCache(ops: TensorOps, cache: LayerCache, drop: number): LayerCache {
+  const [, heads, rows, hd] = cache.key.dims;
   const length = rows - drop;
   const cut = (t: OrtTensor) =>
     ops.concatRows(
@@ -133,7 +133,7 @@ export function cutCache(ops: TensorOps, c: LayerCache, drop: number): LayerCach
       hd,
       [1, heads, length, hd],
     );
-  return { key: cut(c.key), value: cut(c.value), length };
+  return { key: cut(cache.key), value: cut(cache.value), length };
 }
 
 export interface FollowUpPrefillArgs {
@@ -144,8 +144,8 @@ export interface FollowUpPrefillArgs {
   kept: KeptConversation;
   plan: Extract<FollowUpPlan, { kind: 'reuse' }>;
   signal?: AbortSignal;
-  track: (t: OrtTensor) => OrtTensor;
-  untrack: (t: OrtTensor) => void;
+  track: (tensor: OrtTensor) => OrtTensor;
+  untrack: (tensor: OrtTensor) => void;
 }
 
 export interface FollowUpPrefillResult {
@@ -160,11 +160,11 @@ export interface FollowUpPrefillResult {
  * the plan says so), and the head. Marks the phase clock as prefill.ts does (no vision, no
  * method: those spans are 0), so the trace's timings read the same.
  */
-export async function prefillFollowUp(a: FollowUpPrefillArgs): Promise<FollowUpPrefillResult> {
-  const { pkg, ops, method, clock, kept, plan, track, untrack } = a;
+export async function prefillFollowUp(args: FollowUpPrefillArgs): Promise<FollowUpPrefillResult> {
+  const { pkg, ops, method, clock, kept, plan, track, untrack } = args;
   const s = pkg.sessions;
   const check = (phase: string) => {
-    if (a.signal?.aborted) throw cancelled(`follow-up ${phase}`);
+    if (args.signal?.aborted) throw cancelled(`follow-up ${phase}`);
   };
   const dispose = (t: OrtTensor) => {
     untrack(t);
@@ -282,9 +282,9 @@ export class ConversationStore {
   }
 
   /** Keep `c`, disposing whatever caches the one before held (unless they are `c`'s). */
-  keep(c: KeptConversation): void {
-    if (this.kept && this.kept.caches !== c.caches) disposeCaches(this.kept.caches);
-    this.kept = c;
+  keep(conversation: KeptConversation): void {
+    if (this.kept && this.kept.caches !== conversation.caches) disposeCaches(this.kept.caches);
+    this.kept = conversation;
   }
 
   /** Forget every kept conversation (a new model, the engine disposed). */

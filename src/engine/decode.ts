@@ -21,8 +21,8 @@ export interface DecodeArgs {
   /** Prompt length before any pruning. */
   unprunedLength: number;
   signal?: AbortSignal;
-  track: (t: OrtTensor) => OrtTensor;
-  untrack: (t: OrtTensor) => void;
+  track: (tensor: OrtTensor) => OrtTensor;
+  untrack: (tensor: OrtTensor) => void;
 }
 
 /**
@@ -31,39 +31,39 @@ export interface DecodeArgs {
  * the caller picks the next token from them (engine.ts: argmax on the GPU for greedy) and
  * disposes them.
  */
-export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): Promise<OrtTensor> {
-  const { pkg, track, untrack } = a;
+export async function decodeStep(args: DecodeArgs, tokenId: number, step: number): Promise<OrtTensor> {
+  const { pkg, track, untrack } = args;
   if (pkg.decoder?.ready) {
     // Captured graphs (capturedDecode.ts): the prefill caches are copied into fixed buffers once.
     if (step === 0) {
-      await pkg.decoder.begin(a.caches);
+      await pkg.decoder.begin(args.caches);
       // The prefill's present KV now lives in the fixed caches: give its buffers back at once.
-      for (const c of a.caches)
+      for (const c of args.caches)
         for (const t of [c.key, c.value]) {
           untrack(t);
           t.dispose();
         }
-      a.caches.length = 0;
+      args.caches.length = 0;
     }
-    return track(await pkg.decoder.step(a.ops, a.method, a.unprunedLength, tokenId, step, a.signal));
+    return track(await pkg.decoder.step(args.ops, args.method, args.unprunedLength, tokenId, step, args.signal));
   }
   const dispose = (t: OrtTensor) => {
     untrack(t);
     t.dispose();
   };
   const s = pkg.sessions;
-  if (a.signal?.aborted) throw cancelled(`decode step ${step}`);
-  let hidden = track((await s.embed.run({ input_ids: track(a.ops.ids([tokenId])) })).embeds);
+  if (args.signal?.aborted) throw cancelled(`decode step ${step}`);
+  let hidden = track((await s.embed.run({ input_ids: track(args.ops.ids([tokenId])) })).embeds);
   for (const [l, layer] of s.layers.entries()) {
-    if (a.signal?.aborted) {
+    if (args.signal?.aborted) {
       dispose(hidden);
       throw cancelled(`decode step ${step}, layer ${l}`);
     }
-    const cache = a.caches[l];
-    const position = a.method.decodePositions === 'unpruned-length' ? a.unprunedLength + step : cache.length;
+    const cache = args.caches[l];
+    const position = args.method.decodePositions === 'unpruned-length' ? args.unprunedLength + step : cache.length;
     const out = await layer.run({
       hidden,
-      position_ids: track(a.ops.ids([position])),
+      position_ids: track(args.ops.ids([position])),
       past_key: cache.key,
       past_value: cache.value,
     });
@@ -72,7 +72,7 @@ export async function decodeStep(a: DecodeArgs, tokenId: number, step: number): 
     dispose(cache.value);
     out.query.dispose();
     hidden = track(out.hidden_out);
-    a.caches[l] = { key: track(out.present_key), value: track(out.present_value), length: cache.length + 1 };
+    args.caches[l] = { key: track(out.present_key), value: track(out.present_value), length: cache.length + 1 };
   }
   const logits = track((await s.head.run({ hidden })).logits);
   dispose(hidden);

@@ -7,9 +7,9 @@ export const cancelled = (phase: string): EngineError =>
   new EngineError('answer', 'cancelled', `The request was cancelled during ${phase}.`, { phase });
 
 /** Any throwable → EngineError, keeping typed ones as they are. */
-export function asEngineError(e: unknown, where: EngineErrorWhere, code: EngineErrorCode): EngineError {
-  if (e instanceof EngineError) return e;
-  const message = e instanceof Error ? e.message : String(e);
+export function asEngineError(thrown: unknown, where: EngineErrorWhere, code: EngineErrorCode): EngineError {
+  if (thrown instanceof EngineError) return thrown;
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
   return new EngineError(where, code, message.split('\n')[0], { cause: message });
 }
 

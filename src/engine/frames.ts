@@ -16,9 +16,9 @@ export const DEFAULT_FRAMES = 8;
  * `np.linspace(0, total − 1, n).astype(int)` (first and last frame always in). With n ≥ total
  * every frame is taken once (no frame is repeated to reach n).
  */
-export function sampleUniform(total: number, n: number): number[] {
+export function sampleUniform(total: number, wanted: number): number[] {
   if (total <= 0) return [];
-  const count = Math.min(n, total);
+  const count = Math.min(wanted, total);
   if (count === 1) return [0];
   // linspace's step as numpy computes it ((stop − start) / (num − 1)), then i·step, truncated.
   const step = (total - 1) / (count - 1);
@@ -26,13 +26,18 @@ export function sampleUniform(total: number, n: number): number[] {
 }
 
 /** Checks a frame count setting (--frames, the app's control): a whole number ≥ 1. */
-export function checkFrameCount(n: number, what = 'The number of frames'): number {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new EngineError('input', 'bad-option', `${what} must be a whole number of at least 1, not ${String(n)}.`, {
-      frames: n,
-    });
+export function checkFrameCount(count: number, what = 'The number of frames'): number {
+  if (!Number.isInteger(count) || count < 1) {
+    throw new EngineError(
+      'input',
+      'bad-option',
+      `${what} must be a whole number of at least 1, not ${String(count)}.`,
+      {
+        frames: count,
+      },
+    );
   }
-  return n;
+  return count;
 }
 
 /** A source with no frames (an empty folder, an animation without frames). */
@@ -51,9 +56,14 @@ export interface VisualBudget {
  * model's context — from the manifest, before anything is read or loaded. (The engine checks
  * again with the prompt's text tokens counted: `InputPipeline.prepareText`.)
  */
-export function visualTokensFit(m: VisualBudget, count: number, maxNewTokens: number, noun: 'image' | 'frame'): void {
-  const V = m.vision.visualTokens;
-  const limit = m.text.maxPositions;
+export function visualTokensFit(
+  manifest: VisualBudget,
+  count: number,
+  maxNewTokens: number,
+  noun: 'image' | 'frame',
+): void {
+  const V = manifest.vision.visualTokens;
+  const limit = manifest.text.maxPositions;
   if (count * V + maxNewTokens < limit) return;
   const fit = Math.max(0, Math.floor((limit - 1 - maxNewTokens) / V));
   throw new EngineError(

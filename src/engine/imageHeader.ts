@@ -28,14 +28,14 @@ const truncated = (name: string, format: string) =>
     { name, format },
   );
 
-function jpegSize(b: Uint8Array, name: string): { width: number; height: number } {
+function jpegSize(bytes: Uint8Array, name: string): { width: number; height: number } {
   let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) {
+  while (i + 9 < bytes.length) {
+    if (bytes[i] !== 0xff) {
       i += 1;
       continue;
     }
-    const marker = b[i + 1];
+    const marker = bytes[i + 1];
     if (marker === 0xff) {
       i += 1;
       continue;
@@ -46,9 +46,9 @@ function jpegSize(b: Uint8Array, name: string): { width: number; height: number 
     }
     // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC) carry the frame size.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: u16be(b, i + 5), width: u16be(b, i + 7) };
+      return { height: u16be(bytes, i + 5), width: u16be(bytes, i + 7) };
     }
-    i += 2 + u16be(b, i + 2);
+    i += 2 + u16be(bytes, i + 2);
   }
   throw truncated(name, 'jpeg');
 }

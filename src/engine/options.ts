@@ -12,20 +12,25 @@ export const MAX_NEW_TOKENS_LIMIT = 4096;
 
 /** Throws EngineError('input', 'bad-option') naming the first option out of range. */
 export function checkGenerateOptions(
-  o: GenerateOptions,
+  options: GenerateOptions,
   names: Partial<Record<keyof GenerateOptions, string>> = {},
 ): void {
   const name = (k: keyof GenerateOptions) => names[k] ?? k;
   const bad = (k: keyof GenerateOptions, want: string) =>
-    new EngineError('input', 'bad-option', `${name(k)} must be ${want}, not ${String(o[k])}.`, {
+    new EngineError('input', 'bad-option', `${name(k)} must be ${want}, not ${String(options[k])}.`, {
       option: k,
-      value: o[k],
+      value: options[k],
     });
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1 || o.maxNewTokens > MAX_NEW_TOKENS_LIMIT) {
+  if (
+    !Number.isInteger(options.maxNewTokens) ||
+    options.maxNewTokens < 1 ||
+    options.maxNewTokens > MAX_NEW_TOKENS_LIMIT
+  ) {
     throw bad('maxNewTokens', `a whole number of tokens from 1 to ${MAX_NEW_TOKENS_LIMIT}`);
   }
-  if (!Number.isFinite(o.temperature) || o.temperature < 0) throw bad('temperature', 'a number ≥ 0 (0 = greedy)');
-  if (!Number.isFinite(o.topP) || o.topP <= 0 || o.topP > 1) throw bad('topP', 'a number in (0, 1]');
-  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff)
+  if (!Number.isFinite(options.temperature) || options.temperature < 0)
+    throw bad('temperature', 'a number ≥ 0 (0 = greedy)');
+  if (!Number.isFinite(options.topP) || options.topP <= 0 || options.topP > 1) throw bad('topP', 'a number in (0, 1]');
+  if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff)
     throw bad('seed', 'a whole number from 0 to 4294967295');
 }

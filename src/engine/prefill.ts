@@ -55,21 +55,21 @@ export interface PrefillTimings {
   headMs: number;
 }
 
-export function prefillTimings(m: PrefillMarks, span: (from: number, to: number) => number): PrefillTimings {
-  let prev = m.begin;
-  let methodMs = span(m.embed, m.begin);
+export function prefillTimings(marks: PrefillMarks, span: (from: number, to: number) => number): PrefillTimings {
+  let prev = marks.begin;
+  let methodMs = span(marks.embed, marks.begin);
   const layerMs: number[] = [];
-  for (const { layer, hook } of m.layers) {
+  for (const { layer, hook } of marks.layers) {
     layerMs.push(span(prev, layer));
     methodMs += span(layer, hook);
     prev = hook;
   }
   return {
-    visionMs: span(m.start, m.vision),
-    embedMs: span(m.vision, m.embed),
+    visionMs: span(marks.start, marks.vision),
+    embedMs: span(marks.vision, marks.embed),
     layerMs,
     methodMs,
-    headMs: span(prev, m.head),
+    headMs: span(prev, marks.head),
   };
 }
 
@@ -89,21 +89,21 @@ export interface PrefillArgs {
   /** Where each image's tokens sit in inputIds (several images); absent = one block at the layout's visual block. */
   imageBlocks?: { start: number; count: number }[];
   /** Image i's vision embeddings from the engine's cache (never disposed here), or null: run vision.onnx. */
-  cachedVisual?: (i: number) => OrtTensor | null;
+  cachedVisual?: (image: number) => OrtTensor | null;
   /** A freshly computed embedding of image i: true = the engine's cache keeps it (not disposed here). */
-  keepVisual?: (i: number, t: OrtTensor) => boolean;
+  keepVisual?: (image: number, tensor: OrtTensor) => boolean;
   signal?: AbortSignal;
   /** Tensors to dispose when the request ends, however it ends. */
-  track: (t: OrtTensor) => OrtTensor;
-  untrack: (t: OrtTensor) => void;
+  track: (tensor: OrtTensor) => OrtTensor;
+  untrack: (tensor: OrtTensor) => void;
 }
 
-export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
-  const { ort, pkg, ops, bridge, dims, method, clock, track, untrack } = a;
+export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
+  const { ort, pkg, ops, bridge, dims, method, clock, track, untrack } = args;
   const s = pkg.sessions;
   const D = dims.hiddenSize;
   const check = (phase: string) => {
-    if (a.signal?.aborted) throw cancelled(phase);
+    if (args.signal?.aborted) throw cancelled(phase);
   };
   const dispose = (t: OrtTensor) => {
     untrack(t);
@@ -112,29 +112,29 @@ export async function prefill(a: PrefillArgs): Promise<PrefillResult> {
 
   check('vision');
   const start = await clock.mark('Prefill.start');
-  const pixelList = Array.isArray(a.pixels) ? a.pixels : [a.pixels];
+  const pixelList = Array.isArray(args.pixels) ? args.pixels : [args.pixels];
   const visuals: OrtTensor[] = [];
   const owned: boolean[] = []; // false: the engine's vision cache holds it
   for (const [i, px] of pixelList.entries()) {
-    const hit = a.cachedVisual?.(i) ?? null;
+    const hit = args.cachedVisual?.(i) ?? null;
     if (hit) {
       visuals.push(hit);
       owned.push(false);
       continue;
     }
     const t = (await s.vision.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds;
-    const cached = a.keepVisual?.(i, t) ?? false;
+    const cached = args.keepVisual?.(i, t) ?? false;
     visuals.push(cached ? t : track(t));
     owned.push(!cached);
   }
   const visionMark = await clock.mark('Prefill.vision');
 
   check('embedding');
-  const embeds = track((await s.embed.run({ input_ids: track(ops.ids(a.inputIds)) })).embeds);
-  let layout = { ...a.layout };
+  const embeds = track((await s.embed.run({ input_ids: track(ops.ids(args.inputIds)) })).embeds);
+  let layout = { ...args.layout };
   const { preLength: pre, visualCount: V, textLength: T } = layout;
   // Several images: the visual block spans them all, template tokens between them included.
-  const blocks = a.imageBlocks ?? [{ start: pre, count: V }];
+  const blocks = args.imageBlocks ?? [{ start: pre, count: V }];
   if (blocks.length !== visuals.length)
     throw new Error(`${visuals.length} images for ${blocks.length} image blocks in the prompt`);
   const pieces: RowBlock[] = [];

@@ -36,20 +36,25 @@ function scoreMaps(stages: StageTrace[], visualTokens: number): Map<number, numb
   });
 }
 
-export function stageParity(a: StageTrace[], b: StageTrace[], visualTokens: number, rel: number): ParityReport {
+export function stageParity(
+  first: StageTrace[],
+  second: StageTrace[],
+  visualTokens: number,
+  rel: number,
+): ParityReport {
   const problems: string[] = [];
   const swaps: string[] = [];
   let worstScore = 0;
   const shape = (s: StageTrace[]) => s.map((x) => [x.layer, x.visualIn, x.visualOut]);
-  if (!same(shape(a), shape(b)))
+  if (!same(shape(first), shape(second)))
     return {
-      problems: [`stages (layer, in, out): ${JSON.stringify(shape(a))} vs ${JSON.stringify(shape(b))}`],
+      problems: [`stages (layer, in, out): ${JSON.stringify(shape(first))} vs ${JSON.stringify(shape(second))}`],
       worstScore,
       swaps,
     };
-  const scores = scoreMaps(a, visualTokens);
-  a.forEach((g, i) => {
-    const c = b[i];
+  const scores = scoreMaps(first, visualTokens);
+  first.forEach((g, i) => {
+    const c = second[i];
     const where = `stage ${i} (layer ${g.layer})`;
     const swap = (what: string, x: number, y: number) => {
       const sx = scores[i].get(x)!;
@@ -105,21 +110,26 @@ export function stageParity(a: StageTrace[], b: StageTrace[], visualTokens: numb
 
 /** Two engine results of the same request: stages, visual per layer, raters, ids, all 16 tokens. */
 export function generationParity(
-  a: GenerateResult,
-  b: GenerateResult,
+  first: GenerateResult,
+  second: GenerateResult,
   visualTokens: number,
   rel: number,
 ): ParityReport {
-  const r = stageParity(a.trace.stages, b.trace.stages, visualTokens, rel);
-  if (!same(a.trace.visualPerLayer, b.trace.visualPerLayer))
-    r.problems.push(`visual per layer ${a.trace.visualPerLayer.join('/')} vs ${b.trace.visualPerLayer.join('/')}`);
-  if (!same(a.trace.raters?.raters, b.trace.raters?.raters))
-    r.problems.push(`raters ${JSON.stringify(a.trace.raters?.raters)} vs ${JSON.stringify(b.trace.raters?.raters)}`);
-  const ra = a.trace.raters?.relevance ?? [];
-  const rb = b.trace.raters?.relevance ?? [];
+  const r = stageParity(first.trace.stages, second.trace.stages, visualTokens, rel);
+  if (!same(first.trace.visualPerLayer, second.trace.visualPerLayer))
+    r.problems.push(
+      `visual per layer ${first.trace.visualPerLayer.join('/')} vs ${second.trace.visualPerLayer.join('/')}`,
+    );
+  if (!same(first.trace.raters?.raters, second.trace.raters?.raters))
+    r.problems.push(
+      `raters ${JSON.stringify(first.trace.raters?.raters)} vs ${JSON.stringify(second.trace.raters?.raters)}`,
+    );
+  const ra = first.trace.raters?.relevance ?? [];
+  const rb = second.trace.raters?.relevance ?? [];
   if (ra.length !== rb.length || ra.some((v, i) => !near(rel, v, rb[i])))
     r.problems.push(`rater relevance differs by more than ${rel} relative`);
-  if (!same(a.inputIds, b.inputIds)) r.problems.push('prompt ids differ');
-  if (!same(a.tokenIds, b.tokenIds)) r.problems.push(`tokens ${a.tokenIds.join(' ')} vs ${b.tokenIds.join(' ')}`);
+  if (!same(first.inputIds, second.inputIds)) r.problems.push('prompt ids differ');
+  if (!same(first.tokenIds, second.tokenIds))
+    r.problems.push(`tokens ${first.tokenIds.join(' ')} vs ${second.tokenIds.join(' ')}`);
   return r;
 }
