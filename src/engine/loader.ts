@@ -12,9 +12,12 @@ import type { LoadProgress } from './protocol';
 import { missingFile, type PackageReader } from '../package/source';
 import { EngineError } from '../common/errors';
 import { sha256Hex } from '../package/hash';
+import { setMatMulAccuracy } from '../onnx/matmulAccuracy';
+import { CapturedVision, type VisionRunner } from './visionCapture';
 
 export interface Sessions {
-  vision: OrtSession;
+  /** A plain session, or a captured one when the tuning asks for it (visionCapture.ts). */
+  vision: VisionRunner;
   embed: OrtSession;
   /** Plain sessions, or lifted layers (weights in engine buffers) when decode is captured. */
   layers: LayerSession[];
@@ -40,6 +43,8 @@ export interface LoadedPackage {
   gpuBuffers: GpuBuffers | null;
   /** Shared causal masks of the lifted layers; null without capture. */
   biases: CausalBiases | null;
+  /** Why vision is not captured when `rt.tuning.visionCapture` asked for it; null otherwise. */
+  visionCaptureUnavailable: string | null;
 }
 
 /** Layer outputs we keep on the GPU. */
@@ -124,7 +129,9 @@ export async function loadPackage(
   const created: LayerSession[] = [];
   const readGraph = async (path: string) => {
     const graphFile = manifest.files.find((f) => f.path === path)!;
-    const model = await fetchFile(graphFile);
+    let model = await fetchFile(graphFile);
+    // The tuning's MatMulNBits accuracy level (onnx/matmulAccuracy.ts): a kernel choice, made per runtime.
+    if (rt.tuning.matmulAccuracy !== null) model = setMatMulAccuracy(model, rt.tuning.matmulAccuracy).model;
     const external = [];
     for (const d of externalDataOf(manifest, path)) {
       // The protobuf records the data file relative to the graph (ARCHITECTURE.md).
@@ -176,8 +183,25 @@ export async function loadPackage(
     created[created.length - 1] = layer; // release() of the lifted layer also frees its weights
     return layer;
   };
+  let visionCaptureUnavailable: string | null = null;
+  let capturedVision: CapturedVision | null = null;
+  const createVision = async (): Promise<VisionRunner> => {
+    if (!rt.tuning.visionCapture) return createSession(g.vision, ['visual_embeds']);
+    const { model, external } = await readGraph(g.vision);
+    report('session', g.vision);
+    const m = manifest;
+    const made = await CapturedVision.create(rt, model, external, {
+      imageSize: m.vision.imageSize,
+      visualTokens: m.vision.visualTokens,
+      hiddenSize: m.text.hiddenSize,
+      act: m.activationDtype === 'float16' ? 'float16' : 'float32',
+    });
+    if (made instanceof CapturedVision) return (capturedVision = made);
+    visionCaptureUnavailable = made.unavailable;
+    return open(g.vision, model, [rt, ['visual_embeds'], external]);
+  };
   try {
-    const vision = await createSession(g.vision, ['visual_embeds']);
+    const vision = await createVision();
     const embed = await createSession(g.embed, ['embeds']);
     const device = rt.device();
     const capture = rt.graphCapture && rt.backend === 'webgpu' && device !== null;
@@ -207,8 +231,10 @@ export async function loadPackage(
       captureUnavailable,
       gpuBuffers: gpu,
       biases,
+      visionCaptureUnavailable,
     };
   } catch (e) {
+    await (capturedVision as CapturedVision | null)?.release();
     await Promise.all(created.map((s) => s.release().catch(() => {})));
     biases?.release();
     await gpu?.release();

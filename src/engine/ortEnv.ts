@@ -10,6 +10,7 @@
  * session exists (browser-anchors.md §1.3: a device of our own is not shared with ORT).
  */
 import type { AdapterInfo } from './protocol';
+import type { MatMulAccuracy } from '../onnx/matmulAccuracy';
 
 export type Ort = typeof import('onnxruntime-web/webgpu');
 export type OrtTensor = import('onnxruntime-web/webgpu').Tensor;
@@ -30,6 +31,74 @@ export interface OrtRuntime {
    * session per layer, the KV cache grown by Concat each token (the path before 2026-12-02).
    */
   graphCapture: boolean;
+  /** How prefill and vision sessions are made (issue 13): see `PrefillTuning`. */
+  tuning: PrefillTuning;
+}
+
+/** onnxruntime's WebGPU buffer cache modes (ort.webgpu.mjs checks the same four). */
+export type BufferCacheMode = 'disabled' | 'lazyRelease' | 'simple' | 'bucket';
+export type ValidationMode = 'disabled' | 'wgpuOnly' | 'basic' | 'full';
+
+/**
+ * Per-session choices that change speed, not what a graph computes (beyond the stated
+ * rounding of `matmulAccuracy`). Each has a Node environment switch so the GPU bench measures
+ * them side by side (bench/gpu/variants.sh); null leaves onnxruntime's default.
+ */
+export interface PrefillTuning {
+  /**
+   * accuracy_level written into every MatMulNBits at load (onnx/matmulAccuracy.ts); null keeps
+   * the package's (0: exact). `SVLM_MATMUL_ACCURACY=0|4`.
+   */
+  matmulAccuracy: MatMulAccuracy | null;
+  /** WebGPU EP `validationMode` (error scopes per run at 'basic', the JS default). `SVLM_VALIDATION`. */
+  validationMode: ValidationMode | null;
+  /** WebGPU EP `storageBufferCacheMode`. `SVLM_BUFFER_CACHE`. */
+  storageBufferCacheMode: BufferCacheMode | null;
+  /** Vision through a captured session (engine/visionCapture.ts). `SVLM_VISION_CAPTURE=0|1`. */
+  visionCapture: boolean;
+}
+
+export class TuningEnvError extends Error {
+  override readonly name = 'TuningEnvError';
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(`${variable}=${value} is not one of ${allowed.join(', ')}`);
+  }
+}
+
+const envOf = (): Record<string, string | undefined> =>
+  typeof process !== 'undefined' && process.env ? process.env : {};
+
+function pick<T extends string>(
+  env: Record<string, string | undefined>,
+  name: string,
+  allowed: readonly T[],
+): T | null {
+  const v = env[name];
+  if (v === undefined || v === '') return null;
+  if (!(allowed as readonly string[]).includes(v)) throw new TuningEnvError(name, v, allowed);
+  return v as T;
+}
+
+/**
+ * The tuning for an adapter: the defaults below unless the Node environment overrides them.
+ * Defaults (H200, 2026-12-02, bench/results/2026-12-02c-prefill-variants.md): none changed yet.
+ */
+export function prefillTuning(adapter: AdapterInfo, env: Record<string, string | undefined> = envOf()): PrefillTuning {
+  const onGpu = adapter.backend === 'webgpu';
+  const acc = pick(env, 'SVLM_MATMUL_ACCURACY', ['0', '4'] as const);
+  const vcap = pick(env, 'SVLM_VISION_CAPTURE', ['0', '1'] as const);
+  return {
+    matmulAccuracy: acc === null ? null : (Number(acc) as MatMulAccuracy),
+    validationMode: onGpu ? pick(env, 'SVLM_VALIDATION', ['disabled', 'wgpuOnly', 'basic', 'full'] as const) : null,
+    storageBufferCacheMode: onGpu
+      ? pick(env, 'SVLM_BUFFER_CACHE', ['disabled', 'lazyRelease', 'simple', 'bucket'] as const)
+      : null,
+    visionCapture: onGpu && vcap === '1',
+  };
 }
 
 export interface OrtInitOptions {
@@ -44,6 +113,8 @@ export interface OrtInitOptions {
   noGpuReason?: string;
   /** Decode through captured graphs on WebGPU (default off until its tokens match; in Node `SVLM_GRAPH_CAPTURE=1` turns it on). */
   graphCapture?: boolean;
+  /** Overrides of `prefillTuning(adapter)`. */
+  tuning?: Partial<PrefillTuning>;
 }
 
 /**
@@ -117,12 +188,14 @@ export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
     if (isNode || !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) ort.env.wasm.numThreads = 1;
     ort.env.logLevel = 'error';
     const backend = adapter ? 'webgpu' : 'wasm';
+    const info = adapter ? describeAdapter(adapter) : wasmAdapter();
     return {
       ort,
       backend,
-      adapter: adapter ? describeAdapter(adapter) : wasmAdapter(),
+      adapter: info,
       fallbackReason,
       graphCapture: opts.graphCapture ?? graphCaptureDefault(),
+      tuning: { ...prefillTuning(info), ...opts.tuning },
       device() {
         if (backend !== 'webgpu') return null;
         // The getter throws or returns a promise before the first session on some builds.
@@ -146,7 +219,7 @@ export function sessionOptions(
 ): import('onnxruntime-web/webgpu').InferenceSession.SessionOptions {
   const onGpu = rt.backend === 'webgpu';
   return {
-    executionProviders: [onGpu ? 'webgpu' : 'wasm'],
+    executionProviders: [onGpu ? webgpuProvider(rt) : 'wasm'],
     graphOptimizationLevel: 'all',
     // Errors only (3): at the default (2, warning) every session logs VerifyEachNodeIsAssignedToAnEp
     // ("some nodes were not assigned to the preferred execution providers": shape ops ORT keeps on
@@ -156,5 +229,20 @@ export function sessionOptions(
       ? { preferredOutputLocation: Object.fromEntries(gpuOutputs.map((n) => [n, 'gpu-buffer' as const])) }
       : {}),
     ...(externalData?.length ? { externalData } : {}),
+  };
+}
+
+/**
+ * The WebGPU EP entry with the tuning's EP options. An object, not the string 'webgpu': ORT
+ * reads EP options (and `enableGraphCapture`) only from an object (ort.webgpu.mjs). The
+ * options configure onnxruntime's one WebGPU context, made by the first session; every session
+ * passes the same ones.
+ */
+export function webgpuProvider(rt: OrtRuntime): { name: 'webgpu'; [option: string]: string } {
+  const t = rt.tuning;
+  return {
+    name: 'webgpu',
+    ...(t.validationMode ? { validationMode: t.validationMode } : {}),
+    ...(t.storageBufferCacheMode ? { storageBufferCacheMode: t.storageBufferCacheMode } : {}),
   };
 }
