@@ -110,7 +110,7 @@ const positiveInt = (flag: string, v: string, min: number): number => {
 };
 
 export const USAGE =
-  'usage: npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b] [--dtype q4|q4f16|fp16] ' +
+  `usage: npm run bench -- [--where browser|node] [--shape ${SHAPES.join('|')}] [--dtype q4|q4f16|fp16] ` +
   `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only] [--frames N [--video <folder|file.gif>]]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions {
