@@ -118,6 +118,11 @@ export function AnswerPanel() {
             </p>
           )}
           {run.status === 'running' && run.tokenCount === 0 && <PrefillWait run={run} />}
+          {run.status === 'queued' && !modelReady && (
+            <p className="small muted" data-testid="answer.queued" role="status">
+              The model is still loading: this question runs as soon as it is ready.
+            </p>
+          )}
           <RunMetrics run={run} prefix="answer" />
         </>
       ) : (

@@ -218,7 +218,10 @@ export function HubSection() {
             data-id={c.id}
             onClick={() => void startConversion(c.id)}
           >
-            <strong>{c.id}</strong>
+            <strong>
+              {c.id.split('/')[0]}/<wbr />
+              {c.id.split('/').slice(1).join('/')}
+            </strong>
             <span className="small muted">
               {c.note} · {c.size}
             </span>
@@ -238,7 +241,8 @@ export function HubSection() {
         <input
           id="hub-id"
           data-testid="hub.id"
-          placeholder="organisation/model (LLaVA, Qwen2 + SigLIP)"
+          placeholder="organisation/model"
+          title="A hub id, organisation/model: a LLaVA-family checkpoint (LLaVA, or Qwen2 + SigLIP)"
           value={custom}
           onChange={(e) => setCustom(e.target.value)}
           disabled={running}

@@ -15,6 +15,9 @@ const PHASE_WORDS = {
   warmup: 'Warming up',
 } as const;
 
+/** A figure and its unit kept on one line ("584 KB/s" wrapped as "584" / "KB/s" at phone width). */
+const unbroken = (text: string) => text.replace(/ /g, '\u00a0');
+
 function Progress() {
   const p = useApp((s) => s.progress);
   if (!p) return null;
@@ -34,9 +37,9 @@ function Progress() {
       {moving ? (
         <p className="small">
           {PHASE_WORDS[p.phase]}
-          {p.file ? ` ${p.file}` : ''} · {formatBytes(p.loadedBytes)} of {formatBytes(p.totalBytes)}
+          {p.file ? ` ${p.file}` : ''} · {unbroken(formatBytes(p.loadedBytes))} of {unbroken(formatBytes(p.totalBytes))}
           {' · '}
-          {p.rate === null ? 'measuring speed' : `${formatBytes(p.rate)}/s`}
+          {p.rate === null ? 'measuring speed' : unbroken(`${formatBytes(p.rate)}/s`)}
           {p.remainingS !== null && <> · {formatDuration(p.remainingS)} left</>} · file {p.filesDone}/{p.filesTotal}
         </p>
       ) : (
@@ -170,7 +173,8 @@ export function ModelPanel() {
           id="model-url"
           data-testid="model.url"
           type="url"
-          placeholder="https://…/my-model/ (folder with manifest.json)"
+          placeholder="https://…/my-model/"
+          title="The URL of a model package folder: the one holding manifest.json"
           value={url}
           onChange={(e) => setUrl(e.target.value)}
           disabled={busy}

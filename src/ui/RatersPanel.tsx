@@ -3,6 +3,9 @@ import { useApp } from '../store/store';
 import { raterTokens } from './charts/raters';
 import { Empty, Panel } from './Panel';
 
+/** A token that is only whitespace (the newline after the image, a space) drawn as a sign, not an empty chip. */
+const shownToken = (text: string) => (text.trim() ? text : text.includes('\n') ? '⏎' : text ? '␣' : '∅');
+
 export function RatersPanel() {
   const raters = useApp((s) => s.runs.find((r) => r.id === s.currentRunId)?.trace?.raters ?? null);
   return (
@@ -16,9 +19,9 @@ export function RatersPanel() {
                 className={`token ${t.isRater ? 'rater' : ''}`}
                 data-testid={t.isRater ? 'raters.rater' : 'raters.token'}
                 style={{ ['--shade' as string]: t.shade.toFixed(3) }}
-                title={`relevance ${t.relevance.toPrecision(3)}${t.isRater ? ' · rater' : ''}`}
+                title={`${JSON.stringify(t.text)} · relevance ${t.relevance.toPrecision(3)}${t.isRater ? ' · rater' : ''}`}
               >
-                {t.text}
+                {shownToken(t.text)}
               </span>
             ))}
           </p>

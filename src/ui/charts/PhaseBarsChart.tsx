@@ -3,11 +3,15 @@ import { Axis } from './Axis';
 import { layoutPhaseBars, PHASE_COLORS, PHASES, type Phase, type Size } from './cost';
 
 const MARGIN = { top: 8, right: 16, bottom: 30, left: 150 };
+/** Above this many ms the axis counts seconds: "150,000" and "200,000" ran into each other at phone width. */
+const SECONDS_FROM_MS = 10_000;
+const inSeconds = (ms: number) => String(ms / 1000);
 
 export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Phase, number> }[]; width?: number }) {
   const height = 40 + props.rows.length * 30;
   const size: Size = { width: props.width ?? 460, height, margin: MARGIN };
   const layout = useMemo(() => layoutPhaseBars(props.rows, size), [props.rows, size.width, size.height]);
+  const seconds = layout.x.domain()[1]! >= SECONDS_FROM_MS;
   return (
     <figure className="chart-figure">
       <svg
@@ -18,7 +22,13 @@ export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Ph
         role="img"
         aria-label="Time per phase, one stacked bar per run"
       >
-        <Axis scale={layout.x} orient="bottom" transform={`translate(0,${height - MARGIN.bottom})`} ticks={5} />
+        <Axis
+          scale={layout.x}
+          orient="bottom"
+          transform={`translate(0,${height - MARGIN.bottom})`}
+          ticks={5}
+          tickFormat={seconds ? inSeconds : undefined}
+        />
         {layout.bars.map((b) => (
           <g key={b.label}>
             <text x={MARGIN.left - 8} y={b.y + b.height / 2} dy="0.32em" textAnchor="end" className="bar-label">
@@ -32,7 +42,7 @@ export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Ph
           </g>
         ))}
         <text x={size.width - MARGIN.right} y={height - 4} textAnchor="end" className="axis-label">
-          ms
+          {seconds ? 's' : 'ms'}
         </text>
       </svg>
       <figcaption className="legend small">

@@ -2,7 +2,8 @@ import { useMemo } from 'react';
 import { Axis } from './Axis';
 import { layoutTokenLines, type Size } from './cost';
 
-const MARGIN = { top: 12, right: 96, bottom: 30, left: 44 };
+// Right: room for the longest end label at 11 px ("SparseVLM v2 64 · 18", ~135 px); 96 cut it off.
+const MARGIN = { top: 12, right: 140, bottom: 30, left: 44 };
 
 export function TokenLinesChart(props: {
   series: { label: string; values: number[] }[];

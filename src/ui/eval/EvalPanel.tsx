@@ -16,6 +16,7 @@ import {
   startEvaluation,
   stopEvaluation,
 } from '../../store/evaluate';
+import type { EvalStatus } from '../../store/evalSlice';
 import { formatDuration } from '../../store/progress';
 import { useApp } from '../../store/store';
 import { Empty, Panel } from '../Panel';
@@ -236,6 +237,18 @@ function Saved() {
   );
 }
 
+/** The status pill in words, capitalised like the answer panel's ("Done", not "done"). */
+const EVAL_STATUS_WORDS: Record<EvalStatus, string> = {
+  idle: 'No benchmark',
+  reading: 'Reading…',
+  ready: 'Ready',
+  running: 'Running…',
+  stopping: 'Stopping…',
+  done: 'Done',
+  stopped: 'Stopped',
+  error: 'Failed',
+};
+
 export function EvalPanel() {
   const status = useApp((s) => s.evaluation.status);
   const error = useApp((s) => s.evaluation.error);
@@ -250,7 +263,7 @@ export function EvalPanel() {
       error={error ? { where: 'answer', code: 'eval', message: error } : undefined}
       aside={
         <span className={`pill ${status}`} data-testid="eval.status" data-status={status}>
-          {status}
+          {EVAL_STATUS_WORDS[status]}
         </span>
       }
     >
