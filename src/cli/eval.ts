@@ -35,10 +35,10 @@ const USAGE =
 
 class EvalArgError extends Error {}
 
-function positiveInt(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new EvalArgError(`${flag}: "${v}" is not a whole number ≥ 1`);
+function positiveInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EvalArgError(`${flag}: "${value}" is not a whole number ≥ 1`);
   return n;
 }
 
@@ -232,10 +232,10 @@ async function main(): Promise<void> {
   releaseNodeGpu();
 }
 
-function formatEta(s: number): string {
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
+function formatEta(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 main().then(() => process.exit(0), exitWithError);

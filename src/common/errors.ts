@@ -101,4 +101,4 @@ export class EngineError extends Error {
   }
 }
 
-export const isEngineError = (e: unknown): e is EngineError => e instanceof EngineError;
+export const isEngineError = (value: unknown): value is EngineError => value instanceof EngineError;

@@ -26,7 +26,7 @@ export interface ConvertProgress {
 export interface ConvertOptions {
   dtype: PackageDtype;
   sink: PackageSink;
-  onProgress?: (p: ConvertProgress) => void;
+  onProgress?: (progress: ConvertProgress) => void;
   /** Also write decoder_merged.onnx (all layers in one graph; manifest `graphs.mergedDecoder`). */
   mergedDecoder?: boolean;
 }

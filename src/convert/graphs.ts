@@ -24,10 +24,10 @@ export interface GraphSource extends TensorSource {
 /** Layers whose weights exceed this keep them in `NN.onnx.data` (docs/ARCHITECTURE.md). */
 export const EXTERNAL_DATA_THRESHOLD = 16 * 1024 * 1024;
 
-function serialize(g: GraphBuilder, path: string): PackageFile[] {
-  if (g.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: g.serialize().model }];
+function serialize(graph: GraphBuilder, path: string): PackageFile[] {
+  if (graph.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: graph.serialize().model }];
   const location = path.slice(path.lastIndexOf('/') + 1) + '.data';
-  const { model, data } = g.serialize({ location });
+  const { model, data } = graph.serialize({ location });
   const files = [{ path, bytes: model }];
   if (data) files.push({ path: `${path}.data`, bytes: data });
   return files;

@@ -97,20 +97,20 @@ export function quantizeInt4(weight: Float32Array, n: number, k: number, halfSca
 }
 
 /** The weight MatMulNBits computes with, as W [N, K] f32 (for tests and CPU references). */
-export function dequantizeInt4(q: Int4Weight): Float32Array {
-  const out = new Float32Array(q.n * q.k);
-  const zpStride = Math.ceil(q.blocks / 2);
-  for (let row = 0; row < q.n; row++) {
-    for (let b = 0; b < q.blocks; b++) {
-      const raw = q.scales[row * q.blocks + b];
-      const scale = q.scales instanceof Uint16Array ? f16BitsToF32(raw) : raw;
-      const zp = (q.zeroPoints[row * zpStride + (b >> 1)] >> ((b & 1) * 4)) & 0xf;
-      const blockBase = (row * q.blocks + b) * (INT4_BLOCK / 2);
+export function dequantizeInt4(weight: Int4Weight): Float32Array {
+  const out = new Float32Array(weight.n * weight.k);
+  const zpStride = Math.ceil(weight.blocks / 2);
+  for (let row = 0; row < weight.n; row++) {
+    for (let b = 0; b < weight.blocks; b++) {
+      const raw = weight.scales[row * weight.blocks + b];
+      const scale = weight.scales instanceof Uint16Array ? f16BitsToF32(raw) : raw;
+      const zp = (weight.zeroPoints[row * zpStride + (b >> 1)] >> ((b & 1) * 4)) & 0xf;
+      const blockBase = (row * weight.blocks + b) * (INT4_BLOCK / 2);
       for (let j = 0; j < INT4_BLOCK; j++) {
         const c = b * INT4_BLOCK + j;
-        if (c >= q.k) break;
-        const code = (q.packed[blockBase + (j >> 1)] >> ((j & 1) * 4)) & 0xf;
-        out[row * q.k + c] = (code - zp) * scale;
+        if (c >= weight.k) break;
+        const code = (weight.packed[blockBase + (j >> 1)] >> ((j & 1) * 4)) & 0xf;
+        out[row * weight.k + c] = (code - zp) * scale;
       }
     }
   }

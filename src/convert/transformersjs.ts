@@ -45,10 +45,10 @@ function chunkNamer(fileName: string): (index: number) => string {
   return (i) => `${fileName}_data${i === 0 ? '' : `_${i}`}`;
 }
 
-function serializeTjs(g: GraphBuilder, path: string): PackageFile[] {
+function serializeTjs(graph: GraphBuilder, path: string): PackageFile[] {
   const fileName = path.slice(path.lastIndexOf('/') + 1);
-  if (g.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: g.serialize().model }];
-  const { model, data } = g.serialize({ location: chunkNamer(fileName)(0) });
+  if (graph.weightBytes() <= EXTERNAL_DATA_THRESHOLD) return [{ path, bytes: graph.serialize().model }];
+  const { model, data } = graph.serialize({ location: chunkNamer(fileName)(0) });
   return data
     ? [
         { path, bytes: model },
@@ -147,7 +147,7 @@ function tokenizerConfig(ckpt: Checkpoint): Uint8Array {
 export interface TjsConvertOptions {
   dtype: PackageDtype;
   sink: PackageSink;
-  onProgress?: (p: { path: string; filesDone: number; bytesWritten: number }) => void;
+  onProgress?: (progress: { path: string; filesDone: number; bytesWritten: number }) => void;
 }
 
 /**

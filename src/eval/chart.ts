@@ -47,12 +47,18 @@ export function chartPoints(
   return { prefill, flops };
 }
 
-const fmt = (v: number) =>
-  v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2);
+const fmt = (value: number) =>
+  value === 0
+    ? '0'
+    : Math.abs(value) >= 100
+      ? value.toFixed(0)
+      : Math.abs(value) >= 10
+        ? value.toFixed(1)
+        : value.toPrecision(2);
 
 export function panelLayout(
   points: ChartPoint[],
-  o: {
+  options: {
     title: string;
     xLabel: string;
     yLabel: string;
@@ -62,8 +68,8 @@ export function panelLayout(
   },
 ): PanelLayout {
   const margin = { left: 56, right: 16, top: 28, bottom: 44 };
-  const width = o.width - margin.left - margin.right;
-  const height = o.height - margin.top - margin.bottom;
+  const width = options.width - margin.left - margin.right;
+  const height = options.height - margin.top - margin.bottom;
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   // x from 0: the cost axis reads as a fraction of the unpruned cost. y padded around the scores.
@@ -78,9 +84,9 @@ export function panelLayout(
     .nice()
     .range([height, 0]);
   return {
-    title: o.title,
-    xLabel: o.xLabel,
-    yLabel: o.yLabel,
+    title: options.title,
+    xLabel: options.xLabel,
+    yLabel: options.yLabel,
     left: margin.left,
     top: margin.top,
     width,
@@ -89,7 +95,7 @@ export function panelLayout(
     yDomain: y.domain() as [number, number],
     xTicks: x.ticks(5).map((v) => ({ value: v, pos: x(v), label: fmt(v) })),
     yTicks: y.ticks(5).map((v) => ({ value: v, pos: y(v), label: fmt(v) })),
-    points: points.map((p) => ({ ...p, px: x(p.x), py: y(p.y), colour: o.colourOf(p.method) })),
+    points: points.map((p) => ({ ...p, px: x(p.x), py: y(p.y), colour: options.colourOf(p.method) })),
   };
 }
 
@@ -97,27 +103,29 @@ export function colourFor(methods: string[]): (method: string) => string {
   return (m) => METHOD_COLOURS[Math.max(0, methods.indexOf(m)) % METHOD_COLOURS.length];
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function panelSvg(p: PanelLayout, dx: number): string {
-  const out: string[] = [`<g transform="translate(${dx + p.left},${p.top})">`];
-  out.push(`<text x="${p.width / 2}" y="-10" text-anchor="middle" font-size="13">${esc(p.title)}</text>`);
+function panelSvg(panel: PanelLayout, dx: number): string {
+  const out: string[] = [`<g transform="translate(${dx + panel.left},${panel.top})">`];
+  out.push(`<text x="${panel.width / 2}" y="-10" text-anchor="middle" font-size="13">${esc(panel.title)}</text>`);
   out.push(
-    `<line x1="0" y1="${p.height}" x2="${p.width}" y2="${p.height}" stroke="#444"/><line x1="0" y1="0" x2="0" y2="${p.height}" stroke="#444"/>`,
+    `<line x1="0" y1="${panel.height}" x2="${panel.width}" y2="${panel.height}" stroke="#444"/><line x1="0" y1="0" x2="0" y2="${panel.height}" stroke="#444"/>`,
   );
-  for (const t of p.xTicks)
+  for (const t of panel.xTicks)
     out.push(
-      `<line x1="${t.pos}" y1="${p.height}" x2="${t.pos}" y2="${p.height + 4}" stroke="#444"/><text x="${t.pos}" y="${p.height + 16}" text-anchor="middle" font-size="10">${t.label}</text>`,
+      `<line x1="${t.pos}" y1="${panel.height}" x2="${t.pos}" y2="${panel.height + 4}" stroke="#444"/><text x="${t.pos}" y="${panel.height + 16}" text-anchor="middle" font-size="10">${t.label}</text>`,
     );
-  for (const t of p.yTicks)
+  for (const t of panel.yTicks)
     out.push(
-      `<line x1="-4" y1="${t.pos}" x2="0" y2="${t.pos}" stroke="#444"/><line x1="0" y1="${t.pos}" x2="${p.width}" y2="${t.pos}" stroke="#ddd"/><text x="-7" y="${t.pos + 3}" text-anchor="end" font-size="10">${t.label}</text>`,
+      `<line x1="-4" y1="${t.pos}" x2="0" y2="${t.pos}" stroke="#444"/><line x1="0" y1="${t.pos}" x2="${panel.width}" y2="${t.pos}" stroke="#ddd"/><text x="-7" y="${t.pos + 3}" text-anchor="end" font-size="10">${t.label}</text>`,
     );
-  out.push(`<text x="${p.width / 2}" y="${p.height + 34}" text-anchor="middle" font-size="11">${esc(p.xLabel)}</text>`);
   out.push(
-    `<text transform="translate(-42,${p.height / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(p.yLabel)}</text>`,
+    `<text x="${panel.width / 2}" y="${panel.height + 34}" text-anchor="middle" font-size="11">${esc(panel.xLabel)}</text>`,
   );
-  for (const pt of p.points) {
+  out.push(
+    `<text transform="translate(-42,${panel.height / 2}) rotate(-90)" text-anchor="middle" font-size="11">${esc(panel.yLabel)}</text>`,
+  );
+  for (const pt of panel.points) {
     out.push(
       `<circle cx="${pt.px}" cy="${pt.py}" r="5" fill="${pt.colour}"><title>${esc(`${pt.method}: ${fmt(pt.y)} at ${fmt(pt.x)}`)}</title></circle>`,
     );

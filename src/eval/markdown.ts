@@ -1,8 +1,10 @@
 /** The results as one markdown table: score, retention, cost and speed per method, ratios to none. */
 import type { EvalResults, EvalSpeed } from './summary';
 
-const num = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : v.toFixed(digits));
-const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '' : ` (${v.toFixed(2)}×)`);
+const num = (value: number | null | undefined, digits = 1) =>
+  value === null || value === undefined ? '—' : value.toFixed(digits);
+const ratio = (value: number | null | undefined) =>
+  value === null || value === undefined ? '' : ` (${value.toFixed(2)}×)`;
 
 export function markdownTable(results: EvalResults, speed: EvalSpeed | null): string {
   const none = results.methods.find((m) => m.method === 'none');

@@ -49,15 +49,15 @@ export interface EvalRunOptions {
   suffix: string;
   maxNewTokens: number;
   signal?: AbortSignal;
-  onProgress?: (p: EvalProgress) => void;
+  onProgress?: (progress: EvalProgress) => void;
   /** True when an engine error is about the item (skip it), false when it ends the run. */
-  isItemError?: (e: unknown) => boolean;
+  isItemError?: (error: unknown) => boolean;
   now?: () => number;
 }
 
 /** Engine errors whose `where` is 'input' are the item's fault (EngineError and EngineClientError both carry it). */
-export const engineItemError = (e: unknown) =>
-  typeof e === 'object' && e !== null && (e as { where?: string }).where === 'input';
+export const engineItemError = (error: unknown) =>
+  typeof error === 'object' && error !== null && (error as { where?: string }).where === 'input';
 
 export function promptFor(format: EvalFormat, item: EvalItem, suffix: string): string {
   if (format.prompt) return format.prompt(item, suffix);
@@ -83,18 +83,21 @@ export function itemSpeed(trace: RequestTrace): ItemSpeed {
 }
 
 /** Runs what is missing; resolves with 'done' or 'stopped' (signal aborted). */
-export async function runEvaluation(o: EvalRunOptions): Promise<'done' | 'stopped'> {
-  const now = o.now ?? (() => performance.now());
-  const isItemError = o.isItemError ?? engineItemError;
-  const have = new Set(o.existing.map((r) => recordKey(r.method, r.id)));
-  const total = o.items.length * o.methods.length;
-  const resumed = o.items.reduce((s, it) => s + o.methods.filter((m) => have.has(recordKey(m.spec, it.id))).length, 0);
+export async function runEvaluation(options: EvalRunOptions): Promise<'done' | 'stopped'> {
+  const now = options.now ?? (() => performance.now());
+  const isItemError = options.isItemError ?? engineItemError;
+  const have = new Set(options.existing.map((r) => recordKey(r.method, r.id)));
+  const total = options.items.length * options.methods.length;
+  const resumed = options.items.reduce(
+    (s, it) => s + options.methods.filter((m) => have.has(recordKey(m.spec, it.id))).length,
+    0,
+  );
   let done = resumed;
   let asked = 0;
   const t0 = now();
-  const index = new ImageIndex(o.source.files);
+  const index = new ImageIndex(options.source.files);
   const progress = (method: string, itemId: string) =>
-    o.onProgress?.({
+    options.onProgress?.({
       done,
       total,
       resumed,
@@ -104,14 +107,14 @@ export async function runEvaluation(o: EvalRunOptions): Promise<'done' | 'stoppe
     });
   progress('', '');
 
-  for (const item of o.items) {
-    const todo = o.methods.filter((m) => !have.has(recordKey(m.spec, item.id)));
+  for (const item of options.items) {
+    const todo = options.methods.filter((m) => !have.has(recordKey(m.spec, item.id)));
     if (todo.length === 0) continue;
-    if (o.signal?.aborted) return 'stopped';
+    if (options.signal?.aborted) return 'stopped';
     const base = { id: item.id, label: item.label, ...(item.meta ? { meta: item.meta } : {}) };
     const skipAll = async (reason: string) => {
       for (const m of todo) {
-        await o.sink({ method: m.spec, ...base, skipped: reason });
+        await options.sink({ method: m.spec, ...base, skipped: reason });
         done++;
         progress(m.spec, item.id);
       }
@@ -125,44 +128,44 @@ export async function runEvaluation(o: EvalRunOptions): Promise<'done' | 'stoppe
     else {
       const path = item.image ? index.find(item.image) : null;
       if (!path) {
-        await skipAll(`image ${item.image ?? '(none)'} not found in ${o.source.label}`);
+        await skipAll(`image ${item.image ?? '(none)'} not found in ${options.source.label}`);
         continue;
       }
       try {
-        image = { bytes: await o.source.read(path), name: path.slice(path.lastIndexOf('/') + 1) };
+        image = { bytes: await options.source.read(path), name: path.slice(path.lastIndexOf('/') + 1) };
       } catch (e) {
         await skipAll(`image ${path} could not be read: ${(e as Error).message}`);
         continue;
       }
     }
-    const prompt = promptFor(o.format, item, o.suffix);
+    const prompt = promptFor(options.format, item, options.suffix);
     for (const m of todo) {
-      if (o.signal?.aborted) return 'stopped';
+      if (options.signal?.aborted) return 'stopped';
       let record: ItemRecord;
       try {
-        const { text, trace } = await o.engine.generate({
+        const { text, trace } = await options.engine.generate({
           image,
           prompt,
           settings: m.settings,
-          maxNewTokens: o.maxNewTokens,
-          signal: o.signal,
+          maxNewTokens: options.maxNewTokens,
+          signal: options.signal,
         });
         const answer = text.trim();
-        const prediction = o.format.parse(answer, item);
+        const prediction = options.format.parse(answer, item);
         record = {
           method: m.spec,
           ...base,
           answer,
           prediction,
-          score: o.format.scoreItem(prediction, item, answer),
+          score: options.format.scoreItem(prediction, item, answer),
           speed: itemSpeed(trace),
         };
       } catch (e) {
-        if (o.signal?.aborted) return 'stopped';
+        if (options.signal?.aborted) return 'stopped';
         if (!isItemError(e)) throw e;
         record = { method: m.spec, ...base, skipped: `the engine refused the item: ${(e as Error).message}` };
       }
-      await o.sink(record);
+      await options.sink(record);
       asked++;
       done++;
       progress(m.spec, item.id);

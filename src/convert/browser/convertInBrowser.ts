@@ -66,7 +66,7 @@ export interface BrowserConvertOptions {
   retry?: RetryPolicy;
   chunkBytes?: number;
   signal?: AbortSignal;
-  onProgress?: (p: BrowserConvertProgress) => void;
+  onProgress?: (progress: BrowserConvertProgress) => void;
 }
 
 export interface BrowserConvertResult {
@@ -117,10 +117,14 @@ async function withRetry<T>(
 
 export const downloadsFolder = (id: string) => `downloads/${id.replace(/\//g, '--')}`;
 
-export async function convertInBrowser(o: BrowserConvertOptions): Promise<BrowserConvertResult> {
-  const hub: HubOptions = { endpoint: o.endpoint ?? hubEndpoint({}), revision: o.revision, token: o.token };
-  const retry = o.retry ?? DEFAULT_RETRY;
-  const report = (p: BrowserConvertProgress) => o.onProgress?.(p);
+export async function convertInBrowser(options: BrowserConvertOptions): Promise<BrowserConvertResult> {
+  const hub: HubOptions = {
+    endpoint: options.endpoint ?? hubEndpoint({}),
+    revision: options.revision,
+    token: options.token,
+  };
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const report = (p: BrowserConvertProgress) => options.onProgress?.(p);
   const listing = (retrying?: string) =>
     report({
       phase: 'listing',
@@ -135,14 +139,14 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   listing();
 
   // What is wrong with the endpoint itself (CORS, no Range support), said before any listing.
-  await withRetry(retry, o.signal, () => probeHub(o.id, hub, o.signal), listing);
-  const listed = await withRetry(retry, o.signal, () => listHubFiles(o.id, hub), listing);
+  await withRetry(retry, options.signal, () => probeHub(options.id, hub, options.signal), listing);
+  const listed = await withRetry(retry, options.signal, () => listHubFiles(options.id, hub), listing);
   listing();
   const remote: RemoteInfo[] = [];
-  for (const f of listed) remote.push(await withRetry(retry, o.signal, () => headInfo(o.id, f, hub)));
+  for (const f of listed) remote.push(await withRetry(retry, options.signal, () => headInfo(options.id, f, hub)));
 
-  const root = o.root ?? (await opfsRoot());
-  const dir = (await dirAt(root, downloadsFolder(o.id), true))!;
+  const root = options.root ?? (await opfsRoot());
+  const dir = (await dirAt(root, downloadsFolder(options.id), true))!;
   const states = opfsStateStore(dir, '.download-state.json');
 
   // config.json first (small): its architecture and sizes decide whether to go on.
@@ -159,7 +163,7 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   const configHandle = (await fileAt(dir, 'config.json', true))!;
   const configTarget = await opfsPartialFile(configHandle);
   try {
-    await downloadFile(configFile, configTarget, states, { init: hubInit(hub), retry, signal: o.signal });
+    await downloadFile(configFile, configTarget, states, { init: hubInit(hub), retry, signal: options.signal });
   } finally {
     await configTarget.close();
   }
@@ -183,17 +187,17 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
     if (!/\.safetensors(\.index\.json)?$/.test(f.path)) sideFileBytes += f.size;
   }
   const storage =
-    o.storage === undefined
+    options.storage === undefined
       ? await navigator.storage.estimate().then((e) => ({ quota: e.quota ?? 0, usage: e.usage ?? 0 }))
-      : o.storage;
+      : options.storage;
   const plan = preflight({
-    id: o.id,
+    id: options.id,
     config,
-    dtype: o.dtype,
+    dtype: options.dtype,
     downloadBytes: remaining,
     sideFileBytes,
     storage,
-    adapter: o.adapter ?? null,
+    adapter: options.adapter ?? null,
   });
 
   // Download, file by file; bytes already on disk count as done from the start.
@@ -221,8 +225,8 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
       const sha256 = await downloadFile(f, target, states, {
         init: hubInit(hub),
         retry,
-        chunkBytes: o.chunkBytes,
-        signal: o.signal,
+        chunkBytes: options.chunkBytes,
+        signal: options.signal,
         onBytes: (have) => {
           retrying = undefined;
           tick(have);
@@ -241,11 +245,11 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
   // Convert from the local copies with the CLI's code; the sink commits only a verified package.
   const blobs: Record<string, Blob> = {};
   for (const f of remote) blobs[f.path] = await (await fileAt(dir, f.path))!.getFile();
-  const ckpt = await openCheckpoint(blobFolder(o.id, blobs));
-  const sink = await o.store.sink(o.key);
+  const ckpt = await openCheckpoint(blobFolder(options.id, blobs));
+  const sink = await options.store.sink(options.key);
   const convertMeter = new RateMeter();
   const files = await convertCheckpoint(ckpt, {
-    dtype: o.dtype,
+    dtype: options.dtype,
     sink,
     onProgress: (p) =>
       report({
@@ -260,7 +264,7 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
         graphsTotal: p.graphsTotal,
       }),
   });
-  if (!o.keepDownload) await removeEntry(root, downloadsFolder(o.id));
+  if (!options.keepDownload) await removeEntry(root, downloadsFolder(options.id));
   const written = files.reduce((n, f) => n + f.bytes, 0);
   report({
     phase: 'done',
@@ -271,5 +275,5 @@ export async function convertInBrowser(o: BrowserConvertOptions): Promise<Browse
     filesDone: files.length,
     filesTotal: files.length,
   });
-  return { key: o.key, files, downloaded };
+  return { key: options.key, files, downloaded };
 }

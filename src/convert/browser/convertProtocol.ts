@@ -44,12 +44,13 @@ export function serializeError(err: unknown): SerializedError {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err) };
 }
 
-export function reviveError(s: SerializedError): Error {
-  if (s.reason && s.figures && s.file !== undefined && s.detail !== undefined)
-    return new PreflightError(s.reason, s.file, s.detail, s.figures);
-  if (s.code && s.file !== undefined && s.detail !== undefined) return new ConvertError(s.code, s.file, s.detail);
-  const e = new Error(s.message);
-  e.name = s.name;
+export function reviveError(serialized: SerializedError): Error {
+  if (serialized.reason && serialized.figures && serialized.file !== undefined && serialized.detail !== undefined)
+    return new PreflightError(serialized.reason, serialized.file, serialized.detail, serialized.figures);
+  if (serialized.code && serialized.file !== undefined && serialized.detail !== undefined)
+    return new ConvertError(serialized.code, serialized.file, serialized.detail);
+  const e = new Error(serialized.message);
+  e.name = serialized.name;
   return e;
 }
 

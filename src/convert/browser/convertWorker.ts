@@ -8,7 +8,7 @@ import { convertInBrowser } from './convertInBrowser';
 import { serializeError, type ConvertFromWorker, type ConvertToWorker } from './convertProtocol';
 
 const scope = self as unknown as {
-  postMessage(m: ConvertFromWorker): void;
+  postMessage(message: ConvertFromWorker): void;
   onmessage: ((e: MessageEvent<ConvertToWorker>) => void) | null;
 };
 const running = new Map<number, AbortController>();

@@ -112,7 +112,7 @@ export class PreflightError extends ConvertError {
   }
 }
 
-const mb = (n: number) => `${fmtInt(Math.ceil(n / 1e6))} MB`;
+const mb = (bytes: number) => `${fmtInt(Math.ceil(bytes / 1e6))} MB`;
 
 export interface PreflightInput {
   id: string;

@@ -123,13 +123,13 @@ function tiedEmbeddings(top: ConfigFields, text: ConfigFields): boolean {
  * rope_scaling (which transformers folds into rope_parameters). Only rope_type "default" is
  * built: linear / dynamic / yarn / llama3 / longrope rescale the frequencies (or per length).
  */
-function parseRope(f: ConfigFields): number {
+function parseRope(text: ConfigFields): number {
   const key =
-    f.raw('rope_parameters') != null ? 'rope_parameters' : f.raw('rope_scaling') != null ? 'rope_scaling' : null;
-  if (key === null) return f.num('rope_theta');
-  const params = f.raw(key);
-  if (!isObject(params)) throw f.bad(key, 'an object', params);
-  const rp = new ConfigFields(params, `text_config.${key}`, f.file);
+    text.raw('rope_parameters') != null ? 'rope_parameters' : text.raw('rope_scaling') != null ? 'rope_scaling' : null;
+  if (key === null) return text.num('rope_theta');
+  const params = text.raw(key);
+  if (!isObject(params)) throw text.bad(key, 'an object', params);
+  const rp = new ConfigFields(params, `text_config.${key}`, text.file);
   const ropeType = rp.raw('rope_type') ?? rp.raw('type') ?? 'default';
   if (ropeType !== 'default') {
     throw rp.unsupported(
@@ -138,11 +138,11 @@ function parseRope(f: ConfigFields): number {
       'the rotary tables are built for rope_type "default" only (scaled variants change the frequencies)',
     );
   }
-  const partial = rp.raw('partial_rotary_factor') ?? f.raw('partial_rotary_factor');
+  const partial = rp.raw('partial_rotary_factor') ?? text.raw('partial_rotary_factor');
   if (partial !== undefined && partial !== null && partial !== 1) {
     throw rp.unsupported('partial_rotary_factor', partial, 'the rotary embedding turns the whole head (supported: 1)');
   }
-  return rp.has('rope_theta') ? rp.num('rope_theta') : f.num('rope_theta');
+  return rp.has('rope_theta') ? rp.num('rope_theta') : text.num('rope_theta');
 }
 
 function parseVision(top: ConfigFields): VisionConfig {

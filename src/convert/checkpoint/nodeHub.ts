@@ -108,7 +108,7 @@ async function downloadFile(
 export async function downloadHubCheckpoint(
   id: string,
   dir: string,
-  options: HubOptions & { onProgress?: (p: DownloadProgress) => void } = {},
+  options: HubOptions & { onProgress?: (progress: DownloadProgress) => void } = {},
 ): Promise<HubFile[]> {
   const files = await listHubFiles(id, options);
   const bytesTotal = files.reduce((n, f) => n + f.size, 0);

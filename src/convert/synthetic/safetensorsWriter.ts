@@ -13,8 +13,8 @@ export interface WriterTensor {
   shape: number[];
 }
 
-export function tensorBytes(t: WriterTensor): number {
-  return elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+export function tensorBytes(tensor: WriterTensor): number {
+  return elementCount(tensor.shape) * DTYPE_BYTES[tensor.dtype];
 }
 
 /** The u64 length prefix + JSON header, padded so the data section starts 8-byte aligned. */

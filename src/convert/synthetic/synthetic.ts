@@ -38,8 +38,8 @@ const IMAGE_TOKEN_ID = 4;
 
 const llama = LLAMA.syntheticConfig;
 /** The synthetic CLIP towers: ViT-L/14's patch at LLaVA-1.5's 336 px unless given. */
-function clipVision(d: { hidden: number; layers: number; heads: number; mlp: number; imageSize?: number }): Json {
-  return CLIP.syntheticConfig({ ...d, imageSize: d.imageSize ?? 336, patchSize: 14 });
+function clipVision(dims: { hidden: number; layers: number; heads: number; mlp: number; imageSize?: number }): Json {
+  return CLIP.syntheticConfig({ ...dims, imageSize: dims.imageSize ?? 336, patchSize: 14 });
 }
 function llava15(text: Json, vision: Json, imageSeqLength = 576): Json {
   return {

@@ -42,5 +42,5 @@ export function groupAccuracy(
   return Object.fromEntries([...groups.keys()].sort().map((g) => [`accuracy.${g}`, meanPercent(groups.get(g)!)]));
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

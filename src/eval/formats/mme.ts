@@ -33,9 +33,9 @@ export const PERCEPTION = [
 export const COGNITION = ['commonsense_reasoning', 'numerical_calculation', 'text_translation', 'code_reasoning'];
 const ASK_YES_NO = /\s*Please answer yes or no\.?\s*$/i;
 
-const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
-const nameOf = (p: string) => p.slice(p.lastIndexOf('/') + 1);
-const stemOf = (n: string) => (n.includes('.') ? n.slice(0, n.lastIndexOf('.')) : n);
+const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+const stemOf = (name: string) => (name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : name);
 
 function item(
   category: string,

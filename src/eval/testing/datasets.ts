@@ -34,10 +34,10 @@ export interface PopeLine {
  */
 export function writePope(
   dir: string,
-  o: { splits?: string[]; perSplit?: number; awkward?: boolean } = {},
+  options: { splits?: string[]; perSplit?: number; awkward?: boolean } = {},
 ): { questions: number; lines: PopeLine[] } {
-  const splits = o.splits ?? ['random', 'adversarial'];
-  const perSplit = o.perSplit ?? 2;
+  const splits = options.splits ?? ['random', 'adversarial'];
+  const perSplit = options.perSplit ?? 2;
   SAMPLE_IMAGES.forEach((bytes, i) => put(dir, `val2014/${cocoName(i + 1)}`, bytes));
   const all: PopeLine[] = [];
   splits.forEach((split, s) => {
@@ -51,7 +51,7 @@ export function writePope(
       });
     }
     const text = lines.map((l) => JSON.stringify(l));
-    if (o.awkward !== false && s === 0) {
+    if (options.awkward !== false && s === 0) {
       const missing: PopeLine = {
         question_id: perSplit + 1,
         image: cocoName(999),
@@ -64,7 +64,7 @@ export function writePope(
     put(dir, `coco_pope_${split}.json`, `${text.join('\n')}\n`);
     all.push(...lines);
   });
-  return { questions: all.length + (o.awkward !== false ? 1 : 0), lines: all };
+  return { questions: all.length + (options.awkward !== false ? 1 : 0), lines: all };
 }
 
 /** GQA: testdev_balanced_questions.json + images/<imageId>.jpg (3 answerable, 1 missing image). */
