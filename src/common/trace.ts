@@ -143,7 +143,8 @@ export interface RequestTrace {
 
 /**
  * How a follow-up turn ran (engine/conversation.ts). 'reused': the kept per-layer caches as
- * they were (pruned ones pruned; `stages` is then empty: nothing was rated or pruned again),
+ * they were (pruned ones pruned; `stages` and `raters` are then the pruning turn's, whose kept
+ * sets the caches hold: nothing was rated or pruned again),
  * `droppedTokens` cut off their end where the template renders the last answer differently,
  * `newTokens` prefilled. 'prefilled': the whole conversation prefilled afresh (its own stages),
  * and why.

@@ -169,7 +169,8 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     const id = t1.conversation!.id;
     const t2 = await ask({ conversation: id, question: Q2, settings });
     expect(t2.trace.followUp).toMatchObject({ turn: 2, cache: 'reused' });
-    expect(t2.trace.stages).toEqual([]); // nothing rated or pruned again
+    expect(t2.trace.stages).toEqual(t1.trace.stages); // the kept sets its caches hold; nothing pruned again
+    expect(t2.trace.raters).toEqual(t1.trace.raters);
     expect(t2.trace.visualPerLayer).toEqual(t1.trace.visualPerLayer); // the caches hold turn 1's pruned sets
     expect(t2.tokenIds.length).toBeGreaterThan(0);
     const again = await ask({

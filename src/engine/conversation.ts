@@ -31,7 +31,7 @@ import type { PhaseClock } from './phaseClock';
 import type { PrefillMarks } from './prefill';
 import type { ConversationTurn, FollowUpMode, MethodSettings } from './protocol';
 import type { PruneMethod } from '../prune/method';
-import type { FollowUpTrace } from '../common/trace';
+import type { FollowUpTrace, RaterTrace, StageTrace } from '../common/trace';
 import { EngineError } from '../common/errors';
 
 /** An image of the conversation as its first request gave it (engine.ts RequestImage). */
@@ -52,6 +52,9 @@ export interface KeptConversation {
   ids: number[];
   /** Each layer's cache (rows: pre, the visual tokens that layer kept, then one per text id). */
   caches: LayerCache[];
+  /** The pruning turn's stages and raters (a follow-up on these caches reports them: its tokens saw those kept sets). */
+  stages?: StageTrace[];
+  raters?: RaterTrace;
   /** Visual tokens entering each layer, and after the last one, as the pruning turn left them. */
   visualPerLayer: number[];
   visualAfter: number;

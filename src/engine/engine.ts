@@ -371,7 +371,8 @@ export class Engine {
               ...r,
               layout: { ...layout, visualCount: kept!.visualAfter },
               visualPerLayer: kept!.visualPerLayer,
-              stages: [],
+              // The pruning turn's decisions, which the caches carry (nothing is rated or pruned again).
+              stages: kept!.stages ?? [],
             }))
           : prefill({
               ort: this.rt.ort,
@@ -499,7 +500,9 @@ export class Engine {
                   .map((id) => this.inputs!.tokenizer.decode([id], { skip_special_tokens: false })),
               },
             }
-          : {}),
+          : plan?.kind === 'reuse' && kept!.raters
+            ? { raters: kept!.raters }
+            : {}),
         visualPerLayer,
         equalTokens: after.reduce((s, v) => s + v, 0) / after.length,
         meanVisualIn: visualPerLayer.reduce((s, v) => s + v, 0) / visualPerLayer.length,
@@ -534,6 +537,10 @@ export class Engine {
             }
           : {}),
       };
+      if (conversation) {
+        conversation.stages = trace.stages;
+        conversation.raters = trace.raters;
+      }
       return {
         text: answer,
         inputIds,
