@@ -108,6 +108,12 @@ export type ToWorker =
        */
       images?: { bytes: ArrayBuffer; mime: string; name: string; frame?: { index: number; of: number } }[];
       question: string;
+      /** Earlier turns when this question follows up on an answer (issue 15; engine.ts GenerateRequest). */
+      history?: ConversationTurn[];
+      /** The engine's kept conversation to continue (a `done`'s `conversation.id`). */
+      conversation?: string;
+      /** Keep this request's caches for a follow-up (`done.conversation`). */
+      keepConversation?: boolean;
       settings: MethodSettings;
       options: GenerateOptions;
     }
@@ -135,6 +141,8 @@ export type FromWorker =
       trace: RequestTrace;
       /** The first step's 10 largest logits (id, value), for golden checks in the browser (e2e/engine.spec.ts). */
       firstStepTopLogits?: { id: number; value: number }[];
+      /** With `keepConversation`: the conversation the engine keeps for a follow-up, and its answered turns. */
+      conversation?: { id: string; turns: number };
     }
   | {
       type: 'error';

@@ -121,6 +121,9 @@ async function handle(msg: ToWorker): Promise<void> {
             ...(im.frame ? { frame: im.frame } : {}),
           })),
           question: msg.question,
+          ...(msg.history ? { history: msg.history } : {}),
+          ...(msg.conversation !== undefined ? { conversation: msg.conversation } : {}),
+          keepConversation: msg.keepConversation,
           settings: msg.settings,
           options: msg.options,
           signal: abort.signal,
@@ -132,6 +135,7 @@ async function handle(msg: ToWorker): Promise<void> {
           text: result.text,
           trace: result.trace,
           firstStepTopLogits: result.firstStepTopLogits,
+          ...(result.conversation ? { conversation: result.conversation } : {}),
         });
       } catch (e) {
         fail(msg.id, e, 'answer');

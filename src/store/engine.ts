@@ -158,6 +158,7 @@ export function handleMessage(message: FromWorker): void {
         status: r.status === 'stopping' ? 'stopped' : 'done',
         text: message.text,
         trace: message.trace,
+        ...(message.conversation ? { conversationId: message.conversation.id } : {}),
         totalMs: message.trace.timings.totalMs,
         firstTokenMs: r.firstTokenMs ?? message.trace.timings.firstTokenMs,
       }));

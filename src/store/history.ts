@@ -6,8 +6,8 @@
  */
 import { RunsDb, makeThumbnail, newRunId, runMetrics, type StoredRun } from './persist/runsDb';
 import { newRequestId, setRunDoneHandler, showError } from './engine';
-import { setImageFromBlob, setQuestion } from './input';
-import { askedAboutShown, imageVersionOf } from './runs';
+import { putFiles, setImageFromBlob, setQuestion } from './input';
+import { askedAboutShown, imageVersionOf, imagesKey } from './runs';
 import { getState, setState } from './store';
 import type { Run } from './types';
 
@@ -45,6 +45,8 @@ export async function saveRun(run: Run): Promise<void> {
   if (!d || run.savedId) return;
   const s = getState();
   const image = s.image && s.image.version === imageVersionOf(run) ? s.image : null;
+  // Several images or a video's frames: a copy of each, when they are still the ones shown.
+  const several = s.images.length > 1 && askedAboutShown(run, s) ? s.images : null;
   const id = newRunId();
   // Mark first: a second 'done' for the same run must not save it twice.
   setState((st) => ({ runs: st.runs.map((r) => (r.id === run.id ? { ...r, savedId: id } : r)) }));
@@ -54,8 +56,15 @@ export async function saveRun(run: Run): Promise<void> {
       createdAt: Date.now(),
       model: s.info?.name ?? null,
       imageName: run.imageName,
-      thumbnail: image ? await makeThumbnail(new Blob([image.bytes], { type: image.mime })) : null,
+      thumbnail:
+        (image ?? several?.[0])
+          ? await makeThumbnail(new Blob([(image ?? several![0]).bytes], { type: (image ?? several![0]).mime }))
+          : null,
       image: image ? new Blob([image.bytes], { type: image.mime }) : null,
+      ...(several
+        ? { images: several.map((im) => ({ name: im.name, blob: new Blob([im.bytes], { type: im.mime }) })) }
+        : {}),
+      ...(run.history?.length ? { history: run.history } : {}),
       question: run.question,
       settings: run.settings,
       maxNewTokens: run.maxNewTokens,
@@ -100,8 +109,11 @@ export async function showSaved(id: string): Promise<void> {
     setState({ currentRunId: inMemory.id, layer: 0 });
     return;
   }
-  let version = getState().image?.version ?? -1;
-  if (!(inMemory && imageVersionOf(inMemory) === version) && stored?.image) {
+  let version: string | number = getState().image?.version ?? -1;
+  if (!inMemory && stored?.images && stored.images.length > 1) {
+    // Every image of the run, in prompt order (a video's frames come back as images).
+    if (await putFiles(stored.images, 'replace')) version = imagesKey(getState());
+  } else if (!(inMemory && imageVersionOf(inMemory) === version) && stored?.image) {
     if (await setImageFromBlob(stored.image, stored.imageName)) version = getState().image!.version;
   } else if (!inMemory && !stored?.image) {
     version = -1; // saved before images were kept: the explorer says it cannot draw this run
@@ -136,6 +148,7 @@ export async function showSaved(id: string): Promise<void> {
     error: null,
     group: null,
     savedId: saved.id,
+    ...(saved.history?.length ? { history: saved.history } : {}),
   };
   setState((s) => ({ runs: [run, ...s.runs], currentRunId: run.id, layer: 0 }));
 }

@@ -4,7 +4,7 @@
  * matches a finished one is not run again: that answer is shown (greedy decoding is
  * deterministic), so changing a control back and forth re-runs only what it has to.
  */
-import type { GenerateOptions, MethodSettings } from '../engine/protocol';
+import type { ConversationTurn, GenerateOptions, MethodSettings } from '../engine/protocol';
 import { clearError, isConnected, newRequestId, send, setRunSettledHandler, showError } from './engine';
 import { buildSettings, settingsKey, settingsLabel } from './methods';
 import { getState, setState } from './store';
@@ -60,10 +60,11 @@ export function cannotAsk(s: AppState = getState()): string | null {
   return null;
 }
 
-function newRun(s: AppState, settings: MethodSettings, group: number | null): Run {
+function newRun(s: AppState, settings: MethodSettings, group: number | null, history?: ConversationTurn[]): Run {
   return {
     id: newRequestId(),
-    key: runKey(s, settings),
+    key: history?.length ? followUpKey(s, settings, history) : runKey(s, settings),
+    ...(history?.length ? { history } : {}),
     settings,
     maxNewTokens: s.maxNewTokens,
     label: settingsLabel(settings),
@@ -109,6 +110,11 @@ function pump(): void {
           }
         : {}),
       question: next.question,
+      // A single question keeps the engine's caches for a follow-up; a follow-up continues them
+      // (or, when the engine no longer has them, is prefilled whole from its history).
+      ...(next.group === null ? { keepConversation: true } : {}),
+      ...(next.history ? { history: next.history } : {}),
+      ...(next.history && conversationOf(s, next) ? { conversation: conversationOf(s, next) } : {}),
       settings: next.settings,
       options: optionsFor(s),
     },
@@ -168,6 +174,65 @@ function runCompare(): void {
   }
   setState({ compare: { ...s.compare, runIds: ids }, currentRunId: ids[ids.length - 1] ?? s.currentRunId });
   enqueue(runs);
+}
+
+/** A follow-up's key: its images, every earlier turn and its question, settings and options. */
+function followUpKey(s: AppState, settings: MethodSettings, history: ConversationTurn[]): string {
+  return [
+    imagesKey(s),
+    JSON.stringify(history),
+    s.question.trim(),
+    settingsKey(settings),
+    JSON.stringify(optionsFor(s)),
+  ].join('|');
+}
+
+/**
+ * The engine conversation a follow-up continues: the one the nearest earlier turn left (a
+ * stopped turn keeps none; the engine then continues the one before it, prefilling the stopped
+ * turn's tokens with the new ones, as its kept ids are a prefix of the conversation).
+ */
+function conversationOf(s: AppState, run: Run): string | undefined {
+  for (let r = s.runs.find((x) => x.id === run.followUpOf); r; r = s.runs.find((x) => x.id === r!.followUpOf))
+    if (r.conversationId) return r.conversationId;
+  return undefined;
+}
+
+/** Why a follow-up on `run` is not possible now, in words; null when it is. */
+export function cannotFollowUp(run: Run | null, question: string, s: AppState = getState()): string | null {
+  if (!run || (run.status !== 'done' && run.status !== 'stopped')) return 'Follow up once the answer is there.';
+  if (run.group !== null) return 'Compare runs are not conversations: ask one question to follow up on it.';
+  if (s.status !== 'ready') return 'No model is loaded.';
+  if (!askedAboutShown(run, s))
+    return 'The images changed since this answer: put its images back (history: Show) or ask a new question.';
+  if (s.runs.some(isActive)) return 'A run is in progress.';
+  if (!question.trim()) return 'Type a follow-up question first.';
+  return null;
+}
+
+/**
+ * Ask `question` as the next turn after `run` (issue 15): the earlier turns travel with it, and
+ * the engine prefills only the new turn on the caches it kept (engine/conversation.ts).
+ */
+export function askFollowUp(runId: number, question: string): void {
+  const s = getState();
+  const prev = s.runs.find((r) => r.id === runId) ?? null;
+  const why = cannotFollowUp(prev, question, s);
+  if (why) {
+    showError({ where: 'answer', code: 'cannot-ask', message: why });
+    return;
+  }
+  clearError('answer');
+  const history = [...(prev!.history ?? []), { question: prev!.question, answer: prev!.text }];
+  const run: Run = {
+    ...newRun({ ...s, question }, prev!.settings, null, history),
+    // The conversation keeps the settings it was pruned with (another method prefills it whole).
+    label: prev!.label,
+    maxNewTokens: s.maxNewTokens,
+    followUpOf: prev!.id,
+  };
+  setState({ currentRunId: run.id });
+  enqueue([run]);
 }
 
 /** Stop the running request and drop the queued ones. */

@@ -16,8 +16,11 @@ import {
   saveSettings,
   type SessionSettings,
 } from './persist/session';
+import { loadConversation, saveConversation, type SessionConversation } from './persist/conversation';
+import { newRequestId } from './engine';
+import { imagesKey } from './runs';
 import { getState, setState, useApp } from './store';
-import type { AppState } from './types';
+import type { AppState, Run } from './types';
 
 const THEMES = ['system', 'light', 'dark'] as const;
 
@@ -75,6 +78,50 @@ export async function restoreSession(): Promise<void> {
   }
   const image = await loadImage();
   if (image && !getState().image) await setImageFromBlob(new Blob([image.bytes], { type: image.mime }), image.name);
+  restoreConversation();
+}
+
+/** The conversation on screen before the reload, as a finished run over the images restored above. */
+function restoreConversation(): void {
+  const c = loadConversation();
+  const s = getState();
+  if (!c || !s.image || s.runs.length > 0) return;
+  const run: Run = {
+    id: newRequestId(),
+    key: `${imagesKey(s)}|restored|${JSON.stringify(c.history)}|${c.question}`,
+    settings: c.settings,
+    ...(c.maxNewTokens !== undefined ? { maxNewTokens: c.maxNewTokens } : {}),
+    label: c.label,
+    imageName: s.video ? s.video.name : s.images.map((im) => im.name).join(' + '),
+    question: c.question,
+    status: c.status,
+    text: c.answer,
+    tokenCount: c.tokenCount,
+    firstTokenMs: null,
+    lastTokenMs: null,
+    totalMs: null,
+    trace: null,
+    error: null,
+    group: null,
+    history: c.history,
+  };
+  setState({ runs: [run], currentRunId: run.id });
+}
+
+/** The current run as a conversation to keep over a reload: a settled follow-up; null for anything else. */
+function conversationToSave(s: AppState): SessionConversation | null {
+  const run = s.runs.find((r) => r.id === s.currentRunId);
+  if (!run || !run.history?.length || (run.status !== 'done' && run.status !== 'stopped')) return null;
+  return {
+    history: run.history,
+    question: run.question,
+    answer: run.text,
+    status: run.status,
+    settings: run.settings,
+    label: run.label,
+    ...(run.maxNewTokens !== undefined ? { maxNewTokens: run.maxNewTokens } : {}),
+    tokenCount: run.tokenCount,
+  };
 }
 
 const SAVED_KEYS = [
@@ -107,6 +154,11 @@ export function startSessionSync(): () => void {
       void saveSeveral(s).catch(() => {
         /* the session still works */
       });
+    if (s.runs !== prev.runs || s.currentRunId !== prev.currentRunId) {
+      // A settled follow-up is kept; a settled first question (a new conversation) forgets the old one.
+      const run = s.runs.find((r) => r.id === s.currentRunId);
+      if (run && (run.status === 'done' || run.status === 'stopped')) saveConversation(conversationToSave(s));
+    }
   });
 }
 

@@ -6,7 +6,7 @@
 import type { BrowserConvertProgress } from '../convert/browser/convertInBrowser';
 import type { PreflightFigures } from '../convert/browser/preflight';
 import type { CachedPackage } from '../package/opfsStore';
-import type { AdapterInfo, LoadProgress, MethodSettings, ModelInfo } from '../engine/protocol';
+import type { AdapterInfo, ConversationTurn, LoadProgress, MethodSettings, ModelInfo } from '../engine/protocol';
 import type { RequestTrace } from '../common/trace';
 import type { RunSummary } from './persist/runsDb';
 import type { EvalSlice } from './evalSlice';
@@ -152,6 +152,15 @@ export interface Run {
   group: number | null;
   /** Id in the run history (IndexedDB) once saved, or when the run was reopened from it. */
   savedId?: string;
+  /**
+   * A follow-up question (issue 15): the conversation's earlier turns, oldest first (this run is
+   * turn `history.length + 1`). Absent on a first question.
+   */
+  history?: ConversationTurn[];
+  /** The engine's kept conversation after this run (its caches), for the next follow-up. */
+  conversationId?: string;
+  /** The run this one follows up on (its previous turn), while both are in memory. */
+  followUpOf?: number;
 }
 
 export interface RunsSlice {

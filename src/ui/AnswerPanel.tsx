@@ -4,6 +4,7 @@ import { selectRun } from '../store/runs';
 import { useApp } from '../store/store';
 import type { Run } from '../store/types';
 import { clip, formatMs, tokensPerSecond } from './format';
+import { EarlierTurns, FollowUpBox, FollowUpNote } from './ConversationTurns';
 import { Empty, Panel } from './Panel';
 
 export const STATUS_WORDS: Record<Run['status'], string> = {
@@ -100,6 +101,7 @@ export function AnswerPanel() {
     >
       {run ? (
         <>
+          <EarlierTurns run={run} />
           <p
             className="small muted answer-label"
             data-testid="answer.label"
@@ -124,6 +126,8 @@ export function AnswerPanel() {
             </p>
           )}
           <RunMetrics run={run} prefix="answer" />
+          <FollowUpNote run={run} />
+          <FollowUpBox run={run} />
         </>
       ) : (
         <Empty testid="answer.empty">

@@ -124,7 +124,7 @@ export function ExplorerPanel() {
       <Panel id="explorer" title="Layer explorer">
         <Empty testid="explorer.other-image">
           {trace.images
-            ? `This run was asked about ${run.imageName}, not what is shown now; saved runs keep no copy of several images or a video, so give them again (in the same order) to see their patches.`
+            ? `This run was asked about ${run.imageName}, not what is shown now; open it with Show under Saved runs to put its images back in order (runs saved before saved runs kept every image have none: give them again, in the same order).`
             : `This run was asked about ${run.imageName}, not the image shown now; open it with Show under Saved runs to see its patches.`}
         </Empty>
       </Panel>

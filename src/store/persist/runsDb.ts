@@ -6,7 +6,7 @@
  * The database code needs a browser (tested in e2e/persist.spec.ts); the shaping of records and
  * exports is plain functions (tested in Node, runsDb.test.ts).
  */
-import type { MethodSettings } from '../../engine/protocol';
+import type { ConversationTurn, MethodSettings } from '../../engine/protocol';
 import type { RequestTrace } from '../../common/trace';
 
 export const RUNS_DB = 'sparsevlm-runs';
@@ -34,6 +34,13 @@ export interface StoredRun {
    * in runs saved before it was kept, null where the image had changed before the run was saved.
    */
   image?: Blob | null;
+  /**
+   * Every image of a run over several images or video frames, in prompt order (issue 15), so
+   * Show puts them all back; absent for one image and in runs saved before they were kept.
+   */
+  images?: { name: string; blob: Blob }[];
+  /** A follow-up's earlier turns, oldest first (absent on a first question). */
+  history?: ConversationTurn[];
   question: string;
   settings: MethodSettings;
   /** The answer length asked for (absent in runs saved before it was kept). */
@@ -45,7 +52,7 @@ export interface StoredRun {
 }
 
 /** What the list shows: everything but the trace (hundreds of KB) and the image (megabytes). */
-export type RunSummary = Omit<StoredRun, 'trace' | 'image'>;
+export type RunSummary = Omit<StoredRun, 'trace' | 'image' | 'images'>;
 
 export function newRunId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${crypto.randomUUID().slice(0, 8)}`; // fixed width: ids sort by time as strings
@@ -73,7 +80,7 @@ export interface RunExport {
   version: 1;
   exportedAt: string;
   /** The image bytes stay in the browser: the export carries the thumbnail only. */
-  runs: (Omit<StoredRun, 'thumbnail' | 'image'> & { thumbnail: string | null })[];
+  runs: (Omit<StoredRun, 'thumbnail' | 'image' | 'images'> & { thumbnail: string | null })[];
 }
 
 /** The export document; `thumbnails` maps run id → data: URL (made by blobToDataUrl). */
@@ -84,7 +91,7 @@ export function buildExport(runs: StoredRun[], thumbnails: Map<string, string>, 
     exportedAt: now.toISOString(),
     runs: [...runs]
       .sort((a, b) => b.createdAt - a.createdAt)
-      .map(({ image: _image, ...r }) => ({ ...r, thumbnail: thumbnails.get(r.id) ?? null })),
+      .map(({ image: _image, images: _images, ...r }) => ({ ...r, thumbnail: thumbnails.get(r.id) ?? null })),
   };
 }
 
@@ -151,7 +158,7 @@ export class RunsDb {
       cursorReq.onsuccess = () => {
         const cursor = cursorReq.result;
         if (!cursor) return ok();
-        const { trace: _trace, image: _image, ...summary } = cursor.value as StoredRun;
+        const { trace: _trace, image: _image, images: _images, ...summary } = cursor.value as StoredRun;
         out.push(summary);
         cursor.continue();
       };
