@@ -185,6 +185,26 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     expect(again.inputIds).toEqual(t2.inputIds);
   });
 
+  it('a follow-up stopped mid-answer leaves the conversation as it was', async () => {
+    const t1 = await ask({ image, keepConversation: true });
+    const id = t1.conversation!.id;
+    const abort = new AbortController();
+    const stopped = await ask({
+      conversation: id,
+      question: Q3,
+      keepConversation: true,
+      options: { ...options, maxNewTokens: 12 },
+      signal: abort.signal,
+      onToken: () => abort.abort(),
+    }).catch((e: unknown) => e);
+    expect((stopped as EngineError).code).toBe('cancelled');
+    const t2 = await ask({ conversation: id, question: Q2, keepConversation: true });
+    const f2 = await ask({ image, history: [{ question: Q1, answer: t1.text }], question: Q2 });
+    expect(t2.trace.followUp).toMatchObject({ turn: 2, cache: 'reused' });
+    expect(t2.tokenIds).toEqual(f2.tokenIds);
+    expect(t2.conversation).toEqual({ id, turns: 2 });
+  });
+
   // Engine logic, not backend work: once is enough.
   it.runIf(backend === 'wasm')(
     'refuses a conversation it no longer keeps, and one over the context, with the figures',
