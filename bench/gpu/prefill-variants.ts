@@ -1,0 +1,143 @@
+/**
+ * One prefill tuning variant (engine/ortEnv.ts `PrefillTuning`, set through its SVLM_*
+ * environment switches) measured on an existing package: load, then for each method 1 warm-up
+ * and N measured requests of a few tokens; prints one JSON line with the figures the bench
+ * reports (measure.ts `runFigures`) and what the variant computed (tokens, first-step top
+ * logits, SparseVLM's kept counts), so variants can be compared for speed and for numerics.
+ *
+ * One process per variant: the WebGPU EP's validation and buffer-cache modes belong to
+ * onnxruntime's one WebGPU context, made by the first session of a process.
+ * bench/gpu/variants.sh runs the variants side by side and bench/gpu/variants-summary.ts
+ * writes the table.
+ *
+ *   node prefill-variants.mjs --model <dir> --image <png> --variant <name> [--methods none,sparsevlm:64] [--runs 3] [--tokens 4]
+ *   node prefill-variants.mjs --summarize <variants.jsonl>   (markdown table of the lines, first = baseline)
+ */
+import { readFileSync } from 'node:fs';
+import { parseMethodSpec } from '../args';
+import { runFigures } from '../measure';
+import { BENCH_QUESTION, openNodeTarget, readBenchImage } from '../nodeTarget';
+
+function flag(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : fallback;
+  if (v === undefined) throw new Error(`--${name} is required`);
+  return v;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function topK(logits: Float32Array, k: number): [number, number][] {
+  const idx = Array.from(logits.keys())
+    .sort((a, b) => logits[b] - logits[a])
+    .slice(0, k);
+  return idx.map((i) => [i, logits[i]]);
+}
+
+interface VariantLine {
+  variant: string;
+  env: Record<string, string>;
+  visionCaptured: boolean;
+  visionCaptureUnavailable: string | null;
+  methods: Record<
+    string,
+    { tokens: number[]; top5: [number, number][]; kept: number[][]; medians: Record<string, number> }
+  >;
+}
+
+/** The variants as a markdown table: medians, ratios to the first line, and whether each computed the same. */
+function summarize(path: string): string {
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as VariantLine);
+  const base = lines[0];
+  const rows = [
+    '| variant | switches | vision ms | none: LLM prefill ms | none: TTFT ms | sparsevlm:64: LLM prefill ms | sparsevlm:64: TTFT ms | sv64 / none prefill | sv64 / none TTFT | kernels % of sv64 prefill | same tokens / kept as baseline | first-step top-1 logit (Δ vs baseline) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const v of lines) {
+    const n = v.methods.none;
+    const p = v.methods['sparsevlm:64'];
+    const bn = base.methods.none;
+    const bp = base.methods['sparsevlm:64'];
+    const same = (a?: { tokens: number[]; kept: number[][] }, b?: { tokens: number[]; kept: number[][] }) =>
+      a && b
+        ? `${JSON.stringify(a.tokens) === JSON.stringify(b.tokens) ? 'tokens ✓' : 'tokens ✗'}${a.kept.length ? (JSON.stringify(a.kept) === JSON.stringify(b.kept) ? ', kept ✓' : ', kept ✗') : ''}`
+        : '–';
+    const f = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
+    const switches = Object.entries(v.env)
+      .map(([k, val]) => `${k.replace('SVLM_', '')}=${val}`)
+      .join(' ');
+    rows.push(
+      `| ${v.variant} | ${switches || '(defaults)'}${v.visionCaptureUnavailable ? ` (vision capture unavailable: ${v.visionCaptureUnavailable})` : ''} | ${f(n?.medians.visionMs)} | ${f(n?.medians.llmPrefillMs)} | ${f(n?.medians.ttftMs)} | ${f(p?.medians.llmPrefillMs)} | ${f(p?.medians.ttftMs)} | ${n && p ? (p.medians.llmPrefillMs / n.medians.llmPrefillMs).toFixed(2) : '–'} | ${n && p ? (p.medians.ttftMs / n.medians.ttftMs).toFixed(2) : '–'} | ${p ? ((100 * p.medians.methodMs) / p.medians.llmPrefillMs).toFixed(1) : '–'} | none: ${same(n, bn)}; sv64: ${same(p, bp)} | ${n ? `${n.top5[0][0]}: ${n.top5[0][1].toFixed(4)} (${(n.top5[0][1] - bn.top5[0][1]).toExponential(1)})` : '–'} |`,
+    );
+  }
+  return rows.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--summarize')) {
+    process.stdout.write(summarize(flag('summarize')));
+    return;
+  }
+  const variant = flag('variant');
+  const methods = flag('methods', 'none,sparsevlm:64').split(',').map(parseMethodSpec);
+  const runs = Number(flag('runs', '3'));
+  const tokens = Number(flag('tokens', '4'));
+  const image = await readBenchImage(flag('image'));
+  const target = await openNodeTarget(flag('model'), [image]);
+  const { engine } = target;
+  const pkg = engine.model!;
+  const out: Record<string, unknown> = {
+    variant,
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SVLM_'))),
+    tuning: engine.rt.tuning,
+    visionCaptured: pkg.sessions.vision.constructor.name === 'CapturedVision',
+    visionCaptureUnavailable: pkg.visionCaptureUnavailable,
+    loadMs: target.loadMs,
+    methods: {} as Record<string, unknown>,
+  };
+  for (const spec of methods) {
+    const figures: Record<string, number[]> = {};
+    // Warm-up through the engine itself: its result carries the tokens and first-step logits.
+    const res = await engine.generate({
+      image,
+      question: BENCH_QUESTION,
+      settings: spec.settings,
+      options: { maxNewTokens: tokens, temperature: 0, topP: 1, seed: 0, reuseVision: false },
+    });
+    const computed = {
+      tokens: res.tokenIds,
+      top5: topK(res.firstStepLogits, 5),
+      // Kept visual rows per stage: count and index sum (equal sums: the same decisions, almost surely).
+      kept: res.trace.stages.map((s) => [s.kept.length, s.kept.reduce((a, b) => a + b, 0)]),
+    };
+    // Measured runs as the bench makes them (same request, peak GPU bytes counted).
+    for (let r = 0; r < runs; r++) {
+      const f = runFigures(await target.generate(spec, tokens));
+      for (const [k, v] of Object.entries(f)) if (typeof v === 'number') (figures[k] ??= []).push(v);
+    }
+    (out.methods as Record<string, unknown>)[spec.spec] = {
+      ...computed,
+      medians: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, median(v)])),
+      all: figures,
+    };
+    process.stderr.write(
+      `[${variant}] ${spec.spec}: vision ${median(figures.visionMs).toFixed(1)} ms, LLM prefill ${median(figures.llmPrefillMs).toFixed(1)} ms, ttft ${median(figures.ttftMs).toFixed(1)} ms\n`,
+    );
+  }
+  await target.close();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`prefill-variants: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
