@@ -9,12 +9,14 @@
  * The bundled synthetic model on SwiftShader WebGPU (~1 s a decode step: slow enough to press
  * Stop mid-answer). Screenshots in test-results/screenshots/.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { snap } from './fixtures/packages';
+import { convertFixture, snap } from './fixtures/packages';
 import { expect, panels, test } from './fixtures/pages';
 
 const SAMPLE = join('public', 'samples', 'shapes.png');
+const CHART = join('public', 'samples', 'chart.png');
 const Q1 = 'What shapes are in the picture?';
 const Q2 = 'Which one is largest?';
 const Q3 = 'Tell me everything about its colour, at length.';
@@ -97,4 +99,60 @@ test('ask, follow up, two turns; Stop mid follow-up; a reload restores the conve
   await expect(page.getByTestId('answer.turn')).toHaveCount(3);
   await expect(page.getByTestId('followup.note')).toHaveAttribute('data-cache', 'prefilled');
   await snap(page, info, 'followup-04-after-reload-answered');
+});
+
+test('saved runs keep a follow-up’s turns and every image of a multi-image run; Show puts them back', async ({
+  page,
+}, info) => {
+  test.setTimeout(400_000);
+  // The 64-token fixture on wasm (navigator.gpu hidden): two images in one question are quick there.
+  const ui = panels(page);
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { configurable: true, get: () => undefined });
+  });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto('/?e2e');
+  await ui.model.waitReady();
+  const url = `${new URL(page.url()).origin}${convertFixture('llama-clip-gqa-112', 'followup-')}`;
+  await page.getByTestId('model.url').fill(url);
+  await page.getByTestId('model.url').press('Enter');
+  await expect(page.getByTestId('model.status')).toHaveAttribute('title', /Ready: llama-clip-gqa-112/, {
+    timeout: 120_000,
+  });
+  await page.getByTestId('method.max-tokens').selectOption('8');
+  await ui.method.choose('sparsevlm', 64);
+  await ui.input.file().setInputFiles([CHART, SAMPLE]);
+  await expect(page.getByTestId('input.thumb')).toHaveCount(2);
+
+  await ui.input.ask(Q1);
+  await ui.answer.waitSettled();
+  await followUp(page, Q2);
+  await ui.answer.waitSettled();
+  expect((await ui.api.trace())!.followUp).toMatchObject({ turn: 2, cache: 'reused' });
+  const answer = (await ui.api.currentRun())!.text;
+
+  // The saved follow-up says which turn it is; its export carries the earlier turn.
+  const item = page.getByTestId('history.item').filter({ hasText: Q2 });
+  await expect(item.getByTestId('history.turn')).toHaveText('· turn 2', { timeout: 30_000 });
+  const download = page.waitForEvent('download');
+  await item.getByTestId('history.export-one').click();
+  const doc = JSON.parse(readFileSync(await (await download).path(), 'utf8')) as {
+    runs: { question: string; answer: string; history?: { question: string; answer: string }[] }[];
+  };
+  expect(doc.runs).toHaveLength(1);
+  expect(doc.runs[0]).toMatchObject({ question: Q2, answer, history: [{ question: Q1 }] });
+
+  // Other images now; Show brings back both images in order and the conversation as turns.
+  await ui.input.upload(SAMPLE);
+  await expect(page.getByTestId('input.thumb')).toHaveCount(0);
+  await item.getByTestId('history.show').click();
+  await expect(page.getByTestId('input.thumb')).toHaveCount(2, { timeout: 30_000 });
+  expect(
+    await page.getByTestId('input.thumb').evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))),
+  ).toEqual(['chart.png', 'shapes.png']);
+  await expect(page.getByTestId('answer.turn')).toHaveCount(1);
+  await expect(page.getByTestId('answer.turn').first()).toContainText(Q1);
+  await expect(page.getByTestId('answer.label')).toContainText(Q2);
+  await expect(page.getByTestId('explorer.image.1')).toBeVisible(); // its heatmaps, over its own images
+  await snap(page, info, 'followup-05-saved-multi-shown');
 });

@@ -110,7 +110,7 @@ export async function showSaved(id: string): Promise<void> {
     return;
   }
   let version: string | number = getState().image?.version ?? -1;
-  if (!inMemory && stored?.images && stored.images.length > 1) {
+  if (stored?.images && stored.images.length > 1) {
     // Every image of the run, in prompt order (a video's frames come back as images).
     if (await putFiles(stored.images, 'replace')) version = imagesKey(getState());
   } else if (!(inMemory && imageVersionOf(inMemory) === version) && stored?.image) {

@@ -81,6 +81,12 @@ export function HistoryPanel() {
               <div className="history-text">
                 <p className="history-label" data-testid="history.label">
                   <strong>{r.label}</strong>
+                  {r.history?.length ? (
+                    <span className="muted" data-testid="history.turn">
+                      {' '}
+                      · turn {r.history.length + 1}
+                    </span>
+                  ) : null}
                 </p>
                 <p className="muted">{new Date(r.createdAt).toLocaleString()}</p>
                 <p
