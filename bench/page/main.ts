@@ -17,7 +17,7 @@ export interface BenchPageApi {
     question: string,
     newTokens: number,
   ): Promise<{ trace: RequestTrace; peakGpuBytes: number | null }>;
-  split(q: SplitRequest): Promise<MergedComparison | NotMeasured>;
+  split(request: SplitRequest): Promise<MergedComparison | NotMeasured>;
 }
 
 let worker: Worker | null = null;
@@ -58,7 +58,7 @@ const api: BenchPageApi = {
     ).result;
     return { trace, peakGpuBytes: (await memory(false)).peak };
   },
-  split(q) {
+  split(request) {
     worker?.terminate(); // its device and sessions go with it
     worker = null;
     client = null;
@@ -79,7 +79,7 @@ const api: BenchPageApi = {
           }
         },
       );
-      w.postMessage(q);
+      w.postMessage(request);
     });
   },
 };

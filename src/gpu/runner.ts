@@ -150,11 +150,11 @@ export class KernelRunner {
     return l;
   }
 
-  private bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
     if (id === undefined) {
       id = this.nextBufferId++;
-      this.bufferIds.set(b, id);
+      this.bufferIds.set(buffer, id);
     }
     return id;
   }
@@ -164,8 +164,8 @@ export class KernelRunner {
    * and ORT's recycled outputs recur across stages and requests. A destroyed buffer's entries
    * are never hit again (a new buffer gets a new id) and age out of the cache.
    */
-  private bindGroup(c: Compiled, spec: KernelSpec, buffers: readonly GPUBuffer[]): GPUBindGroup {
-    const key = `${c.signature}|${buffers.map((b) => this.bufferId(b)).join(',')}`;
+  private bindGroup(compiled: Compiled, spec: KernelSpec, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    const key = `${compiled.signature}|${buffers.map((b) => this.bufferId(b)).join(',')}`;
     let g = this.bindGroups.get(key);
     if (g) {
       this.bindGroups.delete(key); // re-insert: most recently used last
@@ -174,7 +174,7 @@ export class KernelRunner {
     }
     g = this.device.createBindGroup({
       label: `${spec.shader}.${spec.entry}.bindGroup`,
-      layout: c.layout,
+      layout: compiled.layout,
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     this.counts.bindGroups++;

@@ -18,8 +18,8 @@ const elemCode: Record<ElemType, DataTypeCode> = {
   bool: DataType.BOOL,
   int32: DataType.INT32,
 };
-export function dataTypeOf(t: ElemType): DataTypeCode {
-  return elemCode[t];
+export function dataTypeOf(elemType: ElemType): DataTypeCode {
+  return elemCode[elemType];
 }
 
 /** Attribute values, tagged so an int is never written as a float by accident. */
@@ -102,8 +102,8 @@ export interface SerializedGraph {
 }
 
 /** Bytes of a typed array as a view (no copy). */
-function bytesOf(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 export const MS_DOMAIN = 'com.microsoft';

@@ -71,7 +71,7 @@ export interface PruneBackend {
   readonly kind: 'cpu' | 'gpu';
   upload(data: HostArray, shape: readonly number[]): BTensor;
   /** Read back to the host. Only for decisions and the trace (never hidden states or KV). */
-  read(t: BTensor): Promise<HostArray>;
+  read(tensor: BTensor): Promise<HostArray>;
   /** Several reads as one (the GPU backend: one submit and one mapAsync for all). */
   readMany(parts: readonly ReadPart[]): Promise<HostArray[]>;
   /**
@@ -79,7 +79,7 @@ export interface PruneBackend {
    * order, without a read-back on the GPU. (count) u32.
    */
   selectRows(src: BTensor, start: number, count: number, add: number): BTensor;
-  release(t: BTensor): void;
+  release(tensor: BTensor): void;
 
   // Activation inputs (visual, text, query, key, hidden) may be f32 or f16 (read as f32).
 

@@ -37,14 +37,15 @@ export function dtypeOf(data: HostArray): BDtype {
   return 'u32';
 }
 
-function host(t: BTensor, name: string): CpuTensor {
-  if (!(t instanceof CpuTensor)) throw new KernelInputError('CpuPruneBackend', name, 'a CpuTensor', t.constructor.name);
-  return t;
+function host(tensor: BTensor, name: string): CpuTensor {
+  if (!(tensor instanceof CpuTensor))
+    throw new KernelInputError('CpuPruneBackend', name, 'a CpuTensor', tensor.constructor.name);
+  return tensor;
 }
 
 /** An activation as f32: f32 as is, f16 widened (exact), anything else refused. */
-function f32(t: BTensor, name: string): Float32Array {
-  const h = host(t, name);
+function f32(tensor: BTensor, name: string): Float32Array {
+  const h = host(tensor, name);
   if (h.data instanceof Float32Array) return h.data;
   if (h.data instanceof Uint16Array) return castF16ToF32Reference(h.data);
   throw new KernelInputError('CpuPruneBackend', name, 'f32 or f16', h.dtype);
@@ -61,8 +62,8 @@ export class CpuPruneBackend implements PruneBackend {
     return new CpuTensor(data.slice(0, size) as HostArray, [...shape], dtypeOf(data));
   }
 
-  async read(t: BTensor): Promise<HostArray> {
-    return host(t, 'read').data.slice() as HostArray;
+  async read(tensor: BTensor): Promise<HostArray> {
+    return host(tensor, 'read').data.slice() as HostArray;
   }
 
   release(_t: BTensor): void {

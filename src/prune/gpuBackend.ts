@@ -28,13 +28,14 @@ import type { KernelSpec } from '../gpu/runner';
 import { dtypeOf } from './cpuBackend';
 import type { BDtype, BTensor, HostArray } from '../common/tensor';
 
-function gpu(t: BTensor, name: string): GpuTensor {
-  if (!(t instanceof GpuTensor)) throw new KernelInputError('GpuPruneBackend', name, 'a GpuTensor', t.constructor.name);
-  return t;
+function gpu(tensor: BTensor, name: string): GpuTensor {
+  if (!(tensor instanceof GpuTensor))
+    throw new KernelInputError('GpuPruneBackend', name, 'a GpuTensor', tensor.constructor.name);
+  return tensor;
 }
 
-function needDtype(t: GpuTensor, name: string, dtype: BDtype): void {
-  if (t.dtype !== dtype) throw new KernelInputError('GpuPruneBackend', name, dtype, t.dtype);
+function needDtype(tensor: GpuTensor, name: string, dtype: BDtype): void {
+  if (tensor.dtype !== dtype) throw new KernelInputError('GpuPruneBackend', name, dtype, tensor.dtype);
 }
 
 /** Uploads up to this size keep a host copy, so reading them back is free (row lists, positions). */
@@ -152,8 +153,8 @@ export class GpuPruneBackend implements PruneBackend {
    * submitted first (ORT's next commands must come after ours), and the host copy is dropped
    * (the buffer may now be written outside this backend).
    */
-  bufferOf(t: BTensor): GPUBuffer {
-    const g = gpu(t, 'bufferOf');
+  bufferOf(tensor: BTensor): GPUBuffer {
+    const g = gpu(tensor, 'bufferOf');
     this.door.flush();
     g.host = null;
     return g.buffer;
@@ -189,8 +190,8 @@ export class GpuPruneBackend implements PruneBackend {
     return t;
   }
 
-  async read(t: BTensor): Promise<HostArray> {
-    const g = gpu(t, 'read');
+  async read(tensor: BTensor): Promise<HostArray> {
+    const g = gpu(tensor, 'read');
     if (g.host) return g.host.slice();
     const bytes =
       g.elements > 0
@@ -203,8 +204,8 @@ export class GpuPruneBackend implements PruneBackend {
    * An activation as an f32 buffer for a kernel: f32 as is; f16 cast into a pool buffer that
    * `done` releases once the kernel is encoded (pool releases wait for the submit).
    */
-  private asF32(t: BTensor, name: string, temps: GPUBuffer[]): GPUBuffer {
-    const g = gpu(t, name);
+  private asF32(tensor: BTensor, name: string, temps: GPUBuffer[]): GPUBuffer {
+    const g = gpu(tensor, name);
     if (g.dtype === 'f32') return g.buffer;
     if (g.dtype !== 'f16') throw new KernelInputError('GpuPruneBackend', name, 'f32 or f16', g.dtype);
     const out = this.door.pool.acquire(Math.max(1, g.elements) * 4, `CastF16.${name}`);
@@ -288,8 +289,8 @@ export class GpuPruneBackend implements PruneBackend {
     return this.into([out], () => this.k.selectRows.run(s.buffer, s.elements, start, count, add, out.buffer), out);
   }
 
-  release(t: BTensor): void {
-    this.door.pool.release(gpu(t, 'release').buffer);
+  release(tensor: BTensor): void {
+    this.door.pool.release(gpu(tensor, 'release').buffer);
   }
 
   async raterSelect(visual: BTensor, text: BTensor, opts?: { inclusive?: boolean }): Promise<RaterSelection> {

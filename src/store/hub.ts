@@ -116,11 +116,15 @@ async function store(): Promise<OpfsPackageStore | null> {
   return OpfsPackageStore.open();
 }
 
-function cacheError(what: string, e: unknown): void {
+function cacheError(what: string, error: unknown): void {
   setState((s) => ({
     errors: {
       ...s.errors,
-      model: { where: 'model', code: 'cache', message: `The model cache could not ${what}: ${(e as Error).message}` },
+      model: {
+        where: 'model',
+        code: 'cache',
+        message: `The model cache could not ${what}: ${(error as Error).message}`,
+      },
     },
   }));
 }

@@ -103,8 +103,8 @@ export async function setImageFromBlob(
   return true;
 }
 
-const isVideo = (f: { blob: Blob; name: string }) =>
-  f.blob.type.startsWith('video/') || /\.(webm|mp4|m4v|mov|ogv|mkv)$/i.test(f.name);
+const isVideo = (file: { blob: Blob; name: string }) =>
+  file.blob.type.startsWith('video/') || /\.(webm|mp4|m4v|mov|ogv|mkv)$/i.test(file.name);
 
 /** A video and images in one question: refused (as the CLI refuses --video with --image), with what to do instead. */
 function mixMessage(has: string): ShownError {
@@ -247,17 +247,17 @@ export async function setVideoFromBlob(
 }
 
 /** The frame count setting; a video already given is sampled again with it. */
-export async function setFrameCount(n: number, sampler?: VideoSampler): Promise<boolean> {
+export async function setFrameCount(count: number, sampler?: VideoSampler): Promise<boolean> {
   clearError('input');
   try {
-    checkFrameCount(n);
+    checkFrameCount(count);
   } catch (e) {
     showError({ where: 'input', code: 'bad-option', message: (e as Error).message });
     return false;
   }
-  setState({ frameCount: n });
+  setState({ frameCount: count });
   const video = getState().video;
-  return video ? setVideoFromBlob(video.blob, video.name, sampler, n) : true;
+  return video ? setVideoFromBlob(video.blob, video.name, sampler, count) : true;
 }
 
 export async function loadSample(path: string, name: string): Promise<boolean> {

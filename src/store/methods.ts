@@ -134,15 +134,15 @@ export function buildSettings(
 }
 
 /** "SparseVLM 64", "FastV 64 · K=3", "None". */
-export function settingsLabel(s: MethodSettings): string {
-  const entry = methodEntry(s.method);
-  const parts = [entry.short + (entry.usesBudget && s.budget !== undefined ? ` ${s.budget}` : '')];
-  for (const [k, v] of Object.entries(s.params ?? {})) parts.push(`${k}=${String(v)}`);
+export function settingsLabel(settings: MethodSettings): string {
+  const entry = methodEntry(settings.method);
+  const parts = [entry.short + (entry.usesBudget && settings.budget !== undefined ? ` ${settings.budget}` : '')];
+  for (const [k, v] of Object.entries(settings.params ?? {})) parts.push(`${k}=${String(v)}`);
   return parts.join(' · ');
 }
 
 /** Stable key of settings for run caching (sorted params). */
-export function settingsKey(s: MethodSettings): string {
-  const params = Object.entries(s.params ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify([s.method, s.budget ?? null, params]);
+export function settingsKey(settings: MethodSettings): string {
+  const params = Object.entries(settings.params ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([settings.method, settings.budget ?? null, params]);
 }

@@ -13,12 +13,12 @@ import { formatCount } from './format';
 import { Empty, Panel } from './Panel';
 
 /** Finished runs on the current run's image and question, newest per settings, current first. */
-export function comparableRuns(s: AppState): Run[] {
-  const current = s.runs.find((r) => r.id === s.currentRunId);
+export function comparableRuns(state: AppState): Run[] {
+  const current = state.runs.find((r) => r.id === state.currentRunId);
   if (!current?.trace) return [];
   const prefix = current.key.split('|').slice(0, 2).join('|') + '|';
   const byLabel = new Map<string, Run>();
-  for (const r of s.runs) {
+  for (const r of state.runs) {
     if (r.id === current.id || !r.trace || r.status !== 'done' || !r.key.startsWith(prefix)) continue;
     if (r.label !== current.label && !byLabel.has(r.label)) byLabel.set(r.label, r); // runs are newest first
   }

@@ -6,8 +6,8 @@ export function formatMs(ms: number | null): string {
   return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return '—';
+export function formatCount(count: number): string {
+  if (!Number.isFinite(count)) return '—';
   const units: [number, string][] = [
     [1e15, 'P'],
     [1e12, 'T'],
@@ -16,8 +16,8 @@ export function formatCount(n: number): string {
     [1e3, 'k'],
   ];
   for (const [scale, unit] of units)
-    if (Math.abs(n) >= scale) return `${(n / scale).toFixed(n / scale < 10 ? 2 : 1)} ${unit}`;
-  return String(Math.round(n));
+    if (Math.abs(count) >= scale) return `${(count / scale).toFixed(count / scale < 10 ? 2 : 1)} ${unit}`;
+  return String(Math.round(count));
 }
 
 /** Decode speed: tokens after the first over the time after the first. */

@@ -20,18 +20,18 @@ export class CastF16Kernel {
 
   constructor(private readonly runner: KernelRunner) {}
 
-  toF32(src: GPUBuffer, n: number, dst: GPUBuffer): void {
-    this.run(0, src, n, dst, n);
+  toF32(src: GPUBuffer, count: number, dst: GPUBuffer): void {
+    this.run(0, src, count, dst, count);
   }
 
-  toF16(src: GPUBuffer, n: number, dst: GPUBuffer): void {
-    this.run(1, src, n, dst, Math.ceil(n / 2));
+  toF16(src: GPUBuffer, count: number, dst: GPUBuffer): void {
+    this.run(1, src, count, dst, Math.ceil(count / 2));
   }
 
-  private run(entry: 0 | 1, src: GPUBuffer, n: number, dst: GPUBuffer, invocations: number): void {
-    if (n === 0) return;
+  private run(entry: 0 | 1, src: GPUBuffer, count: number, dst: GPUBuffer, invocations: number): void {
+    if (count === 0) return;
     const { runner } = this;
-    const params = runner.uniform(CastF16Kernel.owner, [n]);
+    const params = runner.uniform(CastF16Kernel.owner, [count]);
     runner.run(CastF16Kernel.owner, (pass) => {
       runner.dispatch(pass, CastF16Kernel.specs()[entry], [params, src, dst], groups1d(invocations, 256));
     });

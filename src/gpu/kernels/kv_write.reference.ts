@@ -16,10 +16,10 @@ export interface KvWriteShape {
 }
 
 /** Refuses a write past the cache's capacity (the kernel would drop those rows). */
-export function checkKvWrite(s: KvWriteShape): void {
-  if (s.n > s.srcRows) throw new KernelInputError('kvWrite', 'n', `≤ srcRows (${s.srcRows})`, `${s.n}`);
-  if (s.at + s.n > s.dstRows)
-    throw new KernelInputError('kvWrite', 'at + n', `≤ cache rows (${s.dstRows})`, `${s.at} + ${s.n}`);
+export function checkKvWrite(shape: KvWriteShape): void {
+  if (shape.n > shape.srcRows) throw new KernelInputError('kvWrite', 'n', `≤ srcRows (${shape.srcRows})`, `${shape.n}`);
+  if (shape.at + shape.n > shape.dstRows)
+    throw new KernelInputError('kvWrite', 'at + n', `≤ cache rows (${shape.dstRows})`, `${shape.at} + ${shape.n}`);
 }
 
 /**
@@ -32,20 +32,20 @@ export function kvWriteReference(
   dstK: Uint32Array, // (heads, dstRows, W)
   dstV: Uint32Array,
   bias: Float32Array, // (≥ dstRows)
-  s: KvWriteShape,
+  shape: KvWriteShape,
 ): { key: Uint32Array; value: Uint32Array; bias: Float32Array } {
-  checkKvWrite(s);
+  checkKvWrite(shape);
   const key = dstK.slice();
   const value = dstV.slice();
   const b = bias.slice();
-  for (let h = 0; h < s.heads; h++) {
-    for (let r = 0; r < s.n; r++) {
-      const from = (h * s.srcRows + r) * s.W;
-      const to = (h * s.dstRows + s.at + r) * s.W;
-      key.set(srcK.subarray(from, from + s.W), to);
-      value.set(srcV.subarray(from, from + s.W), to);
+  for (let h = 0; h < shape.heads; h++) {
+    for (let r = 0; r < shape.n; r++) {
+      const from = (h * shape.srcRows + r) * shape.W;
+      const to = (h * shape.dstRows + shape.at + r) * shape.W;
+      key.set(srcK.subarray(from, from + shape.W), to);
+      value.set(srcV.subarray(from, from + shape.W), to);
     }
   }
-  for (let r = 0; r < s.n; r++) b[s.at + r] = 0;
+  for (let r = 0; r < shape.n; r++) b[shape.at + r] = 0;
   return { key, value, bias: b };
 }

@@ -34,7 +34,7 @@ export class KvWrite {
   constructor(private readonly runner: KernelRunner) {}
 
   /** A uniform of its own (not the door's per-batch slot): the caller keeps and destroys it. */
-  params(s: Omit<KvWriteShape, 'at'>, slotIndex: number): GPUBuffer {
+  params(shape: Omit<KvWriteShape, 'at'>, slotIndex: number): GPUBuffer {
     const buf = this.runner.device.createBuffer({
       label: `${KvWrite.owner}.params`,
       size: 32,
@@ -43,30 +43,35 @@ export class KvWrite {
     this.runner.device.queue.writeBuffer(
       buf,
       0,
-      Uint32Array.of(s.W, s.heads, s.srcRows, s.dstRows, s.n, slotIndex, 0, 0),
+      Uint32Array.of(shape.W, shape.heads, shape.srcRows, shape.dstRows, shape.n, slotIndex, 0, 0),
     );
     return buf;
   }
 
   /** Encode one write into `pass` (the caller has checked the shape against its slots). */
-  encode(pass: GPUComputePassEncoder, params: GPUBuffer, b: KvWriteBuffers, s: Omit<KvWriteShape, 'at'>): void {
-    const count = s.heads * s.n * s.W;
+  encode(
+    pass: GPUComputePassEncoder,
+    params: GPUBuffer,
+    buffers: KvWriteBuffers,
+    shape: Omit<KvWriteShape, 'at'>,
+  ): void {
+    const count = shape.heads * shape.n * shape.W;
     if (count > 0)
       this.runner.dispatch(
         pass,
         KvWrite.spec,
-        [params, b.slots, b.srcK, b.srcV, b.dstK, b.dstV, b.bias],
+        [params, buffers.slots, buffers.srcK, buffers.srcV, buffers.dstK, buffers.dstV, buffers.bias],
         groups1d(count, 256),
       );
   }
 
   /** One write at row `at` now (its own pass, submitted at once); `slots` is overwritten. */
-  run(b: KvWriteBuffers, s: KvWriteShape): void {
-    checkKvWrite(s);
+  run(buffers: KvWriteBuffers, shape: KvWriteShape): void {
+    checkKvWrite(shape);
     const { runner } = this;
-    runner.device.queue.writeBuffer(b.slots, 0, Uint32Array.of(s.at));
-    const params = this.params(s, 0);
-    runner.run(KvWrite.owner, (pass) => this.encode(pass, params, b, s));
+    runner.device.queue.writeBuffer(buffers.slots, 0, Uint32Array.of(shape.at));
+    const params = this.params(shape, 0);
+    runner.run(KvWrite.owner, (pass) => this.encode(pass, params, buffers, shape));
     runner.door.flush();
     params.destroy(); // destroyed after the submit: the queued work keeps it alive
   }

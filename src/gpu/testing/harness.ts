@@ -15,15 +15,15 @@ export async function gpuBackend() {
 /** Seeded test data: the engine's own PRNG (mulberry32). */
 export const rng = seededRandom;
 
-export function gaussian(n: number, seed: number, scale = 1): Float32Array {
+export function gaussian(count: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
     const u = Math.max(r(), 1e-12);
     const v = r();
     const m = Math.sqrt(-2 * Math.log(u)) * scale;
     out[i] = m * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v);
+    if (i + 1 < count) out[i + 1] = m * Math.sin(2 * Math.PI * v);
   }
   return out;
 }

@@ -31,13 +31,13 @@ export function sequenceRows(
   return rows;
 }
 
-export async function readU32(backend: PruneBackend, t: BTensor): Promise<Uint32Array> {
-  const host = await backend.read(t);
+export async function readU32(backend: PruneBackend, tensor: BTensor): Promise<Uint32Array> {
+  const host = await backend.read(tensor);
   return host instanceof Uint32Array ? host : Uint32Array.from(host);
 }
 
-export async function readF32(backend: PruneBackend, t: BTensor): Promise<Float32Array> {
-  const host = await backend.read(t);
+export async function readF32(backend: PruneBackend, tensor: BTensor): Promise<Float32Array> {
+  const host = await backend.read(tensor);
   return host instanceof Float32Array ? host : Float32Array.from(host);
 }
 
@@ -63,19 +63,19 @@ export interface PlanPieces {
 }
 
 /** Builds the plan: uploads the row list, maps the survivors' origins, appends merged ids. */
-export function buildPlan(p: PlanPieces): PrunePlan {
-  const mergedCount = p.mergedIds.length;
-  const rows = sequenceRows(p.layout, p.keptVisual, mergedCount, sequenceLength(p.layout));
-  const origin = new Int32Array(p.keptVisual.length + mergedCount);
-  for (let i = 0; i < p.keptVisual.length; i++) origin[i] = p.visualOrigin[p.keptVisual[i]];
-  for (let c = 0; c < mergedCount; c++) origin[p.keptVisual.length + c] = p.mergedIds[c];
+export function buildPlan(pieces: PlanPieces): PrunePlan {
+  const mergedCount = pieces.mergedIds.length;
+  const rows = sequenceRows(pieces.layout, pieces.keptVisual, mergedCount, sequenceLength(pieces.layout));
+  const origin = new Int32Array(pieces.keptVisual.length + mergedCount);
+  for (let i = 0; i < pieces.keptVisual.length; i++) origin[i] = pieces.visualOrigin[pieces.keptVisual[i]];
+  for (let c = 0; c < mergedCount; c++) origin[pieces.keptVisual.length + c] = pieces.mergedIds[c];
   return {
-    rows: p.backend.upload(rows, [rows.length]),
-    merged: p.merged,
-    layout: { preLength: p.layout.preLength, visualCount: origin.length, textLength: p.layout.textLength },
-    positions: p.positions,
+    rows: pieces.backend.upload(rows, [rows.length]),
+    merged: pieces.merged,
+    layout: { preLength: pieces.layout.preLength, visualCount: origin.length, textLength: pieces.layout.textLength },
+    positions: pieces.positions,
     visualOrigin: origin,
-    trace: p.trace,
+    trace: pieces.trace,
   };
 }
 

@@ -26,8 +26,8 @@ export interface StoredEval {
 }
 
 /** Evaluations whose records can be continued by another: same data, model, prompt and length. */
-export function resumeKey(h: RunHeader): string {
-  return JSON.stringify([h.format, h.data, h.items, h.model, h.suffix, h.maxNewTokens]);
+export function resumeKey(header: RunHeader): string {
+  return JSON.stringify([header.format, header.data, header.items, header.model, header.suffix, header.maxNewTokens]);
 }
 
 const request = <T>(req: IDBRequest<T>) =>
@@ -50,8 +50,8 @@ export class EvalDb {
     return new EvalDb(await request(req));
   }
 
-  async putEval(e: StoredEval): Promise<void> {
-    await request(this.db.transaction('evals', 'readwrite').objectStore('evals').put(e));
+  async putEval(stored: StoredEval): Promise<void> {
+    await request(this.db.transaction('evals', 'readwrite').objectStore('evals').put(stored));
   }
 
   async getEval(id: string): Promise<StoredEval | null> {

@@ -35,21 +35,21 @@ export interface SessionImage {
   bytes: ArrayBuffer;
 }
 
-export function pickSettings(s: AppState): SessionSettings {
+export function pickSettings(state: AppState): SessionSettings {
   return {
-    question: s.question,
-    method: s.method,
-    budget: s.budget,
-    params: s.params,
-    maxNewTokens: s.maxNewTokens,
-    temperature: s.temperature,
-    topP: s.topP,
-    seed: s.seed,
-    theme: s.theme,
-    endpoint: s.endpoint,
-    gpuMemoryMb: s.gpuMemoryMb,
-    frameCount: s.frameCount,
-    compare: { enabled: s.compare.enabled, settings: s.compare.settings },
+    question: state.question,
+    method: state.method,
+    budget: state.budget,
+    params: state.params,
+    maxNewTokens: state.maxNewTokens,
+    temperature: state.temperature,
+    topP: state.topP,
+    seed: state.seed,
+    theme: state.theme,
+    endpoint: state.endpoint,
+    gpuMemoryMb: state.gpuMemoryMb,
+    frameCount: state.frameCount,
+    compare: { enabled: state.compare.enabled, settings: state.compare.settings },
   };
 }
 

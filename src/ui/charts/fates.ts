@@ -162,23 +162,25 @@ const stageWords = (layer: number | null) =>
  * A patch's fate in words, for the hover line. No internal numbers: merged tokens (negative ids
  * in the trace) are described by how many patches they hold (`groupSize`, when known).
  */
-export function describeFate(f: PatchFate, groupSize?: number): string {
+export function describeFate(fate: PatchFate, groupSize?: number): string {
   const score =
-    f.score === null ? '' : ` · score ${f.score.toPrecision(3)} (rank ${f.rank} ${stageWords(f.scoreLayer)})`;
+    fate.score === null
+      ? ''
+      : ` · score ${fate.score.toPrecision(3)} (rank ${fate.rank} ${stageWords(fate.scoreLayer)})`;
   let what: string;
-  if (f.state === 'kept') what = 'kept';
-  else if (f.state === 'merged') {
+  if (fate.state === 'kept') what = 'kept';
+  else if (fate.state === 'merged') {
     const others =
       groupSize === undefined ? 'other patches' : `${groupSize - 1} other patch${groupSize === 2 ? '' : 'es'}`;
-    what = `merged with ${others} into one token ${stageWords(f.atLayer)}`;
-  } else what = `dropped ${stageWords(f.atLayer)}`;
+    what = `merged with ${others} into one token ${stageWords(fate.atLayer)}`;
+  } else what = `dropped ${stageWords(fate.atLayer)}`;
   const later =
-    f.later === null
+    fate.later === null
       ? ''
-      : f.later.state === 'dropped'
-        ? ` · later dropped ${stageWords(f.later.atLayer)}`
-        : ` · later merged with other patches ${stageWords(f.later.atLayer)}`;
-  return `patch ${f.patch}: ${what}${score}${later}`;
+      : fate.later.state === 'dropped'
+        ? ` · later dropped ${stageWords(fate.later.atLayer)}`
+        : ` · later merged with other patches ${stageWords(fate.later.atLayer)}`;
+  return `patch ${fate.patch}: ${what}${score}${later}`;
 }
 
 /** Patches per merged token at a layer (for describeFate's group size). */

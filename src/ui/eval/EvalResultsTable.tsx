@@ -2,7 +2,8 @@
 import type { EvalResults, EvalSpeed } from '../../eval/summary';
 import { formatCount, formatMs } from '../format';
 
-const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '' : ` (${v.toFixed(2)}×)`);
+const ratio = (value: number | null | undefined) =>
+  value === null || value === undefined ? '' : ` (${value.toFixed(2)}×)`;
 
 export function EvalResultsTable(props: { results: EvalResults; speed: EvalSpeed | null }) {
   const none = props.results.methods.find((m) => m.method === 'none');
