@@ -19,8 +19,8 @@ npx esbuild bench/gpu/prefill-variants.ts --bundle --platform=node --format=esm 
   --outfile="$stage/prefill-variants.mjs" --external:webgpu --external:onnxruntime-web --external:onnxruntime-node \
   --external:sharp --external:vite --external:@playwright/test \
   --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
-npx esbuild bench/gpu/dispatch-cost.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-  --outfile="$stage/dispatch-cost.mjs" --external:webgpu --external:onnxruntime-web
+npx esbuild bench/gpu/dispatchCost.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --outfile="$stage/dispatchCost.mjs" --external:webgpu --external:onnxruntime-web
 cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
    fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png fixtures/multi/frames.gif \
    bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh "$stage/"

@@ -31,7 +31,7 @@ let cached: Promise<NodeGpuResult> | null = null;
  * to under 1 s). onnxruntime-web's WebGPU EP runs its per-dispatch code in that wasm on every
  * session run, which on a real GPU bounds decode; yet tier-up did not help it: on an H100 host
  * (16 cores) a decode layer run cost 2.9–3.4 ms of CPU with Liftoff only and 4.0–4.7 ms with
- * tier-up (bench/gpu/dispatch-cost.ts, 2026-11-24). So Liftoff only, everywhere;
+ * tier-up (bench/gpu/dispatchCost.ts, 2026-11-24). So Liftoff only, everywhere;
  * `SVLM_WASM_TIERUP=1` lets V8 tier up (for measuring). Must run before ORT's wasm compiles.
  */
 export function preferQuickWasmCompile(): void {

@@ -2,7 +2,7 @@
  * Diagnostic for the GPU machine: the CPU cost of one decoder-layer session run (decode shape,
  * one token, a growing KV cache on the GPU), and where it goes in Dawn's API, under the
  * settings that matter (Liftoff-only wasm or tier-up, Dawn toggles via SVLM_DAWN_TOGGLES).
- * Bundled and run by bench/gpu/run.sh: `node dispatch-cost.mjs <package dir> [--calls]`.
+ * Bundled and run by bench/gpu/run.sh: `node dispatchCost.mjs <package dir> [--calls]`.
  *
  * Why it exists: on an H100 a layer run of a few dozen tiny dispatches cost 5–8 ms of CPU,
  * which bounds decode and pruned prefill; this prints the per-run breakdown (submits, bind
@@ -120,6 +120,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(`dispatch-cost: ${(e as Error).message}`);
+  console.error(`dispatchCost: ${(e as Error).message}`);
   process.exit(1);
 });
