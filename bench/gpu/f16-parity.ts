@@ -1,26 +1,47 @@
 /**
- * Issue 11 on the GPU machine: every pruning method on q4f16 packages (and fp16, q4 for
- * comparison) of both fixture families, the WebGPU engine (Dawn on the real GPU, `shader-f16`
- * exposed by the toggle in src/cli/shared/nodeGpu.ts) against the wasm engine in the same
- * process: stages, kept sets, merges, visual tokens per layer, raters, 16 greedy tokens
- * (src/engine/pruneParity.ts), plus the method's share of prefill. Writes a log and JSON.
+ * Issue 11 on the GPU machine: every pruning method on q4f16 and fp16 packages (and q4 for
+ * comparison), three runs of each request compared:
+ *   - the WebGPU engine (Dawn on the real GPU, `shader-f16` exposed by the toggle in
+ *     src/cli/shared/nodeGpu.ts),
+ *   - the wasm engine in the same process,
+ *   - the CPU reference runner (src/convert/testing/reference/runner.ts `generatePruned`: its own
+ *     splice, plan application, caches and decode loop on onnxruntime's CPU EP; here that EP is
+ *     onnxruntime-web's wasm build, bench/gpu/ortNodeShim.ts, since onnxruntime-node's native
+ *     library does not fit the carry), whose prune backend records how clearly each decision
+ *     was won (src/engine/decisionMargins.ts).
+ * Compared: stages, kept sets, merges, visual tokens per layer, raters, 16 greedy tokens
+ * (src/engine/pruneParity.ts), KV bytes per layer (engine vs reference); then each f16 package
+ * against q4 (visual tokens per layer and kept sets). Fixtures: `margins` (the designed fixture,
+ * src/convert/synthetic/margins.ts: every decision won by a clear margin, so f16 rounding cannot
+ * flip one) and the random fixture families (llama-clip-gqa, qwen2-siglip: scores near 1/576,
+ * flat logits). Writes f16-parity.log and f16-parity.json under the out dir.
  *
  *   node f16-parity.mjs <fixtures dir> <out dir> [dtype,dtype…] [fixture,fixture…]
+ *   (tokenizer for `margins`: $MARGINS_TOKENIZER_DIR, else <fixtures>/open-llava15-deep)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupNodeGpu } from '../../src/cli/shared/nodeGpu';
 import { convertCheckpoint } from '../../src/convert/convert';
 import { openCheckpointDir } from '../../src/convert/checkpoint/nodeCheckpoint';
+import { MARGINS_BUDGETS, MARGINS_QUESTION, marginsImagePng } from '../../src/convert/synthetic/margins';
+import { loadReferenceModel, readFromMap } from '../../src/convert/testing/reference/package';
+import { pixelValuesFor } from '../../src/convert/testing/reference/pixels';
+import { ReferenceRunner } from '../../src/convert/testing/reference/runner';
+import { MarginProbe, smallestByKind } from '../../src/engine/decisionMargins';
 import type { GenerateResult } from '../../src/engine/engine';
-import { generationParity } from '../../src/engine/pruneParity';
+import { marginsCheckpoint, marginsPackage } from '../../src/engine/marginsFixture.testutil';
+import { generationParity, stageParity } from '../../src/engine/pruneParity';
+import { createMethod } from '../../src/prune/registry';
 import type { PackageReader } from '../../src/package/source';
 import type { PackageDtype } from '../../src/package/manifest';
 import { MemorySink } from '../../src/package/sink';
 
 const [fixtures, out, dtypeList, nameList] = process.argv.slice(2);
 const DTYPES = (dtypeList ?? 'q4f16,fp16,q4').split(',') as PackageDtype[];
-const METHODS: [string, number][] = [
+const NAMES = (nameList ?? 'margins,llama-clip-gqa,qwen2-siglip').split(',');
+const RANDOM_FIXTURE_METHODS: [string, number][] = [
   ['sparsevlm', 64],
   ['sparsevlm-v1', 64],
   ['sparsevlm-v2', 64],
@@ -30,6 +51,8 @@ const METHODS: [string, number][] = [
 ];
 /** f32 kernels on two devices: 1e-5; f16 activations round every op to 2^-11 on two runtimes. */
 const REL: Record<PackageDtype, number> = { fp32: 1e-5, q4: 1e-4, q4f16: 2e-2, fp16: 2e-2 };
+/** The margins fixture's claim: every decision won by at least this (relative), every token by ≥ 1 logit. */
+const MARGIN_FLOOR = 0.05;
 mkdirSync(out, { recursive: true });
 const lines: string[] = [];
 const log = (s: string) => {
@@ -52,6 +75,7 @@ const reader = (files: Map<string, Uint8Array>, label: string): PackageReader =>
   },
 });
 
+const t0 = performance.now();
 const gpu = await setupNodeGpu();
 if (!gpu.adapter) throw new Error(`no WebGPU adapter: ${gpu.reason}`);
 log(
@@ -69,32 +93,96 @@ const wasm = Engine.withRuntime({
   fallbackReason: 'parity check',
   device: () => null,
 });
-const summary: Record<string, unknown>[] = [];
-let failures = 0;
-for (const name of (nameList ?? 'llama-clip-gqa,qwen2-siglip').split(',')) {
+
+interface Fixture {
+  question: string;
+  image: Uint8Array;
+  methods: [string, number][];
+  package(dtype: PackageDtype): Promise<Map<string, Uint8Array>>;
+}
+
+async function fixture(name: string): Promise<Fixture> {
+  if (name === 'margins') {
+    const ckpt = await marginsCheckpoint(process.env.MARGINS_TOKENIZER_DIR ?? join(fixtures, 'open-llava15-deep'));
+    return {
+      question: MARGINS_QUESTION,
+      image: await marginsImagePng(),
+      methods: MARGINS_BUDGETS,
+      package: (dtype) => marginsPackage(ckpt, dtype),
+    };
+  }
   const golden = JSON.parse(readFileSync(join(fixtures, name, 'golden.json'), 'utf8')) as { question: string };
-  const image = new Uint8Array(readFileSync(join(fixtures, name, 'image.png')));
+  return {
+    question: golden.question,
+    image: new Uint8Array(readFileSync(join(fixtures, name, 'image.png'))),
+    methods: RANDOM_FIXTURE_METHODS,
+    async package(dtype) {
+      const ckpt = await openCheckpointDir(join(fixtures, name));
+      const sink = new MemorySink();
+      await convertCheckpoint(ckpt, { dtype, sink });
+      await ckpt.close?.();
+      return sink.files;
+    },
+  };
+}
+
+/** Engine result vs the reference runner's: the differences, empty when they agree. */
+function versusReference(
+  a: GenerateResult,
+  want: Awaited<ReturnType<ReferenceRunner['generatePruned']>>,
+  visualTokens: number,
+  rel: number,
+): string[] {
+  const r = stageParity(a.trace.stages, want.stages, visualTokens, rel).problems;
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  if (!same(a.trace.visualPerLayer, want.visualPerLayer))
+    r.push(`visual per layer ${a.trace.visualPerLayer.join('/')} vs ${want.visualPerLayer.join('/')}`);
+  if (!same(a.trace.raters?.raters ?? null, want.raters)) r.push('raters differ');
+  if (!same(a.tokenIds, want.tokens)) r.push(`tokens ${a.tokenIds.join(' ')} vs ${want.tokens.join(' ')}`);
+  if (!same(a.trace.cost.kvBytesPerLayer, want.kvBytesPerLayer))
+    r.push(`KV bytes ${a.trace.cost.kvBytesPerLayer.join('/')} vs ${want.kvBytesPerLayer.join('/')}`);
+  return r;
+}
+
+const summary: Record<string, unknown>[] = [];
+const visual = new Map<string, { perLayer: number[]; kept: number[][] }>(); // `${name} ${method} ${dtype}`
+let failures = 0;
+const write = () =>
+  writeFileSync(
+    join(out, 'f16-parity.json'),
+    JSON.stringify(
+      { adapter: gpu.adapter!.info, shaderF16: gpu.adapter!.features.has('shader-f16'), runs: summary },
+      null,
+      1,
+    ),
+  );
+for (const name of NAMES) {
+  const fx = await fixture(name);
+  const imagePath = join(tmpdir(), `f16-parity-${name}.png`);
+  writeFileSync(imagePath, fx.image);
   for (const dtype of DTYPES) {
-    const ckpt = await openCheckpointDir(join(fixtures, name));
-    const sink = new MemorySink();
-    await convertCheckpoint(ckpt, { dtype, sink });
-    await ckpt.close?.();
+    let ref: ReferenceRunner;
+    let pixels: Float32Array;
     try {
-      await webgpu.load(reader(sink.files, `${name}-${dtype}`));
-      await wasm.load(reader(sink.files, `${name}-${dtype}`));
+      const files = await fx.package(dtype);
+      await webgpu.load(reader(files, `${name}-${dtype}`));
+      await wasm.load(reader(files, `${name}-${dtype}`));
+      ref = await ReferenceRunner.create(await loadReferenceModel(readFromMap(files)));
+      pixels = (await pixelValuesFor(files.get('preprocessor_config.json')!, imagePath)).data;
     } catch (e) {
       failures++;
       log(`${name} ${dtype}: could not load: ${(e as Error).message}`);
       continue;
     }
     log(
-      `${name} ${dtype}: activations ${webgpu.model!.manifest.activationDtype}, WebGPU adapter shaderF16 ${webgpu.adapter.shaderF16}`,
+      `${name} ${dtype}: activations ${webgpu.model!.manifest.activationDtype}, WebGPU adapter shaderF16 ${webgpu.adapter.shaderF16} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
     );
-    for (const [method, budget] of METHODS) {
+    const V = webgpu.model!.manifest.vision.visualTokens;
+    for (const [method, budget] of fx.methods) {
       const run = (e: typeof webgpu): Promise<GenerateResult> =>
         e.generate({
-          image: { bytes: image, name: 'image.png' },
-          question: golden.question,
+          image: { bytes: fx.image, name: 'image.png' },
+          question: fx.question,
           settings: { method, budget },
           options: { maxNewTokens: 16, temperature: 0, topP: 1, seed: 0 },
           onToken: () => {},
@@ -102,45 +190,89 @@ for (const name of (nameList ?? 'llama-clip-gqa,qwen2-siglip').split(',')) {
       try {
         const a = await run(webgpu);
         const b = await run(wasm);
-        const r = generationParity(a, b, webgpu.model!.manifest.vision.visualTokens, REL[dtype]);
-        if (r.problems.length) failures++;
+        const probe = new MarginProbe();
+        const want = await ref.generatePruned(
+          a.inputIds,
+          pixels,
+          createMethod(method, { budget }, webgpu.dims()),
+          webgpu.dims(),
+          16,
+          probe,
+        );
+        const gw = generationParity(a, b, V, REL[dtype]).problems;
+        const gr = versusReference(a, want, V, REL[dtype]);
+        const wr = versusReference(b, want, V, REL[dtype]);
+        const margins = smallestByKind(probe.margins);
+        const decisionGap = Math.min(...Object.values(margins));
+        const tokenGap = Math.min(...want.margins);
+        const marginsOk = decisionGap >= MARGIN_FLOOR && tokenGap >= 1;
+        const ok = !gw.length && !gr.length && !wr.length;
+        if (!ok || (name === 'margins' && !marginsOk)) failures++;
+        visual.set(`${name} ${method} ${dtype}`, {
+          perLayer: a.trace.visualPerLayer,
+          kept: a.trace.stages.map((s) => s.kept),
+        });
         const t = a.trace.timings;
         log(
-          `  ${method} ${budget}: ${r.problems.length ? 'DIFFERS' : 'same'} — stages ${a.trace.stages.map((s) => `L${s.layer} ${s.visualIn}→${s.visualOut}`).join(', ')}; visual per layer ${a.trace.visualPerLayer.join('/')}; ${a.trace.stages.reduce((n, s) => n + s.merges.length, 0)} merged; tokens ${a.tokenIds.join(' ')}; worst score Δ ${r.worstScore.toExponential(2)}; swaps ${r.swaps.length}; webgpu prefill ${t.prefillMs.toFixed(1)} ms (method ${t.methodMs.toFixed(2)} ms), wasm prefill ${b.trace.timings.prefillMs.toFixed(1)} ms${r.problems.length ? `\n    ${r.problems.join('\n    ')}` : ''}`,
+          `  ${method} ${budget}: WebGPU=wasm ${gw.length ? 'NO' : 'yes'}, WebGPU=reference ${gr.length ? 'NO' : 'yes'}, wasm=reference ${wr.length ? 'NO' : 'yes'} — stages ${a.trace.stages.map((s) => `L${s.layer} ${s.visualIn}→${s.visualOut}`).join(', ')}; visual per layer ${a.trace.visualPerLayer.join('/')}; ${a.trace.stages.reduce((n, s) => n + s.merges.length, 0)} merged; tokens ${a.tokenIds.join(' ')}; KV bytes ${a.trace.cost.kvBytesPerLayer.join('/')}; smallest decision gap ${decisionGap.toFixed(3)} (${Object.entries(
+            margins,
+          )
+            .map(([k, v]) => `${k} ${v!.toFixed(3)}`)
+            .join(
+              ', ',
+            )}), smallest top-2 logit gap ${tokenGap.toFixed(2)}; webgpu prefill ${t.prefillMs.toFixed(1)} ms${[
+            ...gw.map((p) => `\n    WebGPU vs wasm: ${p}`),
+            ...gr.map((p) => `\n    WebGPU vs reference: ${p}`),
+            ...wr.map((p) => `\n    wasm vs reference: ${p}`),
+          ].join('')}`,
         );
         summary.push({
           name,
           dtype,
           method,
           budget,
-          same: r.problems.length === 0,
-          problems: r.problems,
-          worstScore: r.worstScore,
-          swaps: r.swaps,
+          webgpuEqualsWasm: !gw.length,
+          webgpuEqualsReference: !gr.length,
+          wasmEqualsReference: !wr.length,
+          problems: { webgpuVsWasm: gw, webgpuVsReference: gr, wasmVsReference: wr },
+          margins,
+          decisionGap,
+          tokenGap,
+          marginDetail: probe.margins,
           visualPerLayer: a.trace.visualPerLayer,
           tokens: a.tokenIds,
           wasmTokens: b.tokenIds,
+          referenceTokens: want.tokens,
+          kvBytesPerLayer: a.trace.cost.kvBytesPerLayer,
           webgpuPrefillMs: t.prefillMs,
           webgpuMethodMs: t.methodMs,
           wasmPrefillMs: b.trace.timings.prefillMs,
         });
       } catch (e) {
         failures++;
-        log(`  ${method} ${budget}: ERROR ${(e as Error).message}`);
-        summary.push({ name, dtype, method, budget, same: false, error: (e as Error).message });
+        log(`  ${method} ${budget}: ERROR ${(e as Error).stack ?? (e as Error).message}`);
+        summary.push({ name, dtype, method, budget, error: (e as Error).message });
       }
-      writeFileSync(
-        join(out, 'f16-parity.json'),
-        JSON.stringify(
-          { adapter: gpu.adapter.info, shaderF16: gpu.adapter.features.has('shader-f16'), runs: summary },
-          null,
-          1,
-        ),
-      );
+      write();
     }
+    await ref.release();
   }
+  // f16 packages against q4: the same visual tokens per layer and kept sets.
+  for (const [method] of fx.methods)
+    for (const dtype of DTYPES.filter((d) => d !== 'q4')) {
+      const q4 = visual.get(`${name} ${method} q4`);
+      const f16 = visual.get(`${name} ${method} ${dtype}`);
+      if (!q4 || !f16) continue;
+      const same = JSON.stringify(q4) === JSON.stringify(f16);
+      if (!same) failures++;
+      log(`  ${name} ${method} ${dtype} vs q4: visual per layer and kept sets ${same ? 'same' : 'DIFFER'}`);
+      summary.push({ name, method, dtype, versusQ4: same });
+      write();
+    }
 }
-log(`${failures ? `${failures} runs differ or failed` : 'every run: WebGPU = wasm'}`);
+log(
+  `${failures ? `${failures} runs differ or failed` : 'every run: WebGPU = wasm = reference'} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+);
 await webgpu.dispose();
 await wasm.dispose();
 process.exit(0);

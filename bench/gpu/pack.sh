@@ -14,6 +14,12 @@ npx esbuild bench/cli.ts --bundle --platform=node --format=esm --target=node20 -
   --outfile="$stage/bench.mjs" --external:webgpu --external:onnxruntime-web --external:onnxruntime-node \
   --external:sharp --external:vite --external:@playwright/test \
   --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
+# f16-parity.mjs (issue 11: WebGPU vs wasm vs the CPU reference runner on f16 packages): the
+# reference runner's onnxruntime-node import goes to onnxruntime-web's CPU EP (ortNodeShim.ts).
+npx esbuild bench/gpu/f16-parity.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --outfile="$stage/f16-parity.mjs" --external:webgpu --external:onnxruntime-web --external:sharp \
+  --alias:onnxruntime-node=./bench/gpu/ortNodeShim.ts \
+  --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
 # prefill-variants.mjs (issue 13: prefill tuning variants side by side, run by variants.sh).
 npx esbuild bench/gpu/prefill-variants.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/prefill-variants.mjs" --external:webgpu --external:onnxruntime-web --external:onnxruntime-node \
@@ -23,7 +29,9 @@ npx esbuild bench/gpu/dispatchCost.ts --bundle --platform=node --format=esm --ta
   --outfile="$stage/dispatchCost.mjs" --external:webgpu --external:onnxruntime-web
 cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
    fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png fixtures/multi/frames.gif \
-   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh "$stage/"
+   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh bench/gpu/f16-run.sh "$stage/"
+# The random fixture families for f16-run.sh's last phase (f16-parity on llama-clip-gqa, qwen2-siglip; ~2 MB).
+mkdir -p "$stage/fixtures" && cp -r fixtures/llama-clip-gqa fixtures/qwen2-siglip "$stage/fixtures/"
 nm=node_modules; dst=$stage/node_modules
 cp -r $nm/sharp $nm/detect-libc $nm/semver $nm/onnxruntime-common "$dst/"
 cp -r $nm/@img/colour $nm/@img/sharp-linux-x64 $nm/@img/sharp-libvips-linux-x64 "$dst/@img/"

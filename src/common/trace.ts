@@ -78,7 +78,10 @@ export interface CostFigures {
   /** Per decoder layer: 4nd² + 2n²d + 3ndm with n tokens entering (SPARSEVLM.md). */
   flops: number;
   flopsUnpruned: number;
-  /** KV-cache bytes held by each layer at the end of the request. */
+  /**
+   * KV-cache bytes held by each layer at the end of the request, measured off the cache tensors
+   * (or captured-decode buffers' filled rows) the engine holds (src/engine/kvBytes.ts).
+   */
   kvBytesPerLayer: number[];
   kvBytesUnpruned: number;
 }

@@ -12,6 +12,7 @@ import type { ModelDims, PruneMethod } from '../prune/method';
 import { createMethod, UnknownMethodError } from '../prune/registry';
 import { cpuBridge, gpuBridge, type BackendBridge } from './bridge';
 import { decodeStep } from './decode';
+import { heldKvBytes } from './kvBytes';
 import { abortable, asEngineError } from './errors';
 import { InputPipeline, type PreparedPixels } from './inputs';
 import { checkPromptMemory } from './memoryLimits';
@@ -227,7 +228,7 @@ export class Engine {
         this.releasing = false;
         throw new EngineError('gpu', 'gpu-unavailable', 'onnxruntime created no WebGPU device.', {});
       }
-      this.ops = device ? new GpuTensorOps(this.rt.ort, device) : new CpuTensorOps(this.rt.ort);
+      this.ops = device ? new GpuTensorOps(this.rt.ort, this.doorFor(device)) : new CpuTensorOps(this.rt.ort);
       const gpuBackend = device ? new GpuPruneBackend(this.doorFor(device)) : null;
       this.releasing = false; // the old device, if it ended, is no longer the door's
       // Our kernels' pipelines compile here, not in the first question's first pruning stage
@@ -451,6 +452,8 @@ export class Engine {
         decodeStepMs.push(performance.now() - t0);
       }
       const answer = stream.finish().text;
+      // Measured before a kept conversation takes the caches (kvBytes.ts).
+      const kvBytesPerLayer = heldKvBytes(decodeArgs.caches, () => pkg.decoder?.fixedCaches() ?? []);
       const conversation = req.keepConversation
         ? this.keepConversation(decodeArgs.caches, untrack, {
             id: kept?.id ?? req.conversation ?? this.conversations.newId(),
@@ -515,14 +518,17 @@ export class Engine {
           decodeStepMs,
           totalMs: performance.now() - tStart,
         },
-        cost: costFigures({
-          dims,
-          nonVisualTokens: layout.preLength + layout.textLength,
-          visualPerLayer,
-          visualTokens: layout.visualCount,
-          decodeSteps: Math.max(0, tokenIds.length - 1),
-          bytesPerElement: m.activationDtype === 'float16' ? 2 : 4,
-        }),
+        cost: {
+          ...costFigures({
+            dims,
+            nonVisualTokens: layout.preLength + layout.textLength,
+            visualPerLayer,
+            visualTokens: layout.visualCount,
+            decodeSteps: Math.max(0, tokenIds.length - 1),
+            bytesPerElement: m.activationDtype === 'float16' ? 2 : 4,
+          }),
+          kvBytesPerLayer,
+        },
         generatedIds: tokenIds,
         ...(history.length > 0
           ? {

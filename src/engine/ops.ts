@@ -5,6 +5,7 @@
  *
  * Tensors here are ORT tensors [1, rows, D] (activation dtype); rows are the sequence axis.
  */
+import type { BufferCopy, GpuDoor } from '../gpu/device';
 import type { Ort, OrtTensor } from './ortEnv';
 
 export interface RowBlock {
@@ -36,64 +37,61 @@ const int64s = (values: ArrayLike<number>) => BigInt64Array.from(Array.from(valu
 const bytesPer = (t: OrtTensor) => (t.type === 'float16' ? 2 : 4);
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
+/**
+ * On onnxruntime's device, through the GPU door (../gpu/device.ts): buffers from its pool
+ * (given back when onnxruntime disposes the tensor), copies encoded into its pending encoder
+ * and submitted with whatever kernels are pending there, one submit.
+ */
 export class GpuTensorOps implements TensorOps {
   readonly onGpu = true;
-  /** Live buffers made here (not ORT's): the leak test reads it. */
+  /** Door buffers handed out here and not yet disposed: the leak test reads it. */
   liveBuffers = 0;
   constructor(
     private readonly ort: Ort,
-    private readonly device: GPUDevice,
+    private readonly door: GpuDoor,
   ) {}
 
   concatRows(blocks: RowBlock[], width: number, dims?: number[]): OrtTensor {
     const type = blocks[0].tensor.type as 'float32' | 'float16';
-    const el = bytesPer(blocks[0].tensor);
-    const rows = blocks.reduce((s, b) => s + b.rows, 0);
-    const buffer = this.device.createBuffer({
-      label: 'Engine.concatRows',
-      size: align16(Math.max(1, rows * width * el)),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
-    this.liveBuffers += 1;
-    const enc = this.device.createCommandEncoder({ label: 'Engine.concatRows' });
+    const elementBytes = bytesPer(blocks[0].tensor);
+    const rows = blocks.reduce((sum, block) => sum + block.rows, 0);
+    const buffer = this.door.acquire(align16(rows * width * elementBytes), 'Engine.concatRows');
+    const copies: BufferCopy[] = [];
     let at = 0;
-    for (const b of blocks) {
-      const size = b.rows * width * el;
-      if (size > 0) enc.copyBufferToBuffer(b.tensor.gpuBuffer, b.fromRow * width * el, buffer, at, size);
-      at += size;
+    for (const block of blocks) {
+      const bytes = block.rows * width * elementBytes;
+      copies.push({
+        from: block.tensor.gpuBuffer,
+        fromOffset: block.fromRow * width * elementBytes,
+        to: buffer,
+        toOffset: at,
+        bytes,
+      });
+      at += bytes;
     }
-    this.device.queue.submit([enc.finish()]);
-    return this.ort.Tensor.fromGpuBuffer(buffer, {
-      dataType: type,
-      dims: dims ?? [1, rows, width],
-      dispose: () => {
-        buffer.destroy();
-        this.liveBuffers -= 1;
-      },
-    });
+    this.door.copy(copies);
+    this.door.flush(); // the buffer leaves for onnxruntime, which submits on the same queue
+    return this.handOut(buffer, type, dims ?? [1, rows, width]);
   }
 
   ids(values: ArrayLike<number>): OrtTensor {
-    const data = int64s(values);
-    const buffer = this.device.createBuffer({
-      label: 'Engine.ids',
-      size: align16(Math.max(1, data.byteLength)),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
-    this.liveBuffers += 1;
-    this.device.queue.writeBuffer(buffer, 0, data);
-    return this.ort.Tensor.fromGpuBuffer(buffer, {
-      dataType: 'int64',
-      dims: [1, values.length],
-      dispose: () => {
-        buffer.destroy();
-        this.liveBuffers -= 1;
-      },
-    });
+    return this.handOut(this.door.upload(int64s(values), 'Engine.ids'), 'int64', [1, values.length]);
   }
 
   sync(): Promise<void> {
-    return this.device.queue.onSubmittedWorkDone();
+    return this.door.device.queue.onSubmittedWorkDone();
+  }
+
+  private handOut(buffer: GPUBuffer, dataType: 'float32' | 'float16' | 'int64', dims: number[]): OrtTensor {
+    this.liveBuffers += 1;
+    return this.ort.Tensor.fromGpuBuffer(buffer, {
+      dataType,
+      dims,
+      dispose: () => {
+        this.door.release(buffer);
+        this.liveBuffers -= 1;
+      },
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import { GraphBuilder } from '../onnx/builder';
 import { GpuTensorOps } from './ops';
+import { GpuDoor } from '../gpu/device';
 
 /** y = x·2 + 1 over [1,S,4]. */
 function graph(name: string, out: string): Uint8Array {
@@ -36,7 +37,8 @@ describe('ORT WebGPU on Dawn (Node)', () => {
     const y = (await a.run({ x: new ort.Tensor('float32', x, [1, 3, 4]) })).y;
     expect(y.location).toBe('gpu-buffer');
     // Reverse the 3 rows with our splice (buffer copies on ORT's device), feed session b.
-    const ops = new GpuTensorOps(ort, device!);
+    const door = new GpuDoor(device!);
+    const ops = new GpuTensorOps(ort, door);
     const spliced = ops.concatRows(
       [
         { tensor: y, fromRow: 2, rows: 1 },
@@ -49,8 +51,25 @@ describe('ORT WebGPU on Dawn (Node)', () => {
     const got = Array.from(z.data as Float32Array);
     const rows = [2, 1, 0].flatMap((r) => Array.from(x.subarray(r * 4, r * 4 + 4), (v) => (v * 2 + 1) * 2 + 1));
     expect(got).toEqual(rows);
-    y.dispose();
     spliced.dispose();
     expect(ops.liveBuffers).toBe(0);
+    // The splice buffer came from the door's pool and went back to it: the next one reuses it.
+    expect(door.pool.snapshot()).toMatchObject({ liveBuffers: 0, freeBuffers: 1, created: 1 });
+    // Reused for the same session input with other rows and another length: onnxruntime must
+    // read the new contents (it keeps the buffer's registration when the same GPUBuffer returns).
+    const again = ops.concatRows(
+      [
+        { tensor: y, fromRow: 1, rows: 1 },
+        { tensor: y, fromRow: 0, rows: 1 },
+      ],
+      4,
+    );
+    expect(door.pool.snapshot()).toMatchObject({ liveBuffers: 1, created: 1 });
+    const z2 = (await b.run({ x: again })).z;
+    const rows2 = [1, 0].flatMap((r) => Array.from(x.subarray(r * 4, r * 4 + 4), (v) => (v * 2 + 1) * 2 + 1));
+    expect(Array.from(z2.data as Float32Array)).toEqual(rows2);
+    again.dispose();
+    y.dispose();
+    expect(door.pool.snapshot()).toMatchObject({ liveBuffers: 0, created: 1 });
   });
 });

@@ -32,6 +32,15 @@ export class GpuDoorError extends Error {
   }
 }
 
+/** One `copyBufferToBuffer`: `bytes` from `from` at `fromOffset` to `to` at `toOffset` (offsets and size multiples of 4). */
+export interface BufferCopy {
+  from: GPUBuffer;
+  fromOffset: number;
+  to: GPUBuffer;
+  toOffset: number;
+  bytes: number;
+}
+
 export interface GpuDoorOptions {
   /** Receives device loss and uncaptured validation/OOM errors. Default: console.error. */
   onFault?: (fault: GpuFault) => void;
@@ -142,6 +151,40 @@ export class GpuDoor {
     }
     this.uniformsUsed++;
     return buf;
+  }
+
+  /**
+   * A storage buffer of at least `bytes` (the pool's size class) for data that leaves for
+   * onnxruntime (`ort.Tensor.fromGpuBuffer`) or stays ours. Give it back with `release`, from
+   * the tensor's dispose, once the run that reads it is submitted; until the door's pending
+   * commands are submitted the pool holds it back, so reuse never overtakes a pending read.
+   */
+  acquire(bytes: number, label: string): GPUBuffer {
+    return this.pool.acquire(bytes, label);
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.pool.release(buffer);
+  }
+
+  /**
+   * `data` in a pool buffer (`queue.writeBuffer`: no mapped staging buffer, ordered before every
+   * later submit). `data.byteLength` must be a multiple of 4.
+   */
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const buffer = this.pool.acquire(data.byteLength, label);
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  /**
+   * Byte ranges copied between buffers, encoded into the pending encoder after the kernels
+   * already there (so a copy reads what they wrote). `flush()` before the destination leaves
+   * for onnxruntime.
+   */
+  copy(copies: readonly BufferCopy[]): void {
+    const enc = this.encoder();
+    for (const c of copies) if (c.bytes > 0) enc.copyBufferToBuffer(c.from, c.fromOffset, c.to, c.toOffset, c.bytes);
   }
 
   set onFault(listener: (fault: GpuFault) => void) {

@@ -240,6 +240,8 @@ export class ReferenceRunner {
     method: PruneMethod,
     dims: ModelDims,
     newTokens: number,
+    /** The method's backend: CpuPruneBackend, or a subclass that watches it (engine/decisionMargins.ts). */
+    backend: CpuPruneBackend = new CpuPruneBackend(),
   ): Promise<PrunedResult> {
     const { imageTokenId, act } = this.model;
     const side = Math.sqrt(pixelValues.length / 3);
@@ -257,7 +259,6 @@ export class ReferenceRunner {
     hidden.set((visual.data as ActArray).subarray(0, V * D), pre * D);
     let L = inputIds.length;
     let positions = Array.from({ length: L }, (_, i) => i);
-    const backend = new CpuPruneBackend();
     const f32 = (data: OwnedAct, shape: number[]) =>
       new CpuTensor(
         act === 'float32' ? (data as Float32Array).slice() : toF32(this.act(data, [data.length])),

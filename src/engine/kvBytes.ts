@@ -1,0 +1,35 @@
+/**
+ * The trace's `cost.kvBytesPerLayer`, measured: the bytes of the K and V cache contents each
+ * layer holds when the request ends, read off what the engine actually holds — the plain path's
+ * last present_key/present_value tensors (their dims and element type), or the captured
+ * decoder's fixed buffers (bytes per row = buffer size / capacity, times the rows filled).
+ * Not a formula over the method's visual counts: a cache that kept rows it should have dropped,
+ * or an element type other than the package's, shows here.
+ */
+import type { LayerCache } from './layerCache';
+import type { OrtTensor } from './ortEnv';
+
+const ELEMENT_BYTES: Record<string, number> = { float32: 4, float16: 2 };
+
+function tensorBytes(t: OrtTensor): number {
+  const per = ELEMENT_BYTES[t.type];
+  if (per === undefined) throw new Error(`KV cache tensor of type ${t.type}: expected float32 or float16`);
+  return t.dims.reduce((a, b) => a * b, 1) * per;
+}
+
+export interface FixedCacheView {
+  key: { size: number };
+  value: { size: number };
+  capacity: number;
+  length: number;
+}
+
+/**
+ * Per layer: K bytes + V bytes. `caches` are the plain path's (or the prefill's, when no decode
+ * step ran); when decode moved them into the captured decoder's fixed buffers, `caches` is empty
+ * and `fixed` describes those buffers.
+ */
+export function heldKvBytes(caches: readonly LayerCache[], fixed: () => readonly FixedCacheView[]): number[] {
+  if (caches.length > 0) return caches.map((c) => tensorBytes(c.key) + tensorBytes(c.value));
+  return fixed().map((f) => (f.length * (f.key.size + f.value.size)) / f.capacity);
+}
