@@ -13,7 +13,7 @@
 set -uo pipefail
 cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
-TOTAL_S=${TOTAL_S:-480}; PARITY_S=${PARITY_S:-200}; PREP_S=${PREP_S:-240}
+TOTAL_S=${TOTAL_S:-440}; PARITY_S=${PARITY_S:-200}; PREP_S=${PREP_S:-240}
 log=$OUT/run.log
 t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
 machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader 2>/dev/null | head -1)
