@@ -2,6 +2,7 @@
  * Bench options: the CLI's flags, parsed without side effects so tests and the browser page
  * share them. A method spec is `name` or `name:budget` (registry names, prune/registry.ts).
  */
+import { parseArgs } from 'node:util';
 import type { MethodSettings } from '../src/engine/protocol';
 
 export type Where = 'browser' | 'node';
@@ -113,41 +114,53 @@ export const USAGE =
   `usage: npm run bench -- [--where browser|node] [--shape ${SHAPES.join('|')}] [--dtype q4|q4f16|fp16] ` +
   `[--methods ${DEFAULT_METHODS}] [--runs N] [--warmup N] [--tokens N] [--out bench/results] [--cache .cache/bench] [--model <package dir>] [--no-merged] [--no-peer] [--native <torch json>] [--machine <text>] [--deadline <s>] [--backend webgpu|wasm] [--checkpoint] [--prepare-only] [--frames N [--video <folder|file.gif>]]`;
 
-export function parseBenchArgs(argv: string[]): BenchOptions {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new BenchArgError(a, a, `unexpected argument. ${USAGE}`);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) flags.set(a, 'true');
-    else {
-      flags.set(a, next);
-      i++;
-    }
-  }
-  const known = new Set([
-    '--where',
-    '--shape',
-    '--dtype',
-    '--methods',
-    '--runs',
-    '--warmup',
-    '--tokens',
-    '--out',
-    '--cache',
-    '--model',
-    '--no-merged',
-    '--no-peer',
-    '--native',
-    '--machine',
-    '--deadline',
-    '--backend',
-    '--checkpoint',
-    '--prepare-only',
-    '--frames',
-    '--video',
+const VALUE_FLAGS = [
+  'where',
+  'shape',
+  'dtype',
+  'methods',
+  'runs',
+  'warmup',
+  'tokens',
+  'out',
+  'cache',
+  'model',
+  'native',
+  'machine',
+  'deadline',
+  'backend',
+  'frames',
+  'video',
+] as const;
+const SWITCHES = ['no-merged', 'no-peer', 'checkpoint', 'prepare-only'] as const;
+
+/**
+ * The flags as `--name` → value ('true' for a switch), read by node:util's parseArgs (strict:
+ * an unknown flag, a stray word or a flag without its value is refused as a BenchArgError).
+ */
+function readFlags(argv: string[]): Map<string, string> {
+  const options = Object.fromEntries([
+    ...VALUE_FLAGS.map((name) => [name, { type: 'string' as const }]),
+    ...SWITCHES.map((name) => [name, { type: 'boolean' as const }]),
   ]);
-  for (const k of flags.keys()) if (!known.has(k)) throw new BenchArgError(k, flags.get(k)!, `unknown flag. ${USAGE}`);
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    const named = /'(-[^' ]+)/.exec(message)?.[1] ?? argv.find((arg) => !arg.startsWith('--')) ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new BenchArgError(named, named, `unknown flag. ${USAGE}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+      throw new BenchArgError(named, named, `unexpected argument. ${USAGE}`);
+    throw new BenchArgError(named, '', `${message}. ${USAGE}`);
+  }
+  const flags = new Map<string, string>();
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) flags.set(`--${name}`, String(value));
+  return flags;
+}
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const flags = readFlags(argv);
   const where = flags.get('--where') ?? 'node';
   if (where !== 'node' && where !== 'browser') throw new BenchArgError('--where', where, 'must be browser or node');
   const shape = flags.get('--shape') ?? 'tiny';

@@ -1,8 +1,8 @@
 // Makes the bundled sample images (public/samples/*.png) procedurally, so the app ships
-// pictures we own outright. Node only, no dependencies: PNG = signature + IHDR + IDAT
-// (zlib deflate of filter-0 rows) + IEND, each chunk with its CRC-32.
+// pictures we own outright. PNG encoding by sharp (already a dependency; 2.7 ms against 11.8 ms
+// for our former zlib encoder on a 336² picture, docs/ARCHITECTURE.md "Libraries").
 // Run: node scripts/make-samples.mjs   (writes public/samples/, overwrites)
-import { deflateSync } from 'node:zlib';
+import sharp from 'sharp';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,42 +10,11 @@ import { fileURLToPath } from 'node:url';
 const SIZE = 336; // LLaVA-1.5's input size: the patch grid lines up 1:1 with 14-px patches
 const SUPERSAMPLE = 3; // 3×3 samples per pixel for smooth edges
 
-const crcTable = new Uint32Array(256).map((_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'ascii');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
 /** rgb: Uint8Array (H*W*3) → PNG bytes (8-bit truecolour). */
 export function encodePng(width, height, rgb) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2; // bit depth 8, colour type 2 (RGB)
-  const raw = Buffer.alloc(height * (1 + width * 3));
-  for (let y = 0; y < height; y++) {
-    raw[y * (1 + width * 3)] = 0; // filter: none
-    Buffer.from(rgb.buffer, rgb.byteOffset + y * width * 3, width * 3).copy(raw, y * (1 + width * 3) + 1);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 }
 
 /** shade(x, y) with x, y in [0,1) → [r,g,b] in 0..255; averaged over SUPERSAMPLE² points. */
@@ -123,6 +92,6 @@ for (const [name, rgb] of [
   ['landscape', landscape],
   ['chart', chart],
 ]) {
-  writeFileSync(join(outDir, `${name}.png`), encodePng(SIZE, SIZE, rgb));
+  writeFileSync(join(outDir, `${name}.png`), await encodePng(SIZE, SIZE, rgb));
   console.log(`wrote public/samples/${name}.png`);
 }
