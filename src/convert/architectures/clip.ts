@@ -4,6 +4,7 @@
  */
 import type { VisionArchitecture, VisionEmbeddings } from './architecture';
 import { vitTensors } from './tensorTables';
+import { vitSyntheticConfig } from './vitConfig';
 
 const EMBEDDINGS: VisionEmbeddings = { classToken: true, patchBias: false, preNorm: true };
 
@@ -24,18 +25,7 @@ export const CLIP: VisionArchitecture<'clip'> = {
   },
   embeddings: EMBEDDINGS,
   tensors: vitTensors(EMBEDDINGS),
-  syntheticConfig: (d) => ({
-    model_type: 'clip_vision_model',
-    hidden_size: d.hidden,
-    num_hidden_layers: d.layers,
-    num_attention_heads: d.heads,
-    intermediate_size: d.mlp,
-    image_size: d.imageSize,
-    patch_size: d.patchSize,
-    num_channels: 3,
-    hidden_act: 'quick_gelu',
-    layer_norm_eps: 1e-5,
-  }),
+  syntheticConfig: vitSyntheticConfig('clip_vision_model', 'quick_gelu', 1e-5),
   // llava-hf/llava-1.5-7b-hf's CLIPImageProcessor (at 336 px).
   imageProcessor: (imageSize) => ({
     crop_size: { height: imageSize, width: imageSize },

@@ -4,6 +4,7 @@
  */
 import type { VisionArchitecture, VisionEmbeddings } from './architecture';
 import { vitTensors } from './tensorTables';
+import { vitSyntheticConfig } from './vitConfig';
 
 const EMBEDDINGS: VisionEmbeddings = { classToken: false, patchBias: true, preNorm: false };
 
@@ -24,18 +25,7 @@ export const SIGLIP: VisionArchitecture<'siglip'> = {
   },
   embeddings: EMBEDDINGS,
   tensors: vitTensors(EMBEDDINGS),
-  syntheticConfig: (d) => ({
-    model_type: 'siglip_vision_model',
-    hidden_size: d.hidden,
-    num_hidden_layers: d.layers,
-    num_attention_heads: d.heads,
-    intermediate_size: d.mlp,
-    image_size: d.imageSize,
-    patch_size: d.patchSize,
-    num_channels: 3,
-    hidden_act: 'gelu_pytorch_tanh',
-    layer_norm_eps: 1e-6,
-  }),
+  syntheticConfig: vitSyntheticConfig('siglip_vision_model', 'gelu_pytorch_tanh', 1e-6),
   // llava-hf/llava-interleave-qwen-0.5b-hf's SiglipImageProcessor (at 384 px).
   imageProcessor: (imageSize) => ({
     do_convert_rgb: true,
