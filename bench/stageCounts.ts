@@ -15,6 +15,7 @@
  * (--vary: a new random request each round; --gpu: a real GPU, no SwiftShader ICD)
  */
 import { createMethod } from '../src/prune/registry';
+import { REFERENCE_MODEL_DIMS } from '../src/prune/schedule';
 import type { GpuPruneBackend } from '../src/prune/gpuBackend';
 import type { LayerContext, ModelDims, RequestContext, SequenceLayout } from '../src/prune/method';
 import type { BTensor } from '../src/common/tensor';
@@ -45,16 +46,7 @@ export interface StageShapes {
 }
 
 export const LLAVA7B_SHAPES: StageShapes = {
-  dims: {
-    numLayers: 32,
-    hiddenSize: 4096,
-    numHeads: 32,
-    numKvHeads: 32,
-    headDim: 128,
-    intermediateSize: 11008,
-    ropeTheta: 10000,
-    visualTokens: 576,
-  },
+  dims: REFERENCE_MODEL_DIMS,
   layout: { preLength: 5, visualCount: 576, textLength: 12 },
   budget: 64,
 };

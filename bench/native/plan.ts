@@ -7,19 +7,10 @@
  */
 import type { ModelDims, SequenceLayout } from '../../src/prune/method';
 import { createMethod } from '../../src/prune/registry';
-import { plannedVisualCounts } from '../../src/prune/schedule';
+import { REFERENCE_MODEL_DIMS, plannedVisualCounts } from '../../src/prune/schedule';
 import { parseMethodSpec } from '../args';
 
-export const LLAVA15_7B_DIMS: ModelDims = {
-  numLayers: 32,
-  hiddenSize: 4096,
-  numHeads: 32,
-  numKvHeads: 32,
-  headDim: 128,
-  intermediateSize: 11008,
-  ropeTheta: 10000,
-  visualTokens: 576,
-};
+export const LLAVA15_7B_DIMS: ModelDims = REFERENCE_MODEL_DIMS;
 
 /** The SparseVLM budgets the native comparison replays (plus none). */
 export const NATIVE_SPECS = ['none', 'sparsevlm:192', 'sparsevlm:128', 'sparsevlm:64'];

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { costFigures, kvBytes, layerFlops } from './flops';
-import type { ModelDims } from './method';
+import { REFERENCE_MODEL_DIMS } from './schedule';
 
-const LLAVA: ModelDims = {
-  numLayers: 32,
-  hiddenSize: 4096,
-  numHeads: 32,
-  numKvHeads: 32,
-  headDim: 128,
-  intermediateSize: 11008,
-  ropeTheta: 10000,
-  visualTokens: 576,
-};
+const LLAVA = REFERENCE_MODEL_DIMS;
 
 describe('flops', () => {
   it('layer formula 4nd² + 2n²d + 3ndm', () => {

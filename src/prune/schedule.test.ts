@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelDims } from './method';
 import { createMethod } from './registry';
 import {
+  REFERENCE_MODEL_DIMS,
   equalTokens,
   fastvKeepForBudget,
   meanVisualIn,
@@ -13,16 +13,7 @@ import {
 } from './schedule';
 
 /** LLaVA-1.5-7B shapes. */
-const LLAVA: ModelDims = {
-  numLayers: 32,
-  hiddenSize: 4096,
-  numHeads: 32,
-  numKvHeads: 32,
-  headDim: 128,
-  intermediateSize: 11008,
-  ropeTheta: 10000,
-  visualTokens: 576,
-};
+const LLAVA = REFERENCE_MODEL_DIMS;
 
 /** Entering-count list from the per-stage figures: layers 0–2, 3–6, 7–15, 16–31. */
 function expand(a: number, b: number, c: number): number[] {

@@ -20,6 +20,17 @@ import type { ModelDims, PruneMethod } from './method';
 
 export const REFERENCE_LAYERS = 32;
 export const REFERENCE_VISUAL_TOKENS = 576;
+/** LLaVA-1.5-7B's decoder, the model the reference schedules and figures are stated for. */
+export const REFERENCE_MODEL_DIMS: Readonly<ModelDims> = {
+  numLayers: REFERENCE_LAYERS,
+  hiddenSize: 4096,
+  numHeads: 32,
+  numKvHeads: 32,
+  headDim: 128,
+  intermediateSize: 11008,
+  ropeTheta: 10000,
+  visualTokens: REFERENCE_VISUAL_TOKENS,
+};
 
 /** The budgets with reference tables ("equal tokens" targets, layer averages, not final counts). */
 export const SPARSEVLM_BUDGETS = [192, 128, 96, 64] as const;
