@@ -61,7 +61,9 @@ async function pointAtServer(page: Page) {
 test('convert a hub checkpoint in the page: dtype and why, progress, cached with its size, loaded, deleted', async ({
   page,
   api,
+  consoleErrors,
 }, info) => {
+  consoleErrors.expect(/status of 500.*\/model\.safetensors/); // the one 500 injected below
   await open(page);
   await expect(page.getByTestId('model.hub')).toHaveCount(2);
   await expect(page.getByTestId('model.hub').first()).toHaveAttribute(

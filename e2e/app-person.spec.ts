@@ -112,6 +112,7 @@ test.describe('with a loaded model', () => {
     await ui.input.run().click();
     await expect(ui.answer.status).toHaveAttribute('data-status', 'queued');
     await expect(ui.answer.status).toHaveText('Waiting for the model');
+    await expect(page.getByTestId('answer.queued')).toContainText('runs as soon as it is ready');
     await expect(ui.model.status).toHaveAttribute('data-status', /^(starting|loading)$/);
     await expect(page.getByRole('alert')).toHaveCount(0); // no "still loading" error
     await snap(page, info, '29-asked-while-loading');
@@ -307,7 +308,10 @@ test.describe('with a loaded model', () => {
         await page.emulateMedia({ colorScheme: scheme });
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
         await snap(page, info, `37-views-${name}-${scheme}`, name === 'phone');
-        if (name === 'desktop') await snap(page, info, `37-views-${name}-${scheme}-first-screen`, false);
+        if (name === 'desktop') {
+          await page.evaluate(() => window.scrollTo(0, 0)); // what a person sees first, not where the last test scrolled
+          await snap(page, info, `37-views-${name}-${scheme}-first-screen`, false);
+        }
       }
     }
   });

@@ -128,19 +128,36 @@ test('upload, ask, stream; SparseVLM 64 prunes 576 → 82 / 32 / 18; fates, rate
   expect((await download).suggestedFilename()).toMatch(/^run-\d+-sparsevlm\.json$/);
 });
 
-test('compare mode: none vs SparseVLM 64 vs FastV 64 on one image', async ({}, info) => {
+test('compare, one click from the question: none vs SparseVLM 64 vs FastV 64 side by side', async ({}, info) => {
   test.setTimeout(600_000);
-  const { input, answer, compare } = ui;
+  const { answer, compare } = ui;
   await setUp();
-  await compare.toggle().check();
+  await page.getByTestId('input.question').fill(QUESTION);
+  // The Compare button beside Run: compare mode on and the comparison asked, in one click.
+  await page.getByTestId('input.compare').click();
+  await expect(compare.toggle()).toBeChecked();
   await expect(page.getByTestId('compare.setting.2')).toBeVisible();
-  await input.ask(QUESTION);
   await expect(compare.columns()).toHaveCount(3);
   await expect(page.locator('[data-testid="compare.column"] .pill.done')).toHaveCount(3, { timeout: 600_000 });
   await expect(compare.columns().nth(0)).toHaveAttribute('data-label', 'None');
   await expect(compare.columns().nth(1)).toHaveAttribute('data-label', 'SparseVLM 64');
   await expect(compare.columns().nth(2)).toHaveAttribute('data-label', 'FastV 64');
   await answer.waitSettled();
+  // Side by side at 1280×800: one row, left to right, each with its own answer and figures.
+  await compare.columns().nth(2).scrollIntoViewIfNeeded();
+  const boxes = await compare.columns().evaluateAll((cols) => cols.map((c) => c.getBoundingClientRect().toJSON()));
+  for (let i = 1; i < boxes.length; i++) {
+    expect(Math.abs(boxes[i].top - boxes[0].top), `column ${i} on the first one's row`).toBeLessThan(2);
+    expect(boxes[i].left, `column ${i} right of column ${i - 1}`).toBeGreaterThanOrEqual(boxes[i - 1].right);
+  }
+  await expect(page.getByTestId('compare.tokens')).toHaveCount(3);
+  for (const tokens of await page.getByTestId('compare.tokens').allTextContents()) {
+    expect(Number(tokens)).toBeGreaterThan(0);
+    expect(Number(tokens)).toBeLessThanOrEqual(8);
+  }
+  // Each column its own pruning: the unpruned one keeps all 576 tokens, SparseVLM 64 ends with 18.
+  await expect(page.getByTestId('compare.cost').nth(0)).toContainText('576 tokens at the last layer · FLOPs 100%');
+  await expect(page.getByTestId('compare.cost').nth(1)).toContainText('18 tokens at the last layer');
   await snap(page, info, '06-compare');
   await compare.toggle().uncheck();
 });
