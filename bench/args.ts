@@ -1,9 +1,16 @@
 /**
  * Bench options: the CLI's flags, parsed without side effects so tests and the browser page
- * share them. A method spec is `name` or `name:budget` (registry names, prune/registry.ts).
+ * share them. Method specs read as src/eval/methods.ts reads them (name[:budget][+param=value…]).
  */
 import { parseArgs } from 'node:util';
-import type { MethodSettings } from '../src/engine/protocol';
+import {
+  type MethodSpec,
+  MethodSpecError,
+  parseMethodList,
+  parseMethodSpec as parseEvalMethodSpec,
+} from '../src/eval/methods';
+
+export type { MethodSpec };
 
 export type Where = 'browser' | 'node';
 export type BenchDtype = 'q4' | 'q4f16' | 'fp16';
@@ -11,12 +18,6 @@ export const SHAPES = ['tiny', 'small', 'llava-1.5-7b', 'video-llava-7b'] as con
 export type BenchShape = (typeof SHAPES)[number];
 
 export const DEFAULT_METHODS = 'none,sparsevlm:192,sparsevlm:128,sparsevlm:64,fastv:64,pdrop:64,divprune:64';
-
-export interface MethodSpec {
-  /** As written on the command line, e.g. `sparsevlm:64`: the key of every result row. */
-  spec: string;
-  settings: MethodSettings;
-}
 
 export interface BenchOptions {
   where: Where;
@@ -69,40 +70,24 @@ export class BenchArgError extends Error {
   }
 }
 
-/**
- * `name`, `name:budget`, either followed by `+param=value` pairs (params.ts names, e.g.
- * `sparsevlm-v1+schedule=video`); the spec as written is the row's key.
- */
-export function parseMethodSpec(spec: string): MethodSpec {
-  const m = /^([a-z0-9-]+)(?::(\d+))?((?:\+[A-Za-z][A-Za-z0-9]*=[^+,\s]+)*)$/.exec(spec.trim());
-  if (!m) throw new BenchArgError('--methods', spec, `"${spec}" is not name, name:budget or either with +param=value`);
-  const params = Object.fromEntries(
-    m[3]
-      .split('+')
-      .filter(Boolean)
-      .map((kv) => kv.split('=') as [string, string]),
-  );
-  return {
-    spec: spec.trim(),
-    settings: {
-      method: m[1],
-      ...(m[2] ? { budget: Number(m[2]) } : {}),
-      ...(m[3] ? { params } : {}),
-    },
-  };
+/** The method-spec grammar of src/eval/methods.ts, its error as a BenchArgError naming --methods. */
+function asBenchArgError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof MethodSpecError)) throw err;
+    throw new BenchArgError(
+      '--methods',
+      err.spec,
+      `"${err.spec}" is not name, name:budget or either with +param=value`,
+    );
+  }
 }
 
+export const parseMethodSpec = (spec: string): MethodSpec => asBenchArgError(() => parseEvalMethodSpec(spec));
+
 /** `none` always runs (every ratio is against it) and comes first. */
-export function parseMethods(list: string): MethodSpec[] {
-  const specs = list
-    .split(',')
-    .filter((s) => s.trim())
-    .map(parseMethodSpec);
-  const seen = new Set<string>();
-  const unique = specs.filter((s) => (seen.has(s.spec) ? false : (seen.add(s.spec), true)));
-  const none = unique.find((s) => s.spec === 'none') ?? parseMethodSpec('none');
-  return [none, ...unique.filter((s) => s.spec !== 'none')];
-}
+export const parseMethods = (list: string): MethodSpec[] => asBenchArgError(() => parseMethodList(list));
 
 const positiveInt = (flag: string, v: string, min: number): number => {
   const n = Number(v);
