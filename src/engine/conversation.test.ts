@@ -31,6 +31,8 @@ beforeAll(async () => {
   base = await dawnEngine();
 }, 300_000);
 afterAll(async () => base?.dispose());
+/** The fixture converted once for the three engines. */
+let files: Promise<Map<string, Uint8Array>> | null = null;
 
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
@@ -114,7 +116,8 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
             device: () => null,
           })
         : Engine.withRuntime({ ...rt, graphCapture: backend === 'webgpu-captured' });
-    await engine.load(memoryReader(await fixturePackage(NAME), NAME));
+    files ??= fixturePackage(NAME);
+    await engine.load(memoryReader(await files, NAME));
     if (backend === 'webgpu-captured') expect(engine.model!.decoder?.ready).toBe(true);
     else expect(engine.model!.decoder).toBeNull();
   }, 300_000);
