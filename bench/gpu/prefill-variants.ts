@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { parseMethodSpec } from '../args';
 import { runFigures } from '../measure';
+import { CapturedVision } from '../../src/engine/visionCapture';
 import { BENCH_QUESTION, openNodeTarget, readBenchImage } from '../nodeTarget';
 
 function flag(name: string, fallback?: string): string {
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     variant,
     env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SVLM_'))),
     tuning: engine.rt.tuning,
-    visionCaptured: pkg.sessions.vision.constructor.name === 'CapturedVision',
+    visionCaptured: pkg.sessions.vision instanceof CapturedVision,
     visionCaptureUnavailable: pkg.visionCaptureUnavailable,
     loadMs: target.loadMs,
     methods: {} as Record<string, unknown>,

@@ -130,8 +130,10 @@ export async function loadPackage(
   const readGraph = async (path: string) => {
     const graphFile = manifest.files.find((f) => f.path === path)!;
     let model = await fetchFile(graphFile);
-    // The tuning's MatMulNBits accuracy level (onnx/matmulAccuracy.ts): a kernel choice, made per runtime.
-    if (rt.tuning.matmulAccuracy !== null) model = setMatMulAccuracy(model, rt.tuning.matmulAccuracy).model;
+    // The tuning's MatMulNBits accuracy level (onnx/matmulAccuracy.ts): a WebGPU kernel choice
+    // (DP4A), made per runtime; wasm keeps the package's.
+    if (rt.tuning.matmulAccuracy !== null && rt.backend === 'webgpu')
+      model = setMatMulAccuracy(model, rt.tuning.matmulAccuracy).model;
     const external = [];
     for (const d of externalDataOf(manifest, path)) {
       // The protobuf records the data file relative to the graph (ARCHITECTURE.md).

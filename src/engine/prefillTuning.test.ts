@@ -34,6 +34,23 @@ describe('prefillTuning', () => {
     expect(ep).toEqual({ name: 'webgpu', validationMode: 'disabled', storageBufferCacheMode: 'simple' });
   });
 
+  it('defaults: int8 MatMulNBits and captured vision on hardware GPUs, nothing changed on software adapters', () => {
+    expect(prefillTuning(adapter('webgpu'), {})).toEqual({
+      matmulAccuracy: 4,
+      validationMode: null,
+      storageBufferCacheMode: null,
+      visionCapture: true,
+    });
+    expect(prefillTuning(adapter('webgpu', true), {})).toEqual({
+      matmulAccuracy: null,
+      validationMode: null,
+      storageBufferCacheMode: null,
+      visionCapture: false,
+    });
+    const off = prefillTuning(adapter('webgpu'), { SVLM_MATMUL_ACCURACY: '0', SVLM_VISION_CAPTURE: '0' });
+    expect([off.matmulAccuracy, off.visionCapture]).toEqual([0, false]);
+  });
+
   it('leaves the WebGPU-only switches off on wasm', () => {
     const t = prefillTuning(adapter('wasm'), { SVLM_VALIDATION: 'disabled', SVLM_VISION_CAPTURE: '1' });
     expect(t.validationMode).toBeNull();
