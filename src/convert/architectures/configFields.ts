@@ -4,12 +4,10 @@
  * and by each architecture's config reading (registry.ts).
  */
 import { ConvertError } from '../../common/errors';
+import { type JsonObject, isObject } from '../../common/json';
 
-export type Json = Record<string, unknown>;
-
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export type Json = JsonObject;
+export { isObject };
 
 /** Activations our graphs have as fused nodes (arch/common.ts `activation`). */
 export const SUPPORTED_ACTIVATIONS: readonly string[] = ['silu', 'quick_gelu', 'gelu', 'gelu_pytorch_tanh'];

@@ -42,5 +42,4 @@ export function groupAccuracy(
   return Object.fromEntries([...groups.keys()].sort().map((g) => [`accuracy.${g}`, meanPercent(groups.get(g)!)]));
 }
 
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+export { isObject } from '../../common/json';
