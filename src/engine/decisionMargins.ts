@@ -209,7 +209,11 @@ export class MarginProbe extends CpuPruneBackend {
         const o = dpcOutcome(ref.distance, swapped, N, clusters, variant);
         if (o.centers.join() !== base.centers.join() || o.assignment !== base.assignment) {
           const g = rel(ref.logDensity[i], ref.logDensity[j]);
-          if (g < density) [density, pair] = [g, `${i}/${j}`];
+          if (g < density)
+            [density, pair] = [
+              g,
+              `${i}/${j} (log ρ ${ref.logDensity[i].toExponential(3)} vs ${ref.logDensity[j].toExponential(3)})`,
+            ];
         }
       }
     this.note('dpc-density', density, `N ${N}, C ${clusters}${pair ? `; closest deciding pair ${pair}` : ''}`);

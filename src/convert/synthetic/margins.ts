@@ -113,9 +113,14 @@ export const LEVELS: number[] = (() => {
   return out;
 })();
 
-/** Patch index (row-major) of rank r (0-based): a fixed scatter so ranks are not spatially sorted. */
+/**
+ * Patch index (row-major) of rank r (0-based): a fixed scatter so ranks are not spatially sorted,
+ * with the brightest patch first, so that every visual token's (causal, peaked) attention finds
+ * the same top token and every visual token gets the same update: DPC-kNN's distances then stay
+ * the levels' (with the top later, tokens before it attend to other tops and differ by more).
+ */
 export function patchOfRank(r: number): number {
-  return (r * 7 + 3) % (GRID * GRID);
+  return (r * 7) % (GRID * GRID);
 }
 
 /** RGB pixels (84×84×3, row-major) of the fixture's image: each patch flat, red = its level. */
