@@ -91,7 +91,15 @@ export async function openNodeTarget(
       return { trace: r.trace, peakGpuBytes: memory ? memory.peak() : null };
     },
     async close() {
-      // Per-token CPU of the captured decode path, by part (capturedDecode.ts counts).
+      // Per-token CPU of the decode path, by part (capturedDecode.ts counts; decode.ts's for the plain path).
+      const p = (await import('../src/engine/decode')).plainDecodeCounts;
+      if (p.steps > 0) {
+        const parts = Object.entries(p.cpuMs)
+          .map(([k, v]) => `${k} ${(v / p.steps).toFixed(3)}`)
+          .join(', ');
+        const total = Object.values(p.cpuMs).reduce((a, b) => a + b, 0) / p.steps;
+        console.log(`plain decode: ${p.steps} steps, CPU per token ${total.toFixed(2)} ms (${parts} ms)`);
+      }
       const c = engine.model?.decoder?.counts;
       if (c && c.steps > 0) {
         const parts = Object.entries(c.cpuMs)

@@ -1,8 +1,10 @@
 /**
- * Decode through captured graphs (capturedDecode.ts) against the plain path on Dawn: the same
- * greedy tokens, unpruned and with SparseVLM's per-layer caches of different lengths, with a
- * layer cache that fills up mid-request (a new capture session, rows copied), and the
- * captured path actually taken (decode sessions made once, then only replayed).
+ * Decode through captured graphs (capturedDecode.ts, the default on WebGPU) against the plain
+ * path on Dawn: the same greedy tokens with SparseVLM's per-layer caches of different lengths
+ * (short pruned caches are where a stale key/value shows: the bug of 2026-12-02, graphRewrite.ts
+ * item 3), with a layer cache that fills up mid-request (a new capture session, rows copied), and
+ * the captured path actually taken (decode sessions made once, then only replayed). Unpruned
+ * captured decode is checked against the HF goldens by golden.test.ts (capture is on there).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,10 +34,7 @@ describe('causal bias (the mask the rewritten layer graph reads)', () => {
   });
 });
 
-// Known bug (2026-12-02): once onnxruntime captures (third decode run), the captured path's
-// tokens fall one step behind the plain path's (sparsevlm 64: …56, 237, 240, 255… vs …56, 240,
-// 255…). Capture is off by default until this passes; run it with CAPTURED_DECODE_TEST=1.
-describe.runIf(process.env.CAPTURED_DECODE_TEST === '1')(`captured decode on WebGPU (${NAME})`, () => {
+describe(`captured decode on WebGPU (${NAME})`, () => {
   let captured: Engine;
   let plain: Engine;
   beforeAll(async () => {
@@ -99,9 +98,8 @@ describe.runIf(process.env.CAPTURED_DECODE_TEST === '1')(`captured decode on Web
     await dec.dropCaches();
     dec.capacity = { headroom: 1, step: 1 };
     const before = dec.counts.sessions;
-    const want = await plain.generate(request('none', undefined, 6));
     const got = await captured.generate(request('none', undefined, 6));
-    expect(got.tokenIds).toEqual(want.tokenIds);
+    // The plain path gives the golden's tokens here (golden.test.ts).
     expect(got.tokenIds).toEqual(golden.greedy16.slice(0, 6));
     const layers = captured.model!.sessions.layers.length;
     expect(dec.counts.sessions - before).toBe(2 * layers);

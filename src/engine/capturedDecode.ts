@@ -1,7 +1,4 @@
 /**
- * KNOWN BUG (2026-12-02): from the capture run on, tokens fall one step behind the plain
- * path's (capturedDecode.test.ts); `rt.graphCapture` is off by default until it is found.
- *
  * Decode through onnxruntime's WebGPU graph capture: per layer one decode session made from
  * the rewritten layer graph (graphRewrite.ts: weights and mask as inputs, outputs the new
  * token's key/value), run with the same GPU buffers every token, so onnxruntime records its
@@ -22,7 +19,9 @@
  * Capacity: each layer's cache is sized at a request's start to its prefill length + 64,
  * rounded up to 64 (`capacity`), and kept for later requests (a captured graph is tied to its buffers);
  * a layer that fills up mid-request gets a twice larger cache and a new decode session.
- * Weights are not duplicated: both sessions of a layer read the engine's weight buffers.
+ * Weights are not duplicated: both sessions of a layer read the engine's weight buffers, and the
+ * decode graph attends without cache-sized intermediates (graphRewrite.ts, item 4), which a
+ * capture session would otherwise keep for good.
  */
 import { KvWrite } from '../gpu/kernels/kv_write';
 import type { KernelRunner } from '../gpu/runner';
@@ -150,7 +149,7 @@ export class CapturedDecoder {
     const g = this.gpu;
     const act = this.act;
     const label = `Decode.layer${l}`;
-    this.decodeModels[l] ??= decodeOutputs(this.lifted[l].label, this.lifted[l].model);
+    this.decodeModels[l] ??= decodeOutputs(this.lifted[l].label, this.lifted[l].model, this.manifest.text);
     const session = await this.rt.ort.InferenceSession.create(this.decodeModels[l]!, {
       ...sessionOptions(this.rt, ['hidden_out', KEY_NEW, VALUE_NEW]),
       // The EP reads `enableGraphCapture` only when the provider is given as an object
@@ -201,8 +200,11 @@ export class CapturedDecoder {
     this.gpu.device.queue.writeBuffer(d.bias.buffer, 0, bias);
   }
 
-  /** A request's start: each layer's prefill KV [1,Hkv,len,hd] into its fixed cache. */
-  async begin(caches: LayerCache[]): Promise<void> {
+  /**
+   * A request's start: each layer's prefill KV [1,Hkv,len,hd] into its fixed cache; `copied(c)`
+   * after each layer's copy is submitted (the caller frees that prefill cache there).
+   */
+  async begin(caches: LayerCache[], copied?: (c: LayerCache) => void): Promise<void> {
     await this.shared();
     this.lens = caches.map((c) => c.length);
     for (const [l, c] of caches.entries()) {
@@ -225,6 +227,9 @@ export class CapturedDecoder {
           { ...this.shape(d.cap, c.length, c.length), at: 0 },
         );
       }
+      // Layer by layer, so the prefill caches and the fixed ones are not all held at once (the
+      // copy is submitted: its reads are ordered before any later use of the freed buffers).
+      copied?.(c);
     }
   }
 
@@ -287,10 +292,10 @@ export class CapturedDecoder {
       await d!.session.run(d!.feeds, d!.fetches);
     }
     lap('layers');
-    // The head before kv_write: onnxruntime leaves a replay's commands in its pending encoder
-    // (they go out with the next run that flushes, here the head's), and kv_write is a submit
-    // of ours: before the head it would copy the previous token's key/value (seen on Dawn:
-    // tokens one step behind from the capture run on).
+    // The head before kv_write: kv_write is a submit of ours and must come after the replays'
+    // commands; onnxruntime's Replay submits them before returning (webgpu_context.cc), and the
+    // head's run flushes whatever else is pending. (The token drift of 2026-12-02 was not an
+    // ordering problem but a stale key_new/value_new: graphRewrite.ts, item 3.)
     const logits = (await this.head.run({ hidden: this.hidden![this.layers.length % 2].tensor })).logits;
     lap('head');
     // The new rows into every layer's cache at its own length, in one pass.

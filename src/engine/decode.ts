@@ -13,6 +13,13 @@ import type { TensorOps } from './ops';
 import type { PruneMethod } from '../prune/method';
 import type { LayerCache } from './layerCache';
 
+/**
+ * The plain path's per-token CPU time by part (ms summed over steps, this process), as the JS
+ * thread sees it: the embedding run, the layers' runs, the head run; the captured path's twin is
+ * `CapturedDecoder.counts` (the bench prints both: README, "what limits each phase now").
+ */
+export const plainDecodeCounts = { steps: 0, cpuMs: { embed: 0, layers: 0, head: 0 } };
+
 export interface DecodeArgs {
   pkg: LoadedPackage;
   ops: TensorOps;
@@ -36,13 +43,14 @@ export async function decodeStep(args: DecodeArgs, tokenId: number, step: number
   if (pkg.decoder?.ready) {
     // Captured graphs (capturedDecode.ts): the prefill caches are copied into fixed buffers once.
     if (step === 0) {
-      await pkg.decoder.begin(args.caches);
-      // The prefill's present KV now lives in the fixed caches: give its buffers back at once.
-      for (const c of args.caches)
+      // The prefill's present KV moves into the fixed caches: each layer's buffers go back as
+      // soon as its copy is submitted (peak GPU bytes: not every layer's cache twice).
+      await pkg.decoder.begin(args.caches, (c) => {
         for (const t of [c.key, c.value]) {
           untrack(t);
           t.dispose();
         }
+      });
       args.caches.length = 0;
     }
     return track(await pkg.decoder.step(args.ops, args.method, args.unprunedLength, tokenId, step, args.signal));
@@ -53,7 +61,15 @@ export async function decodeStep(args: DecodeArgs, tokenId: number, step: number
   };
   const s = pkg.sessions;
   if (args.signal?.aborted) throw cancelled(`decode step ${step}`);
+  const ms = plainDecodeCounts.cpuMs;
+  let t = performance.now();
+  const lap = (part: keyof typeof ms) => {
+    const now = performance.now();
+    ms[part] += now - t;
+    t = now;
+  };
   let hidden = track((await s.embed.run({ input_ids: track(args.ops.ids([tokenId])) })).embeds);
+  lap('embed');
   for (const [l, layer] of s.layers.entries()) {
     if (args.signal?.aborted) {
       dispose(hidden);
@@ -74,7 +90,10 @@ export async function decodeStep(args: DecodeArgs, tokenId: number, step: number
     hidden = track(out.hidden_out);
     args.caches[l] = { key: track(out.present_key), value: track(out.present_value), length: cache.length + 1 };
   }
+  lap('layers');
   const logits = track((await s.head.run({ hidden })).logits);
   dispose(hidden);
+  lap('head');
+  plainDecodeCounts.steps++;
   return logits;
 }

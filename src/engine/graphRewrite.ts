@@ -19,8 +19,22 @@
  *    post-RoPE key and value (`key_new`, `value_new` [1,Hkv,S,hd], the second inputs of the
  *    present Concats), no `present_*` and no `query`: the caller writes the new rows into its
  *    fixed cache itself (WebGPU forbids binding one buffer as both past and present).
+ *    The new outputs are the producing nodes' own outputs (renamed), not Identity nodes after
+ *    them: onnxruntime runs Identity as an alias and fills a pre-allocated graph output with a
+ *    buffer copy, and graph capture records compute dispatches only, so every replay left
+ *    `key_new`/`value_new` as the capture run wrote them (Dawn, 2026-12-02: the fixed caches
+ *    got the first decoded token's key/value again each step; tokens drifted from the plain
+ *    path's where caches are short, i.e. after pruning).
+ * 4. For the decode session only, attention without copies of the cache (`attendWithoutCopies`):
+ *    the layer graph's Concat(past, new) → Transpose → q·kᵀ would materialise three cache-sized
+ *    tensors per layer ([1,Hkv,cap+1,hd] each), and a capture-enabled session keeps every
+ *    buffer it allocated, so 32 layers of a 7B model held ~1.1 GB of them for good (the H200
+ *    run of 2026-12-02: captured peak 8521 MiB vs 6219 MiB plain) and copied ~1 GB per token.
+ *    Instead: scores over the cache as past_key · qᵀ ([1,Hkv,cap,hd]·[1,Hkv,hd,G], no transpose
+ *    of the cache), the new token's score apart, softmax over both, then probs_cache · past_value
+ *    + prob_new · value_new. Every intermediate is O(cap·G) (G = query heads per kv head).
  */
-import { DataType, ModelProto } from '../onnx/proto';
+import { AttributeType, DataType, ModelProto } from '../onnx/proto';
 
 /** Initializers at least this large (and of a float or uint8 type) are lifted to inputs. */
 export const LIFT_MIN_BYTES = 1024;
@@ -180,11 +194,34 @@ export function liftWeights(
   return { model: encode(m), weights };
 }
 
+/** Ops onnxruntime may run as an alias of their input (no kernel writes their output). */
+const ALIAS_OPS = new Set(['Identity', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
 /**
- * The decode session's graph from a lifted one: outputs `hidden_out`, `key_new`, `value_new`
- * (Identity of the present Concats' second inputs).
+ * Make `tensor` a graph output named `name` by renaming it where it is produced and read, so
+ * a kernel writes the output buffer itself (see 3. above on why not an Identity).
  */
-export function decodeOutputs(label: string, lifted: Uint8Array): Uint8Array {
+function exposeAs(label: string, g: GraphMsg, tensor: string, name: string): void {
+  const producer = g.node.find((n) => n.output.includes(tensor));
+  if (!producer) throw new GraphRewriteError(label, `${tensor} (for ${name}) has no producing node`);
+  if (ALIAS_OPS.has(producer.opType))
+    throw new GraphRewriteError(
+      label,
+      `${tensor} (for ${name}) comes from ${producer.opType}, which onnxruntime runs as an alias: a captured replay would not refresh it`,
+    );
+  const rename = (t: string) => (t === tensor ? name : t);
+  for (const n of g.node) {
+    n.output = n.output.map(rename);
+    n.input = n.input.map(rename);
+  }
+}
+
+/**
+ * The decode session's graph from a lifted one (one new token): outputs `hidden_out`, `key_new`,
+ * `value_new` (the present Concats' second inputs, renamed), attention without cache copies. Throws GraphRewriteError when the graph does
+ * not have that form (the engine then decodes without capture).
+ */
+export function decodeOutputs(label: string, lifted: Uint8Array, heads: AttentionHeads): Uint8Array {
   const m = decode(lifted);
   const g = m.graph;
   const concatOf = (present: string) => g.node.find((n) => n.opType === 'Concat' && n.output[0] === present);
@@ -196,23 +233,101 @@ export function decodeOutputs(label: string, lifted: Uint8Array): Uint8Array {
     throw new GraphRewriteError(label, 'no present_key/present_value Concat or hidden_out output');
   const hkv = g.output.find((o) => o.name === 'present_key')!.type.tensorType.shape.dim;
   const shape = [num(hkv[0]?.dimValue) || 1, num(hkv[1]?.dimValue), 'S', num(hkv[3]?.dimValue)];
-  g.node.push({
-    input: [pk.input[1]],
-    output: [KEY_NEW],
-    name: 'key_new_node',
-    opType: 'Identity',
-    domain: '',
-    attribute: [],
-  });
-  g.node.push({
-    input: [pv.input[1]],
-    output: [VALUE_NEW],
-    name: 'value_new_node',
-    opType: 'Identity',
-    domain: '',
-    attribute: [],
-  });
+  exposeAs(label, g, pk.input[1], KEY_NEW);
+  exposeAs(label, g, pv.input[1], VALUE_NEW);
+  attendWithoutCopies(label, m, heads);
   g.output = [hidden, valueInfo(KEY_NEW, act, shape), valueInfo(VALUE_NEW, act, shape)];
   pruneDeadNodes(g);
   return encode(m);
+}
+
+/** Query and kv head counts and head size of a layer graph (the manifest's `text`). */
+export interface AttentionHeads {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+}
+
+/** Whether `tensor` is `source` or made from it by reshaping ops only (repeat_kv: Unsqueeze, Expand, Reshape). */
+function derivesFrom(g: GraphMsg, tensor: string, source: string): boolean {
+  for (let t = tensor, hops = 0; hops < 8; hops++) {
+    if (t === source) return true;
+    const n = g.node.find((x) => x.output.includes(t));
+    if (!n || !['Unsqueeze', 'Expand', 'Reshape', 'Identity'].includes(n.opType)) return false;
+    t = n.input[0];
+  }
+  return false;
+}
+
+/**
+ * Item 4 above, for one new token (S = 1): replaces the q·kᵀ MatMul (query × Transpose of the
+ * present key) and the probs·v MatMul (probs × present value) of the layer graph; the scale,
+ * mask, casts and softmax between them stay as they are. Head h of the layer's query is kv head
+ * ⌊h/G⌋'s g = h mod G (HF repeat_kv order), so [1,H,1,·] ↔ [1,Hkv,G,·] is a reshape.
+ */
+function attendWithoutCopies(label: string, m: ModelMsg, h: AttentionHeads): void {
+  const g = m.graph;
+  const H = h.numHeads;
+  const Hkv = h.numKvHeads;
+  const G = H / Hkv;
+  const qk = g.node.find(
+    (n) =>
+      n.opType === 'MatMul' &&
+      g.node.some(
+        (t) => t.opType === 'Transpose' && t.output[0] === n.input[1] && derivesFrom(g, t.input[0], 'present_key'),
+      ),
+  );
+  const av = g.node.find((n) => n.opType === 'MatMul' && derivesFrom(g, n.input[1], 'present_value'));
+  if (!qk || !av || !Number.isInteger(G))
+    throw new GraphRewriteError(label, 'no q·kᵀ MatMul over present_key or probs·v MatMul over present_value');
+  let serial = 0;
+  const fresh = (hint: string) => `decode_attn_${hint}_${serial++}`;
+  const i64 = (values: number[]): string => {
+    const name = fresh('const');
+    const raw = new Uint8Array(values.length * 8);
+    const view = new DataView(raw.buffer);
+    values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+    g.initializer.push({ name, dims: [values.length], dataType: DataType.INT64, rawData: raw });
+    return name;
+  };
+  const node = (
+    opType: string,
+    input: string[],
+    attribute: unknown[] = [],
+    output = fresh(opType),
+  ): NodeMsg & { output: string[] } => ({
+    input,
+    output: [output],
+    name: fresh(`${opType}_node`),
+    opType,
+    domain: '',
+    attribute,
+  });
+  const perm = { name: 'perm', type: AttributeType.INTS, ints: [0, 1, 3, 2] };
+  const T = (x: string) => node('Transpose', [x], [perm]);
+
+  // Scores [1,H,1,cap+1] under the q·kᵀ MatMul's output name.
+  const qr = node('Reshape', [qk.input[0], i64([1, Hkv, G, h.headDim])]); // [1,Hkv,G,hd]
+  const qt = T(qr.output[0]); // [1,Hkv,hd,G]
+  const cacheCols = node('MatMul', ['past_key', qt.output[0]]); // [1,Hkv,cap,G]
+  const cacheScores = T(cacheCols.output[0]); // [1,Hkv,G,cap]
+  const kt = T(KEY_NEW); // [1,Hkv,hd,1]
+  const newScore = node('MatMul', [qr.output[0], kt.output[0]]); // [1,Hkv,G,1]
+  const axis3 = { name: 'axis', type: AttributeType.INT, i: 3 };
+  const scores = node('Concat', [cacheScores.output[0], newScore.output[0]], [axis3]); // [1,Hkv,G,cap+1]
+  const toHeads = node('Reshape', [scores.output[0], i64([1, H, 1, -1])], [], qk.output[0]);
+  const scoreNodes = [qr, qt, cacheCols, cacheScores, kt, newScore, scores, toHeads];
+
+  // probs [1,H,1,cap+1] → out [1,H,1,hd] under the probs·v MatMul's output name.
+  const pr = node('Reshape', [av.input[0], i64([1, Hkv, G, -1])]); // [1,Hkv,G,cap+1]
+  const pc = node('Slice', [pr.output[0], i64([0]), i64([-1]), i64([3])]); // [1,Hkv,G,cap]
+  const pn = node('Slice', [pr.output[0], i64([-1]), i64([Number.MAX_SAFE_INTEGER]), i64([3])]); // [1,Hkv,G,1]
+  const oc = node('MatMul', [pc.output[0], 'past_value']); // [1,Hkv,G,hd]
+  const on = node('MatMul', [pn.output[0], VALUE_NEW]); // [1,Hkv,G,hd]
+  const sum = node('Add', [oc.output[0], on.output[0]]);
+  const back = node('Reshape', [sum.output[0], i64([1, H, 1, h.headDim])], [], av.output[0]);
+  const outNodes = [pr, pc, pn, oc, on, sum, back];
+
+  g.node.splice(g.node.indexOf(qk), 1, ...scoreNodes);
+  g.node.splice(g.node.indexOf(av), 1, ...outNodes);
 }

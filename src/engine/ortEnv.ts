@@ -25,10 +25,10 @@ export interface OrtRuntime {
   /** ORT's device; null on wasm, and on WebGPU until the first session was created. */
   device(): GPUDevice | null;
   /**
-   * Decode through onnxruntime's graph capture on WebGPU (engine/capturedDecode.ts; off by default,
-   * its tokens are not yet right): weights in
-   * engine buffers shared by a prefill and a captured decode session per layer. Off: one plain
-   * session per layer, the KV cache grown by Concat each token (the path before 2026-12-02).
+   * Decode through onnxruntime's graph capture on WebGPU (engine/capturedDecode.ts; on by
+   * default): weights in engine buffers shared by a prefill and a captured decode session per
+   * layer. Off (`SVLM_GRAPH_CAPTURE=0` in Node): one plain session per layer, the KV cache grown
+   * by Concat each token (the path before 2026-12-02, and the wasm path).
    */
   graphCapture: boolean;
   /** How prefill and vision sessions are made (issue 13): see `PrefillTuning`. */
@@ -124,20 +124,21 @@ export interface OrtInitOptions {
   wasmPaths?: string | { wasm?: string; mjs?: string };
   /** Set by the Node setup when no adapter exists, to say why. */
   noGpuReason?: string;
-  /** Decode through captured graphs on WebGPU (default off until its tokens match; in Node `SVLM_GRAPH_CAPTURE=1` turns it on). */
+  /** Decode through captured graphs on WebGPU (default on; in Node `SVLM_GRAPH_CAPTURE=0` turns it off). */
   graphCapture?: boolean;
   /** Overrides of `prefillTuning(adapter)`. */
   tuning?: Partial<PrefillTuning>;
 }
 
 /**
- * The default of `graphCapture`: off, unless the Node environment says `SVLM_GRAPH_CAPTURE=1`.
- * Off because the captured path's tokens still differ from the plain path's from the capture
- * run on (capturedDecode.test.ts, Dawn, 2026-12-02): a known bug, not yet found.
+ * The default of `graphCapture`: on, unless the Node environment says `SVLM_GRAPH_CAPTURE=0`
+ * (the plain path, e.g. to compare the two in the benchmarks). It was off while the captured
+ * path's tokens drifted from the plain path's (capturedDecode.test.ts; cause in graphRewrite.ts,
+ * item 3).
  */
 export function graphCaptureDefault(): boolean {
   const env = typeof process !== 'undefined' ? process.env?.SVLM_GRAPH_CAPTURE : undefined;
-  return env === '1';
+  return env !== '0';
 }
 
 const wasmAdapter = (): AdapterInfo => ({
