@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { answerRange } from './range';
+import { answerRange, listenLocally } from './range';
 
 export type Fault =
   | { kind: 'drop'; afterBytes: number; times?: number }
@@ -194,11 +194,9 @@ export async function startFaultServer(repos: Record<string, string>): Promise<F
       res.end(String(err));
     });
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const endpoint = await listenLocally(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     log,
     inject(file, fault) {
       const list = faults.get(file) ?? [];

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { answerRange } from './range';
+import { answerRange, listenLocally } from './range';
 
 export interface HubServer {
   endpoint: string;
@@ -56,11 +56,9 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
     }
     send(status, headers, body);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const endpoint = await listenLocally(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     log,
     cutOnce: (file, bytes) => cuts.set(file, bytes),
     close: () =>
