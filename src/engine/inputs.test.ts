@@ -5,20 +5,11 @@ import { InputPipeline } from './inputs';
 import type { Manifest } from '../package/manifest';
 import { MAX_IMAGE_PIXELS, readImageHeader } from './imageHeader';
 import { EngineError } from '../common/errors';
+import { fixtureInputs } from './fixtureInputs.testutil';
 
 const dir = 'fixtures/open-llava15-deep/';
 const golden = JSON.parse(readFileSync(dir + 'golden.json', 'utf8')) as { question: string; input_ids: number[] };
-const texts = new Map(
-  ['tokenizer.json', 'tokenizer_config.json', 'processor_config.json'].map((f) => [f, readFileSync(dir + f, 'utf8')]),
-);
-// The fields of the manifest the input pipeline reads, as the converter writes them for this fixture.
-const manifest = {
-  imageToken: '<image>',
-  imageTokenId: 4,
-  chatTemplate: readFileSync(dir + 'chat_template.jinja', 'utf8'),
-  vision: { visualTokens: 576, imageSize: 336 },
-  text: { maxPositions: 2048 },
-} as unknown as Manifest;
+const { manifest, texts } = fixtureInputs(dir);
 const pipeline = new InputPipeline(manifest, texts);
 
 /** A minimal valid PNG header + IEND: enough for the header reader, never decoded. */

@@ -15,8 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputPipeline } from '../engine/inputs';
-import type { Manifest } from '../package/manifest';
+import { fixtureInputPipeline } from '../engine/fixtureInputs.testutil';
 import { GoldenModel, readSafetensorsF32, runGolden } from './goldenModel.testutil';
 import { createMethod } from './registry';
 import { CpuTensor } from './cpuBackend';
@@ -49,17 +48,7 @@ const layout = { preLength: 2, visualCount: 576, textLength: golden.input_ids.le
 
 beforeAll(async () => {
   model = new GoldenModel(readSafetensorsF32(dir + 'model.safetensors'));
-  const texts = new Map(
-    ['tokenizer.json', 'tokenizer_config.json', 'processor_config.json'].map((f) => [f, readFileSync(dir + f, 'utf8')]),
-  );
-  const manifest = {
-    imageToken: '<image>',
-    imageTokenId: 4,
-    chatTemplate: readFileSync(dir + 'chat_template.jinja', 'utf8'),
-    vision: { visualTokens: 576, imageSize: 336 },
-    text: { maxPositions: 2048 },
-  } as unknown as Manifest;
-  const pixels = await new InputPipeline(manifest, texts).preparePixels(
+  const pixels = await fixtureInputPipeline(dir).preparePixels(
     new Uint8Array(readFileSync(dir + 'image.png')),
     'image.png',
   );
