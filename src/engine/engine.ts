@@ -569,12 +569,12 @@ export class Engine {
    * top-p, so it reads the logits (Vocab × 4 bytes a step); so does the wasm backend, whose
    * logits are on the CPU already.
    */
-  private async nextToken(logits: OrtTensor, o: GenerateOptions, random: () => number): Promise<number> {
-    const greedy = !(o.temperature > 0);
+  private async nextToken(logits: OrtTensor, options: GenerateOptions, random: () => number): Promise<number> {
+    const greedy = !(options.temperature > 0);
     if (greedy && this.argmax && logits.location === 'gpu-buffer') {
       return this.argmax.pick(logits.gpuBuffer, logits.dims[logits.dims.length - 1]);
     }
-    return sampleToken((await logits.getData()) as Float32Array, o.temperature, o.topP, random);
+    return sampleToken((await logits.getData()) as Float32Array, options.temperature, options.topP, random);
   }
 
   /**
@@ -584,8 +584,8 @@ export class Engine {
    */
   private keepConversation(
     caches: LayerCache[],
-    untrack: (t: OrtTensor) => void,
-    c: Omit<KeptConversation, 'caches'>,
+    untrack: (tensor: OrtTensor) => void,
+    withoutCaches: Omit<KeptConversation, 'caches'>,
   ): KeptConversation {
     let kept: LayerCache[] = caches.slice();
     if (kept.length === 0) {
@@ -605,7 +605,7 @@ export class Engine {
       untrack(l.key);
       untrack(l.value);
     }
-    const conversation = { ...c, caches: kept };
+    const conversation = { ...withoutCaches, caches: kept };
     this.conversations.keep(conversation);
     return conversation;
   }

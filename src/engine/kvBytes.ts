@@ -11,10 +11,10 @@ import type { OrtTensor } from './ortEnv';
 
 const ELEMENT_BYTES: Record<string, number> = { float32: 4, float16: 2 };
 
-function tensorBytes(t: OrtTensor): number {
-  const per = ELEMENT_BYTES[t.type];
-  if (per === undefined) throw new Error(`KV cache tensor of type ${t.type}: expected float32 or float16`);
-  return t.dims.reduce((a, b) => a * b, 1) * per;
+function tensorBytes(ortTensor: OrtTensor): number {
+  const per = ELEMENT_BYTES[ortTensor.type];
+  if (per === undefined) throw new Error(`KV cache tensor of type ${ortTensor.type}: expected float32 or float16`);
+  return ortTensor.dims.reduce((a, b) => a * b, 1) * per;
 }
 
 export interface FixedCacheView {

@@ -53,27 +53,31 @@ export const LAYER_GPU_OUTPUTS = ['hidden_out', 'present_key', 'present_value', 
 export const HEAD_GPU_OUTPUTS = ['logits'];
 
 /** Read one listed file and check it against the manifest. */
-async function readVerified(reader: PackageReader, f: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
-  const bytes = await reader.read(f.path, onBytes);
+async function readVerified(
+  reader: PackageReader,
+  entry: ManifestFile,
+  onBytes: (bytes: number) => void,
+): Promise<Uint8Array> {
+  const bytes = await reader.read(entry.path, onBytes);
   const bad =
-    bytes.byteLength !== f.bytes
-      ? { code: 'size-mismatch' as const, msg: `has ${bytes.byteLength} bytes but the manifest says ${f.bytes}` }
-      : (await sha256Hex(bytes)) !== f.sha256.toLowerCase()
+    bytes.byteLength !== entry.bytes
+      ? { code: 'size-mismatch' as const, msg: `has ${bytes.byteLength} bytes but the manifest says ${entry.bytes}` }
+      : (await sha256Hex(bytes)) !== entry.sha256.toLowerCase()
         ? { code: 'sha256-mismatch' as const, msg: 'does not match its sha256 in the manifest' }
         : null;
   if (bad) {
-    await reader.evict?.(f.path); // a corrupt cached copy must not stick
+    await reader.evict?.(entry.path); // a corrupt cached copy must not stick
     throw new EngineError(
       'model',
       bad.code,
-      `The package file ${f.path} ${bad.msg}; the package is damaged or was changed.`,
-      { file: f.path, expectedBytes: f.bytes, gotBytes: bytes.byteLength, expectedSha256: f.sha256 },
+      `The package file ${entry.path} ${bad.msg}; the package is damaged or was changed.`,
+      { file: entry.path, expectedBytes: entry.bytes, gotBytes: bytes.byteLength, expectedSha256: entry.sha256 },
     );
   }
   return bytes;
 }
 
-const basename = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+const basename = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 export async function loadPackage(
   rt: OrtRuntime,
@@ -277,9 +281,14 @@ async function checkFilesPresent(reader: PackageReader, manifest: Manifest): Pro
 }
 
 /** Run every graph once on the smallest inputs it accepts; outputs are disposed at once. */
-async function warmUp(rt: OrtRuntime, m: Manifest, s: Sessions, report: (file: string) => void): Promise<void> {
+async function warmUp(
+  rt: OrtRuntime,
+  manifest: Manifest,
+  sessions: Sessions,
+  report: (file: string) => void,
+): Promise<void> {
   const { Tensor } = rt.ort;
-  const act = m.activationDtype === 'float16' ? 'float16' : 'float32';
+  const act = manifest.activationDtype === 'float16' ? 'float16' : 'float32';
   const zerosAct = (dims: number[]) =>
     new Tensor(
       act,
@@ -291,16 +300,18 @@ async function warmUp(rt: OrtRuntime, m: Manifest, s: Sessions, report: (file: s
   const dispose = (out: Record<string, { dispose(): void }>) => {
     for (const t of Object.values(out)) t.dispose();
   };
-  const size = m.vision.imageSize;
-  report(m.graphs.vision);
+  const size = manifest.vision.imageSize;
+  report(manifest.graphs.vision);
   dispose(
-    await s.vision.run({ pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) }),
+    await sessions.vision.run({
+      pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]),
+    }),
   );
-  report(m.graphs.embed);
-  dispose(await s.embed.run({ input_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]) }));
-  const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = m.text;
-  for (const [i, layer] of s.layers.entries()) {
-    report(m.graphs.layers[i]);
+  report(manifest.graphs.embed);
+  dispose(await sessions.embed.run({ input_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]) }));
+  const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = manifest.text;
+  for (const [i, layer] of sessions.layers.entries()) {
+    report(manifest.graphs.layers[i]);
     dispose(
       await layer.run({
         hidden: zerosAct([1, 1, D]),
@@ -310,14 +321,14 @@ async function warmUp(rt: OrtRuntime, m: Manifest, s: Sessions, report: (file: s
       }),
     );
   }
-  report(m.graphs.head);
-  dispose(await s.head.run({ hidden: zerosAct([1, 1, D]) }));
+  report(manifest.graphs.head);
+  dispose(await sessions.head.run({ hidden: zerosAct([1, 1, D]) }));
 }
 
-export async function releasePackage(p: LoadedPackage): Promise<void> {
-  await p.decoder?.release().catch(() => {});
-  p.biases?.release();
-  const all: LayerSession[] = [p.sessions.vision, p.sessions.embed, ...p.sessions.layers, p.sessions.head];
+export async function releasePackage(pkg: LoadedPackage): Promise<void> {
+  await pkg.decoder?.release().catch(() => {});
+  pkg.biases?.release();
+  const all: LayerSession[] = [pkg.sessions.vision, pkg.sessions.embed, ...pkg.sessions.layers, pkg.sessions.head];
   await Promise.all(all.map((s) => s.release().catch(() => {})));
-  await p.gpuBuffers?.release();
+  await pkg.gpuBuffers?.release();
 }

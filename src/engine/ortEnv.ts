@@ -154,12 +154,12 @@ const wasmAdapter = (): AdapterInfo => ({
   maxStorageBufferBindingSize: 0,
 });
 
-function describeAdapter(a: GPUAdapter): AdapterInfo {
-  const info = (a as GPUAdapter & { info?: GPUAdapterInfo }).info;
+function describeAdapter(adapter: GPUAdapter): AdapterInfo {
+  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
   const arch = info?.architecture ?? '';
   const isFallback = Boolean(
     (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
-    (a as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
   );
   return {
     backend: 'webgpu',
@@ -168,10 +168,10 @@ function describeAdapter(a: GPUAdapter): AdapterInfo {
     description: info?.description ?? '',
     isFallbackAdapter: isFallback,
     software: isFallback || /swiftshader|llvmpipe|lavapipe/i.test(`${arch} ${info?.description ?? ''}`),
-    shaderF16: a.features.has('shader-f16'),
-    timestampQuery: a.features.has('timestamp-query'),
-    maxBufferSize: a.limits.maxBufferSize,
-    maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
+    shaderF16: adapter.features.has('shader-f16'),
+    timestampQuery: adapter.features.has('timestamp-query'),
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
 }
 

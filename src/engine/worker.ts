@@ -26,7 +26,7 @@ let engine: Promise<Engine> | null = null;
 const running = new Map<number, AbortController>();
 /** Set once the device is gone (by the test hook or by the driver); the worker is finished then. */
 let lost: { message: string } | null = null;
-const post = (m: FromWorker) => self.postMessage(m);
+const post = (message: FromWorker) => self.postMessage(message);
 
 function engineFor(preferBackend?: 'webgpu' | 'wasm'): Promise<Engine> {
   engine ??= Engine.create({ preferBackend, wasmPaths: { wasm: new URL(ortWasmUrl, self.location.href).href } }).then(
@@ -56,11 +56,11 @@ function deviceLost(reason: 'destroyed' | 'unknown', message: string): void {
  */
 function fail(
   id: number,
-  e: unknown,
+  thrown: unknown,
   where: Exclude<EngineErrorWhere, 'gpu'>,
   extra: { loaded?: ModelInfo | null } = {},
 ): void {
-  const err = e instanceof EngineError ? e : asEngineError(e, where, 'run-failed');
+  const err = thrown instanceof EngineError ? thrown : asEngineError(thrown, where, 'run-failed');
   if (err.code === 'cancelled') {
     post({ type: 'error', id, where: err.where, code: err.code, message: err.message, ...extra });
   } else if (lost) {

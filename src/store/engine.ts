@@ -27,9 +27,9 @@ let link: EngineLink | null = null;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
-export function connectEngine(l: EngineLink): void {
-  link = l;
-  l.subscribe(handleMessage);
+export function connectEngine(engineLink: EngineLink): void {
+  link = engineLink;
+  engineLink.subscribe(handleMessage);
 }
 
 export function isConnected(): boolean {

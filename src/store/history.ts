@@ -22,11 +22,11 @@ function open(): Promise<RunsDb> | null {
   return db;
 }
 
-function historyError(what: string, e: unknown): void {
+function historyError(what: string, error: unknown): void {
   showError({
     where: 'answer',
     code: 'history',
-    message: `The run history could not ${what}: ${(e as Error).message}`,
+    message: `The run history could not ${what}: ${(error as Error).message}`,
   });
 }
 
@@ -154,9 +154,10 @@ export async function showSaved(id: string): Promise<void> {
 }
 
 /** lastTokenMs back from the saved decode speed, so tokens/s shows the same figure. */
-function decodeEnd(m: StoredRun['metrics']): number | null {
-  if (m.firstTokenMs === null || !m.tokensPerS || m.tokenCount < 2) return m.firstTokenMs;
-  return m.firstTokenMs + ((m.tokenCount - 1) * 1000) / m.tokensPerS;
+function decodeEnd(runMetrics: StoredRun['metrics']): number | null {
+  if (runMetrics.firstTokenMs === null || !runMetrics.tokensPerS || runMetrics.tokenCount < 2)
+    return runMetrics.firstTokenMs;
+  return runMetrics.firstTokenMs + ((runMetrics.tokenCount - 1) * 1000) / runMetrics.tokensPerS;
 }
 
 export async function deleteSaved(id: string): Promise<void> {

@@ -13,63 +13,63 @@ import type { AppState, Run } from './types';
 /** Answer lengths the method panel offers (new tokens at most). */
 export const ANSWER_LENGTHS = [8, 16, 32, 64, 128] as const;
 
-const optionsFor = (s: AppState): GenerateOptions => ({
-  maxNewTokens: s.maxNewTokens,
-  temperature: s.temperature,
-  topP: s.topP,
-  seed: s.seed,
+const optionsFor = (state: AppState): GenerateOptions => ({
+  maxNewTokens: state.maxNewTokens,
+  temperature: state.temperature,
+  topP: state.topP,
+  seed: state.seed,
 });
 
 /** Runs kept in memory (their traces are a few hundred KB at most). */
 const MAX_RUNS = 24;
 
-export function currentSettings(s: AppState = getState()): MethodSettings {
-  return buildSettings(s.method, s.budget, s.params[s.method]);
+export function currentSettings(state: AppState = getState()): MethodSettings {
+  return buildSettings(state.method, state.budget, state.params[state.method]);
 }
 
 /** The versions of the question's images, in prompt order ('3' for one image, '3+4+5' for several). */
-export const imagesKey = (s: Pick<AppState, 'images'>): string =>
-  s.images.length ? s.images.map((im) => im.version).join('+') : '0';
+export const imagesKey = (state: Pick<AppState, 'images'>): string =>
+  state.images.length ? state.images.map((im) => im.version).join('+') : '0';
 
-function runKey(s: AppState, settings: MethodSettings): string {
-  return [imagesKey(s), s.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(s))].join('|');
+function runKey(state: AppState, settings: MethodSettings): string {
+  return [imagesKey(state), state.question.trim(), settingsKey(settings), JSON.stringify(optionsFor(state))].join('|');
 }
 
 /** The image version a run was asked about (the first field of its key; NaN for several images). */
 export const imageVersionOf = (run: Pick<Run, 'key'>): number => Number(run.key.split('|')[0]);
 
 /** Whether `run` was asked about exactly the images shown now, in the same order. */
-export const askedAboutShown = (run: Pick<Run, 'key'>, s: Pick<AppState, 'images'>): boolean =>
-  run.key.split('|')[0] === imagesKey(s);
+export const askedAboutShown = (run: Pick<Run, 'key'>, state: Pick<AppState, 'images'>): boolean =>
+  run.key.split('|')[0] === imagesKey(state);
 
 /** The run's images in words: one name, the video with its frame count, or the names in order. */
-function imagesLabel(s: AppState): string {
-  if (s.video) return `${s.video.name} (${s.images.length} frame${s.images.length === 1 ? '' : 's'})`;
-  return s.images.map((im) => im.name).join(' + ');
+function imagesLabel(state: AppState): string {
+  if (state.video) return `${state.video.name} (${state.images.length} frame${state.images.length === 1 ? '' : 's'})`;
+  return state.images.map((im) => im.name).join(' + ');
 }
 
-export const isActive = (r: Run) => r.status === 'queued' || r.status === 'running' || r.status === 'stopping';
+export const isActive = (run: Run) => run.status === 'queued' || run.status === 'running' || run.status === 'stopping';
 
 /** Why asking is not possible now, in words; null when it is (while the model loads, the run waits for it). */
-export function cannotAsk(s: AppState = getState()): string | null {
-  if (s.status === 'error' || s.status === 'idle') return 'No model is loaded.';
-  if (s.sampling) return `Reading the video ${s.sampling}…`;
-  if (!s.image) return 'Add an image first.';
-  if (!s.question.trim()) return 'Type a question first.';
-  if (s.runs.some(isActive)) return 'A run is in progress.';
+export function cannotAsk(state: AppState = getState()): string | null {
+  if (state.status === 'error' || state.status === 'idle') return 'No model is loaded.';
+  if (state.sampling) return `Reading the video ${state.sampling}…`;
+  if (!state.image) return 'Add an image first.';
+  if (!state.question.trim()) return 'Type a question first.';
+  if (state.runs.some(isActive)) return 'A run is in progress.';
   return null;
 }
 
-function newRun(s: AppState, settings: MethodSettings, group: number | null, history?: ConversationTurn[]): Run {
+function newRun(state: AppState, settings: MethodSettings, group: number | null, history?: ConversationTurn[]): Run {
   return {
     id: newRequestId(),
-    key: history?.length ? followUpKey(s, settings, history) : runKey(s, settings),
+    key: history?.length ? followUpKey(state, settings, history) : runKey(state, settings),
     ...(history?.length ? { history } : {}),
     settings,
-    maxNewTokens: s.maxNewTokens,
+    maxNewTokens: state.maxNewTokens,
     label: settingsLabel(settings),
-    imageName: imagesLabel(s),
-    question: s.question.trim(),
+    imageName: imagesLabel(state),
+    question: state.question.trim(),
     status: 'queued',
     text: '',
     tokenCount: 0,
@@ -177,13 +177,13 @@ function runCompare(): void {
 }
 
 /** A follow-up's key: its images, every earlier turn and its question, settings and options. */
-function followUpKey(s: AppState, settings: MethodSettings, history: ConversationTurn[]): string {
+function followUpKey(state: AppState, settings: MethodSettings, history: ConversationTurn[]): string {
   return [
-    imagesKey(s),
+    imagesKey(state),
     JSON.stringify(history),
-    s.question.trim(),
+    state.question.trim(),
     settingsKey(settings),
-    JSON.stringify(optionsFor(s)),
+    JSON.stringify(optionsFor(state)),
   ].join('|');
 }
 
@@ -192,20 +192,20 @@ function followUpKey(s: AppState, settings: MethodSettings, history: Conversatio
  * stopped turn keeps none; the engine then continues the one before it, prefilling the stopped
  * turn's tokens with the new ones, as its kept ids are a prefix of the conversation).
  */
-function conversationOf(s: AppState, run: Run): string | undefined {
-  for (let r = s.runs.find((x) => x.id === run.followUpOf); r; r = s.runs.find((x) => x.id === r!.followUpOf))
+function conversationOf(state: AppState, run: Run): string | undefined {
+  for (let r = state.runs.find((x) => x.id === run.followUpOf); r; r = state.runs.find((x) => x.id === r!.followUpOf))
     if (r.conversationId) return r.conversationId;
   return undefined;
 }
 
 /** Why a follow-up on `run` is not possible now, in words; null when it is. */
-export function cannotFollowUp(run: Run | null, question: string, s: AppState = getState()): string | null {
+export function cannotFollowUp(run: Run | null, question: string, state: AppState = getState()): string | null {
   if (!run || (run.status !== 'done' && run.status !== 'stopped')) return 'Follow up once the answer is there.';
   if (run.group !== null) return 'Compare runs are not conversations: ask one question to follow up on it.';
-  if (s.status !== 'ready') return 'No model is loaded.';
-  if (!askedAboutShown(run, s))
+  if (state.status !== 'ready') return 'No model is loaded.';
+  if (!askedAboutShown(run, state))
     return 'The images changed since this answer: put its images back (history: Show) or ask a new question.';
-  if (s.runs.some(isActive)) return 'A run is in progress.';
+  if (state.runs.some(isActive)) return 'A run is in progress.';
   if (!question.trim()) return 'Type a follow-up question first.';
   return null;
 }

@@ -109,8 +109,8 @@ function restoreConversation(): void {
 }
 
 /** The current run as a conversation to keep over a reload: a settled follow-up; null for anything else. */
-function conversationToSave(s: AppState): SessionConversation | null {
-  const run = s.runs.find((r) => r.id === s.currentRunId);
+function conversationToSave(state: AppState): SessionConversation | null {
+  const run = state.runs.find((r) => r.id === state.currentRunId);
   if (!run || !run.history?.length || (run.status !== 'done' && run.status !== 'stopped')) return null;
   return {
     history: run.history,
@@ -163,16 +163,20 @@ export function startSessionSync(): () => void {
 }
 
 /** Several images, or the video itself (its frames are sampled again at restore); one image is 'image' alone. */
-async function saveSeveral(s: AppState): Promise<void> {
-  if (s.video) {
+async function saveSeveral(state: AppState): Promise<void> {
+  if (state.video) {
     await saveInput({
       kind: 'video',
-      video: { name: s.video.name, mime: s.video.blob.type || 'video/webm', bytes: await s.video.blob.arrayBuffer() },
+      video: {
+        name: state.video.name,
+        mime: state.video.blob.type || 'video/webm',
+        bytes: await state.video.blob.arrayBuffer(),
+      },
     });
-  } else if (s.images.length > 1) {
+  } else if (state.images.length > 1) {
     await saveInput({
       kind: 'images',
-      images: s.images.map((im) => ({ name: im.name, mime: im.mime, bytes: im.bytes })),
+      images: state.images.map((im) => ({ name: im.name, mime: im.mime, bytes: im.bytes })),
     });
   } else {
     await saveInput(null);

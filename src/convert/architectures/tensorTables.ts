@@ -7,9 +7,9 @@
 import type { TensorRow, VisionEmbeddings } from './architecture';
 import type { LlavaConfig } from './llavaConfig';
 
-const qDim = (c: LlavaConfig) => c.text.numHeads * c.text.headDim;
-const kvDim = (c: LlavaConfig) => c.text.numKvHeads * c.text.headDim;
-const hasAttentionBias = (c: LlavaConfig) => c.text.attentionBias;
+const qDim = (config: LlavaConfig) => config.text.numHeads * config.text.headDim;
+const kvDim = (config: LlavaConfig) => config.text.numKvHeads * config.text.headDim;
+const hasAttentionBias = (config: LlavaConfig) => config.text.attentionBias;
 
 /**
  * LLaMA's decoder, as LLaMA, Mistral and Qwen2 store it: q/k/v biases when the config's
@@ -51,8 +51,8 @@ export function decoderTensors({ oProjBias }: { oProjBias: boolean }): TensorRow
   return rows;
 }
 
-const grid = (c: LlavaConfig) => Math.floor(c.vision.imageSize / c.vision.patchSize);
-const vecV = (c: LlavaConfig) => [c.vision.hiddenSize];
+const grid = (config: LlavaConfig) => Math.floor(config.vision.imageSize / config.vision.patchSize);
+const vecV = (config: LlavaConfig) => [config.vision.hiddenSize];
 
 /** The pre-norm ViT tower CLIP and SigLIP share, its embeddings as `embeddings` says. */
 export function vitTensors(embeddings: VisionEmbeddings): TensorRow[] {

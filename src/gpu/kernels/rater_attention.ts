@@ -65,11 +65,11 @@ export class RaterAttentionKernel {
     query: GPUBuffer,
     key: GPUBuffer,
     rows: GPUBuffer,
-    a: RaterAttentionGpuArgs,
+    args: RaterAttentionGpuArgs,
     block: GPUBuffer,
     scores: GPUBuffer,
   ): void {
-    const { heads: H, kvHeads: Hkv, headDim: hd, rowCount: R, visualCount: V } = a;
+    const { heads: H, kvHeads: Hkv, headDim: hd, rowCount: R, visualCount: V } = args;
     if (hd > 256) throw new KernelInputError('raterAttention', 'query', 'head dim ≤ 256', `${hd}`);
     if (H > 256) throw new KernelInputError('raterAttention', 'query', '≤ 256 heads', `${H}`);
     const { runner } = this;
@@ -81,22 +81,22 @@ export class RaterAttentionKernel {
         H,
         Hkv,
         hd,
-        a.queryLength,
-        a.keyLength,
+        args.queryLength,
+        args.keyLength,
         R,
         V,
-        a.visualStart,
-        a.gravity ? 1 : 0,
+        args.visualStart,
+        args.gravity ? 1 : 0,
         1 / Math.sqrt(hd),
         2 / Math.sqrt(hd),
         0,
       ],
       [9, 10],
     );
-    const reduceParams = runner.uniform(owner, [H, R, V, a.topHeads ?? H]);
+    const reduceParams = runner.uniform(owner, [H, R, V, args.topHeads ?? H]);
     const turns = pool.acquire(hd * 4, `${owner}.turns`);
-    if (a.gravity) runner.device.queue.writeBuffer(turns, 0, gravityTurns(hd, a.gravity.ropeTheta));
-    const positions = a.gravity?.positions ?? pool.acquire(16, `${owner}.noPositions`);
+    if (args.gravity) runner.device.queue.writeBuffer(turns, 0, gravityTurns(hd, args.gravity.ropeTheta));
+    const positions = args.gravity?.positions ?? pool.acquire(16, `${owner}.noPositions`);
     const gravity = pool.acquire(Math.max(1, R * V) * 4, `${owner}.gravity`);
     const perHead = pool.acquire(Math.max(1, H * R * V) * 4, `${owner}.perHead`);
     const headStats = pool.acquire(2 * H * 4, `${owner}.headStats`);
@@ -105,7 +105,7 @@ export class RaterAttentionKernel {
       const reduce = [reduceParams, perHead, headStats, block, scores];
       if (R > 0) {
         const bufs = [params, query, key, rows, positions, turns, gravity, perHead];
-        if (a.gravity)
+        if (args.gravity)
           runner.dispatch(
             pass,
             { shader: 'rater_attention', entry: 'gravity_weights', bindings: this.attendBindings },
@@ -116,7 +116,7 @@ export class RaterAttentionKernel {
           R,
           H,
         ]);
-        if (a.topHeads !== undefined && a.topHeads < H) {
+        if (args.topHeads !== undefined && args.topHeads < H) {
           runner.dispatch(
             pass,
             { shader: 'rater_attention_reduce', entry: 'head_sums', bindings: this.reduceBindings },
@@ -145,6 +145,6 @@ export class RaterAttentionKernel {
       );
     });
     for (const b of [params, reduceParams, turns, gravity, perHead, headStats]) pool.release(b);
-    if (!a.gravity) pool.release(positions);
+    if (!args.gravity) pool.release(positions);
   }
 }

@@ -19,8 +19,10 @@ export interface SessionConversation {
   tokenCount: number;
 }
 
-const isTurn = (t: unknown): t is ConversationTurn =>
-  !!t && typeof (t as ConversationTurn).question === 'string' && typeof (t as ConversationTurn).answer === 'string';
+const isTurn = (value: unknown): value is ConversationTurn =>
+  !!value &&
+  typeof (value as ConversationTurn).question === 'string' &&
+  typeof (value as ConversationTurn).answer === 'string';
 
 /** The saved conversation when every field passes its check; null otherwise (a reload never breaks the page). */
 export function loadConversation(
@@ -51,11 +53,11 @@ export function loadConversation(
 
 /** Save (or with null forget) the conversation on screen. */
 export function saveConversation(
-  c: SessionConversation | null,
+  conversation: SessionConversation | null,
   storage: Pick<Storage, 'setItem' | 'removeItem'> | undefined = globalThis.localStorage,
 ): void {
   try {
-    if (c) storage?.setItem(KEY, JSON.stringify(c));
+    if (conversation) storage?.setItem(KEY, JSON.stringify(conversation));
     else storage?.removeItem(KEY);
   } catch {
     /* quota or privacy mode: keep working */
