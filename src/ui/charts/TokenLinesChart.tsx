@@ -23,7 +23,8 @@ export function TokenLinesChart(props: {
     >
       <Axis scale={layout.x} orient="bottom" transform={`translate(0,${size.height - MARGIN.bottom})`} ticks={8} />
       <Axis scale={layout.y} orient="left" transform={`translate(${MARGIN.left},0)`} ticks={5} />
-      <text x={size.width - MARGIN.right} y={size.height - 4} textAnchor="end" className="axis-label">
+      {/* Beside the last tick, on the tick labels' line (under it, it ran into "30"). */}
+      <text x={size.width - MARGIN.right + 8} y={size.height - MARGIN.bottom + 9} dy="0.71em" className="axis-label">
         layer
       </text>
       {layout.lines.map((l) => (
