@@ -29,6 +29,7 @@ import { INT4_BLOCK, type Int4Weight, dequantizeInt4 } from '../quantize';
 import { elementCount, type TensorDtype, type TensorInfo } from '../checkpoint/safetensors';
 import { safetensorsChunks, tensorBytes, type WriterTensor } from './safetensorsWriter';
 import { f16BitsToF32, f32ToF16Bits } from '../../common/float16';
+import { mulberry32Words } from '../../common/random';
 
 type Json = Record<string, unknown>;
 
@@ -161,7 +162,7 @@ export interface SyntheticTokenizer {
   chatTemplate: string;
 }
 
-// splitmix32-style hashing and mulberry32 stream: a tensor's values depend only on (seed, name),
+// FNV-style hashing of the name and the mulberry32 stream (common/random.ts): a tensor's values depend only on (seed, name),
 // so tensors can be generated in any order and again, identically.
 function hashName(name: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
@@ -169,19 +170,16 @@ function hashName(name: string, seed: number): number {
   return h;
 }
 
+/** Uniform values of standard deviation `std` from the mulberry32 stream at `state`, drawn a chunk at a time. */
 function fillUniform(out: Float32Array, state: number, std: number): void {
   const scale = (std * Math.sqrt(12)) / 4294967296; // uniform on [-a, a] has std a/√3; a = std·√3
   const offset = -std * Math.sqrt(3);
-  // Int32 arithmetic throughout (same bits as the uint32 form: every step is taken mod 2³²), so
-  // V8 keeps the loop on small integers instead of heap doubles.
-  let s = state | 0;
-  const n = out.length;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) * scale + offset;
+  const words = new Uint32Array(Math.min(out.length, 1 << 16));
+  let s = state;
+  for (let at = 0; at < out.length; at += words.length) {
+    const chunk = out.length - at < words.length ? words.subarray(0, out.length - at) : words;
+    s = mulberry32Words(chunk, s);
+    for (let i = 0; i < chunk.length; i++) out[at + i] = chunk[i] * scale + offset;
   }
 }
 
@@ -207,15 +205,7 @@ const LINEAR_WEIGHT = /(_proj|\.fc1|\.fc2|linear_1|linear_2|^lm_head)\.weight$/;
 export function syntheticInt4(n: number, k: number, state: number, halfScales: boolean): Int4Weight {
   const blocks = k / INT4_BLOCK;
   const packed = new Uint8Array(n * blocks * (INT4_BLOCK / 2));
-  const words = new Uint32Array(packed.buffer); // 16 bytes a block: always whole words
-  let s = state | 0;
-  for (let i = 0; i < words.length; i++) {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
-    words[i] = t ^ (t >>> 14);
-  }
+  mulberry32Words(new Uint32Array(packed.buffer), state); // 16 bytes a block: always whole words
   const scales = halfScales
     ? new Uint16Array(n * blocks).fill(f32ToF16Bits(SYNTHETIC_INT4_SCALE))
     : new Float32Array(n * blocks).fill(SYNTHETIC_INT4_SCALE);
