@@ -5,10 +5,14 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
+      // What .gitignore leaves out (build outputs, caches, bench pages built under .cache/).
       'node_modules/',
       'dist/',
       'tmp/',
       '.gpu/',
+      '.cache/',
+      'out/',
+      'test-packages/',
       'public/',
       'test-results/',
       'playwright-report/',
