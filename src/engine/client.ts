@@ -6,6 +6,7 @@
  */
 import type {
   AdapterInfo,
+  ConversationTurn,
   FromWorker,
   GenerateOptions,
   LoadProgress,
@@ -36,8 +37,24 @@ type Pending = {
 
 export interface GenerateHandle {
   id: number;
-  result: Promise<{ text: string; trace: RequestTrace; firstStepTopLogits?: { id: number; value: number }[] }>;
+  result: Promise<{
+    text: string;
+    trace: RequestTrace;
+    firstStepTopLogits?: { id: number; value: number }[];
+    /** With `keepConversation`: the conversation the engine keeps, to name in a follow-up. */
+    conversation?: { id: string; turns: number };
+  }>;
   cancel(): void;
+}
+
+/** A question's place in a conversation (issue 15; protocol.ts `generate`, docs/ARCHITECTURE.md). */
+export interface ConversationArgs {
+  /** Earlier turns (a follow-up the engine no longer keeps: prefilled whole with the image). */
+  history?: ConversationTurn[];
+  /** A kept conversation's id (a previous result's `conversation.id`): only the new tokens are prefilled. */
+  conversation?: string;
+  /** Keep this request's caches for a follow-up. */
+  keepConversation?: boolean;
 }
 
 export class EngineClient {
@@ -97,14 +114,32 @@ export class EngineClient {
     settings: MethodSettings,
     options: GenerateOptions,
     onToken?: (t: { tokenId: number; text: string; elapsedMs: number }) => void,
+    conversation: ConversationArgs = {},
   ): GenerateHandle {
     const id = this.nextId++;
     const own = { ...image, bytes: image.bytes.slice(0) }; // transferred to the worker by the link
-    const result = this.request({ type: 'generate', id, image: own, question, settings, options }, (e) => {
+    const { history, conversation: kept, keepConversation } = conversation;
+    const message: ToWorker = {
+      type: 'generate',
+      id,
+      image: own,
+      question,
+      settings,
+      options,
+      ...(history ? { history } : {}),
+      ...(kept !== undefined ? { conversation: kept } : {}),
+      ...(keepConversation ? { keepConversation } : {}),
+    };
+    const result = this.request(message, (e) => {
       if (e.type === 'token') onToken?.({ tokenId: e.tokenId, text: e.text, elapsedMs: e.elapsedMs });
     }).then((m) => {
       const done = m as Extract<FromWorker, { type: 'done' }>;
-      return { text: done.text, trace: done.trace, firstStepTopLogits: done.firstStepTopLogits };
+      return {
+        text: done.text,
+        trace: done.trace,
+        firstStepTopLogits: done.firstStepTopLogits,
+        ...(done.conversation ? { conversation: done.conversation } : {}),
+      };
     });
     return { id, result, cancel: () => this.link.post({ type: 'cancel', id } satisfies ToWorker) };
   }
