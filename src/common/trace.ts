@@ -75,9 +75,19 @@ export interface PhaseTimings {
 }
 
 export interface CostFigures {
-  /** Per decoder layer: 4nd² + 2n²d + 3ndm with n tokens entering (SPARSEVLM.md). */
+  /**
+   * Per decoder layer: 4nd² + 2n²d + 3ndm with n tokens entering (SPARSEVLM.md), summed: what
+   * the request's prefill computed. A follow-up on kept caches (`followUp.cache` 'reused')
+   * prefilled only its new tokens over each layer's kept rows: 4nd² + 2n(P+n)d + 3ndm.
+   */
   flops: number;
+  /** The same prefill without pruning (a reused follow-up: its new tokens over unpruned caches). */
   flopsUnpruned: number;
+  /**
+   * A reused follow-up only: the whole conversation's prefill at this turn's visual counts —
+   * what a request without the kept caches would compute (prune/flops.ts costFigures).
+   */
+  flopsWholePrefill?: number;
   /**
    * KV-cache bytes held by each layer at the end of the request, measured off the cache tensors
    * (or captured-decode buffers' filled rows) the engine holds (src/engine/kvBytes.ts).

@@ -353,6 +353,15 @@ export class Engine {
     const untrack = (t: OrtTensor) => {
       this.live.delete(t);
     };
+    // A follow-up on kept caches computes only its new tokens over each layer's kept rows (the trace's FLOPs).
+    const followUpCost =
+      plan?.kind === 'reuse'
+        ? {
+            newTokens: plan.newIds.length,
+            pastPerLayer: kept!.caches.map((c) => c.length - plan.drop),
+            pastUnpruned: plan.reused,
+          }
+        : null;
     const clock = this.phaseClock();
     clock.reset();
     try {
@@ -526,6 +535,7 @@ export class Engine {
             visualTokens: layout.visualCount,
             decodeSteps: Math.max(0, tokenIds.length - 1),
             bytesPerElement: m.activationDtype === 'float16' ? 2 : 4,
+            ...(followUpCost ? { followUp: followUpCost } : {}),
           }),
           kvBytesPerLayer,
         },
