@@ -7,7 +7,8 @@
  *
  * - each layer's KV cache is a fixed-capacity buffer [1,Hkv,cap,hd] (read-only input) with an
  *   additive mask [1,1,1,cap+1] over its slots (−∞ = empty; the last column is the new token
- *   itself, always 0). The graph attends over Concat(cache, new) and outputs the new rows;
+ *   itself, always 0). The graph attends over the cache and the new row (without concatenating
+ *   them: graphRewrite.ts item 4) and outputs the new rows;
  *   after the token went through every layer, kv_write (one dispatch per layer, recorded with
  *   fixed bind groups) copies them to each layer's own logical length and opens that slot —
  *   pruned layers are shorter, each has its own length;
