@@ -4,7 +4,12 @@
  * a fresh request whose prompt is the whole conversation (previous answers included),
  * unpruned — on the wasm engine and on Dawn's WebGPU with decode captured and plain. A pruned
  * conversation continues on its pruned caches, and the trace says so; `prefill-again` prunes
- * the whole conversation anew. The 112 px LLaMA + CLIP fixture (64 visual tokens, 4 layers).
+ * the whole conversation anew. The trace's FLOPs are what a follow-up computed (its new tokens
+ * over the kept caches). The 112 px LLaMA + CLIP fixture (64 visual tokens, 4 layers).
+ *
+ * Cost (the full suite's budget): one engine per backend, the fixture converted once; a stopped
+ * follow-up is checked inside the equality test (the next follow-up must still equal a fresh
+ * request), turn 3 and prefill-again run where their code differs (wasm, captured decode).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +18,7 @@ import type { Engine, GenerateRequest, GenerateResult, RequestImage } from './en
 import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
 import { CpuTensorOps } from './ops';
 import { cutCache, planFollowUp, type KeptConversation } from './conversation';
+import { layerFlopsWithPast } from '../prune/flops';
 import { EngineError } from '../common/errors';
 
 const NAME = 'llama-clip-gqa-112';
@@ -126,10 +132,31 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
   const ask = (r: Partial<GenerateRequest>): Promise<GenerateResult> =>
     engine.generate({ question: Q1, settings: { method: 'none' }, options, ...r });
 
-  it('a follow-up on the kept caches = a fresh request for the whole conversation (unpruned, greedy)', async () => {
+  /** What a follow-up on kept caches computes: its new tokens over each layer's past rows (prune/flops.ts). */
+  const followUpFlops = (newTokens: number, pastPerLayer: number[]) => {
+    const { hiddenSize, intermediateSize } = engine.dims();
+    return pastPerLayer.reduce((s, p) => s + layerFlopsWithPast(newTokens, p, hiddenSize, intermediateSize), 0);
+  };
+
+  // Turn 3 continues caches a follow-up kept: on the plain WebGPU path that is wasm's code with
+  // GPU tensors, so it runs on wasm and on captured decode (whose caches are copied out).
+  const turn3 = backend !== 'webgpu-plain';
+
+  it('a follow-up on the kept caches = a fresh request for the whole conversation (unpruned, greedy), also after a stopped one', async () => {
     const t1 = await ask({ image, keepConversation: true });
     expect(t1.conversation).toEqual({ id: expect.any(String), turns: 1 });
     const id = t1.conversation!.id;
+    // A follow-up stopped mid-answer leaves the conversation as it was (the next one reuses it).
+    const abort = new AbortController();
+    const stopped = await ask({
+      conversation: id,
+      question: Q3,
+      keepConversation: true,
+      options: { ...options, maxNewTokens: 12 },
+      signal: abort.signal,
+      onToken: () => abort.abort(),
+    }).catch((e: unknown) => e);
+    expect((stopped as EngineError).code).toBe('cancelled');
     const t2 = await ask({ conversation: id, question: Q2, keepConversation: true });
     const f2 = await ask({ image, history: [{ question: Q1, answer: t1.text }], question: Q2 });
     console.log(
@@ -147,6 +174,15 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     expect(maxAbsDiff(t2.firstStepLogits, f2.firstStepLogits)).toBeLessThan(1e-3);
     expect(t2.tokenIds).toEqual(f2.tokenIds);
     expect(t2.conversation).toEqual({ id, turns: 2 });
+    // The trace's cost is what the follow-up computed: its new tokens over the unpruned caches,
+    // not the whole conversation's prefill (that is flopsWholePrefill, the fresh request's flops).
+    const layers = t2.trace.visualPerLayer.length;
+    expect(t2.trace.cost.flops).toBe(followUpFlops(fu.newTokens, Array(layers).fill(fu.reusedTokens)));
+    expect(t2.trace.cost.flopsUnpruned).toBe(t2.trace.cost.flops);
+    expect(t2.trace.cost.flopsWholePrefill).toBe(f2.trace.cost.flops);
+    expect(t2.trace.cost.flops).toBeLessThan(f2.trace.cost.flops / 2);
+    expect(f2.trace.cost.flopsWholePrefill).toBeUndefined();
+    if (!turn3) return;
 
     // A third turn continues the caches the follow-up kept.
     const t3 = await ask({ conversation: id, question: Q3, keepConversation: true });
@@ -176,6 +212,20 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     expect(t2.trace.raters).toEqual(t1.trace.raters);
     expect(t2.trace.visualPerLayer).toEqual(t1.trace.visualPerLayer); // the caches hold turn 1's pruned sets
     expect(t2.tokenIds.length).toBeGreaterThan(0);
+    // FLOPs over the pruned caches: layer l's past is the reused ids less the visual tokens pruned before it.
+    const fu = t2.trace.followUp as { reusedTokens: number; newTokens: number };
+    expect(t2.trace.cost.flops).toBe(
+      followUpFlops(
+        fu.newTokens,
+        t2.trace.visualPerLayer.map((v) => fu.reusedTokens - (t1.trace.layout.visualCount - v)),
+      ),
+    );
+    expect(t2.trace.cost.flopsUnpruned).toBe(
+      followUpFlops(fu.newTokens, Array(t2.trace.visualPerLayer.length).fill(fu.reusedTokens)),
+    );
+    expect(t2.trace.cost.flops).toBeLessThan(t2.trace.cost.flopsUnpruned);
+    // Prefill is the same code with decode captured or not: prefill-again runs on wasm and captured.
+    if (backend === 'webgpu-plain') return;
     const again = await ask({
       conversation: id,
       question: Q2,
@@ -186,26 +236,7 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     expect(again.trace.stages.length, 'the whole conversation pruned again').toBeGreaterThan(0);
     expect(again.trace.raters!.tokenIds.length).toBeGreaterThan(t1.trace.raters!.tokenIds.length); // raters from every turn
     expect(again.inputIds).toEqual(t2.inputIds);
-  });
-
-  it('a follow-up stopped mid-answer leaves the conversation as it was', async () => {
-    const t1 = await ask({ image, keepConversation: true });
-    const id = t1.conversation!.id;
-    const abort = new AbortController();
-    const stopped = await ask({
-      conversation: id,
-      question: Q3,
-      keepConversation: true,
-      options: { ...options, maxNewTokens: 12 },
-      signal: abort.signal,
-      onToken: () => abort.abort(),
-    }).catch((e: unknown) => e);
-    expect((stopped as EngineError).code).toBe('cancelled');
-    const t2 = await ask({ conversation: id, question: Q2, keepConversation: true });
-    const f2 = await ask({ image, history: [{ question: Q1, answer: t1.text }], question: Q2 });
-    expect(t2.trace.followUp).toMatchObject({ turn: 2, cache: 'reused' });
-    expect(t2.tokenIds).toEqual(f2.tokenIds);
-    expect(t2.conversation).toEqual({ id, turns: 2 });
+    expect(again.trace.cost.flopsWholePrefill).toBeUndefined();
   });
 
   // Engine logic, not backend work: once is enough.
