@@ -262,3 +262,40 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     },
   );
 });
+
+// The Qwen2 family (ChatML template, im_end between turns): the same equality on wasm.
+describe('follow-up questions on the Qwen2 + SigLIP fixture (wasm)', () => {
+  const QWEN = 'qwen2-siglip-112';
+  let engine: Engine;
+  beforeAll(async () => {
+    const { Engine } = await import('./engine');
+    const rt = base.rt;
+    engine = Engine.withRuntime({
+      ...rt,
+      backend: 'wasm',
+      adapter: { ...rt.adapter, backend: 'wasm' },
+      fallbackReason: 'the conversation test asks for wasm',
+      device: () => null,
+    });
+    await engine.load(memoryReader(await fixturePackage(QWEN), QWEN));
+  }, 300_000);
+  afterAll(async () => engine?.dispose());
+
+  it('a follow-up on the kept caches = a fresh request for the whole conversation (unpruned, greedy)', async () => {
+    const ask = (r: Partial<GenerateRequest>) =>
+      engine.generate({ question: Q1, settings: { method: 'none' }, options, ...r });
+    const t1 = await ask({ image, keepConversation: true });
+    const t2 = await ask({ conversation: t1.conversation!.id, question: Q2 });
+    const f2 = await ask({ image, history: [{ question: Q1, answer: t1.text }], question: Q2 });
+    console.log(
+      `${QWEN}: turn 1 ${t1.tokenIds.join(',')}; turn 2 ${JSON.stringify(t2.trace.followUp)} ${t2.tokenIds.join(',')}; fresh ${f2.tokenIds.join(',')}; logits max diff ${maxAbsDiff(t2.firstStepLogits, f2.firstStepLogits).toExponential(2)}`,
+    );
+    expect(t2.trace.followUp).toMatchObject({ turn: 2, cache: 'reused' });
+    const fu = t2.trace.followUp as { reusedTokens: number; newTokens: number };
+    expect(fu.reusedTokens).toBeGreaterThanOrEqual(t1.trace.layout.preLength + t1.trace.layout.visualCount);
+    expect(fu.newTokens).toBeLessThan(t2.inputIds.length - t1.trace.layout.visualCount);
+    expect(t2.inputIds).toEqual(f2.inputIds);
+    expect(maxAbsDiff(t2.firstStepLogits, f2.firstStepLogits)).toBeLessThan(1e-3);
+    expect(t2.tokenIds).toEqual(f2.tokenIds);
+  });
+});
