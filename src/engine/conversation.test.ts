@@ -298,4 +298,34 @@ describe('follow-up questions on the Qwen2 + SigLIP fixture (wasm)', () => {
     expect(maxAbsDiff(t2.firstStepLogits, f2.firstStepLogits)).toBeLessThan(1e-3);
     expect(t2.tokenIds).toEqual(f2.tokenIds);
   });
+
+  // FastV keeps original positions: a decoded token sits at the unpruned length + step
+  // (decode.ts), and so must a follow-up's new ids over the pruned caches. The same follow-up
+  // (same history, same ids) on two kept conversations pruned alike: A decoded three answer
+  // tokens (decode's rule placed them), B none (its follow-up prefills them by conversation.ts's
+  // rule). Equal logits and tokens say the two rules agree; a follow-up numbered by the pruned
+  // cache length instead fails it.
+  it('a follow-up on FastV-pruned caches numbers its ids by the unpruned length, as decode does', async () => {
+    const settings = { method: 'fastv', params: { R: 0.5 } };
+    const ask = (r: Partial<GenerateRequest>) => engine.generate({ question: Q1, settings, options, ...r });
+    const a1 = await ask({ image, keepConversation: true });
+    expect(a1.trace.stages.length, 'turn 1 pruned').toBeGreaterThan(0);
+    expect(a1.trace.visualPerLayer.at(-1)).toBeLessThan(a1.trace.layout.visualCount);
+    const history = [{ question: Q1, answer: a1.text }];
+    const a2 = await ask({ conversation: a1.conversation!.id, history, question: Q2 });
+    const b1 = await ask({ image, keepConversation: true, options: { ...options, maxNewTokens: 1 } });
+    const decisions = (r: GenerateResult) => r.trace.stages.map(({ ms: _ms, ...decision }) => decision);
+    expect(decisions(b1)).toEqual(decisions(a1)); // pruned alike: the decision is the prompt's
+    const b2 = await ask({ conversation: b1.conversation!.id, history, question: Q2 });
+    const fa = a2.trace.followUp as { reusedTokens: number };
+    const fb = b2.trace.followUp as { reusedTokens: number; newTokens: number };
+    console.log(
+      `fastv: A ${JSON.stringify(a2.trace.followUp)} ${a2.tokenIds.join(',')}; B ${JSON.stringify(b2.trace.followUp)} ${b2.tokenIds.join(',')}; logits max diff ${maxAbsDiff(a2.firstStepLogits, b2.firstStepLogits).toExponential(2)}`,
+    );
+    expect(fb.reusedTokens).toBe(a1.inputIds.length);
+    expect(fa.reusedTokens).toBeGreaterThan(fb.reusedTokens); // A's caches hold decoded answer tokens
+    expect(a2.inputIds).toEqual(b2.inputIds);
+    expect(maxAbsDiff(a2.firstStepLogits, b2.firstStepLogits)).toBeLessThan(1e-3);
+    expect(a2.tokenIds).toEqual(b2.tokenIds);
+  });
 });
