@@ -175,7 +175,7 @@ test('five runs: the cost charts with their labels, the saved runs, compare side
   for (const [method, budget] of [
     ['fastv', 64],
     ['sparsevlm', 128],
-    ['pdrop', 64],
+    ['divprune', 64], // not pdrop: it has no budget (its budget buttons are disabled)
     ['sparsevlm-v2', 64],
   ] as const) {
     await ui.method.choose(method, budget);
