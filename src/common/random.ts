@@ -30,3 +30,13 @@ export function mulberry32Words(out: Uint32Array, state: number): number {
   }
   return s;
 }
+
+/**
+ * A seed from (seed, name), FNV-1a style: synthetic weights draw each tensor's stream from it, so a
+ * tensor's values depend only on (seed, name) and tensors can be made in any order, identically.
+ */
+export function nameSeed(name: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}

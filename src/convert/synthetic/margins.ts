@@ -35,11 +35,13 @@
  *   DPC-kNN peak and DivPrune pick of the methods at budget 64 (FastV: MARGINS_BUDGETS) at
  *   least 4 levels (≈1 logit) from the runner-up.
  */
+import { nameSeed, seededRandom } from '../../common/random';
 import { parseLlavaConfig } from '../checkpoint/config';
 import { expectedTensors } from '../checkpoint/keys';
 import { elementCount } from '../checkpoint/safetensors';
 import { encodeSafetensors, type WriterTensor } from './safetensorsWriter';
 import { savedKey, type SyntheticTokenizer } from './synthetic';
+import { CLIP } from '../architectures/clip';
 
 type Json = Record<string, unknown>;
 
@@ -185,34 +187,10 @@ export const MARGINS_CONFIG: Json = {
   },
 };
 
-const PROCESSOR: Json = {
-  crop_size: { height: MARGINS_IMAGE_SIZE, width: MARGINS_IMAGE_SIZE },
-  do_center_crop: true,
-  do_convert_rgb: true,
-  do_normalize: true,
-  do_rescale: true,
-  do_resize: true,
-  image_mean: [0.48145466, 0.4578275, 0.40821073],
-  image_processor_type: 'CLIPImageProcessor',
-  image_std: [0.26862954, 0.26130258, 0.27577711],
-  resample: 3,
-  rescale_factor: 1 / 255,
-  size: { shortest_edge: MARGINS_IMAGE_SIZE },
-};
+const PROCESSOR: Json = CLIP.imageProcessor(MARGINS_IMAGE_SIZE);
 
 /** mulberry32 stream seeded by (seed, name): values depend only on the tensor's name. */
-function stream(name: string, seed: number): () => number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  let s = h | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= (t + Math.imul(t ^ (t >>> 7), t | 61)) | 0;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const stream = (name: string, seed: number): (() => number) => seededRandom(nameSeed(name, seed));
 
 function uniform(n: number, std: number, rand: () => number): Float32Array {
   const a = std * Math.sqrt(3);

@@ -29,7 +29,7 @@ import { INT4_BLOCK, type Int4Weight, dequantizeInt4 } from '../quantize';
 import { elementCount, type TensorDtype, type TensorInfo } from '../checkpoint/safetensors';
 import { safetensorsChunks, tensorBytes, type WriterTensor } from './safetensorsWriter';
 import { f16BitsToF32, f32ToF16Bits } from '../../common/float16';
-import { mulberry32Words } from '../../common/random';
+import { mulberry32Words, nameSeed } from '../../common/random';
 
 type Json = Record<string, unknown>;
 
@@ -162,13 +162,8 @@ export interface SyntheticTokenizer {
   chatTemplate: string;
 }
 
-// FNV-style hashing of the name and the mulberry32 stream (common/random.ts): a tensor's values depend only on (seed, name),
-// so tensors can be generated in any order and again, identically.
-function hashName(name: string, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
+// A tensor's values are the mulberry32 stream (common/random.ts) seeded by nameSeed(name, seed): they
+// depend only on (seed, name), so tensors can be generated in any order and again, identically.
 
 /** Uniform values of standard deviation `std` from the mulberry32 stream at `state`, drawn a chunk at a time. */
 function fillUniform(out: Float32Array, state: number, std: number): void {
@@ -286,18 +281,18 @@ export class SyntheticCheckpoint implements Checkpoint {
   async readInt4(name: string, opts: { blockSize: number; halfScales: boolean }): Promise<Int4Weight | undefined> {
     const nk = this.directInt4(name);
     if (!nk || opts.blockSize !== INT4_BLOCK) return undefined;
-    return syntheticInt4(nk[0], nk[1], hashName(name, this.seed), opts.halfScales);
+    return syntheticInt4(nk[0], nk[1], nameSeed(name, this.seed), opts.halfScales);
   }
 
   async read(name: string): Promise<Float32Array> {
     const shape = this.shapes.get(name);
     if (!shape) throw new ConvertError('missing-tensor', this.id, `no canonical tensor "${name}"`);
     const nk = this.directInt4(name);
-    if (nk) return dequantizeInt4(syntheticInt4(nk[0], nk[1], hashName(name, this.seed), false));
+    if (nk) return dequantizeInt4(syntheticInt4(nk[0], nk[1], nameSeed(name, this.seed), false));
     const out = new Float32Array(elementCount(shape));
     const constant = constantFor(name);
     if (constant !== null) out.fill(constant);
-    else fillUniform(out, hashName(name, this.seed), INITIALIZER_STD);
+    else fillUniform(out, nameSeed(name, this.seed), INITIALIZER_STD);
     return out;
   }
 }
