@@ -42,7 +42,7 @@ describe('flops', () => {
     expect(cost.kvBytesUnpruned).toBe(32 * kvBytes(636, LLAVA, 2));
   });
 
-  it('a follow-up on kept caches counts its new tokens over each layer\'s past, not the whole conversation', () => {
+  it("a follow-up on kept caches counts its new tokens over each layer's past, not the whole conversation", () => {
     expect(layerFlopsWithPast(3, 0, 4096, 11008)).toBe(layerFlops(3, 4096, 11008));
     expect(layerFlopsWithPast(2, 5, 1, 1)).toBe(4 * 2 + 2 * 2 * 7 + 3 * 2);
     const visual = [...Array(2).fill(576), ...Array(30).fill(64)];
