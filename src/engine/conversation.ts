@@ -33,6 +33,7 @@ import type { ConversationTurn, FollowUpMode, MethodSettings } from './protocol'
 import type { PruneMethod } from '../prune/method';
 import type { FollowUpTrace, RaterTrace, StageTrace } from '../common/trace';
 import { EngineError } from '../common/errors';
+import type { GpuDoor } from '../gpu/device';
 
 /** An image of the conversation as its first request gave it (engine.ts RequestImage). */
 export interface ConversationImage {
@@ -236,7 +237,9 @@ export function followUpTrace(
 
 /**
  * A GPU cache [1,Hkv,capacity,hd] (capturedDecode.ts keeps fixed-capacity ones) → a new
- * tensor with its first `length` rows of each head, [1,Hkv,length,hd]: one copy per head.
+ * tensor with its first `length` rows of each head, [1,Hkv,length,hd]: one copy per head, in a
+ * buffer of the GPU door's pool (given back when the tensor is disposed), encoded into the
+ * door's pending commands and submitted with them.
  */
 export function copyFixedCache(
   ort: {
@@ -247,27 +250,27 @@ export function copyFixedCache(
       ) => OrtTensor;
     };
   },
-  device: GPUDevice,
+  door: GpuDoor,
   src: GPUBuffer,
   shape: { heads: number; capacity: number; length: number; headDim: number; dtype: 'float32' | 'float16' },
 ): OrtTensor {
   const el = shape.dtype === 'float16' ? 2 : 4;
   const row = shape.headDim * el;
-  const size = Math.ceil((shape.heads * shape.length * row) / 16) * 16;
-  const buffer = device.createBuffer({
-    label: 'Conversation.kv',
-    size: Math.max(16, size),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-  });
-  const enc = device.createCommandEncoder({ label: 'Conversation.kv' });
-  if (shape.length > 0)
-    for (let h = 0; h < shape.heads; h++)
-      enc.copyBufferToBuffer(src, h * shape.capacity * row, buffer, h * shape.length * row, shape.length * row);
-  device.queue.submit([enc.finish()]);
+  const buffer = door.acquire(Math.max(16, shape.heads * shape.length * row), 'Conversation.kv');
+  door.copy(
+    Array.from({ length: shape.heads }, (_, h) => ({
+      from: src,
+      fromOffset: h * shape.capacity * row,
+      to: buffer,
+      toOffset: h * shape.length * row,
+      bytes: shape.length * row,
+    })),
+  );
+  door.flush();
   return ort.Tensor.fromGpuBuffer(buffer, {
     dataType: shape.dtype,
     dims: [1, shape.heads, shape.length, shape.headDim],
-    dispose: () => buffer.destroy(),
+    dispose: () => door.release(buffer),
   });
 }
 

@@ -599,14 +599,14 @@ export class Engine {
   ): KeptConversation {
     let kept: LayerCache[] = caches.slice();
     if (kept.length === 0) {
-      const device = this.rt.device()!;
+      const door = this.doorFor(this.rt.device()!);
       const { numKvHeads: heads, headDim } = this.pkg!.manifest.text;
       const dtype = this.pkg!.manifest.activationDtype === 'float16' ? 'float16' : 'float32';
       kept = this.pkg!.decoder!.fixedCaches().map((f) => {
         const shape = { heads, capacity: f.capacity, length: f.length, headDim, dtype } as const;
         return {
-          key: copyFixedCache(this.rt.ort, device, f.key, shape),
-          value: copyFixedCache(this.rt.ort, device, f.value, shape),
+          key: copyFixedCache(this.rt.ort, door, f.key, shape),
+          value: copyFixedCache(this.rt.ort, door, f.value, shape),
           length: f.length,
         };
       });
