@@ -41,8 +41,9 @@ export function PhaseBarsChart(props: { rows: { label: string; phases: Record<Ph
             ))}
           </g>
         ))}
-        <text x={size.width - MARGIN.right} y={height - 4} textAnchor="end" className="axis-label">
-          {seconds ? 's' : 'ms'}
+        {/* The unit left of the axis, under the bar labels: at the right end it sat on the last tick. */}
+        <text x={MARGIN.left - 8} y={height - MARGIN.bottom + 9} dy="0.71em" textAnchor="end" className="axis-label">
+          {seconds ? 'time (s)' : 'time (ms)'}
         </text>
       </svg>
       <figcaption className="legend small">

@@ -68,8 +68,11 @@ export function layoutTokenLines(series: { label: string; values: number[] }[], 
   return { x, y, lines };
 }
 
-/** Vertical room one line label needs (px, at the chart's 11 px label size). */
-export const LABEL_GAP = 12;
+/**
+ * Vertical room one line label needs (px): an 11 px bold label's box is ~13 px tall, so 12 let
+ * neighbours touch at phone width with five runs (screens.spec found it).
+ */
+export const LABEL_GAP = 14;
 
 /**
  * Label positions near `ys` with at least `gap` between neighbours, inside [lo, hi] where they
