@@ -112,9 +112,12 @@ describe(`phase timings through the engine (WebGPU, ${NAME})`, () => {
     expect(r.trace.timings.clock).toBe('gpu-timestamp');
     checkPhases(r, 'none/gpu');
     const layers = engine.model!.manifest.text.numLayers;
-    // Besides the marks, only each layer's own input: its position ids, one small buffer written
-    // before the run (ops.ids; counted from layer 1, as counting starts inside layer 0's run).
-    expect(c).toEqual({ createBuffer: layers - 1, writeBuffer: layers - 1, submit: layers, wait: 0, poolAcquire: 0 });
+    // Besides the marks, only each layer's own input: its position ids, one small buffer from the
+    // GPU door's pool written before the run (ops.ids → door.upload; counted from layer 1, as
+    // counting starts inside layer 0's run). A buffer is created only where the pool has none free.
+    const { createBuffer, ...rest } = c;
+    expect(rest).toEqual({ writeBuffer: layers - 1, submit: layers, wait: 0, poolAcquire: layers - 1 });
+    expect(createBuffer).toBeLessThanOrEqual(layers - 1);
   }, 600_000);
 
   it("wall clock (forced), 'none': same answer; one queue wait per layer, nothing else but the position ids", async () => {
@@ -125,7 +128,9 @@ describe(`phase timings through the engine (WebGPU, ${NAME})`, () => {
     expect(r.tokenIds).toEqual(gpuNone.tokenIds);
     expect(Array.from(r.firstStepLogits)).toEqual(Array.from(gpuNone.firstStepLogits));
     const layers = engine.model!.manifest.text.numLayers;
-    expect(c).toEqual({ createBuffer: layers - 1, writeBuffer: layers - 1, submit: 0, wait: layers, poolAcquire: 0 });
+    const { createBuffer, ...rest } = c;
+    expect(rest).toEqual({ writeBuffer: layers - 1, submit: 0, wait: layers, poolAcquire: layers - 1 });
+    expect(createBuffer).toBeLessThanOrEqual(layers - 1);
   }, 600_000);
 
   it("GPU clock, 'sparsevlm' 64: the hooks' time is in methodMs", async () => {
