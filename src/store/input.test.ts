@@ -10,6 +10,7 @@ import type { ToWorker } from '../engine/protocol';
 import { connectEngine, handleMessage } from './engine';
 import { clearVideo, moveImage, putFiles, removeImage, setFrameCount, setQuestion, setVideoFromBlob } from './input';
 import { startEngine } from './model';
+import { TINY_MODEL } from './tinyModel.testutil';
 import { ask, askedAboutShown } from './runs';
 import { settingsPatch } from './sessionSync';
 import { getState, resetStore } from './store';
@@ -21,18 +22,7 @@ connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });
 const accept = async () => {};
 const png = (path: string) => new Blob([readFileSync(path)], { type: 'image/png' });
 const file = (name: string, path = 'public/samples/shapes.png') => ({ blob: png(path), name });
-const model = {
-  name: 'synthetic-tiny',
-  dtype: 'q4',
-  numLayers: 6,
-  hiddenSize: 64,
-  visualTokens: 16,
-  gridSize: [4, 4] as [number, number],
-  imageSize: 56,
-  synthetic: true,
-  bytes: 1000,
-  imageFit: { kind: 'stretch' as const },
-};
+const model = TINY_MODEL;
 const names = () => getState().images.map((im) => im.name);
 const lastGenerate = () =>
   posted.filter((m) => m.type === 'generate').at(-1) as Extract<ToWorker, { type: 'generate' }>;

@@ -5,6 +5,7 @@ import { smallTrace } from '../ui/charts/fixtures/traces';
 import { connectEngine, handleMessage } from './engine';
 import { setImageFromBlob, setQuestion } from './input';
 import { loadFromFolder, loadFromUrl, startEngine } from './model';
+import { TINY_MODEL } from './tinyModel.testutil';
 import { methodEntry } from './methods';
 import { ProgressMeter } from './progress';
 import { ask, currentSettings, setCompareEnabled, stop } from './runs';
@@ -17,18 +18,7 @@ const posted: ToWorker[] = [];
 connectEngine({ post: (m) => posted.push(m), subscribe: () => {} });
 const accept = async () => {};
 const samplePng = () => new Blob([readFileSync('public/samples/shapes.png')], { type: 'image/png' });
-const model = {
-  name: 'synthetic-tiny',
-  dtype: 'q4',
-  numLayers: 6,
-  hiddenSize: 64,
-  visualTokens: 16,
-  gridSize: [4, 4] as [number, number],
-  imageSize: 56,
-  synthetic: true,
-  bytes: 1000,
-  imageFit: { kind: 'stretch' as const },
-};
+const model = TINY_MODEL;
 
 async function readyWithImage() {
   startEngine(true);
