@@ -4,7 +4,7 @@
  * sink. Any failure aborts the sink: no half-written package is left behind.
  * Deterministic: the same checkpoint and dtype give byte-identical files.
  */
-import { buildMergedDecoderFiles, buildPackageFiles } from './graphs';
+import { VIDEO_VISION_PATH, buildMergedDecoderFiles, buildPackageFiles } from './graphs';
 import type { Checkpoint, SideFile } from './checkpoint/checkpoint';
 import { ConvertError } from '../common/errors';
 import { buildManifest } from './manifestWriter';
@@ -18,7 +18,7 @@ export interface ConvertProgress {
   path: string;
   filesDone: number;
   bytesWritten: number;
-  /** Graphs expected in all: vision, embed, numLayers layers, head. */
+  /** Graphs expected in all: vision (+ video_vision), embed, numLayers layers, head. */
   graphsDone: number;
   graphsTotal: number;
 }
@@ -44,7 +44,7 @@ export async function convertCheckpoint(
   { dtype, sink, onProgress, mergedDecoder }: ConvertOptions,
 ): Promise<ManifestFile[]> {
   const files: ManifestFile[] = [];
-  const graphsTotal = ckpt.config.text.numLayers + 3 + (mergedDecoder ? 1 : 0);
+  const graphsTotal = ckpt.config.text.numLayers + 3 + (mergedDecoder ? 1 : 0) + (ckpt.config.video ? 1 : 0);
   let graphsDone = 0;
   let bytesWritten = 0;
   const put = async (path: string, bytes: Uint8Array) => {
@@ -61,7 +61,7 @@ export async function convertCheckpoint(
     for (const name of SIDE_FILES) await put(name, ckpt.files[name]);
     for await (const file of buildPackageFiles(ckpt, dtype)) await put(file.path, file.bytes);
     if (mergedDecoder) for await (const file of buildMergedDecoderFiles(ckpt, dtype)) await put(file.path, file.bytes);
-    const needed = ['vision.onnx', 'embed.onnx', 'head.onnx'];
+    const needed = ['vision.onnx', 'embed.onnx', 'head.onnx', ...(ckpt.config.video ? [VIDEO_VISION_PATH] : [])];
     for (let i = 0; i < ckpt.config.text.numLayers; i++) needed.push(layerGraphPath(i, ckpt.config.text.numLayers));
     for (const path of needed) {
       if (!files.some((f) => f.path === path))

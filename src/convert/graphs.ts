@@ -39,9 +39,31 @@ export async function buildLayerFiles(ckpt: GraphSource, dtype: WeightDtype, lay
   return serialize(g, layerGraphPath(layer, text.numLayers));
 }
 
+/** Video-LLaVA's second tower (manifest `graphs.videoVision`). */
+export const VIDEO_VISION_PATH = 'video_vision.onnx';
+
+/**
+ * The video tower as a vision graph: its `video_vision.*` tensors read under the `vision.*`
+ * names the builder asks for, and every token kept (transformers' get_video_features applies
+ * no select strategy: CLS stays), so frames give grid² + 1 tokens through the same projector.
+ */
+function videoTowerSource(ckpt: GraphSource): GraphSource {
+  const rename = (name: string) => name.replace(/^vision\./, 'video_vision.');
+  return {
+    config: { ...ckpt.config, vision: { ...ckpt.config.vision, selectStrategy: 'full' } },
+    info: (name) => ckpt.info(rename(name)),
+    read: (name) => ckpt.read(rename(name)),
+    ...(ckpt.readInt4 ? { readInt4: (name, opts) => ckpt.readInt4!(rename(name), opts) } : {}),
+  };
+}
+
 export async function* buildPackageFiles(ckpt: GraphSource, dtype: WeightDtype): AsyncIterable<PackageFile> {
   const cfg = ckpt.config;
   yield* serialize(await buildVision(ckpt, cfg, dtype), 'vision.onnx');
+  if (cfg.video) {
+    const video = videoTowerSource(ckpt);
+    yield* serialize(await buildVision(video, video.config, dtype), VIDEO_VISION_PATH);
+  }
   yield* serialize(await buildEmbed(ckpt, cfg.text, dtype), 'embed.onnx');
   for (let layer = 0; layer < cfg.text.numLayers; layer++) yield* await buildLayerFiles(ckpt, dtype, layer);
   yield* serialize(await buildHead(ckpt, cfg.text, dtype), 'head.onnx');

@@ -5,6 +5,7 @@
  */
 import { ropeTablePositions } from './arch/attention';
 import type { Checkpoint } from './checkpoint/checkpoint';
+import { VIDEO_VISION_PATH } from './graphs';
 import type { ManifestFile, PackageDtype } from '../package/manifest';
 import { layerGraphPath, activationDtypeOf } from '../package/manifest';
 
@@ -61,9 +62,20 @@ export function buildManifest(ckpt: Checkpoint, dtype: PackageDtype, files: read
     },
     imageTokenId: ckpt.config.imageTokenId,
     imageToken: ckpt.config.imageToken,
+    // Video-LLaVA: frames go through graphs.videoVision, `token` expanded to frames × tokensPerFrame.
+    ...(ckpt.config.video
+      ? {
+          video: {
+            tokenId: ckpt.config.video.tokenId,
+            token: ckpt.config.video.token,
+            tokensPerFrame: ckpt.config.video.tokensPerFrame,
+          },
+        }
+      : {}),
     chatTemplate: ckpt.chatTemplate,
     graphs: {
       vision: 'vision.onnx',
+      ...(ckpt.config.video ? { videoVision: VIDEO_VISION_PATH } : {}),
       embed: 'embed.onnx',
       layers: Array.from({ length: text.numLayers }, (_, i) => layerGraphPath(i, text.numLayers)),
       head: 'head.onnx',

@@ -85,6 +85,12 @@ export interface GenerateRequest {
   onToken?: (tokenId: number, text: string, elapsedMs: number) => void;
 }
 
+/** The vision cache's key for an image's embeddings: its pixel key, per tower; null = not cached. */
+function visionKey(pixelKey: string | null, reuse: boolean | undefined, videoTower: boolean): string | null {
+  if (reuse === false || pixelKey === null) return null;
+  return videoTower ? `video:${pixelKey}` : pixelKey;
+}
+
 /** Images whose vision embeddings the engine keeps between requests (8 frames + a few; 7B shape: 9.4 MB each). */
 export const VISION_CACHE_IMAGES = 16;
 
@@ -315,6 +321,8 @@ export class Engine {
     const history = req.history ?? kept?.history ?? [];
     // Limits (frames × tokens against the context) are checked here, before any image is decoded.
     const noun = images.length > 0 && images.every((im) => im.frame) ? 'frame' : 'image';
+    // Video-LLaVA: frames go through its video tower (CLS kept), and are cached apart from the same picture as an image.
+    const videoTower = noun === 'frame' && m.video !== undefined;
     const {
       inputIds,
       layout,
@@ -337,7 +345,7 @@ export class Engine {
         {
           promptTokens: inputIds.length,
           count: images.length,
-          textTokens: inputIds.length - images.length * m.vision.visualTokens,
+          textTokens: inputIds.length - imageBlocks.reduce((sum, b) => sum + b.count, 0),
           maxNewTokens: req.options.maxNewTokens,
         },
         noun,
@@ -396,11 +404,12 @@ export class Engine {
               layout,
               pixels,
               imageBlocks,
+              videoTower,
               signal: req.signal,
               track,
               untrack,
               cachedVisual: (i) => {
-                const key = req.options.reuseVision === false ? null : pixels[i].key;
+                const key = visionKey(pixels[i].key, req.options.reuseVision, videoTower);
                 const hit = key === null ? undefined : this.visionCache.get(key);
                 if (!hit) {
                   this.visionRuns += 1;
@@ -411,7 +420,7 @@ export class Engine {
                 return hit;
               },
               keepVisual: (i, t) => {
-                const key = req.options.reuseVision === false ? null : pixels[i].key;
+                const key = visionKey(pixels[i].key, req.options.reuseVision, videoTower);
                 if (key === null) return false;
                 this.visionCache.set(key, t);
                 return true;

@@ -73,7 +73,10 @@ export class InputPipeline {
       : json(texts, 'processor_config.json');
     if (cfg.image_processor && typeof cfg.image_processor === 'object')
       cfg = cfg.image_processor as Record<string, unknown>;
-    const type = String(cfg.image_processor_type ?? 'CLIPImageProcessor').replace(/Fast$/, '');
+    const named = String(cfg.image_processor_type ?? 'CLIPImageProcessor').replace(/Fast$/, '');
+    // transformers' VideoLlavaImageProcessor is CLIP's (shortest-edge resize, centre crop, CLIP
+    // mean/std, same keys); transformers.js has no class of that name.
+    const type = SAME_PROCESSOR[named] ?? named;
     const Ctor = (T as unknown as Record<string, unknown>)[type];
     if (typeof Ctor !== 'function' || !(Ctor.prototype instanceof T.ImageProcessor || Ctor === T.ImageProcessor)) {
       throw new EngineError(
@@ -102,7 +105,11 @@ export class InputPipeline {
     history: readonly ConversationTurn[] = [],
   ): PreparedText {
     const m = this.manifest;
-    const V = m.vision.visualTokens;
+    // Video-LLaVA: frames are one <video> in the turn, frames × tokensPerFrame tokens (video tower, CLS kept).
+    const video = noun === 'frame' && m.video ? m.video : null;
+    const V = video ? video.tokensPerFrame : m.vision.visualTokens;
+    const token = video ? video.token : m.imageToken;
+    const tokenId = video ? video.tokenId : m.imageTokenId;
     if (question.trim() === '')
       throw new EngineError(
         'input',
@@ -115,7 +122,7 @@ export class InputPipeline {
         imageCount,
       });
     }
-    const images = Array.from({ length: imageCount }, () => ({ type: 'image' }));
+    const images = video ? [{ type: 'video' }] : Array.from({ length: imageCount }, () => ({ type: 'image' }));
     const questions = [...history.map((t) => t.question), question];
     const messages = questions.flatMap((q, i) => [
       { role: 'user', content: [...(i === 0 ? images : []), { type: 'text', text: q }] },
@@ -126,15 +133,15 @@ export class InputPipeline {
       tokenize: false,
       add_generation_prompt: true,
     }) as string;
-    const expanded = prompt.split(m.imageToken).join(m.imageToken.repeat(V));
+    const expanded = prompt.split(token).join(token.repeat(video ? V * imageCount : V));
     const inputIds = this.tokenizer.encode(expanded, { add_special_tokens: true }) as number[];
-    const blocks = imageBlocks(inputIds, m.imageTokenId, V);
+    const blocks = imageBlocks(inputIds, tokenId, V);
     if (blocks.length !== imageCount) {
-      const count = inputIds.filter((id) => id === m.imageTokenId).length;
+      const count = inputIds.filter((id) => id === tokenId).length;
       throw new EngineError(
         'model',
         'manifest-invalid',
-        `The chat template gave ${count} image tokens for ${imageCount} image${imageCount === 1 ? '' : 's'}, where the model expects ${V} per image.`,
+        `The chat template gave ${count} ${video ? 'video' : 'image'} tokens for ${imageCount} ${noun}${imageCount === 1 ? '' : 's'}, where the model expects ${V} per ${noun}.`,
         { count, imageCount },
       );
     }
@@ -210,6 +217,9 @@ export class InputPipeline {
     return this.tokenizer.decode(ids, { skip_special_tokens: true });
   }
 }
+
+/** Image processor classes transformers.js has under another name (the same preprocessing). */
+const SAME_PROCESSOR: Record<string, string> = { VideoLlavaImageProcessor: 'CLIPImageProcessor' };
 
 /** Images whose pixel values are kept (8 video frames + a few more; 336 px: 1.35 MB each). */
 export const PIXEL_CACHE_IMAGES = 16;

@@ -18,6 +18,8 @@ import { CapturedVision, type VisionRunner } from './visionCapture';
 export interface Sessions {
   /** A plain session, or a captured one when the tuning asks for it (visionCapture.ts). */
   vision: VisionRunner;
+  /** Video-LLaVA's video tower (manifest graphs.videoVision), a plain session; absent otherwise. */
+  videoVision?: OrtSession;
   embed: OrtSession;
   /** Plain sessions, or lifted layers (weights in engine buffers) when decode is captured. */
   layers: LayerSession[];
@@ -120,7 +122,7 @@ export async function loadPackage(
   };
 
   const g = manifest.graphs;
-  const graphPaths = new Set([g.vision, g.embed, g.head, ...g.layers]);
+  const graphPaths = new Set([g.vision, ...(g.videoVision ? [g.videoVision] : []), g.embed, g.head, ...g.layers]);
   const dataPaths = new Set([...graphPaths].flatMap((p) => externalDataOf(manifest, p).map((f) => f.path)));
   const texts = new Map<string, string>();
   for (const f of manifest.files) {
@@ -208,6 +210,8 @@ export async function loadPackage(
   };
   try {
     const vision = await createVision();
+    // Not captured (visionCapture.ts captures the image tower): frames are few and run once per video.
+    const videoVision = g.videoVision ? await createSession(g.videoVision, ['visual_embeds']) : undefined;
     const embed = await createSession(g.embed, ['embeds']);
     const device = rt.device();
     const capture = rt.graphCapture && rt.backend === 'webgpu' && device !== null;
@@ -222,7 +226,7 @@ export async function loadPackage(
       layers.push(lifted ?? (await createSession(p, LAYER_GPU_OUTPUTS)));
     }
     const head = await createSession(g.head, HEAD_GPU_OUTPUTS);
-    const sessions = { vision, embed, layers, head };
+    const sessions = { vision, ...(videoVision ? { videoVision } : {}), embed, layers, head };
     const allLifted = layers.every((l) => l instanceof LiftedLayer);
     const decoder =
       capture && allLifted ? new CapturedDecoder(rt, manifest, layers as LiftedLayer[], embed, head, gpu!) : null;
@@ -307,6 +311,14 @@ async function warmUp(
       pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]),
     }),
   );
+  if (sessions.videoVision) {
+    report(manifest.graphs.videoVision!);
+    dispose(
+      await sessions.videoVision.run({
+        pixel_values: new Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]),
+      }),
+    );
+  }
   report(manifest.graphs.embed);
   dispose(await sessions.embed.run({ input_ids: new Tensor('int64', new BigInt64Array(1), [1, 1]) }));
   const { hiddenSize: D, numKvHeads: Hkv, headDim: hd } = manifest.text;
@@ -328,7 +340,13 @@ async function warmUp(
 export async function releasePackage(pkg: LoadedPackage): Promise<void> {
   await pkg.decoder?.release().catch(() => {});
   pkg.biases?.release();
-  const all: LayerSession[] = [pkg.sessions.vision, pkg.sessions.embed, ...pkg.sessions.layers, pkg.sessions.head];
+  const all: LayerSession[] = [
+    pkg.sessions.vision,
+    ...(pkg.sessions.videoVision ? [pkg.sessions.videoVision] : []),
+    pkg.sessions.embed,
+    ...pkg.sessions.layers,
+    pkg.sessions.head,
+  ];
   await Promise.all(all.map((s) => s.release().catch(() => {})));
   await pkg.gpuBuffers?.release();
 }

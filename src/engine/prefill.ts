@@ -88,6 +88,8 @@ export interface PrefillArgs {
   pixels: { data: Float32Array; dims: number[] } | { data: Float32Array; dims: number[] }[];
   /** Where each image's tokens sit in inputIds (several images); absent = one block at the layout's visual block. */
   imageBlocks?: { start: number; count: number }[];
+  /** Video-LLaVA frames: run the package's video tower (graphs.videoVision) instead of vision.onnx. */
+  videoTower?: boolean;
   /** Image i's vision embeddings from the engine's cache (never disposed here), or null: run vision.onnx. */
   cachedVisual?: (image: number) => OrtTensor | null;
   /** A freshly computed embedding of image i: true = the engine's cache keeps it (not disposed here). */
@@ -122,7 +124,10 @@ export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
       owned.push(false);
       continue;
     }
-    const t = (await s.vision.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds;
+    const tower = args.videoTower ? s.videoVision : s.vision;
+    if (!tower)
+      throw new Error('video frames for the video tower, but the package has none (manifest graphs.videoVision)');
+    const t = (await tower.run({ pixel_values: new ort.Tensor('float32', px.data, px.dims) })).visual_embeds;
     const cached = args.keepVisual?.(i, t) ?? false;
     visuals.push(cached ? t : track(t));
     owned.push(!cached);

@@ -47,8 +47,14 @@ export interface Manifest {
   };
   imageTokenId: number;
   imageToken: string;
+  /**
+   * Video-LLaVA (docs/CHECKPOINTS.md): video frames go through `graphs.videoVision` (a second
+   * tower; every token kept, CLS included) and one `token` in the prompt stands for
+   * frames × `tokensPerFrame` tokens. Absent: frames are images (`imageToken` each).
+   */
+  video?: { tokenId: number; token: string; tokensPerFrame: number };
   chatTemplate: string;
-  graphs: { vision: string; embed: string; layers: string[]; head: string };
+  graphs: { vision: string; videoVision?: string; embed: string; layers: string[]; head: string };
   files: ManifestFile[];
 }
 
@@ -120,8 +126,15 @@ export function parseManifest(text: string): Manifest {
     if (f.path.includes('..') || f.path.startsWith('/'))
       throw fail(`files[${i}].path`, 'must be relative inside the package');
   }
+  const video = m.video as Record<string, unknown> | undefined;
+  if (video !== undefined) {
+    for (const k of ['tokenId', 'tokensPerFrame']) num(video, k, 'video');
+    if (typeof video.token !== 'string') throw fail('video.token', 'must be a string');
+    if (typeof g.videoVision !== 'string') throw fail('graphs.videoVision', 'must be a path when "video" is given');
+  }
   const listed = new Set((m.files as ManifestFile[]).map((f) => f.path));
-  for (const p of [g.vision, g.embed, g.head, ...(g.layers as string[])] as string[]) {
+  const optional = typeof g.videoVision === 'string' ? [g.videoVision] : [];
+  for (const p of [g.vision, ...optional, g.embed, g.head, ...(g.layers as string[])] as string[]) {
     if (!listed.has(p)) throw fail(`graphs (${p})`, 'names a file that files[] does not list');
   }
   return raw as Manifest;

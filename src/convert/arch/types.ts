@@ -29,4 +29,4 @@ export interface TensorSource {
 /** The builders read the normalised config of config.ts directly. */
 export type TextDims = TextConfig;
 export type VisionDims = VisionConfig;
-export type GraphConfig = Pick<LlavaConfig, 'text' | 'vision' | 'projector'>;
+export type GraphConfig = Pick<LlavaConfig, 'text' | 'vision' | 'projector' | 'video'>;

@@ -69,7 +69,20 @@ export interface ProjectorConfig {
   inputSize: number;
 }
 
+/** Video-LLaVA's video path (architectures/videollava.ts): frames through a second tower. */
+export interface VideoConfig {
+  tokenId: number;
+  /** The token's string (tokenizer.json's added token with tokenId). */
+  token: string;
+  /** Visual tokens per frame: every token of the video tower (CLS kept), whatever the strategy. */
+  tokensPerFrame: number;
+}
+
 export interface LlavaConfig {
+  /** The top-level model_type's family (registry.ts FAMILIES); absent = 'llava'. */
+  family?: 'llava' | 'video_llava';
+  /** Video-LLaVA's video tower and token; absent or null for LLaVA. */
+  video?: VideoConfig | null;
   text: TextConfig;
   vision: VisionConfig;
   projector: ProjectorConfig;

@@ -6,6 +6,9 @@
  */
 import type { TextArchitecture, VisionArchitecture } from './architecture';
 import { CLIP } from './clip';
+import type { FamilyArchitecture } from './family';
+import { LLAVA } from './llavaFamily';
+import { VIDEO_LLAVA } from './videollava';
 import type { TextArch, VisionArch, VisionConfig } from './llavaConfig';
 import { LLAMA } from './llama';
 import { MISTRAL } from './mistral';
@@ -23,6 +26,16 @@ export const VISION_ARCHITECTURES: { readonly [Name in VisionArch]: VisionArchit
   siglip: SIGLIP,
 };
 
+/** Top-level config.json model_type → family (the rest of a checkpoint is read through the entries above). */
+export const FAMILIES: { readonly [Name in FamilyArchitecture['name']]: FamilyArchitecture } = {
+  llava: LLAVA,
+  video_llava: VIDEO_LLAVA,
+};
+
+export function familyArchitecture(name: FamilyArchitecture['name'] | undefined): FamilyArchitecture {
+  return FAMILIES[name ?? 'llava'];
+}
+
 /** model_type → architecture, in registry order (the order error messages list them in). */
 function byModelType<T extends { modelTypes: readonly string[] }>(entries: readonly T[]): Record<string, T> {
   return Object.fromEntries(entries.flatMap((entry) => entry.modelTypes.map((type) => [type, entry])));
@@ -30,6 +43,7 @@ function byModelType<T extends { modelTypes: readonly string[] }>(entries: reado
 export const TEXT_MODEL_TYPES: Readonly<Record<string, TextArchitecture>> = byModelType(
   Object.values(TEXT_ARCHITECTURES),
 );
+export const FAMILY_MODEL_TYPES: Readonly<Record<string, FamilyArchitecture>> = byModelType(Object.values(FAMILIES));
 export const VISION_MODEL_TYPES: Readonly<Record<string, VisionArchitecture>> = byModelType(
   Object.values(VISION_ARCHITECTURES),
 );

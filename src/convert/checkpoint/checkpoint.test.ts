@@ -234,7 +234,7 @@ describe('openCheckpoint', () => {
       j.model_type = 'llava_next';
     });
     expect((await openError(arch)).message).toBe(
-      'config.json: unsupported model "llava_next" in "model_type" (supported: llava)',
+      'config.json: unsupported model "llava_next" in "model_type" (supported: llava, video_llava)',
     );
     await editJson(join(arch, 'config.json'), (j) => {
       j.model_type = 'llava';

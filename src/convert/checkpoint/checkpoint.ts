@@ -6,6 +6,7 @@ import { BlobByteSource, MemoryByteSource, type ByteSource } from './bytesource'
 import { isObject, parseLlavaConfig, type LlavaConfig } from './config';
 import { ConvertError } from '../../common/errors';
 import { canonicalName, expectedTensors, isIgnoredTensor } from './keys';
+import { familyArchitecture } from '../architectures/registry';
 import { SafetensorsFile, type TensorEntry, type TensorInfo } from './safetensors';
 
 /** The files the package carries from the checkpoint (preprocessor_config.json in the flat form transformers.js reads). */
@@ -182,6 +183,17 @@ function checkProcessorAgainstModel(config: LlavaConfig, image: ImageProcessorFi
     );
   const [h, w] = processed?.size ?? [px, px];
   const expanded = Math.floor(h / patch) * Math.floor(w / patch) + extra - (strategy === 'default' ? 1 : 0);
+  // VideoLlavaProcessor expands <video> to frames × (grid² + num_additional_image_tokens), no strategy.
+  const perFrame = Math.floor(h / patch) * Math.floor(w / patch) + extra;
+  if (config.video && perFrame !== config.video.tokensPerFrame) {
+    throw new ConvertError(
+      'unsupported',
+      'processor_config.json',
+      `"patch_size" ${patch} and "num_additional_image_tokens" ${extra} expand <video> to ${perFrame} tokens a frame ` +
+        `but the video tower yields ${config.video.tokensPerFrame} (every token of ${config.vision.arch} ${px}px / patch ${config.vision.patchSize}); ` +
+        'transformers stops on this ("Video features and video tokens do not match")',
+    );
+  }
   if (expanded !== config.imageSeqLength) {
     throw new ConvertError(
       'unsupported',
@@ -217,8 +229,14 @@ async function readChatTemplate(folder: CheckpointFolder, tokenizerConfig: Recor
   );
 }
 
-/** The image token's string: the added token with the config's image id. */
-function findImageToken(tokenizer: unknown, imageTokenId: number, processor: Record<string, unknown> | null): string {
+/** The image (or video) token's string: the added token with the config's id. */
+function findImageToken(
+  tokenizer: unknown,
+  imageTokenId: number,
+  processor: Record<string, unknown> | null,
+  what: 'image' | 'video' = 'image',
+  key = 'image_token_index',
+): string {
   if (isObject(tokenizer) && Array.isArray(tokenizer.added_tokens)) {
     const hit = tokenizer.added_tokens.find((t) => isObject(t) && t.id === imageTokenId);
     if (isObject(hit) && typeof hit.content === 'string') return hit.content;
@@ -227,7 +245,7 @@ function findImageToken(tokenizer: unknown, imageTokenId: number, processor: Rec
   throw new ConvertError(
     'missing-key',
     'tokenizer.json',
-    `no added token with the image token id ${imageTokenId} (config.json "image_token_index")`,
+    `no added token with the ${what} token id ${imageTokenId} (config.json "${key}")`,
   );
 }
 
@@ -330,20 +348,25 @@ export async function openCheckpoint(folder: CheckpointFolder): Promise<Checkpoi
 
   // Parse once for the image token id, then again with the token string found.
   const probe = parseLlavaConfig(configJson);
-  const imageToken = findImageToken(parseJson(tokenizerBytes, 'tokenizer.json'), probe.imageTokenId, image.processor);
-  const config = parseLlavaConfig(configJson, imageToken);
+  const tokenizerJson = parseJson(tokenizerBytes, 'tokenizer.json');
+  const imageToken = findImageToken(tokenizerJson, probe.imageTokenId, image.processor);
+  const videoToken = probe.video
+    ? findImageToken(tokenizerJson, probe.video.tokenId, null, 'video', 'video_token_index')
+    : undefined;
+  const config = parseLlavaConfig(configJson, imageToken, 'config.json', videoToken);
   checkProcessorAgainstModel(config, image);
+  const layouts = familyArchitecture(config.family).keyLayouts;
 
   const shards = await openWeights(folder);
   const tensors = new Map<string, TensorLocation>();
   for (const file of shards) {
     for (const key of file.names()) {
-      const canonical = canonicalName(key);
+      const canonical = canonicalName(key, layouts);
       if (canonical === null)
         throw new ConvertError(
           'unexpected-tensor',
           file.file,
-          `tensor "${key}" belongs to no known part (language_model, vision_tower, multi_modal_projector, lm_head)`,
+          `tensor "${key}" belongs to no known part (${layouts.map((r) => r.sources.at(-1)!.replace(/^model\.|\.$/g, '')).join(', ')})`,
         );
       if (isIgnoredTensor(canonical)) continue;
       const prior = tensors.get(canonical);

@@ -17,7 +17,8 @@
 import { ConvertError } from '../../common/errors';
 import { ConfigFields, type Json, isObject } from '../architectures/configFields';
 import type { LlavaConfig, TextConfig, VisionConfig } from '../architectures/llavaConfig';
-import { TEXT_MODEL_TYPES, VISION_MODEL_TYPES, visualTokenCount } from '../architectures/registry';
+import { FAMILY_MODEL_TYPES, TEXT_MODEL_TYPES, VISION_MODEL_TYPES, visualTokenCount } from '../architectures/registry';
+import type { FamilyArchitecture } from '../architectures/family';
 
 export type {
   LlavaConfig,
@@ -28,17 +29,6 @@ export type {
   VisionConfig,
 } from '../architectures/llavaConfig';
 export { isObject } from '../architectures/configFields';
-
-// LlavaConfig fills an absent vision_config with CLIP ViT-L/336 (LLaVA-1.5's tower).
-const LLAVA_DEFAULT_VISION: Json = {
-  model_type: 'clip_vision_model',
-  hidden_size: 1024,
-  intermediate_size: 4096,
-  num_hidden_layers: 24,
-  num_attention_heads: 16,
-  image_size: 336,
-  patch_size: 14,
-};
 
 /** The registry entry `model_type` names, or 'unsupported' listing the names there are. */
 function pickArch<Entry>(fields: ConfigFields, table: Readonly<Record<string, Entry>>, what: string): Entry {
@@ -145,8 +135,8 @@ function parseRope(text: ConfigFields): number {
   return rp.has('rope_theta') ? rp.num('rope_theta') : text.num('rope_theta');
 }
 
-function parseVision(top: ConfigFields): VisionConfig {
-  const given = top.has('vision_config') ? top.object('vision_config').obj : LLAVA_DEFAULT_VISION;
+function parseVision(top: ConfigFields, family: FamilyArchitecture): VisionConfig {
+  const given = top.has('vision_config') ? top.object('vision_config').obj : family.defaultVision;
   const architecture = pickArch(new ConfigFields(given, 'vision_config', top.file), VISION_MODEL_TYPES, 'vision tower');
   const f = new ConfigFields(given, 'vision_config', top.file, architecture.defaults);
 
@@ -201,17 +191,20 @@ function parseVision(top: ConfigFields): VisionConfig {
  * Parses a LLaVA config.json (either generation). `imageToken` is the string of the image
  * token id, which config.json does not hold: checkpoint.ts finds it in tokenizer.json.
  */
-export function parseLlavaConfig(json: unknown, imageToken = '<image>', file = 'config.json'): LlavaConfig {
+export function parseLlavaConfig(
+  json: unknown,
+  imageToken = '<image>',
+  file = 'config.json',
+  /** The video token's string (tokenizer.json), for a family with a video path. */
+  videoToken = '<video>',
+): LlavaConfig {
   if (!isObject(json)) throw new ConvertError('bad-json', file, 'expected a JSON object');
-  const top = new ConfigFields(json, '', file, {
-    image_token_index: 32000,
-    projector_hidden_act: 'gelu',
-    multimodal_projector_bias: true,
-  });
-  pickArch(top, { llava: 'llava' }, 'model');
+  const family = pickArch(new ConfigFields(json, '', file), FAMILY_MODEL_TYPES, 'model');
+  const top = new ConfigFields(json, '', file, family.defaults);
 
   const text = parseText(top);
-  const vision = parseVision(top);
+  const vision = parseVision(top, family);
+  const video = family.video(top, vision, text.vocabSize);
   const imageTokenId = top.has('image_token_id') ? top.int('image_token_id', 0) : top.int('image_token_index', 0);
   // image_seq_length (LlavaConfig's default 576 is saved whatever the tower) is not read: the
   // processor derives the count from image size, patch size and strategy, and the model checks
@@ -226,6 +219,9 @@ export function parseLlavaConfig(json: unknown, imageToken = '<image>', file = '
   if (imageTokenId >= text.vocabSize)
     throw top.bad('image_token_index', `below text_config.vocab_size (${text.vocabSize})`, imageTokenId);
   return Object.freeze({
+    ...(family.name !== 'llava'
+      ? { family: family.name, video: video && Object.freeze({ ...video, token: videoToken }) }
+      : {}),
     text: Object.freeze(text),
     vision: Object.freeze(vision),
     projector: Object.freeze({

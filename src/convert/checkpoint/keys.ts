@@ -9,28 +9,17 @@
  *     so a wrong default or a missing tensor fails with the file and the name.
  */
 import type { LlavaConfig } from '../architectures/llavaConfig';
-import { textArchitecture, visionArchitecture } from '../architectures/registry';
+import type { PrefixRule } from '../architectures/family';
+import { LLAVA } from '../architectures/llavaFamily';
+import { familyArchitecture, textArchitecture, visionArchitecture } from '../architectures/registry';
 import { PROJECTOR_TENSORS, expandTensors } from '../architectures/tensorTables';
 
-interface PrefixRule {
-  canonical: string;
-  /** Source prefixes, most specific first (first match wins). */
-  sources: string[];
-}
-
-export const KEY_LAYOUTS: readonly PrefixRule[] = [
-  { canonical: 'text.', sources: ['language_model.model.', 'model.language_model.'] },
-  { canonical: 'lm_head.', sources: ['language_model.lm_head.', 'lm_head.'] },
-  {
-    canonical: 'vision.',
-    sources: ['vision_tower.vision_model.', 'model.vision_tower.vision_model.', 'vision_tower.', 'model.vision_tower.'],
-  },
-  { canonical: 'projector.', sources: ['multi_modal_projector.', 'model.multi_modal_projector.'] },
-];
+/** LLaVA's layouts (the llava family's; Video-LLaVA's are in its registry entry). */
+export const KEY_LAYOUTS: readonly PrefixRule[] = LLAVA.keyLayouts;
 
 /** Hugging Face key → canonical name, or null when no layout rule matches. */
-export function canonicalName(sourceKey: string): string | null {
-  for (const rule of KEY_LAYOUTS) {
+export function canonicalName(sourceKey: string, layouts: readonly PrefixRule[] = KEY_LAYOUTS): string | null {
+  for (const rule of layouts) {
     for (const prefix of rule.sources) {
       if (sourceKey.startsWith(prefix)) return rule.canonical + sourceKey.slice(prefix.length);
     }
@@ -42,7 +31,11 @@ export function canonicalName(sourceKey: string): string | null {
  * Tensors a checkpoint may carry that no graph reads: rotary caches and position-id buffers of
  * older transformers, and SigLIP's pooling head (LLaVA takes hidden states, not the pooled output).
  */
-const IGNORED: readonly RegExp[] = [/\.rotary_emb\.inv_freq$/, /^vision\.embeddings\.position_ids$/, /^vision\.head\./];
+const IGNORED: readonly RegExp[] = [
+  /\.rotary_emb\.inv_freq$/,
+  /^(video_)?vision\.embeddings\.position_ids$/,
+  /^(video_)?vision\.head\./,
+];
 
 export function isIgnoredTensor(canonical: string): boolean {
   return IGNORED.some((re) => re.test(canonical));
@@ -54,5 +47,6 @@ export function expectedTensors(config: LlavaConfig): Map<string, number[]> {
   expandTensors(textArchitecture(config.text.arch).tensors, config, config.text.numLayers, out);
   expandTensors(visionArchitecture(config.vision.arch).tensors, config, config.vision.numLayers, out);
   expandTensors(PROJECTOR_TENSORS, config, 0, out);
+  expandTensors(familyArchitecture(config.family).extraTensors, config, config.vision.numLayers, out);
   return out;
 }
