@@ -7,17 +7,27 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blobFolder, openCheckpoint } from '../convert/checkpoint/checkpoint';
 import { convertCheckpoint } from '../convert/convert';
-import { marginsCheckpointFiles } from '../convert/synthetic/margins';
+import { marginsCheckpointFiles, type MarginsFamilyName } from '../convert/synthetic/margins';
 import type { PackageDtype } from '../package/manifest';
 import { MemorySink } from '../package/sink';
 
-/** The fixture tokenizer (270 tokens) from a folder holding tokenizer.json, tokenizer_config.json, chat_template.jinja. */
-export async function marginsCheckpoint(tokenizerDir: string): Promise<Record<string, Uint8Array>> {
-  return marginsCheckpointFiles({
-    tokenizerJson: new Uint8Array(await readFile(join(tokenizerDir, 'tokenizer.json'))),
-    tokenizerConfigJson: new Uint8Array(await readFile(join(tokenizerDir, 'tokenizer_config.json'))),
-    chatTemplate: await readFile(join(tokenizerDir, 'chat_template.jinja'), 'utf8'),
-  });
+/**
+ * The family's checkpoint files, its tokenizer from a folder holding tokenizer.json,
+ * tokenizer_config.json, chat_template.jinja (fixtures/<MARGINS_FAMILIES[family].tokenizerFixture>).
+ */
+export async function marginsCheckpoint(
+  tokenizerDir: string,
+  family: MarginsFamilyName = 'llama-clip',
+): Promise<Record<string, Uint8Array>> {
+  return marginsCheckpointFiles(
+    {
+      tokenizerJson: new Uint8Array(await readFile(join(tokenizerDir, 'tokenizer.json'))),
+      tokenizerConfigJson: new Uint8Array(await readFile(join(tokenizerDir, 'tokenizer_config.json'))),
+      chatTemplate: await readFile(join(tokenizerDir, 'chat_template.jinja'), 'utf8'),
+    },
+    0,
+    family,
+  );
 }
 
 export async function marginsPackage(

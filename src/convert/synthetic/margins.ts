@@ -34,6 +34,17 @@
  * - The image's red levels (LEVELS, by rank) put every top-k line, recycling boundary,
  *   DPC-kNN peak and DivPrune pick of the methods at budget 64 (FastV: MARGINS_BUDGETS) at
  *   least 4 levels (≈1 logit) from the runner-up.
+ *
+ * Two families (MARGINS_FAMILIES), the same design in each:
+ * - `llama-clip` (above): LLaVA-1.5's CLIP (CLS dropped, feature layer −2) + LLaMA, GQA 2/1,
+ *   head_dim 64, the fixture tokenizer of open-llava15-deep (Llama-2 prompt).
+ * - `qwen2-siglip`: LLaVA-Interleave's SigLIP (no CLS, no pre-LayerNorm, patch Conv with a bias,
+ *   `full` features from the last layer before post_layernorm) + Qwen2 (q/k/v biases — random
+ *   std 0.02 but 0 on the designed rows — GQA 4/2, head_dim 32), qwen2-siglip's byte-level BPE
+ *   tokenizer and ChatML template. The red feature is made affine by the Conv's scale and bias
+ *   (SIGLIP_RED) to match what CLIP's LayerNorm gives; every kv group has a visual-only head
+ *   (even) and a text-seeing one (odd), so v2 keeps the two visual-only heads of 4; β, γ scaled
+ *   by (32/64)^¼ so q·k/√head_dim is the LLaMA family's.
  */
 import { nameSeed, seededRandom } from '../../common/random';
 import { parseLlavaConfig } from '../checkpoint/config';
@@ -42,6 +53,7 @@ import { elementCount } from '../checkpoint/safetensors';
 import { encodeSafetensors, type WriterTensor } from './safetensorsWriter';
 import { savedKey, type SyntheticTokenizer } from './synthetic';
 import { CLIP } from '../architectures/clip';
+import { SIGLIP } from '../architectures/siglip';
 
 type Json = Record<string, unknown>;
 
@@ -63,15 +75,11 @@ export const MARGINS_BUDGETS: [string, number][] = [
 ];
 
 const D = 128;
-const HEAD_DIM = 64;
-const VOCAB = 270;
 const A_DIM = 0;
 const C_DIM = 1;
 const T_DIM = 2;
 const Q_DIM = 3;
 const V_DIM = 4;
-const SLOT = HEAD_DIM / 2 - 1; // lowest-frequency RoPE pair (SLOT, SLOT + 32)
-const TEXT_SLOT = SLOT - 1;
 const DESIGN = {
   P: 3, // vision position pattern amplitude
   G1: 1.6, // projector gain on the red feature
@@ -89,14 +97,168 @@ const DESIGN = {
   std: 0.02,
   projectorStd: 0.002,
 };
-/** Rater words: ▁describe ▁scene ▁detail ▁ASSISTANT: in the fixture tokenizer. */
-export const RATER_IDS = [203, 225, 232, 269];
+
+/** The two fixture families: LLaVA-1.5's (CLIP + LLaMA) and LLaVA-Interleave's (SigLIP + Qwen2). */
+export type MarginsFamilyName = 'llama-clip' | 'qwen2-siglip';
+
+interface MarginsFamily {
+  /** The fixtures/ folder whose tokenizer (tokenizer.json, tokenizer_config.json, chat_template.jinja) it carries. */
+  tokenizerFixture: string;
+  config: Json;
+  processor: Json;
+  vision: 'clip' | 'siglip';
+  /** Rater words (Z on C_DIM) → their query strength (Q_DIM). */
+  raterQuery: Record<number, number>;
+  /** Other tokens with a query: the prompt's last token where it is not a rater. */
+  otherQuery: Record<number, number>;
+  /** The ids the head maps to each other (a derangement); every other id's head row is 0. */
+  ordinaryIds: number[];
+  vocab: number;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+export const MARGINS_FAMILIES: Record<MarginsFamilyName, MarginsFamily> = {
+  'llama-clip': {
+    tokenizerFixture: 'open-llava15-deep',
+    config: {
+      architectures: ['LlavaForConditionalGeneration'],
+      model_type: 'llava',
+      image_token_index: 4,
+      image_seq_length: GRID * GRID,
+      projector_hidden_act: 'gelu',
+      multimodal_projector_bias: true,
+      tie_word_embeddings: false,
+      vision_feature_layer: -2,
+      vision_feature_select_strategy: 'default',
+      text_config: {
+        model_type: 'llama',
+        hidden_size: D,
+        num_hidden_layers: 4,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 64,
+        intermediate_size: 256,
+        vocab_size: 270,
+        hidden_act: 'silu',
+        max_position_embeddings: 2048,
+        rms_norm_eps: 1e-5,
+        attention_bias: false,
+        mlp_bias: false,
+        tie_word_embeddings: false,
+        rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
+        bos_token_id: 1,
+        eos_token_id: 2,
+        pad_token_id: 3,
+      },
+      vision_config: {
+        model_type: 'clip_vision_model',
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        intermediate_size: 64,
+        image_size: MARGINS_IMAGE_SIZE,
+        patch_size: PATCH,
+        num_channels: 3,
+        hidden_act: 'quick_gelu',
+        layer_norm_eps: 1e-5,
+      },
+    },
+    processor: {
+      image_processor: CLIP.imageProcessor(MARGINS_IMAGE_SIZE),
+      image_token: '<image>',
+      num_additional_image_tokens: 1,
+      patch_size: PATCH,
+      processor_class: 'LlavaProcessor',
+      vision_feature_select_strategy: 'default',
+    },
+    vision: 'clip',
+    // ▁describe ▁scene ▁detail ▁ASSISTANT: (the prompt's last token) in the fixture tokenizer.
+    raterQuery: { 203: 0.9, 225: 0.8, 232: 1.0, 269: 1.2 },
+    otherQuery: {},
+    ordinaryIds: range(5, 270),
+    vocab: 270,
+  },
+  // LLaVA-Interleave-Qwen's shape (as fixtures/qwen2-siglip): Qwen2 with q/k/v biases and GQA 4/2
+  // (head_dim 32), SigLIP without CLS or pre-norm, `full` features from the last layer, ChatML.
+  'qwen2-siglip': {
+    tokenizerFixture: 'qwen2-siglip',
+    config: {
+      architectures: ['LlavaForConditionalGeneration'],
+      model_type: 'llava',
+      image_token_index: 383,
+      image_seq_length: GRID * GRID,
+      projector_hidden_act: 'gelu',
+      multimodal_projector_bias: true,
+      tie_word_embeddings: false,
+      vision_feature_layer: -1,
+      vision_feature_select_strategy: 'full',
+      text_config: {
+        model_type: 'qwen2',
+        hidden_size: D,
+        num_hidden_layers: 4,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        intermediate_size: 256,
+        vocab_size: 384,
+        hidden_act: 'silu',
+        max_position_embeddings: 4096,
+        rms_norm_eps: 1e-6,
+        tie_word_embeddings: false,
+        use_sliding_window: false,
+        sliding_window: null,
+        max_window_layers: 28,
+        rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
+        bos_token_id: 380,
+        eos_token_id: 382,
+        pad_token_id: 380,
+      },
+      vision_config: {
+        model_type: 'siglip_vision_model',
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        intermediate_size: 64,
+        image_size: MARGINS_IMAGE_SIZE,
+        patch_size: PATCH,
+        num_channels: 3,
+        hidden_act: 'gelu_pytorch_tanh',
+        layer_norm_eps: 1e-6,
+        vision_use_head: false,
+      },
+    },
+    processor: {
+      image_processor: SIGLIP.imageProcessor(MARGINS_IMAGE_SIZE),
+      image_token: '<image>',
+      num_additional_image_tokens: 0,
+      patch_size: PATCH,
+      processor_class: 'LlavaProcessor',
+      vision_feature_select_strategy: 'full',
+    },
+    vision: 'siglip',
+    // escri (de|escri|be) Ġscene Ġdetail in fixtures/qwen2-siglip's byte-level BPE. The prompt ends
+    // with Ċ (assistant\n), which is also the first text token and the one after <|im_end|>: a
+    // query but no rater (three equal rater rows would make v1's rank a near-tie).
+    raterQuery: { 313: 0.9, 320: 0.8, 379: 1.0 },
+    otherQuery: { 198: 1.2 },
+    ordinaryIds: range(0, 380),
+    vocab: 384,
+  },
+};
+
+/** The LLaMA + CLIP family's config.json. */
+export const MARGINS_CONFIG: Json = MARGINS_FAMILIES['llama-clip'].config;
+/** Rater words of the LLaMA + CLIP family: ▁describe ▁scene ▁detail ▁ASSISTANT: in the fixture tokenizer. */
+export const RATER_IDS = Object.keys(MARGINS_FAMILIES['llama-clip'].raterQuery).map(Number);
+
 /**
- * Each rater word's query strength (Q_DIM): different per word, so the raters' attention rows
- * differ clearly (SparseVLM v1's rank of the rater × visual block is then clear: its smallest
- * counted singular value far above the tolerance).
+ * SigLIP has no pre-LayerNorm (and LLaVA reads its layers before post_layernorm), so its visual
+ * feature is exactly affine in the red level: scale and shift (the patch Conv's bias) fitted by
+ * least squares to what CLIP's pre-LayerNorm makes of the same levels (≤ 0.002 apart, a tenth of
+ * the smallest level step), so both families see the same geometry; the position pattern at the
+ * amplitude CLIP's LayerNorm leaves it (3 / ≈2.9).
  */
-const RATER_QUERY: Record<number, number> = { 203: 0.9, 225: 0.8, 232: 1.0, 269: 1.2 };
+const SIGLIP_RED = { scale: 0.6186, shift: 0.0228, P: 1 };
 
 /**
  * Red level of the visual token of each rank (1 = highest score), 0–255, every gap ≥ 4 levels:
@@ -143,52 +305,6 @@ export function marginsImageRgb(): Uint8Array {
   return rgb;
 }
 
-export const MARGINS_CONFIG: Json = {
-  architectures: ['LlavaForConditionalGeneration'],
-  model_type: 'llava',
-  image_token_index: 4,
-  image_seq_length: GRID * GRID,
-  projector_hidden_act: 'gelu',
-  multimodal_projector_bias: true,
-  tie_word_embeddings: false,
-  vision_feature_layer: -2,
-  vision_feature_select_strategy: 'default',
-  text_config: {
-    model_type: 'llama',
-    hidden_size: D,
-    num_hidden_layers: 4,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    head_dim: HEAD_DIM,
-    intermediate_size: 256,
-    vocab_size: VOCAB,
-    hidden_act: 'silu',
-    max_position_embeddings: 2048,
-    rms_norm_eps: 1e-5,
-    attention_bias: false,
-    mlp_bias: false,
-    tie_word_embeddings: false,
-    rope_parameters: { rope_theta: 1000000, rope_type: 'default' },
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: 3,
-  },
-  vision_config: {
-    model_type: 'clip_vision_model',
-    hidden_size: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    intermediate_size: 64,
-    image_size: MARGINS_IMAGE_SIZE,
-    patch_size: PATCH,
-    num_channels: 3,
-    hidden_act: 'quick_gelu',
-    layer_norm_eps: 1e-5,
-  },
-};
-
-const PROCESSOR: Json = CLIP.imageProcessor(MARGINS_IMAGE_SIZE);
-
 /** mulberry32 stream seeded by (seed, name): values depend only on the tensor's name. */
 const stream = (name: string, seed: number): (() => number) => seededRandom(nameSeed(name, seed));
 
@@ -205,32 +321,54 @@ function identity(t: number, seed: number): Float32Array {
   return v.map((x) => x / n);
 }
 
-/** A fixed derangement of the ordinary ids 5..VOCAB−1: next(t). */
-function nextToken(seed: number): Int32Array {
-  const ids = Array.from({ length: VOCAB - 5 }, (_, i) => i + 5);
+/** A fixed derangement of the family's ordinary ids: next(t), −1 for the others. */
+function nextToken(family: MarginsFamily, seed: number): Int32Array {
+  const ids = [...family.ordinaryIds];
   const rand = stream('next', seed);
   for (let i = ids.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [ids[i], ids[j]] = [ids[j], ids[i]];
   }
   // A single cycle through the shuffled order: no fixed points, no short loops.
-  const next = new Int32Array(VOCAB).fill(-1);
+  const next = new Int32Array(family.vocab).fill(-1);
   ids.forEach((id, i) => (next[id] = ids[(i + 1) % ids.length]));
   return next;
 }
 
+/** Attention layout of the family's text model. */
+function heads(family: MarginsFamily) {
+  const text = family.config.text_config as Json;
+  const H = text.num_attention_heads as number;
+  const headDim = (text.head_dim as number | undefined) ?? D / H;
+  return {
+    H,
+    Hkv: text.num_key_value_heads as number,
+    headDim,
+    slot: headDim / 2 - 1, // lowest-frequency RoPE pair (slot, slot + headDim/2)
+    // q·k is divided by √headDim: β and γ scaled so the logits are head_dim 64's.
+    scale: Math.pow(headDim / 64, 1 / 4),
+  };
+}
+
 /** The designed value of canonical tensor `name` (shape `shape`). */
-function tensor(name: string, shape: number[], seed: number): Float32Array {
+function tensor(name: string, shape: number[], seed: number, family: MarginsFamily): Float32Array {
   const n = elementCount(shape);
   const rand = stream(name, seed);
-  const { P, G1, B1, A, C, S, Z, F } = DESIGN;
+  const { G1, B1, A, C, S, Z, F } = DESIGN;
+  const siglip = family.vision === 'siglip';
+  const P = siglip ? SIGLIP_RED.P : DESIGN.P;
   if (/(layernorm|layer_norm\d?|layrnorm|norm)\.weight$/.test(name)) return new Float32Array(n).fill(1);
   if (/(layernorm|layer_norm\d?|layrnorm)\.bias$/.test(name)) return new Float32Array(n);
   if (/out_proj\.(weight|bias)$|fc2\.(weight|bias)$/.test(name)) return new Float32Array(n); // tower adds nothing
   if (name === 'vision.embeddings.patch_embedding.weight') {
-    const w = new Float32Array(n); // [32, 3, 14, 14]: out 0 = mean of the red channel
-    for (let i = 0; i < PATCH * PATCH; i++) w[i] = 1 / (PATCH * PATCH);
+    const w = new Float32Array(n); // [32, 3, 14, 14]: out 0 = mean of the red channel (× SigLIP's scale)
+    for (let i = 0; i < PATCH * PATCH; i++) w[i] = (siglip ? SIGLIP_RED.scale : 1) / (PATCH * PATCH);
     return w;
+  }
+  if (name === 'vision.embeddings.patch_embedding.bias') {
+    const b = new Float32Array(n); // SigLIP's (CLIP's Conv has none)
+    b[0] = SIGLIP_RED.shift;
+    return b;
   }
   if (name === 'vision.embeddings.class_embedding' || name === 'vision.embeddings.position_embedding.weight') {
     const width = shape[shape.length - 1];
@@ -268,21 +406,21 @@ function tensor(name: string, shape: number[], seed: number): Float32Array {
   }
   if (name === 'text.embed_tokens.weight') {
     const w = new Float32Array(n);
-    for (let t = 0; t < VOCAB; t++) {
+    for (let t = 0; t < family.vocab; t++) {
       w.set(
         identity(t, seed).map((x) => S * x),
         t * D + 5,
       );
-      w[t * D + C_DIM] = RATER_IDS.includes(t) ? Z : 0;
-      w[t * D + Q_DIM] = RATER_QUERY[t] ?? 0;
+      w[t * D + C_DIM] = t in family.raterQuery ? Z : 0;
+      w[t * D + Q_DIM] = family.raterQuery[t] ?? family.otherQuery[t] ?? 0;
       w[t * D + T_DIM] = F;
     }
     return w;
   }
   if (name === 'lm_head.weight') {
     const w = new Float32Array(n);
-    const next = nextToken(seed);
-    for (let t = 0; t < VOCAB; t++)
+    const next = nextToken(family, seed);
+    for (let t = 0; t < family.vocab; t++)
       if (next[t] >= 0)
         w.set(
           identity(t, seed).map((x) => DESIGN.lambda * x),
@@ -290,7 +428,18 @@ function tensor(name: string, shape: number[], seed: number): Float32Array {
         );
     return w;
   }
+  const { H, Hkv, headDim, slot, scale } = heads(family);
+  const textSlot = slot - 1;
   const w = uniform(n, DESIGN.std, rand);
+  // Qwen2's q/k biases: random like the rest, 0 on the designed rows (which carry only their design).
+  if (/^text\.layers\.\d+\.self_attn\.q_proj\.bias$/.test(name)) {
+    for (let h = 0; h < H; h++) w[h * headDim + slot] = w[h * headDim + textSlot] = 0;
+    return w;
+  }
+  if (/^text\.layers\.\d+\.self_attn\.k_proj\.bias$/.test(name)) {
+    for (let g = 0; g < Hkv; g++) w[g * headDim + slot] = w[g * headDim + textSlot] = 0;
+    return w;
+  }
   const row = (r: number, col: number, value: number) => {
     w.fill(0, r * D, (r + 1) * D);
     w[r * D + col] = value;
@@ -298,15 +447,17 @@ function tensor(name: string, shape: number[], seed: number): Float32Array {
   if (/^text\.layers\.\d+\.self_attn\.q_proj\.weight$/.test(name)) {
     // Rater words through Q_DIM; visual tokens (no Q) through V_DIM, so their own attention is
     // peaked too and every visual token gets the same update (DPC-kNN's distances stay the levels').
-    for (const r of [SLOT, HEAD_DIM + SLOT]) {
-      row(r, Q_DIM, DESIGN.beta);
-      w[r * D + V_DIM] = DESIGN.beta;
+    // Odd heads also look at text (each kv group has a visual-only and a text-seeing head).
+    for (let h = 0; h < H; h++) {
+      row(h * headDim + slot, Q_DIM, DESIGN.beta * scale);
+      w[(h * headDim + slot) * D + V_DIM] = DESIGN.beta * scale;
+      row(h * headDim + textSlot, C_DIM, h % 2 ? DESIGN.betaText * scale : 0);
     }
-    row(HEAD_DIM + TEXT_SLOT, C_DIM, DESIGN.betaText); // head 1 also looks at text
-    row(TEXT_SLOT, C_DIM, 0);
   } else if (/^text\.layers\.\d+\.self_attn\.k_proj\.weight$/.test(name)) {
-    row(SLOT, A_DIM, DESIGN.gamma);
-    row(TEXT_SLOT, T_DIM, DESIGN.gammaText);
+    for (let g = 0; g < Hkv; g++) {
+      row(g * headDim + slot, A_DIM, DESIGN.gamma * scale);
+      row(g * headDim + textSlot, T_DIM, DESIGN.gammaText * scale);
+    }
   }
   // The layers' updates leave the designed coordinates alone (they would blur the ~0.02-wide
   // steps of A·a between neighbouring levels): zero output rows A_DIM, C_DIM, T_DIM, Q_DIM, V_DIM.
@@ -318,36 +469,32 @@ function tensor(name: string, shape: number[], seed: number): Float32Array {
 
 /**
  * The fixture as the files of an HF checkpoint folder (transformers 5.17's save_pretrained
- * layout, one model.safetensors in F32), for openCheckpoint(blobFolder(...)).
+ * layout, one model.safetensors in F32), for openCheckpoint(blobFolder(...)). `tokenizer`: the
+ * files of fixtures/<MARGINS_FAMILIES[family].tokenizerFixture>.
  */
 export async function marginsCheckpointFiles(
   tokenizer: SyntheticTokenizer,
   seed = 0,
+  familyName: MarginsFamilyName = 'llama-clip',
 ): Promise<Record<string, Uint8Array>> {
+  const family = MARGINS_FAMILIES[familyName];
   const enc = new TextEncoder();
-  const config = parseLlavaConfig(MARGINS_CONFIG, '<image>');
+  const config = parseLlavaConfig(family.config, '<image>');
   const shapes = expectedTensors(config);
   const tensors = [...shapes.entries()]
     .map(([canonical, shape]) => ({ name: savedKey(canonical), canonical, dtype: 'F32' as const, shape: [...shape] }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const weights = await encodeSafetensors(tensors, (t: WriterTensor) => {
     const c = (t as (typeof tensors)[number]).canonical;
-    return tensor(c, t.shape, seed);
+    return tensor(c, t.shape, seed, family);
   });
   const json = (v: unknown) => enc.encode(JSON.stringify(v, null, 2) + '\n');
   return {
-    'config.json': json(MARGINS_CONFIG),
+    'config.json': json(family.config),
     'tokenizer.json': tokenizer.tokenizerJson,
     'tokenizer_config.json': tokenizer.tokenizerConfigJson,
     'chat_template.jinja': enc.encode(tokenizer.chatTemplate),
-    'processor_config.json': json({
-      image_processor: PROCESSOR,
-      image_token: '<image>',
-      num_additional_image_tokens: 1,
-      patch_size: PATCH,
-      processor_class: 'LlavaProcessor',
-      vision_feature_select_strategy: 'default',
-    }),
+    'processor_config.json': json(family.processor),
     'model.safetensors': weights,
   };
 }
@@ -394,7 +541,7 @@ export async function pngBytes(rgb: Uint8Array, w: number, h: number): Promise<U
   return out;
 }
 
-/** The fixture's image as a PNG. */
+/** The fixture's image as a PNG (both families). */
 export function marginsImagePng(): Promise<Uint8Array> {
   return pngBytes(marginsImageRgb(), MARGINS_IMAGE_SIZE, MARGINS_IMAGE_SIZE);
 }
