@@ -23,6 +23,6 @@ export const multiGolden = (name: string): MultiGolden =>
   JSON.parse(readFileSync(join(FIXTURES, name, 'golden-multi.json'), 'utf8')) as MultiGolden;
 
 /** The golden's images as the engine takes them (paths in the golden are relative to the fixture). */
-export function goldenImages(name: string, g: MultiGolden): RequestImage[] {
+export function goldenImages(name: string, g: Pick<MultiGolden, 'images'>): RequestImage[] {
   return g.images.map((p) => ({ bytes: new Uint8Array(readFileSync(join(FIXTURES, name, p))), name: basename(p) }));
 }
