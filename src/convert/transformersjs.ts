@@ -158,6 +158,13 @@ export async function convertToTransformersJs(
   ckpt: Checkpoint,
   { dtype, sink, onProgress }: TjsConvertOptions,
 ): Promise<{ path: string; bytes: number }[]> {
+  // transformers.js's LLaVA layout has one vision encoder: Video-LLaVA's second tower has no place there.
+  if (ckpt.config.video)
+    throw new ConvertError(
+      'unsupported',
+      'config.json',
+      'the transformers.js layout is for LLaVA only: a video_llava checkpoint converts to our package layout (--layout package)',
+    );
   const written: { path: string; bytes: number }[] = [];
   let bytesWritten = 0;
   const put = async (path: string, bytes: Uint8Array) => {
