@@ -34,6 +34,7 @@ import type { PruneMethod } from '../prune/method';
 import type { FollowUpTrace, RaterTrace, StageTrace } from '../common/trace';
 import { EngineError } from '../common/errors';
 import type { GpuDoor } from '../gpu/device';
+import { heldKvBytes } from './kvBytes';
 
 /** An image of the conversation as its first request gave it (engine.ts RequestImage). */
 export interface ConversationImage {
@@ -285,6 +286,14 @@ export class ConversationStore {
 
   get(id: string | undefined): KeptConversation | null {
     return id !== undefined && this.kept?.id === id ? this.kept : null;
+  }
+
+  /**
+   * Bytes of the kept conversation's KV caches (measured off its tensors, kvBytes.ts): they stay
+   * on the device while any request runs, so the memory check counts them (memoryLimits.ts).
+   */
+  keptKvBytes(): number {
+    return this.kept ? heldKvBytes(this.kept.caches, () => []).reduce((a, b) => a + b, 0) : 0;
   }
 
   /** Keep `c`, disposing whatever caches the one before held (unless they are `c`'s). */

@@ -337,20 +337,24 @@ export class Engine {
       : req.conversation !== undefined
         ? { kind: 'prefill', reason: 'the engine no longer keeps this conversation' }
         : null;
-    // GPU memory (memoryLimits.ts): a prefill of the whole prompt holds each layer's attention
-    // scores for all of it in one buffer; too big a prompt is refused here, before any image is decoded.
-    if (plan?.kind !== 'reuse')
-      checkPromptMemory(
-        m,
-        {
-          promptTokens: inputIds.length,
-          count: images.length,
-          textTokens: inputIds.length - imageBlocks.reduce((sum, b) => sum + b.count, 0),
-          maxNewTokens: req.options.maxNewTokens,
-        },
-        noun,
-        this.adapter.backend === 'webgpu' ? this.adapter : null,
-      );
+    // GPU memory (memoryLimits.ts): a prefill holds each layer's attention scores for its tokens
+    // (over the kept rows too, for a follow-up) in one buffer; too big a prompt is refused here,
+    // before any image is decoded. A kept conversation's caches count in the figures.
+    checkPromptMemory(
+      m,
+      {
+        promptTokens: plan?.kind === 'reuse' ? plan.newIds.length : inputIds.length,
+        count: images.length,
+        textTokens: inputIds.length - imageBlocks.reduce((sum, b) => sum + b.count, 0),
+        maxNewTokens: req.options.maxNewTokens,
+      },
+      noun,
+      this.adapter.backend === 'webgpu' ? this.adapter : null,
+      {
+        pastTokens: plan?.kind === 'reuse' ? Math.max(0, ...kept!.caches.map((c) => c.length)) - plan.drop : 0,
+        keptKvBytes: this.conversations.keptKvBytes(),
+      },
+    );
     const pixels: PreparedPixels[] = [];
     if (plan?.kind !== 'reuse')
       for (const im of images) pixels.push(await this.inputs.preparePixels(im.bytes, im.name));

@@ -1,11 +1,19 @@
 /**
  * The prompt-memory limit (memoryLimits.ts) on the real model shapes of the synthetic configs
  * and the adapter limits recorded on the GPU machine (bench/results: maxStorageBufferBindingSize
- * 2147483644, maxBufferSize 1 TiB) and SwiftShader (1 GiB).
+ * 2147483644, maxBufferSize 1 TiB) and SwiftShader (1 GiB); then through the engine on Dawn
+ * (SwiftShader's own limits), where a request over them is refused before any work starts.
  */
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../common/errors';
 import { checkPromptMemory, largestBuffer, promptMemory, type PromptMemoryModel } from './memoryLimits';
+import type { Engine, GenerateRequest } from './engine';
+import { FIXTURES, dawnEngine, memoryReader } from './fixturePackage.testutil';
+import { SyntheticCheckpoint } from '../convert/synthetic/synthetic';
+import { convertCheckpoint } from '../convert/convert';
+import { MemorySink } from '../package/sink';
 
 const H200 = { maxBufferSize: 1099511627776, maxStorageBufferBindingSize: 2147483644 };
 const SWIFTSHADER = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
@@ -90,4 +98,117 @@ describe('prompt memory limit', () => {
     // On the H200's 2 GiB − 4 binding: 14 · 7320² · 4 = 3.0 GB, refused there too; L ≤ 6192 → 8 images.
     expect(refusal(() => checkPromptMemory(QWEN_05B, prompt, 'image', H200)).data).toMatchObject({ fit: 8 });
   });
+
+  it("checks a follow-up's new tokens over the kept rows, and counts the kept conversation's caches", () => {
+    // A 2150-token follow-up alone: 32 · 2150² · 4 = 0.59 GB, within 1 GiB; over 1900 kept rows: 1.11 GB, not.
+    const prompt = { promptTokens: 2150, count: 3, textTokens: 2150, maxNewTokens: 64 };
+    const kept = { pastTokens: 1900, keptKvBytes: 2 ** 30 };
+    expect(() => checkPromptMemory(LLAVA_7B, prompt, 'image', SWIFTSHADER)).not.toThrow();
+    expect(promptMemory(LLAVA_7B, 2150, 64, kept)).toMatchObject({
+      scoresBytes: 32 * 2150 * 4050 * 4,
+      kvBytes: 32 * 2 * 32 * 128 * (1900 + 2150 + 64) * 4,
+      keptKvBytes: 2 ** 30,
+    });
+    const e = refusal(() => checkPromptMemory(LLAVA_7B, prompt, 'image', SWIFTSHADER, kept));
+    expect(e.code).toBe('conversation-too-long');
+    expect(e.message).toBe(
+      "This follow-up adds 2150 tokens that attend over the conversation's 1900 kept ones at once: 32 heads × 2150 × 4050 scores × 4 bytes = 1.04 GiB in one buffer, more than this GPU's largest buffer (1.00 GiB): at most 2098 new tokens fit here; ask a shorter one, or start a new conversation. (The KV caches would take 4.02 GiB more, and the kept conversation's caches hold 1.00 GiB.)",
+    );
+    const fitTokens = (e.data as { fitTokens: number }).fitTokens;
+    const scores = (n: number) => 32 * n * (1900 + n) * 4;
+    expect(scores(fitTokens)).toBeLessThanOrEqual(2 ** 30);
+    expect(scores(fitTokens + 1)).toBeGreaterThan(2 ** 30);
+    // A whole prefill's refusal names the kept caches too.
+    const whole = refusal(() =>
+      checkPromptMemory(
+        LLAVA_7B,
+        { promptTokens: 8 * 576 + 45, count: 8, textTokens: 45, maxNewTokens: 64 },
+        'frame',
+        H200,
+        { pastTokens: 0, keptKvBytes: 300 * 2 ** 20 },
+      ),
+    );
+    expect(whole.message).toMatch(
+      /\(The KV caches would take 4\.61 GiB more, and the kept conversation's caches hold 300 MiB\.\)$/,
+    );
+    expect(whole.data).toMatchObject({ keptKvBytes: 300 * 2 ** 20, pastTokens: 0 });
+  });
+});
+
+// Through the engine on Dawn (SwiftShader binds at most 1 GiB) with the synthetic many-heads-112
+// shape: 64 heads over a 4096-token context and 64 tokens an image, so a prompt whose scores
+// (64 · L² · 4 bytes) pass the device's largest buffer still fits the context — the memory check
+// refuses it, not the context check. One layer, width 256: converted in a second.
+describe('the engine refuses what the device cannot hold, before any work (Dawn)', () => {
+  let engine: Engine;
+  const frame = new Uint8Array(readFileSync(join(FIXTURES, 'multi', 'frames', 'frame-00.png')));
+  const image = (i: number) => ({ bytes: frame, name: `frame-${i}.png` });
+  const ask = (r: Partial<GenerateRequest>): Promise<unknown> =>
+    engine
+      .generate({
+        images: [image(0)],
+        question: 'What is in the picture?',
+        settings: { method: 'none' },
+        options: { maxNewTokens: 4, temperature: 0, topP: 1, seed: 0 },
+        ...r,
+      })
+      .catch((e: unknown) => e);
+
+  beforeAll(async () => {
+    const tokDir = join(FIXTURES, 'open-llava15-deep');
+    const ckpt = new SyntheticCheckpoint('many-heads-112', {
+      tokenizerJson: new Uint8Array(readFileSync(join(tokDir, 'tokenizer.json'))),
+      tokenizerConfigJson: new Uint8Array(readFileSync(join(tokDir, 'tokenizer_config.json'))),
+      chatTemplate: readFileSync(join(tokDir, 'chat_template.jinja'), 'utf8'),
+    });
+    const sink = new MemorySink();
+    await convertCheckpoint(ckpt, { dtype: 'fp32', sink });
+    engine = await dawnEngine();
+    await engine.load(memoryReader(sink.files, 'many-heads-112'));
+  }, 300_000);
+  afterAll(async () => engine?.dispose());
+
+  it('a follow-up too long for one scores buffer over the kept caches, then 40 images: refused with the figures; the conversation goes on', async () => {
+    const limit = largestBuffer(engine.adapter);
+    expect(limit, "SwiftShader's largest storage binding").toBe(2 ** 30);
+    const t1 = (await ask({ keepConversation: true })) as Awaited<ReturnType<Engine['generate']>>;
+    expect(t1.tokenIds).toHaveLength(4);
+    // The kept caches: 1 layer × K and V × 2 KV heads × 4 dims × 4 bytes a row, one row per id
+    // that went through the layers (the prompt and the answer tokens but the last).
+    const keptKvBytes = 2 * 2 * 4 * 4 * (t1.inputIds.length + t1.tokenIds.length - 1);
+    const id = t1.conversation!.id;
+    const visionRuns = engine.visionRuns;
+
+    // ~2300 new tokens over ~90 kept rows: 64 · S · (P + S) · 4 > 1 GiB, inside the 4096 context.
+    const long = (await ask({ conversation: id, question: 'a '.repeat(2300) })) as EngineError;
+    expect(long, String(long)).toBeInstanceOf(EngineError);
+    expect(long.code, long.message).toBe('conversation-too-long');
+    const d = long.data as { promptTokens: number; pastTokens: number; scoresBytes: number; keptKvBytes: number };
+    expect(d.pastTokens).toBeGreaterThanOrEqual(t1.trace.layout.preLength + t1.trace.layout.visualCount);
+    expect(d.pastTokens + d.promptTokens).toBeLessThan(4096);
+    expect(d.scoresBytes).toBe(64 * d.promptTokens * (d.pastTokens + d.promptTokens) * 4);
+    expect(d.scoresBytes).toBeGreaterThan(limit);
+    expect(d.keptKvBytes, 'the kept caches, measured off their tensors').toBe(keptKvBytes);
+    expect(long.message).toMatch(
+      /^This follow-up adds \d+ tokens that attend over the conversation's \d+ kept ones at once: 64 heads × \d+ × \d+ scores × 4 bytes = 1\.\d\d GiB in one buffer, more than this GPU's largest buffer \(1\.00 GiB\): at most \d+ new tokens fit here; .*the kept conversation's caches hold \d+ KiB\.\)$/,
+    );
+
+    // 40 images: 2560 visual tokens + text, inside the context; 64 · L² · 4 > 1 GiB.
+    const many = (await ask({ images: Array.from({ length: 40 }, (_, i) => image(i)) })) as EngineError;
+    expect(many, String(many)).toBeInstanceOf(EngineError);
+    expect(many.code, many.message).toBe('too-many-images');
+    expect(many.data).toMatchObject({ count: 40, largestBuffer: limit, keptKvBytes, pastTokens: 0 });
+    expect((many.data as { fit: number }).fit).toBeGreaterThanOrEqual(29);
+    expect((many.data as { fit: number }).fit).toBeLessThan(32);
+    expect(many.message).toMatch(
+      /^40 images make a prompt of \d+ tokens; .* 64 heads × \d+ × \d+ scores .*: at most \d+ images fit\./,
+    );
+    expect(engine.visionRuns, 'no image went through the vision tower').toBe(visionRuns);
+
+    // Nothing was lost: the kept conversation takes a short follow-up on its caches.
+    const t2 = (await ask({ conversation: id, question: 'And the colour?' })) as Awaited<
+      ReturnType<Engine['generate']>
+    >;
+    expect(t2.trace?.followUp, String(t2)).toMatchObject({ turn: 2, cache: 'reused' });
+  }, 300_000);
 });

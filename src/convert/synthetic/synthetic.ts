@@ -142,6 +142,16 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
     },
     imageProcessor: SIGLIP.imageProcessor(384),
   },
+  'many-heads-112': {
+    description:
+      "For the GPU-memory refusal (engine/memoryLimits.ts), tiny and quick: CLIP 112/14 (64 visual tokens an image, width 32, 2 layers) + LLaMA with 64 attention heads of 4 (hidden 256, 1 layer, GQA 64/2, 4096 positions): one layer's prefill scores, 64 × L² × 4 bytes, pass SwiftShader's 1 GiB binding from L = 2048 tokens (33 images), well inside the context",
+    config: llava15(
+      llama({ hidden: 256, layers: 1, heads: 64, kvHeads: 2, mlp: 128, vocab: SYNTHETIC_TOKENIZER_VOCAB }),
+      clipVision({ hidden: 32, layers: 2, heads: 2, mlp: 64, imageSize: 112 }),
+      64,
+    ),
+    imageProcessor: CLIP.imageProcessor(112),
+  },
 };
 
 export function syntheticShape(name: string): SyntheticShape {
