@@ -16,7 +16,8 @@
  *
  * Several --image files go into one question, first in the user turn in the order given. A
  * --video is a folder of frame images (sorted by name) or an animated GIF/WebP, sampled
- * uniformly to --frames frames (default 8), each fed as an image.
+ * uniformly to --frames frames (default 8), each fed as an image (as one <video> through its
+ * video tower for a Video-LLaVA package).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -155,7 +156,12 @@ async function checkRequest(
     const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as Partial<Manifest>;
     // (A manifest without these fields is refused by the loader, with its own message.)
     if (typeof manifest.vision?.visualTokens === 'number' && typeof manifest.text?.maxPositions === 'number') {
-      visualTokensFit({ vision: manifest.vision, text: manifest.text }, frames, options.maxNewTokens, 'frame');
+      visualTokensFit(
+        { vision: manifest.vision, video: manifest.video, text: manifest.text },
+        frames,
+        options.maxNewTokens,
+        'frame',
+      );
     }
     const { readVideoFrames } = await import('../engine/nodeFrames');
     const read = await readVideoFrames(videoPath, frames);

@@ -30,5 +30,11 @@ describe('video frame sampling and limits', () => {
       );
       expect((e as EngineError).data).toMatchObject({ count: 8, tokensPerImage: 576, context: 4096, fit: 6 });
     }
+    // Video-LLaVA at 224 px: a frame is 257 tokens (CLS kept), an image 256.
+    const videoLlava = { vision: { visualTokens: 256 }, video: { tokensPerFrame: 257 }, text: { maxPositions: 4096 } };
+    expect(() => visualTokensFit(videoLlava, 15, 250, 'frame')).toThrow(
+      "15 frames take 15 × 257 = 3855 visual tokens; with 250 for the answer that is more than the model's context of 4096 tokens: at most 14 fit",
+    );
+    expect(() => visualTokensFit(videoLlava, 15, 250, 'image')).not.toThrow(); // 15 × 256 + 250 = 4090
   });
 });

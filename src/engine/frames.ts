@@ -48,6 +48,8 @@ export function noFrames(source: string, detail: string): EngineError {
 /** The model fields the frame limit needs. */
 export interface VisualBudget {
   vision: { visualTokens: number };
+  /** Video-LLaVA: a frame takes tokensPerFrame (its video tower keeps CLS), not visualTokens. */
+  video?: { tokensPerFrame: number };
   text: { maxPositions: number };
 }
 
@@ -62,7 +64,7 @@ export function visualTokensFit(
   maxNewTokens: number,
   noun: 'image' | 'frame',
 ): void {
-  const V = manifest.vision.visualTokens;
+  const V = noun === 'frame' && manifest.video ? manifest.video.tokensPerFrame : manifest.vision.visualTokens;
   const limit = manifest.text.maxPositions;
   if (count * V + maxNewTokens < limit) return;
   const fit = Math.max(0, Math.floor((limit - 1 - maxNewTokens) / V));
