@@ -13,6 +13,9 @@
  * visual counts per layer, raters, tokens), as prunedParityMulti.test.ts does: the reference's
  * video setting (sparsevlm-v1 --schedule video: one stage after layer 0 of 4, keep rank(P),
  * recycling) and SparseVLM v1.5 at "64" (its tables scaled to the span).
+ *
+ * And a follow-up question about the video on the kept caches = a fresh request with the whole
+ * conversation (wasm, unpruned).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +28,8 @@ import type { StageTrace } from '../common/trace';
 
 const NAME = 'videollava-clip-112';
 const LOGIT_TOL = 1e-4;
-const golden = (file: string) => JSON.parse(readFileSync(join(FIXTURES, NAME, file), 'utf8')) as MultiGolden;
+const golden = (file: string) =>
+  JSON.parse(readFileSync(join(FIXTURES, NAME, file), 'utf8')) as MultiGolden & { video_token_id?: number };
 const VIDEO = golden('golden-multi.json');
 const IMAGES = golden('golden-multi-images.json');
 
@@ -98,6 +102,36 @@ describe.each(['wasm', 'webgpu'] as const)('Video-LLaVA against transformers on 
     expect(r.tokenIds).toEqual(IMAGES.greedy16);
     expect(err).toBeLessThan(LOGIT_TOL);
     expect(r.trace.layout.visualCount).toBe(IMAGES.image_starts[1] - IMAGES.image_starts[0] + IMAGES.tokens_per_image);
+  }, 300_000);
+});
+
+describe('a follow-up about the video (wasm)', () => {
+  it('on the kept caches = a fresh request with the whole conversation (unpruned): same ids, logits, 16 tokens', async () => {
+    const options = { maxNewTokens: 8, temperature: 0, topP: 1, seed: 0 };
+    const settings = { method: 'none' };
+    const t1 = await cpu.generate({
+      images: frames,
+      question: VIDEO.question,
+      settings,
+      options,
+      keepConversation: true,
+    });
+    const q2 = 'what is in the picture?';
+    const more = { ...options, maxNewTokens: 16 };
+    const t2 = await cpu.generate({ conversation: t1.conversation!.id, question: q2, settings, options: more });
+    const history = [{ question: VIDEO.question, answer: t1.text }];
+    const fresh = await cpu.generate({ images: frames, history, question: q2, settings, options: more });
+    const diff = t2.firstStepLogits.reduce((w, v, i) => Math.max(w, Math.abs(v - fresh.firstStepLogits[i])), 0);
+    console.log(`${NAME} follow-up: ${JSON.stringify(t2.trace.followUp)}; max |Δlogit| ${diff.toExponential(2)}`);
+    expect(t1.tokenIds).toEqual(VIDEO.greedy16.slice(0, 8));
+    expect(t2.trace.followUp).toMatchObject({ turn: 2, mode: 'reuse-cache', cache: 'reused' });
+    // The kept rows cover the whole video (the caches are cut back only after it).
+    expect((t2.trace.followUp as { reusedTokens: number }).reusedTokens).toBeGreaterThanOrEqual(2 + 8 * 65);
+    expect(fresh.trace.followUp).toMatchObject({ cache: 'prefilled' });
+    expect(t2.inputIds).toEqual(fresh.inputIds);
+    expect(t2.inputIds.filter((id) => id === VIDEO.video_token_id).length).toBe(8 * 65);
+    expect(diff).toBeLessThan(1e-4);
+    expect(t2.tokenIds).toEqual(fresh.tokenIds);
   }, 300_000);
 });
 
