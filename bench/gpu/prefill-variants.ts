@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { parseMethodSpec } from '../args';
 import { runFigures } from '../measure';
 import { CapturedVision } from '../../src/engine/visionCapture';
+import { prefillRunCounts } from '../../src/engine/prefill';
 import { BENCH_QUESTION, openNodeTarget, readBenchImage } from '../nodeTarget';
 
 function flag(name: string, fallback?: string): string {
@@ -30,6 +31,43 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** Dawn calls by name (count, ms of CPU inside the call), counted while `counting` (the measured runs). */
+const calls: Record<string, { n: number; ms: number; bytes: number }> = {};
+let counting = false;
+
+/**
+ * Wrap the synchronous Dawn calls a layer run makes (onnxruntime's and ours): a createBuffer
+ * inside a run is a miss of onnxruntime's buffer cache (or a staging buffer).
+ */
+function countDawnCalls(): void {
+  const methods: Record<string, string[]> = {
+    GPUDevice: ['createBuffer', 'createBindGroup', 'createCommandEncoder'],
+    GPUQueue: ['writeBuffer', 'submit'],
+    GPUBuffer: ['destroy', 'mapAsync'],
+    GPUComputePassEncoder: ['dispatchWorkgroups'],
+  };
+  const scope = globalThis as unknown as Record<string, { prototype: Record<string, unknown> } | undefined>;
+  for (const [cls, names] of Object.entries(methods)) {
+    const proto = scope[cls]?.prototype;
+    if (!proto) continue;
+    for (const name of names) {
+      const original = proto[name] as ((...a: unknown[]) => unknown) | undefined;
+      if (!original) continue;
+      const key = `${cls.replace('GPU', '')}.${name}`;
+      proto[name] = function (this: unknown, ...args: unknown[]) {
+        if (!counting) return original.apply(this, args);
+        const t = performance.now();
+        const r = original.apply(this, args);
+        const c = (calls[key] ??= { n: 0, ms: 0, bytes: 0 });
+        c.n += 1;
+        c.ms += performance.now() - t;
+        if (name === 'createBuffer') c.bytes += (args[0] as { size: number }).size;
+        return r;
+      };
+    }
+  }
+}
 
 function topK(logits: Float32Array, k: number): [number, number][] {
   const idx = Array.from(logits.keys())
@@ -92,6 +130,7 @@ async function main(): Promise<void> {
   const image = await readBenchImage(flag('image'));
   const target = await openNodeTarget(flag('model'), [image]);
   const { engine } = target;
+  if (process.env.SVLM_COUNT_CALLS === '1') countDawnCalls();
   const pkg = engine.model!;
   const out: Record<string, unknown> = {
     variant,
@@ -118,18 +157,42 @@ async function main(): Promise<void> {
       kept: res.trace.stages.map((s) => [s.kept.length, s.kept.reduce((a, b) => a + b, 0)]),
     };
     // Measured runs as the bench makes them (same request, peak GPU bytes counted).
+    const layerMs: number[][] = [];
+    const cpu0 = structuredClone(prefillRunCounts);
+    for (const k of Object.keys(calls)) delete calls[k];
+    counting = true;
     for (let r = 0; r < runs; r++) {
-      const f = runFigures(await target.generate(spec, tokens));
+      const o = await target.generate(spec, tokens);
+      const f = runFigures(o);
       for (const [k, v] of Object.entries(f)) if (typeof v === 'number') (figures[k] ??= []).push(v);
+      o.trace.timings.layerMs.forEach((ms, l) => (layerMs[l] ??= []).push(ms));
     }
+    counting = false;
+    const perRequest = Object.fromEntries(
+      Object.entries(calls).map(([k, c]) => [k, { n: c.n / runs, ms: c.ms / runs, mib: c.bytes / runs / 2 ** 20 }]),
+    );
+    // CPU per layer session run (JS-thread wall of layer.run), full-length and pruned layers.
+    const perRun = (k: 'full' | 'pruned') => {
+      const runsK = prefillRunCounts[k].runs - cpu0[k].runs;
+      return runsK ? (prefillRunCounts[k].ms - cpu0[k].ms) / runsK : 0;
+    };
     (out.methods as Record<string, unknown>)[spec.spec] = {
       ...computed,
       medians: Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, median(v)])),
+      layerMs: layerMs.map(median),
+      cpuPerRunMs: { full: perRun('full'), pruned: perRun('pruned') },
+      dawnCallsPerRequest: perRequest,
       all: figures,
     };
     process.stderr.write(
-      `[${variant}] ${spec.spec}: vision ${median(figures.visionMs).toFixed(1)} ms, LLM prefill ${median(figures.llmPrefillMs).toFixed(1)} ms, ttft ${median(figures.ttftMs).toFixed(1)} ms\n`,
+      `[${variant}] ${spec.spec}: vision ${median(figures.visionMs).toFixed(1)} ms, LLM prefill ${median(figures.llmPrefillMs).toFixed(1)} ms, ttft ${median(figures.ttftMs).toFixed(1)} ms, CPU per layer run ${perRun('full').toFixed(2)} ms full / ${perRun('pruned').toFixed(2)} ms pruned; layers ms ${layerMs.map((xs) => median(xs).toFixed(1)).join(' ')}\n`,
     );
+    if (Object.keys(perRequest).length)
+      process.stderr.write(
+        `[${variant}] ${spec.spec} Dawn calls per request: ${Object.entries(perRequest)
+          .map(([k, c]) => `${k} ${c.n.toFixed(0)} (${c.ms.toFixed(1)} ms${c.mib ? `, ${c.mib.toFixed(1)} MiB` : ''})`)
+          .join(', ')}\n`,
+      );
   }
   await target.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);

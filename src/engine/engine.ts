@@ -410,6 +410,7 @@ export class Engine {
               imageBlocks,
               videoTower,
               signal: req.signal,
+              poolOutputs: this.rt.tuning.prefillOutputs === 'pool',
               track,
               untrack,
               cachedVisual: (i) => {

@@ -23,6 +23,13 @@ import type { PhaseClock } from './phaseClock';
 import type { StageTrace } from '../common/trace';
 import type { LayerCache } from './layerCache';
 
+/**
+ * CPU (JS-thread wall time) of prefill's layer session runs, summed over requests, split by
+ * whether the layer ran on the full prompt or on a pruned sequence: the bench prints it
+ * (bench/gpu/prefill-variants.ts), as decode.ts's `plainDecodeCounts` for decode.
+ */
+export const prefillRunCounts = { full: { runs: 0, ms: 0 }, pruned: { runs: 0, ms: 0 } };
+
 export interface PrefillResult {
   caches: LayerCache[];
   logits: Float32Array;
@@ -95,6 +102,12 @@ export interface PrefillArgs {
   /** A freshly computed embedding of image i: true = the engine's cache keeps it (not disposed here). */
   keepVisual?: (image: number, tensor: OrtTensor) => boolean;
   signal?: AbortSignal;
+  /**
+   * Layer outputs (hidden, K/V, query) written into tensors from the GPU door's pool handed to
+   * the run as pre-allocated outputs, instead of buffers onnxruntime allocates per run
+   * (PrefillTuning.prefillOutputs 'pool'; GPU only).
+   */
+  poolOutputs?: boolean;
   /** Tensors to dispose when the request ends, however it ends. */
   track: (tensor: OrtTensor) => OrtTensor;
   untrack: (tensor: OrtTensor) => void;
@@ -169,6 +182,10 @@ export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
 
   let L = pre + V + T;
   let positions = Int32Array.from({ length: L }, (_, i) => i);
+  // int64 [1, L] on the GPU for the layers, uploaded once per sequence: positions change only
+  // where a plan applies, so a request uploads one per stage, not one per layer (tracked: they
+  // are given back when the request ends).
+  let positionIds: OrtTensor | null = null;
   const ctx: RequestContext = {
     backend: bridge.backend,
     dims,
@@ -194,6 +211,7 @@ export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
       next[i] = plan.positions === 'renumber' ? i : rows[i] < L ? positions[rows[i]] : i > 0 ? next[i - 1] : 0;
     }
     positions = next;
+    positionIds = null; // the next layer uploads the new ones
     bridge.backend.release(plan.rows);
     if (plan.merged) bridge.backend.release(plan.merged);
     L = rows.length;
@@ -221,12 +239,25 @@ export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
   for (const [l, layer] of s.layers.entries()) {
     check(`layer ${l}`);
     visualPerLayer.push(layout.visualCount);
-    const out = await layer.run({
-      hidden,
-      position_ids: track(ops.ids(positions)),
-      past_key: emptyKv(),
-      past_value: emptyKv(),
-    });
+    const runStart = performance.now();
+    positionIds ??= track(ops.ids(positions));
+    const feeds = { hidden, position_ids: positionIds, past_key: emptyKv(), past_value: emptyKv() };
+    // [1,L,D] hidden, [1,Hkv,L,hd] K/V, [1,H,L,hd] query: the shapes the graph writes.
+    const fetches =
+      args.poolOutputs && ops.onGpu
+        ? {
+            hidden_out: track(ops.empty([1, L, D], act)),
+            present_key: track(ops.empty([1, dims.numKvHeads, L, dims.headDim], act)),
+            present_value: track(ops.empty([1, dims.numKvHeads, L, dims.headDim], act)),
+            query: track(ops.empty([1, dims.numHeads, L, dims.headDim], act)),
+          }
+        : undefined;
+    // Both layer kinds (InferenceSession, LiftedLayer) take pre-allocated outputs as run's second argument.
+    const runWith = layer.run as (f: typeof feeds, o?: NonNullable<typeof fetches>) => ReturnType<typeof layer.run>;
+    const out = await (fetches ? runWith.call(layer, feeds, fetches) : layer.run(feeds));
+    const counted = prefillRunCounts[L < pre + V + T ? 'pruned' : 'full'];
+    counted.runs++;
+    counted.ms += performance.now() - runStart;
     dispose(hidden);
     hidden = track(out.hidden_out);
     caches.push({ key: track(out.present_key), value: track(out.present_value), length: L });
