@@ -11,13 +11,15 @@
  *     was won (src/engine/decisionMargins.ts).
  * Compared: stages, kept sets, merges, visual tokens per layer, raters, 16 greedy tokens
  * (src/engine/pruneParity.ts), KV bytes per layer (engine vs reference); then each f16 package
- * against q4 (visual tokens per layer and kept sets). Fixtures: `margins` (the designed fixture,
- * src/convert/synthetic/margins.ts: every decision won by a clear margin, so f16 rounding cannot
- * flip one) and the random fixture families (llama-clip-gqa, qwen2-siglip: scores near 1/576,
+ * against q4 (visual tokens per layer and kept sets). Fixtures: the designed fixtures of both
+ * families, `margins` (LLaMA + CLIP) and `margins-qwen2-siglip` (Qwen2 + SigLIP)
+ * (src/convert/synthetic/margins.ts: every decision won by a clear margin, so f16 rounding cannot
+ * flip one), and the random fixture families (llama-clip-gqa, qwen2-siglip: scores near 1/576,
  * flat logits). Writes f16-parity.log and f16-parity.json under the out dir.
  *
  *   node f16-parity.mjs <fixtures dir> <out dir> [dtype,dtype…] [fixture,fixture…]
- *   (tokenizer for `margins`: $MARGINS_TOKENIZER_DIR, else <fixtures>/open-llava15-deep)
+ *   (tokenizer for `margins`: $MARGINS_TOKENIZER_DIR, else <fixtures>/open-llava15-deep; for
+ *   `margins-qwen2-siglip`: $MARGINS_QWEN2_TOKENIZER_DIR, else <fixtures>/qwen2-siglip)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,13 @@ import { join } from 'node:path';
 import { setupNodeGpu } from '../../src/cli/shared/nodeGpu';
 import { convertCheckpoint } from '../../src/convert/convert';
 import { openCheckpointDir } from '../../src/convert/checkpoint/nodeCheckpoint';
-import { MARGINS_BUDGETS, MARGINS_QUESTION, marginsImagePng } from '../../src/convert/synthetic/margins';
+import {
+  MARGINS_BUDGETS,
+  MARGINS_FAMILIES,
+  MARGINS_QUESTION,
+  marginsImagePng,
+  type MarginsFamilyName,
+} from '../../src/convert/synthetic/margins';
 import { loadReferenceModel, readFromMap } from '../../src/convert/testing/reference/package';
 import { pixelValuesFor } from '../../src/convert/testing/reference/pixels';
 import { ReferenceRunner } from '../../src/convert/testing/reference/runner';
@@ -40,7 +48,20 @@ import { MemorySink } from '../../src/package/sink';
 
 const [fixtures, out, dtypeList, nameList] = process.argv.slice(2);
 const DTYPES = (dtypeList ?? 'q4f16,fp16,q4').split(',') as PackageDtype[];
-const NAMES = (nameList ?? 'margins,llama-clip-gqa,qwen2-siglip').split(',');
+const NAMES = (nameList ?? 'margins,margins-qwen2-siglip,llama-clip-gqa,qwen2-siglip').split(',');
+/** The designed fixtures: name → family and where its tokenizer files are. */
+const MARGINS: Record<string, { family: MarginsFamilyName; tokenizerDir: () => string }> = {
+  margins: {
+    family: 'llama-clip',
+    tokenizerDir: () =>
+      process.env.MARGINS_TOKENIZER_DIR ?? join(fixtures, MARGINS_FAMILIES['llama-clip'].tokenizerFixture),
+  },
+  'margins-qwen2-siglip': {
+    family: 'qwen2-siglip',
+    tokenizerDir: () =>
+      process.env.MARGINS_QWEN2_TOKENIZER_DIR ?? join(fixtures, MARGINS_FAMILIES['qwen2-siglip'].tokenizerFixture),
+  },
+};
 const RANDOM_FIXTURE_METHODS: [string, number][] = [
   ['sparsevlm', 64],
   ['sparsevlm-v1', 64],
@@ -102,8 +123,9 @@ interface Fixture {
 }
 
 async function fixture(name: string): Promise<Fixture> {
-  if (name === 'margins') {
-    const ckpt = await marginsCheckpoint(process.env.MARGINS_TOKENIZER_DIR ?? join(fixtures, 'open-llava15-deep'));
+  const designed = MARGINS[name];
+  if (designed) {
+    const ckpt = await marginsCheckpoint(designed.tokenizerDir(), designed.family);
     return {
       question: MARGINS_QUESTION,
       image: await marginsImagePng(),
@@ -146,6 +168,7 @@ function versusReference(
 
 const summary: Record<string, unknown>[] = [];
 const visual = new Map<string, { perLayer: number[]; kept: number[][] }>(); // `${name} ${method} ${dtype}`
+const wasmOnly = new Set<string>(); // keys of `visual` taken from wasm (WebGPU could not load the package)
 let failures = 0;
 const write = () =>
   writeFileSync(
@@ -163,9 +186,17 @@ for (const name of NAMES) {
   for (const dtype of DTYPES) {
     let ref: ReferenceRunner;
     let pixels: Float32Array;
+    // Where WebGPU cannot load the package (f16 on an adapter without shader-f16, e.g. SwiftShader
+    // here) the wasm side still runs against the reference; the missing WebGPU side is a failure.
+    let noWebgpu: string | null = null;
     try {
       const files = await fx.package(dtype);
-      await webgpu.load(reader(files, `${name}-${dtype}`));
+      try {
+        await webgpu.load(reader(files, `${name}-${dtype}`));
+      } catch (e) {
+        if (webgpu.adapter.shaderF16) throw e;
+        noWebgpu = (e as Error).message;
+      }
       await wasm.load(reader(files, `${name}-${dtype}`));
       ref = await ReferenceRunner.create(await loadReferenceModel(readFromMap(files)));
       pixels = (await pixelValuesFor(files.get('preprocessor_config.json')!, imagePath)).data;
@@ -175,9 +206,10 @@ for (const name of NAMES) {
       continue;
     }
     log(
-      `${name} ${dtype}: activations ${webgpu.model!.manifest.activationDtype}, WebGPU adapter shaderF16 ${webgpu.adapter.shaderF16} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      `${name} ${dtype}: activations ${wasm.model!.manifest.activationDtype}, WebGPU adapter shaderF16 ${webgpu.adapter.shaderF16} (${((performance.now() - t0) / 1000).toFixed(0)} s)${noWebgpu ? `; WebGPU NOT RUN (wasm vs reference only): ${noWebgpu}` : ''}`,
     );
-    const V = webgpu.model!.manifest.vision.visualTokens;
+    if (noWebgpu) failures++;
+    const V = wasm.model!.manifest.vision.visualTokens;
     for (const [method, budget] of fx.methods) {
       const run = (e: typeof webgpu): Promise<GenerateResult> =>
         e.generate({
@@ -188,19 +220,19 @@ for (const name of NAMES) {
           onToken: () => {},
         });
       try {
-        const a = await run(webgpu);
+        const a = noWebgpu ? null : await run(webgpu);
         const b = await run(wasm);
         const probe = new MarginProbe();
         const want = await ref.generatePruned(
-          a.inputIds,
+          b.inputIds,
           pixels,
-          createMethod(method, { budget }, webgpu.dims()),
-          webgpu.dims(),
+          createMethod(method, { budget }, wasm.dims()),
+          wasm.dims(),
           16,
           probe,
         );
-        const gw = generationParity(a, b, V, REL[dtype]).problems;
-        const gr = versusReference(a, want, V, REL[dtype]);
+        const gw = a ? generationParity(a, b, V, REL[dtype]).problems : [];
+        const gr = a ? versusReference(a, want, V, REL[dtype]) : [];
         const wr = versusReference(b, want, V, REL[dtype]);
         const margins = smallestByKind(probe.margins);
         const decisionGap = Math.min(...Object.values(margins));
@@ -213,21 +245,23 @@ for (const name of NAMES) {
         const decisions = (p: string[]) => (p.some((x) => !/scores differ by more than/.test(x)) ? 'NO' : 'yes');
         const scores = (p: string[]) =>
           p.some((x) => /scores differ by more than/.test(x)) ? `off > ${REL[dtype]}` : 'ok';
-        const verdict = (p: string[]) => `${decisions(p)} (scores ${scores(p)})`;
-        if (!ok || (name === 'margins' && !marginsOk)) failures++;
+        const verdict = (p: string[], ran = true) => (ran ? `${decisions(p)} (scores ${scores(p)})` : 'not run');
+        if (!ok || (name in MARGINS && !marginsOk)) failures++;
+        const shown = a ?? b; // WebGPU's run, wasm's where WebGPU did not run
+        if (!a) wasmOnly.add(`${name} ${method} ${dtype}`);
         visual.set(`${name} ${method} ${dtype}`, {
-          perLayer: a.trace.visualPerLayer,
-          kept: a.trace.stages.map((s) => s.kept),
+          perLayer: shown.trace.visualPerLayer,
+          kept: shown.trace.stages.map((s) => s.kept),
         });
-        const t = a.trace.timings;
+        const t = shown.trace.timings;
         log(
-          `  ${method} ${budget}: decisions and tokens WebGPU=wasm ${verdict(gw)}, WebGPU=reference ${verdict(gr)}, wasm=reference ${verdict(wr)} — stages ${a.trace.stages.map((s) => `L${s.layer} ${s.visualIn}→${s.visualOut}`).join(', ')}; visual per layer ${a.trace.visualPerLayer.join('/')}; ${a.trace.stages.reduce((n, s) => n + s.merges.length, 0)} merged; tokens ${a.tokenIds.join(' ')}; KV bytes ${a.trace.cost.kvBytesPerLayer.join('/')}; smallest decision gap ${decisionGap.toFixed(3)} (${Object.entries(
+          `  ${method} ${budget}: decisions and tokens WebGPU=wasm ${verdict(gw, !!a)}, WebGPU=reference ${verdict(gr, !!a)}, wasm=reference ${verdict(wr)} — stages ${shown.trace.stages.map((s) => `L${s.layer} ${s.visualIn}→${s.visualOut}`).join(', ')}; visual per layer ${shown.trace.visualPerLayer.join('/')}; ${shown.trace.stages.reduce((n, s) => n + s.merges.length, 0)} merged; tokens ${shown.tokenIds.join(' ')}; KV bytes ${shown.trace.cost.kvBytesPerLayer.join('/')}; smallest decision gap ${decisionGap.toFixed(3)} (${Object.entries(
             margins,
           )
             .map(([k, v]) => `${k} ${v!.toFixed(3)}`)
             .join(
               ', ',
-            )}), smallest top-2 logit gap ${tokenGap.toFixed(2)}; webgpu prefill ${t.prefillMs.toFixed(1)} ms${[
+            )}), smallest top-2 logit gap ${tokenGap.toFixed(2)}; ${a ? 'webgpu' : 'wasm'} prefill ${t.prefillMs.toFixed(1)} ms${[
             ...gw.map((p) => `\n    WebGPU vs wasm: ${p}`),
             ...gr.map((p) => `\n    WebGPU vs reference: ${p}`),
             ...wr.map((p) => `\n    wasm vs reference: ${p}`),
@@ -238,24 +272,25 @@ for (const name of NAMES) {
           dtype,
           method,
           budget,
-          decisionsWebgpuEqualsWasm: decisions(gw) === 'yes',
-          decisionsWebgpuEqualsReference: decisions(gr) === 'yes',
+          webgpuRan: !!a,
+          decisionsWebgpuEqualsWasm: a ? decisions(gw) === 'yes' : null,
+          decisionsWebgpuEqualsReference: a ? decisions(gr) === 'yes' : null,
           decisionsWasmEqualsReference: decisions(wr) === 'yes',
-          webgpuEqualsWasm: !gw.length,
-          webgpuEqualsReference: !gr.length,
+          webgpuEqualsWasm: a ? !gw.length : null,
+          webgpuEqualsReference: a ? !gr.length : null,
           wasmEqualsReference: !wr.length,
           problems: { webgpuVsWasm: gw, webgpuVsReference: gr, wasmVsReference: wr },
           margins,
           decisionGap,
           tokenGap,
           marginDetail: probe.margins,
-          visualPerLayer: a.trace.visualPerLayer,
-          tokens: a.tokenIds,
+          visualPerLayer: shown.trace.visualPerLayer,
+          tokens: a?.tokenIds ?? null,
           wasmTokens: b.tokenIds,
           referenceTokens: want.tokens,
-          kvBytesPerLayer: a.trace.cost.kvBytesPerLayer,
-          webgpuPrefillMs: t.prefillMs,
-          webgpuMethodMs: t.methodMs,
+          kvBytesPerLayer: shown.trace.cost.kvBytesPerLayer,
+          webgpuPrefillMs: a?.trace.timings.prefillMs ?? null,
+          webgpuMethodMs: a?.trace.timings.methodMs ?? null,
           wasmPrefillMs: b.trace.timings.prefillMs,
         });
       } catch (e) {
@@ -275,11 +310,24 @@ for (const name of NAMES) {
       if (!q4 || !f16) continue;
       const same = JSON.stringify(q4) === JSON.stringify(f16);
       if (!same) failures++;
-      log(`  ${name} ${method} ${dtype} vs q4: visual per layer and kept sets ${same ? 'same' : 'DIFFER'}`);
+      const where = wasmOnly.has(`${name} ${method} ${dtype}`) ? ` (${dtype} on wasm, WebGPU could not load it)` : '';
+      log(`  ${name} ${method} ${dtype} vs q4: visual per layer and kept sets ${same ? 'same' : 'DIFFER'}${where}`);
       summary.push({ name, method, dtype, versusQ4: same });
       write();
     }
 }
+// One line per fixture and package: how many methods agree, decisions and tokens apart.
+for (const name of NAMES)
+  for (const dtype of DTYPES) {
+    const runs = summary.filter((r) => r.name === name && r.dtype === dtype && r.versusQ4 === undefined);
+    if (!runs.length) continue;
+    const n = (f: (r: Record<string, unknown>) => boolean) => `${runs.filter(f).length}/${runs.length}`;
+    const eq = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+    const q4 = summary.filter((r) => r.name === name && r.dtype === dtype && r.versusQ4 !== undefined);
+    log(
+      `summary ${name} ${dtype}: decisions WebGPU=wasm ${n((r) => r.decisionsWebgpuEqualsWasm === true)}, WebGPU=reference ${n((r) => r.decisionsWebgpuEqualsReference === true)}, wasm=reference ${n((r) => r.decisionsWasmEqualsReference === true)}; 16 tokens WebGPU=wasm=reference ${n((r) => !r.error && eq(r.tokens, r.wasmTokens) && eq(r.tokens, r.referenceTokens))} (wasm=reference ${n((r) => !r.error && eq(r.wasmTokens, r.referenceTokens))}); WebGPU ran ${n((r) => r.webgpuRan === true)}${q4.length ? `; visual per layer and kept sets = q4 ${q4.filter((r) => r.versusQ4).length}/${q4.length}` : ''}; errors ${runs.filter((r) => r.error).length}`,
+    );
+  }
 log(
   `${failures ? `${failures} runs differ or failed` : 'every run: WebGPU = wasm = reference'} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
 );

@@ -44,7 +44,8 @@
  *   tokenizer and ChatML template. The red feature is made affine by the Conv's scale and bias
  *   (SIGLIP_RED) to match what CLIP's LayerNorm gives; every kv group has a visual-only head
  *   (even) and a text-seeing one (odd), so v2 keeps the two visual-only heads of 4; β, γ scaled
- *   by (32/64)^¼ so q·k/√head_dim is the LLaMA family's.
+ *   by (32/64)^¼ so q·k/√head_dim is the LLaMA family's; kv group 1's designed q and k rows
+ *   negated (same q·k), so a head reading the wrong kv head ranks the visual tokens backwards.
  */
 import { nameSeed, seededRandom } from '../../common/random';
 import { parseLlavaConfig } from '../checkpoint/config';
@@ -444,19 +445,24 @@ function tensor(name: string, shape: number[], seed: number, family: MarginsFami
     w.fill(0, r * D, (r + 1) * D);
     w[r * D + col] = value;
   };
+  // Odd kv groups carry the design with both q and k negated: the same q·k, so the same model,
+  // but a head that reads the wrong kv head (a GQA mapping bug in a kernel) ranks the visual
+  // tokens backwards and the decisions change, not only the scores (LLaMA: one group, all +).
+  const sign = (g: number) => (g % 2 ? -1 : 1);
   if (/^text\.layers\.\d+\.self_attn\.q_proj\.weight$/.test(name)) {
     // Rater words through Q_DIM; visual tokens (no Q) through V_DIM, so their own attention is
     // peaked too and every visual token gets the same update (DPC-kNN's distances stay the levels').
     // Odd heads also look at text (each kv group has a visual-only and a text-seeing head).
     for (let h = 0; h < H; h++) {
-      row(h * headDim + slot, Q_DIM, DESIGN.beta * scale);
-      w[(h * headDim + slot) * D + V_DIM] = DESIGN.beta * scale;
-      row(h * headDim + textSlot, C_DIM, h % 2 ? DESIGN.betaText * scale : 0);
+      const s = sign(Math.floor(h / (H / Hkv)));
+      row(h * headDim + slot, Q_DIM, s * DESIGN.beta * scale);
+      w[(h * headDim + slot) * D + V_DIM] = s * DESIGN.beta * scale;
+      row(h * headDim + textSlot, C_DIM, h % 2 ? s * DESIGN.betaText * scale : 0);
     }
   } else if (/^text\.layers\.\d+\.self_attn\.k_proj\.weight$/.test(name)) {
     for (let g = 0; g < Hkv; g++) {
-      row(g * headDim + slot, A_DIM, DESIGN.gamma * scale);
-      row(g * headDim + textSlot, T_DIM, DESIGN.gammaText * scale);
+      row(g * headDim + slot, A_DIM, sign(g) * DESIGN.gamma * scale);
+      row(g * headDim + textSlot, T_DIM, sign(g) * DESIGN.gammaText * scale);
     }
   }
   // The layers' updates leave the designed coordinates alone (they would blur the ~0.02-wide
