@@ -85,6 +85,14 @@ describe('prompt memory limit', () => {
     expect(e.data).toMatchObject({ count: 8, promptTokens: 4653, largestBuffer: 2147483644, fit: 7 });
   });
 
+  it("counts a Video-LLaVA frame as its video tower's 257 tokens (CLS kept), not the image's 256", () => {
+    const videoLlava = { ...LLAVA_7B, vision: { visualTokens: 256 }, video: { tokensPerFrame: 257 } };
+    // 4095 tokens fit one 2 GiB scores buffer; with 250 text tokens that is 14 frames of 257 (15 of 256).
+    const prompt = { promptTokens: 16 * 257 + 250, count: 16, textTokens: 250, maxNewTokens: 64 };
+    expect(refusal(() => checkPromptMemory(videoLlava, prompt, 'frame', H200)).data).toMatchObject({ fit: 14 });
+    expect(refusal(() => checkPromptMemory(videoLlava, prompt, 'image', H200)).data).toMatchObject({ fit: 15 });
+  });
+
   it('refuses 10 images on the 0.5B Qwen shape on SwiftShader (1 GiB) though its 8192 context holds them', () => {
     const prompt = { promptTokens: 10 * 729 + 30, count: 10, textTokens: 30, maxNewTokens: 64 };
     expect(prompt.promptTokens + prompt.maxNewTokens).toBeLessThan(8192);

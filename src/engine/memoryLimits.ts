@@ -27,6 +27,8 @@ import { EngineError } from '../common/errors';
 export interface PromptMemoryModel {
   text: { numLayers: number; numHeads: number; numKvHeads: number; headDim: number };
   vision: { visualTokens: number };
+  /** Video-LLaVA: a frame takes tokensPerFrame (its video tower keeps CLS), not visualTokens. */
+  video?: { tokensPerFrame: number };
   /** 'float16' packages keep KV caches in f16; scores are f32 whatever the dtype. */
   activationDtype?: string;
 }
@@ -106,7 +108,7 @@ export function checkPromptMemory(
   const limit = largestBuffer(limits);
   const need = promptMemory(m, prompt.promptTokens, prompt.maxNewTokens, kept);
   if (need.scoresBytes <= limit) return;
-  const V = m.vision.visualTokens;
+  const V = noun === 'frame' && m.video ? m.video.tokensPerFrame : m.vision.visualTokens;
   const H = m.text.numHeads;
   const figures = {
     count: prompt.count,
