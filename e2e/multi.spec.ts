@@ -303,6 +303,7 @@ test('bad inputs: unreadable video, sound only, 0 frames, a video with images, m
   await expect(error).toContainText('40 frames take 40 × 64 = 2560 visual tokens', { timeout: 60_000 });
   await expect(error).toContainText(/but the model's context holds 2048: at most \d+ fit\./);
   await expect(page.getByTestId('input.frame')).toHaveCount(40);
+  await expect(page.getByTestId('input.question')).toHaveValue('What moves?'); // the question stays too
 
   // 32 images likewise (32 × 64 = 2048 visual tokens alone fill the context).
   const many = Array.from({ length: 32 }, (_, i) => ({

@@ -63,17 +63,22 @@ function Adapter() {
       <dd>{a.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)'}</dd>
       <dt>Adapter</dt>
       <dd>{[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || 'unnamed'}</dd>
-      {(a.isFallbackAdapter || a.software) && (
-        <dd className="warn full" data-testid="model.adapter.software">
-          Software adapter: the GPU is emulated on the CPU, so expect seconds, not milliseconds.
-        </dd>
+      {/* The GPU's rows only on WebGPU: on wasm they read "Software adapter" and "Max buffer 0 B". */}
+      {a.backend === 'webgpu' && (
+        <>
+          {(a.isFallbackAdapter || a.software) && (
+            <dd className="warn full" data-testid="model.adapter.software">
+              Software adapter: the GPU is emulated on the CPU, so expect seconds, not milliseconds.
+            </dd>
+          )}
+          <dt>shader-f16</dt>
+          <dd>{a.shaderF16 ? 'yes' : 'no (f32 activations)'}</dd>
+          <dt>Max buffer</dt>
+          <dd>{formatBytes(a.maxBufferSize)}</dd>
+          <dt>Max binding</dt>
+          <dd>{formatBytes(a.maxStorageBufferBindingSize)}</dd>
+        </>
       )}
-      <dt>shader-f16</dt>
-      <dd>{a.shaderF16 ? 'yes' : 'no (f32 activations)'}</dd>
-      <dt>Max buffer</dt>
-      <dd>{formatBytes(a.maxBufferSize)}</dd>
-      <dt>Max binding</dt>
-      <dd>{formatBytes(a.maxStorageBufferBindingSize)}</dd>
     </dl>
   );
 }

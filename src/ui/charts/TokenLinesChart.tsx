@@ -21,9 +21,14 @@ export function TokenLinesChart(props: {
       role="img"
       aria-label="Visual tokens entering each layer, one line per run"
     >
-      <Axis scale={layout.x} orient="bottom" transform={`translate(0,${size.height - MARGIN.bottom})`} ticks={8} />
+      <Axis
+        scale={layout.x}
+        orient="bottom"
+        transform={`translate(0,${size.height - MARGIN.bottom})`}
+        ticks={Math.min(8, layout.x.domain()[1])}
+      />
       <Axis scale={layout.y} orient="left" transform={`translate(${MARGIN.left},0)`} ticks={5} />
-      {/* Beside the last tick, on the tick labels' line (under it, it ran into "30"). */}
+      {/* Beside the last tick, on the tick labels' line (under it, it ran into "30"). Whole layers only: no 0.5 ticks. */}
       <text x={size.width - MARGIN.right + 8} y={size.height - MARGIN.bottom + 9} dy="0.71em" className="axis-label">
         layer
       </text>

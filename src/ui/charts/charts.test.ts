@@ -75,6 +75,16 @@ describe('cost layout', () => {
     expect(l.y(16)).toBeLessThan(l.y(4));
     expect(l.lines[1].last).toMatchObject({ value: 4, x: 390 });
     expect(l.lines[0].d.startsWith('M40,')).toBe(true);
+    // Each layer a step of the same width, the last one too (it was a point at the chart's end).
+    expect(l.x.domain()).toEqual([0, 3]);
+    const points = [...l.lines[1].d.matchAll(/[ML]([\d.]+),([\d.]+)/g)]
+      .map((m) => [Number(m[1]), Number(m[2])])
+      .filter((p, k, all) => k === 0 || p[0] !== all[k - 1][0] || p[1] !== all[k - 1][1]);
+    const [from, to] = points.slice(-2); // the last layer's step: from layer 2's start to the chart's end, at its count
+    expect(from[0]).toBeCloseTo(l.x(2), 2);
+    expect(to[0]).toBe(390);
+    expect(from[1]).toBeCloseTo(l.y(4), 2);
+    expect(to[1]).toBeCloseTo(l.y(4), 2);
   });
   it('stacks phases left to right, widths proportional to ms', () => {
     const t = smallTrace();

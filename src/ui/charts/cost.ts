@@ -37,7 +37,9 @@ export interface TokenLinesLayout {
 export function layoutTokenLines(series: { label: string; values: number[] }[], size: Size): TokenLinesLayout {
   const { width, height, margin } = size;
   const layers = max(series, (s) => s.values.length) ?? 1;
-  const x = scaleLinear([0, Math.max(1, layers - 1)], [margin.left, width - margin.right]);
+  // Layer l spans [l, l + 1]: the last layer's count is a step as wide as the others (with the
+  // domain ending at the last layer it was a point; on a 4-layer model its count was not drawn).
+  const x = scaleLinear([0, Math.max(1, layers)], [margin.left, width - margin.right]);
   const y = scaleLinear([0, max(series, (s) => max(s.values)) ?? 1], [height - margin.bottom, margin.top]).nice();
   // Step shape: the count holds across a layer and changes between layers.
   const path = line<number>(
@@ -47,9 +49,9 @@ export function layoutTokenLines(series: { label: string; values: number[] }[], 
   const lines = series.map((s, i) => ({
     label: s.label,
     color: schemeTableau10[i % schemeTableau10.length],
-    d: path(s.values) ?? '',
+    d: path(s.values.length > 0 ? [...s.values, s.values[s.values.length - 1]] : []) ?? '',
     last: {
-      x: x(s.values.length - 1),
+      x: x(s.values.length),
       y: y(s.values[s.values.length - 1] ?? 0),
       value: s.values[s.values.length - 1] ?? 0,
     },
