@@ -79,6 +79,7 @@ export type EngineErrorCode =
   | 'no-frames'
   | 'unreadable-video'
   | 'too-many-frames'
+  | 'video-with-images'
   | 'conversation-too-long'
   | 'conversation-gone'
   // running

@@ -1,6 +1,11 @@
 /**
  * Issue 3 acceptance, bad inputs through the whole engine on WebGPU (Dawn): each gets one
- * typed error with one clear sentence, and the engine answers correctly afterwards.
+ * typed error with one clear sentence, and the engine answers correctly afterwards. Issue 15's
+ * (no frame, a video with images) are here too; its others are checked where they are found:
+ * unreadable videos and empty frame folders by the CLI's reader (cli/vlm.test.ts) and the page's
+ * sampler (e2e/multi.spec.ts, store/input.test.ts), frames over the context in inputs.test.ts,
+ * frames.test.ts, vlm.test.ts and multi.spec, over the GPU's largest buffer in memoryLimits.test.ts
+ * and e2e/memoryLimit.spec.ts.
  * (inputs.test.ts and loader.test.ts check the same refusals one level down, without an
  * engine; this file checks that the engine surfaces them as they are and stays usable.)
  *
@@ -115,6 +120,28 @@ describe(`bad inputs through the engine on WebGPU (${NAME})`, () => {
         req: ask({ question: ' \n ' }),
         code: 'empty-question',
         message: 'Please type a question about the image.',
+      },
+      // Several images and video (issue 15): a video sampled to no frame, a video's frames with an image.
+      {
+        name: 'no image, no frame',
+        req: { ...ask(), image: undefined, images: [] },
+        code: 'no-image',
+        message: 'Please add an image (or a video with at least one frame).',
+      },
+      {
+        name: 'a video and an image',
+        req: {
+          ...ask(),
+          image: undefined,
+          images: [
+            { bytes: png, name: 'clip.webm @ 0.00 s', frame: { index: 0, of: 24 } },
+            { bytes: png, name: 'clip.webm @ 0.50 s', frame: { index: 12, of: 24 } },
+            { bytes: png, name: 'image.png' },
+          ],
+        },
+        code: 'video-with-images',
+        message:
+          'A video and images cannot go into one question: the video is fed as its frames, and the model would take the images for more frames (here 2 frames and 1 image). Ask about the video or the images.',
       },
     ];
     for (const c of cases) {

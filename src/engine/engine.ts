@@ -86,6 +86,16 @@ export interface GenerateRequest {
 }
 
 /** The vision cache's key for an image's embeddings: its pixel key, per tower; null = not cached. */
+/** A request with a video's frames and images: the app and the CLI refuse it too (one question takes one or the other). */
+function videoWithImages(frames: number, images: number): EngineError {
+  return new EngineError(
+    'input',
+    'video-with-images',
+    `A video and images cannot go into one question: the video is fed as its frames, and the model would take the images for more frames (here ${frames} frame${frames === 1 ? '' : 's'} and ${images} image${images === 1 ? '' : 's'}). Ask about the video or the images.`,
+    { frames, images },
+  );
+}
+
 function visionKey(pixelKey: string | null, reuse: boolean | undefined, videoTower: boolean): string | null {
   if (reuse === false || pixelKey === null) return null;
   return videoTower ? `video:${pixelKey}` : pixelKey;
@@ -321,6 +331,8 @@ export class Engine {
     const history = req.history ?? kept?.history ?? [];
     // Limits (frames × tokens against the context) are checked here, before any image is decoded.
     const noun = images.length > 0 && images.every((im) => im.frame) ? 'frame' : 'image';
+    const frames = images.filter((im) => im.frame).length;
+    if (frames > 0 && noun === 'image') throw videoWithImages(frames, images.length - frames);
     // Video-LLaVA: frames go through its video tower (CLS kept), and are cached apart from the same picture as an image.
     const videoTower = noun === 'frame' && m.video !== undefined;
     const {
