@@ -4,7 +4,8 @@
  * (short pruned caches are where a stale key/value shows: the bug of 2026-12-02, graphRewrite.ts
  * item 3), with a layer cache that fills up mid-request (a new capture session, rows copied), and
  * the captured path actually taken (decode sessions made once, then only replayed). Unpruned
- * captured decode matched the HF goldens (golden.test.ts with SVLM_GRAPH_CAPTURE=1, 2026-12-02).
+ * captured decode is checked against the HF goldens by golden.test.ts (capture is the default
+ * on WebGPU, so the golden, pruned-parity and lifecycle tests run captured).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +60,7 @@ describe(`captured decode on WebGPU (${NAME})`, () => {
   });
 
   it('same tokens as the plain path with sparsevlm 64 (per-layer lengths), and the layers replayed: no bind groups made per step', async () => {
+    // (Unpruned, captured decode gives the golden's tokens: golden.test.ts runs with capture on.)
     const dec = captured.model!.decoder!;
     const proto = (globalThis as unknown as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
     const createBindGroup = proto.createBindGroup;

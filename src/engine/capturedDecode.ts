@@ -352,6 +352,16 @@ export class CapturedDecoder {
     return this.layers.map((d) => d?.cap ?? 0);
   }
 
+  /**
+   * GPU buffers this decoder holds that onnxruntime allocated (GpuBuffers: its shared buffer
+   * cache serves them, lifecycle.test.ts says why that matters): six per layer with a cache,
+   * plus the shared hidden/slot buffers.
+   */
+  get onnxruntimeBuffers(): number {
+    const shared = [...(this.hidden ?? []), this.slots, this.loadSlots].filter(Boolean).length;
+    return shared + 6 * this.layers.filter(Boolean).length;
+  }
+
   async release(): Promise<void> {
     for (const d of this.layers) if (d) await this.dropLayer(d);
     this.layers.fill(null);
