@@ -10,6 +10,7 @@ import { expectedTensors } from '../checkpoint/keys';
 import { buildDecoderLayer, buildEmbed, buildHead } from '../arch/llama';
 import { buildVision } from '../arch/vision';
 import type { TensorSource } from '../arch/types';
+import { buildPackageFiles } from '../graphs';
 import { TEXT_ARCHITECTURES, VISION_ARCHITECTURES } from './registry';
 
 function llavaConfig(textArch: string, visionArch: string): unknown {
@@ -66,4 +67,26 @@ describe('architecture registry', () => {
     );
     expect(unread.length).toBeGreaterThan(0);
   });
+
+  it.each(Object.keys(VISION_ARCHITECTURES))(
+    'video_llava with %s towers: the package graphs (video_vision.onnx included) read exactly the tensor table, both towers',
+    async (vision) => {
+      const json = { ...(llavaConfig('llama', vision) as object), model_type: 'video_llava', video_token_index: 5 };
+      const config = parseLlavaConfig(json);
+      expect(config.video).toEqual({ tokenId: 5, token: '<video>', tokensPerFrame: vision === 'clip' ? 5 : 4 });
+      const shapes = expectedTensors(config);
+      const readNames = new Set<string>();
+      const paths: string[] = [];
+      for await (const file of buildPackageFiles({ ...recordingSource(shapes, readNames), config }, 'fp32'))
+        paths.push(file.path);
+      expect(paths).toContain('video_vision.onnx');
+      const unread = [...shapes.keys()].filter((name) => !readNames.has(name)).sort();
+      expect(unread).toEqual(
+        [...shapes.keys()]
+          .filter((name) => /^(video_)?vision\.(encoder\.layers\.2\.|post_layernorm\.)/.test(name))
+          .sort(),
+      );
+      expect(unread.some((n) => n.startsWith('video_vision.'))).toBe(true);
+    },
+  );
 });
