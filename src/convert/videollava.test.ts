@@ -90,6 +90,16 @@ describe('Video-LLaVA checkpoints (model_type video_llava)', () => {
     );
   });
 
+  it("a processor_config.json without num_additional_image_tokens takes VideoLlavaProcessor's default (1), not LlavaProcessor's (0)", async () => {
+    const dir = await copy('vl-proc-default');
+    await editJson(join(dir, 'processor_config.json'), (j) => {
+      delete j.num_additional_image_tokens;
+    });
+    const ckpt = await openCheckpointDir(dir);
+    expect(ckpt.config.video?.tokensPerFrame).toBe(65);
+    await ckpt.close?.();
+  });
+
   it('a video token outside the vocabulary, and one the tokenizer does not have, are refused naming the field', async () => {
     const dir = await copy('vl-token');
     await editJson(join(dir, 'config.json'), (j) => {

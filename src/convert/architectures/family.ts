@@ -29,6 +29,8 @@ export interface FamilyArchitecture {
   video(top: ConfigFields, vision: VisionConfig, textVocab: number): Omit<VideoConfig, 'token'> | null;
   /** Canonical tensors beyond the decoder, the tower and the projector (e.g. the video tower). */
   extraTensors: readonly TensorRow[];
+  /** The processor class's `num_additional_image_tokens` when processor_config.json has none. */
+  processorAdditionalTokens: number;
 }
 
 /** The text, lm_head and projector prefixes every LLaVA-style checkpoint shares (both file generations). */

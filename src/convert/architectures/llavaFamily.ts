@@ -19,4 +19,6 @@ export const LLAVA: FamilyArchitecture = {
   keyLayouts: [SHARED_LAYOUTS[0], SHARED_LAYOUTS[1], towerLayout('vision.', 'vision_tower'), SHARED_LAYOUTS[2]],
   video: () => null,
   extraTensors: [],
+  // LlavaProcessor's default.
+  processorAdditionalTokens: 0,
 };

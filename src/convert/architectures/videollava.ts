@@ -62,4 +62,6 @@ export const VIDEO_LLAVA: FamilyArchitecture = {
     return { tokenId, tokensPerFrame: grid * grid + cls };
   },
   extraTensors: videoTowerRows(),
+  // VideoLlavaProcessor's default (LlavaProcessor's is 0): one CLS token.
+  processorAdditionalTokens: 1,
 };

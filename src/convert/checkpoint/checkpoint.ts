@@ -167,7 +167,7 @@ function checkProcessorAgainstModel(config: LlavaConfig, image: ImageProcessorFi
   const p = image.processor;
   if (!p || p.patch_size == null || p.vision_feature_select_strategy == null) return; // no expansion by the processor
   const patch = p.patch_size;
-  const extra = p.num_additional_image_tokens ?? 0;
+  const extra = p.num_additional_image_tokens ?? familyArchitecture(config.family).processorAdditionalTokens;
   const strategy = p.vision_feature_select_strategy;
   if (typeof patch !== 'number' || !Number.isInteger(patch) || patch < 1)
     throw new ConvertError(
