@@ -336,9 +336,27 @@ export class CapturedDecoder {
    * rows filled (empty before the first request). A conversation kept after a request copies
    * them out (conversation.ts `copyFixedCache`) before the next request's `begin` reuses them.
    */
-  fixedCaches(): { key: GPUBuffer; value: GPUBuffer; capacity: number; length: number }[] {
+  fixedCaches(): {
+    key: GPUBuffer;
+    value: GPUBuffer;
+    keyTensor: OrtTensor;
+    valueTensor: OrtTensor;
+    capacity: number;
+    length: number;
+  }[] {
     return this.layers.flatMap((d, l) =>
-      d ? [{ key: d.key.buffer, value: d.value.buffer, capacity: d.cap, length: this.lens[l] }] : [],
+      d
+        ? [
+            {
+              key: d.key.buffer,
+              value: d.value.buffer,
+              keyTensor: d.key.tensor,
+              valueTensor: d.value.tensor,
+              capacity: d.cap,
+              length: this.lens[l],
+            },
+          ]
+        : [],
     );
   }
 

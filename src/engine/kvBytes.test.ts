@@ -27,13 +27,15 @@ describe('heldKvBytes', () => {
     expect(heldKvBytes(caches, () => [])).toEqual([2 * 2 * 7 * 16 * 4, 2 * 2 * 5 * 16 * 2]);
   });
 
-  it('captured path: the fixed buffers’ filled rows (buffer bytes / capacity × length, K + V)', () => {
+  it('captured path: the fixed caches’ filled rows × one row of their tensors [1,Hkv,capacity,hd] (K + V)', () => {
     const row = 2 * 16 * 2; // Hkv 2, hd 16, f16
     const fixed = [
-      { key: { size: 64 * row }, value: { size: 64 * row }, capacity: 64, length: 9 },
-      { key: { size: 128 * row }, value: { size: 128 * row }, capacity: 128, length: 70 },
+      { keyTensor: t('float16', [1, 2, 64, 16]), valueTensor: t('float16', [1, 2, 64, 16]), length: 9 },
+      { keyTensor: t('float32', [1, 2, 192, 16]), valueTensor: t('float32', [1, 2, 192, 16]), length: 79 },
     ];
-    expect(heldKvBytes([], () => fixed)).toEqual([2 * 9 * row, 2 * 70 * row]);
+    // Not buffer size / capacity: a 192-row f32 cache (24576 bytes) sits in a 32768-byte buffer
+    // from onnxruntime's bucket cache (llama-clip-gqa-112 on Dawn), which read 26965.33 bytes a layer.
+    expect(heldKvBytes([], () => fixed)).toEqual([2 * 9 * row, 2 * 79 * 2 * 16 * 4]);
   });
 
   it('refuses a cache tensor of another type', () => {
