@@ -422,7 +422,6 @@ export class Engine {
               imageBlocks,
               videoTower,
               signal: req.signal,
-              poolOutputs: this.rt.tuning.prefillOutputs === 'pool',
               track,
               untrack,
               cachedVisual: (i) => {

@@ -12,7 +12,6 @@ import type { Ort, OrtSession, OrtTensor } from './ortEnv';
 
 type Feeds = Record<string, OrtTensor>;
 type Outputs = Awaited<ReturnType<OrtSession['run']>>;
-type Fetches = Parameters<OrtSession['run']>[1];
 
 /** What prefill and decode call on a layer: a plain session or a lifted layer. */
 export interface LayerSession {
@@ -157,12 +156,10 @@ export class LiftedLayer implements LayerSession {
     return feeds;
   }
 
-  /** `fetches`: pre-allocated outputs by name (onnxruntime writes into them), as InferenceSession.run's. */
-  async run(feeds: Feeds, fetches?: Fetches): Promise<Outputs> {
+  async run(feeds: Feeds): Promise<Outputs> {
     const S = feeds.hidden.dims[1];
     const P = feeds.past_key.dims[2];
-    const all = { ...feeds, ...this.weights, [BIAS_INPUT]: await this.biases.get(S, P) };
-    return fetches ? this.prefill.run(all, fetches) : this.prefill.run(all);
+    return this.prefill.run({ ...feeds, ...this.weights, [BIAS_INPUT]: await this.biases.get(S, P) });
   }
 
   async release(): Promise<void> {

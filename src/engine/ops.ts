@@ -28,11 +28,6 @@ export interface TensorOps {
    * part of a decode layer run). The caller owns (disposes) it, after the run's work is submitted.
    */
   ids(values: ArrayLike<number>): OrtTensor;
-  /**
-   * An uninitialised activation tensor of `dims` on the GPU, for a session to write as a
-   * pre-allocated output (from the door's pool: no onnxruntime allocation per run). GPU only.
-   */
-  empty(dims: number[], type: 'float32' | 'float16'): OrtTensor;
   /** Wait until the GPU finished what was submitted (for wall-clock phase timings). */
   sync(): Promise<void>;
 }
@@ -83,11 +78,6 @@ export class GpuTensorOps implements TensorOps {
     return this.handOut(this.door.upload(int64s(values), 'Engine.ids'), 'int64', [1, values.length]);
   }
 
-  empty(dims: number[], type: 'float32' | 'float16'): OrtTensor {
-    const bytes = dims.reduce((a, b) => a * b, 1) * (type === 'float16' ? 2 : 4);
-    return this.handOut(this.door.acquire(align16(Math.max(4, bytes)), 'Engine.output'), type, dims);
-  }
-
   sync(): Promise<void> {
     return this.door.device.queue.onSubmittedWorkDone();
   }
@@ -124,10 +114,6 @@ export class CpuTensorOps implements TensorOps {
 
   ids(values: ArrayLike<number>): OrtTensor {
     return new this.ort.Tensor('int64', int64s(values), [1, values.length]);
-  }
-
-  empty(): OrtTensor {
-    throw new Error('CpuTensorOps.empty: pre-allocated outputs are GPU buffers (WebGPU only)');
   }
 
   async sync(): Promise<void> {}

@@ -56,12 +56,6 @@ export interface PrefillTuning {
   storageBufferCacheMode: BufferCacheMode | null;
   /** Vision through a captured session (engine/visionCapture.ts). `SVLM_VISION_CAPTURE=0|1`. */
   visionCapture: boolean;
-  /**
-   * Where prefill layer outputs (hidden, K/V, query) are allocated: 'onnxruntime' (its buffer
-   * cache, per run) or 'pool' (the GPU door's pool, handed to the run as pre-allocated outputs;
-   * WebGPU only). `SVLM_PREFILL_OUTPUTS=onnxruntime|pool`.
-   */
-  prefillOutputs: 'onnxruntime' | 'pool';
 }
 
 export class TuningEnvError extends Error {
@@ -117,9 +111,6 @@ export function prefillTuning(adapter: AdapterInfo, env: Record<string, string |
       ? pick(env, 'SVLM_BUFFER_CACHE', ['disabled', 'lazyRelease', 'simple', 'bucket'] as const)
       : null,
     visionCapture: onGpu && (vcap === null ? hardware : vcap === '1'),
-    prefillOutputs: onGpu
-      ? (pick(env, 'SVLM_PREFILL_OUTPUTS', ['onnxruntime', 'pool'] as const) ?? 'onnxruntime')
-      : 'onnxruntime',
   };
 }
 

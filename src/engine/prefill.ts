@@ -102,12 +102,6 @@ export interface PrefillArgs {
   /** A freshly computed embedding of image i: true = the engine's cache keeps it (not disposed here). */
   keepVisual?: (image: number, tensor: OrtTensor) => boolean;
   signal?: AbortSignal;
-  /**
-   * Layer outputs (hidden, K/V, query) written into tensors from the GPU door's pool handed to
-   * the run as pre-allocated outputs, instead of buffers onnxruntime allocates per run
-   * (PrefillTuning.prefillOutputs 'pool'; GPU only).
-   */
-  poolOutputs?: boolean;
   /** Tensors to dispose when the request ends, however it ends. */
   track: (tensor: OrtTensor) => OrtTensor;
   untrack: (tensor: OrtTensor) => void;
@@ -241,20 +235,7 @@ export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
     visualPerLayer.push(layout.visualCount);
     const runStart = performance.now();
     positionIds ??= track(ops.ids(positions));
-    const feeds = { hidden, position_ids: positionIds, past_key: emptyKv(), past_value: emptyKv() };
-    // [1,L,D] hidden, [1,Hkv,L,hd] K/V, [1,H,L,hd] query: the shapes the graph writes.
-    const fetches =
-      args.poolOutputs && ops.onGpu
-        ? {
-            hidden_out: track(ops.empty([1, L, D], act)),
-            present_key: track(ops.empty([1, dims.numKvHeads, L, dims.headDim], act)),
-            present_value: track(ops.empty([1, dims.numKvHeads, L, dims.headDim], act)),
-            query: track(ops.empty([1, dims.numHeads, L, dims.headDim], act)),
-          }
-        : undefined;
-    // Both layer kinds (InferenceSession, LiftedLayer) take pre-allocated outputs as run's second argument.
-    const runWith = layer.run as (f: typeof feeds, o?: NonNullable<typeof fetches>) => ReturnType<typeof layer.run>;
-    const out = await (fetches ? runWith.call(layer, feeds, fetches) : layer.run(feeds));
+    const out = await layer.run({ hidden, position_ids: positionIds, past_key: emptyKv(), past_value: emptyKv() });
     const counted = prefillRunCounts[L < pre + V + T ? 'pruned' : 'full'];
     counted.runs++;
     counted.ms += performance.now() - runStart;

@@ -23,14 +23,12 @@ describe('prefillTuning', () => {
       SVLM_VALIDATION: 'disabled',
       SVLM_BUFFER_CACHE: 'simple',
       SVLM_VISION_CAPTURE: '1',
-      SVLM_PREFILL_OUTPUTS: 'pool',
     });
     expect(t).toEqual({
       matmulAccuracy: 4,
       validationMode: 'disabled',
       storageBufferCacheMode: 'simple',
       visionCapture: true,
-      prefillOutputs: 'pool',
     });
     const ep = webgpuProvider({ tuning: t } as OrtRuntime);
     expect(ep).toEqual({ name: 'webgpu', validationMode: 'disabled', storageBufferCacheMode: 'simple' });
@@ -42,28 +40,21 @@ describe('prefillTuning', () => {
       validationMode: null,
       storageBufferCacheMode: null,
       visionCapture: true,
-      prefillOutputs: 'onnxruntime',
     });
     expect(prefillTuning(adapter('webgpu', true), {})).toEqual({
       matmulAccuracy: null,
       validationMode: null,
       storageBufferCacheMode: null,
       visionCapture: false,
-      prefillOutputs: 'onnxruntime',
     });
     const off = prefillTuning(adapter('webgpu'), { SVLM_MATMUL_ACCURACY: '0', SVLM_VISION_CAPTURE: '0' });
     expect([off.matmulAccuracy, off.visionCapture]).toEqual([0, false]);
   });
 
   it('leaves the WebGPU-only switches off on wasm', () => {
-    const t = prefillTuning(adapter('wasm'), {
-      SVLM_VALIDATION: 'disabled',
-      SVLM_VISION_CAPTURE: '1',
-      SVLM_PREFILL_OUTPUTS: 'pool',
-    });
+    const t = prefillTuning(adapter('wasm'), { SVLM_VALIDATION: 'disabled', SVLM_VISION_CAPTURE: '1' });
     expect(t.validationMode).toBeNull();
     expect(t.visionCapture).toBe(false);
-    expect(t.prefillOutputs).toBe('onnxruntime');
   });
 
   it('refuses a value it does not know, naming the variable and the choices', () => {
