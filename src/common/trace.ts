@@ -99,25 +99,34 @@ export interface CostFigures {
 /**
  * One image (or video frame) of a request with several. Visual origins (`stages[].kept`,
  * `recycled`, merge members) then count tokens of the visual span — from the first image token
- * to the last, in sequence order — so image k's patch p is origin `origin + p`; an origin that
+ * to the last, in sequence order — so image k's patch p is origin `origin + leading + p`; an origin that
  * falls in no image's range is a template token between two images (e.g. the `\n` after each
  * `<image>`), which the methods treat like a visual token. With one image the span is the image
- * and an origin is its patch index, as before.
+ * and an origin is its patch index, as before — except a Video-LLaVA frame (tokens with a CLS
+ * first), listed here even alone so that its `leading` token is known.
  */
 export interface TraceImage {
   /** File name as given. */
   name: string;
-  /** Origin of the image's patch 0 in the visual span. */
+  /** Origin of the image's first token in the visual span (patch 0's when `leading` is absent). */
   origin: number;
-  /** Visual tokens of this image (the model's per-image count). */
+  /** Visual tokens of this image (the model's per-image count), `leading` ones included. */
   patches: number;
+  /**
+   * Tokens at the start of the image's range that are not grid patches: Video-LLaVA's video tower
+   * keeps each frame's CLS token first (65 = 1 + 8×8 on a 112-px CLIP), so grid patch p is origin
+   * `origin + leading + p`. Absent = 0 (every token is a patch, row-major).
+   */
+  leading?: number;
   /** Video: the frame's index in the source (before uniform sampling) and the source's frame count. */
   frame?: { index: number; of: number };
 }
 
-/** Where a visual origin comes from (see TraceImage): a patch of an image, a merged token, or a template token between images. */
+/** Where a visual origin comes from (see TraceImage): a patch of an image, one of its leading tokens (CLS), a merged token, or a template token between images. */
 export type VisualOriginKind =
   | { kind: 'patch'; image: number; patch: number }
+  /** One of an image's `leading` tokens (a frame's CLS): index 0 … leading − 1. */
+  | { kind: 'leading'; image: number; index: number }
   | { kind: 'merged'; id: number }
   | { kind: 'between-images'; offset: number };
 
@@ -126,8 +135,11 @@ export function locateOrigin(trace: Pick<RequestTrace, 'images'>, origin: number
   const images = trace.images;
   if (!images) return { kind: 'patch', image: 0, patch: origin };
   for (const [i, im] of images.entries()) {
-    if (origin >= im.origin && origin < im.origin + im.patches)
-      return { kind: 'patch', image: i, patch: origin - im.origin };
+    if (origin >= im.origin && origin < im.origin + im.patches) {
+      const at = origin - im.origin,
+        leading = im.leading ?? 0;
+      return at < leading ? { kind: 'leading', image: i, index: at } : { kind: 'patch', image: i, patch: at - leading };
+    }
   }
   return { kind: 'between-images', offset: origin };
 }
@@ -138,7 +150,7 @@ export interface RequestTrace {
   inputIds: number[];
   /** Visual block = the visual span (several images: first image token to last, separators included). */
   layout: { preLength: number; visualCount: number; textLength: number };
-  /** Several images or frames, in prompt order; absent for one image. */
+  /** Several images or frames, in prompt order; absent for one image (a single Video-LLaVA frame is listed, for its `leading` CLS). */
   images?: TraceImage[];
   raters?: RaterTrace;
   /** Visual tokens entering each layer. */

@@ -335,6 +335,7 @@ export class Engine {
     if (frames > 0 && noun === 'image') throw videoWithImages(frames, images.length - frames);
     // Video-LLaVA: frames go through its video tower (CLS kept), and are cached apart from the same picture as an image.
     const videoTower = noun === 'frame' && m.video !== undefined;
+    const clsPerFrame = videoTower ? m.video!.tokensPerFrame - m.vision.gridSize[0] * m.vision.gridSize[1] : 0;
     const {
       inputIds,
       layout,
@@ -515,12 +516,15 @@ export class Engine {
         },
         inputIds,
         layout,
-        ...(images.length > 1
+        // A Video-LLaVA frame's tokens are its CLS, then the grid (tokensPerFrame = 1 + grid²): the
+        // trace says so (`leading`), even for one frame, so that heatmaps draw the grid from origin + 1.
+        ...(images.length > 1 || clsPerFrame > 0
           ? {
               images: images.map((im, i) => ({
                 name: im.name,
                 origin: imageBlocks[i].start - layout.preLength,
                 patches: imageBlocks[i].count,
+                ...(clsPerFrame > 0 ? { leading: clsPerFrame } : {}),
                 ...(im.frame ? { frame: im.frame } : {}),
               })),
             }

@@ -7,13 +7,15 @@ import { askedAboutShown } from '../store/runs';
 import { setLayer } from '../store/settings';
 import { useApp } from '../store/store';
 import { ExplorerSvg, type ExplorerSvgProps } from './charts/ExplorerSvg';
-import { describeWindow, gridFor, modelWindow, movePatch, stageLayers } from './charts/explorer';
+import { describeWindow, gridFor, heatFill, modelWindow, movePatch, stageLayers } from './charts/explorer';
 import type { TraceImage } from '../common/trace';
 import type { InputImage } from '../store/types';
 import {
   describeFate,
+  gridPart,
   groupSizes,
   imageCounts,
+  leadingFates,
   patchCount,
   patchFates,
   tokensAtLayer,
@@ -28,9 +30,49 @@ const THUMB = 88;
 /** A heatmap's side for several images: two side by side, more (a video's frames) on a timeline. */
 const partSize = (count: number) => (count <= 2 ? 200 : count <= 4 ? 116 : 96);
 
+/** What the pointer is on in a heatmap of several: a grid patch of image `image`, or its leading token `patch` (CLS). */
+type PartHover = { image: number; patch: number; leading?: boolean };
+
+/** The span token under a PartHover (trace.images: CLS at origin + i, grid patch p at origin + leading + p). */
+const hoveredToken = (parts: TraceImage[], at: PartHover) =>
+  at.leading ? parts[at.image].origin + at.patch : gridPart(parts[at.image]).origin + at.patch;
+
+/**
+ * A frame's CLS token (Video-LLaVA keeps it first in each frame's tokens): no place on the
+ * picture, so a mark beside it, filled like the grid (heat when live and scored, dark when
+ * dropped, outlined when merged), with its fate in words.
+ */
+function LeadingMark({
+  fate,
+  fill,
+  onHover,
+}: {
+  fate: PatchFate;
+  fill: string | null;
+  onHover: (on: boolean) => void;
+}) {
+  return (
+    <span
+      className={`leading-mark ${fate.state}`}
+      data-testid="explorer.image.cls"
+      data-state={fate.state}
+      title={describeFate(fate, undefined, 'frame token (CLS)')}
+      onMouseEnter={() => onHover(true)}
+      onMouseLeave={() => onHover(false)}
+    >
+      <span
+        className={`swatch ${fate.state === 'kept' ? '' : fate.state}`}
+        style={fill ? { background: fill } : undefined}
+      />
+      CLS {fate.state}
+    </span>
+  );
+}
+
 /**
  * Several images or frames (trace.images): one heatmap each at the chosen layer, in prompt
- * order (for a video, a timeline), each captioned with the tokens it still holds there.
+ * order (for a video, a timeline), each captioned with the tokens it still holds there (a
+ * Video-LLaVA frame's grid from its token 1 on, its CLS token as a mark in the caption).
  */
 function ImageHeatmaps({
   traceImages,
@@ -43,11 +85,12 @@ function ImageHeatmaps({
   traceImages: TraceImage[];
   images: InputImage[];
   fates: PatchFate[];
-  onHover: (at: { image: number; patch: number } | null) => void;
-  hover: { image: number; patch: number } | null;
+  onHover: (at: PartHover | null) => void;
+  hover: PartHover | null;
 } & Pick<ExplorerSvgProps, 'trace' | 'fit' | 'modelGrid' | 'layer'>) {
   const video = traceImages.some((im) => im.frame);
   const size = partSize(traceImages.length);
+  const heat = heatFill(fates);
   return (
     <div
       className={`image-heatmaps ${video ? 'timeline' : ''}`}
@@ -57,6 +100,7 @@ function ImageHeatmaps({
     >
       {traceImages.map((im, k) => {
         const counts = imageCounts(fates, im);
+        const leading = leadingFates(fates, im);
         const picture = images[k];
         const where = video ? `${(picture?.frame?.timeS ?? 0).toFixed(2)} s` : `${k + 1}. ${im.name}`;
         return (
@@ -69,6 +113,7 @@ function ImageHeatmaps({
             data-kept={counts.kept}
             data-merged={counts.merged}
             data-dropped={counts.dropped}
+            data-cls={leading.map((f) => f.state).join(',') || undefined}
           >
             {picture && (
               <ExplorerSvg
@@ -77,15 +122,23 @@ function ImageHeatmaps({
                 part={im}
                 size={size}
                 testid={`explorer.image.${k}`}
-                highlight={hover?.image === k ? hover.patch : null}
+                highlight={hover?.image === k && !hover.leading ? hover.patch : null}
                 onHover={(p) => onHover(p === null ? null : { image: k, patch: p })}
               />
             )}
             <figcaption className="small" title={im.name} style={{ maxWidth: size }}>
               <strong>{where}</strong>
               <span className="muted">
-                {counts.kept} kept{counts.merged ? `, ${counts.merged} merged` : ''} of {im.patches}
+                {counts.kept} kept{counts.merged ? `, ${counts.merged} merged` : ''} of {gridPart(im).patches}
               </span>
+              {leading.map((f, i) => (
+                <LeadingMark
+                  key={i}
+                  fate={f}
+                  fill={heat(f)}
+                  onHover={(on) => onHover(on ? { image: k, patch: i, leading: true } : null)}
+                />
+              ))}
             </figcaption>
           </figure>
         );
@@ -101,7 +154,7 @@ export function ExplorerPanel() {
   const info = useApp((s) => s.info);
   const storedLayer = useApp((s) => s.layer);
   const [hover, setHover] = useState<number | null>(null);
-  const [partHover, setPartHover] = useState<{ image: number; patch: number } | null>(null);
+  const [partHover, setPartHover] = useState<PartHover | null>(null);
   const [cursor, setCursor] = useState(0);
   const svgRef = useRef<SVGSVGElement>(null);
   const trace = run?.trace ?? null;
@@ -139,15 +192,16 @@ export function ExplorerPanel() {
     numLayers,
   );
   const shown = hover ?? cursor;
-  const fate = parts ? (partHover ? fates[parts[partHover.image].origin + partHover.patch] : undefined) : fates[shown];
+  const fate = parts ? (partHover ? fates[hoveredToken(parts, partHover)] : undefined) : fates[shown];
   const fateWords = !fate
     ? parts
       ? 'Point at a patch for its score and fate.'
       : ''
     : parts && partHover
-      ? `${parts[partHover.image].frame ? 'frame' : 'image'} ${partHover.image + 1}, ${describeFate({ ...fate, patch: partHover.patch }, fate.token === null ? undefined : sizes.get(fate.token))}`
+      ? `${parts[partHover.image].frame ? 'frame' : 'image'} ${partHover.image + 1}, ${describeFate({ ...fate, patch: partHover.patch }, fate.token === null ? undefined : sizes.get(fate.token), partHover.leading ? 'frame token (CLS)' : undefined)}`
       : describeFate(fate, fate.token === null ? undefined : sizes.get(fate.token));
   const between = parts ? patchCount(trace) - parts.reduce((n, im) => n + im.patches, 0) : 0;
+  const withCls = parts?.some((im) => (im.leading ?? 0) > 0) ?? false;
   const onKey = (e: KeyboardEvent) => {
     const next = movePatch(cursor, e.key, grid);
     if (next !== cursor || e.key.startsWith('Arrow')) {
@@ -245,7 +299,8 @@ export function ExplorerPanel() {
             <p className="small muted" data-testid="explorer.span-note">
               {parts.length} {parts.some((im) => im.frame) ? 'frames' : 'images'} pruned together as one visual block of{' '}
               {patchCount(trace)} tokens
-              {between > 0 ? ` (with the ${between} template tokens between them, pruned like patches)` : ''}; the
+              {between > 0 ? ` (with the ${between} template tokens between them, pruned like patches)` : ''}
+              {withCls ? ` (each frame's CLS token first, then its ${gridPart(parts[0]).patches} patches)` : ''}; the
               colour scale is shared.
             </p>
           )}
@@ -276,6 +331,11 @@ export function ExplorerPanel() {
             <li>
               <span className="swatch merged" /> merged group (each in its own colour)
             </li>
+            {withCls && (
+              <li data-testid="explorer.legend.cls">
+                <span className="swatch leading" /> frame token (CLS), beside each frame: kept / merged / dropped
+              </li>
+            )}
           </ul>
           <p className="small muted" data-testid="explorer.means">
             Visual tokens per layer, on average: {trace.equalTokens.toFixed(1)} leaving each layer

@@ -6,7 +6,7 @@ import { forwardRef, useMemo } from 'react';
 import type { ImageFit } from '../../engine/protocol';
 import type { RequestTrace } from '../../common/trace';
 import { gridFor, groupOutlines, layoutPatches, modelWindow } from './explorer';
-import { imageFates, patchCount, patchFates } from './fates';
+import { gridPart, imageFates, patchCount, patchFates, type ImagePart } from './fates';
 
 export interface ExplorerSvgProps {
   trace: RequestTrace;
@@ -20,10 +20,11 @@ export interface ExplorerSvgProps {
   highlight?: number | null;
   onHover?: (patch: number | null) => void;
   /**
-   * One image of a request with several (trace.images): its patches are the span's tokens
-   * `origin … origin + patches − 1`, drawn as that image's grid. Absent: the whole visual block.
+   * One image of a request with several (trace.images): its tokens are the span's
+   * `origin … origin + patches − 1`, the first `leading` (a Video-LLaVA frame's CLS) no patch of
+   * the picture; the rest drawn as that image's grid. Absent: the whole visual block.
    */
-  part?: { origin: number; patches: number };
+  part?: ImagePart;
   /** Small multiples skip per-patch test ids and events. */
   thumbnail?: boolean;
   testid?: string;
@@ -35,11 +36,11 @@ export const ExplorerSvg = forwardRef<SVGSVGElement, ExplorerSvgProps>(function 
   const win = modelWindow(image.width, image.height, fit);
   const kx = size / win.w,
     ky = size / win.h;
-  const grid = gridFor(part ? part.patches : patchCount(trace), modelGrid);
+  const grid = gridFor(part ? gridPart(part).patches : patchCount(trace), modelGrid);
   const cells = useMemo(() => {
     const all = patchFates(trace, layer);
     return layoutPatches(part ? imageFates(all, part) : all, grid, size, all);
-  }, [trace, layer, grid[0], grid[1], size, part?.origin, part?.patches]);
+  }, [trace, layer, grid[0], grid[1], size, part?.origin, part?.patches, part?.leading]);
   const outlines = useMemo(() => groupOutlines(cells, grid[1]), [cells, grid[1]]);
   const side = cells[0]?.size ?? size;
   const lit = highlight === null || highlight === undefined ? null : cells[highlight];

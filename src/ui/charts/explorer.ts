@@ -43,16 +43,24 @@ export function layoutPatches(
 ): PatchCell[] {
   const [rows, cols] = grid;
   const cell = size / Math.max(rows, cols);
+  const heat = heatFill(scoredFrom);
+  return fates.map((fate) => {
+    const row = Math.floor(fate.patch / cols),
+      col = fate.patch % cols;
+    return { patch: fate.patch, row, col, x: col * cell, y: row * cell, size: cell, fate, fill: heat(fate) };
+  });
+}
+
+/**
+ * The heatmap's colour for a token: viridis over the live scores of `scoredFrom`; null for a
+ * dropped or unscored one. Shared by the grid and a frame's CLS mark, so both read on one scale.
+ */
+export function heatFill(scoredFrom: PatchFate[]): (fate: PatchFate) => string | null {
   const live = scoredFrom.filter((f) => f.state !== 'dropped' && f.score !== null).map((f) => f.score!);
   const lo = Math.min(...live),
     hi = Math.max(...live);
   const norm = live.length && hi > lo ? scaleLinear([lo, hi], [0.15, 1]).clamp(true) : () => 0.7;
-  return fates.map((fate) => {
-    const row = Math.floor(fate.patch / cols),
-      col = fate.patch % cols;
-    const fill = fate.state !== 'dropped' && fate.score !== null ? interpolateViridis(norm(fate.score)) : null;
-    return { patch: fate.patch, row, col, x: col * cell, y: row * cell, size: cell, fate, fill };
-  });
+  return (fate) => (fate.state !== 'dropped' && fate.score !== null ? interpolateViridis(norm(fate.score)) : null);
 }
 
 /**

@@ -160,9 +160,10 @@ const stageWords = (layer: number | null) =>
 
 /**
  * A patch's fate in words, for the hover line. No internal numbers: merged tokens (negative ids
- * in the trace) are described by how many patches they hold (`groupSize`, when known).
+ * in the trace) are described by how many patches they hold (`groupSize`, when known). `subject`
+ * names it (a frame's CLS token is no patch).
  */
-export function describeFate(fate: PatchFate, groupSize?: number): string {
+export function describeFate(fate: PatchFate, groupSize?: number, subject = `patch ${fate.patch}`): string {
   const score =
     fate.score === null
       ? ''
@@ -180,7 +181,7 @@ export function describeFate(fate: PatchFate, groupSize?: number): string {
       : fate.later.state === 'dropped'
         ? ` · later dropped ${stageWords(fate.later.atLayer)}`
         : ` · later merged with other patches ${stageWords(fate.later.atLayer)}`;
-  return `patch ${fate.patch}: ${what}${score}${later}`;
+  return `${subject}: ${what}${score}${later}`;
 }
 
 /** Patches per merged token at a layer (for describeFate's group size). */
@@ -191,19 +192,33 @@ export function groupSizes(fates: PatchFate[]): Map<number, number> {
   return sizes;
 }
 
-/**
- * One image's patches out of the visual span's fates (trace.images: image k's patch p is span
- * token `origin + p`), renumbered from 0 so they lay out on that image's grid.
- */
-export function imageFates(fates: PatchFate[], part: { origin: number; patches: number }): PatchFate[] {
-  return fates.slice(part.origin, part.origin + part.patches).map((f) => ({ ...f, patch: f.patch - part.origin }));
+/** One image's range of the visual span (TraceImage): `patches` tokens from `origin`, the first `leading` not grid patches. */
+export type ImagePart = { origin: number; patches: number; leading?: number };
+
+/** The grid patches of an image's range: after its leading tokens (a Video-LLaVA frame's CLS). */
+export function gridPart(part: ImagePart): { origin: number; patches: number } {
+  const leading = part.leading ?? 0;
+  return { origin: part.origin + leading, patches: part.patches - leading };
 }
 
-/** Visual tokens of each image at `layer`: its patches still kept, and merged tokens holding one of them. */
-export function imageCounts(
-  fates: PatchFate[],
-  part: { origin: number; patches: number },
-): { kept: number; merged: number; dropped: number } {
+/**
+ * One image's grid patches out of the visual span's fates (trace.images: image k's patch p is span
+ * token `origin + leading + p`), renumbered from 0 so they lay out on that image's grid.
+ */
+export function imageFates(fates: PatchFate[], part: ImagePart): PatchFate[] {
+  const grid = gridPart(part);
+  return fates.slice(grid.origin, grid.origin + grid.patches).map((f) => ({ ...f, patch: f.patch - grid.origin }));
+}
+
+/** An image's leading tokens (a frame's CLS), index 0 … leading − 1; [] for an image of patches only. */
+export function leadingFates(fates: PatchFate[], part: ImagePart): PatchFate[] {
+  return fates
+    .slice(part.origin, part.origin + (part.leading ?? 0))
+    .map((f) => ({ ...f, patch: f.patch - part.origin }));
+}
+
+/** Grid patches of each image at `layer` by fate (its leading tokens apart: leadingFates). */
+export function imageCounts(fates: PatchFate[], part: ImagePart): { kept: number; merged: number; dropped: number } {
   const counts = { kept: 0, merged: 0, dropped: 0 };
   for (const f of imageFates(fates, part)) counts[f.state]++;
   return counts;
@@ -219,9 +234,10 @@ export interface ImageTokenLayers {
 }
 
 /**
- * For each image of trace.images, the visual tokens carrying its patches entering each layer —
- * its kept patches plus each merged token holding one of them (a token merged across two images
- * counts for both) — and their sum over layers against the unpruned patches × layers.
+ * For each image of trace.images, the visual tokens carrying its tokens entering each layer —
+ * its kept patches (and leading CLS) plus each merged token holding one of them (a token merged
+ * across two images counts for both) — and their sum over layers against the unpruned
+ * tokens × layers.
  */
 export function imageTokenLayers(trace: RequestTrace): ImageTokenLayers[] {
   const images = trace.images;
@@ -231,7 +247,8 @@ export function imageTokenLayers(trace: RequestTrace): ImageTokenLayers[] {
   for (let layer = 0; layer < layers; layer++) {
     const fates = patchFates(trace, layer);
     images.forEach((im, k) => {
-      const part = imageFates(fates, im);
+      // Every token of the image's range: a frame's CLS costs a row of each layer like a patch.
+      const part = fates.slice(im.origin, im.origin + im.patches);
       const merged = new Set(part.filter((f) => f.state === 'merged').map((f) => f.token));
       perLayer[k].push(part.filter((f) => f.state === 'kept').length + merged.size);
     });
