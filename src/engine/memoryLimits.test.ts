@@ -184,6 +184,9 @@ describe('the engine refuses what the device cannot hold, before any work (Dawn)
     // The kept caches: 1 layer × K and V × 2 KV heads × 4 dims × 4 bytes a row, one row per id
     // that went through the layers (the prompt and the answer tokens but the last).
     const keptKvBytes = 2 * 2 * 4 * 4 * (t1.inputIds.length + t1.tokenIds.length - 1);
+    // Turn 1's trace measured what decode held (kvBytes.ts; captured: the fixed caches' rows, once
+    // read 4/3 too high off onnxruntime's rounded buffer sizes).
+    expect(t1.trace.cost.kvBytesPerLayer.reduce((a, b) => a + b, 0)).toBe(keptKvBytes);
     const id = t1.conversation!.id;
     const visionRuns = engine.visionRuns;
 
