@@ -11,6 +11,9 @@
  *  3. bad inputs, each with its message and the input kept: an unreadable video, a video with
  *     no picture (sound only), a frame count of 0, a video together with images, more frames
  *     than the context holds (the engine's figures).
+ *  4. (last: it loads another model) Video-LLaVA (videollava-clip-112: 65 tokens a frame, its
+ *     CLS first): 8 frame heatmaps on the model's 8×8 grid, each frame's kept patches = the
+ *     trace's kept origins from its token 1 on (not one cell off), its CLS's fate as a mark.
  *
  * Screenshots at 1280×800 and 390 px wide, light and dark, in test-results/screenshots/.
  */
@@ -377,4 +380,87 @@ test('a reload keeps several images in their order, and a video with its frame c
   await expect(page.getByTestId('input.frame-count')).toHaveValue('5');
   await expect(page.getByTestId('input.caption')).toContainText('short.webm');
   await snap(page, info, 'multi-05-video-after-reload');
+});
+
+test('Video-LLaVA: 8 frames of CLS + 8×8, each heatmap on the grid from token 1, the CLS fate beside it', async ({}, info) => {
+  test.setTimeout(300_000);
+  const url = `${new URL(page.url()).origin}${convertFixture('videollava-clip-112', 'multi-')}`;
+  await page.getByTestId('model.url').fill(url);
+  await page.getByTestId('model.url').press('Enter');
+  await expect(page.getByTestId('model.status')).toHaveAttribute(
+    'title',
+    `Ready: videollava-clip-112, loaded from ${url}`,
+    { timeout: 120_000 },
+  );
+  await ui.method.choose('sparsevlm', 64);
+  const webm = await recordWebm(page, 'video', 1.2);
+  await ui.input.file().setInputFiles({ name: 'moving-square.webm', mimeType: 'video/webm', buffer: webm });
+  await page.getByTestId('input.frame-count').fill('8');
+  await page.getByTestId('input.frame-count').press('Enter');
+  await expect(page.getByTestId('input.frame')).toHaveCount(8, { timeout: 60_000 });
+  await ui.input.ask('Where does the square go?');
+  await ui.answer.waitSettled();
+  await expect(ui.answer.status).toHaveAttribute('data-status', 'done');
+
+  const trace = (await ui.api.trace())!;
+  // The video tower's tokens: CLS first, then 8×8 patches, 65 a frame, back to back.
+  expect(trace.images?.map((im) => [im.origin, im.patches, im.leading])).toEqual(
+    Array.from({ length: 8 }, (_, k) => [65 * k, 65, 1]),
+  );
+  await expect(page.getByTestId('explorer.images')).toHaveClass(/timeline/);
+  const heatmaps = page.getByTestId('explorer.image');
+  await expect(heatmaps).toHaveCount(8);
+  const stage = trace.stages.findIndex((s) => s.layer >= 0);
+  await page.getByTestId('explorer.layer').fill(String(trace.stages[stage].layer + 1));
+  // Kept patches by the origins' arithmetic alone (frame k's patch p = origin 65k + 1 + p), not locateOrigin.
+  const { kept, merges } = trace.stages[stage];
+  const fromTrace = trace.images!.map((im) =>
+    kept.filter((o) => o > im.origin && o < im.origin + im.patches).map((o) => o - im.origin - 1),
+  );
+  expect(fromTrace.flat().length, 'the first stage keeps patches of the frames').toBeGreaterThan(0);
+  const shown = [];
+  for (let k = 0; k < 8; k++) {
+    const cells = page.getByTestId(`explorer.image.${k}`).locator('[data-testid="explorer.patch"]');
+    await expect(cells).toHaveCount(64);
+    const all = await cells.evaluateAll((els) =>
+      els.map((e) => ({
+        patch: Number(e.getAttribute('data-patch')),
+        state: e.getAttribute('data-state'),
+        x: Number(e.getAttribute('x')),
+        y: Number(e.getAttribute('y')),
+      })),
+    );
+    // On the model's 8×8 grid: patch p at row p / 8, column p % 8 (the 8×9 fallback put it elsewhere).
+    const side = all[1].x - all[0].x;
+    for (const c of all) expect([c.x, c.y]).toEqual([(c.patch % 8) * side, Math.floor(c.patch / 8) * side]);
+    shown.push(
+      all
+        .filter((c) => c.state === 'kept')
+        .map((c) => c.patch)
+        .sort((a, b) => a - b),
+    );
+  }
+  expect(shown).toEqual(fromTrace.map((f) => f.slice().sort((a, b) => a - b)));
+  // Each frame's CLS (its origin): kept, merged (a member of a merge), or dropped — beside the frame.
+  const clsFromTrace = trace.images!.map((im) =>
+    kept.includes(im.origin) ? 'kept' : merges.some((m) => m.members.includes(im.origin)) ? 'merged' : 'dropped',
+  );
+  const clsShown = await page
+    .getByTestId('explorer.image.cls')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+  expect(clsShown).toEqual(clsFromTrace);
+  await expect(page.getByTestId('explorer.legend.cls')).toBeVisible();
+  await expect(page.getByTestId('explorer.span-note')).toContainText(
+    "each frame's CLS token first, then its 64 patches",
+  );
+  // Pointing at a frame's CLS mark says its fate in words.
+  await page.getByTestId('explorer.image.cls').nth(2).hover();
+  await expect(page.getByTestId('explorer.fate')).toContainText(/^frame 3, frame token \(CLS\): /);
+  await expect(page.getByTestId('cost.per-image.row')).toHaveCount(8);
+  await expect(page.getByTestId('cost.per-image')).toContainText("each frame's CLS token counts as one of its tokens");
+  console.log(
+    `videollava: stage after layer ${trace.stages[stage].layer}, kept patches per frame ${fromTrace.map((f) => f.length).join(',')}, CLS ${clsFromTrace.join(',')}`,
+  );
+  await snap(page, info, 'multi-06-videollava-page');
+  await snapAll('multi-06-videollava', info, ['explorer', 'cost']);
 });

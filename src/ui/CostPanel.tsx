@@ -67,7 +67,14 @@ function PerImage({ trace }: { trace: RequestTrace }) {
       <figcaption className="small">
         Visual tokens per {video ? 'frame' : 'image'}, summed over the {trace.visualPerLayer.length} layers, against
         unpruned
-        <span className="muted"> (a token merged from two {video ? 'frames' : 'images'} counts for both)</span>
+        <span className="muted">
+          {' '}
+          (a token merged from two {video ? 'frames' : 'images'} counts for both
+          {trace.images?.some((im) => (im.leading ?? 0) > 0)
+            ? "; each frame's CLS token counts as one of its tokens"
+            : ''}
+          )
+        </span>
       </figcaption>
       <ol className="per-image-rows">
         {rows.map((r, k) => (
