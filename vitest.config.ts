@@ -1,13 +1,13 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 import { benchTier } from './vitest.tiers';
 
-// `npm run test:bench` sets SVLM_TIER=bench: only the bench harness's own tests (vitest.tiers.ts says why).
-const benchOnly = process.env.SVLM_TIER === 'bench';
+// SVLM_TIER: unset = the suite `npm test` runs; 'bench' = the bench harness only; 'full' = all (vitest.tiers.ts).
+const tier = process.env.SVLM_TIER;
 
 export default defineConfig({
   test: {
-    include: benchOnly ? benchTier : ['src/**/*.test.ts', 'bench/**/*.test.ts'],
-    exclude: benchOnly ? configDefaults.exclude : [...configDefaults.exclude, ...benchTier],
+    include: tier === 'bench' ? benchTier : ['src/**/*.test.ts', 'bench/**/*.test.ts'],
+    exclude: tier === 'bench' || tier === 'full' ? configDefaults.exclude : [...configDefaults.exclude, ...benchTier],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -50,7 +50,7 @@ const MARGIN_FLOOR = 0.05;
  */
 const PLAN: [MarginsFamilyName, PackageDtype[]][] = [
   ['llama-clip', DTYPES],
-  ['qwen2-siglip', process.env.MARGINS_PARITY_ALL === '1' ? DTYPES : ['q4f16']],
+  ['qwen2-siglip', process.env.MARGINS_PARITY_ALL === '1' || process.env.SVLM_TIER === 'full' ? DTYPES : ['q4f16']],
 ];
 
 let engine: Engine;
