@@ -13,7 +13,7 @@ import { missingFile, type PackageReader } from '../package/source';
 import { EngineError } from '../common/errors';
 import { sha256Hex } from '../package/hash';
 import { setMatMulAccuracy } from '../onnx/matmulAccuracy';
-import { CapturedVision, type VisionRunner } from './visionCapture';
+import { CapturedVision, visionCaptureRefusal, type VisionRunner } from './visionCapture';
 
 export interface Sessions {
   /** A plain session, or a captured one when the tuning asks for it (visionCapture.ts). */
@@ -195,6 +195,11 @@ export async function loadPackage(
   let capturedVision: CapturedVision | null = null;
   const createVision = async (): Promise<VisionRunner> => {
     if (!rt.tuning.visionCapture) return createSession(g.vision, ['visual_embeds']);
+    const refusal = visionCaptureRefusal(manifest.dtype);
+    if (refusal !== null) {
+      visionCaptureUnavailable = refusal;
+      return createSession(g.vision, ['visual_embeds']);
+    }
     const { model, external } = await readGraph(g.vision);
     report('session', g.vision);
     const m = manifest;

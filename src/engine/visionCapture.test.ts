@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from './engine';
 import { parseManifest, type Manifest } from '../package/manifest';
 import { sessionOptions, type OrtSession, type OrtTensor } from './ortEnv';
-import { CapturedVision } from './visionCapture';
+import { CapturedVision, visionCaptureRefusal } from './visionCapture';
 import { dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
 
 const NAME = 'llama-clip-gqa-112'; // 112² pixels: vision runs are slow on SwiftShader
@@ -97,5 +97,54 @@ describe(`vision through graph capture on WebGPU (${NAME}, q4)`, () => {
       await withCapture.dispose();
     }
     expect(engine.rt.tuning.visionCapture).toBe(false); // the default on this (software) adapter
+  }, 300_000);
+
+  it('an fp32 package keeps the plain session, and says why, when the tuning asks for capture', async () => {
+    const { Engine } = await import('./engine');
+    const files = await fixturePackage(NAME, 'fp32');
+    const withCapture = Engine.withRuntime({ ...engine.rt, tuning: { ...engine.rt.tuning, visionCapture: true } });
+    try {
+      await withCapture.load(memoryReader(files, NAME));
+      expect(withCapture.model!.visionCaptureUnavailable).toBe(visionCaptureRefusal('fp32'));
+      expect(withCapture.model!.sessions.vision).not.toBeInstanceOf(CapturedVision);
+    } finally {
+      await withCapture.dispose();
+    }
+  }, 300_000);
+
+  // The fault behind visionCaptureRefusal: when this fails, onnxruntime captures a plain-MatMul
+  // tower correctly and the refusal can go (with this test turned into the bit-equality one above).
+  it('onnxruntime still replays the first image for a captured fp32 tower (why fp32/fp16 are refused)', async () => {
+    const { Tensor } = engine.rt.ort;
+    const files = await fixturePackage(NAME, 'fp32');
+    const m = parseManifest(new TextDecoder().decode(files.get('manifest.json')!));
+    const made = await CapturedVision.create(engine.rt, files.get(m.graphs.vision)!, [], {
+      imageSize: m.vision.imageSize,
+      visualTokens: m.vision.visualTokens,
+      hiddenSize: m.text.hiddenSize,
+      act: 'float32',
+    });
+    if (!(made instanceof CapturedVision)) throw new Error(made.unavailable);
+    const plain32 = await engine.rt.ort.InferenceSession.create(
+      files.get(m.graphs.vision)!,
+      sessionOptions(engine.rt, ['visual_embeds']),
+    );
+    try {
+      const S = m.vision.imageSize;
+      const run = async (s: OrtSession | CapturedVision, seed: number) => {
+        const t = (await s.run({ pixel_values: new Tensor('float32', pixels(seed, S), [1, 3, S, S]) })).visual_embeds;
+        const data = Array.from((await t.getData()) as Float32Array);
+        t.dispose();
+        return data;
+      };
+      const first = await run(made, 1);
+      expect(first).toEqual(await run(plain32, 1));
+      const second = await run(made, 2);
+      expect(await run(plain32, 2)).not.toEqual(first); // the second image's embeddings differ ...
+      expect(second).toEqual(first); // ... but the captured session gives the first's again
+    } finally {
+      await made.release();
+      await plain32.release();
+    }
   }, 300_000);
 });

@@ -19,6 +19,7 @@
  */
 import { GraphBuilder } from '../onnx/builder';
 import { GpuBuffers } from './liftedLayer';
+import type { PackageDtype } from '../package/manifest';
 import { sessionOptions, webgpuProvider, type OrtRuntime, type OrtSession, type OrtTensor } from './ortEnv';
 
 export interface VisionShape {
@@ -34,6 +35,22 @@ export interface VisionShape {
 export type VisionRunner = Pick<OrtSession, 'release'> & {
   run(feeds: { pixel_values: OrtTensor }): Promise<Record<string, OrtTensor>>;
 };
+
+/**
+ * Why a package's vision tower is not captured, or null when it may be. Measured (2026-12-02,
+ * onnxruntime-web 1.31.0-dev, Dawn on SwiftShader and on an H200): for fp32 and fp16 packages,
+ * whose tower projects through plain MatMuls with constant weights, the captured session gives
+ * the first image's embeddings for every later image, already on its second (uncaptured) run;
+ * q4 and q4f16 towers (MatMulNBits) give the plain session's bits. On the H200 this made fp16
+ * pruning decisions differ from wasm and the CPU reference while tokens still matched
+ * (bench/results/2026-12-02d-gpu-h200-f16-parity.md). visionCapture.test checks that the
+ * fault is still there, so that this refusal is lifted when onnxruntime fixes it.
+ */
+export function visionCaptureRefusal(dtype: PackageDtype): string | null {
+  return dtype === 'fp32' || dtype === 'fp16'
+    ? `onnxruntime replays stale embeddings for a captured ${dtype} vision tower (plain MatMul weights): plain session`
+    : null;
+}
 
 export class CapturedVision {
   /** Runs so far (the first few are plain: onnxruntime captures after its warm-up runs). */
