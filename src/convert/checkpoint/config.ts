@@ -15,7 +15,7 @@
  * from its registry entry (../architectures/registry.ts); this file reads what LLaVA shares.
  */
 import { ConvertError } from '../../common/errors';
-import { ConfigFields, type Json, isObject } from '../architectures/configFields';
+import { ConfigFields, isObject } from '../architectures/configFields';
 import type { LlavaConfig, TextConfig, VisionConfig } from '../architectures/llavaConfig';
 import { FAMILY_MODEL_TYPES, TEXT_MODEL_TYPES, VISION_MODEL_TYPES, visualTokenCount } from '../architectures/registry';
 import type { FamilyArchitecture } from '../architectures/family';
