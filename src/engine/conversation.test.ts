@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, GenerateRequest, GenerateResult, RequestImage } from './engine';
-import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader, wasmEngineBeside } from './fixturePackage.testutil';
 import { CpuTensorOps } from './ops';
 import { cutCache, planFollowUp, type KeptConversation } from './conversation';
 import { layerFlopsWithPast } from '../prune/flops';
@@ -114,13 +114,7 @@ describe.each<Backend>(['wasm', 'webgpu-plain', 'webgpu-captured'])('follow-up q
     const rt = base.rt;
     engine =
       backend === 'wasm'
-        ? Engine.withRuntime({
-            ...rt,
-            backend: 'wasm',
-            adapter: { ...rt.adapter, backend: 'wasm' },
-            fallbackReason: 'the conversation test asks for wasm',
-            device: () => null,
-          })
+        ? await wasmEngineBeside(base, 'the conversation test asks for wasm')
         : Engine.withRuntime({ ...rt, graphCapture: backend === 'webgpu-captured' });
     files ??= fixturePackage(NAME);
     await engine.load(memoryReader(await files, NAME));
@@ -268,15 +262,7 @@ describe('follow-up questions on the Qwen2 + SigLIP fixture (wasm)', () => {
   const QWEN = 'qwen2-siglip-112';
   let engine: Engine;
   beforeAll(async () => {
-    const { Engine } = await import('./engine');
-    const rt = base.rt;
-    engine = Engine.withRuntime({
-      ...rt,
-      backend: 'wasm',
-      adapter: { ...rt.adapter, backend: 'wasm' },
-      fallbackReason: 'the conversation test asks for wasm',
-      device: () => null,
-    });
+    engine = await wasmEngineBeside(base, 'the conversation test asks for wasm');
     await engine.load(memoryReader(await fixturePackage(QWEN), QWEN));
   }, 300_000);
   afterAll(async () => engine?.dispose());

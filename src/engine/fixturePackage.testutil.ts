@@ -57,3 +57,20 @@ export async function dawnEngine(fixture?: string): Promise<Engine> {
   if (fixture) await engine.load(memoryReader(await fixturePackage(fixture), fixture));
   return engine;
 }
+
+/**
+ * A wasm engine on the runtime of `dawn` (made first: onnxruntime is initialised once per
+ * process), for tests that compare WebGPU against wasm or ask for wasm. `why` becomes the
+ * runtime's fallback reason.
+ */
+export async function wasmEngineBeside(dawn: Engine, why: string): Promise<Engine> {
+  const { Engine } = await import('./engine');
+  const rt = dawn.rt;
+  return Engine.withRuntime({
+    ...rt,
+    backend: 'wasm',
+    adapter: { ...rt.adapter, backend: 'wasm' },
+    fallbackReason: why,
+    device: () => null,
+  });
+}

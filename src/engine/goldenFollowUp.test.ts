@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, GenerateRequest } from './engine';
-import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader, wasmEngineBeside } from './fixturePackage.testutil';
 import { goldenImages } from './goldenMulti.testutil';
 
 interface FollowUpGolden {
@@ -62,13 +62,7 @@ describe.each<Backend>(BACKENDS)('a follow-up turn against transformers on %s', 
     const rt = base.rt;
     engine =
       backend === 'wasm'
-        ? Engine.withRuntime({
-            ...rt,
-            backend: 'wasm',
-            adapter: { ...rt.adapter, backend: 'wasm' },
-            fallbackReason: 'the follow-up golden test asks for wasm',
-            device: () => null,
-          })
+        ? await wasmEngineBeside(base, 'the follow-up golden test asks for wasm')
         : Engine.withRuntime({ ...rt, graphCapture: backend === 'webgpu-captured' });
   }, 300_000);
   afterAll(async () => engine?.dispose());

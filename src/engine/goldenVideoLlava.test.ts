@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, GenerateResult, RequestImage } from './engine';
-import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader, wasmEngineBeside } from './fixturePackage.testutil';
 import { goldenImages, type MultiGolden } from './goldenMulti.testutil';
 import { readVideoFrames } from './nodeFrames';
 import type { StageTrace } from '../common/trace';
@@ -44,15 +44,7 @@ let frames: RequestImage[];
 // Dawn first: onnxruntime is initialised once per process, and the wasm engine is made from its runtime.
 beforeAll(async () => {
   gpu = await dawnEngine();
-  const { Engine } = await import('./engine');
-  const rt = gpu.rt;
-  cpu = Engine.withRuntime({
-    ...rt,
-    backend: 'wasm',
-    adapter: { ...rt.adapter, backend: 'wasm' },
-    fallbackReason: 'the test asks for wasm',
-    device: () => null,
-  });
+  cpu = await wasmEngineBeside(gpu, 'the test asks for wasm');
   const files = await fixturePackage(NAME);
   expect(files.has('video_vision.onnx'), 'the converter wrote the video tower').toBe(true);
   await gpu.load(memoryReader(files, NAME));

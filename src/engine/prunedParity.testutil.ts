@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Engine, GenerateResult } from './engine';
-import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader, wasmEngineBeside } from './fixturePackage.testutil';
 import type { StageTrace } from '../common/trace';
 import { generationParity, stageParity } from './pruneParity';
 import type { PackageDtype } from '../package/manifest';
@@ -45,15 +45,7 @@ export interface ParityPair {
 /** A WebGPU engine (Dawn) and a wasm engine with fixtures/<name> converted to `dtype` loaded in both. */
 export async function parityPair(name: string, dtype: PackageDtype = 'fp32'): Promise<ParityPair> {
   const gpu = await dawnEngine();
-  const { Engine } = await import('./engine');
-  const rt = gpu.rt;
-  const cpu = Engine.withRuntime({
-    ...rt,
-    backend: 'wasm',
-    adapter: { ...rt.adapter, backend: 'wasm' },
-    fallbackReason: 'the parity test asks for wasm',
-    device: () => null,
-  });
+  const cpu = await wasmEngineBeside(gpu, 'the parity test asks for wasm');
   const files = await fixturePackage(name, dtype);
   await gpu.load(memoryReader(files, name));
   await cpu.load(memoryReader(files, name));

@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, GenerateResult, RequestImage } from './engine';
-import { FIXTURES, dawnEngine, fixturePackage, memoryReader } from './fixturePackage.testutil';
+import { FIXTURES, dawnEngine, fixturePackage, memoryReader, wasmEngineBeside } from './fixturePackage.testutil';
 import { multiGolden } from './goldenMulti.testutil';
 import { readVideoFrames } from './nodeFrames';
 import { locateOrigin, type StageTrace } from '../common/trace';
@@ -52,15 +52,7 @@ describe.each(CASES)(
 
     beforeAll(async () => {
       gpuEngine = await dawnEngine();
-      const { Engine } = await import('./engine');
-      const rt = gpuEngine.rt;
-      cpuEngine = Engine.withRuntime({
-        ...rt,
-        backend: 'wasm',
-        adapter: { ...rt.adapter, backend: 'wasm' },
-        fallbackReason: 'the parity test asks for wasm',
-        device: () => null,
-      });
+      cpuEngine = await wasmEngineBeside(gpuEngine, 'the parity test asks for wasm');
       const files = await fixturePackage(name);
       await gpuEngine.load(memoryReader(files, name));
       await cpuEngine.load(memoryReader(files, name));
