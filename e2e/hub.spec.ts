@@ -218,17 +218,15 @@ test('wrong lengths: a short body once is recovered; always short, a lying size 
 test('a page reload mid-download continues from the bytes on disk', async ({ page }) => {
   server.inject(WEIGHTS, { kind: 'slow', bytesPerSecond: 150_000, times: Infinity });
   await page.evaluate((r) => (window as unknown as HubTest).hubTest.start(r), request());
-  await expect
-    .poll(
-      async () => {
-        const p = await page.evaluate(() =>
-          (window as unknown as HubTest).hubTest.progress.filter((e) => e.file === 'model.safetensors').pop(),
-        );
-        return p?.bytesDone ?? 0;
-      },
-      { timeout: 60_000 },
-    )
-    .toBeGreaterThan(400_000);
+  // bytesDone counts the files before this one too; the file's first event is at its byte 0.
+  const weightBytes = async () => {
+    const events = (await page.evaluate(() => (window as unknown as HubTest).hubTest.progress)).filter(
+      (e) => e.file === 'model.safetensors',
+    );
+    return events.length === 0 ? 0 : events[events.length - 1].bytesDone - events[0].bytesDone;
+  };
+  await expect.poll(weightBytes, { timeout: 60_000 }).toBeGreaterThan(400_000);
+  const reported = await weightBytes();
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]');
   server.clearFaults();
@@ -237,7 +235,12 @@ test('a page reload mid-download continues from the bytes on disk', async ({ pag
   expect(out.ok, JSON.stringify(out)).toBe(true);
   const resumed = weightGets().slice(before);
   const start = Number(/^bytes=(\d+)-/.exec(resumed[0].range ?? '')![1]);
-  expect(start).toBeGreaterThan(400_000); // not from zero
+  // Not from zero: the worker flushes at least once a second (opfs.ts), and 400 KB at 150 KB/s took
+  // over 2.5 s, so at least 150 KB were durable. Bytes written after the last flush may be lost with
+  // the reload, so the resume may start below the `reported` figure (CI once saw 389,644).
+  console.log(`resumed at byte ${start} of the ${reported} reported before the reload`);
+  expect(start).toBeGreaterThanOrEqual(150_000);
+  expect(reported).toBeGreaterThan(400_000);
   expect(resumed.every((g) => g.status === 206)).toBe(true);
   const firstDownload = (await page.evaluate(() => (window as unknown as HubTest).hubTest.progress)).find(
     (p) => p.phase === 'download' && p.file === 'model.safetensors',

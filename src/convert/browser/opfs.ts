@@ -14,7 +14,11 @@ export interface OpfsPartialFile extends PartialFile {
 export async function opfsPartialFile(handle: FileSystemFileHandle): Promise<OpfsPartialFile> {
   const sync = await openSync(handle);
   if (sync) {
-    let writes = 0;
+    // flush() makes the bytes durable: a reload or a crash keeps what was flushed and the download
+    // resumes from there. Once a second (or every 16 MB) bounds what is fetched twice without
+    // paying a flush per network chunk.
+    let lastFlush = performance.now();
+    let unflushed = 0;
     return {
       async size() {
         return sync.getSize();
@@ -26,8 +30,12 @@ export async function opfsPartialFile(handle: FileSystemFileHandle): Promise<Opf
           if (n <= 0) throw new DOMException(`wrote 0 of ${bytes.byteLength - at} bytes`, 'QuotaExceededError');
           at += n;
         }
-        // flush() makes the bytes durable; every few MB is enough (a crash re-downloads the rest).
-        if (++writes % 64 === 0) sync.flush();
+        unflushed += bytes.byteLength;
+        if (unflushed >= 16 << 20 || performance.now() - lastFlush >= 1000) {
+          sync.flush();
+          lastFlush = performance.now();
+          unflushed = 0;
+        }
       },
       async truncate(size) {
         sync.truncate(size);
