@@ -12,7 +12,8 @@
  *     no picture (sound only), a frame count of 0, a video together with images, more frames
  *     than the context holds (the engine's figures).
  *  4. (last: it loads another model) Video-LLaVA (videollava-clip-112: 65 tokens a frame, its
- *     CLS first): 8 frame heatmaps on the model's 8×8 grid, each frame's kept patches = the
+ *     CLS first): the model card and the frame strip say 65 a frame (64 an image), from the
+ *     manifest; 8 frame heatmaps on the model's 8×8 grid, each frame's kept patches = the
  *     trace's kept origins from its token 1 on (not one cell off), its CLS's fate as a mark.
  *
  * Screenshots at 1280×800 and 390 px wide, light and dark, in test-results/screenshots/.
@@ -384,6 +385,9 @@ test('a reload keeps several images in their order, and a video with its frame c
 
 test('Video-LLaVA: 8 frames of CLS + 8×8, each heatmap on the grid from token 1, the CLS fate beside it', async ({}, info) => {
   test.setTimeout(300_000);
+  // The model card before (the model the page has, LLaVA-1.5-shaped: frames go as images): one figure.
+  await expect(page.getByTestId('model.tokens.image')).toHaveText(/^\d+ \(\d+×\d+ patches of a \d+px image\)$/);
+  await expect(page.getByTestId('model.tokens.frame')).toHaveCount(0);
   const url = `${new URL(page.url()).origin}${convertFixture('videollava-clip-112', 'multi-')}`;
   await page.getByTestId('model.url').fill(url);
   await page.getByTestId('model.url').press('Enter');
@@ -392,12 +396,18 @@ test('Video-LLaVA: 8 frames of CLS + 8×8, each heatmap on the grid from token 1
     `Ready: videollava-clip-112, loaded from ${url}`,
     { timeout: 120_000 },
   );
+  // Its card states both towers' counts, from the manifest (a frame keeps its CLS: 65, not the image's 64).
+  await expect(page.getByTestId('model.tokens.image')).toHaveText('per image: 64 (8×8 patches of a 112px image)');
+  await expect(page.getByTestId('model.tokens.frame')).toHaveText('per frame: 65 (CLS + 8×8 patches of a 112px frame)');
   await ui.method.choose('sparsevlm', 64);
   const webm = await recordWebm(page, 'video', 1.2);
   await ui.input.file().setInputFiles({ name: 'moving-square.webm', mimeType: 'video/webm', buffer: webm });
   await page.getByTestId('input.frame-count').fill('8');
   await page.getByTestId('input.frame-count').press('Enter');
   await expect(page.getByTestId('input.frame')).toHaveCount(8, { timeout: 60_000 });
+  await expect(page.getByTestId('input.caption')).toContainText(
+    "8 frames sampled evenly, each 65 tokens through the model's video tower (CLS + 8×8 patches)",
+  );
   await ui.input.ask('Where does the square go?');
   await ui.answer.waitSettled();
   await expect(ui.answer.status).toHaveAttribute('data-status', 'done');

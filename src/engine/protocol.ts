@@ -77,12 +77,19 @@ export interface ModelInfo {
   dtype: string;
   numLayers: number;
   hiddenSize: number;
+  /** Tokens of one image through the image tower (a frame too, unless `video` says otherwise). */
   visualTokens: number;
   gridSize: [number, number];
   imageSize: number;
   synthetic: boolean;
   bytes: number;
   imageFit: ImageFit;
+  /**
+   * Video-LLaVA packages (manifest `video`): a frame goes through the video tower, which keeps
+   * every token, so it takes `tokensPerFrame` = its leading CLS + gridSize[0] × gridSize[1]
+   * (65 for an 8×8 grid where an image takes 64). Absent: a frame is an image (`visualTokens`).
+   */
+  video?: { tokensPerFrame: number };
 }
 
 export interface LoadProgress {

@@ -16,6 +16,7 @@ import {
 import { ask, cannotAsk, isActive, setCompareEnabled, stop } from '../store/runs';
 import { useApp } from '../store/store';
 import { describeWindow, gridFor, modelWindow, type PictureWindow } from './charts/explorer';
+import { tokenBreakdown } from './format';
 import { Panel } from './Panel';
 
 export const SAMPLES = [
@@ -70,7 +71,12 @@ const asFiles = (list: FileList | null | undefined) =>
 function ImageStrip() {
   const images = useApp((s) => s.images);
   const video = useApp((s) => s.video);
+  const info = useApp((s) => s.info);
   if (images.length < 2 && !video) return null;
+  // Video-LLaVA feeds frames through its video tower (CLS kept); other models take each frame as an image.
+  const perFrame = info?.video
+    ? `each ${info.video.tokensPerFrame} tokens through the model's video tower (${tokenBreakdown(info.video.tokensPerFrame, info.gridSize)})`
+    : 'each one image to the model';
   return (
     <figure className="image-strip-frame">
       <ol
@@ -133,7 +139,7 @@ function ImageStrip() {
       </ol>
       <figcaption className="small muted" data-testid="input.caption">
         {video
-          ? `${video.name} · ${video.width}×${video.height}px · ${video.durationS.toFixed(2)} s · ${images.length} frame${images.length === 1 ? '' : 's'} sampled evenly, each one image to the model`
+          ? `${video.name} · ${video.width}×${video.height}px · ${video.durationS.toFixed(2)} s · ${images.length} frame${images.length === 1 ? '' : 's'} sampled evenly, ${perFrame}`
           : `${images.length} images, read by the model in this order`}
       </figcaption>
     </figure>

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { formatBytes, formatDuration } from '../store/progress';
 import { SYNTHETIC_MODEL_URL, loadFromFolder, loadFromUrl, loadModel } from '../store/model';
 import { useApp } from '../store/store';
-import { isLocation, shortSource } from './format';
+import { isLocation, shortSource, visualTokenFacts } from './format';
 import { HubSection } from './HubSection';
 import { Panel } from './Panel';
 
@@ -87,6 +87,8 @@ function Info() {
   const info = useApp((s) => s.info);
   const source = useApp((s) => s.sourceLabel);
   if (!info) return null;
+  // Video-LLaVA: a frame goes through the video tower, CLS kept (65 where an image takes 64).
+  const tokens = visualTokenFacts(info);
   return (
     <>
       {/* The loaded model by its own name (the choice card above is only one of the ways to load one). */}
@@ -101,8 +103,14 @@ function Info() {
           {info.numLayers} × {info.hiddenSize} wide, {info.dtype}
         </dd>
         <dt>Visual tokens</dt>
-        <dd>
-          {info.visualTokens} ({info.gridSize[0]}×{info.gridSize[1]} patches of a {info.imageSize}px image)
+        <dd data-testid="model.tokens">
+          <span data-testid="model.tokens.image">{tokens.image}</span>
+          {tokens.frame && (
+            <>
+              <br />
+              <span data-testid="model.tokens.frame">{tokens.frame}</span>
+            </>
+          )}
         </dd>
         <dt>Size</dt>
         <dd>{formatBytes(info.bytes)}</dd>

@@ -1,4 +1,5 @@
 /** Number formatting shared by the panels. */
+import type { ModelInfo } from '../engine/protocol';
 import type { Run } from '../store/types';
 
 export function formatMs(ms: number | null): string {
@@ -58,3 +59,34 @@ export function shortSource(label: string): string {
 
 /** Whether a source label is a URL or a path (then the model's own name reads better). */
 export const isLocation = (label: string): boolean => /^(https?:\/\/|\/)/.test(label);
+
+/**
+ * What `count` visual tokens on a `grid` are: "8×8 patches", with the tokens before the grid
+ * named ("CLS + 8×8 patches": a Video-LLaVA frame keeps its class token; so does a CLIP image
+ * under the 'full' strategy). More than one leading token is only counted (no tower has them).
+ */
+export function tokenBreakdown(count: number, grid: readonly [number, number]): string {
+  const patches = `${grid[0]}×${grid[1]} patches`;
+  const leading = count - grid[0] * grid[1];
+  if (leading === 0) return patches;
+  if (leading === 1) return `CLS + ${patches}`;
+  if (leading > 1) return `${leading} leading tokens + ${patches}`;
+  return `${count} tokens on ${patches}`;
+}
+
+/**
+ * The model card's visual-token figures: an image's, and a video frame's when the package has a
+ * video tower (Video-LLaVA: 65 a frame for 64 an image) — null when a frame is fed as an image.
+ */
+export function visualTokenFacts(info: Pick<ModelInfo, 'visualTokens' | 'gridSize' | 'imageSize' | 'video'>): {
+  image: string;
+  frame: string | null;
+} {
+  const image = `${info.visualTokens} (${tokenBreakdown(info.visualTokens, info.gridSize)} of a ${info.imageSize}px image)`;
+  if (!info.video) return { image, frame: null };
+  const perFrame = info.video.tokensPerFrame;
+  return {
+    image: `per image: ${image}`,
+    frame: `per frame: ${perFrame} (${tokenBreakdown(perFrame, info.gridSize)} of a ${info.imageSize}px frame)`,
+  };
+}
