@@ -54,7 +54,8 @@ export interface BenchOptions {
   /**
    * A video question instead of the one image: `frames` frames sampled uniformly from `video`
    * (a frame folder or an animated GIF/WebP, read by the CLI's reader, engine/nodeFrames.ts),
-   * each fed as an image in prompt order. Without a path: $BENCH_VIDEO, else fixtures/multi/frames.gif.
+   * each fed as an image in prompt order, or as one `<video>` through a Video-LLaVA package's video
+   * tower (video-llava-7b). Without a path: $BENCH_VIDEO, else fixtures/multi/frames.gif.
    */
   video?: { path?: string; frames: number };
 }

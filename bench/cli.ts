@@ -1,7 +1,7 @@
 /**
  * npm run bench -- [--where browser|node] [--shape tiny|small|llava-1.5-7b|video-llava-7b] [--dtype q4|q4f16|fp16]
  *   [--methods none,sparsevlm:192,…] [--runs N] [--warmup N] [--tokens N] [--out bench/results]
- *   [--frames N [--video <folder|file.gif>]]   (a video question: N frames, each an image; Node only)
+ *   [--frames N [--video <folder|file.gif>]]   (a video question: N frames, each an image or through a video tower; Node only)
  *
  * Measures every method side by side in one process and writes
  * <out>/<date>-<where>-<shape>.{json,md,svg} (bench/README in the project README's Benchmarks

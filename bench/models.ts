@@ -9,12 +9,24 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { convertCheckpoint } from '../src/convert/convert';
 import { DirSink } from '../src/package/nodeSink';
-import { SyntheticCheckpoint } from '../src/convert/synthetic/synthetic';
+import {
+  DEFAULT_TOKENIZER_FIXTURE,
+  SyntheticCheckpoint,
+  syntheticTokenizerFixture,
+} from '../src/convert/synthetic/synthetic';
 import type { BenchDtype, BenchShape } from './args';
 
-/** The fixture tokenizer every synthetic model carries (make-synthetic.ts reads the same files). */
-export function tokenizerDir(): string {
-  return process.env.BENCH_TOKENIZER_DIR ?? resolve('fixtures/open-llava15-deep');
+/**
+ * The fixture tokenizer a synthetic shape carries (make-synthetic.ts reads the same files):
+ * open-llava15-deep's ($BENCH_TOKENIZER_DIR on the GPU machine), or the one the shape names
+ * (video-llava-7b: fixtures/videollava-clip-112's, with `<video>`; bench/gpu/pack.sh carries it
+ * under fixtures/, which the GPU machine's working folder holds too).
+ */
+export function tokenizerDir(shape: BenchShape): string {
+  const fixture = syntheticTokenizerFixture(shape);
+  if (fixture === DEFAULT_TOKENIZER_FIXTURE)
+    return process.env.BENCH_TOKENIZER_DIR ?? resolve('fixtures', DEFAULT_TOKENIZER_FIXTURE);
+  return resolve('fixtures', fixture);
 }
 
 async function loadTokenizer(dir: string) {
@@ -40,9 +52,16 @@ export async function ensureSyntheticPackage(
   mergedDecoder = false,
 ): Promise<PreparedModel> {
   const dir = resolve(cacheDir, `${shape}-${dtype}${mergedDecoder ? '-merged' : ''}`);
-  if (existsSync(join(dir, 'manifest.json'))) return { dir, generated: false, generateMs: 0 };
+  const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir(shape)), 0);
+  if (existsSync(join(dir, 'manifest.json'))) {
+    // A package made from an older definition of the shape (video-llava-7b fed frames as images
+    // until 2026-12-02) is made again: its config.json is the shape's as it was then.
+    const cached = await readFile(join(dir, 'config.json')).catch(() => null);
+    if (cached && Buffer.from(ckpt.files['config.json']).equals(cached))
+      return { dir, generated: false, generateMs: 0 };
+    log(`${dir} was made from an older ${shape} shape (its config.json differs): generating it again`);
+  }
   const t0 = performance.now();
-  const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir()), 0);
   const sink = new DirSink(dir);
   let lastLogged = -1;
   await convertCheckpoint(ckpt, {
@@ -74,7 +93,7 @@ export async function ensureTransformersJsPackage(
   if (existsSync(join(dir, 'model', 'config.json'))) return { dir, generated: false, generateMs: 0 };
   const { convertToTransformersJs } = await import('../src/convert/transformersjs');
   const t0 = performance.now();
-  const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir()), 0);
+  const ckpt = new SyntheticCheckpoint(shape, await loadTokenizer(tokenizerDir(shape)), 0);
   log(`generating ${shape} ${dtype} in the transformers.js layout`);
   await convertToTransformersJs(ckpt, { dtype, sink: new DirSink(join(dir, 'model')) });
   return { dir, generated: true, generateMs: performance.now() - t0 };

@@ -12,7 +12,7 @@ import { installGpuMemoryCounter, type GpuMemoryCounter } from './gpuMemory';
 import type { BenchTarget, RunOutcome } from './measure';
 
 export const BENCH_QUESTION = 'Describe this image in detail.';
-/** The video row's question (the frames come first in the user turn, as images). */
+/** The video row's question (the frames come first in the user turn: as images, or one `<video>` for Video-LLaVA). */
 export const BENCH_VIDEO_QUESTION = 'Describe this video in detail.';
 
 export interface TargetEnvironment {

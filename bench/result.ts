@@ -33,8 +33,12 @@ export interface BenchResult {
     question: string;
     /** The image's file name; for a video row, the video's. */
     image: string;
-    /** A video row (--frames): frames fed, frames in the source, and which (uniform sampling). */
-    video?: { frames: number; sourceFrames: number; indices: number[] };
+    /**
+     * A video row (--frames): frames fed, frames in the source, and which (uniform sampling);
+     * `tokensPerFrame` when the package feeds frames through a video tower (Video-LLaVA: 257 at
+     * 224 px, CLS kept; manifest `video`), absent when each frame is fed as an image.
+     */
+    video?: { frames: number; sourceFrames: number; indices: number[]; tokensPerFrame?: number };
   };
   environment: {
     adapter: AdapterInfo;
@@ -101,6 +105,14 @@ function section(title: string, body: string): string {
   return `\n\n### ${title}\n\n${body}\n`;
 }
 
+/** How a video row's frames went in: through the package's video tower, or each as an image. */
+function videoWords(v: NonNullable<BenchResult['options']['video']>, source: string): string {
+  const which = `a video: ${v.frames} frames of ${source}'s ${v.sourceFrames}, indices ${v.indices.join(', ')}`;
+  if (v.tokensPerFrame !== undefined)
+    return `${which}, through the package's video tower: ${v.tokensPerFrame} tokens a frame (its CLS first), one block of ${v.frames} × ${v.tokensPerFrame} = ${v.frames * v.tokensPerFrame}`;
+  return `${which}, each fed as an image; the visual count is the span from the first frame's first token to the last frame's last, separators included`;
+}
+
 export function markdownReport(r: BenchResult): string {
   const a = r.environment.adapter;
   const parts = [
@@ -114,9 +126,7 @@ export function markdownReport(r: BenchResult): string {
     '',
     `Model: ${r.model.name} (${r.model.numLayers} layers, hidden ${r.model.hiddenSize}, ${(r.model.bytes / 2 ** 20).toFixed(1)} MiB), ` +
       `prompt ${r.model.layout.preLength} + ${r.model.layout.visualCount} visual + ${r.model.layout.textLength} text tokens` +
-      (r.options.video
-        ? ` (a video: ${r.options.video.frames} frames of ${r.options.image}'s ${r.options.video.sourceFrames}, indices ${r.options.video.indices.join(', ')}, each fed as an image; the visual count is the span from the first frame's first token to the last frame's last, separators included). `
-        : '. ') +
+      (r.options.video ? ` (${videoWords(r.options.video, r.options.image)}). ` : '. ') +
       `${r.options.runs} runs after ${r.options.warmup} warm-up per method, round-robin; ${r.options.newTokens} tokens forced. ` +
       'Median [min–max] (ratio to none, same run).',
     '',

@@ -40,7 +40,8 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
     : await ensureSyntheticPackage(o.shape, o.dtype, o.cacheDir, log, !o.noMerged);
   if (model.generated) log(`generated ${model.dir} in ${(model.generateMs / 1000).toFixed(1)} s`);
   const imagePath = o.video ? benchVideoPath(o.video.path) : benchImagePath();
-  // A video: its frames sampled uniformly by the CLI's reader (engine/nodeFrames.ts), each an image.
+  // A video: its frames sampled uniformly by the CLI's reader (engine/nodeFrames.ts); the engine
+  // feeds them through the package's video tower where it has one (Video-LLaVA), else each as an image.
   const video = o.video
     ? await (await import('../src/engine/nodeFrames')).readVideoFrames(imagePath, o.video.frames)
     : null;
@@ -54,6 +55,7 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
     `loaded ${target.model.name} in ${(target.loadMs / 1000).toFixed(1)} s on ${target.environment.adapter.backend} (${target.environment.adapter.architecture} ${target.environment.adapter.description})`,
   );
   const date = new Date().toISOString();
+  const videoTower = video ? target.engine.model?.manifest.video : undefined;
   const nativeOf = async (): Promise<Record<string, unknown> | NotMeasured> => {
     if (!o.native)
       return {
@@ -84,6 +86,7 @@ export async function runNodeBench(o: BenchOptions, log: (line: string) => void 
                 frames: video.images.length,
                 sourceFrames: video.total,
                 indices: video.images.map((im) => im.frame!.index),
+                ...(videoTower ? { tokensPerFrame: videoTower.tokensPerFrame } : {}),
               },
             }
           : {}),

@@ -32,6 +32,9 @@ cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenize
    bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh bench/gpu/f16-run.sh "$stage/"
 # The random fixture families for f16-run.sh's last phase (f16-parity on llama-clip-gqa, qwen2-siglip; ~2 MB).
 mkdir -p "$stage/fixtures" && cp -r fixtures/llama-clip-gqa fixtures/qwen2-siglip "$stage/fixtures/"
+# The video-llava-7b shape's tokenizer (with <video>; bench/models.ts reads it from fixtures/ under the working folder; 18 KB).
+mkdir -p "$stage/fixtures/videollava-clip-112" && cp fixtures/videollava-clip-112/tokenizer.json \
+  fixtures/videollava-clip-112/tokenizer_config.json fixtures/videollava-clip-112/chat_template.jinja "$stage/fixtures/videollava-clip-112/"
 nm=node_modules; dst=$stage/node_modules
 cp -r $nm/sharp $nm/detect-libc $nm/semver $nm/onnxruntime-common "$dst/"
 cp -r $nm/@img/colour $nm/@img/sharp-linux-x64 $nm/@img/sharp-libvips-linux-x64 "$dst/@img/"

@@ -37,9 +37,10 @@ fi
 quiet() { grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp'; }
 
 # VIDEO_ONLY=1: issue 15's video row alone, then stop (≈ 150 s; VIDEO_S caps it, default 240).
-# 8 frames of frames.gif (fixtures/multi, 24 frames) on the video-llava-7b shape: CLIP ViT-L/14 at
-# 224 px, 256 tokens a frame, 8 × 256 = 2048 visual tokens (the reference's Video-LLaVA setting),
-# the same Vicuna-7B weights as llava-1.5-7b. none vs sparsevlm-v1+schedule=video (the reference's
+# 8 frames of frames.gif (fixtures/multi, 24 frames) on the video-llava-7b shape: Video-LLaVA-7B's
+# (VideoLlavaForConditionalGeneration) image and video towers, each CLIP ViT-L/14 at 224 px; the
+# frames go as one <video> through the video tower, 257 tokens a frame (CLS kept), 8 × 257 = 2056
+# visual tokens; the same Vicuna-7B weights as llava-1.5-7b. none vs sparsevlm-v1+schedule=video (the reference's
 # video branch: one stage after layer 1, keep rank(P), recycling) vs fastv:135 (keep 73 after
 # layer 1: 135 equal tokens). The package is generated here (≈ 20 s) and kept in $cache.
 # llava-1.5-7b itself cannot take 8 frames: 8 × 576 = 4608 visual tokens exceed its 4096 context,

@@ -14,20 +14,27 @@ import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../convert/convert';
 import { ConvertError } from '../common/errors';
 import { DirSink } from '../package/nodeSink';
-import { SYNTHETIC_SHAPES, SyntheticCheckpoint, syntheticCheckpointFiles } from '../convert/synthetic/synthetic';
+import {
+  SYNTHETIC_SHAPES,
+  SyntheticCheckpoint,
+  syntheticCheckpointFiles,
+  syntheticTokenizerFixture,
+} from '../convert/synthetic/synthetic';
 import { convertToTransformersJs } from '../convert/transformersjs';
 import { ProgressBar, exitWithError } from './progressBar';
 import { PACKAGE_DTYPES, type PackageDtype } from '../package/manifest';
 import type { TensorDtype } from '../convert/checkpoint/safetensors';
 
-const TOKENIZER_DIR = new URL('../../fixtures/open-llava15-deep/', import.meta.url);
+/** The shape's fixture tokenizer (open-llava15-deep; a Video-LLaVA shape's has `<video>` too). */
+const tokenizerDir = (shape: string) => new URL(`../../fixtures/${syntheticTokenizerFixture(shape)}/`, import.meta.url);
 const USAGE = `usage: npm run make-synthetic -- --shape <${Object.keys(SYNTHETIC_SHAPES).join('|')}> --out <dir> [--format checkpoint|package|transformers.js] [--dtype fp32|fp16|q4|q4f16] [--seed N] [--tensor-dtype F32|F16|BF16] [--merged-decoder]`;
 
-async function loadSyntheticTokenizer() {
+async function loadSyntheticTokenizer(shape: string) {
+  const dir = tokenizerDir(shape);
   return {
-    tokenizerJson: new Uint8Array(await readFile(new URL('tokenizer.json', TOKENIZER_DIR))),
-    tokenizerConfigJson: new Uint8Array(await readFile(new URL('tokenizer_config.json', TOKENIZER_DIR))),
-    chatTemplate: await readFile(new URL('chat_template.jinja', TOKENIZER_DIR), 'utf8'),
+    tokenizerJson: new Uint8Array(await readFile(new URL('tokenizer.json', dir))),
+    tokenizerConfigJson: new Uint8Array(await readFile(new URL('tokenizer_config.json', dir))),
+    chatTemplate: await readFile(new URL('chat_template.jinja', dir), 'utf8'),
   };
 }
 
@@ -52,7 +59,7 @@ async function main(): Promise<void> {
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0)
     throw new ConvertError('bad-value', '--seed', `"${values.seed}" is not a non-negative integer`);
-  const ckpt = new SyntheticCheckpoint(values.shape, await loadSyntheticTokenizer(), seed);
+  const ckpt = new SyntheticCheckpoint(values.shape, await loadSyntheticTokenizer(values.shape), seed);
   const sink = new DirSink(values.out);
 
   if (values.format === 'checkpoint') {

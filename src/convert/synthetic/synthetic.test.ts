@@ -5,11 +5,15 @@ import { ConvertError } from '../../common/errors';
 import { expectedTensors } from '../checkpoint/keys';
 import { openCheckpointDir } from '../checkpoint/nodeCheckpoint';
 import { DirSink } from '../../package/nodeSink';
+import { convertCheckpoint } from '../convert';
+import { parseManifest } from '../../package/manifest';
+import { INT4_BLOCK } from '../quantize';
 import {
   SYNTHETIC_SHAPES,
   SYNTHETIC_TOKENIZER_VOCAB,
   SyntheticCheckpoint,
   syntheticCheckpointFiles,
+  syntheticTokenizerFixture,
 } from './synthetic';
 import { FIXTURE, removeDir, tempDir } from '../testing/variants';
 
@@ -18,13 +22,16 @@ afterAll(async () => {
   for (const d of dirs) await removeDir(d);
 });
 
-async function tokenizer() {
+async function tokenizer(dir = FIXTURE) {
   return {
-    tokenizerJson: new Uint8Array(await readFile(join(FIXTURE, 'tokenizer.json'))),
-    tokenizerConfigJson: new Uint8Array(await readFile(join(FIXTURE, 'tokenizer_config.json'))),
-    chatTemplate: await readFile(join(FIXTURE, 'chat_template.jinja'), 'utf8'),
+    tokenizerJson: new Uint8Array(await readFile(join(dir, 'tokenizer.json'))),
+    tokenizerConfigJson: new Uint8Array(await readFile(join(dir, 'tokenizer_config.json'))),
+    chatTemplate: await readFile(join(dir, 'chat_template.jinja'), 'utf8'),
   };
 }
+/** The tokenizer shape `name` carries (make-synthetic.ts and bench/models.ts read the same fixture). */
+const shapeTokenizer = (name: string) =>
+  tokenizer(new URL(`../../../fixtures/${syntheticTokenizerFixture(name)}/`, import.meta.url).pathname);
 
 describe('SyntheticCheckpoint', () => {
   it('has the real shapes of LLaVA-1.5-7B and LLaVA-Interleave-Qwen-0.5B', async () => {
@@ -63,7 +70,7 @@ describe('SyntheticCheckpoint', () => {
     expect(new SyntheticCheckpoint('tiny', tok).config.text.vocabSize).toBe(SYNTHETIC_TOKENIZER_VOCAB);
     expect(new SyntheticCheckpoint('tiny', tok).config.imageSeqLength).toBe(576);
     for (const name of Object.keys(SYNTHETIC_SHAPES)) {
-      const c = new SyntheticCheckpoint(name, tok);
+      const c = new SyntheticCheckpoint(name, await shapeTokenizer(name));
       expect(c.names()).toEqual([...expectedTensors(c.config).keys()].sort());
     }
     expect(() => new SyntheticCheckpoint('huge', tok)).toThrow(ConvertError);
@@ -116,5 +123,60 @@ describe('SyntheticCheckpoint', () => {
       expect(worst).toBeLessThan(0.04 * 2 ** -11); // one f16 rounding of values below 0.04
       await back.close?.();
     }
+  });
+
+  it('video-llava-7b is Video-LLaVA-7B: its own video tower, 257 tokens a frame (CLS kept), 2056 for 8', async () => {
+    const video = new SyntheticCheckpoint('video-llava-7b', await shapeTokenizer('video-llava-7b'));
+    const tok0 = await tokenizer();
+    const llava = new SyntheticCheckpoint('llava-1.5-7b', tok0);
+    expect(video.config.family).toBe('video_llava');
+    expect(video.config.video).toEqual({ tokenId: 300, token: '<video>', tokensPerFrame: 257 });
+    expect(8 * video.config.video!.tokensPerFrame).toBe(2056);
+    expect(video.config.imageSeqLength).toBe(256); // an image through the image tower: CLS dropped ('default')
+    expect(video.config.vision).toMatchObject({ hiddenSize: 1024, numLayers: 24, imageSize: 224, patchSize: 14 });
+    // The video tower: every image-tower tensor again under video_vision., same shapes, its own values.
+    const tower = video.names().filter((n) => n.startsWith('vision.'));
+    expect(video.names().filter((n) => n.startsWith('video_vision.'))).toEqual(tower.map((n) => `video_${n}`).sort());
+    for (const n of tower) expect(video.info(`video_${n}`)!.shape).toEqual(video.info(n)!.shape);
+    const fc1 = 'vision.encoder.layers.0.mlp.fc1.bias';
+    expect(Array.from(await video.read(`video_${fc1}`))).not.toEqual(Array.from(await video.read(fc1)));
+    // The decoder and the image tower's layers are llava-1.5-7b's, value for value (same names and shapes).
+    const q = 'text.layers.31.self_attn.q_proj.weight';
+    const codes = async (c: SyntheticCheckpoint) =>
+      Buffer.from((await c.readInt4(q, { blockSize: INT4_BLOCK, halfScales: false }))!.packed);
+    expect((await codes(video)).equals(await codes(llava))).toBe(true);
+    expect(Array.from(await video.read(fc1))).toEqual(Array.from(await llava.read(fc1)));
+    // 7.36 B: llava-1.5-7b's 7.06 B with the towers at 224 px (577 − 257 positions fewer) and a second CLIP-L (0.30 B).
+    const towerParams = tower.reduce((n, name) => n + video.info(name)!.shape.reduce((a, b) => a * b, 1), 0);
+    expect(towerParams / 1e9).toBeCloseTo(0.303, 3);
+    expect(video.parameterCount() - llava.parameterCount()).toBe(towerParams - (577 - 257) * 1024);
+    // Given the LLaVA tokenizer (no <video>), it says what it needs and where to find it.
+    expect(() => new SyntheticCheckpoint('video-llava-7b', tok0)).toThrow(
+      /needs "<video>" as added token 300 .* fixtures\/videollava-clip-112/,
+    );
+  });
+
+  it('video-llava-tiny converts to a Video-LLaVA package (video tower, 65 tokens a frame) and an HF checkpoint', async () => {
+    const ckpt = new SyntheticCheckpoint('video-llava-tiny', await shapeTokenizer('video-llava-tiny'), 1);
+    const root = await tempDir('synth-video');
+    dirs.push(root);
+    await convertCheckpoint(ckpt, { dtype: 'fp32', sink: new DirSink(join(root, 'package')) });
+    const manifest = parseManifest(await readFile(join(root, 'package', 'manifest.json'), 'utf8'));
+    expect(manifest.video).toEqual({ tokenId: 300, token: '<video>', tokensPerFrame: 65 });
+    expect(manifest.vision.visualTokens).toBe(64);
+    expect(manifest.graphs.videoVision).toBeDefined();
+    expect(manifest.files.map((f) => f.path)).toContain(manifest.graphs.videoVision);
+    expect(manifest.chatTemplate).toContain("c['type'] == 'video'");
+    // The checkpoint layout: image_tower.* and video_tower.*, VideoLlavaProcessor's 65 a frame, read back whole.
+    const out = join(root, 'ckpt');
+    const sink = new DirSink(out);
+    for (const f of syntheticCheckpointFiles(ckpt)) await sink.writeStream(f.path, f.chunks);
+    await sink.commit();
+    const back = await openCheckpointDir(out);
+    expect(back.config).toEqual(ckpt.config);
+    expect(back.names()).toEqual(ckpt.names());
+    const name = 'video_vision.encoder.layers.1.self_attn.q_proj.weight';
+    expect(Array.from(await back.read(name))).toEqual(Array.from(await ckpt.read(name)));
+    await back.close?.();
   });
 });

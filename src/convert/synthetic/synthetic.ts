@@ -8,6 +8,11 @@
  * its size; the 7B and Qwen shapes keep their real vocab (32000 / 151936), of which the
  * tokenizer only ever produces the first 270 ids, so the head's size is real for benchmarks.
  *
+ * The Video-LLaVA shapes (`video_llava` family: an image tower and a video tower of the same
+ * architecture, every frame token kept, CLS included) carry the tokenizer of fixtures/
+ * videollava-clip-112 instead: the same kind of Llama-2-shaped tokenizer with `<video>` added
+ * (id 300), which the prompt's one `<video>` needs (`SyntheticShape.tokenizerFixture`).
+ *
  * Values: uniform with std 0.02 (transformers' initializer_range; uniform is cheaper to draw than
  * a normal and bounded), norm weights 1 and norm biases 0, so activations stay finite. The answers
  * are noise and the manifest says `synthetic: true`.
@@ -36,6 +41,12 @@ type Json = Record<string, unknown>;
 /** The fixture tokenizer's size: tiny/small use it as vocab so every id has a token. */
 export const SYNTHETIC_TOKENIZER_VOCAB = 270;
 const IMAGE_TOKEN_ID = 4;
+/** The fixture whose tokenizer files a shape carries unless it names another. */
+export const DEFAULT_TOKENIZER_FIXTURE = 'open-llava15-deep';
+/** fixtures/videollava-clip-112's tokenizer (make_videollava.py): 300 tokens, `<image>` 4, then `<video>` 300. */
+const VIDEO_TOKENIZER_FIXTURE = 'videollava-clip-112';
+const VIDEO_TOKEN_ID = 300;
+const VIDEO_TOKENIZER_VOCAB = 301;
 
 const llama = LLAMA.syntheticConfig;
 /** The synthetic CLIP towers: ViT-L/14's patch at LLaVA-1.5's 336 px unless given. */
@@ -58,8 +69,32 @@ function llava15(text: Json, vision: Json, imageSeqLength = 576): Json {
   };
 }
 
+/**
+ * Video-LLaVA (`VideoLlavaForConditionalGeneration`, LanguageBind/Video-LLaVA-7B-hf's config
+ * fields): `image_tower` and `video_tower` both of `vision`'s shape; frames keep every token.
+ */
+function videoLlava(text: Json, vision: Json, imageSeqLength: number, videoSeqLength: number): Json {
+  return {
+    architectures: ['VideoLlavaForConditionalGeneration'],
+    model_type: 'video_llava',
+    image_token_index: IMAGE_TOKEN_ID,
+    video_token_index: VIDEO_TOKEN_ID,
+    image_seq_length: imageSeqLength,
+    video_seq_length: videoSeqLength,
+    projector_hidden_act: 'gelu',
+    multimodal_projector_bias: true,
+    tie_word_embeddings: false,
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+    text_config: text,
+    vision_config: vision,
+  };
+}
+
 export interface SyntheticShape {
   description: string;
+  /** fixtures/<name>/ whose tokenizer.json, tokenizer_config.json and chat_template.jinja it carries (default open-llava15-deep). */
+  tokenizerFixture?: string;
   /**
    * Linear weights are generated as int4 codes (see syntheticInt4): q4/q4f16 packages skip the
    * floats and the quantiser, and `read` returns the same weights dequantised, so every format
@@ -108,14 +143,28 @@ export const SYNTHETIC_SHAPES: Record<string, SyntheticShape> = {
   },
   'video-llava-7b': {
     description:
-      "Video-LLaVA-7B's shape as LLaVA takes it: CLIP ViT-L/14 at 224 px (1024, 24 layers, 256 tokens a frame, so 8 frames = the reference's 2048) + the same Vicuna-7B as llava-1.5-7b (same tensor names, so the same seeded weights), projector 1024→4096→4096. One tower for frames (Video-LLaVA's LanguageBind video tower is another CLIP of this shape; HF's VideoLlava keeps each frame's CLS, 257 a frame — here 256, the reference's `image_shape` 2048)",
+      "Video-LLaVA-7B (VideoLlavaForConditionalGeneration): an image tower and a video tower, each CLIP ViT-L/14 at 224 px (1024, 24 layers; an image 256 tokens, a frame 257 with its CLS, so 8 frames = 2056) + the same Vicuna-7B as llava-1.5-7b (same tensor names, so the same seeded weights; vocab 32000, not the real 32064: the tokenizer's ids end at 300), projector 1024→4096→4096",
     directInt4: true,
-    config: llava15(
+    tokenizerFixture: VIDEO_TOKENIZER_FIXTURE,
+    config: videoLlava(
       llama({ hidden: 4096, layers: 32, heads: 32, kvHeads: 32, mlp: 11008, vocab: 32000 }),
       clipVision({ hidden: 1024, layers: 24, heads: 16, mlp: 4096, imageSize: 224 }),
       256,
+      8 * 257,
     ),
     imageProcessor: CLIP.imageProcessor(224),
+  },
+  'video-llava-tiny': {
+    description:
+      'Video-LLaVA, tiny and quick: two CLIP 112/14 towers (width 32, 2 layers; an image 64 tokens, a frame 65 with its CLS) + LLaMA (hidden 64, 4 layers, GQA 4/2 heads)',
+    tokenizerFixture: VIDEO_TOKENIZER_FIXTURE,
+    config: videoLlava(
+      llama({ hidden: 64, layers: 4, heads: 4, kvHeads: 2, mlp: 128, vocab: VIDEO_TOKENIZER_VOCAB }),
+      clipVision({ hidden: 32, layers: 2, heads: 2, mlp: 64, imageSize: 112 }),
+      64,
+      8 * 65,
+    ),
+    imageProcessor: CLIP.imageProcessor(112),
   },
   'interleave-qwen-0.5b': {
     description:
@@ -163,6 +212,11 @@ export function syntheticShape(name: string): SyntheticShape {
       `unknown synthetic shape (known: ${Object.keys(SYNTHETIC_SHAPES).join(', ')})`,
     );
   return shape;
+}
+
+/** The fixture folder (under fixtures/) whose tokenizer files shape `name` carries. */
+export function syntheticTokenizerFixture(name: string): string {
+  return syntheticShape(name).tokenizerFixture ?? DEFAULT_TOKENIZER_FIXTURE;
 }
 
 /** The tokenizer files every synthetic model carries (the project's fixture tokenizer). */
@@ -240,6 +294,7 @@ export class SyntheticCheckpoint implements Checkpoint {
     const enc = new TextEncoder();
     this.id = `synthetic-${shapeName}`;
     this.config = parseLlavaConfig(shape.config, '<image>');
+    if (this.config.video) checkVideoToken(tokenizer.tokenizerJson, this.config.video, shapeName);
     this.chatTemplate = tokenizer.chatTemplate;
     this.files = {
       'config.json': enc.encode(JSON.stringify(shape.config, null, 2) + '\n'),
@@ -247,14 +302,16 @@ export class SyntheticCheckpoint implements Checkpoint {
       'tokenizer_config.json': tokenizer.tokenizerConfigJson,
       'preprocessor_config.json': enc.encode(JSON.stringify(shape.imageProcessor, null, 2) + '\n'),
     };
+    const video = this.config.video;
     this.processorConfigJson = enc.encode(
       JSON.stringify(
         {
           image_processor: shape.imageProcessor,
           image_token: '<image>',
+          ...(video ? { video_token: video.token } : {}),
           num_additional_image_tokens: VISION_ARCHITECTURES[this.config.vision.arch].embeddings.classToken ? 1 : 0,
           patch_size: this.config.vision.patchSize,
-          processor_class: 'LlavaProcessor',
+          processor_class: video ? 'VideoLlavaProcessor' : 'LlavaProcessor',
           vision_feature_select_strategy: this.config.vision.selectStrategy,
         },
         null,
@@ -307,11 +364,40 @@ export class SyntheticCheckpoint implements Checkpoint {
   }
 }
 
-/** Canonical → the key transformers 5.17 save_pretrained writes (the legacy `language_model.model.*` form). */
-export function savedKey(canonical: string): string {
+/**
+ * A Video-LLaVA shape needs `<video>` in its tokenizer at the config's `video_token_index`
+ * (checkpoint.ts finds the token's string the same way): otherwise the prompt's one `<video>`
+ * would not be one token, and the package would fail only when asked about a video.
+ */
+function checkVideoToken(tokenizerJson: Uint8Array, video: { tokenId: number; token: string }, shape: string): void {
+  let added: unknown;
+  try {
+    added = (JSON.parse(new TextDecoder().decode(tokenizerJson)) as { added_tokens?: unknown }).added_tokens;
+  } catch {
+    added = undefined;
+  }
+  const hit = Array.isArray(added)
+    ? (added as { id?: unknown; content?: unknown }[]).find((t) => t.id === video.tokenId)
+    : undefined;
+  if (hit?.content !== video.token)
+    throw new ConvertError(
+      'bad-value',
+      'tokenizer.json',
+      `the ${shape} shape needs "${video.token}" as added token ${video.tokenId} (config.json "video_token_index"); ` +
+        `this tokenizer has ${hit ? JSON.stringify(hit.content) : 'none'} there — give it fixtures/${syntheticTokenizerFixture(shape)}'s tokenizer`,
+    );
+}
+
+/**
+ * Canonical → the key transformers 5.17 save_pretrained writes (the legacy `language_model.model.*`
+ * form; Video-LLaVA's towers as `image_tower.*` and `video_tower.*`, as fixtures/videollava-clip-112 has them).
+ */
+export function savedKey(canonical: string, family: LlavaConfig['family'] = 'llava'): string {
   if (canonical.startsWith('text.')) return `language_model.model.${canonical.slice(5)}`;
   if (canonical.startsWith('lm_head.')) return `language_model.${canonical}`;
-  if (canonical.startsWith('vision.')) return `vision_tower.${canonical.slice(7)}`;
+  if (canonical.startsWith('vision.'))
+    return `${family === 'video_llava' ? 'image_tower' : 'vision_tower'}.${canonical.slice(7)}`;
+  if (canonical.startsWith('video_vision.')) return `video_tower.${canonical.slice(13)}`;
   if (canonical.startsWith('projector.')) return `multi_modal_projector.${canonical.slice(10)}`;
   throw new ConvertError('unexpected-tensor', 'synthetic', `no saved key for "${canonical}"`);
 }
@@ -348,7 +434,12 @@ export function syntheticCheckpointFiles(
   // Greedy sharding in sorted key order, as save_pretrained does.
   const tensors = ckpt
     .names()
-    .map((name) => ({ name: savedKey(name), canonical: name, dtype: tensorDtype, shape: ckpt.info(name)!.shape }))
+    .map((name) => ({
+      name: savedKey(name, ckpt.config.family),
+      canonical: name,
+      dtype: tensorDtype,
+      shape: ckpt.info(name)!.shape,
+    }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const shards: (typeof tensors)[] = [[]];
   let current = 0;
