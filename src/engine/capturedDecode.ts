@@ -203,34 +203,51 @@ export class CapturedDecoder {
 
   /**
    * A request's start: each layer's prefill KV [1,Hkv,len,hd] into its fixed cache; `copied(c)`
-   * after each layer's copy is submitted (the caller frees that prefill cache there).
+   * after each layer's copy is submitted (the caller frees that prefill cache there). Prefill
+   * does the same layer by layer as it goes (`start`, then `load` after each layer's hook), so
+   * that the prefill KV is never held for every layer at once; `begin` serves the follow-up path,
+   * whose caches come whole from a kept conversation.
    */
   async begin(caches: LayerCache[], copied?: (c: LayerCache) => void): Promise<void> {
-    await this.shared();
-    this.lens = caches.map((c) => c.length);
+    await this.start();
     for (const [l, c] of caches.entries()) {
-      let d = this.layers[l];
-      if (!d || d.cap < c.length + 1) {
-        if (d) await this.dropLayer(d);
-        d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity));
-      }
-      this.resetBias(d);
-      if (c.length > 0) {
-        this.kv!.run(
-          {
-            slots: this.loadSlots!.buffer,
-            srcK: c.key.gpuBuffer,
-            srcV: c.value.gpuBuffer,
-            dstK: d.key.buffer,
-            dstV: d.value.buffer,
-            bias: d.bias.buffer,
-          },
-          { ...this.shape(d.cap, c.length, c.length), at: 0 },
-        );
-      }
-      // Layer by layer, so the prefill caches and the fixed ones are not all held at once (the
-      // copy is submitted: its reads are ordered before any later use of the freed buffers).
+      await this.load(l, c);
       copied?.(c);
+    }
+  }
+
+  /** A request's start: the shared buffers exist, no layer holds rows of this request yet. */
+  async start(): Promise<void> {
+    await this.shared();
+    this.lens = new Array(this.lifted.length).fill(0);
+  }
+
+  /**
+   * Layer l's prefill KV [1,Hkv,len,hd] into its fixed cache (made, or made larger, first). The
+   * copy is submitted when this returns: the caller may free the prefill cache at once (its
+   * reads are ordered before any later use of those buffers).
+   */
+  async load(l: number, c: LayerCache): Promise<void> {
+    let d = this.layers[l];
+    if (!d || d.cap < c.length + 1) {
+      if (d) await this.dropLayer(d);
+      d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity));
+    }
+    this.resetBias(d);
+    this.lens[l] = c.length;
+    if (c.length > 0) {
+      this.kv!.run(
+        {
+          slots: this.loadSlots!.buffer,
+          srcK: c.key.gpuBuffer,
+          srcV: c.value.gpuBuffer,
+          dstK: d.key.buffer,
+          dstV: d.value.buffer,
+          bias: d.bias.buffer,
+        },
+        { ...this.shape(d.cap, c.length, c.length), at: 0 },
+      );
+      this.runner!.door.flush();
     }
   }
 

@@ -41,10 +41,11 @@ export interface DecodeArgs {
 export async function decodeStep(args: DecodeArgs, tokenId: number, step: number): Promise<OrtTensor> {
   const { pkg, track, untrack } = args;
   if (pkg.decoder?.ready) {
-    // Captured graphs (capturedDecode.ts): the prefill caches are copied into fixed buffers once.
-    if (step === 0) {
-      // The prefill's present KV moves into the fixed caches: each layer's buffers go back as
-      // soon as its copy is submitted (peak GPU bytes: not every layer's cache twice).
+    // Captured graphs (capturedDecode.ts): a fresh prefill already moved its KV into the fixed
+    // caches layer by layer (prefill.ts `storeCache`, caches empty); a follow-up's caches move now.
+    if (step === 0 && args.caches.length > 0) {
+      // Each layer's buffers go back as soon as its copy is submitted (peak GPU bytes: not every
+      // layer's cache twice).
       await pkg.decoder.begin(args.caches, (c) => {
         for (const t of [c.key, c.value]) {
           untrack(t);

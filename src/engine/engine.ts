@@ -389,7 +389,10 @@ export class Engine {
         : null;
     const clock = this.phaseClock();
     clock.reset();
+    // Captured decode: prefill moves each layer's KV into the decoder's fixed caches as it goes.
+    const decoder = plan?.kind !== 'reuse' && pkg.decoder?.ready ? pkg.decoder : null;
     try {
+      if (decoder) await decoder.start();
       const pre = await (
         plan?.kind === 'reuse'
           ? prefillFollowUp({
@@ -425,6 +428,7 @@ export class Engine {
               signal: req.signal,
               track,
               untrack,
+              storeCache: decoder ? (l, c) => decoder.load(l, c) : undefined,
               cachedVisual: (i) => {
                 const key = visionKey(pixels[i].key, req.options.reuseVision, videoTower);
                 const hit = key === null ? undefined : this.visionCache.get(key);

@@ -101,6 +101,14 @@ export interface PrefillArgs {
   cachedVisual?: (image: number) => OrtTensor | null;
   /** A freshly computed embedding of image i: true = the engine's cache keeps it (not disposed here). */
   keepVisual?: (image: number, tensor: OrtTensor) => boolean;
+  /**
+   * Where each layer's KV goes once the method's hook after that layer is done (its last reader:
+   * a plan never touches earlier layers' caches): captured decode's fixed caches
+   * (`CapturedDecoder.load`). The prefill cache is freed right after, so the request never holds
+   * every layer's prefill KV and every fixed cache at once (peak GPU bytes), and `caches` comes
+   * back empty. Absent: the caches are returned (wasm, plain decode).
+   */
+  storeCache?: (layer: number, cache: LayerCache) => Promise<void>;
   signal?: AbortSignal;
   /** Tensors to dispose when the request ends, however it ends. */
   track: (tensor: OrtTensor) => OrtTensor;
@@ -241,28 +249,34 @@ export async function prefill(args: PrefillArgs): Promise<PrefillResult> {
     counted.ms += performance.now() - runStart;
     dispose(hidden);
     hidden = track(out.hidden_out);
-    caches.push({ key: track(out.present_key), value: track(out.present_value), length: L });
+    const cache: LayerCache = { key: track(out.present_key), value: track(out.present_value), length: L };
     const query = track(out.query);
     const layerMark = await clock.mark(`Prefill.layer${l}`);
     if (method.actsAfter?.(l) === false) {
       dispose(query);
       layerMarks.push({ layer: layerMark, hook: layerMark });
-      continue;
+    } else {
+      const lctx: LayerContext = {
+        ...ctx,
+        layer: l,
+        hidden: bridge.view(hidden, [L, D]),
+        query: bridge.view(query, [dims.numHeads, L, dims.headDim]),
+        key: bridge.view(cache.key, [dims.numKvHeads, L, dims.headDim]),
+        positions: bridge.backend.upload(positions.slice(), [L]),
+      };
+      const plan = await method.afterLayer(lctx);
+      bridge.backend.release(lctx.positions);
+      dispose(query);
+      if (plan) await apply(plan, lctx.hidden);
+      layerMarks.push({ layer: layerMark, hook: await clock.mark(`Prefill.hook${l}`) });
     }
-
-    const lctx: LayerContext = {
-      ...ctx,
-      layer: l,
-      hidden: bridge.view(hidden, [L, D]),
-      query: bridge.view(query, [dims.numHeads, L, dims.headDim]),
-      key: bridge.view(caches[l].key, [dims.numKvHeads, L, dims.headDim]),
-      positions: bridge.backend.upload(positions.slice(), [L]),
-    };
-    const plan = await method.afterLayer(lctx);
-    bridge.backend.release(lctx.positions);
-    dispose(query);
-    if (plan) await apply(plan, lctx.hidden);
-    layerMarks.push({ layer: layerMark, hook: await clock.mark(`Prefill.hook${l}`) });
+    // After the hook: on the phase clock the copy counts in the next layer's span (KV traffic,
+    // as the layer's own present writes), not in the method's.
+    if (args.storeCache) {
+      await args.storeCache(l, cache);
+      dispose(cache.key);
+      dispose(cache.value);
+    } else caches.push(cache);
   }
   if (visuals.length > 1 || owned[0]) dispose(visual);
   dispose(text);

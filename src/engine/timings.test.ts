@@ -2,9 +2,10 @@
  * Per-phase timings through the engine on WebGPU (Dawn, llama-clip-gqa, 4 layers), both clocks:
  * - 'gpu-timestamp' (ORT's device has timestamp-query here) and 'wall' (forced): every phase
  *   time present and positive, and vision + embed + Σ layers + method + head ≤ prefill wall time;
- * - method 'none' does nothing between prefill layers but the clock: no buffer, no upload, no
- *   pool acquire (GPU clock: one mark submit per layer and no queue wait; wall: one wait per
- *   layer, no submit) — counted outside ORT's own runs;
+ * - method 'none' does nothing between prefill layers but the clock and the move of each layer's
+ *   KV into captured decode's fixed cache (one `CapturedDecoder.load` per layer, counted apart):
+ *   no buffer, no upload, no pool acquire (GPU clock: one mark submit per layer and no queue
+ *   wait; wall: one wait per layer, no submit) — counted outside ORT's own runs and the loads;
  * - the answer is the same under both clocks (no per-layer sync needed for correctness), and a
  *   pruning method's hooks show up in methodMs.
  */
@@ -22,6 +23,8 @@ const image = new Uint8Array(readFileSync(join(FIXTURES, NAME, 'image.png')));
 let engine: Engine;
 type Counts = { createBuffer: number; writeBuffer: number; submit: number; wait: number; poolAcquire: number };
 const zero = (): Counts => ({ createBuffer: 0, writeBuffer: 0, submit: 0, wait: 0, poolAcquire: 0 });
+/** `CapturedDecoder.load` calls during prefill (their own GPU work is not counted in `counts`). */
+let loads = 0;
 let counts = zero();
 /** Between the start of prefill layer 0 and the head; outside ORT's session runs. */
 let betweenLayers = false;
@@ -56,6 +59,17 @@ beforeAll(async () => {
       }
     }) as unknown as typeof layer.run;
   }
+  const decoder = engine.model!.decoder!;
+  const load = decoder.load.bind(decoder);
+  decoder.load = async (...args: Parameters<typeof load>) => {
+    if (betweenLayers) loads++;
+    inRun = true;
+    try {
+      return await load(...args);
+    } finally {
+      inRun = false;
+    }
+  };
   const head = s.head.run.bind(s.head);
   s.head.run = ((...args: Parameters<typeof head>) => {
     betweenLayers = false;
@@ -70,12 +84,15 @@ async function request(
 ): Promise<{ r: GenerateResult; counts: Counts }> {
   engine.clockPreference = clock;
   counts = zero();
+  loads = 0;
   const r = await engine.generate({
     image: { bytes: image, name: 'image.png' },
     question: golden.question,
     settings,
     options: { maxNewTokens: 3, temperature: 0, topP: 1, seed: 0 },
   });
+  // Every layer's KV went into its fixed cache during prefill, once.
+  expect(loads).toBe(engine.model!.manifest.text.numLayers);
   return { r, counts: { ...counts } };
 }
 
