@@ -5,7 +5,8 @@
  */
 import { CapturedDecoder } from './capturedDecode';
 import { GraphRewriteError, liftWeights } from './graphRewrite';
-import { CausalBiases, GpuBuffers, LiftedLayer, type LayerSession } from './liftedLayer';
+import { GpuBuffers } from './gpuBuffers';
+import { CausalBiases, LiftedLayer, type LayerSession } from './liftedLayer';
 import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from '../package/manifest';
 import { sessionOptions, type OrtRuntime, type OrtSession } from './ortEnv';
 import type { LoadProgress } from './protocol';

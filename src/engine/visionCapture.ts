@@ -18,7 +18,7 @@
  * then the loader keeps the plain session (`unavailable` says why).
  */
 import { GraphBuilder } from '../onnx/builder';
-import { GpuBuffers } from './liftedLayer';
+import { GpuBuffers } from './gpuBuffers';
 import type { PackageDtype } from '../package/manifest';
 import { sessionOptions, webgpuProvider, type OrtRuntime, type OrtSession, type OrtTensor } from './ortEnv';
 
