@@ -389,11 +389,13 @@ export class CapturedDecoder {
   }
 
   /**
-   * GPU buffers this decoder holds that onnxruntime allocated (GpuBuffers: its shared buffer
-   * cache serves them, lifecycle.test.ts says why that matters): six per layer with a cache,
-   * plus the shared hidden/slot buffers.
+   * GPU buffers this decoder holds that onnxruntime allocated: none when GpuBuffers makes exact
+   * buffers of ours (the default); else six per layer with a cache plus the shared hidden/slot
+   * buffers, which onnxruntime's shared buffer cache serves (lifecycle.test.ts says why that
+   * matters).
    */
   get onnxruntimeBuffers(): number {
+    if (this.gpu.exact) return 0;
     const shared = [...(this.hidden ?? []), this.slots, this.loadSlots].filter(Boolean).length;
     return shared + 6 * this.layers.filter(Boolean).length;
   }

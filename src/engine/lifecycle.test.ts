@@ -10,13 +10,15 @@
  *     device (created minus destroyed: ORT's included).
  * Why after the second, and what the first two may differ by: decode through captured graphs
  * (the default on WebGPU) makes its fixed buffers (KV caches, masks, positions, new rows:
- * capturedDecode.ts) in the first request's decode, through onnxruntime (liftedLayer.ts
- * GpuBuffers), whose shared bucket cache serves them from buffers the prefill had just given
- * back. The second request's prefill then creates those sizes anew, once, and from there every
- * count is flat (measured on Dawn: 446 → 452 device buffers after request 2, all six made in
- * prefill layer runs, of exactly the sizes the decoder had taken from the cache; 452 after
- * requests 3, 4 and 5). So the second request may add at most as many device buffers as the
- * decoder holds from onnxruntime, nothing else, and none on the plain decode path.
+ * capturedDecode.ts) in the first request's decode. When those come from onnxruntime
+ * (GpuBuffers with exact buffers off or unavailable), its shared bucket cache serves them from
+ * buffers the prefill had just given back, and the second request's prefill then creates those
+ * sizes anew, once; from there every count is flat (measured on Dawn: 446 → 452 device buffers
+ * after request 2, all six made in prefill layer runs, of exactly the sizes the decoder had
+ * taken from the cache; 452 after requests 3, 4 and 5). So the second request may add at most
+ * as many device buffers as the decoder holds from onnxruntime (`onnxruntimeBuffers`: 0 with
+ * exact buffers of ours, the default, so there the second request adds none), and none on the
+ * plain decode path.
  * Requests cost ~30–90 s each on SwiftShader on these loaded 2-core machines, so the soak
  * runs ENGINE_SOAK_REQUESTS requests in all (default 4; the acceptance figure is 20:
  * `ENGINE_SOAK_REQUESTS=20 npx vitest run src/engine/lifecycle.test.ts`).
