@@ -276,6 +276,9 @@ export class Engine {
       synthetic: Boolean(m.synthetic ?? m.source?.kind === 'synthetic'),
       bytes: pkg.bytes,
       imageFit: this.inputs.imageFit,
+      // Frames through a video tower (Video-LLaVA) take their own count (CLS + grid), which the
+      // app states apart from an image's.
+      ...(m.video ? { video: { tokensPerFrame: m.video.tokensPerFrame } } : {}),
     };
   }
 

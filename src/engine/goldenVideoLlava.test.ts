@@ -51,6 +51,9 @@ beforeAll(async () => {
   await cpu.load(memoryReader(files, NAME));
   expect(gpu.door).not.toBeNull();
   expect(cpu.door).toBeNull();
+  // The model card's count for a frame: the video tower's CLS + grid, apart from an image's.
+  expect(gpu.info?.video).toEqual({ tokensPerFrame: gpu.model!.manifest.video!.tokensPerFrame });
+  expect(gpu.info!.video!.tokensPerFrame).toBe(gpu.info!.visualTokens + 1);
   const gif = await readVideoFrames(join(FIXTURES, 'multi', 'frames.gif'), 8);
   expect(gif.total).toBe(VIDEO.frames_source);
   expect(gif.images.map((im) => im.frame!.index)).toEqual(VIDEO.frame_indices);

@@ -15,7 +15,6 @@
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Engine } from './engine';
 import { asEngineError } from './errors';
-import { withVideoInfo } from './modelInfo';
 import type { FromWorker, ModelInfo, ToWorker } from './protocol';
 import { readerFor } from '../package/source';
 import type { EngineErrorWhere } from '../common/errors';
@@ -28,12 +27,8 @@ const running = new Map<number, AbortController>();
 /** Set once the device is gone (by the test hook or by the driver); the worker is finished then. */
 let lost: { message: string } | null = null;
 const post = (message: FromWorker) => self.postMessage(message);
-/** The loaded model as the app hears of it: the engine's info and a video tower's frame tokens. */
-const infoOf = (eng: Engine | null): ModelInfo | null => {
-  const info = eng?.info ?? null;
-  const manifest = eng?.model?.manifest;
-  return info && manifest ? withVideoInfo(info, manifest) : info;
-};
+/** The loaded model as the app hears of it. */
+const infoOf = (eng: Engine | null): ModelInfo | null => eng?.info ?? null;
 
 function engineFor(preferBackend?: 'webgpu' | 'wasm'): Promise<Engine> {
   engine ??= Engine.create({ preferBackend, wasmPaths: { wasm: new URL(ortWasmUrl, self.location.href).href } }).then(
@@ -107,7 +102,7 @@ async function handle(msg: ToWorker): Promise<void> {
         const model = await eng.load(readerFor(msg.source), (progress) =>
           post({ type: 'progress', id: msg.id, progress }),
         );
-        post({ type: 'loaded', id: msg.id, model: eng.model ? withVideoInfo(model, eng.model.manifest) : model });
+        post({ type: 'loaded', id: msg.id, model });
       } catch (e) {
         // Whether the previous model survived (refused before release) or not, the app hears it.
         const eng = engine ? await engine.catch(() => null) : null;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { withVideoInfo } from '../engine/modelInfo';
 import type { ModelInfo } from '../engine/protocol';
 import { clip, shortSource, tokenBreakdown, visualTokenFacts } from './format';
 
@@ -46,7 +45,7 @@ describe('visual-token facts (the model card)', () => {
     expect(tokenBreakdown(66, [8, 8])).toBe('2 leading tokens + 8×8 patches');
   });
   it('gives a frame its own count from the manifest where a video tower takes it', () => {
-    const info = withVideoInfo(base, { video: { tokenId: 300, token: '<video>', tokensPerFrame: 65 } });
+    const info: ModelInfo = { ...base, video: { tokensPerFrame: 65 } };
     expect(info.video).toEqual({ tokensPerFrame: 65 });
     expect(visualTokenFacts(info)).toEqual({
       image: 'per image: 64 (8×8 patches of a 112px image)',
@@ -54,7 +53,7 @@ describe('visual-token facts (the model card)', () => {
     });
   });
   it('says nothing apart of frames where they are fed as images', () => {
-    const info = withVideoInfo(base, {});
+    const info: ModelInfo = { ...base };
     expect(info.video).toBeUndefined();
     expect(visualTokenFacts(info)).toEqual({ image: '64 (8×8 patches of a 112px image)', frame: null });
   });
