@@ -5,8 +5,11 @@
  * reports (measure.ts `runFigures`) and what the variant computed (tokens, first-step top
  * logits, SparseVLM's kept counts), so variants can be compared for speed and for numerics.
  *
- * One process per variant: the WebGPU EP's validation and buffer-cache modes belong to
- * onnxruntime's one WebGPU context, made by the first session of a process.
+ * One process per variant: the WebGPU EP's validation and buffer-cache modes and
+ * maxNumPendingDispatches belong to onnxruntime's one WebGPU context, made by the first session of
+ * a process (engine/webgpuConfig.ts). `webgpuConfigAppends` in the line counts the WebGPU sessions
+ * that got maxNumPendingDispatches (0 when the variant does not set it); with SVLM_COUNT_CALLS=1
+ * the table's submits per request show whether it took effect.
  * bench/gpu/variants.sh runs the variants side by side and bench/gpu/variants-summary.ts
  * writes the table.
  *
@@ -18,6 +21,7 @@ import { parseMethodSpec } from '../args';
 import { runFigures } from '../measure';
 import { CapturedVision } from '../../src/engine/visionCapture';
 import { prefillRunCounts } from '../../src/engine/prefill';
+import { webgpuConfigStats } from '../../src/engine/webgpuConfig';
 import { BENCH_QUESTION, openNodeTarget, readBenchImage } from '../nodeTarget';
 
 function flag(name: string, fallback?: string): string {
@@ -83,7 +87,14 @@ interface VariantLine {
   visionCaptureUnavailable: string | null;
   methods: Record<
     string,
-    { tokens: number[]; top5: [number, number][]; kept: number[][]; medians: Record<string, number> }
+    {
+      tokens: number[];
+      top5: [number, number][];
+      kept: number[][];
+      medians: Record<string, number>;
+      cpuPerRunMs?: { full: number; pruned: number };
+      dawnCallsPerRequest?: Record<string, { n: number }>;
+    }
   >;
 }
 
@@ -95,8 +106,8 @@ function summarize(path: string): string {
     .map((l) => JSON.parse(l) as VariantLine);
   const base = lines[0];
   const rows = [
-    '| variant | switches | vision ms | none: LLM prefill ms | none: TTFT ms | sparsevlm:64: LLM prefill ms | sparsevlm:64: TTFT ms | sv64 / none prefill | sv64 / none TTFT | kernels % of sv64 prefill | same tokens / kept as baseline | first-step top-1 logit (Δ vs baseline) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| variant | switches | vision ms | none: LLM prefill ms | none: TTFT ms | sparsevlm:64: LLM prefill ms | sparsevlm:64: TTFT ms | sv64 / none prefill | sv64 / none TTFT | kernels % of sv64 prefill | CPU per layer run ms (none full / sv64 pruned) | submits per request (none / sv64) | same tokens / kept as baseline | first-step top-1 logit (Δ vs baseline) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const v of lines) {
     const n = v.methods.none;
@@ -108,11 +119,16 @@ function summarize(path: string): string {
         ? `${JSON.stringify(a.tokens) === JSON.stringify(b.tokens) ? 'tokens ✓' : 'tokens ✗'}${a.kept.length ? (JSON.stringify(a.kept) === JSON.stringify(b.kept) ? ', kept ✓' : ', kept ✗') : ''}`
         : '–';
     const f = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
+    // Queue.submit per request: only counted with SVLM_COUNT_CALLS=1.
+    const submits = (m?: VariantLine['methods'][string]) => {
+      const c = m?.dawnCallsPerRequest?.['Queue.submit'];
+      return c ? c.n.toFixed(0) : '–';
+    };
     const switches = Object.entries(v.env)
       .map(([k, val]) => `${k.replace('SVLM_', '')}=${val}`)
       .join(' ');
     rows.push(
-      `| ${v.variant} | ${switches || '(defaults)'}${v.visionCaptureUnavailable ? ` (vision capture unavailable: ${v.visionCaptureUnavailable})` : ''} | ${f(n?.medians.visionMs)} | ${f(n?.medians.llmPrefillMs)} | ${f(n?.medians.ttftMs)} | ${f(p?.medians.llmPrefillMs)} | ${f(p?.medians.ttftMs)} | ${n && p ? (p.medians.llmPrefillMs / n.medians.llmPrefillMs).toFixed(2) : '–'} | ${n && p ? (p.medians.ttftMs / n.medians.ttftMs).toFixed(2) : '–'} | ${p ? ((100 * p.medians.methodMs) / p.medians.llmPrefillMs).toFixed(1) : '–'} | none: ${same(n, bn)}; sv64: ${same(p, bp)} | ${n ? `${n.top5[0][0]}: ${n.top5[0][1].toFixed(4)} (${(n.top5[0][1] - bn.top5[0][1]).toExponential(1)})` : '–'} |`,
+      `| ${v.variant} | ${switches || '(defaults)'}${v.visionCaptureUnavailable ? ` (vision capture unavailable: ${v.visionCaptureUnavailable})` : ''} | ${f(n?.medians.visionMs)} | ${f(n?.medians.llmPrefillMs)} | ${f(n?.medians.ttftMs)} | ${f(p?.medians.llmPrefillMs)} | ${f(p?.medians.ttftMs)} | ${n && p ? (p.medians.llmPrefillMs / n.medians.llmPrefillMs).toFixed(2) : '–'} | ${n && p ? (p.medians.ttftMs / n.medians.ttftMs).toFixed(2) : '–'} | ${p ? ((100 * p.medians.methodMs) / p.medians.llmPrefillMs).toFixed(1) : '–'} | ${f(n?.cpuPerRunMs?.full, 2)} / ${f(p?.cpuPerRunMs?.pruned, 2)} | ${submits(n)} / ${submits(p)} | none: ${same(n, bn)}; sv64: ${same(p, bp)} | ${n ? `${n.top5[0][0]}: ${n.top5[0][1].toFixed(4)} (${(n.top5[0][1] - bn.top5[0][1]).toExponential(1)})` : '–'} |`,
     );
   }
   return rows.join('\n') + '\n';
@@ -194,6 +210,8 @@ async function main(): Promise<void> {
           .join(', ')}\n`,
       );
   }
+  // WebGPU sessions opened with maxNumPendingDispatches (engine/webgpuConfig.ts); 0 when unset.
+  out.webgpuConfigAppends = webgpuConfigStats.appends;
   await target.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

@@ -5,11 +5,17 @@
 # the table → $OUT/variants.md, logs → $OUT/variants.log.
 #   bash bench/gpu/pack.sh, then run: source .gpu/unpack.sh && bash $GPU_HOME/extra/variants.sh
 # VARIANTS (space-separated name:SWITCH=v,SWITCH=v; the first is the baseline) overrides the list.
+# The default list measures onnxruntime's maxNumPendingDispatches (SVLM_MAX_PENDING_DISPATCHES,
+# onnxruntime's default 16; engine/webgpuConfig.ts) against the tree's defaults; the earlier
+# lists are in bench/results/2026-12-02c/d-prefill-variants.md. SVLM_COUNT_CALLS=1 (the default
+# here; 0 turns it off) counts the Dawn calls of every variant, so the table shows the submits
+# per request that maxNumPendingDispatches changes.
 set -uo pipefail
 cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
 SHAPE=${SHAPE:-llava-1.5-7b}; DTYPE=${DTYPE:-q4}; TOTAL_S=${TOTAL_S:-420}; RUNS=${RUNS:-3}; TOKENS=${TOKENS:-4}
-VARIANTS=${VARIANTS:-"base: acc4:SVLM_MATMUL_ACCURACY=4 vcap:SVLM_VISION_CAPTURE=1 novalid:SVLM_VALIDATION=disabled cache-simple:SVLM_BUFFER_CACHE=simple all:SVLM_MATMUL_ACCURACY=4,SVLM_VISION_CAPTURE=1,SVLM_VALIDATION=disabled"}
+VARIANTS=${VARIANTS:-"base: pending64:SVLM_MAX_PENDING_DISPATCHES=64 pending256:SVLM_MAX_PENDING_DISPATCHES=256"}
+export SVLM_COUNT_CALLS=${SVLM_COUNT_CALLS:-1}
 log=$OUT/variants.log
 t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
 machine=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)

@@ -3,6 +3,7 @@
  * GPU (gpu-buffer output → our buffer-copy splice on ORT's borrowed device → fromGpuBuffer
  * input), checked against the same graphs on the wasm EP.
  */
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { setupNodeGpu } from '../cli/shared/nodeGpu';
 import { GraphBuilder } from '../onnx/builder';
@@ -21,7 +22,60 @@ function graph(name: string, out: string): Uint8Array {
   return g.serialize().model;
 }
 
+const TSX = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+interface ChildLine {
+  maxPendingDispatches: number | null;
+  configuredAppends: number;
+  submits: number;
+  dispatches: number;
+  y: number[];
+}
+
+/** webgpuConfig.testutil.ts in a process of its own, with SVLM_MAX_PENDING_DISPATCHES = `value` (unset when null). */
+function child(value: string | null): Promise<ChildLine> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SVLM_MAX_PENDING_DISPATCHES;
+  if (value !== null) env.SVLM_MAX_PENDING_DISPATCHES = value;
+  return new Promise((done, fail) => {
+    execFile(
+      TSX,
+      ['src/engine/webgpuConfig.testutil.ts'],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const line = stdout.split('\n').find((l) => l.startsWith('{'));
+        if (err || !line) fail(new Error(`child (${value}) failed: ${err?.message ?? ''}\n${stderr}`));
+        else done(JSON.parse(line) as ChildLine);
+      },
+    );
+  });
+}
+
 describe('ORT WebGPU on Dawn (Node)', () => {
+  // onnxruntime-web's JS cannot pass maxNumPendingDispatches (webgpuConfig.ts says why and how we
+  // do). It is a WebGPU-context option, fixed by the first session of a process, so each value
+  // runs in a process of its own. A chain of 40 dispatches, one run, on SwiftShader (2026-12-03):
+  // 4 submits at onnxruntime's default (16), 2 at 64, 12 at 4 (one per 16 or 4 dispatches, the
+  // end of the run, the download of y). Fails (4 submits at 64) when the entries are not added.
+  it('maxNumPendingDispatches from SVLM_MAX_PENDING_DISPATCHES reaches the WebGPU EP', async () => {
+    const base = await child(null);
+    const wide = await child('64');
+    const narrow = await child('4');
+    expect([base.maxPendingDispatches, wide.maxPendingDispatches, narrow.maxPendingDispatches]).toEqual([null, 64, 4]);
+    expect([base.configuredAppends, wide.configuredAppends, narrow.configuredAppends]).toEqual([0, 1, 1]);
+    expect(base.dispatches).toBeGreaterThanOrEqual(40);
+    expect([wide.dispatches, narrow.dispatches]).toEqual([base.dispatches, base.dispatches]);
+    // Default 16: a submit at least every 16 dispatches.
+    expect(base.submits).toBeGreaterThanOrEqual(Math.floor(base.dispatches / 16));
+    expect(wide.submits).toBeLessThan(base.submits);
+    expect(wide.submits).toBeLessThanOrEqual(2);
+    expect(narrow.submits).toBeGreaterThanOrEqual(Math.floor(base.dispatches / 4));
+    // Only when work is submitted changes, not what is computed.
+    expect(wide.y).toEqual(base.y);
+    expect(narrow.y).toEqual(base.y);
+  });
+
   it('chains sessions through GPU buffers on ORT’s own device', async () => {
     const gpu = await setupNodeGpu();
     expect(gpu.adapter, gpu.reason).not.toBeNull();

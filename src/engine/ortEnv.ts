@@ -11,6 +11,7 @@
  */
 import type { AdapterInfo } from './protocol';
 import type { MatMulAccuracy } from '../onnx/matmulAccuracy';
+import { installWebgpuConfig, ortWasmFiles } from './webgpuConfig';
 
 export type Ort = typeof import('onnxruntime-web/webgpu');
 export type OrtTensor = import('onnxruntime-web/webgpu').Tensor;
@@ -56,6 +57,14 @@ export interface PrefillTuning {
   storageBufferCacheMode: BufferCacheMode | null;
   /** Vision through a captured session (engine/visionCapture.ts). `SVLM_VISION_CAPTURE=0|1`. */
   visionCapture: boolean;
+  /**
+   * WebGPU EP `maxNumPendingDispatches` (onnxruntime's default 16): dispatches recorded before
+   * onnxruntime submits a command buffer; a pruned prefill layer run is several submits at 16
+   * (README "Pruned prefill, measured apart"). Context-wide, and onnxruntime-web's JS cannot pass
+   * it: engine/webgpuConfig.ts sets it for every WebGPU session of the realm.
+   * `SVLM_MAX_PENDING_DISPATCHES=1..4096`.
+   */
+  maxPendingDispatches: number | null;
 }
 
 export class TuningEnvError extends Error {
@@ -63,9 +72,11 @@ export class TuningEnvError extends Error {
   constructor(
     readonly variable: string,
     readonly value: string,
+    /** The values allowed, or for a range, one phrase that says it. */
     readonly allowed: readonly string[],
+    expected = `one of ${allowed.join(', ')}`,
   ) {
-    super(`${variable}=${value} is not one of ${allowed.join(', ')}`);
+    super(`${variable}=${value} is not ${expected}`);
   }
 }
 
@@ -81,6 +92,22 @@ function pick<T extends string>(
   if (v === undefined || v === '') return null;
   if (!(allowed as readonly string[]).includes(v)) throw new TuningEnvError(name, v, allowed);
   return v as T;
+}
+
+/** onnxruntime's bounds for maxNumPendingDispatches (webgpu_provider_factory.cc refuses others). */
+export const MAX_PENDING_DISPATCHES_RANGE = [1, 4096] as const;
+
+/** An integer switch within [lo, hi] (decimal digits only), or null when unset. */
+function pickInteger(
+  env: Record<string, string | undefined>,
+  name: string,
+  [lo, hi]: readonly [number, number],
+): number | null {
+  const v = env[name];
+  if (v === undefined || v === '') return null;
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= lo && n <= hi)) throw new TuningEnvError(name, v, [], `an integer from ${lo} to ${hi}`);
+  return n;
 }
 
 /**
@@ -104,6 +131,8 @@ export function prefillTuning(adapter: AdapterInfo, env: Record<string, string |
   const hardware = onGpu && !adapter.software;
   const acc = pick(env, 'SVLM_MATMUL_ACCURACY', ['0', '4'] as const);
   const vcap = pick(env, 'SVLM_VISION_CAPTURE', ['0', '1'] as const);
+  // Checked on every backend (a typo is refused), used on WebGPU only.
+  const pending = pickInteger(env, 'SVLM_MAX_PENDING_DISPATCHES', MAX_PENDING_DISPATCHES_RANGE);
   return {
     matmulAccuracy: acc === null ? (hardware ? 4 : null) : (Number(acc) as MatMulAccuracy),
     validationMode: onGpu ? pick(env, 'SVLM_VALIDATION', ['disabled', 'wgpuOnly', 'basic', 'full'] as const) : null,
@@ -111,6 +140,7 @@ export function prefillTuning(adapter: AdapterInfo, env: Record<string, string |
       ? pick(env, 'SVLM_BUFFER_CACHE', ['disabled', 'lazyRelease', 'simple', 'bucket'] as const)
       : null,
     visionCapture: onGpu && (vcap === null ? hardware : vcap === '1'),
+    maxPendingDispatches: onGpu ? pending : null,
   };
 }
 
@@ -199,22 +229,26 @@ export function initOrt(opts: OrtInitOptions = {}): Promise<OrtRuntime> {
       if (!adapter) fallbackReason = opts.noGpuReason ?? 'WebGPU offers no adapter here';
     }
     const ort = await import('onnxruntime-web/webgpu');
-    if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+    const backend = adapter ? 'webgpu' : 'wasm';
+    const info = adapter ? describeAdapter(adapter) : wasmAdapter();
+    const tuning: PrefillTuning = { ...prefillTuning(info), ...opts.tuning };
+    const epConfig = backend === 'webgpu' ? webgpuContextOptions(tuning) : {};
+    // Before the first session: onnxruntime-web loads its wasm then.
+    if (Object.keys(epConfig).length) installWebgpuConfig(ort, epConfig, ortWasmFiles(opts.wasmPaths));
+    else if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
     // Node: no COOP/COEP question, but threads put ORT's heap in a SharedArrayBuffer, which
     // costs a copy on every upload through Dawn; one thread keeps uploads plain.
     // Browser: wasm threads need cross-origin isolation (SharedArrayBuffer); without it, one.
     const isNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
     if (isNode || !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) ort.env.wasm.numThreads = 1;
     ort.env.logLevel = 'error';
-    const backend = adapter ? 'webgpu' : 'wasm';
-    const info = adapter ? describeAdapter(adapter) : wasmAdapter();
     return {
       ort,
       backend,
       adapter: info,
       fallbackReason,
       graphCapture: opts.graphCapture ?? graphCaptureDefault(),
-      tuning: { ...prefillTuning(info), ...opts.tuning },
+      tuning,
       device() {
         if (backend !== 'webgpu') return null;
         // The getter throws or returns a promise before the first session on some builds.
@@ -249,6 +283,20 @@ export function sessionOptions(
       : {}),
     ...(externalData?.length ? { externalData } : {}),
   };
+}
+
+/**
+ * The tuning's WebGPU EP options that onnxruntime-web's EP entry cannot carry (webgpuConfig.ts
+ * sets them for every WebGPU session of the realm, from the first).
+ */
+export function webgpuContextOptions(t: PrefillTuning): Record<string, string> {
+  const n = t.maxPendingDispatches;
+  if (n === null) return {};
+  const [lo, hi] = MAX_PENDING_DISPATCHES_RANGE;
+  // onnxruntime refuses others with a bare exception pointer for a message.
+  if (!Number.isInteger(n) || n < lo || n > hi)
+    throw new RangeError(`maxPendingDispatches ${n} is not an integer from ${lo} to ${hi}`);
+  return { maxNumPendingDispatches: String(n) };
 }
 
 /**
