@@ -59,6 +59,21 @@ describe(`captured decode on WebGPU (${NAME})`, () => {
     expect(plain.model!.sessions.layers.some((l) => l instanceof LiftedLayer)).toBe(false);
   });
 
+  it('uploads a weight equal in every layer (the rope tables) once, and every other weight per layer', () => {
+    const layers = captured.model!.sessions.layers as LiftedLayer[];
+    expect(layers.length).toBeGreaterThan(1);
+    const [a, b] = [layers[0].weights, layers[1].weights];
+    expect(Object.keys(a)).toEqual(expect.arrayContaining(['rope_cos', 'rope_sin']));
+    for (const l of layers) expect([l.weights.rope_cos, l.weights.rope_sin]).toEqual([a.rope_cos, a.rope_sin]);
+    const own = Object.keys(a).filter((k) => !k.startsWith('rope_'));
+    expect(own.length).toBeGreaterThanOrEqual(4);
+    const bTensors = new Set(Object.values(b));
+    for (const k of own) expect(bTensors.has(a[k])).toBe(false);
+    // One buffer for all: a freed layer leaves the others' tables in place (the shared buffer is
+    // freed with the last layer; plain-path tokens below are compared after this).
+    expect(captured.model!.gpuBuffers!.exact).toBe(true);
+  });
+
   it('same tokens as the plain path with sparsevlm 64 (per-layer lengths), and the layers replayed: no bind groups made per step', async () => {
     // (Unpruned, captured decode gives the golden's tokens: golden.test.ts runs with capture on.)
     const dec = captured.model!.decoder!;

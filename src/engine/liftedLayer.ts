@@ -67,23 +67,80 @@ export class CausalBiases {
   }
 }
 
+/**
+ * Lifted weights uploaded for a package's layers, each once: a layer's weight whose name, dims and
+ * bytes equal the previous layer's shares that layer's GPU buffer. In our packages that is the
+ * rope tables (`rope_cos`/`rope_sin`, the same in every layer graph: [positions, hd/2], 2 MiB a
+ * layer at LLaVA-1.5-7B's 4096 × 64 f32, 62 MiB over 32 layers that plain sessions hold once per
+ * layer). Only the previous layer's bytes are kept for the comparison, so loading never holds
+ * more than one extra layer of weights in memory.
+ */
+export class WeightUploads {
+  private previous = new Map<string, { weight: LiftedWeight; tensor: OrtTensor }>();
+  private readonly users = new Map<OrtTensor, number>();
+  /** Weights that shared an earlier layer's buffer (tests and the bench read it). */
+  shared = 0;
+
+  constructor(private readonly gpu: GpuBuffers) {}
+
+  async upload(label: string, lifted: LiftedWeight[]): Promise<Feeds> {
+    const feeds: Feeds = {};
+    const next = new Map<string, { weight: LiftedWeight; tensor: OrtTensor }>();
+    for (const w of lifted) {
+      const prev = this.previous.get(w.name);
+      let tensor: OrtTensor;
+      if (prev && sameWeight(prev.weight, w)) {
+        tensor = prev.tensor;
+        this.shared += 1;
+      } else {
+        tensor = (await this.gpu.tensor(w.type, w.dims, w.bytes, w.bytes.byteLength, `${label}:${w.name}`)).tensor;
+      }
+      this.users.set(tensor, (this.users.get(tensor) ?? 0) + 1);
+      feeds[w.name] = tensor;
+      next.set(w.name, { weight: w, tensor });
+    }
+    this.previous = next;
+    return feeds;
+  }
+
+  /** Loading is over: drop the last layer's bytes. */
+  done(): void {
+    this.previous.clear();
+  }
+
+  /** One layer lets go of its weights; a buffer is freed when its last layer does. */
+  release(feeds: Feeds): void {
+    for (const t of Object.values(feeds)) {
+      const n = (this.users.get(t) ?? 1) - 1;
+      if (n > 0) this.users.set(t, n);
+      else {
+        this.users.delete(t);
+        t.dispose();
+      }
+    }
+  }
+}
+
+function sameWeight(a: LiftedWeight, b: LiftedWeight): boolean {
+  if (a.type !== b.type || a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i])) return false;
+  const x = a.bytes;
+  const y = b.bytes;
+  if (x.byteLength !== y.byteLength) return false;
+  for (let i = 0; i < x.byteLength; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 export class LiftedLayer implements LayerSession {
   constructor(
     readonly label: string,
     readonly prefill: OrtSession,
     /** The rewritten graph (weights and mask as inputs), kept to make decode sessions from. */
     readonly model: Uint8Array,
-    /** The weights as ORT tensors on our GPU buffers, by input name. */
+    /** The weights as ORT tensors on our GPU buffers, by input name (some shared with other layers). */
     readonly weights: Feeds,
     private readonly biases: CausalBiases,
+    private readonly uploads: WeightUploads,
   ) {}
-
-  static async upload(gpu: GpuBuffers, label: string, lifted: LiftedWeight[]): Promise<Feeds> {
-    const feeds: Feeds = {};
-    for (const w of lifted)
-      feeds[w.name] = (await gpu.tensor(w.type, w.dims, w.bytes, w.bytes.byteLength, `${label}:${w.name}`)).tensor;
-    return feeds;
-  }
 
   async run(feeds: Feeds): Promise<Outputs> {
     const S = feeds.hidden.dims[1];
@@ -93,6 +150,6 @@ export class LiftedLayer implements LayerSession {
 
   async release(): Promise<void> {
     await this.prefill.release().catch(() => {});
-    for (const t of Object.values(this.weights)) t.dispose();
+    this.uploads.release(this.weights);
   }
 }

@@ -6,7 +6,7 @@
 import { CapturedDecoder } from './capturedDecode';
 import { GraphRewriteError, liftWeights } from './graphRewrite';
 import { GpuBuffers } from './gpuBuffers';
-import { CausalBiases, LiftedLayer, type LayerSession } from './liftedLayer';
+import { CausalBiases, LiftedLayer, WeightUploads, type LayerSession } from './liftedLayer';
 import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from '../package/manifest';
 import { sessionOptions, type OrtRuntime, type OrtSession } from './ortEnv';
 import type { LoadProgress } from './protocol';
@@ -169,6 +169,7 @@ export async function loadPackage(
   };
   let gpu: GpuBuffers | null = null;
   let biases: CausalBiases | null = null;
+  let uploads: WeightUploads | null = null;
   let captureUnavailable: string | null = null;
   /** A layer with its weights lifted into engine buffers; null when its graph cannot be rewritten. */
   const createLifted = async (path: string): Promise<LiftedLayer | null> => {
@@ -186,8 +187,9 @@ export async function loadPackage(
       path,
       session,
       lifted.model,
-      await LiftedLayer.upload(gpu!, path, lifted.weights),
+      await uploads!.upload(path, lifted.weights),
       biases!,
+      uploads!,
     );
     created[created.length - 1] = layer; // release() of the lifted layer also frees its weights
     return layer;
@@ -225,12 +227,14 @@ export async function loadPackage(
     if (capture) {
       gpu = await GpuBuffers.create(rt.ort, device);
       biases = new CausalBiases(gpu);
+      uploads = new WeightUploads(gpu);
     }
     const layers: LayerSession[] = [];
     for (const p of g.layers) {
       const lifted = capture && captureUnavailable === null ? await createLifted(p) : null;
       layers.push(lifted ?? (await createSession(p, LAYER_GPU_OUTPUTS)));
     }
+    (uploads as WeightUploads | null)?.done();
     const head = await createSession(g.head, HEAD_GPU_OUTPUTS);
     const sessions = { vision, ...(videoVision ? { videoVision } : {}), embed, layers, head };
     const allLifted = layers.every((l) => l instanceof LiftedLayer);
