@@ -5,6 +5,7 @@
  */
 import { CapturedDecoder } from './capturedDecode';
 import { GraphRewriteError, liftWeights } from './graphRewrite';
+import { fusePrefillAttention } from './prefillAttention';
 import { GpuBuffers } from './gpuBuffers';
 import { CausalBiases, LiftedLayer, WeightUploads, type LayerSession } from './liftedLayer';
 import { externalDataOf, parseManifest, type Manifest, type ManifestFile } from '../package/manifest';
@@ -48,6 +49,10 @@ export interface LoadedPackage {
   biases: CausalBiases | null;
   /** Why vision is not captured when `rt.tuning.visionCapture` asked for it; null otherwise. */
   visionCaptureUnavailable: string | null;
+  /** Layers whose prefill session runs attention as one MultiHeadAttention node (prefillAttention.ts). */
+  fusedAttentionLayers: number;
+  /** Why some layer's prefill attention is not fused when `rt.tuning.fusedAttention` asked for it; null otherwise. */
+  fusedAttentionUnavailable: string | null;
 }
 
 /** Layer outputs we keep on the GPU. */
@@ -171,6 +176,8 @@ export async function loadPackage(
   let biases: CausalBiases | null = null;
   let uploads: WeightUploads | null = null;
   let captureUnavailable: string | null = null;
+  let fusedAttentionLayers = 0;
+  let fusedAttentionUnavailable: string | null = null;
   /** A layer with its weights lifted into engine buffers; null when its graph cannot be rewritten. */
   const createLifted = async (path: string): Promise<LiftedLayer | null> => {
     const { model, external } = await readGraph(path);
@@ -182,7 +189,11 @@ export async function loadPackage(
       captureUnavailable = e.message;
       return null;
     }
-    const session = await open(path, lifted.model, [rt, LAYER_GPU_OUTPUTS]);
+    // The prefill session only: the decode graph is made from the un-fused `lifted.model`.
+    const prefill = rt.tuning.fusedAttention ? fusePrefillAttention(lifted.model, manifest.text) : null;
+    if (prefill?.refusal) fusedAttentionUnavailable ??= `${path}: ${prefill.refusal}`;
+    const session = await open(path, prefill?.model ?? lifted.model, [rt, LAYER_GPU_OUTPUTS]);
+    if (prefill && prefill.refusal === null) fusedAttentionLayers += 1;
     const layer = new LiftedLayer(
       path,
       session,
@@ -233,6 +244,9 @@ export async function loadPackage(
     for (const p of g.layers) {
       const lifted = capture && captureUnavailable === null ? await createLifted(p) : null;
       layers.push(lifted ?? (await createSession(p, LAYER_GPU_OUTPUTS)));
+      if (!lifted && rt.tuning.fusedAttention)
+        fusedAttentionUnavailable ??=
+          'prefill attention is fused in lifted layer graphs only (decode through graph capture)';
     }
     (uploads as WeightUploads | null)?.done();
     const head = await createSession(g.head, HEAD_GPU_OUTPUTS);
@@ -252,6 +266,8 @@ export async function loadPackage(
       gpuBuffers: gpu,
       biases,
       visionCaptureUnavailable,
+      fusedAttentionLayers,
+      fusedAttentionUnavailable,
     };
   } catch (e) {
     await (capturedVision as CapturedVision | null)?.release();

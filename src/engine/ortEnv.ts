@@ -65,6 +65,14 @@ export interface PrefillTuning {
    * `SVLM_MAX_PENDING_DISPATCHES=1..4096`.
    */
   maxPendingDispatches: number | null;
+  /**
+   * Prefill attention as one com.microsoft MultiHeadAttention node per lifted layer
+   * (engine/prefillAttention.ts: ~8 dispatches fewer per layer run). onnxruntime-web's flash
+   * prefill kernel behind it (S ≥ 32) steps keys by min(subgroup size, 16) and is wrong where
+   * subgroups are narrower (SwiftShader's 4), so the default is on only where the adapter
+   * reports subgroups of 16 or more (`AdapterInfo.subgroupMinSize`). `SVLM_FUSED_ATTENTION=0|1`.
+   */
+  fusedAttention: boolean;
 }
 
 export class TuningEnvError extends Error {
@@ -97,6 +105,9 @@ function pick<T extends string>(
 /** onnxruntime's bounds for maxNumPendingDispatches (webgpu_provider_factory.cc refuses others). */
 export const MAX_PENDING_DISPATCHES_RANGE = [1, 4096] as const;
 
+/** Subgroup width from which onnxruntime-web's MultiHeadAttention flash prefill is right (its key step is min(width, 16)). */
+export const FUSED_ATTENTION_MIN_SUBGROUP = 16;
+
 /** An integer switch within [lo, hi] (decimal digits only), or null when unset. */
 function pickInteger(
   env: Record<string, string | undefined>,
@@ -121,6 +132,8 @@ function pickInteger(
  *   hardware GPUs; visionCapture.test.ts covers it on SwiftShader.
  * - validationMode 'disabled': within noise (prefill 470 → 432 ms, vision unchanged) and it
  *   would hide WebGPU errors a run now reports: not the default.
+ * - fusedAttention (prefill attention as MultiHeadAttention): on where the adapter's subgroups are
+ *   ≥ 16 wide (NVIDIA 32), off on SwiftShader (4) and where the width is unknown; see the field.
  * - storageBufferCacheMode 'simple': SparseVLM-64 prefill 185 → 132 ms (its per-layer lengths
  *   miss the default bucket sizes), but onnxruntime's simple cache keeps every buffer of every
  *   size it ever saw (buffer_manager.cc SimpleCacheManager never releases), so a session of
@@ -133,6 +146,7 @@ export function prefillTuning(adapter: AdapterInfo, env: Record<string, string |
   const vcap = pick(env, 'SVLM_VISION_CAPTURE', ['0', '1'] as const);
   // Checked on every backend (a typo is refused), used on WebGPU only.
   const pending = pickInteger(env, 'SVLM_MAX_PENDING_DISPATCHES', MAX_PENDING_DISPATCHES_RANGE);
+  const fused = pick(env, 'SVLM_FUSED_ATTENTION', ['0', '1'] as const);
   return {
     matmulAccuracy: acc === null ? (hardware ? 4 : null) : (Number(acc) as MatMulAccuracy),
     validationMode: onGpu ? pick(env, 'SVLM_VALIDATION', ['disabled', 'wgpuOnly', 'basic', 'full'] as const) : null,
@@ -141,6 +155,8 @@ export function prefillTuning(adapter: AdapterInfo, env: Record<string, string |
       : null,
     visionCapture: onGpu && (vcap === null ? hardware : vcap === '1'),
     maxPendingDispatches: onGpu ? pending : null,
+    fusedAttention:
+      onGpu && (fused === null ? (adapter.subgroupMinSize ?? 0) >= FUSED_ATTENTION_MIN_SUBGROUP : fused === '1'),
   };
 }
 
@@ -187,6 +203,7 @@ const wasmAdapter = (): AdapterInfo => ({
   timestampQuery: false,
   maxBufferSize: 0,
   maxStorageBufferBindingSize: 0,
+  subgroupMinSize: null,
 });
 
 function describeAdapter(adapter: GPUAdapter): AdapterInfo {
@@ -207,6 +224,10 @@ function describeAdapter(adapter: GPUAdapter): AdapterInfo {
     timestampQuery: adapter.features.has('timestamp-query'),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    // GPUAdapterInfo.subgroupMinSize (Chromium, Dawn); without the `subgroups` feature
+    // onnxruntime uses no subgroups, so the width says nothing about its kernels.
+    subgroupMinSize:
+      adapter.features.has('subgroups') && typeof info?.subgroupMinSize === 'number' ? info.subgroupMinSize : null,
   };
 }
 

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { prefillTuning, TuningEnvError, webgpuContextOptions, webgpuProvider, type OrtRuntime } from './ortEnv';
 import type { AdapterInfo } from './protocol';
 
-const adapter = (backend: 'webgpu' | 'wasm', software = false): AdapterInfo => ({
+const adapter = (
+  backend: 'webgpu' | 'wasm',
+  software = false,
+  subgroupMinSize: number | null = software ? 4 : 32,
+): AdapterInfo => ({
   backend,
   vendor: 'nvidia',
   architecture: '',
@@ -14,6 +18,7 @@ const adapter = (backend: 'webgpu' | 'wasm', software = false): AdapterInfo => (
   timestampQuery: false,
   maxBufferSize: 0,
   maxStorageBufferBindingSize: 0,
+  subgroupMinSize,
 });
 
 describe('prefillTuning', () => {
@@ -31,6 +36,7 @@ describe('prefillTuning', () => {
       storageBufferCacheMode: 'simple',
       visionCapture: true,
       maxPendingDispatches: 64,
+      fusedAttention: true,
     });
     const ep = webgpuProvider({ tuning: t } as OrtRuntime);
     expect(ep).toEqual({ name: 'webgpu', validationMode: 'disabled', storageBufferCacheMode: 'simple' });
@@ -45,6 +51,7 @@ describe('prefillTuning', () => {
       storageBufferCacheMode: null,
       visionCapture: true,
       maxPendingDispatches: null,
+      fusedAttention: true,
     });
     expect(prefillTuning(adapter('webgpu', true), {})).toEqual({
       matmulAccuracy: null,
@@ -52,9 +59,25 @@ describe('prefillTuning', () => {
       storageBufferCacheMode: null,
       visionCapture: false,
       maxPendingDispatches: null,
+      fusedAttention: false,
     });
     const off = prefillTuning(adapter('webgpu'), { SVLM_MATMUL_ACCURACY: '0', SVLM_VISION_CAPTURE: '0' });
     expect([off.matmulAccuracy, off.visionCapture]).toEqual([0, false]);
+  });
+
+  it('fuses prefill attention where subgroups are 16+ wide (a 32-wide NVIDIA adapter), not on SwiftShader (4) or an unknown width; the env overrides', () => {
+    const fused = (a: AdapterInfo, env: Record<string, string> = {}) => prefillTuning(a, env).fusedAttention;
+    expect(fused(adapter('webgpu', false, 32))).toBe(true);
+    expect(fused(adapter('webgpu', false, 16))).toBe(true);
+    expect(fused(adapter('webgpu', true, 4))).toBe(false); // SwiftShader
+    expect(fused(adapter('webgpu', false, 8))).toBe(false);
+    expect(fused(adapter('webgpu', false, null))).toBe(false);
+    expect(fused(adapter('webgpu', true, 4), { SVLM_FUSED_ATTENTION: '1' })).toBe(true);
+    expect(fused(adapter('webgpu', false, 32), { SVLM_FUSED_ATTENTION: '0' })).toBe(false);
+    expect(fused(adapter('wasm', false, null), { SVLM_FUSED_ATTENTION: '1' })).toBe(false);
+    expect(() => fused(adapter('webgpu'), { SVLM_FUSED_ATTENTION: 'on' })).toThrow(
+      'SVLM_FUSED_ATTENTION=on is not one of 0, 1',
+    );
   });
 
   it('leaves the WebGPU-only switches off on wasm', () => {

@@ -59,6 +59,8 @@ export interface AdapterInfo {
   timestampQuery: boolean;
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
+  /** The adapter's smallest subgroup width (GPUAdapterInfo.subgroupMinSize) with `subgroups`; null otherwise. */
+  subgroupMinSize: number | null;
 }
 
 /**
