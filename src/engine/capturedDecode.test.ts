@@ -100,18 +100,22 @@ describe(`captured decode on WebGPU (${NAME})`, () => {
     const want = await plain.generate(request('sparsevlm', 64));
     expect(got.tokenIds).toEqual(want.tokenIds);
     expect(got.trace.visualPerLayer).toEqual(want.trace.visualPerLayer);
-    const layers = captured.model!.sessions.layers.length;
-    expect(dec.counts.sessions).toBe(layers);
+    // Every layer in one decode session (the default): one session, made once.
+    expect(dec.layersPerSession).toBe(captured.model!.sessions.layers.length);
+    expect(dec.counts.sessions).toBe(1);
     expect(dec.counts.steps).toBe(9);
+    const layers = captured.model!.sessions.layers.length;
     // A plain layer run makes ~27 bind groups; a replay none. Left per step: embed, head, argmax.
     console.log(`bind groups per decode step: ${perStep.slice(1).join(' ')}`);
     for (const n of perStep.slice(3)) expect(n).toBeLessThan(layers * 2);
   }, 900_000);
 
-  it('a cache that fills up mid-request grows (new capture session, rows kept): same tokens', async () => {
+  it('a cache that fills up mid-request grows (new capture session, rows kept), one session per layer: same tokens', async () => {
     // Fresh caches exactly one row larger than the prefill: every layer grows at the second step.
+    // One decode session per layer here (the other end of layersPerSession from the test above).
     const dec = captured.model!.decoder!;
     await dec.dropCaches();
+    dec.layersPerSession = 1;
     dec.capacity = { headroom: 1, step: 1 };
     const before = dec.counts.sessions;
     const got = await captured.generate(request('none', undefined, 6));

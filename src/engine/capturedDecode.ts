@@ -1,9 +1,10 @@
 /**
- * Decode through onnxruntime's WebGPU graph capture: per layer one decode session made from
- * the rewritten layer graph (graphRewrite.ts: weights and mask as inputs, outputs the new
- * token's key/value), run with the same GPU buffers every token, so onnxruntime records its
- * dispatches once and replays them (no per-dispatch bind groups, uniforms or shape logic on
- * the CPU). Everything that changes per token lives in GPU buffers:
+ * Decode through onnxruntime's WebGPU graph capture: decode sessions made from the rewritten
+ * layer graphs (graphRewrite.ts: weights and mask as inputs, outputs the new token's key/value),
+ * each for a run of consecutive layers (`layersPerSession`, default all of them: one session
+ * run per token, graphRewrite.ts item 5), run with the same GPU buffers every token, so
+ * onnxruntime records its dispatches once and replays them (no per-dispatch bind groups,
+ * uniforms or shape logic on the CPU). Everything that changes per token lives in GPU buffers:
  *
  * - each layer's KV cache is a fixed-capacity buffer [1,Hkv,cap,hd] (read-only input) with an
  *   additive mask [1,1,1,cap+1] over its slots (−∞ = empty; the last column is the new token
@@ -19,7 +20,7 @@
  *
  * Capacity: each layer's cache is sized at a request's start to its prefill length + 64,
  * rounded up to 64 (`capacity`), and kept for later requests (a captured graph is tied to its buffers);
- * a layer that fills up mid-request gets a twice larger cache and a new decode session.
+ * a layer that fills up mid-request gets a twice larger cache, and its session is made anew.
  * Weights are not duplicated: both sessions of a layer read the engine's weight buffers, and the
  * decode graph attends without cache-sized intermediates (graphRewrite.ts, item 4), which a
  * capture session would otherwise keep for good.
@@ -27,7 +28,7 @@
 import { KvWrite } from '../gpu/kernels/kv_write';
 import type { KernelRunner } from '../gpu/runner';
 import { cancelled } from './errors';
-import { BIAS_INPUT, KEY_NEW, VALUE_NEW, decodeOutputs } from './graphRewrite';
+import { BIAS_INPUT, KEY_NEW, VALUE_NEW, decodeOutputs, mergeDecodeGraphs, segmentName } from './graphRewrite';
 import type { GpuBuffers } from './gpuBuffers';
 import type { LiftedLayer } from './liftedLayer';
 import { sessionOptions, type OrtRuntime, type OrtSession, type OrtTensor } from './ortEnv';
@@ -52,10 +53,9 @@ interface Buf {
   tensor: OrtTensor;
 }
 
-/** One layer's fixed decode state: its capture session and every buffer bound to it. */
+/** One layer's fixed decode state: every buffer a decode session binds for it. */
 interface DecodeLayer {
   cap: number;
-  session: OrtSession;
   key: Buf;
   value: Buf;
   bias: Buf;
@@ -63,12 +63,19 @@ interface DecodeLayer {
   keyNew: Buf;
   valueNew: Buf;
   params: GPUBuffer;
+}
+
+/** A capture session for layers first..first+count−1, with what it binds. */
+interface Segment {
+  first: number;
+  count: number;
+  session: OrtSession;
   feeds: Feeds;
   fetches: Feeds;
 }
 
 export interface CapturedDecodeCounts {
-  /** Decode sessions made (one per layer, plus one per growth). */
+  /** Decode sessions made (one per segment of `layersPerSession` layers, plus one per growth). */
   sessions: number;
   /** Tokens run through the captured path. */
   steps: number;
@@ -83,6 +90,9 @@ export interface CapturedDecodeCounts {
 export class CapturedDecoder {
   private layers: (DecodeLayer | null)[];
   private decodeModels: (Uint8Array | null)[];
+  /** Segment s covers layers s·size .. s·size+size−1; null until its first step (or after a layer of it changed). */
+  private segments: (Segment | null)[] = [];
+  private size: number;
   private hidden: [Buf, Buf] | null = null;
   /** u32 per layer: the row each layer's new key/value goes to (kv_write's `slots`). */
   private slots: Buf | null = null;
@@ -111,7 +121,31 @@ export class CapturedDecoder {
     this.el = manifest.activationDtype === 'float16' ? 2 : 4;
     this.layers = new Array(n).fill(null);
     this.decodeModels = new Array(n).fill(null);
+    this.size = n;
+    this.segments = [null];
   }
+
+  /**
+   * Layers per decode session (1 … the layer count; default all). Fewer sessions, less CPU per
+   * token; a request can be cancelled between sessions (every session of the step runs or none).
+   * Changing it drops the sessions made so far.
+   */
+  get layersPerSession(): number {
+    return this.size;
+  }
+  set layersPerSession(n: number) {
+    const layers = this.lifted.length;
+    if (!Number.isInteger(n) || n < 1 || n > layers)
+      throw new RangeError(`layers per decode session must be an integer from 1 to ${layers}, got ${n}`);
+    if (n === this.size) return;
+    const old = this.segments;
+    this.size = n;
+    this.segments = new Array(Math.ceil(layers / n)).fill(null);
+    this.retired.push(...old.filter((g): g is Segment => g !== null));
+  }
+
+  /** Sessions dropped while a step may still hold them; released at the next step's start. */
+  private retired: Segment[] = [];
 
   /** Buffers shared by every layer, made with the first request. */
   private async shared(): Promise<void> {
@@ -146,30 +180,21 @@ export class CapturedDecoder {
     return { W: (hd * this.el) / 4, heads: Hkv, srcRows, dstRows: cap, n };
   }
 
+  /** Layer l's buffers at capacity `cap`; the session that binds them is made anew (`segment`). */
   private async makeLayer(l: number, cap: number): Promise<DecodeLayer> {
     const { numKvHeads: Hkv, headDim: hd } = this.manifest.text;
     const g = this.gpu;
     const act = this.act;
     const label = `Decode.layer${l}`;
-    this.decodeModels[l] ??= decodeOutputs(this.lifted[l].label, this.lifted[l].model, this.manifest.text);
-    const session = await this.rt.ort.InferenceSession.create(this.decodeModels[l]!, {
-      ...sessionOptions(this.rt, ['hidden_out', KEY_NEW, VALUE_NEW]),
-      // The EP reads `enableGraphCapture` only when the provider is given as an object
-      // (ort.webgpu.mjs setExecutionProviders); with the string 'webgpu' nothing is captured.
-      executionProviders: [{ name: 'webgpu' }],
-      enableGraphCapture: true,
-    });
-    this.counts.sessions++;
     const key = await g.tensor(act, [1, Hkv, cap, hd], null, Hkv * cap * hd * this.el, `${label}.key`);
     const value = await g.tensor(act, [1, Hkv, cap, hd], null, Hkv * cap * hd * this.el, `${label}.value`);
     const bias = await g.tensor('float32', [1, 1, 1, cap + 1], null, (cap + 1) * 4, `${label}.bias`);
     const position = await g.tensor('int64', [1, 1], null, 8, `${label}.position`);
     const keyNew = await g.tensor(act, [1, Hkv, 1, hd], null, Hkv * hd * this.el, `${label}.keyNew`);
     const valueNew = await g.tensor(act, [1, Hkv, 1, hd], null, Hkv * hd * this.el, `${label}.valueNew`);
-    const [hin, hout] = [this.hidden![l % 2], this.hidden![(l + 1) % 2]];
+    await this.dropSegment(Math.floor(l / this.size));
     return {
       cap,
-      session,
       key,
       value,
       bias,
@@ -177,20 +202,57 @@ export class CapturedDecoder {
       keyNew,
       valueNew,
       params: this.kv!.params(this.shape(cap, 1, 1), l),
-      feeds: {
-        hidden: hin.tensor,
-        position_ids: position.tensor,
-        past_key: key.tensor,
-        past_value: value.tensor,
-        [BIAS_INPUT]: bias.tensor,
-        ...this.lifted[l].weights,
-      },
-      fetches: { hidden_out: hout.tensor, [KEY_NEW]: keyNew.tensor, [VALUE_NEW]: valueNew.tensor },
     };
   }
 
-  private async dropLayer(d: DecodeLayer): Promise<void> {
-    await d.session.release().catch(() => {});
+  /** Segment s's capture session over its layers' current buffers. */
+  private async segment(s: number): Promise<Segment> {
+    const made = this.segments[s];
+    if (made) return made;
+    const first = s * this.size;
+    const count = Math.min(this.size, this.lifted.length - first);
+    const models: Uint8Array[] = [];
+    for (let l = first; l < first + count; l++) {
+      this.decodeModels[l] ??= decodeOutputs(this.lifted[l].label, this.lifted[l].model, this.manifest.text);
+      models.push(this.decodeModels[l]!);
+    }
+    const name = (i: number, n: string) => (count === 1 ? n : segmentName(i, n));
+    const session = await this.rt.ort.InferenceSession.create(
+      mergeDecodeGraphs(`decode_layers_${first}_${first + count - 1}`, models),
+      {
+        ...sessionOptions(this.rt, ['hidden_out', ...models.flatMap((_, i) => [name(i, KEY_NEW), name(i, VALUE_NEW)])]),
+        // The EP reads `enableGraphCapture` only when the provider is given as an object
+        // (ort.webgpu.mjs setExecutionProviders); with the string 'webgpu' nothing is captured.
+        executionProviders: [{ name: 'webgpu' }],
+        enableGraphCapture: true,
+      },
+    );
+    this.counts.sessions++;
+    const feeds: Feeds = { hidden: this.hidden![s % 2].tensor };
+    const fetches: Feeds = { hidden_out: this.hidden![(s + 1) % 2].tensor };
+    for (let i = 0; i < count; i++) {
+      const l = first + i;
+      const d = this.layers[l]!;
+      Object.assign(feeds, {
+        [name(i, 'position_ids')]: d.position.tensor,
+        [name(i, 'past_key')]: d.key.tensor,
+        [name(i, 'past_value')]: d.value.tensor,
+        [name(i, BIAS_INPUT)]: d.bias.tensor,
+      });
+      for (const [w, t] of Object.entries(this.lifted[l].weights)) feeds[name(i, w)] = t;
+      fetches[name(i, KEY_NEW)] = d.keyNew.tensor;
+      fetches[name(i, VALUE_NEW)] = d.valueNew.tensor;
+    }
+    return (this.segments[s] = { first, count, session, feeds, fetches });
+  }
+
+  private async dropSegment(s: number): Promise<void> {
+    const g = this.segments[s];
+    this.segments[s] = null;
+    if (g) await g.session.release().catch(() => {});
+  }
+
+  private dropLayer(d: DecodeLayer): void {
     for (const b of [d.key, d.value, d.bias, d.position, d.keyNew, d.valueNew]) b.tensor.dispose();
     d.params.destroy();
   }
@@ -231,7 +293,7 @@ export class CapturedDecoder {
   async load(l: number, c: LayerCache): Promise<void> {
     let d = this.layers[l];
     if (!d || d.cap < c.length + 1) {
-      if (d) await this.dropLayer(d);
+      if (d) this.dropLayer(d);
       d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity));
     }
     this.resetBias(d);
@@ -269,7 +331,7 @@ export class CapturedDecoder {
       { ...this.shape(d.cap, this.lens[l], old.cap), at: 0 },
     );
     this.layers[l] = d;
-    await this.dropLayer(old);
+    this.dropLayer(old);
   }
 
   /**
@@ -306,16 +368,18 @@ export class CapturedDecoder {
       ids.dispose();
     }
     lap('embed');
-    for (const [l, d] of this.layers.entries()) {
-      if (signal?.aborted) throw cancelled(`decode step ${step}, layer ${l}`);
-      await d!.session.run(d!.feeds, d!.fetches);
+    for (const g of this.retired.splice(0)) await g.session.release().catch(() => {});
+    for (let s = 0; s < this.segments.length; s++) {
+      if (signal?.aborted) throw cancelled(`decode step ${step}, layer ${s * this.size}`);
+      const g = await this.segment(s);
+      await g.session.run(g.feeds, g.fetches);
     }
     lap('layers');
     // The head before kv_write: kv_write is a submit of ours and must come after the replays'
     // commands; onnxruntime's Replay submits them before returning (webgpu_context.cc), and the
     // head's run flushes whatever else is pending. (The token drift of 2026-12-02 was not an
     // ordering problem but a stale key_new/value_new: graphRewrite.ts, item 3.)
-    const logits = (await this.head.run({ hidden: this.hidden![this.layers.length % 2].tensor })).logits;
+    const logits = (await this.head.run({ hidden: this.hidden![this.segments.length % 2].tensor })).logits;
     lap('head');
     // The new rows into every layer's cache at its own length, in one pass.
     queue.writeBuffer(this.slots!.buffer, 0, Uint32Array.from(this.lens));
@@ -345,8 +409,14 @@ export class CapturedDecoder {
 
   /** Frees every layer's cache and decode session; the next request makes them again. */
   async dropCaches(): Promise<void> {
-    for (const d of this.layers) if (d) await this.dropLayer(d);
+    await this.dropSessions();
+    for (const d of this.layers) if (d) this.dropLayer(d);
     this.layers.fill(null);
+  }
+
+  private async dropSessions(): Promise<void> {
+    for (let s = 0; s < this.segments.length; s++) await this.dropSegment(s);
+    for (const g of this.retired.splice(0)) await g.session.release().catch(() => {});
   }
 
   /**
@@ -378,9 +448,9 @@ export class CapturedDecoder {
     );
   }
 
-  /** Layer l's decode session (null before the first request): tests hook its `run`. */
+  /** The decode session that runs layer l (null before the first step): tests hook its `run`. */
   layerSession(l: number): OrtSession | null {
-    return this.layers[l]?.session ?? null;
+    return this.segments[Math.floor(l / this.size)]?.session ?? null;
   }
 
   /** Each layer's cache capacity (0 before the first request). */
@@ -401,8 +471,7 @@ export class CapturedDecoder {
   }
 
   async release(): Promise<void> {
-    for (const d of this.layers) if (d) await this.dropLayer(d);
-    this.layers.fill(null);
+    await this.dropCaches();
     for (const b of [...(this.hidden ?? []), this.slots, this.loadSlots]) b?.tensor.dispose();
     this.hidden = this.slots = this.loadSlots = null;
   }

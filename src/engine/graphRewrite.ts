@@ -33,6 +33,13 @@
  *    Instead: scores over the cache as past_key · qᵀ ([1,Hkv,cap,hd]·[1,Hkv,hd,G], no transpose
  *    of the cache), the new token's score apart, softmax over both, then probs_cache · past_value
  *    + prob_new · value_new. Every intermediate is O(cap·G) (G = query heads per kv head).
+ * 5. For the decode session only, several consecutive layers as one graph (`mergeDecodeGraphs`):
+ *    a captured replay costs onnxruntime-web a fixed ~120 µs of CPU per session run besides
+ *    ~4 µs per recorded dispatch (README, "what limits each phase"), and decode needs no
+ *    boundary between layers (every method decides in prefill). Layer i's names get the prefix
+ *    `L{i}/`, its `hidden` input is layer i−1's `hidden_out`; the merged graph reads the first
+ *    layer's `hidden` and every layer's other inputs, and writes the last layer's `hidden_out`
+ *    and every layer's `key_new`/`value_new`.
  */
 import { AttributeType, DataType, ModelProto } from '../onnx/proto';
 
@@ -238,6 +245,47 @@ export function decodeOutputs(label: string, lifted: Uint8Array, heads: Attentio
   attendWithoutCopies(label, m, heads);
   g.output = [hidden, valueInfo(KEY_NEW, act, shape), valueInfo(VALUE_NEW, act, shape)];
   pruneDeadNodes(g);
+  return encode(m);
+}
+
+/** The name of layer `i`'s tensor `name` inside a merged decode graph (item 5). */
+export const segmentName = (i: number, name: string): string => `L${i}/${name}`;
+
+/**
+ * Item 5: the decode graphs of consecutive layers (`decodeOutputs`' results, in order) as one
+ * graph. One graph is returned as it is.
+ */
+export function mergeDecodeGraphs(label: string, models: Uint8Array[]): Uint8Array {
+  if (models.length === 1) return models[0];
+  const ms = models.map(decode);
+  const last = ms.length - 1;
+  const merged: GraphMsg = { node: [], initializer: [], input: [], output: [], name: label };
+  for (const [i, m] of ms.entries()) {
+    const g = m.graph;
+    const rename = (t: string): string => {
+      if (t === '') return t; // an omitted optional input
+      if (t === 'hidden') return i === 0 ? t : segmentName(i - 1, 'hidden_out');
+      if (t === 'hidden_out' && i === last) return t;
+      return segmentName(i, t);
+    };
+    const ownDims = (v: ValueInfo): ValueInfo => {
+      for (const d of v.type.tensorType.shape?.dim ?? []) if (d.dimParam) d.dimParam = segmentName(i, d.dimParam);
+      return v;
+    };
+    for (const [k, n] of g.node.entries()) {
+      n.input = n.input.map(rename);
+      n.output = n.output.map(rename);
+      n.name = segmentName(i, n.name || `${n.opType}_${k}`);
+      merged.node.push(n);
+    }
+    for (const t of g.initializer) merged.initializer.push({ ...t, name: rename(t.name) });
+    for (const v of g.input)
+      if (!(v.name === 'hidden' && i > 0)) merged.input.push(ownDims({ ...v, name: rename(v.name) }));
+    for (const v of g.output)
+      if (!(v.name === 'hidden_out' && i < last)) merged.output.push(ownDims({ ...v, name: rename(v.name) }));
+  }
+  const m = ms[0];
+  m.graph = merged;
   return encode(m);
 }
 

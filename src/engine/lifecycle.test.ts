@@ -125,6 +125,9 @@ beforeAll(async () => {
   const { Engine } = await import('./engine');
   engine = await Engine.create();
   await engine.load(memoryReader(await fixturePackage(NAME), NAME));
+  // Captured decode runs its layers in sessions of `layersPerSession` and can stop between
+  // sessions; two layers a session puts layers 1 and 2 (hooked below) in different ones.
+  if (engine.model!.decoder) engine.model!.decoder.layersPerSession = 2;
 }, 180_000);
 afterAll(async () => engine?.dispose());
 

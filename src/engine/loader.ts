@@ -236,7 +236,7 @@ export async function loadPackage(
     const capture = rt.graphCapture && rt.backend === 'webgpu' && device !== null;
     if (rt.graphCapture && !capture) captureUnavailable = 'graph capture needs the WebGPU backend';
     if (capture) {
-      gpu = await GpuBuffers.create(rt.ort, device);
+      gpu = await GpuBuffers.create(rt.ort, device, { exact: rt.tuning.exactBuffers });
       biases = new CausalBiases(gpu);
       uploads = new WeightUploads(gpu);
     }
@@ -254,6 +254,8 @@ export async function loadPackage(
     const allLifted = layers.every((l) => l instanceof LiftedLayer);
     const decoder =
       capture && allLifted ? new CapturedDecoder(rt, manifest, layers as LiftedLayer[], embed, head, gpu!) : null;
+    const perSession = rt.tuning.decodeLayersPerSession;
+    if (decoder && perSession !== null) decoder.layersPerSession = Math.min(perSession, layers.length);
     await warmUp(rt, manifest, sessions, (file) => report('warmup', file));
     return {
       manifest,

@@ -73,6 +73,17 @@ export interface PrefillTuning {
    * reports subgroups of 16 or more (`AdapterInfo.subgroupMinSize`). `SVLM_FUSED_ATTENTION=0|1`.
    */
   fusedAttention: boolean;
+  /**
+   * Layers per captured decode session (capturedDecode.ts `layersPerSession`); null: all of them
+   * (one session run per token). `SVLM_DECODE_LAYERS_PER_SESSION=1..4096` (capped at the layer
+   * count).
+   */
+  decodeLayersPerSession: number | null;
+  /**
+   * Buffers bound to captured graphs as exact-size buffers of ours (gpuBuffers.ts) rather than
+   * onnxruntime's bucket-rounded ones. `SVLM_EXACT_BUFFERS=0|1`, default on.
+   */
+  exactBuffers: boolean;
 }
 
 export class TuningEnvError extends Error {
@@ -157,6 +168,8 @@ export function prefillTuning(adapter: AdapterInfo, env: Record<string, string |
     maxPendingDispatches: onGpu ? pending : null,
     fusedAttention:
       onGpu && (fused === null ? (adapter.subgroupMinSize ?? 0) >= FUSED_ATTENTION_MIN_SUBGROUP : fused === '1'),
+    decodeLayersPerSession: pickInteger(env, 'SVLM_DECODE_LAYERS_PER_SESSION', [1, 4096]),
+    exactBuffers: pick(env, 'SVLM_EXACT_BUFFERS', ['0', '1'] as const) !== '0',
   };
 }
 

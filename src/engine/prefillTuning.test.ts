@@ -29,6 +29,8 @@ describe('prefillTuning', () => {
       SVLM_BUFFER_CACHE: 'simple',
       SVLM_VISION_CAPTURE: '1',
       SVLM_MAX_PENDING_DISPATCHES: '64',
+      SVLM_DECODE_LAYERS_PER_SESSION: '4',
+      SVLM_EXACT_BUFFERS: '0',
     });
     expect(t).toEqual({
       matmulAccuracy: 4,
@@ -37,6 +39,8 @@ describe('prefillTuning', () => {
       visionCapture: true,
       maxPendingDispatches: 64,
       fusedAttention: true,
+      decodeLayersPerSession: 4,
+      exactBuffers: false,
     });
     const ep = webgpuProvider({ tuning: t } as OrtRuntime);
     expect(ep).toEqual({ name: 'webgpu', validationMode: 'disabled', storageBufferCacheMode: 'simple' });
@@ -52,6 +56,8 @@ describe('prefillTuning', () => {
       visionCapture: true,
       maxPendingDispatches: null,
       fusedAttention: true,
+      decodeLayersPerSession: null,
+      exactBuffers: true,
     });
     expect(prefillTuning(adapter('webgpu', true), {})).toEqual({
       matmulAccuracy: null,
@@ -60,6 +66,8 @@ describe('prefillTuning', () => {
       visionCapture: false,
       maxPendingDispatches: null,
       fusedAttention: false,
+      decodeLayersPerSession: null,
+      exactBuffers: true,
     });
     const off = prefillTuning(adapter('webgpu'), { SVLM_MATMUL_ACCURACY: '0', SVLM_VISION_CAPTURE: '0' });
     expect([off.matmulAccuracy, off.visionCapture]).toEqual([0, false]);
@@ -96,6 +104,12 @@ describe('prefillTuning', () => {
     expect(() => prefillTuning(adapter('webgpu'), { SVLM_MATMUL_ACCURACY: '3' })).toThrow(TuningEnvError);
     expect(() => prefillTuning(adapter('webgpu'), { SVLM_BUFFER_CACHE: 'big' })).toThrow(
       'SVLM_BUFFER_CACHE=big is not one of disabled, lazyRelease, simple, bucket',
+    );
+    expect(() => prefillTuning(adapter('webgpu'), { SVLM_DECODE_LAYERS_PER_SESSION: '0' })).toThrow(
+      'SVLM_DECODE_LAYERS_PER_SESSION=0 is not an integer from 1 to 4096',
+    );
+    expect(() => prefillTuning(adapter('webgpu'), { SVLM_EXACT_BUFFERS: 'yes' })).toThrow(
+      'SVLM_EXACT_BUFFERS=yes is not one of 0, 1',
     );
   });
 

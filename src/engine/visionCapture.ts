@@ -91,7 +91,7 @@ export class CapturedVision {
     }
     const { imageSize: S, visualTokens: V, hiddenSize: D, act } = shape;
     const el = act === 'float16' ? 2 : 4;
-    const gpu = await GpuBuffers.create(rt.ort, device);
+    const gpu = await GpuBuffers.create(rt.ort, device, { exact: rt.tuning.exactBuffers });
     const input = await gpu.tensor('float32', [1, 3, S, S], null, 3 * S * S * 4, 'Vision.pixel_values');
     const output = await gpu.tensor(act, [1, V, D], null, V * D * el, 'Vision.visual_embeds');
     const g = new GraphBuilder('vision_copy');
