@@ -27,9 +27,13 @@ npx esbuild bench/gpu/prefill-variants.ts --bundle --platform=node --format=esm 
   --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
 npx esbuild bench/gpu/dispatchCost.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/dispatchCost.mjs" --external:webgpu --external:onnxruntime-web
+# mha-probe.mjs (issue 13: fused prefill attention against the plain ops, run by mha-probe.sh).
+npx esbuild bench/gpu/mha-probe.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --outfile="$stage/mha-probe.mjs" --external:webgpu --external:onnxruntime-web \
+  --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
 cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
    fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png fixtures/multi/frames.gif \
-   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh bench/gpu/f16-run.sh "$stage/"
+   bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh bench/gpu/f16-run.sh bench/gpu/mha-probe.sh "$stage/"
 # The random fixture families for f16-run.sh's last phase (f16-parity on llama-clip-gqa, qwen2-siglip; ~2 MB).
 mkdir -p "$stage/fixtures" && cp -r fixtures/llama-clip-gqa fixtures/qwen2-siglip "$stage/fixtures/"
 # The video-llava-7b shape's tokenizer (with <video>; bench/models.ts reads it from fixtures/ under the working folder; 18 KB).

@@ -85,6 +85,9 @@ interface VariantLine {
   env: Record<string, string>;
   visionCaptured: boolean;
   visionCaptureUnavailable: string | null;
+  /** Layers whose prefill attention ran fused (engine/prefillAttention.ts); absent in older lines. */
+  fusedAttentionLayers?: number;
+  fusedAttentionUnavailable?: string | null;
   methods: Record<
     string,
     {
@@ -128,7 +131,7 @@ function summarize(path: string): string {
       .map(([k, val]) => `${k.replace('SVLM_', '')}=${val}`)
       .join(' ');
     rows.push(
-      `| ${v.variant} | ${switches || '(defaults)'}${v.visionCaptureUnavailable ? ` (vision capture unavailable: ${v.visionCaptureUnavailable})` : ''} | ${f(n?.medians.visionMs)} | ${f(n?.medians.llmPrefillMs)} | ${f(n?.medians.ttftMs)} | ${f(p?.medians.llmPrefillMs)} | ${f(p?.medians.ttftMs)} | ${n && p ? (p.medians.llmPrefillMs / n.medians.llmPrefillMs).toFixed(2) : '–'} | ${n && p ? (p.medians.ttftMs / n.medians.ttftMs).toFixed(2) : '–'} | ${p ? ((100 * p.medians.methodMs) / p.medians.llmPrefillMs).toFixed(1) : '–'} | ${f(n?.cpuPerRunMs?.full, 2)} / ${f(p?.cpuPerRunMs?.pruned, 2)} | ${submits(n)} / ${submits(p)} | none: ${same(n, bn)}; sv64: ${same(p, bp)} | ${n ? `${n.top5[0][0]}: ${n.top5[0][1].toFixed(4)} (${(n.top5[0][1] - bn.top5[0][1]).toExponential(1)})` : '–'} |`,
+      `| ${v.variant} | ${switches || '(defaults)'}${v.visionCaptureUnavailable ? ` (vision capture unavailable: ${v.visionCaptureUnavailable})` : ''}${v.fusedAttentionLayers !== undefined ? ` [fused attention: ${v.fusedAttentionLayers} layers${v.fusedAttentionUnavailable ? `; ${v.fusedAttentionUnavailable}` : ''}]` : ''} | ${f(n?.medians.visionMs)} | ${f(n?.medians.llmPrefillMs)} | ${f(n?.medians.ttftMs)} | ${f(p?.medians.llmPrefillMs)} | ${f(p?.medians.ttftMs)} | ${n && p ? (p.medians.llmPrefillMs / n.medians.llmPrefillMs).toFixed(2) : '–'} | ${n && p ? (p.medians.ttftMs / n.medians.ttftMs).toFixed(2) : '–'} | ${p ? ((100 * p.medians.methodMs) / p.medians.llmPrefillMs).toFixed(1) : '–'} | ${f(n?.cpuPerRunMs?.full, 2)} / ${f(p?.cpuPerRunMs?.pruned, 2)} | ${submits(n)} / ${submits(p)} | none: ${same(n, bn)}; sv64: ${same(p, bp)} | ${n ? `${n.top5[0][0]}: ${n.top5[0][1].toFixed(4)} (${(n.top5[0][1] - bn.top5[0][1]).toExponential(1)})` : '–'} |`,
     );
   }
   return rows.join('\n') + '\n';
@@ -154,6 +157,8 @@ async function main(): Promise<void> {
     tuning: engine.rt.tuning,
     visionCaptured: pkg.sessions.vision instanceof CapturedVision,
     visionCaptureUnavailable: pkg.visionCaptureUnavailable,
+    fusedAttentionLayers: pkg.fusedAttentionLayers,
+    fusedAttentionUnavailable: pkg.fusedAttentionUnavailable,
     loadMs: target.loadMs,
     methods: {} as Record<string, unknown>,
   };

@@ -9,12 +9,16 @@
 # onnxruntime's default 16; engine/webgpuConfig.ts) against the tree's defaults; the earlier
 # lists are in bench/results/2026-12-02c/d-prefill-variants.md. SVLM_COUNT_CALLS=1 (the default
 # here; 0 turns it off) counts the Dawn calls of every variant, so the table shows the submits
-# per request that maxNumPendingDispatches changes.
+# per request that maxNumPendingDispatches changes. fused / plainattn: prefill attention as one
+# MultiHeadAttention node per layer (engine/prefillAttention.ts) forced on / off; the default
+# (base) is on where the adapter's subgroups are 16+ wide (an NVIDIA GPU: base = fused), so
+# plainattn is the comparison, and its tokens / top-5 / kept sets against base are the 7B
+# shape's end-to-end check of the fused graph (bench/gpu/mha-probe.sh checks the op itself).
 set -uo pipefail
 cd "$GPU_HOME/extra"
 OUT=${OUT:-/tmp/bench-out}; mkdir -p "$OUT"
 SHAPE=${SHAPE:-llava-1.5-7b}; DTYPE=${DTYPE:-q4}; TOTAL_S=${TOTAL_S:-420}; RUNS=${RUNS:-3}; TOKENS=${TOKENS:-4}
-VARIANTS=${VARIANTS:-"base: pending64:SVLM_MAX_PENDING_DISPATCHES=64 pending256:SVLM_MAX_PENDING_DISPATCHES=256"}
+VARIANTS=${VARIANTS:-"base: pending64:SVLM_MAX_PENDING_DISPATCHES=64 pending256:SVLM_MAX_PENDING_DISPATCHES=256 fused:SVLM_FUSED_ATTENTION=1 plainattn:SVLM_FUSED_ATTENTION=0"}
 export SVLM_COUNT_CALLS=${SVLM_COUNT_CALLS:-1}
 log=$OUT/variants.log
 t0=$(date +%s); left() { echo $(( TOTAL_S - ($(date +%s) - t0) )); }
