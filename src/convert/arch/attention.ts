@@ -10,6 +10,8 @@
  * tests and many fallback users run. (2) Its length inputs are CPU inputs; computed in the graph
  * from shapes, onnxruntime ran the int32 arithmetic on WebGPU and read it back (a GPU sync per
  * layer run) unless those nodes were pinned to the CPU by name (`forceCpuNodeNames`).
+ * The package keeps the plain ops; the engine may run prefill attention as one MultiHeadAttention
+ * node, rewritten at load where its kernel is right (engine/prefillAttention.ts).
  */
 import { MS_DOMAIN, attr } from '../../onnx/builder';
 import type { Ctx } from './common';
