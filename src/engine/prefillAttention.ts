@@ -28,8 +28,13 @@
  * decode kernels (right everywhere: max diff 1.1e-6 against the plain ops at H32/hd128, present_*
  * bit-exact, on SwiftShader), for S ≥ 32 its FlashAttention prefill kernel, which steps keys by
  * min(subgroup size, 16) through subgroupShuffle and is wrong where subgroups are narrower
- * (SwiftShader's 4: rows ≥ 4 off by ~0.5). So the engine uses it only where the adapter's
- * subgroups are ≥ 16 wide (ortEnv.ts `PrefillTuning.fusedAttention`).
+ * (SwiftShader's 4: rows ≥ 4 off by ~0.5). Read in the WGSL it generates (onnxruntime-web
+ * 1.31.0-dev, FlashAttention program): each step loads min(width, 16) keys into a tile, lane j of
+ * the subgroup holds key j, and the scores are taken by subgroupShuffle from lanes 0..15 where the
+ * width is > 8 and 0..7 otherwise: at a width of 4 keys 4..7 of each step come from lanes that do
+ * not exist (and the next step counts them again), while at 8, 16, 32 and 64 each key is read once. So the engine uses it by default only
+ * where the adapter's subgroups are ≥ 16 wide (ortEnv.ts `PrefillTuning.fusedAttention`; 32 is
+ * NVIDIA's, checked on the H200 by bench/gpu/mha-probe.sh).
  *
  * Refused (the plain graph stays, with the reason) where kv heads ≠ query heads (the op has no
  * grouped heads; repeating k/v first would add the dispatches it saves) or the graph does not
