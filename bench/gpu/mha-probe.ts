@@ -1,8 +1,8 @@
 /**
  * GPU-machine check of fused prefill attention (engine/prefillAttention.ts; issue 13): one decoder
- * layer built by the converter (LLaVA-1.5-7B's attention: 32 heads over 32 kv heads, head size
- * 128; a small hidden and MLP size, which the rewrite does not touch), lifted as the loader lifts
- * it, run as the plain prefill graph and as the fused one (MultiHeadAttention) on the same feeds.
+ * layer built by the converter (q4 / q4f16 as the packages; LLaVA-1.5-7B's attention: 32 heads
+ * over 32 kv heads, head size 128; a small hidden and MLP size, which the rewrite does not touch),
+ * lifted as the loader lifts it, run as the plain prefill graph and as the fused one (MultiHeadAttention) on the same feeds.
  * Prints, per activation dtype (f32; f16 where the adapter has shader-f16) and (S, P), the max
  * difference of each output (hidden_out, query, present_key, present_value) relative to the
  * plain output's largest value, the dispatches per run of each, and ms per run. S < 32 takes
@@ -59,12 +59,14 @@ async function main(): Promise<void> {
   const opts = { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
   let wrong = 0;
   for (const act of acts) {
-    const layer = await liftedLayerGraph(shape, act === 'float16' ? 'fp16' : 'fp32');
+    const layer = await liftedLayerGraph(shape, act === 'float16' ? 'q4f16' : 'q4'); // as the 7B packages
     const fused = fusePrefillAttention(layer.model, { numHeads: 32, numKvHeads: 32, headDim: 128 });
     if (fused.refusal !== null) throw new Error(`the rewrite refused the layer: ${fused.refusal}`);
     const plainS = await ort.InferenceSession.create(layer.model, opts);
     const fusedS = await ort.InferenceSession.create(fused.model, opts);
-    console.log(`\n${act}, H32/hd128, hidden ${shape.hidden}: bound ${BOUND[act]} relative`);
+    console.log(
+      `\n${act === 'float16' ? 'q4f16' : 'q4'} (${act}), H32/hd128, hidden ${shape.hidden}: bound ${BOUND[act]} relative`,
+    );
     for (const [S, P] of cases) {
       const feeds = () => layerFeeds(ort, layer.dims, layer.weights, act, S, P);
       await runLayer(plainS, feeds());

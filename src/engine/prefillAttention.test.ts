@@ -96,6 +96,43 @@ describe('fused prefill attention (MultiHeadAttention) against the plain ops, on
   }
 });
 
+describe('fused prefill attention on the wasm EP (onnxruntime’s CPU MultiHeadAttention: right at any S)', () => {
+  // The rewrite itself at S ≥ 32 and with f16 activations (the bias cast to f16), which Dawn's
+  // SwiftShader cannot check (its flash prefill kernel is wrong at S ≥ 32; it has no shader-f16).
+  for (const dtype of ['q4', 'q4f16'] as const) {
+    it(`${dtype}: the same outputs at S 40 and after a past`, async () => {
+      const ort = await import('onnxruntime-web/webgpu');
+      const l = await liftedLayerGraph(SHAPE, dtype);
+      const f = fusePrefillAttention(l.model, heads(SHAPE));
+      expect(f.refusal).toBeNull();
+      expect(opTypes(f.model)).toContain('MultiHeadAttention');
+      const opts = { executionProviders: ['wasm'] };
+      const plain = await ort.InferenceSession.create(l.model, opts);
+      const fused = await ort.InferenceSession.create(f.model, opts);
+      const act = dtype === 'q4f16' ? 'float16' : 'float32';
+      try {
+        for (const [S, P] of [
+          [40, 0],
+          [7, 33],
+        ]) {
+          const a = await runLayer(plain, layerFeeds(ort, l.dims, l.weights, act, S, P));
+          const b = await runLayer(fused, layerFeeds(ort, l.dims, l.weights, act, S, P));
+          for (const k of LAYER_OUTPUTS) {
+            const scale = Math.max(...a[k].map(Math.abs));
+            expect(scale, k).toBeGreaterThan(0.1);
+            expect(maxDiff(a[k], b[k]), `${k} S ${S} P ${P}`).toBeLessThan(
+              (act === 'float16' ? 2e-3 : 2e-5) * Math.max(1, scale),
+            );
+          }
+        }
+      } finally {
+        await plain.release();
+        await fused.release();
+      }
+    });
+  }
+});
+
 describe('fused prefill attention refusals (the plain graph stays, with the reason)', () => {
   it('refuses grouped kv heads', async () => {
     const gqa = { ...SHAPE, kvHeads: 2 };
