@@ -16,4 +16,12 @@ echo "machine: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheade
 timeout ${MHA_TIMEOUT_S:-240} node mha-probe.mjs 2>&1 | grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp' | tee -a "$log"
 rc=${PIPESTATUS[0]}
 echo "mha-probe rc $rc" | tee -a "$log"
+# MHA_LAYERS=1: then layer by layer on the 7B package (mha-layers.ts; made here in ~20 s, kept in
+# /tmp/bench-cache as variants.sh makes it): each layer's update plain vs fused, the two chains, and
+# layer 0 on wasm (MHA_WASM, default 1) as the CPU reference.
+if [ -n "${MHA_LAYERS:-}" ]; then
+  dir=$(BENCH_TOKENIZER_DIR=$PWD node bench.mjs --prepare-only --shape "${SHAPE:-llava-1.5-7b}" --dtype "${DTYPE:-q4}" --no-merged --cache /tmp/bench-cache 2>/dev/null | tail -1)
+  MHA_PACKAGE=$dir MHA_WASM=${MHA_WASM:-1} timeout ${MHA_LAYERS_TIMEOUT_S:-300} node mha-layers.mjs 2>&1 | grep --line-buffered -v 'VerifyEachNodeIsAssignedToAnEp' | tee -a "$log"
+  echo "mha-layers rc ${PIPESTATUS[0]}" | tee -a "$log"
+fi
 exit "$rc"

@@ -31,6 +31,10 @@ npx esbuild bench/gpu/dispatchCost.ts --bundle --platform=node --format=esm --ta
 npx esbuild bench/gpu/mha-probe.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/mha-probe.mjs" --external:webgpu --external:onnxruntime-web \
   --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
+# mha-layers.mjs (the same, layer by layer on the 7B package; mha-probe.sh with MHA_LAYERS=1).
+npx esbuild bench/gpu/mha-layers.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --outfile="$stage/mha-layers.mjs" --external:webgpu --external:onnxruntime-web \
+  --banner:js="import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);"
 cp fixtures/open-llava15-deep/tokenizer.json fixtures/open-llava15-deep/tokenizer_config.json \
    fixtures/open-llava15-deep/chat_template.jinja public/samples/shapes.png fixtures/multi/frames.gif \
    bench/native/torch_reference.py bench/native/plan.json bench/gpu/run.sh bench/gpu/variants.sh bench/gpu/probe.sh bench/gpu/f16-run.sh bench/gpu/mha-probe.sh "$stage/"
