@@ -49,8 +49,8 @@ async function main(): Promise<void> {
   const webgpu = { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
   const wasm = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
   // std 0.02 rows, as the synthetic embeddings.
-  let plainH = seeded(S * dims.hiddenSize, 1, 0.02 * Math.sqrt(3));
-  let fusedH = plainH.slice();
+  let plainH: Float32Array = seeded(S * dims.hiddenSize, 1, 0.02 * Math.sqrt(3));
+  let fusedH: Float32Array = plainH.slice();
   const feedsAt = (weights: Parameters<typeof layerFeeds>[2], h: Float32Array) => {
     const f = layerFeeds(ort, dims, weights, act, S, 0);
     f.hidden =
