@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { setupNodeGpu } from '../../src/cli/shared/nodeGpu';
 import { fusePrefillAttention } from '../../src/engine/prefillAttention';
 import { liftWeights } from '../../src/engine/graphRewrite';
-import { setMatMulAccuracy } from '../../src/onnx/matmulAccuracy';
+import { setMatMulAccuracy, type MatMulAccuracy } from '../../src/onnx/matmulAccuracy';
 import { externalDataOf, type Manifest } from '../../src/package/manifest';
 import { layerFeeds, maxDiff, runLayer, seeded } from '../../src/engine/prefillAttention.testutil';
 import { f32ToF16 } from '../../src/common/float16';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   let plainH: Float32Array = seeded(S * dims.hiddenSize, 1, 0.02 * Math.sqrt(3));
   let fusedH: Float32Array = plainH.slice();
   const feedsAt = (weights: Parameters<typeof layerFeeds>[2], h: Float32Array) => {
-    const f = layerFeeds(ort, dims, weights, act, S, 0);
+    const f = layerFeeds(ort, dims as Parameters<typeof layerFeeds>[1], weights, act, S, 0); // reads D, kv heads, hd
     f.hidden =
       act === 'float16'
         ? new ort.Tensor('float16', f32ToF16(h), [1, S, dims.hiddenSize])
@@ -61,8 +61,8 @@ async function main(): Promise<void> {
   };
   let worst = 0;
   for (const [i, path] of manifest.graphs.layers.entries()) {
-    let model = new Uint8Array(readFileSync(join(dir, path)));
-    if (accuracy >= 0) model = setMatMulAccuracy(model, accuracy).model;
+    let model: Uint8Array = new Uint8Array(readFileSync(join(dir, path)));
+    if (accuracy >= 0) model = setMatMulAccuracy(model, accuracy as MatMulAccuracy).model;
     const files = new Map<string, Uint8Array>();
     for (const d of externalDataOf(manifest, path))
       files.set(d.path.split('/').pop()!, new Uint8Array(readFileSync(join(dir, d.path))));
