@@ -13,7 +13,7 @@
  * - layer 0 also on onnxruntime's wasm EP (CPU; its MultiHeadAttention and plain ops), when
  *   MHA_WASM=1: which of the two WebGPU graphs is the right one.
  *
- *   node mha-layers.mjs   (MHA_PACKAGE=<dir> MHA_S=590 MHA_ACCURACY=4 MHA_WASM=1)
+ *   node mha-layers.mjs   (MHA_PACKAGE=<dir> MHA_S=590 MHA_ACCURACY=4 (-1: the package's) MHA_WASM=1 MHA_LAYERS_MAX=n)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { f32ToF16 } from '../../src/common/float16';
 const dir = process.env.MHA_PACKAGE ?? '';
 const S = Number(process.env.MHA_S ?? 590);
 const accuracy = process.env.MHA_ACCURACY === undefined ? 4 : Number(process.env.MHA_ACCURACY);
+const layersMax = Number(process.env.MHA_LAYERS_MAX ?? Infinity);
 
 const absMax = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-30);
 const sub = (a: Float32Array, b: Float32Array) => a.map((x, i) => x - b[i]);
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   };
   let worst = 0;
   for (const [i, path] of manifest.graphs.layers.entries()) {
+    if (i >= layersMax) break;
     let model: Uint8Array = new Uint8Array(readFileSync(join(dir, path)));
     if (accuracy >= 0) model = setMatMulAccuracy(model, accuracy as MatMulAccuracy).model;
     const files = new Map<string, Uint8Array>();
