@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     fusedH = c;
   }
   console.log(`mha-layers: worst per-layer update difference ${worst.toExponential(2)}`);
+  process.exit(0); // Dawn's device keeps Node's loop alive
 }
 
 main().catch((e) => {
