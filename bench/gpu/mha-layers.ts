@@ -47,7 +47,11 @@ async function main(): Promise<void> {
   console.log(
     `${manifest.name} ${manifest.dtype} (${act}): ${dims.numLayers} layers, H ${dims.numHeads}/${dims.numKvHeads}, hd ${dims.headDim}, D ${dims.hiddenSize}; S ${S}, P 0, MatMulNBits accuracy ${accuracy}`,
   );
-  const webgpu = { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
+  const webgpu = {
+    executionProviders: ['webgpu'],
+    graphOptimizationLevel: 'all' as const,
+    logSeverityLevel: 3 as const,
+  };
   const wasm = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' as const, logSeverityLevel: 3 as const };
   // std 0.02 rows, as the synthetic embeddings.
   let plainH: Float32Array = seeded(S * dims.hiddenSize, 1, 0.02 * Math.sqrt(3));
