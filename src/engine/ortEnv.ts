@@ -145,6 +145,11 @@ function pickInteger(
  *   would hide WebGPU errors a run now reports: not the default.
  * - fusedAttention (prefill attention as MultiHeadAttention): on where the adapter's subgroups are
  *   ≥ 16 wide (NVIDIA 32), off on SwiftShader (4) and where the width is unknown; see the field.
+ *   H200, 2026-12-03 (bench/results/2026-12-03-prefill-variants.md): 25 → 16 dispatches per
+ *   layer run, SparseVLM-64 prefill 126 → 112 ms; right at every S there (mha-probe, and layer by
+ *   layer on the 7B package within 3e-6 at accuracy 0).
+ * - maxPendingDispatches 64: 3.3× fewer submits, no change beyond the host's spread (same
+ *   results page): left at onnxruntime's 16.
  * - storageBufferCacheMode 'simple': SparseVLM-64 prefill 185 → 132 ms (its per-layer lengths
  *   miss the default bucket sizes), but onnxruntime's simple cache keeps every buffer of every
  *   size it ever saw (buffer_manager.cc SimpleCacheManager never releases), so a session of
