@@ -116,12 +116,34 @@ describe(`captured decode on WebGPU (${NAME})`, () => {
     const dec = captured.model!.decoder!;
     await dec.dropCaches();
     dec.layersPerSession = 1;
-    dec.capacity = { headroom: 1, step: 1 };
+    dec.capacity = { headroom: 1, step: 1, sizeForAnswer: false };
     const before = dec.counts.sessions;
     const got = await captured.generate(request('none', undefined, 6));
     // The plain path gives the golden's tokens here (golden.test.ts).
     expect(got.tokenIds).toEqual(golden.greedy16.slice(0, 6));
     const layers = captured.model!.sessions.layers.length;
     expect(dec.counts.sessions - before).toBe(2 * layers);
+  }, 900_000);
+
+  it("caches are sized for the request's answer at its start: no growth, no new session mid-answer", async () => {
+    // The same tight headroom as above, but sized for the answer (the default): each cache holds
+    // the prompt and the 6 answer tokens from the start, so nothing grows mid-answer; then a
+    // request whose answer does not fit the kept caches makes them anew at its start.
+    const dec = captured.model!.decoder!;
+    await dec.dropCaches();
+    dec.layersPerSession = 1;
+    dec.capacity = { headroom: 1, step: 1 };
+    const layers = captured.model!.sessions.layers.length;
+    let before = dec.counts.sessions;
+    const got = await captured.generate(request('none', undefined, 6));
+    expect(got.tokenIds).toEqual(golden.greedy16.slice(0, 6));
+    expect(dec.counts.sessions - before).toBe(layers);
+    const prompt = got.inputIds.length;
+    expect(dec.capacities).toEqual(new Array(layers).fill(prompt + 6));
+    before = dec.counts.sessions;
+    const longer = await captured.generate(request('none', undefined, 9));
+    expect(longer.tokenIds).toEqual(golden.greedy16.slice(0, 9));
+    expect(dec.capacities).toEqual(new Array(layers).fill(prompt + 9));
+    expect(dec.counts.sessions - before).toBe(layers);
   }, 900_000);
 });

@@ -18,9 +18,13 @@
  * - hidden states ping-pong between two [1,1,D] buffers; the embedding writes the first
  *   (pre-allocated output), the head reads the last (plain sessions: no capture needed there).
  *
- * Capacity: each layer's cache is sized at a request's start to its prefill length + 64,
- * rounded up to 64 (`capacity`), and kept for later requests (a captured graph is tied to its buffers);
- * a layer that fills up mid-request gets a twice larger cache, and its session is made anew.
+ * Capacity: each layer's cache is sized at a request's start to its prefill length plus the
+ * larger of 64 and the request's answer (its maxNewTokens), rounded up to 64 (`capacity`), and
+ * kept for later requests (a captured graph is tied to its buffers); a kept cache too small for
+ * the new request is made anew at the start, not mid-answer. Growth is the fallback (a request
+ * that did not say how long its answer may be): a layer that fills up mid-request gets a twice
+ * larger cache, and its segment's session is made anew and captured again, a stall of the
+ * answer in mid-stream (32 layers in one session at the 7B shape).
  * Weights are not duplicated: both sessions of a layer read the engine's weight buffers, and the
  * decode graph attends without cache-sized intermediates (graphRewrite.ts, item 4), which a
  * capture session would otherwise keep for good.
@@ -39,14 +43,19 @@ import type { LayerCache } from './layerCache';
 
 type Feeds = Record<string, OrtTensor>;
 
-/** A cache's capacity for a prefill of `rows`: rows + headroom, rounded up to a multiple of step. */
+/**
+ * A cache's capacity for a prefill of `rows` and an answer of up to `answer` tokens: rows + the
+ * larger of headroom and answer, rounded up to a multiple of step. `sizeForAnswer: false` leaves
+ * the answer out (tests use it to exercise growth).
+ */
 export interface CapacityPolicy {
   headroom: number;
   step: number;
+  sizeForAnswer?: boolean;
 }
 export const DEFAULT_CAPACITY: CapacityPolicy = { headroom: 64, step: 64 };
-export const capacityFor = (rows: number, p: CapacityPolicy = DEFAULT_CAPACITY): number =>
-  Math.ceil((rows + p.headroom) / p.step) * p.step;
+export const capacityFor = (rows: number, p: CapacityPolicy = DEFAULT_CAPACITY, answer = 0): number =>
+  Math.ceil((rows + Math.max(p.headroom, p.sizeForAnswer === false ? 0 : answer)) / p.step) * p.step;
 
 interface Buf {
   buffer: GPUBuffer;
@@ -103,6 +112,8 @@ export class CapturedDecoder {
   private readonly el: number;
   /** How large each layer's cache is made (tests shrink it to exercise growth). */
   capacity: CapacityPolicy = DEFAULT_CAPACITY;
+  /** The current request's answer length at most (`start`): the rows its decode adds. */
+  private answer = 0;
   readonly counts: CapturedDecodeCounts = {
     sessions: 0,
     steps: 0,
@@ -271,16 +282,21 @@ export class CapturedDecoder {
    * that the prefill KV is never held for every layer at once; `begin` serves the follow-up path,
    * whose caches come whole from a kept conversation.
    */
-  async begin(caches: LayerCache[], copied?: (c: LayerCache) => void): Promise<void> {
-    await this.start();
+  async begin(caches: LayerCache[], copied?: (c: LayerCache) => void, answer = 0): Promise<void> {
+    await this.start(answer);
     for (const [l, c] of caches.entries()) {
       await this.load(l, c);
       copied?.(c);
     }
   }
 
-  /** A request's start: the shared buffers exist, no layer holds rows of this request yet. */
-  async start(): Promise<void> {
+  /**
+   * A request's start: the shared buffers exist, no layer holds rows of this request yet. `answer`:
+   * the most tokens the request may generate (its maxNewTokens; 0 when unknown), which `load`
+   * makes room for.
+   */
+  async start(answer = 0): Promise<void> {
+    this.answer = answer;
     await this.shared();
     this.lens = new Array(this.lifted.length).fill(0);
   }
@@ -292,9 +308,10 @@ export class CapturedDecoder {
    */
   async load(l: number, c: LayerCache): Promise<void> {
     let d = this.layers[l];
-    if (!d || d.cap < c.length + 1) {
+    const rows = c.length + Math.max(1, this.capacity.sizeForAnswer === false ? 1 : this.answer);
+    if (!d || d.cap < rows) {
       if (d) this.dropLayer(d);
-      d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity));
+      d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity, this.answer));
     }
     this.resetBias(d);
     this.lens[l] = c.length;

@@ -27,6 +27,8 @@ export interface DecodeArgs {
   caches: LayerCache[];
   /** Prompt length before any pruning. */
   unprunedLength: number;
+  /** The request's answer length at most: captured decode sizes its caches for it. */
+  maxNewTokens: number;
   signal?: AbortSignal;
   track: (tensor: OrtTensor) => OrtTensor;
   untrack: (tensor: OrtTensor) => void;
@@ -46,12 +48,16 @@ export async function decodeStep(args: DecodeArgs, tokenId: number, step: number
     if (step === 0 && args.caches.length > 0) {
       // Each layer's buffers go back as soon as its copy is submitted (peak GPU bytes: not every
       // layer's cache twice).
-      await pkg.decoder.begin(args.caches, (c) => {
-        for (const t of [c.key, c.value]) {
-          untrack(t);
-          t.dispose();
-        }
-      });
+      await pkg.decoder.begin(
+        args.caches,
+        (c) => {
+          for (const t of [c.key, c.value]) {
+            untrack(t);
+            t.dispose();
+          }
+        },
+        args.maxNewTokens,
+      );
       args.caches.length = 0;
     }
     return track(await pkg.decoder.step(args.ops, args.method, args.unprunedLength, tokenId, step, args.signal));

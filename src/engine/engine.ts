@@ -395,7 +395,7 @@ export class Engine {
     // Captured decode: prefill moves each layer's KV into the decoder's fixed caches as it goes.
     const decoder = plan?.kind !== 'reuse' && pkg.decoder?.ready ? pkg.decoder : null;
     try {
-      if (decoder) await decoder.start();
+      if (decoder) await decoder.start(req.options.maxNewTokens);
       const pre = await (
         plan?.kind === 'reuse'
           ? prefillFollowUp({
@@ -466,6 +466,7 @@ export class Engine {
         method,
         caches: pre.caches,
         unprunedLength: inputIds.length,
+        maxNewTokens: req.options.maxNewTokens,
         signal: req.signal,
         track,
         untrack,
