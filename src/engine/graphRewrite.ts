@@ -33,6 +33,13 @@
  *    Instead: scores over the cache as past_key · qᵀ ([1,Hkv,cap,hd]·[1,Hkv,hd,G], no transpose
  *    of the cache), the new token's score apart, softmax over both, then probs_cache · past_value
  *    + prob_new · value_new. Every intermediate is O(cap·G) (G = query heads per kv head).
+ *    With one new token a Transpose that only moves an axis of size 1 keeps every element in
+ *    place, so those become Reshapes, which onnxruntime runs as aliases, not dispatches (a
+ *    captured replay's CPU cost is per recorded dispatch): qᵀ and the cache scores' swap where
+ *    G = 1, the new key's kᵀ, and the layer's own head swaps of the query and of the attention
+ *    output (not outputs of the decode graph). 5 of a layer's 7 Transposes at G = 1, 3 for
+ *    grouped-query layers; key_new/value_new keep theirs (item 3). Counted on Dawn: 40 fewer
+ *    dispatches a token on the small shape (8 layers, 8/8 heads), 12 on the tiny (4 layers, GQA).
  * 5. For the decode session only, several consecutive layers as one graph (`mergeDecodeGraphs`):
  *    a captured replay costs onnxruntime-web a fixed ~120 µs of CPU per session run besides
  *    ~4 µs per recorded dispatch (README, "what limits each phase"), and decode needs no
@@ -242,8 +249,9 @@ export function decodeOutputs(label: string, lifted: Uint8Array, heads: Attentio
   const shape = [num(hkv[0]?.dimValue) || 1, num(hkv[1]?.dimValue), 'S', num(hkv[3]?.dimValue)];
   exposeAs(label, g, pk.input[1], KEY_NEW);
   exposeAs(label, g, pv.input[1], VALUE_NEW);
-  attendWithoutCopies(label, m, heads);
+  // Outputs first: attendWithoutCopies turns Transposes that are not outputs into Reshapes.
   g.output = [hidden, valueInfo(KEY_NEW, act, shape), valueInfo(VALUE_NEW, act, shape)];
+  attendWithoutCopies(label, m, heads);
   pruneDeadNodes(g);
   return encode(m);
 }
@@ -352,14 +360,18 @@ function attendWithoutCopies(label: string, m: ModelMsg, h: AttentionHeads): voi
     attribute,
   });
   const perm = { name: 'perm', type: AttributeType.INTS, ints: [0, 1, 3, 2] };
-  const T = (x: string) => node('Transpose', [x], [perm]);
+  // Swapping the last two axes, where one of them is 1 (G = 1, the new token's one row), keeps
+  // every element where it is: a Reshape, which onnxruntime runs as an alias, not a dispatch
+  // (a captured replay's CPU cost is per recorded dispatch).
+  const T = (x: string, swappedIsOne: boolean, to: number[]) =>
+    swappedIsOne ? node('Reshape', [x, i64(to)]) : node('Transpose', [x], [perm]);
 
   // Scores [1,H,1,cap+1] under the q·kᵀ MatMul's output name.
   const qr = node('Reshape', [qk.input[0], i64([1, Hkv, G, h.headDim])]); // [1,Hkv,G,hd]
-  const qt = T(qr.output[0]); // [1,Hkv,hd,G]
+  const qt = T(qr.output[0], G === 1, [1, Hkv, h.headDim, 1]); // [1,Hkv,hd,G]
   const cacheCols = node('MatMul', ['past_key', qt.output[0]]); // [1,Hkv,cap,G]
-  const cacheScores = T(cacheCols.output[0]); // [1,Hkv,G,cap]
-  const kt = T(KEY_NEW); // [1,Hkv,hd,1]
+  const cacheScores = T(cacheCols.output[0], G === 1, [1, Hkv, 1, -1]); // [1,Hkv,G,cap]
+  const kt = T(KEY_NEW, true, [1, Hkv, h.headDim, 1]); // [1,Hkv,hd,1]
   const newScore = node('MatMul', [qr.output[0], kt.output[0]]); // [1,Hkv,G,1]
   const axis3 = { name: 'axis', type: AttributeType.INT, i: 3 };
   const scores = node('Concat', [cacheScores.output[0], newScore.output[0]], [axis3]); // [1,Hkv,G,cap+1]
@@ -378,4 +390,23 @@ function attendWithoutCopies(label: string, m: ModelMsg, h: AttentionHeads): voi
 
   g.node.splice(g.node.indexOf(qk), 1, ...scoreNodes);
   g.node.splice(g.node.indexOf(av), 1, ...outNodes);
+
+  // The layer's own head Transposes around attention, [1,S,H,hd] ↔ [1,H,S,hd], move an axis of
+  // 1 here (S = 1): the query's (not an output of the decode graph) and the attention output's
+  // become Reshapes. key_new/value_new keep theirs: a graph output must be a kernel's own
+  // output (item 3).
+  const outputs = new Set(g.output.map((o) => o.name));
+  const headSwap = (n: NodeMsg | undefined) =>
+    n?.opType === 'Transpose' &&
+    !outputs.has(n.output[0]) &&
+    (n.attribute as { name: string; ints?: Num[] }[])
+      .find((a) => a.name === 'perm')
+      ?.ints?.map(num)
+      .join(',') === '0,2,1,3';
+  const toReshape = (n: NodeMsg, to: number[]) =>
+    g.node.splice(g.node.indexOf(n), 1, node('Reshape', [n.input[0], i64(to)], [], n.output[0]));
+  const queryT = g.node.find((n) => n.output[0] === qk.input[0]);
+  if (headSwap(queryT)) toReshape(queryT!, [1, H, 1, h.headDim]);
+  const readers = g.node.filter((n) => n.input.includes(av.output[0]));
+  if (readers.length === 1 && headSwap(readers[0])) toReshape(readers[0], [1, 1, H, h.headDim]);
 }
