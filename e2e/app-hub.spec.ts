@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { startFaultServer, type FaultServer } from '../src/convert/testing/faultServer';
-import { expect, test } from './fixtures/pages';
+import { expect, openHubSettings, test } from './fixtures/pages';
 
 const REPO = 'test-org/qwen2-siglip';
 const KEY = 'test-org--qwen2-siglip--q4';
@@ -54,7 +54,7 @@ async function expectLoaded(page: Page) {
 }
 
 async function pointAtServer(page: Page) {
-  await page.getByText('Hub settings').click();
+  await openHubSettings(page);
   await page.getByTestId('hub.endpoint').fill(server.endpoint);
 }
 

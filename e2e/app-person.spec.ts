@@ -22,7 +22,7 @@ import * as T from '@huggingface/transformers';
 import type { Page } from '@playwright/test';
 import { bandedPng } from './fixtures/badFiles';
 import { convertFixture, snap } from './fixtures/packages';
-import { expect, panels, test, type Fixtures } from './fixtures/pages';
+import { expect, openHubSettings, panels, test, type Fixtures } from './fixtures/pages';
 
 const ROOT = join(import.meta.dirname, '..');
 const SAMPLE = join('public', 'samples', 'shapes.png');
@@ -365,7 +365,7 @@ test('a hub mirror without CORS, or without Range support, is refused with what 
   try {
     await page.goto('/?e2e');
     await expect(page.getByTestId('model.adapter')).toBeVisible({ timeout: 120_000 });
-    await page.getByText('Hub settings').click();
+    await openHubSettings(page);
     const error = page.getByTestId('hub.error');
     const convert = async (endpoint: string) => {
       await page.getByTestId('hub.endpoint').fill(endpoint);

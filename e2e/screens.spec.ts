@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { expect, panels, test, type Fixtures } from './fixtures/pages';
+import { expect, openHubSettings, panels, test, type Fixtures } from './fixtures/pages';
 
 // SCREENS_DIR: somewhere a later `playwright test` does not empty (it clears test-results/ first).
 const DIR = process.env.SCREENS_DIR ?? join('test-results', 'screens');
@@ -205,7 +205,7 @@ test('errors where the person is looking: a bad file, a model URL that fails', a
   await page.getByTestId('model.url').fill('http://127.0.0.1:9/');
   await page.getByTestId('model.url').press('Enter');
   await expect(page.getByTestId('model.error')).toContainText('is still loaded', { timeout: 60_000 });
-  await page.getByText('Hub settings').click();
+  await openHubSettings(page);
   await shoot('04-errors', ['model', 'input']);
   await ui.input.upload(SAMPLE);
 });
