@@ -45,8 +45,8 @@ type Feeds = Record<string, OrtTensor>;
 
 /**
  * A cache's capacity for a prefill of `rows` and an answer of up to `answer` tokens: rows + the
- * larger of headroom and answer, rounded up to a multiple of step. `sizeForAnswer: false` leaves
- * the answer out (tests use it to exercise growth).
+ * larger of headroom and answer, rounded up to a multiple of step. `sizeForAnswer: false`: the
+ * decoder leaves the request's answer out (tests use it to exercise growth).
  */
 export interface CapacityPolicy {
   headroom: number;
@@ -55,7 +55,7 @@ export interface CapacityPolicy {
 }
 export const DEFAULT_CAPACITY: CapacityPolicy = { headroom: 64, step: 64 };
 export const capacityFor = (rows: number, p: CapacityPolicy = DEFAULT_CAPACITY, answer = 0): number =>
-  Math.ceil((rows + Math.max(p.headroom, p.sizeForAnswer === false ? 0 : answer)) / p.step) * p.step;
+  Math.ceil((rows + Math.max(p.headroom, answer)) / p.step) * p.step;
 
 interface Buf {
   buffer: GPUBuffer;
@@ -308,10 +308,10 @@ export class CapturedDecoder {
    */
   async load(l: number, c: LayerCache): Promise<void> {
     let d = this.layers[l];
-    const rows = c.length + Math.max(1, this.capacity.sizeForAnswer === false ? 1 : this.answer);
-    if (!d || d.cap < rows) {
+    const answer = this.capacity.sizeForAnswer === false ? 0 : this.answer;
+    if (!d || d.cap < c.length + Math.max(1, answer)) {
       if (d) this.dropLayer(d);
-      d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity, this.answer));
+      d = this.layers[l] = await this.makeLayer(l, capacityFor(c.length, this.capacity, answer));
     }
     this.resetBias(d);
     this.lens[l] = c.length;
